@@ -1,0 +1,1 @@
+//! specline-specdoc
