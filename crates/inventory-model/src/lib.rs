@@ -169,7 +169,8 @@ pub enum ErrorPhase {
 }
 
 impl Inventory {
-    /// Every test of the inventory with its file and suite path, in document order.
+    /// Every test of the inventory with its file and suite path: per file, its top-level
+    /// tests first, then each suite depth-first (its own tests, then its child suites).
     pub fn walk_tests(&self) -> Vec<TestRef<'_>> {
         let mut out = Vec::new();
         for file in &self.files {
