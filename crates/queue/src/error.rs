@@ -1,0 +1,149 @@
+//! Errors of the engine itself (as opposed to a handler's [`crate::JobError`]).
+
+use std::fmt;
+
+/// Everything the engine's API can fail with. Each variant has a stable [`Error::code`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A kind was inserted into a queue it is not declared for.
+    #[error("WRONG_QUEUE: job kind `{kind}` is bound to queue(s) {allowed:?}, not `{queue}`")]
+    WrongQueue {
+        kind: String,
+        queue: String,
+        allowed: Vec<String>,
+    },
+    /// A worker consumes a queue that carries a kind it has no handler for.
+    #[error("UNHANDLED_KIND: queue `{queue}` carries job kind `{kind}`, but this worker has no handler for it; register one or stop consuming `{queue}`")]
+    UnhandledKind { kind: String, queue: String },
+    /// A handler was registered for a kind twice.
+    #[error("DUPLICATE_HANDLER: job kind `{kind}` has two handlers")]
+    DuplicateHandler { kind: String },
+    /// A worker was configured for a queue with no consumers or zero concurrency.
+    #[error("INVALID_CONFIG: {0}")]
+    InvalidConfig(String),
+    /// Arguments could not be serialized.
+    #[error("INVALID_ARGS: {0}")]
+    InvalidArgs(String),
+    /// A cron expression did not parse.
+    #[error("INVALID_SCHEDULE: `{expr}`: {message}")]
+    InvalidSchedule { expr: String, message: String },
+    /// The job does not exist.
+    #[error("NOT_FOUND: job {0} does not exist")]
+    JobNotFound(i64),
+    /// The database schema is older or newer than this build understands.
+    #[error("SCHEMA_MISMATCH: {0}")]
+    SchemaMismatch(String),
+    /// The job is in a state that does not allow the action.
+    #[error("INVALID_STATE: {0}")]
+    InvalidState(String),
+    /// The action would give two live jobs the same unique key.
+    #[error("UNIQUE_CONFLICT: {0}")]
+    UniqueConflict(String),
+    /// The worker was already started or shut down.
+    #[error("WORKER_STATE: {0}")]
+    WorkerState(String),
+    /// PostgreSQL failed.
+    #[error("DATABASE: postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The PostgreSQL pool failed to hand out a connection.
+    #[error("DATABASE: postgres pool: {0}")]
+    Pool(String),
+    /// SQLite failed.
+    #[error("DATABASE: sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Stored JSON did not decode.
+    #[error("CORRUPT_ROW: {0}")]
+    Corrupt(String),
+    /// A blocking task failed to run (runtime shutting down).
+    #[error("RUNTIME: {0}")]
+    Runtime(String),
+}
+
+impl Error {
+    /// Stable, machine-readable code of the error (the prefix of its message).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::WrongQueue { .. } => "WRONG_QUEUE",
+            Error::UnhandledKind { .. } => "UNHANDLED_KIND",
+            Error::DuplicateHandler { .. } => "DUPLICATE_HANDLER",
+            Error::InvalidConfig(_) => "INVALID_CONFIG",
+            Error::InvalidArgs(_) => "INVALID_ARGS",
+            Error::InvalidSchedule { .. } => "INVALID_SCHEDULE",
+            Error::JobNotFound(_) => "NOT_FOUND",
+            Error::SchemaMismatch(_) => "SCHEMA_MISMATCH",
+            Error::WorkerState(_) => "WORKER_STATE",
+            Error::InvalidState(_) => "INVALID_STATE",
+            Error::UniqueConflict(_) => "UNIQUE_CONFLICT",
+            Error::Postgres(_) | Error::Pool(_) | Error::Sqlite(_) => "DATABASE",
+            Error::Corrupt(_) => "CORRUPT_ROW",
+            Error::Runtime(_) => "RUNTIME",
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for Error {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        Error::Pool(e.to_string())
+    }
+}
+
+impl From<tokio::task::JoinError> for Error {
+    fn from(e: tokio::task::JoinError) -> Self {
+        Error::Runtime(e.to_string())
+    }
+}
+
+/// Result alias of the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a handler returns when a job did not succeed: the error class decides what happens next.
+///
+/// There is one retry budget (the job's `max_attempts`): handlers return a class, the engine
+/// decides. Nothing else in the stack should retry on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobError {
+    /// Try again later with backoff, until the attempts run out; then discard.
+    Retryable { code: String, message: String },
+    /// Discard now: retrying cannot help (bad input, a 401, a missing repository).
+    Permanent { code: String, message: String },
+    /// Stop and mark the job cancelled.
+    Cancel { message: String },
+    /// Reschedule after the duration without using an attempt.
+    Snooze(std::time::Duration),
+}
+
+impl JobError {
+    pub fn retryable(code: impl Into<String>, message: impl fmt::Display) -> Self {
+        JobError::Retryable {
+            code: code.into(),
+            message: message.to_string(),
+        }
+    }
+    pub fn permanent(code: impl Into<String>, message: impl fmt::Display) -> Self {
+        JobError::Permanent {
+            code: code.into(),
+            message: message.to_string(),
+        }
+    }
+    pub fn cancel(message: impl fmt::Display) -> Self {
+        JobError::Cancel {
+            message: message.to_string(),
+        }
+    }
+    pub fn snooze(d: std::time::Duration) -> Self {
+        JobError::Snooze(d)
+    }
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JobError::Retryable { code, message } => write!(f, "retryable {code}: {message}"),
+            JobError::Permanent { code, message } => write!(f, "permanent {code}: {message}"),
+            JobError::Cancel { message } => write!(f, "cancel: {message}"),
+            JobError::Snooze(d) => write!(f, "snooze {d:?}"),
+        }
+    }
+}
+
+impl std::error::Error for JobError {}

@@ -1,0 +1,196 @@
+//! Handlers, the registry that holds them, and the context a handler runs with.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, JobError, Result};
+use crate::kind::{JobKind, KindSpec};
+
+/// What a running handler knows about its job.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    pub id: i64,
+    pub kind: String,
+    pub queue: String,
+    /// This attempt's number (1 for the first run).
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub scheduled_at: DateTime<Utc>,
+    /// The worker running the job.
+    pub worker: String,
+    pub(crate) metadata: String,
+    pub(crate) cancel: CancellationToken,
+}
+
+impl JobContext {
+    /// The job's metadata as stored at insert.
+    pub fn metadata(&self) -> serde_json::Value {
+        serde_json::from_str(&self.metadata).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// True once the job was cancelled, timed out or the worker is stopping hard.
+    /// Handlers doing blocking or long loops should check it; async handlers are dropped
+    /// at their next await point anyway.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// Resolves when the job should stop.
+    pub async fn cancelled(&self) {
+        self.cancel.cancelled().await
+    }
+
+    /// A clone of the cancellation token, to hand to blocking work.
+    pub fn cancellation_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+}
+
+/// The future a handler returns.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+
+/// Runs jobs of one kind.
+///
+/// Any `Fn(JobContext, K) -> impl Future<Output = Result<(), JobError>>` is a handler.
+pub trait Handler<K: JobKind>: Send + Sync + 'static {
+    fn run(&self, ctx: JobContext, args: K) -> HandlerFuture;
+}
+
+impl<K, F, Fut> Handler<K> for F
+where
+    K: JobKind,
+    F: Fn(JobContext, K) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+{
+    fn run(&self, ctx: JobContext, args: K) -> HandlerFuture {
+        Box::pin((self)(ctx, args))
+    }
+}
+
+/// A handler with its kind's type erased: it takes the arguments as JSON text.
+pub(crate) trait ErasedHandler: Send + Sync {
+    fn call(&self, ctx: JobContext, args: &str) -> HandlerFuture;
+}
+
+struct Typed<K, H> {
+    handler: H,
+    _kind: std::marker::PhantomData<fn() -> K>,
+}
+
+impl<K: JobKind, H: Handler<K>> ErasedHandler for Typed<K, H> {
+    fn call(&self, ctx: JobContext, args: &str) -> HandlerFuture {
+        match serde_json::from_str::<K>(args) {
+            Ok(args) => self.handler.run(ctx, args),
+            Err(e) => {
+                let msg = format!(
+                    "arguments of job {} do not deserialize into kind `{}`: {e}",
+                    ctx.id,
+                    K::KIND
+                );
+                Box::pin(async move { Err(JobError::permanent("INVALID_ARGS", msg)) })
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Entry {
+    pub spec: KindSpec,
+    pub handler: Arc<dyn ErasedHandler>,
+}
+
+/// The handlers one worker process can run, by kind.
+#[derive(Clone, Default)]
+pub struct Registry {
+    pub(crate) entries: BTreeMap<String, Entry>,
+    duplicate: Option<String>,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// Register the handler of kind `K`. Registering a kind twice is reported when the
+    /// worker starts.
+    pub fn register<K: JobKind, H: Handler<K>>(mut self, handler: H) -> Self {
+        let spec = K::spec();
+        if self.entries.contains_key(&spec.kind) {
+            self.duplicate.get_or_insert_with(|| spec.kind.clone());
+        }
+        self.entries.insert(
+            spec.kind.clone(),
+            Entry {
+                spec,
+                handler: Arc::new(Typed {
+                    handler,
+                    _kind: std::marker::PhantomData,
+                }),
+            },
+        );
+        self
+    }
+
+    /// Kinds with a handler here.
+    pub fn kinds(&self) -> impl Iterator<Item = &KindSpec> {
+        self.entries.values().map(|e| &e.spec)
+    }
+
+    pub(crate) fn check(&self) -> Result<()> {
+        match &self.duplicate {
+            Some(kind) => Err(Error::DuplicateHandler { kind: kind.clone() }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Every job kind of an application, with the queues they are bound to.
+///
+/// Binaries that consume different queues share one catalog, so a worker can prove at start
+/// that it handles every kind its queues carry.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    kinds: BTreeMap<String, KindSpec>,
+}
+
+impl Catalog {
+    pub fn new() -> Self {
+        Catalog::default()
+    }
+
+    pub fn kind<K: JobKind>(mut self) -> Self {
+        let spec = K::spec();
+        self.kinds.insert(spec.kind.clone(), spec);
+        self
+    }
+
+    pub fn add(&mut self, spec: KindSpec) {
+        self.kinds.insert(spec.kind.clone(), spec);
+    }
+
+    pub fn kinds(&self) -> impl Iterator<Item = &KindSpec> {
+        self.kinds.values()
+    }
+
+    /// Kinds that may be found in `queue`.
+    pub fn kinds_in(&self, queue: &str) -> Vec<&KindSpec> {
+        self.kinds
+            .values()
+            .filter(|k| k.queues.iter().any(|q| q == queue))
+            .collect()
+    }
+
+    /// Every queue some kind is bound to.
+    pub fn queues(&self) -> Vec<String> {
+        let mut qs: Vec<String> = self.kinds.values().flat_map(|k| k.queues.clone()).collect();
+        qs.sort();
+        qs.dedup();
+        qs
+    }
+}

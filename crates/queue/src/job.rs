@@ -1,0 +1,507 @@
+//! Jobs as stored: states, rows, inserts and outcomes.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::kind::{JobKind, KindSpec};
+
+/// The life of a job.
+///
+/// `available`, `scheduled` and `retryable` are all *pending*: a worker fetches any of them
+/// once `scheduled_at` has passed, so no maintenance process is needed to promote them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Available,
+    Scheduled,
+    Running,
+    Retryable,
+    Completed,
+    Cancelled,
+    Discarded,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 7] = [
+        JobState::Available,
+        JobState::Scheduled,
+        JobState::Running,
+        JobState::Retryable,
+        JobState::Completed,
+        JobState::Cancelled,
+        JobState::Discarded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Available => "available",
+            JobState::Scheduled => "scheduled",
+            JobState::Running => "running",
+            JobState::Retryable => "retryable",
+            JobState::Completed => "completed",
+            JobState::Cancelled => "cancelled",
+            JobState::Discarded => "discarded",
+        }
+    }
+
+    /// Bit of this state in a unique-states mask (the same numbering as the SQL functions).
+    pub fn bit(self) -> i32 {
+        1 << (self as i32)
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobState::Completed | JobState::Cancelled | JobState::Discarded
+        )
+    }
+
+    pub fn parse(s: &str) -> Result<JobState> {
+        JobState::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| Error::Corrupt(format!("unknown job state `{s}`")))
+    }
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One failed attempt, as kept in a job's error history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptError {
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    pub code: String,
+    pub message: String,
+    /// The worker that ran the attempt.
+    #[serde(default)]
+    pub worker: String,
+}
+
+/// A job as stored, for inspection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub queue: String,
+    pub args: serde_json::Value,
+    pub state: JobState,
+    pub priority: i16,
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub scheduled_at: DateTime<Utc>,
+    pub attempted_at: Option<DateTime<Utc>>,
+    pub finalized_at: Option<DateTime<Utc>>,
+    /// The worker of each attempt, in order.
+    pub attempted_by: Vec<String>,
+    pub errors: Vec<AttemptError>,
+    pub metadata: serde_json::Value,
+    pub tags: Vec<String>,
+    pub unique_key: Option<String>,
+    pub cancel_requested: bool,
+}
+
+/// Uniqueness of an insert: among jobs whose state is in `states`, at most one has the key.
+///
+/// The key is a hash of the kind plus whichever of `by_args`, `key` and `period` are set;
+/// a unique index enforces it, so concurrent identical inserts yield exactly one job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UniqueOpts {
+    /// Include the (canonical JSON) arguments in the key.
+    pub by_args: bool,
+    /// Include an explicit key.
+    pub key: Option<String>,
+    /// Include the time bucket `floor(now / period)`: at most one job per period.
+    pub period: Option<Duration>,
+    /// Include the queue name.
+    pub by_queue: bool,
+    /// States in which the key is held. Default: every state but cancelled and discarded.
+    pub states: Vec<JobState>,
+}
+
+impl Default for UniqueOpts {
+    fn default() -> Self {
+        UniqueOpts {
+            by_args: true,
+            key: None,
+            period: None,
+            by_queue: false,
+            states: vec![
+                JobState::Available,
+                JobState::Scheduled,
+                JobState::Running,
+                JobState::Retryable,
+                JobState::Completed,
+            ],
+        }
+    }
+}
+
+impl UniqueOpts {
+    /// Unique by arguments among the default states.
+    pub fn by_args() -> Self {
+        UniqueOpts::default()
+    }
+
+    /// Unique by an explicit key (arguments ignored) among the default states.
+    pub fn by_key(key: impl Into<String>) -> Self {
+        UniqueOpts {
+            by_args: false,
+            key: Some(key.into()),
+            ..UniqueOpts::default()
+        }
+    }
+
+    pub fn period(mut self, period: Duration) -> Self {
+        self.period = Some(period);
+        self
+    }
+
+    pub fn states(mut self, states: &[JobState]) -> Self {
+        self.states = states.to_vec();
+        self
+    }
+
+    pub(crate) fn mask(&self) -> i32 {
+        self.states.iter().fold(0, |m, s| m | s.bit())
+    }
+
+    pub(crate) fn compute_key(
+        &self,
+        kind: &str,
+        queue: &str,
+        args: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> String {
+        let mut h = Sha256::new();
+        h.update(b"kind=");
+        h.update(kind.as_bytes());
+        if self.by_queue {
+            h.update(b"\0queue=");
+            h.update(queue.as_bytes());
+        }
+        if self.by_args {
+            // serde_json's map is ordered by key, so this serialization is canonical.
+            h.update(b"\0args=");
+            h.update(args.to_string().as_bytes());
+        }
+        if let Some(k) = &self.key {
+            h.update(b"\0key=");
+            h.update(k.as_bytes());
+        }
+        if let Some(p) = self.period {
+            let p = p.as_micros().max(1) as i64;
+            let bucket = now.timestamp_micros().div_euclid(p);
+            h.update(b"\0period=");
+            h.update(bucket.to_string().as_bytes());
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+/// Per-insert options; anything unset falls back to the kind's [`crate::KindOptions`].
+#[derive(Debug, Clone, Default)]
+pub struct InsertOpts {
+    pub queue: Option<String>,
+    pub priority: Option<i16>,
+    pub max_attempts: Option<i32>,
+    /// Run at or after this time.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub unique: Option<UniqueOpts>,
+    pub metadata: Option<serde_json::Value>,
+    pub tags: Vec<String>,
+}
+
+impl InsertOpts {
+    pub fn queue(mut self, q: impl Into<String>) -> Self {
+        self.queue = Some(q.into());
+        self
+    }
+    pub fn priority(mut self, p: i16) -> Self {
+        self.priority = Some(p);
+        self
+    }
+    pub fn max_attempts(mut self, n: i32) -> Self {
+        self.max_attempts = Some(n);
+        self
+    }
+    pub fn scheduled_at(mut self, at: DateTime<Utc>) -> Self {
+        self.scheduled_at = Some(at);
+        self
+    }
+    pub fn scheduled_in(self, d: Duration) -> Self {
+        let at = Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        self.scheduled_at(at)
+    }
+    pub fn unique(mut self, u: UniqueOpts) -> Self {
+        self.unique = Some(u);
+        self
+    }
+    pub fn metadata(mut self, m: serde_json::Value) -> Self {
+        self.metadata = Some(m);
+        self
+    }
+    pub fn tag(mut self, t: impl Into<String>) -> Self {
+        self.tags.push(t.into());
+        self
+    }
+}
+
+/// A job ready to insert, with its kind's type erased. Build it with [`NewJob::new`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub kind: String,
+    pub queue: String,
+    pub args: serde_json::Value,
+    pub priority: i16,
+    pub max_attempts: i32,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub unique_key: Option<String>,
+    pub unique_states: i32,
+    pub metadata: serde_json::Value,
+    pub tags: Vec<String>,
+}
+
+impl NewJob {
+    /// Check the queue binding, apply the kind's defaults and compute the unique key.
+    pub fn new<K: JobKind>(args: &K, opts: InsertOpts) -> Result<NewJob> {
+        let value = serde_json::to_value(args).map_err(|e| Error::InvalidArgs(e.to_string()))?;
+        NewJob::from_spec(&K::spec(), value, opts)
+    }
+
+    /// The same as [`NewJob::new`] for a kind known only by its [`KindSpec`].
+    pub fn from_spec(spec: &KindSpec, args: serde_json::Value, opts: InsertOpts) -> Result<NewJob> {
+        let queue = opts.queue.clone().unwrap_or_else(|| spec.queues[0].clone());
+        if !spec.queues.contains(&queue) {
+            return Err(Error::WrongQueue {
+                kind: spec.kind.clone(),
+                queue,
+                allowed: spec.queues.clone(),
+            });
+        }
+        let max_attempts = opts.max_attempts.unwrap_or(spec.options.max_attempts);
+        if max_attempts < 1 {
+            return Err(Error::InvalidArgs(format!(
+                "max_attempts must be at least 1, got {max_attempts}"
+            )));
+        }
+        let unique = opts.unique.as_ref().or(spec.options.unique.as_ref());
+        let (unique_key, unique_states) = match unique {
+            Some(u) => (
+                Some(u.compute_key(&spec.kind, &queue, &args, Utc::now())),
+                u.mask(),
+            ),
+            None => (None, 0),
+        };
+        Ok(NewJob {
+            kind: spec.kind.clone(),
+            queue,
+            args,
+            priority: opts.priority.unwrap_or(spec.options.priority),
+            max_attempts,
+            scheduled_at: opts.scheduled_at,
+            unique_key,
+            unique_states,
+            metadata: opts.metadata.unwrap_or_else(|| serde_json::json!({})),
+            tags: opts.tags,
+        })
+    }
+
+    /// The initial state: `scheduled` when it must wait, else `available`.
+    pub(crate) fn initial_state(&self, now: DateTime<Utc>) -> JobState {
+        match self.scheduled_at {
+            Some(at) if at > now => JobState::Scheduled,
+            _ => JobState::Available,
+        }
+    }
+}
+
+/// What an insert produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inserted {
+    pub id: i64,
+    /// True when a unique job with the same key already existed and that one was returned.
+    pub duplicate: bool,
+}
+
+/// A job handed to a worker by a fetch.
+#[derive(Debug, Clone)]
+pub struct FetchedJob {
+    pub id: i64,
+    pub kind: String,
+    pub queue: String,
+    /// The arguments as JSON text: deserialized straight into the kind's type.
+    pub args: String,
+    /// The number of this attempt (1 for the first run).
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub priority: i16,
+    pub created_at: DateTime<Utc>,
+    pub scheduled_at: DateTime<Utc>,
+    pub metadata: String,
+}
+
+/// How an attempt ended, as sent to the store in a completion batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Completed,
+    /// Back to `retryable`, run again at the time.
+    Retry {
+        at: DateTime<Utc>,
+        error: AttemptError,
+    },
+    /// Discard with the error (permanent, or out of attempts).
+    Discard {
+        error: AttemptError,
+    },
+    Cancel {
+        error: AttemptError,
+    },
+    /// Interrupted by a shutdown: back to `retryable` now; the attempt is not counted.
+    Interrupted {
+        error: AttemptError,
+    },
+    /// Run again at the time; the attempt is not counted.
+    Snooze {
+        at: DateTime<Utc>,
+        error: Option<AttemptError>,
+    },
+}
+
+impl Outcome {
+    pub(crate) fn state(&self) -> JobState {
+        match self {
+            Outcome::Completed => JobState::Completed,
+            Outcome::Retry { .. } => JobState::Retryable,
+            Outcome::Discard { .. } => JobState::Discarded,
+            Outcome::Cancel { .. } => JobState::Cancelled,
+            Outcome::Interrupted { .. } => JobState::Retryable,
+            Outcome::Snooze { .. } => JobState::Scheduled,
+        }
+    }
+    pub(crate) fn error(&self) -> Option<&AttemptError> {
+        match self {
+            Outcome::Completed => None,
+            Outcome::Retry { error, .. }
+            | Outcome::Discard { error }
+            | Outcome::Cancel { error }
+            | Outcome::Interrupted { error } => Some(error),
+            Outcome::Snooze { error, .. } => error.as_ref(),
+        }
+    }
+    pub(crate) fn run_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Outcome::Retry { at, .. } | Outcome::Snooze { at, .. } => Some(*at),
+            Outcome::Interrupted { error } => Some(error.at),
+            _ => None,
+        }
+    }
+    pub(crate) fn uncounts_attempt(&self) -> bool {
+        matches!(self, Outcome::Snooze { .. } | Outcome::Interrupted { .. })
+    }
+}
+
+/// The end of one attempt: which job, which attempt (the fencing token), what happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub id: i64,
+    pub attempt: i32,
+    pub outcome: Outcome,
+}
+
+/// What [`crate::Client::cancel`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The job was pending and is now cancelled.
+    Cancelled,
+    /// The job is running; its worker has been told to stop.
+    Requested,
+    /// The job had already finished; nothing changed.
+    AlreadyFinal(JobState),
+}
+
+/// Filter for listing jobs.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub queue: Option<String>,
+    pub kind: Option<String>,
+    pub state: Option<JobState>,
+    /// At most this many, newest first. 0 means 100.
+    pub limit: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_key_depends_on_the_chosen_parts_only() {
+        let now = Utc::now();
+        let a = serde_json::json!({"x": 1, "y": 2});
+        let b = serde_json::json!({"y": 2, "x": 1});
+        let c = serde_json::json!({"x": 2});
+        let by_args = UniqueOpts::by_args();
+        assert_eq!(
+            by_args.compute_key("k", "q", &a, now),
+            by_args.compute_key("k", "q", &b, now),
+            "key order in the args must not matter"
+        );
+        assert_ne!(
+            by_args.compute_key("k", "q", &a, now),
+            by_args.compute_key("k", "q", &c, now)
+        );
+        assert_ne!(
+            by_args.compute_key("k", "q", &a, now),
+            by_args.compute_key("other", "q", &a, now)
+        );
+        let by_key = UniqueOpts::by_key("repo-1");
+        assert_eq!(
+            by_key.compute_key("k", "q", &a, now),
+            by_key.compute_key("k", "q", &c, now),
+            "args are ignored when unique by key"
+        );
+    }
+
+    #[test]
+    fn unique_period_buckets_time() {
+        let u = UniqueOpts::by_key("x").period(Duration::from_secs(3600));
+        let t0 = DateTime::parse_from_rfc3339("2026-01-01T10:05:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let t1 = DateTime::parse_from_rfc3339("2026-01-01T10:55:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let t2 = DateTime::parse_from_rfc3339("2026-01-01T11:00:01Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let v = serde_json::json!(null);
+        assert_eq!(
+            u.compute_key("k", "q", &v, t0),
+            u.compute_key("k", "q", &v, t1)
+        );
+        assert_ne!(
+            u.compute_key("k", "q", &v, t0),
+            u.compute_key("k", "q", &v, t2)
+        );
+    }
+
+    #[test]
+    fn state_bits_are_distinct_and_parse_round_trips() {
+        let mut seen = 0;
+        for s in JobState::ALL {
+            assert_eq!(seen & s.bit(), 0);
+            seen |= s.bit();
+            assert_eq!(JobState::parse(s.as_str()).unwrap(), s);
+        }
+        assert!(JobState::parse("bogus").is_err());
+    }
+}

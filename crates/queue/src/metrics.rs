@@ -1,0 +1,64 @@
+//! Metrics, through the `metrics` facade: the engine records, the binary chooses the exporter
+//! (e.g. `metrics-exporter-prometheus` serving `/metrics`). With no recorder installed these
+//! calls cost next to nothing.
+//!
+//! | name | type | labels |
+//! |---|---|---|
+//! | `specline_jobs_total` | counter | `queue`, `kind`, `outcome` (completed, retryable, discarded, cancelled, snoozed, interrupted) |
+//! | `specline_job_run_seconds` | histogram | `queue`, `kind` |
+//! | `specline_job_queue_latency_seconds` | histogram | `queue`, `kind` (from `scheduled_at` to start) |
+//! | `specline_completion_batch_size` | histogram | — |
+//! | `specline_completion_batch_seconds` | histogram | — |
+//! | `specline_jobs_rescued_total` | counter | — |
+//! | `specline_jobs_pruned_total` | counter | — |
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::job::Outcome;
+
+pub const JOBS_TOTAL: &str = "specline_jobs_total";
+pub const JOB_RUN_SECONDS: &str = "specline_job_run_seconds";
+pub const JOB_QUEUE_LATENCY_SECONDS: &str = "specline_job_queue_latency_seconds";
+pub const COMPLETION_BATCH_SIZE: &str = "specline_completion_batch_size";
+pub const COMPLETION_BATCH_SECONDS: &str = "specline_completion_batch_seconds";
+pub const JOBS_RESCUED_TOTAL: &str = "specline_jobs_rescued_total";
+pub const JOBS_PRUNED_TOTAL: &str = "specline_jobs_pruned_total";
+
+pub(crate) fn outcome_label(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Completed => "completed",
+        Outcome::Retry { .. } => "retryable",
+        Outcome::Discard { .. } => "discarded",
+        Outcome::Cancel { .. } => "cancelled",
+        Outcome::Interrupted { .. } => "interrupted",
+        Outcome::Snooze { .. } => "snoozed",
+    }
+}
+
+pub(crate) fn finished(queue: &str, kind: &str, outcome: &Outcome, ran: Duration) {
+    metrics::counter!(JOBS_TOTAL, "queue" => queue.to_string(), "kind" => kind.to_string(), "outcome" => outcome_label(outcome))
+        .increment(1);
+    metrics::histogram!(JOB_RUN_SECONDS, "queue" => queue.to_string(), "kind" => kind.to_string())
+        .record(ran.as_secs_f64());
+}
+
+pub(crate) fn queue_latency(queue: &str, kind: &str, scheduled_at: DateTime<Utc>) {
+    let secs = (Utc::now() - scheduled_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+    metrics::histogram!(JOB_QUEUE_LATENCY_SECONDS, "queue" => queue.to_string(), "kind" => kind.to_string())
+        .record(secs.max(0.0));
+}
+
+pub(crate) fn completion_batch(size: usize, took: Duration) {
+    metrics::histogram!(COMPLETION_BATCH_SIZE).record(size as f64);
+    metrics::histogram!(COMPLETION_BATCH_SECONDS).record(took.as_secs_f64());
+}
+
+pub(crate) fn rescued(n: u64) {
+    metrics::counter!(JOBS_RESCUED_TOTAL).increment(n);
+}
+
+pub(crate) fn pruned(n: u64) {
+    metrics::counter!(JOBS_PRUNED_TOTAL).increment(n);
+}

@@ -1,0 +1,151 @@
+//! The storage interface and its two drivers.
+//!
+//! Every behaviour of the engine is a method here, so PostgreSQL and SQLite give the same
+//! semantics; the conformance suite in `tests/conformance.rs` runs against both.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::broadcast;
+
+use crate::error::Result;
+use crate::job::{
+    CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
+};
+
+pub mod postgres;
+pub mod sqlite;
+
+pub use postgres::{PgConfig, PgStore};
+pub use sqlite::{SqliteConfig, SqliteStore};
+
+/// Which driver a store is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A wake-up or control signal from the store to workers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreEvent {
+    /// Jobs were inserted (or became runnable) in the queue.
+    Inserted(String),
+    /// The event stream was interrupted: events may have been missed, look at every queue.
+    Resync,
+    /// Someone asked to cancel this running job.
+    CancelRequested(i64),
+    /// A queue was paused or resumed.
+    QueueChanged(String),
+}
+
+/// Proof of leadership: the holder and the term (fencing token) it acquired.
+///
+/// Maintenance statements check the lease in the same statement, so a deposed leader that
+/// still believes it leads cannot act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub holder: String,
+    pub term: i64,
+}
+
+/// What the pruner deletes.
+#[derive(Debug, Clone, Copy)]
+pub struct PruneSpec {
+    pub completed_before: DateTime<Utc>,
+    pub cancelled_before: DateTime<Utc>,
+    pub discarded_before: DateTime<Utc>,
+    pub limit: usize,
+}
+
+/// Where the database schema stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MigrationStatus {
+    pub current: i32,
+    pub latest: i32,
+}
+
+impl MigrationStatus {
+    pub fn is_current(&self) -> bool {
+        self.current == self.latest
+    }
+}
+
+/// Counts of jobs per state in one queue (or all).
+pub type StateCounts = Vec<(JobState, i64)>;
+
+/// The storage interface. Both drivers implement all of it.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Create or upgrade the schema. Safe to run concurrently from several processes.
+    async fn migrate(&self) -> Result<()>;
+
+    /// The schema version in the database and the newest this build knows.
+    async fn migration_status(&self) -> Result<MigrationStatus>;
+
+    /// Insert jobs; unique ones that collide return the existing job with `duplicate = true`.
+    /// The result has one entry per input, in input order.
+    async fn insert_many(&self, jobs: Vec<NewJob>) -> Result<Vec<Inserted>>;
+
+    /// Claim up to `limit` due jobs of `queue` for `worker`, marking them running.
+    async fn fetch(&self, queue: &str, limit: usize, worker: &str) -> Result<Vec<FetchedJob>>;
+
+    /// Record the end of many attempts at once. An entry whose job is no longer running that
+    /// attempt (rescued, cancelled meanwhile) is ignored. Returns how many were applied.
+    async fn complete(&self, batch: &[Completion]) -> Result<usize>;
+
+    /// Register a worker process and its queues; its heartbeat starts now.
+    async fn register_worker(&self, worker: &str, queues: &[String]) -> Result<()>;
+
+    /// Refresh the worker's heartbeat. Returns ids of its running jobs that were asked to
+    /// cancel, as a backstop for a missed cancel signal.
+    async fn heartbeat(&self, worker: &str) -> Result<Vec<i64>>;
+
+    /// Remove a worker on clean shutdown.
+    async fn deregister_worker(&self, worker: &str) -> Result<()>;
+
+    /// Acquire or renew the leadership lease. `Some(lease)` when `holder` leads.
+    async fn try_lead(&self, holder: &str, ttl: Duration) -> Result<Option<Lease>>;
+
+    /// Give up leadership, if held.
+    async fn resign(&self, lease: &Lease) -> Result<()>;
+
+    /// Return running jobs whose worker stopped heartbeating for longer than `stale` to
+    /// `retryable` (or `discarded` when out of attempts). Returns the number rescued.
+    async fn rescue(&self, lease: &Lease, stale: Duration) -> Result<u64>;
+
+    /// Delete finished jobs older than the spec's bounds. Returns the number deleted.
+    async fn prune(&self, lease: &Lease, spec: PruneSpec) -> Result<u64>;
+
+    async fn get_job(&self, id: i64) -> Result<Option<Job>>;
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>>;
+    async fn count_by_state(&self, queue: Option<&str>) -> Result<StateCounts>;
+
+    /// Cancel a pending job now, or ask the worker of a running one to stop.
+    async fn cancel(&self, id: i64) -> Result<CancelOutcome>;
+    /// Make a job runnable now, whatever its state but running. A finished job gets one more
+    /// attempt if it had none left.
+    async fn retry(&self, id: i64) -> Result<Job>;
+    /// Discard a job that is not running.
+    async fn discard(&self, id: i64) -> Result<Job>;
+
+    async fn set_paused(&self, queue: &str, paused: bool) -> Result<()>;
+    async fn paused_queues(&self) -> Result<Vec<String>>;
+
+    /// Wake-ups and control signals.
+    fn events(&self) -> broadcast::Receiver<StoreEvent>;
+
+    /// The earliest `scheduled_at` of a pending job in the queue, to sleep precisely.
+    async fn next_due(&self, queue: &str) -> Result<Option<DateTime<Utc>>>;
+}
+
+/// The row of a rescued or failed attempt as written in the error history.
+pub(crate) fn rescue_message(stale: Duration) -> String {
+    format!(
+        "the worker running this attempt stopped heartbeating for more than {}s (crashed or lost)",
+        stale.as_secs_f64()
+    )
+}

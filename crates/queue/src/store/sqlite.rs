@@ -1,0 +1,925 @@
+//! The SQLite driver: the embedded default for one machine.
+//!
+//! One connection in WAL mode with `synchronous = FULL` (a committed job survives power
+//! loss), used from a blocking thread. Writers take the lock up front (`BEGIN IMMEDIATE`), so
+//! several processes may share one file: check-then-insert of unique jobs is race-free because
+//! SQLite has one writer at a time, and the unique index stays as the backstop.
+//! Wake-ups are an in-process broadcast sent after each commit; other processes on the
+//! same file find work by polling.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use tokio::sync::broadcast;
+
+use super::{
+    rescue_message, Backend, Lease, MigrationStatus, PruneSpec, StateCounts, Store, StoreEvent,
+};
+use crate::error::{Error, Result};
+use crate::job::{
+    AttemptError, CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
+};
+
+const STATE_BIT: &str = "(CASE state WHEN 'available' THEN 1 WHEN 'scheduled' THEN 2 \
+    WHEN 'running' THEN 4 WHEN 'retryable' THEN 8 WHEN 'completed' THEN 16 \
+    WHEN 'cancelled' THEN 32 WHEN 'discarded' THEN 64 ELSE 0 END)";
+
+const MIGRATIONS: &[(i32, &str)] = &[(1, "jobs, queues, workers, leader")];
+
+fn migration_sql(version: i32) -> String {
+    match version {
+        1 => format!(
+            r#"
+CREATE TABLE specline_jobs (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind          TEXT NOT NULL,
+  queue         TEXT NOT NULL,
+  args          TEXT NOT NULL,
+  state         TEXT NOT NULL CHECK (state IN ('available','scheduled','running','retryable','completed','cancelled','discarded')),
+  priority      INTEGER NOT NULL DEFAULT 1,
+  attempt       INTEGER NOT NULL DEFAULT 0,
+  max_attempts  INTEGER NOT NULL CHECK (max_attempts >= 1),
+  created_at    INTEGER NOT NULL,
+  scheduled_at  INTEGER NOT NULL,
+  attempted_at  INTEGER,
+  finalized_at  INTEGER,
+  attempted_by  TEXT NOT NULL DEFAULT '[]',
+  errors        TEXT NOT NULL DEFAULT '[]',
+  metadata      TEXT NOT NULL DEFAULT '{{}}',
+  tags          TEXT NOT NULL DEFAULT '[]',
+  unique_key    TEXT,
+  unique_states INTEGER NOT NULL DEFAULT 0,
+  cancel_requested_at INTEGER
+);
+CREATE INDEX specline_jobs_fetch ON specline_jobs (queue, priority, scheduled_at, id)
+  WHERE state IN ('available', 'scheduled', 'retryable');
+CREATE INDEX specline_jobs_running ON specline_jobs (id) WHERE state = 'running';
+CREATE INDEX specline_jobs_finalized ON specline_jobs (finalized_at) WHERE finalized_at IS NOT NULL;
+CREATE UNIQUE INDEX specline_jobs_unique ON specline_jobs (unique_key)
+  WHERE unique_key IS NOT NULL AND (unique_states & {STATE_BIT}) <> 0;
+CREATE TABLE specline_queues (
+  name TEXT PRIMARY KEY, paused INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);
+CREATE TABLE specline_workers (
+  id TEXT PRIMARY KEY, queues TEXT NOT NULL, started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL);
+CREATE TABLE specline_leader (
+  name TEXT PRIMARY KEY, holder TEXT NOT NULL, term INTEGER NOT NULL,
+  elected_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+"#
+        ),
+        _ => String::new(),
+    }
+}
+
+/// How to open the SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteConfig {
+    pub path: PathBuf,
+    /// How long a writer waits for another process's lock before failing.
+    pub busy_timeout: Duration,
+}
+
+impl SqliteConfig {
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        SqliteConfig {
+            path: path.as_ref().to_path_buf(),
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The SQLite store. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Mutex<Connection>,
+    events: broadcast::Sender<StoreEvent>,
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+fn now_us() -> i64 {
+    micros(Utc::now())
+}
+
+const JOB_COLUMNS: &str = "id, kind, queue, args, state, priority, attempt, max_attempts, \
+    created_at, scheduled_at, attempted_at, finalized_at, attempted_by, errors, metadata, tags, \
+    unique_key, cancel_requested_at IS NOT NULL";
+
+fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Job>> {
+    let args: String = r.get(3)?;
+    let state: String = r.get(4)?;
+    let attempted_by: String = r.get(12)?;
+    let errors: String = r.get(13)?;
+    let metadata: String = r.get(14)?;
+    let tags: String = r.get(15)?;
+    let build = || -> Result<Job> {
+        let corrupt = |what: &str, e: serde_json::Error| Error::Corrupt(format!("{what}: {e}"));
+        Ok(Job {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            queue: r.get(2)?,
+            args: serde_json::from_str(&args).map_err(|e| corrupt("args", e))?,
+            state: JobState::parse(&state)?,
+            priority: r.get(5)?,
+            attempt: r.get(6)?,
+            max_attempts: r.get(7)?,
+            created_at: from_micros(r.get(8)?),
+            scheduled_at: from_micros(r.get(9)?),
+            attempted_at: r.get::<_, Option<i64>>(10)?.map(from_micros),
+            finalized_at: r.get::<_, Option<i64>>(11)?.map(from_micros),
+            attempted_by: serde_json::from_str(&attempted_by)
+                .map_err(|e| corrupt("attempted_by", e))?,
+            errors: serde_json::from_str::<Vec<AttemptError>>(&errors)
+                .map_err(|e| corrupt("errors", e))?,
+            metadata: serde_json::from_str(&metadata).map_err(|e| corrupt("metadata", e))?,
+            tags: serde_json::from_str(&tags).map_err(|e| corrupt("tags", e))?,
+            unique_key: r.get(16)?,
+            cancel_requested: r.get(17)?,
+        })
+    };
+    Ok(build())
+}
+
+/// A transaction on the store's connection, for inserting jobs together with the
+/// application's own writes (see [`SqliteStore::transaction`]).
+pub struct SqliteTx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    inserted_queues: Vec<String>,
+}
+
+impl SqliteTx<'_> {
+    /// The underlying transaction, for the application's own statements.
+    pub fn conn(&self) -> &rusqlite::Transaction<'_> {
+        &self.tx
+    }
+
+    /// Insert jobs in this transaction; workers are woken after it commits.
+    pub fn insert(&mut self, jobs: &[NewJob]) -> Result<Vec<Inserted>> {
+        let out = insert_rows(&self.tx, jobs)?;
+        for j in jobs {
+            if !self.inserted_queues.contains(&j.queue) {
+                self.inserted_queues.push(j.queue.clone());
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Rows per multi-row INSERT statement.
+const INSERT_CHUNK: usize = 100;
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, created_at, \
+         scheduled_at, unique_key, unique_states, metadata, tags) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?)");
+    }
+    sql.push_str(" RETURNING id");
+    sql
+}
+
+fn insert_rows(tx: &rusqlite::Transaction<'_>, jobs: &[NewJob]) -> Result<Vec<Inserted>> {
+    let now_dt = Utc::now();
+    let now = micros(now_dt);
+    let mut out: Vec<Option<Inserted>> = vec![None; jobs.len()];
+    let mut plain: Vec<usize> = Vec::new();
+    let mut find_unique = tx.prepare_cached(&format!(
+        "SELECT id FROM specline_jobs WHERE unique_key = ?1 AND (unique_states & {STATE_BIT}) <> 0"
+    ))?;
+    let mut insert_one = tx.prepare_cached(&insert_sql(1))?;
+    let bind = |j: &NewJob| -> Vec<rusqlite::types::Value> {
+        use rusqlite::types::Value as V;
+        vec![
+            V::Text(j.kind.clone()),
+            V::Text(j.queue.clone()),
+            V::Text(j.args.to_string()),
+            V::Text(j.initial_state(now_dt).as_str().to_string()),
+            V::Integer(j.priority.into()),
+            V::Integer(j.max_attempts.into()),
+            V::Integer(now),
+            V::Integer(j.scheduled_at.map(micros).unwrap_or(now)),
+            j.unique_key.clone().map(V::Text).unwrap_or(V::Null),
+            V::Integer(j.unique_states.into()),
+            V::Text(j.metadata.to_string()),
+            V::Text(serde_json::to_string(&j.tags).unwrap_or_else(|_| "[]".into())),
+        ]
+    };
+    for (i, j) in jobs.iter().enumerate() {
+        match &j.unique_key {
+            Some(k) => {
+                let existing: Option<i64> = find_unique.query_row([k], |r| r.get(0)).optional()?;
+                out[i] = Some(match existing {
+                    Some(id) => Inserted {
+                        id,
+                        duplicate: true,
+                    },
+                    None => {
+                        let id: i64 = insert_one
+                            .query_row(rusqlite::params_from_iter(bind(j)), |r| r.get(0))?;
+                        Inserted {
+                            id,
+                            duplicate: false,
+                        }
+                    }
+                });
+            }
+            None => plain.push(i),
+        }
+    }
+    for chunk in plain.chunks(INSERT_CHUNK) {
+        let mut stmt = tx.prepare_cached(&insert_sql(chunk.len()))?;
+        let values: Vec<rusqlite::types::Value> =
+            chunk.iter().flat_map(|&i| bind(&jobs[i])).collect();
+        let mut ids: Vec<i64> = stmt
+            .query_map(rusqlite::params_from_iter(values), |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        // AUTOINCREMENT ids follow the VALUES order; RETURNING order is not promised.
+        ids.sort_unstable();
+        for (&i, id) in chunk.iter().zip(ids) {
+            out[i] = Some(Inserted {
+                id,
+                duplicate: false,
+            });
+        }
+    }
+    out.into_iter()
+        .map(|o| o.ok_or_else(|| Error::Corrupt("insert returned fewer rows than sent".into())))
+        .collect()
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database file.
+    pub async fn open(config: SqliteConfig) -> Result<SqliteStore> {
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
+            if let Some(dir) = config.path.parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        Error::InvalidConfig(format!(
+                            "cannot create directory {}: {e}",
+                            dir.display()
+                        ))
+                    })?;
+                }
+            }
+            let conn = Connection::open(&config.path)?;
+            conn.busy_timeout(config.busy_timeout)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.set_prepared_statement_cache_capacity(64);
+            Ok(conn)
+        })
+        .await??;
+        let (events, _) = broadcast::channel(4096);
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                events,
+            }),
+        })
+    }
+
+    /// Run `f` on the connection in a blocking thread.
+    async fn with_conn<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner
+                .conn
+                .lock()
+                .map_err(|_| Error::Runtime("sqlite connection lock poisoned".into()))?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Run `f` in one write transaction. Jobs inserted with [`SqliteTx::insert`] commit with
+    /// the application's own writes, and workers are woken after the commit.
+    pub async fn transaction<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteTx<'_>) -> Result<T> + Send + 'static,
+    {
+        let (value, queues) = self
+            .with_conn(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let mut stx = SqliteTx {
+                    tx,
+                    inserted_queues: Vec::new(),
+                };
+                let value = f(&mut stx)?;
+                let queues = std::mem::take(&mut stx.inserted_queues);
+                stx.tx.commit()?;
+                Ok((value, queues))
+            })
+            .await?;
+        for q in queues {
+            let _ = self.inner.events.send(StoreEvent::Inserted(q));
+        }
+        Ok(value)
+    }
+
+    fn emit(&self, ev: StoreEvent) {
+        let _ = self.inner.events.send(ev);
+    }
+}
+
+fn lease_ok(tx: &Connection, lease: &Lease, now: i64) -> Result<bool> {
+    let ok: Option<i64> = tx
+        .query_row(
+            "SELECT 1 FROM specline_leader WHERE name = 'default' AND holder = ?1 AND term = ?2 AND expires_at > ?3",
+            params![lease.holder, lease.term, now],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(ok.is_some())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        self.with_conn(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS specline_migrations (
+                   version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+            )?;
+            let current: i32 = tx.query_row(
+                "SELECT COALESCE(max(version), 0) FROM specline_migrations",
+                [],
+                |r| r.get(0),
+            )?;
+            let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+            if current > latest {
+                return Err(Error::SchemaMismatch(format!(
+                    "database schema is at version {current}, newer than this build ({latest}); upgrade specline"
+                )));
+            }
+            for (version, name) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+                tx.execute_batch(&migration_sql(*version))?;
+                tx.execute(
+                    "INSERT INTO specline_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                    params![version, name, now_us()],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn migration_status(&self) -> Result<MigrationStatus> {
+        self.with_conn(|conn| {
+            let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+            let exists: bool = conn.query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'specline_migrations'",
+                [],
+                |r| r.get(0),
+            )?;
+            let current = if exists {
+                conn.query_row(
+                    "SELECT COALESCE(max(version), 0) FROM specline_migrations",
+                    [],
+                    |r| r.get(0),
+                )?
+            } else {
+                0
+            };
+            Ok(MigrationStatus { current, latest })
+        })
+        .await
+    }
+
+    async fn insert_many(&self, jobs: Vec<NewJob>) -> Result<Vec<Inserted>> {
+        self.transaction(move |tx| tx.insert(&jobs)).await
+    }
+
+    async fn fetch(&self, queue: &str, limit: usize, worker: &str) -> Result<Vec<FetchedJob>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let queue = queue.to_string();
+        let worker = worker.to_string();
+        self.with_conn(move |conn| {
+            let now = now_us();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut jobs = {
+                let mut stmt = tx.prepare_cached(
+                    "UPDATE specline_jobs
+                     SET state = 'running', attempt = attempt + 1, attempted_at = ?1,
+                         attempted_by = json_insert(attempted_by, '$[#]', ?2)
+                     WHERE id IN (
+                       SELECT id FROM specline_jobs
+                       WHERE queue = ?3 AND state IN ('available', 'scheduled', 'retryable')
+                         AND scheduled_at <= ?1
+                         AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = ?3 AND q.paused)
+                       ORDER BY priority, scheduled_at, id
+                       LIMIT ?4)
+                     RETURNING id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at, metadata",
+                )?;
+                let rows = stmt.query_map(params![now, worker, queue, limit as i64], |r| {
+                    Ok(FetchedJob {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        queue: queue.clone(),
+                        args: r.get(2)?,
+                        attempt: r.get(3)?,
+                        max_attempts: r.get(4)?,
+                        priority: r.get(5)?,
+                        created_at: from_micros(r.get(6)?),
+                        scheduled_at: from_micros(r.get(7)?),
+                        metadata: r.get(8)?,
+                    })
+                })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            tx.commit()?;
+            jobs.sort_by(|a, b| {
+                (a.priority, a.scheduled_at, a.id).cmp(&(b.priority, b.scheduled_at, b.id))
+            });
+            Ok(jobs)
+        })
+        .await
+    }
+
+    async fn complete(&self, batch: &[Completion]) -> Result<usize> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let batch = batch.to_vec();
+        let (applied, wake) = self
+            .with_conn(move |conn| {
+                let now = now_us();
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let mut applied = 0;
+                let mut wake: Vec<String> = Vec::new();
+                {
+                    let mut fast = tx.prepare_cached(
+                        "UPDATE specline_jobs SET state = 'completed', finalized_at = ?1
+                         WHERE id = ?2 AND attempt = ?3 AND state = 'running'",
+                    )?;
+                    let mut slow = tx.prepare_cached(
+                        "UPDATE specline_jobs SET
+                           state = ?1,
+                           scheduled_at = COALESCE(?2, scheduled_at),
+                           finalized_at = CASE WHEN ?1 IN ('completed', 'cancelled', 'discarded') THEN ?3 END,
+                           errors = CASE WHEN ?4 IS NULL THEN errors ELSE json_insert(errors, '$[#]', json(?4)) END,
+                           attempt = attempt - ?5
+                         WHERE id = ?6 AND attempt = ?7 AND state = 'running'
+                         RETURNING queue",
+                    )?;
+                    for c in &batch {
+                        if matches!(c.outcome, crate::job::Outcome::Completed) {
+                            applied += fast.execute(params![now, c.id, c.attempt])?;
+                            continue;
+                        }
+                        let error = c
+                            .outcome
+                            .error()
+                            .and_then(|e| serde_json::to_string(e).ok());
+                        let run_at = c.outcome.run_at().map(micros);
+                        let q: Option<String> = slow
+                            .query_row(
+                                params![
+                                    c.outcome.state().as_str(),
+                                    run_at,
+                                    now,
+                                    error,
+                                    i32::from(c.outcome.uncounts_attempt()),
+                                    c.id,
+                                    c.attempt
+                                ],
+                                |r| r.get(0),
+                            )
+                            .optional()?;
+                        if let Some(q) = q {
+                            applied += 1;
+                            if run_at.is_some_and(|t| t <= now) && !wake.contains(&q) {
+                                wake.push(q);
+                            }
+                        }
+                    }
+                }
+                tx.commit()?;
+                Ok((applied, wake))
+            })
+            .await?;
+        for q in wake {
+            self.emit(StoreEvent::Inserted(q));
+        }
+        Ok(applied)
+    }
+
+    async fn register_worker(&self, worker: &str, queues: &[String]) -> Result<()> {
+        let worker = worker.to_string();
+        let queues = serde_json::to_string(queues).unwrap_or_else(|_| "[]".into());
+        self.with_conn(move |conn| {
+            let now = now_us();
+            conn.execute(
+                "INSERT INTO specline_workers (id, queues, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?3)
+                 ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, heartbeat_at = excluded.heartbeat_at",
+                params![worker, queues, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn heartbeat(&self, worker: &str) -> Result<Vec<i64>> {
+        let worker = worker.to_string();
+        self.with_conn(move |conn| {
+            let now = now_us();
+            conn.execute(
+                "INSERT INTO specline_workers (id, queues, started_at, heartbeat_at) VALUES (?1, '[]', ?2, ?2)
+                 ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                params![worker, now],
+            )?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM specline_jobs WHERE state = 'running' AND cancel_requested_at IS NOT NULL
+                   AND json_extract(attempted_by, '$[#-1]') = ?1",
+            )?;
+            let ids = stmt
+                .query_map([&worker], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            Ok(ids)
+        })
+        .await
+    }
+
+    async fn deregister_worker(&self, worker: &str) -> Result<()> {
+        let worker = worker.to_string();
+        self.with_conn(move |conn| {
+            conn.execute("DELETE FROM specline_workers WHERE id = ?1", [worker])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn try_lead(&self, holder: &str, ttl: Duration) -> Result<Option<Lease>> {
+        let holder = holder.to_string();
+        self.with_conn(move |conn| {
+            let now = now_us();
+            let expires = now + ttl.as_micros() as i64;
+            let term: Option<i64> = conn
+                .query_row(
+                    "INSERT INTO specline_leader (name, holder, term, elected_at, expires_at)
+                     VALUES ('default', ?1, 1, ?2, ?3)
+                     ON CONFLICT (name) DO UPDATE SET
+                       holder = excluded.holder,
+                       term = CASE WHEN specline_leader.holder = excluded.holder AND specline_leader.expires_at > ?2
+                                   THEN specline_leader.term ELSE specline_leader.term + 1 END,
+                       elected_at = CASE WHEN specline_leader.holder = excluded.holder AND specline_leader.expires_at > ?2
+                                         THEN specline_leader.elected_at ELSE ?2 END,
+                       expires_at = excluded.expires_at
+                     WHERE specline_leader.holder = excluded.holder OR specline_leader.expires_at <= ?2
+                     RETURNING term",
+                    params![holder, now, expires],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(term.map(|term| Lease { holder, term }))
+        })
+        .await
+    }
+
+    async fn resign(&self, lease: &Lease) -> Result<()> {
+        let lease = lease.clone();
+        self.with_conn(move |conn| {
+            conn.execute(
+                "DELETE FROM specline_leader WHERE name = 'default' AND holder = ?1 AND term = ?2",
+                params![lease.holder, lease.term],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn rescue(&self, lease: &Lease, stale: Duration) -> Result<u64> {
+        let lease = lease.clone();
+        let (n, queues) = self
+            .with_conn(move |conn| {
+                let now = now_us();
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                if !lease_ok(&tx, &lease, now)? {
+                    return Ok((0, Vec::new()));
+                }
+                let cutoff = now - stale.as_micros() as i64;
+                let message = rescue_message(stale);
+                let mut queues: Vec<String> = Vec::new();
+                let n;
+                {
+                    let mut stmt = tx.prepare_cached(
+                        "UPDATE specline_jobs SET
+                           state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
+                                        WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
+                           scheduled_at = ?1,
+                           finalized_at = CASE WHEN cancel_requested_at IS NOT NULL OR attempt >= max_attempts THEN ?1 END,
+                           errors = json_insert(errors, '$[#]', json_object(
+                             'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', ?1 / 1000000.0, 'unixepoch'),
+                             'code', 'RESCUED', 'message', ?2, 'worker', json_extract(attempted_by, '$[#-1]')))
+                         WHERE state = 'running' AND NOT EXISTS (
+                           SELECT 1 FROM specline_workers w
+                           WHERE w.id = json_extract(specline_jobs.attempted_by, '$[#-1]') AND w.heartbeat_at > ?3)
+                         RETURNING queue, state",
+                    )?;
+                    let rows = stmt
+                        .query_map(params![now, message, cutoff], |r| {
+                            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                        })?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    n = rows.len() as u64;
+                    for (q, st) in rows {
+                        if st == "retryable" && !queues.contains(&q) {
+                            queues.push(q);
+                        }
+                    }
+                }
+                tx.commit()?;
+                Ok((n, queues))
+            })
+            .await?;
+        for q in queues {
+            self.emit(StoreEvent::Inserted(q));
+        }
+        Ok(n)
+    }
+
+    async fn prune(&self, lease: &Lease, spec: PruneSpec) -> Result<u64> {
+        let lease = lease.clone();
+        self.with_conn(move |conn| {
+            let now = now_us();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if !lease_ok(&tx, &lease, now)? {
+                return Ok(0);
+            }
+            let (c, x, d) = (
+                micros(spec.completed_before),
+                micros(spec.cancelled_before),
+                micros(spec.discarded_before),
+            );
+            let n = tx.execute(
+                "DELETE FROM specline_jobs WHERE id IN (
+                   SELECT id FROM specline_jobs
+                   WHERE finalized_at IS NOT NULL AND finalized_at < max(?1, ?2, ?3)
+                     AND ((state = 'completed' AND finalized_at < ?1)
+                       OR (state = 'cancelled' AND finalized_at < ?2)
+                       OR (state = 'discarded' AND finalized_at < ?3))
+                   LIMIT ?4)",
+                params![c, x, d, spec.limit as i64],
+            )?;
+            tx.commit()?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn get_job(&self, id: i64) -> Result<Option<Job>> {
+        self.with_conn(move |conn| {
+            let job = conn
+                .query_row(
+                    &format!("SELECT {JOB_COLUMNS} FROM specline_jobs WHERE id = ?1"),
+                    [id],
+                    job_from_row,
+                )
+                .optional()?;
+            job.transpose()
+        })
+        .await
+    }
+
+    async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<Job>> {
+        let f = f.clone();
+        self.with_conn(move |conn| {
+            let limit = if f.limit == 0 { 100 } else { f.limit } as i64;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {JOB_COLUMNS} FROM specline_jobs
+                 WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR state = ?3)
+                 ORDER BY id DESC LIMIT ?4"
+            ))?;
+            let rows = stmt
+                .query_map(
+                    params![f.queue, f.kind, f.state.map(|s| s.as_str()), limit],
+                    job_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().collect()
+        })
+        .await
+    }
+
+    async fn count_by_state(&self, queue: Option<&str>) -> Result<StateCounts> {
+        let queue = queue.map(str::to_string);
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT state, count(*) FROM specline_jobs WHERE (?1 IS NULL OR queue = ?1)
+                 GROUP BY state ORDER BY state",
+            )?;
+            let rows = stmt
+                .query_map([queue], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(s, n)| Ok((JobState::parse(&s)?, n)))
+                .collect()
+        })
+        .await
+    }
+
+    async fn cancel(&self, id: i64) -> Result<CancelOutcome> {
+        let out = self
+            .with_conn(move |conn| {
+                let now = now_us();
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let state: Option<String> = tx
+                    .query_row("SELECT state FROM specline_jobs WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                let Some(state) = state else {
+                    return Err(Error::JobNotFound(id));
+                };
+                let state = JobState::parse(&state)?;
+                let out = match state {
+                    s if s.is_final() => CancelOutcome::AlreadyFinal(s),
+                    JobState::Running => {
+                        tx.execute(
+                            "UPDATE specline_jobs SET cancel_requested_at = ?1 WHERE id = ?2",
+                            params![now, id],
+                        )?;
+                        CancelOutcome::Requested
+                    }
+                    _ => {
+                        tx.execute(
+                            "UPDATE specline_jobs SET state = 'cancelled', finalized_at = ?1, cancel_requested_at = ?1 WHERE id = ?2",
+                            params![now, id],
+                        )?;
+                        CancelOutcome::Cancelled
+                    }
+                };
+                tx.commit()?;
+                Ok(out)
+            })
+            .await?;
+        if out == CancelOutcome::Requested {
+            self.emit(StoreEvent::CancelRequested(id));
+        }
+        Ok(out)
+    }
+
+    async fn retry(&self, id: i64) -> Result<Job> {
+        let job = self
+            .with_conn(move |conn| {
+                let now = now_us();
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let res = tx
+                    .query_row(
+                        &format!(
+                            "UPDATE specline_jobs SET state = 'available', scheduled_at = ?1, finalized_at = NULL,
+                               cancel_requested_at = NULL, max_attempts = max(max_attempts, attempt + 1)
+                             WHERE id = ?2 AND state <> 'running' RETURNING {JOB_COLUMNS}"
+                        ),
+                        params![now, id],
+                        job_from_row,
+                    )
+                    .optional();
+                let job = match res {
+                    Ok(Some(job)) => job?,
+                    Ok(None) => {
+                        let state: Option<String> = tx
+                            .query_row("SELECT state FROM specline_jobs WHERE id = ?1", [id], |r| {
+                                r.get(0)
+                            })
+                            .optional()?;
+                        return Err(match state {
+                            None => Error::JobNotFound(id),
+                            Some(s) => Error::InvalidState(format!(
+                                "job {id} is {s}; cancel it before retrying"
+                            )),
+                        });
+                    }
+                    Err(rusqlite::Error::SqliteFailure(e, _))
+                        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+                    {
+                        return Err(Error::UniqueConflict(format!(
+                            "job {id} cannot run again: another live job holds its unique key"
+                        )))
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                tx.commit()?;
+                Ok(job)
+            })
+            .await?;
+        self.emit(StoreEvent::Inserted(job.queue.clone()));
+        Ok(job)
+    }
+
+    async fn discard(&self, id: i64) -> Result<Job> {
+        self.with_conn(move |conn| {
+            let now = now_us();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let job = tx
+                .query_row(
+                    &format!(
+                        "UPDATE specline_jobs SET state = 'discarded', finalized_at = ?1
+                         WHERE id = ?2 AND state <> 'running' RETURNING {JOB_COLUMNS}"
+                    ),
+                    params![now, id],
+                    job_from_row,
+                )
+                .optional()?;
+            let job = match job {
+                Some(j) => j?,
+                None => {
+                    let exists: Option<i64> = tx
+                        .query_row("SELECT id FROM specline_jobs WHERE id = ?1", [id], |r| {
+                            r.get(0)
+                        })
+                        .optional()?;
+                    return Err(match exists {
+                        None => Error::JobNotFound(id),
+                        Some(_) => Error::InvalidState(format!(
+                            "job {id} is running; cancel it instead of discarding"
+                        )),
+                    });
+                }
+            };
+            tx.commit()?;
+            Ok(job)
+        })
+        .await
+    }
+
+    async fn set_paused(&self, queue: &str, paused: bool) -> Result<()> {
+        let q = queue.to_string();
+        self.with_conn(move |conn| {
+            conn.execute(
+                "INSERT INTO specline_queues (name, paused, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at",
+                params![q, paused, now_us()],
+            )?;
+            Ok(())
+        })
+        .await?;
+        self.emit(StoreEvent::QueueChanged(queue.to_string()));
+        if !paused {
+            self.emit(StoreEvent::Inserted(queue.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn paused_queues(&self) -> Result<Vec<String>> {
+        self.with_conn(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT name FROM specline_queues WHERE paused ORDER BY name")?;
+            let rows = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    fn events(&self) -> broadcast::Receiver<StoreEvent> {
+        self.inner.events.subscribe()
+    }
+
+    async fn next_due(&self, queue: &str) -> Result<Option<DateTime<Utc>>> {
+        let queue = queue.to_string();
+        self.with_conn(move |conn| {
+            let t: Option<i64> = conn.query_row(
+                "SELECT min(scheduled_at) FROM specline_jobs
+                 WHERE queue = ?1 AND state IN ('available', 'scheduled', 'retryable')",
+                [queue],
+                |r| r.get(0),
+            )?;
+            Ok(t.map(from_micros))
+        })
+        .await
+    }
+}
