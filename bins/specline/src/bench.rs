@@ -1,0 +1,320 @@
+//! `specline bench`: the engine's own benchmark.
+//!
+//! - Burn-down (default): insert N no-op jobs in bulk, then run a worker until every one is
+//!   recorded `completed`; the last line of the phase is `<jobs/s> jobs/s`.
+//! - Latency (`--latency --rate R`): insert one job at a time at a fixed arrival rate while a
+//!   worker runs; report enqueue-to-start latency percentiles.
+//!
+//! Finished jobs are kept (no deletion): the figures include keeping history.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use specline_queue::{
+    Client, InsertOpts, JobContext, JobKind, JobState, KindOptions, NewJob, Registry, Worker,
+    WorkerConfig,
+};
+
+use crate::db::{self, BackendArg, DbArgs};
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Jobs in the burn-down.
+    #[arg(long, default_value_t = 100_000)]
+    pub jobs: u64,
+    /// Jobs run at once by the worker.
+    #[arg(long, default_value_t = 1000)]
+    pub concurrency: usize,
+    /// Most jobs claimed by one fetch.
+    #[arg(long, default_value_t = 1000)]
+    pub fetch_max: usize,
+    /// Measure enqueue-to-start latency instead of throughput.
+    #[arg(long)]
+    pub latency: bool,
+    /// Arrival rate for --latency, in jobs per second.
+    #[arg(long, default_value_t = 200)]
+    pub rate: u64,
+    /// How long the --latency run lasts, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Keep the existing data (by default the bench schema or file is recreated).
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Noop {
+    /// Enqueue time in microseconds since the epoch (latency mode).
+    #[serde(default)]
+    sent_us: i64,
+}
+
+impl JobKind for Noop {
+    const KIND: &'static str = "bench_noop";
+    const QUEUE: &'static str = "bench";
+    fn options() -> KindOptions {
+        KindOptions {
+            max_attempts: 1,
+            ..KindOptions::default()
+        }
+    }
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Where the bench keeps its data, and the guard that removes it.
+struct Target {
+    db: DbArgs,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn prepare(args: &BenchArgs) -> anyhow::Result<Target> {
+    let mut db = args.db.clone();
+    match db.backend {
+        BackendArg::Postgres => {
+            if db.schema == "public" {
+                db.schema = "specline_bench".into();
+            }
+            if !args.keep {
+                drop_schema(&db).await?;
+            }
+            Ok(Target { db, _dir: None })
+        }
+        BackendArg::Sqlite => {
+            if args.keep {
+                return Ok(Target { db, _dir: None });
+            }
+            let dir = tempfile::tempdir()?;
+            db.sqlite_path = dir.path().join("bench.sqlite");
+            Ok(Target {
+                db,
+                _dir: Some(dir),
+            })
+        }
+    }
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.concurrency == 0 || args.fetch_max == 0 {
+        bail!("--concurrency and --fetch-max must be at least 1");
+    }
+    let target = prepare(&args).await?;
+    let store = db::open(&target.db, 8).await?;
+    store.migrate().await?;
+    println!(
+        "backend: {:?}{}",
+        target.db.backend,
+        match target.db.backend {
+            BackendArg::Postgres => format!(" (schema {})", target.db.schema),
+            BackendArg::Sqlite => format!(" ({})", target.db.sqlite_path.display()),
+        }
+    );
+    let result = if args.latency {
+        latency(&args, store).await
+    } else {
+        burn_down(&args, store).await
+    };
+    if target.db.backend == BackendArg::Postgres && !args.keep {
+        drop_schema(&target.db).await?;
+    }
+    result
+}
+
+async fn drop_schema(db: &DbArgs) -> anyhow::Result<()> {
+    let (client, conn) = tokio_postgres::connect(&db.database_url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("connecting to {}", db.database_url))?;
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", db.schema))
+        .await?;
+    Ok(())
+}
+
+fn worker_config(args: &BenchArgs) -> WorkerConfig {
+    WorkerConfig {
+        fetch_max: args.fetch_max,
+        ..WorkerConfig::default()
+    }
+}
+
+async fn burn_down(
+    args: &BenchArgs,
+    store: Arc<dyn specline_queue::store::Store>,
+) -> anyhow::Result<()> {
+    let client = Client::new(store.clone());
+    let n = args.jobs;
+    let started = Instant::now();
+    let chunk = 10_000u64;
+    let mut inserted = 0u64;
+    while inserted < n {
+        let batch = chunk.min(n - inserted);
+        let jobs: Vec<NewJob> = (0..batch)
+            .map(|_| NewJob::new(&Noop { sent_us: 0 }, InsertOpts::default()))
+            .collect::<Result<_, _>>()?;
+        client.insert_many(jobs).await?;
+        inserted += batch;
+    }
+    let took = started.elapsed();
+    println!(
+        "inserted {n} jobs in {:.2}s ({:.0} jobs/s)",
+        took.as_secs_f64(),
+        n as f64 / took.as_secs_f64()
+    );
+
+    let done = Arc::new(AtomicU64::new(0));
+    let d = done.clone();
+    let registry = Registry::new().register(move |_ctx: JobContext, _job: Noop| {
+        d.fetch_add(1, Ordering::Relaxed);
+        async { Ok(()) }
+    });
+    let started = Instant::now();
+    let worker = Worker::builder(store.clone())
+        .registry(registry)
+        .queue(Noop::QUEUE, args.concurrency)
+        .config(worker_config(args))
+        .build()?
+        .start()
+        .await?;
+    let step = (n / 10).max(1);
+    let mut next_report = step;
+    while done.load(Ordering::Relaxed) < n {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let d = done.load(Ordering::Relaxed);
+        if d >= next_report && n >= 500_000 {
+            println!(
+                "  {d} jobs run, {:.0} jobs/s so far, rss {:.1} MiB",
+                d as f64 / started.elapsed().as_secs_f64(),
+                rss_mib().unwrap_or(0.0)
+            );
+            next_report += step;
+        }
+        if started.elapsed() > Duration::from_secs(3600) {
+            bail!("burn-down did not finish in an hour");
+        }
+    }
+    // Shutdown flushes the last completion batch: the time includes recording every outcome.
+    worker.shutdown(Duration::from_secs(60)).await?;
+    let took = started.elapsed();
+    let completed = client
+        .counts(Some(Noop::QUEUE))
+        .await?
+        .into_iter()
+        .find(|(s, _)| *s == JobState::Completed)
+        .map(|(_, c)| c)
+        .unwrap_or(0);
+    if completed as u64 != n {
+        bail!("only {completed} of {n} jobs are recorded completed");
+    }
+    println!("peak rss: {:.1} MiB", peak_rss_mib().unwrap_or(0.0));
+    println!(
+        "burn-down: {n} jobs completed in {:.2}s",
+        took.as_secs_f64()
+    );
+    println!("{:.0} jobs/s", n as f64 / took.as_secs_f64());
+    Ok(())
+}
+
+async fn latency(
+    args: &BenchArgs,
+    store: Arc<dyn specline_queue::store::Store>,
+) -> anyhow::Result<()> {
+    if args.rate == 0 {
+        bail!("--rate must be at least 1");
+    }
+    let hist = Arc::new(Mutex::new(
+        hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
+            .context("histogram bounds")?,
+    ));
+    let h = hist.clone();
+    let seen = Arc::new(AtomicU64::new(0));
+    let s = seen.clone();
+    let registry = Registry::new().register(move |_ctx: JobContext, job: Noop| {
+        let now = chrono::Utc::now().timestamp_micros();
+        let lat = (now - job.sent_us).max(1) as u64;
+        if let Ok(mut h) = h.lock() {
+            let _ = h.record(lat);
+        }
+        s.fetch_add(1, Ordering::Relaxed);
+        async { Ok(()) }
+    });
+    let worker = Worker::builder(store.clone())
+        .registry(registry)
+        .queue(Noop::QUEUE, args.concurrency)
+        .config(worker_config(args))
+        .build()?
+        .start()
+        .await?;
+    let client = Client::new(store.clone());
+    // Warm up connections and statement caches.
+    for _ in 0..20 {
+        client
+            .insert(&Noop {
+                sent_us: chrono::Utc::now().timestamp_micros(),
+            })
+            .await?;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if let Ok(mut h) = hist.lock() {
+        h.reset();
+    }
+    seen.store(0, Ordering::Relaxed);
+
+    let total = args.rate * args.duration;
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..total {
+        ticker.tick().await;
+        let c = client.clone();
+        tasks.spawn(async move {
+            c.insert(&Noop {
+                sent_us: chrono::Utc::now().timestamp_micros(),
+            })
+            .await
+        });
+        while let Some(r) = tasks.try_join_next() {
+            r??;
+        }
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    let until = Instant::now() + Duration::from_secs(30);
+    while seen.load(Ordering::Relaxed) < total && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    worker.shutdown(Duration::from_secs(10)).await?;
+    let h = hist.lock().map_err(|_| anyhow::anyhow!("histogram lock"))?;
+    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "latency at {} jobs/s over {}s ({} jobs): p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        args.rate,
+        args.duration,
+        h.len(),
+        ms(0.5),
+        ms(0.9),
+        ms(0.99),
+        h.max() as f64 / 1000.0
+    );
+    println!("p50 {:.2} ms p99 {:.2} ms", ms(0.5), ms(0.99));
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! The `specline` command as a child process.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+fn specline() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_specline"))
+}
+
+fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+#[test]
+fn migrate_creates_then_reports_a_current_sqlite_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db/specline.sqlite");
+    let out = specline()
+        .args(["migrate", "--backend", "sqlite", "--sqlite-path"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "migrated schema from version 0 to 1"
+    );
+    let again = specline()
+        .args(["migrate", "--backend", "sqlite", "--sqlite-path"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout).trim(),
+        "schema is current (version 1)"
+    );
+}
+
+#[test]
+fn migrate_rejects_a_bad_schema_name_with_a_code() {
+    let out = specline()
+        .args([
+            "migrate",
+            "--backend",
+            "postgres",
+            "--schema",
+            "bad;name",
+            "--database-url",
+        ])
+        .arg(database_url())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("INVALID_CONFIG"), "{err}");
+}
+
+fn last_line_is_jobs_per_second(stdout: &str) {
+    let last = stdout.lines().last().unwrap_or_default();
+    let (num, unit) = last.split_once(' ').unwrap();
+    assert_eq!(unit, "jobs/s", "{stdout}");
+    assert!(num.parse::<f64>().unwrap() > 0.0);
+}
+
+#[test]
+fn bench_burn_down_on_sqlite_prints_jobs_per_second_last() {
+    let out = specline()
+        .args(["bench", "--backend", "sqlite", "--jobs", "3000"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("burn-down: 3000 jobs completed"),
+        "{stdout}"
+    );
+    last_line_is_jobs_per_second(&stdout);
+}
+
+#[test]
+fn bench_burn_down_on_postgres_prints_jobs_per_second_last() {
+    let schema = format!("bench_{:x}", std::process::id());
+    let out = specline()
+        .args([
+            "bench",
+            "--backend",
+            "postgres",
+            "--jobs",
+            "3000",
+            "--schema",
+            &schema,
+            "--database-url",
+        ])
+        .arg(database_url())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    last_line_is_jobs_per_second(&String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn bench_latency_reports_percentiles() {
+    let out = specline()
+        .args([
+            "bench",
+            "--backend",
+            "sqlite",
+            "--latency",
+            "--rate",
+            "100",
+            "--duration",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("(100 jobs)"), "{stdout}");
+    assert!(
+        stdout.lines().last().unwrap().starts_with("p50 "),
+        "{stdout}"
+    );
+}
