@@ -625,8 +625,10 @@ async fn periodic_jobs_fire_once_per_tick_with_two_competing_leaders(h: Harness)
     let mut round = 0;
     while std::time::Instant::now() < until {
         round += 1;
-        // Node a stops participating for a while in the middle: b must take over.
+        // a starts alone and leads; b joins and competes; a goes away for a while and b must
+        // take over; then both compete again.
         let a_active = !(20..45).contains(&round);
+        let b_active = round >= 10;
         let (ra, rb) = tokio::join!(
             async {
                 if a_active {
@@ -635,9 +637,14 @@ async fn periodic_jobs_fire_once_per_tick_with_two_competing_leaders(h: Harness)
                     None
                 }
             },
-            b.run_once(&mut tb)
+            async {
+                if b_active {
+                    b.run_once(&mut tb).await.unwrap()
+                } else {
+                    None
+                }
+            }
         );
-        let rb = rb.unwrap();
         assert!(!(ra.is_some() && rb.is_some()), "two leaders at once");
         a_led |= ra.is_some();
         b_led |= rb.is_some();
