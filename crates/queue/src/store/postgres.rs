@@ -141,6 +141,8 @@ pub struct PgStore {
 
 struct Inner {
     pool: Pool,
+    /// Connections with `synchronous_commit = off`, used only to claim jobs.
+    fetch_pool: Pool,
     pg_config: tokio_postgres::Config,
     schema: String,
     channel: String,
@@ -186,9 +188,12 @@ impl PgStore {
                 "schema name `{schema}` must be 1-48 ASCII letters, digits or underscores"
             )));
         }
-        if config.schema.is_some() {
-            pg_config.options(format!("-c search_path={schema}"));
-        }
+        let base_options = if config.schema.is_some() {
+            format!("-c search_path={schema}")
+        } else {
+            String::new()
+        };
+        pg_config.options(&base_options);
         if pg_config.get_application_name().is_none() {
             pg_config.application_name("specline");
         }
@@ -203,10 +208,26 @@ impl PgStore {
             .max_size(config.pool_size)
             .build()
             .map_err(|e| Error::Pool(e.to_string()))?;
+        // Claiming jobs commits without waiting for the WAL flush: if the database crashes
+        // before the flush, the claim is lost and the job is simply pending again (it was
+        // never recorded as done). That takes an fsync off the enqueue-to-start path.
+        let mut fetch_config = pg_config.clone();
+        fetch_config.options(format!("{base_options} -c synchronous_commit=off").trim());
+        let fetch_pool = Pool::builder(Manager::from_config(
+            fetch_config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        ))
+        .max_size((config.pool_size / 2).max(2))
+        .build()
+        .map_err(|e| Error::Pool(e.to_string()))?;
         let (events, _) = broadcast::channel(4096);
         Ok(PgStore {
             inner: Arc::new(Inner {
                 pool,
+                fetch_pool,
                 pg_config,
                 channel: format!("specline_{schema}"),
                 schema,
@@ -682,7 +703,7 @@ impl Store for PgStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let c = self.client().await?;
+        let c = self.inner.fetch_pool.get().await?;
         let stmt = c.prepare_cached(FETCH_SQL).await?;
         let limit = limit as i64;
         let rows = c.query(&stmt, &[&queue, &limit, &worker]).await?;

@@ -344,6 +344,51 @@ impl SqliteStore {
     }
 }
 
+fn claim(
+    conn: &mut Connection,
+    queue: &str,
+    worker: &str,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<FetchedJob>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut jobs = {
+        let mut stmt = tx.prepare_cached(
+                    "UPDATE specline_jobs
+                     SET state = 'running', attempt = attempt + 1, attempted_at = ?1,
+                         attempted_by = json_insert(attempted_by, '$[#]', ?2)
+                     WHERE id IN (
+                       SELECT id FROM specline_jobs
+                       WHERE queue = ?3 AND state IN ('available', 'scheduled', 'retryable')
+                         AND scheduled_at <= ?1
+                         AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = ?3 AND q.paused)
+                       ORDER BY priority, scheduled_at, id
+                       LIMIT ?4)
+                     RETURNING id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at, metadata",
+                )?;
+        let rows = stmt.query_map(params![now, worker, queue, limit as i64], |r| {
+            Ok(FetchedJob {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                queue: queue.to_string(),
+                args: r.get(2)?,
+                attempt: r.get(3)?,
+                max_attempts: r.get(4)?,
+                priority: r.get(5)?,
+                created_at: from_micros(r.get(6)?),
+                scheduled_at: from_micros(r.get(7)?),
+                metadata: r.get(8)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    tx.commit()?;
+    jobs.sort_by(|a, b| {
+        (a.priority, a.scheduled_at, a.id).cmp(&(b.priority, b.scheduled_at, b.id))
+    });
+    Ok(jobs)
+}
+
 fn lease_ok(tx: &Connection, lease: &Lease, now: i64) -> Result<bool> {
     let ok: Option<i64> = tx
         .query_row(
@@ -426,42 +471,12 @@ impl Store for SqliteStore {
         let worker = worker.to_string();
         self.with_conn(move |conn| {
             let now = now_us();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut jobs = {
-                let mut stmt = tx.prepare_cached(
-                    "UPDATE specline_jobs
-                     SET state = 'running', attempt = attempt + 1, attempted_at = ?1,
-                         attempted_by = json_insert(attempted_by, '$[#]', ?2)
-                     WHERE id IN (
-                       SELECT id FROM specline_jobs
-                       WHERE queue = ?3 AND state IN ('available', 'scheduled', 'retryable')
-                         AND scheduled_at <= ?1
-                         AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = ?3 AND q.paused)
-                       ORDER BY priority, scheduled_at, id
-                       LIMIT ?4)
-                     RETURNING id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at, metadata",
-                )?;
-                let rows = stmt.query_map(params![now, worker, queue, limit as i64], |r| {
-                    Ok(FetchedJob {
-                        id: r.get(0)?,
-                        kind: r.get(1)?,
-                        queue: queue.clone(),
-                        args: r.get(2)?,
-                        attempt: r.get(3)?,
-                        max_attempts: r.get(4)?,
-                        priority: r.get(5)?,
-                        created_at: from_micros(r.get(6)?),
-                        scheduled_at: from_micros(r.get(7)?),
-                        metadata: r.get(8)?,
-                    })
-                })?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()?
-            };
-            tx.commit()?;
-            jobs.sort_by(|a, b| {
-                (a.priority, a.scheduled_at, a.id).cmp(&(b.priority, b.scheduled_at, b.id))
-            });
-            Ok(jobs)
+            // Claiming jobs need not wait for fsync: a claim lost to a power cut leaves the
+            // job pending, never lost. The next durable commit syncs the WAL anyway.
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            let claimed = claim(conn, &queue, &worker, now, limit);
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            claimed
         })
         .await
     }
