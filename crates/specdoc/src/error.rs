@@ -103,6 +103,8 @@ pub struct ProviderError {
     pub retry_after: Option<Duration>,
     /// HTTP status, when the failure came from one.
     pub status: Option<u16>,
+    /// Tokens the failed call still used (a truncated or blocked answer is paid for).
+    pub usage: crate::document::TokenUsage,
 }
 
 impl ProviderError {
@@ -112,7 +114,14 @@ impl ProviderError {
             message: message.into(),
             retry_after: None,
             status: None,
+            usage: crate::document::TokenUsage::default(),
         }
+    }
+
+    /// The same error, recording the tokens its response used.
+    pub fn with_usage(mut self, usage: crate::document::TokenUsage) -> Self {
+        self.usage = usage;
+        self
     }
 
     pub fn class(&self) -> ErrorClass {

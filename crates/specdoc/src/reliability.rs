@@ -327,7 +327,12 @@ impl ModelClient {
                     ProviderErrorCode::Timeout,
                     format!("no answer within {:?}", self.config.timeout),
                 )
-            })??;
+            })?
+            .inspect_err(|e| {
+                usage.prompt_tokens += e.usage.prompt_tokens;
+                usage.output_tokens += e.usage.output_tokens;
+                usage.total_tokens += e.usage.total_tokens;
+            })?;
         usage.prompt_tokens += resp.usage.prompt_tokens;
         usage.output_tokens += resp.usage.output_tokens;
         usage.total_tokens += resp.usage.total_tokens;

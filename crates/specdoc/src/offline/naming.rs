@@ -213,7 +213,9 @@ const CONDITIONS: &[&str] = &[
 ];
 
 fn is_base_verb(w: &str) -> bool {
-    BASE_VERBS.contains(&w.to_ascii_lowercase().as_str())
+    BASE_VERBS
+        .binary_search(&w.to_ascii_lowercase().as_str())
+        .is_ok()
 }
 
 /// True for a third-person verb or a sentence-opening auxiliary ("returns", "is", "never").
@@ -222,7 +224,13 @@ fn is_verb3(w: &str) -> bool {
     if OPENERS.contains(&w.as_str()) {
         return true;
     }
-    BASE_VERBS.iter().any(|b| conjugate(b) == w)
+    verb3_set().contains(w.as_str())
+}
+
+/// Third-person forms of [`BASE_VERBS`], built once: this runs for every word of every test.
+fn verb3_set() -> &'static std::collections::HashSet<String> {
+    static SET: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| BASE_VERBS.iter().map(|b| conjugate(b)).collect())
 }
 
 fn is_condition(w: &str) -> bool {
@@ -640,6 +648,11 @@ pub fn title(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_verbs_are_sorted_for_binary_search() {
+        assert!(BASE_VERBS.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn conjugates_regular_and_irregular_verbs() {

@@ -164,30 +164,33 @@ fn parse_response(body: &str) -> Result<ModelResponse, ProviderError> {
         u.candidates_token_count,
         u.total_token_count,
     );
+    let fail = |code: ProviderErrorCode, msg: String| -> Result<ModelResponse, ProviderError> {
+        Err(ProviderError::new(code, msg).with_usage(usage))
+    };
     if let Some(reason) = resp.prompt_feedback.and_then(|f| f.block_reason) {
-        return Err(ProviderError::new(
+        return fail(
             ProviderErrorCode::SafetyBlocked,
             format!("the prompt was blocked: {reason}"),
-        ));
+        );
     }
     let Some(cand) = resp.candidates.into_iter().next() else {
-        return Err(ProviderError::new(
+        return fail(
             ProviderErrorCode::InvalidJson,
-            "the response has no candidate",
-        ));
+            "the response has no candidate".into(),
+        );
     };
     match cand.finish_reason.as_deref() {
         Some("MAX_TOKENS") => {
-            return Err(ProviderError::new(
+            return fail(
                 ProviderErrorCode::Truncated,
-                "the answer was cut at the output token limit",
-            ))
+                "the answer was cut at the output token limit".into(),
+            )
         }
         Some(r @ ("SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII")) => {
-            return Err(ProviderError::new(
+            return fail(
                 ProviderErrorCode::SafetyBlocked,
                 format!("the answer was blocked: {r}"),
-            ))
+            )
         }
         _ => {}
     }

@@ -124,24 +124,27 @@ fn parse_response(body: &str) -> Result<ModelResponse, ProviderError> {
     let resp: ChatResponse = http::parse_body(body, "chat completion")?;
     let u = resp.usage.unwrap_or_default();
     let usage = TokenUsage::tokens(u.prompt_tokens, u.completion_tokens, u.total_tokens);
+    let fail = |code: ProviderErrorCode, msg: String| -> Result<ModelResponse, ProviderError> {
+        Err(ProviderError::new(code, msg).with_usage(usage))
+    };
     let Some(choice) = resp.choices.into_iter().next() else {
-        return Err(ProviderError::new(
+        return fail(
             ProviderErrorCode::InvalidJson,
-            "the response has no choice",
-        ));
+            "the response has no choice".into(),
+        );
     };
     match choice.finish_reason.as_deref() {
         Some("length") => {
-            return Err(ProviderError::new(
+            return fail(
                 ProviderErrorCode::Truncated,
-                "the answer was cut at the output token limit",
-            ))
+                "the answer was cut at the output token limit".into(),
+            )
         }
         Some("content_filter") => {
-            return Err(ProviderError::new(
+            return fail(
                 ProviderErrorCode::SafetyBlocked,
-                "the answer was filtered",
-            ))
+                "the answer was filtered".into(),
+            )
         }
         _ => {}
     }
@@ -150,10 +153,10 @@ fn parse_response(body: &str) -> Result<ModelResponse, ProviderError> {
         refusal: None,
     });
     if let Some(r) = msg.refusal.filter(|r| !r.is_empty()) {
-        return Err(ProviderError::new(
+        return fail(
             ProviderErrorCode::SafetyBlocked,
             format!("the model refused: {r}"),
-        ));
+        );
     }
     Ok(ModelResponse {
         text: msg.content.unwrap_or_default(),

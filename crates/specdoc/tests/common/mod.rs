@@ -143,3 +143,5 @@ pub fn shop() -> Inventory {
         ],
     )
 }
+
+pub mod fake;
