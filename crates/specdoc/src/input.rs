@@ -36,6 +36,9 @@ pub struct TestEntry {
     /// The file's language (`go`, `python`, …), a hint for the naming style.
     pub language: String,
     pub framework: String,
+    /// A test generated at run time (`test.each`, `parametrize`, a table loop).
+    #[serde(default)]
+    pub dynamic: bool,
 }
 
 impl TestEntry {
@@ -116,6 +119,7 @@ impl SpecInput {
                 status: t.test.status,
                 language: t.file.language.clone(),
                 framework: t.file.framework.clone(),
+                dynamic: t.test.dynamic,
             })
             .collect();
         let content_hash = content_hash(&tests);

@@ -4,7 +4,8 @@
 
 mod common;
 
-use specline_specdoc::offline::{domain_for, file_title, naming::sentence};
+use specline_specdoc::offline::naming::{sentence, title};
+use specline_specdoc::offline::{domain_for, file_title};
 use specline_specdoc::phases::{self, GenerateOptions, Generator};
 use specline_specdoc::{export, LanguageTag, SpecInput};
 
@@ -118,6 +119,46 @@ fn php_swift_and_gtest_names() {
         "Fetch users returns empty list when offline"
     );
     assert_eq!(s("RejectsExpiredPassword"), "Rejects expired password");
+}
+
+#[test]
+fn table_driven_placeholders_become_ellipses() {
+    assert_eq!(s("should serialize name: %s"), "Serializes name: …");
+    assert_eq!(
+        s("should throw when maxAge is %s"),
+        "Throws when maxAge is …"
+    );
+    assert_eq!(s("adds $a + $b"), "Adds … + …");
+    assert_eq!(s("formats ${user.name} greeting"), "Formats … greeting");
+    assert_eq!(s("parses {0} as a date"), "Parses … as a date");
+    assert_eq!(s("costs $100"), "Costs $100");
+    assert_eq!(s("accepts <email> as login"), "Accepts … as login");
+    assert_eq!(s("escapes <b>x</b>"), "Escapes <b>x</b>");
+}
+
+#[test]
+fn a_condition_suite_is_not_added_to_a_sentence_with_its_own_clause() {
+    assert_eq!(
+        sentence(
+            "should set sameSite to 'Strict' when option is 'Strict'",
+            &["with \"sameSite\"".to_string()]
+        ),
+        "Sets sameSite to 'Strict' when option is 'Strict'"
+    );
+    assert_eq!(
+        sentence(
+            "should use custom decode function",
+            &["with \"decode\" option".to_string()]
+        ),
+        "Uses custom decode function with \"decode\" option"
+    );
+}
+
+#[test]
+fn code_references_stay_as_written_in_titles() {
+    assert_eq!(title("cookie.parseCookie"), "cookie.parseCookie");
+    assert_eq!(title("User#save"), "User#save");
+    assert_eq!(title("TestLoginHandler"), "Login handler");
 }
 
 #[test]

@@ -169,8 +169,17 @@ pub fn classify(input: &SpecInput, language: &LanguageTag) -> Classification {
     let mut domain_index: HashMap<String, usize> = HashMap::new();
     let mut feature_index: HashMap<(usize, String), usize> = HashMap::new();
     let mut files_per_domain: Vec<Vec<String>> = Vec::new();
+    let mut last: Option<(&str, String)> = None;
     for t in &input.tests {
-        let dname = domain_for(&t.file);
+        // Tests of a file are contiguous: compute its domain once per file.
+        let dname = match &last {
+            Some((file, d)) if *file == t.file => d.clone(),
+            _ => {
+                let d = domain_for(&t.file);
+                last = Some((&t.file, d.clone()));
+                d
+            }
+        };
         let d = *domain_index.entry(dname.to_lowercase()).or_insert_with(|| {
             domains.push(ClassDomain {
                 name: dname.clone(),
@@ -180,7 +189,8 @@ pub fn classify(input: &SpecInput, language: &LanguageTag) -> Classification {
             files_per_domain.push(Vec::new());
             domains.len() - 1
         });
-        if files_per_domain[d].last() != Some(&t.file) && !files_per_domain[d].contains(&t.file) {
+        // A file's tests are contiguous in the table, so comparing with the last file is enough.
+        if files_per_domain[d].last() != Some(&t.file) {
             files_per_domain[d].push(t.file.clone());
         }
         let (fname, _) = feature_for(t);
@@ -228,9 +238,14 @@ pub fn convert_feature(input: &SpecInput, tests: &[usize]) -> Vec<Sentence> {
         .map(|t| {
             let (_, used) = feature_for(t);
             let context = t.suite_path.get(used..).unwrap_or(&[]);
+            let mut text = naming::sentence(&t.name, context);
+            // A table-driven test whose name shows no placeholder still stands for many cases.
+            if t.dynamic && !naming::has_placeholder(&t.name) {
+                text.push_str(" (each case)");
+            }
             Sentence {
                 test: t.index,
-                text: naming::sentence(&t.name, context),
+                text,
             }
         })
         .collect()

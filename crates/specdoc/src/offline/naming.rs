@@ -442,9 +442,12 @@ pub fn sentence(name: &str, suites: &[String]) -> String {
     if let Some(ctx) = suites.last() {
         let ctx = clean_text(ctx, MAX_NAME_CHARS);
         let first = ctx.split_whitespace().next().unwrap_or("");
+        let lower = s.to_lowercase();
+        let has_clause = lower.contains(" when ") || lower.contains(" if ");
         if ctx.contains(' ')
             && is_condition(first)
-            && !s.to_lowercase().contains(&ctx.to_lowercase())
+            && !has_clause
+            && !lower.contains(&ctx.to_lowercase())
         {
             s = format!("{s} {}", decapitalize(&ctx));
         }
@@ -455,10 +458,54 @@ pub fn sentence(name: &str, suites: &[String]) -> String {
 
 /// A name written for humans: keep it, minus scaffolding, with a conjugated leading verb.
 fn phrase_sentence(name: &str) -> String {
-    let words: Vec<String> = name.split_whitespace().map(str::to_string).collect();
+    let words: Vec<String> = name
+        .split_whitespace()
+        .map(|w| replace_placeholder(w).unwrap_or_else(|| w.to_string()))
+        .collect();
     // "given …, when …, then …" is already a sentence.
     let words = verbalize(words);
     capitalize(&join(&words))
+}
+
+/// True for a parameter placeholder of a table-driven test name: `%s`, `%d`, `%#`, `$name`,
+/// `${a.b}`, `{0}`, `<value>`.
+fn is_placeholder(core: &str) -> bool {
+    let b = core.as_bytes();
+    match b.first() {
+        Some(b'%') => b.len() == 2 && b"sdifjopc#".contains(&b[1]),
+        Some(b'$') => {
+            core.len() > 1
+                && (core[1..].starts_with('{') && core.ends_with('}')
+                    || (b[1].is_ascii_alphabetic()
+                        && core[1..]
+                            .bytes()
+                            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')))
+        }
+        Some(b'{') | Some(b'<') => {
+            let close = if b[0] == b'{' { b'}' } else { b'>' };
+            b.len() > 2
+                && b[b.len() - 1] == close
+                && b[1..b.len() - 1]
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.' || *c == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// A word that is a placeholder (possibly with trailing punctuation) becomes `…`.
+fn replace_placeholder(word: &str) -> Option<String> {
+    let core = word.trim_end_matches([',', ';', ':', '.', ')']);
+    let tail = &word[core.len()..];
+    let core_open = core.trim_start_matches('(');
+    let head = &core[..core.len() - core_open.len()];
+    is_placeholder(core_open).then(|| format!("{head}…{tail}"))
+}
+
+/// True when a name holds a parameter placeholder (then it already says it varies).
+pub fn has_placeholder(name: &str) -> bool {
+    name.split_whitespace()
+        .any(|w| replace_placeholder(w).is_some())
 }
 
 /// A name written for a compiler.
@@ -629,6 +676,10 @@ pub fn title(name: &str) -> String {
     let cleaned = clean_text(name, MAX_NAME_CHARS);
     if cleaned.contains(' ') {
         return capitalize(&cleaned);
+    }
+    // A code reference (`cookie.parse`, `User#save`, `POST:/users`) is kept as written.
+    if cleaned.contains(['.', '#', '(', '/', ':']) {
+        return cleaned;
     }
     let (_, core) = strip_test_affixes(&cleaned);
     let core = core.trim_end_matches("Tests").trim_end_matches("_tests");
