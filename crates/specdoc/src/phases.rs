@@ -611,11 +611,12 @@ pub async fn convert(
         .sum();
 
     let Some(client) = &gen.client else {
+        let wrapped = offline::Wrapped::of(input);
         for (d, f, _, feat) in todo {
             acc.features.push(FeatureBehaviors {
                 domain: d,
                 feature: f,
-                sentences: offline::convert_feature(input, &feat.tests),
+                sentences: offline::convert_feature(input, &wrapped, &feat.tests),
                 fallback: None,
             });
         }

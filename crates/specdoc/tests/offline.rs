@@ -145,12 +145,24 @@ fn a_condition_suite_is_not_added_to_a_sentence_with_its_own_clause() {
         ),
         "Sets sameSite to 'Strict' when option is 'Strict'"
     );
+    // A condition whose words the sentence already holds adds nothing.
     assert_eq!(
         sentence(
             "should use custom decode function",
             &["with \"decode\" option".to_string()]
         ),
-        "Uses custom decode function with \"decode\" option"
+        "Uses custom decode function"
+    );
+    assert_eq!(
+        sentence(
+            "should ignore invalid max-age",
+            &["with \"max-age\"".to_string()]
+        ),
+        "Ignores invalid max-age"
+    );
+    assert_eq!(
+        sentence("returns the profile", &["with an admin user".to_string()]),
+        "Returns the profile with an admin user"
     );
 }
 
@@ -263,7 +275,7 @@ async fn a_shop_inventory_becomes_a_readable_document() {
     assert_eq!(doc.stats.by_status.get("todo"), Some(&1));
     assert_eq!(
         doc.summary,
-        "This specification describes 13 behaviors of `shop`, in 4 domains and 5 features. \
+        "This specification describes 13 behaviors of shop, in 4 domains and 5 features. \
          Most of it concerns Web (4), Auth (3) and Billing (3). \
          Not every behavior is proven by an active test: 1 skipped, 1 still to do."
     );
@@ -315,5 +327,72 @@ async fn json_export_round_trips() {
     assert_eq!(
         v["domains"][0]["features"][0]["behaviors"][0]["status"],
         "active"
+    );
+}
+
+#[tokio::test]
+async fn suites_inside_a_file_wide_wrapper_name_the_features() {
+    use common::{file, inventory, suite, test};
+    let inv = inventory(
+        "https://git.example/acme/cookie",
+        vec![file(
+            "src/stringify.spec.ts",
+            "typescript",
+            "vitest",
+            vec![suite(
+                "cookie.stringify",
+                1,
+                vec![
+                    suite(
+                        "roundtrip with parse",
+                        20,
+                        vec![],
+                        vec![test("should roundtrip empty values", 21)],
+                    ),
+                    suite(
+                        "when encoding is off",
+                        30,
+                        vec![],
+                        vec![test("keeps raw values", 31)],
+                    ),
+                ],
+                vec![test("should stringify object", 2)],
+            )],
+            vec![],
+        )],
+    );
+    let input = SpecInput::from_inventory(&inv, None).unwrap();
+    let doc = phases::generate(
+        &Generator::offline(),
+        &input,
+        &GenerateOptions::new(LanguageTag::english()),
+        1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(doc.domains.len(), 1);
+    assert_eq!(doc.domains[0].name, "Stringify");
+    let features: Vec<(&str, Vec<&str>)> = doc.domains[0]
+        .features
+        .iter()
+        .map(|f| {
+            (
+                f.name.as_str(),
+                f.behaviors.iter().map(|b| b.sentence.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        features,
+        vec![
+            (
+                "cookie.stringify",
+                vec![
+                    "Stringifies object",
+                    "Keeps raw values when encoding is off"
+                ]
+            ),
+            ("Roundtrip with parse", vec!["Roundtrips empty values"]),
+        ]
     );
 }

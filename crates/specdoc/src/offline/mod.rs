@@ -14,7 +14,7 @@
 
 pub mod naming;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use specline_inventory_model::Status;
 
@@ -139,27 +139,67 @@ pub fn file_title(file: &str) -> String {
     }
 }
 
-/// The feature of a test and how many of its suites the feature name used up.
-fn feature_for(t: &TestEntry) -> (String, usize) {
-    for (i, s) in t.suite_path.iter().enumerate() {
-        let l = s.trim().to_lowercase();
-        if l.is_empty() || NOISE_SUITES.contains(&l.as_str()) {
-            continue;
+/// Files whose tests all sit in one top-level suite: the `describe("module")` wrapper that
+/// many test files have. Such a wrapper says what the domain already says, so the suites
+/// inside it name the features.
+pub struct Wrapped(HashSet<String>);
+
+impl Wrapped {
+    pub fn of(input: &SpecInput) -> Self {
+        let mut set = HashSet::new();
+        let mut i = 0;
+        let tests = &input.tests;
+        while i < tests.len() {
+            let file = &tests[i].file;
+            let first = tests[i].suite_path.first();
+            let mut sole = first.is_some();
+            let mut end = i;
+            while end < tests.len() && tests[end].file == *file {
+                sole &= tests[end].suite_path.first() == first;
+                end += 1;
+            }
+            if sole {
+                set.insert(file.clone());
+            }
+            i = end;
         }
-        let title = naming::title(s);
-        if !title.is_empty() {
-            return (title, i + 1);
-        }
+        Self(set)
     }
-    // Go-style `TestLogin_ExpiredPassword`: the function's subject is the feature.
-    if let Some(rest) = t.name.strip_prefix("Test") {
-        if let Some((subject, _)) = rest.split_once('_') {
-            if subject.starts_with(|c: char| c.is_uppercase()) && !subject.contains(' ') {
-                return (naming::title(subject), 0);
+
+    /// The feature of a test and how many of its suites the feature name used up.
+    fn feature_for(&self, t: &TestEntry) -> (String, usize) {
+        let skip = usize::from(self.0.contains(&t.file));
+        if skip == 1 {
+            if let Some(inner) = t.suite_path.get(1) {
+                let l = inner.trim().to_lowercase();
+                if !naming::reads_as_condition(inner)
+                    && !l.is_empty()
+                    && !NOISE_SUITES.contains(&l.as_str())
+                {
+                    return (naming::title(inner), 2);
+                }
             }
         }
+        for (i, s) in t.suite_path.iter().enumerate() {
+            let l = s.trim().to_lowercase();
+            if l.is_empty() || NOISE_SUITES.contains(&l.as_str()) {
+                continue;
+            }
+            let title = naming::title(s);
+            if !title.is_empty() {
+                return (title, i + 1);
+            }
+        }
+        // Go-style `TestLogin_ExpiredPassword`: the function's subject is the feature.
+        if let Some(rest) = t.name.strip_prefix("Test") {
+            if let Some((subject, _)) = rest.split_once('_') {
+                if subject.starts_with(|c: char| c.is_uppercase()) && !subject.contains(' ') {
+                    return (naming::title(subject), 0);
+                }
+            }
+        }
+        (file_title(&t.file), 0)
     }
-    (file_title(&t.file), 0)
 }
 
 /// Offline phase 1: group by path, suite and naming. Domains and features appear in the
@@ -169,6 +209,7 @@ pub fn classify(input: &SpecInput, language: &LanguageTag) -> Classification {
     let mut domain_index: HashMap<String, usize> = HashMap::new();
     let mut feature_index: HashMap<(usize, String), usize> = HashMap::new();
     let mut files_per_domain: Vec<Vec<String>> = Vec::new();
+    let wrapped = Wrapped::of(input);
     let mut last: Option<(&str, String)> = None;
     for t in &input.tests {
         // Tests of a file are contiguous: compute its domain once per file.
@@ -193,7 +234,7 @@ pub fn classify(input: &SpecInput, language: &LanguageTag) -> Classification {
         if files_per_domain[d].last() != Some(&t.file) {
             files_per_domain[d].push(t.file.clone());
         }
-        let (fname, _) = feature_for(t);
+        let (fname, _) = wrapped.feature_for(t);
         let features = &mut domains[d].features;
         let f = *feature_index
             .entry((d, fname.to_lowercase()))
@@ -207,7 +248,7 @@ pub fn classify(input: &SpecInput, language: &LanguageTag) -> Classification {
         domains[d].features[f].tests.push(t.index);
     }
     for (d, files) in domains.iter_mut().zip(&files_per_domain) {
-        let shown: Vec<String> = files.iter().take(3).map(|f| format!("`{f}`")).collect();
+        let shown: Vec<String> = files.iter().take(3).cloned().collect();
         let more = files.len().saturating_sub(3);
         let list = if more > 0 {
             format!("{} and {more} more", shown.join(", "))
@@ -230,13 +271,13 @@ pub fn classify(input: &SpecInput, language: &LanguageTag) -> Classification {
     }
 }
 
-/// Offline phase 2 for one feature.
-pub fn convert_feature(input: &SpecInput, tests: &[usize]) -> Vec<Sentence> {
+/// Offline phase 2 for one feature (`wrapped` computed once per input).
+pub fn convert_feature(input: &SpecInput, wrapped: &Wrapped, tests: &[usize]) -> Vec<Sentence> {
     tests
         .iter()
         .filter_map(|&i| input.tests.get(i))
         .map(|t| {
-            let (_, used) = feature_for(t);
+            let (_, used) = wrapped.feature_for(t);
             let context = t.suite_path.get(used..).unwrap_or(&[]);
             let mut text = naming::sentence(&t.name, context);
             // A table-driven test whose name shows no placeholder still stands for many cases.
@@ -266,7 +307,7 @@ pub fn summary(input: &SpecInput, classification: &Classification) -> String {
         .rsplit(['/', '\\', ':'])
         .next()
         .filter(|s| !s.is_empty())
-        .map(|s| format!("`{s}`"))
+        .map(str::to_string)
         .unwrap_or_else(|| "this repository".to_string());
     let features: usize = classification
         .domains

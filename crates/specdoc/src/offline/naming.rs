@@ -233,6 +233,12 @@ fn verb3_set() -> &'static std::collections::HashSet<String> {
     SET.get_or_init(|| BASE_VERBS.iter().map(|b| conjugate(b)).collect())
 }
 
+/// True for a suite name that states a condition ("when the cart is empty", "with an admin").
+pub fn reads_as_condition(name: &str) -> bool {
+    let t = name.trim();
+    t.contains(' ') && t.split_whitespace().next().is_some_and(is_condition)
+}
+
 fn is_condition(w: &str) -> bool {
     CONDITIONS.contains(&w.to_ascii_lowercase().as_str())
 }
@@ -444,11 +450,22 @@ pub fn sentence(name: &str, suites: &[String]) -> String {
         let first = ctx.split_whitespace().next().unwrap_or("");
         let lower = s.to_lowercase();
         let has_clause = lower.contains(" when ") || lower.contains(" if ");
-        if ctx.contains(' ')
-            && is_condition(first)
-            && !has_clause
-            && !lower.contains(&ctx.to_lowercase())
-        {
+        // `with "max-age"` adds nothing to "Ignores invalid max-age".
+        let content: Vec<String> = ctx
+            .split_whitespace()
+            .skip(1)
+            .map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            })
+            .filter(|w| {
+                w.chars().count() >= 3
+                    && !matches!(w.as_str(), "the" | "and" | "option" | "options")
+            })
+            .collect();
+        let says_nothing_new =
+            !content.is_empty() && content.iter().all(|w| lower.contains(w.as_str()));
+        if ctx.contains(' ') && is_condition(first) && !has_clause && !says_nothing_new {
             s = format!("{s} {}", decapitalize(&ctx));
         }
     }
