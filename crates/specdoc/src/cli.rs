@@ -60,9 +60,10 @@ pub struct SpecArgs {
     /// Repository identity to record (default: the inventory's source location).
     #[arg(long)]
     pub repository: Option<String>,
-    /// Document version to record.
+    /// Document version to record (named so it cannot clash with a `--version` flag of the
+    /// binary the command is mounted in).
     #[arg(long, default_value_t = 1)]
-    pub version: u32,
+    pub doc_version: u32,
     /// Features converted at the same time.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
@@ -142,7 +143,7 @@ pub async fn run(args: SpecArgs) -> anyhow::Result<()> {
     let gen = generator(&args)?;
     let mut opts = GenerateOptions::new(language);
     opts.concurrency = args.concurrency.max(1);
-    let doc = phases::generate(&gen, &input, &opts, args.version.max(1)).await?;
+    let doc = phases::generate(&gen, &input, &opts, args.doc_version.max(1)).await?;
     let text = export::render(&doc, args.format);
     match &args.out {
         Some(path) => std::fs::write(path, text)

@@ -109,6 +109,25 @@ impl Generator {
         }
     }
 
+    /// A cache read. A failing cache is an optimisation lost, not a failed document: the
+    /// error is logged and the read is a miss.
+    async fn cache_get(&self, key: &str) -> Option<serde_json::Value> {
+        match self.cache.get(key).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "cache read failed; treating as a miss");
+                None
+            }
+        }
+    }
+
+    /// A cache write; a failure is logged and costs only a future model call.
+    async fn cache_put(&self, key: &str, value: serde_json::Value) {
+        if let Err(e) = self.cache.put(key, value).await {
+            tracing::warn!(code = e.code(), error = %e, "cache write failed");
+        }
+    }
+
     /// `kind:model`, the model part of cache keys.
     fn model_id(&self) -> String {
         let i = self.info();
@@ -424,7 +443,7 @@ pub async fn classify(
         opts.classify_chunk_tests,
     );
     if opts.cache_mode == CacheMode::Use {
-        if let Some(v) = gen.cache.get(&key).await? {
+        if let Some(v) = gen.cache_get(&key).await {
             if let Ok(mut c) = serde_json::from_value::<Classification>(v) {
                 if c.content_hash == input.content_hash {
                     c.from_cache = true;
@@ -464,8 +483,9 @@ pub async fn classify(
         }
     }
     let c = builder.finish(input, &opts.language, usage);
-    let value = serde_json::to_value(&c).map_err(|e| SpecError::Cache(e.to_string()))?;
-    gen.cache.put(&key, value).await?;
+    if let Ok(value) = serde_json::to_value(&c) {
+        gen.cache_put(&key, value).await;
+    }
     Ok(c)
 }
 
@@ -730,11 +750,8 @@ async fn convert_feature(
             &prompt_version,
         );
         let cached = if opts.cache_mode == CacheMode::Use {
-            gen.cache
-                .get(&key)
+            gen.cache_get(&key)
                 .await
-                .ok()
-                .flatten()
                 .and_then(|v| v.as_str().map(str::to_string))
         } else {
             None
@@ -790,8 +807,7 @@ async fn convert_feature(
                                 model_id,
                                 &prompt_version,
                             );
-                            // A cache that cannot store only costs a future call.
-                            let _ = gen.cache.put(&key, json!(text)).await;
+                            gen.cache_put(&key, json!(text)).await;
                         }
                         got.insert(i, text);
                     }

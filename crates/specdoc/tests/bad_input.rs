@@ -240,7 +240,7 @@ fn args(
         base_url: None,
         api_key_env: None,
         repository: None,
-        version: 1,
+        doc_version: 1,
         concurrency: 4,
         timeout_secs: 120,
         requests_per_minute: 60,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::fake::{good_answer, FakeServer, Recorded, Reply, Wire};
 use serde_json::json;
-use specline_specdoc::cache::{CacheMode, MemoryCache};
+use specline_specdoc::cache::{Cache, CacheMode, MemoryCache};
 use specline_specdoc::phases::{self, Behaviors, GenerateOptions, Generator};
 use specline_specdoc::provider::gemini::{Gemini, GeminiConfig};
 use specline_specdoc::provider::openai::{JsonMode, OpenAi, OpenAiConfig};
@@ -31,14 +31,14 @@ fn config() -> ClientConfig {
     }
 }
 
-fn gemini(server: &FakeServer, cfg: ClientConfig, cache: Arc<MemoryCache>) -> Generator {
+fn gemini(server: &FakeServer, cfg: ClientConfig, cache: Arc<dyn Cache>) -> Generator {
     let mut g = GeminiConfig::new("gemini-test", ApiKey::new(KEY));
     g.base_url = server.base_url.clone();
     let p = Gemini::new(g).unwrap();
     Generator::with_model(ModelClient::new(Arc::new(p), cfg), cache)
 }
 
-fn openai(server: &FakeServer, cfg: ClientConfig, cache: Arc<MemoryCache>) -> Generator {
+fn openai(server: &FakeServer, cfg: ClientConfig, cache: Arc<dyn Cache>) -> Generator {
     let mut o = OpenAiConfig::new("local-model", Some(ApiKey::new(KEY)));
     o.base_url = format!("{}/v1", server.base_url);
     let p = OpenAi::new(o).unwrap();
@@ -671,4 +671,41 @@ fn configs_never_print_the_key() {
     assert!(!format!("{g:?}").contains("secret"));
     let o = OpenAiConfig::new("m", Some(ApiKey::new("sk-secret-value")));
     assert!(!format!("{o:?}").contains("secret"));
+}
+
+/// A cache whose backing store is down.
+struct BrokenCache;
+
+impl Cache for BrokenCache {
+    fn get<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Option<serde_json::Value>, SpecError>> {
+        Box::pin(async { Err(SpecError::Cache("store unreachable".into())) })
+    }
+
+    fn put<'a>(
+        &'a self,
+        _: &'a str,
+        _: serde_json::Value,
+    ) -> futures::future::BoxFuture<'a, Result<(), SpecError>> {
+        Box::pin(async { Err(SpecError::Cache("store unreachable".into())) })
+    }
+}
+
+#[tokio::test]
+async fn a_broken_cache_costs_calls_not_the_document() {
+    let server = FakeServer::start(good).await;
+    let gen = gemini(&server, config(), Arc::new(BrokenCache));
+    for _ in 0..2 {
+        let doc = phases::generate(&gen, &tiny(), &opts("en"), 1)
+            .await
+            .unwrap();
+        assert_eq!(doc.behaviors().count(), 2);
+    }
+    assert_eq!(
+        server.requests().len(),
+        6,
+        "nothing was served from the cache"
+    );
 }
