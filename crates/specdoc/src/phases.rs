@@ -152,6 +152,16 @@ pub struct Classification {
     pub from_cache: bool,
 }
 
+impl Classification {
+    /// SHA-256 (hex) of the grouping itself (domain and feature names, test indices).
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        // Serialising plain data cannot fail; an empty digest input would still be stable.
+        let bytes = serde_json::to_vec(&self.domains).unwrap_or_default();
+        hex::encode(Sha256::digest(&bytes))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassDomain {
     pub name: String,
@@ -497,6 +507,9 @@ pub async fn classify(
 pub struct Behaviors {
     pub content_hash: String,
     pub language: LanguageTag,
+    /// [`Classification::fingerprint`] of the classification these features index into: a
+    /// checkpoint taken against another classification is refused instead of misplaced.
+    pub classification: String,
     pub features: Vec<FeatureBehaviors>,
     pub usage: TokenUsage,
 }
@@ -591,9 +604,15 @@ pub async fn convert(
         opts,
         "the classification",
     )?;
+    let fingerprint = classification.fingerprint();
     let mut acc = match resume {
         Some(r) => {
             check_same_input(input, &r.content_hash, &r.language, opts, "the checkpoint")?;
+            if r.classification != fingerprint {
+                return Err(SpecError::InconsistentInput(
+                    "the checkpoint was taken against another classification".into(),
+                ));
+            }
             Behaviors {
                 features: r
                     .features
@@ -606,6 +625,7 @@ pub async fn convert(
         None => Behaviors {
             content_hash: input.content_hash.clone(),
             language: opts.language.clone(),
+            classification: fingerprint,
             features: Vec::new(),
             usage: TokenUsage::default(),
         },
@@ -958,6 +978,11 @@ pub fn assemble(
         opts,
         "the behaviors",
     )?;
+    if behaviors.classification != classification.fingerprint() {
+        return Err(SpecError::InconsistentInput(
+            "the behaviors were converted for another classification".into(),
+        ));
+    }
     let mut sentence: Vec<Option<&str>> = vec![None; input.tests.len()];
     let mut fallback: HashMap<(usize, usize), &str> = HashMap::new();
     for fb in &behaviors.features {

@@ -598,6 +598,21 @@ async fn a_stale_checkpoint_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), "INCONSISTENT_INPUT");
+    // A checkpoint taken against another classification of the same inventory.
+    let mut b = phases::convert(&gen, &shop(), &c, &o, None, None)
+        .await
+        .unwrap();
+    let mut other = c.clone();
+    other.domains.swap(0, 1);
+    b.features.truncate(1);
+    let err = phases::convert(&gen, &shop(), &other, &o, Some(b.clone()), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "INCONSISTENT_INPUT");
+    b.classification = other.fingerprint();
+    assert!(phases::convert(&gen, &shop(), &other, &o, Some(b), None)
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
