@@ -664,10 +664,10 @@ async fn conversion_runs_features_concurrently_but_bounded() {
             // sends after receiving it can never be counted as overlapping.
             let f3 = f2.clone();
             tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(140)).await;
+                tokio::time::sleep(Duration::from_millis(390)).await;
                 f3.fetch_sub(1, Ordering::SeqCst);
             });
-            return good(n, r).delayed(Duration::from_millis(150));
+            return good(n, r).delayed(Duration::from_millis(400));
         }
         good(n, r)
     })
