@@ -20,6 +20,9 @@ fn go_names_read_as_subject_and_case() {
     assert_eq!(s("TestParse/empty_input"), "Parse: empty input");
     assert_eq!(s("TestLogout_ClearsSession"), "Logout clears session");
     assert_eq!(s("BenchmarkEncodeJSON"), "Benchmark: encode JSON");
+    assert_eq!(s("TestVersion7FromReader"), "Version7 from reader");
+    assert_eq!(s("BenchmarkUUIDs_Strings"), "Benchmark: UUIDs strings");
+    assert_eq!(s("TestRandomUUID_Pooled"), "Random UUID: pooled");
 }
 
 #[test]

@@ -285,7 +285,9 @@ pub fn split_identifier(s: &str) -> Vec<String> {
                     (p.is_lowercase() && c.is_uppercase())
                         || (p.is_uppercase()
                             && c.is_uppercase()
-                            && next.is_some_and(|n| n.is_lowercase()))
+                            && next.is_some_and(|n| n.is_lowercase())
+                            && !plural_acronym(&chars[i..]))
+                        || (p.is_ascii_digit() && c.is_uppercase())
                         || (p.is_alphabetic() && c.is_ascii_digit() && digit_run(&chars[i..]) >= 3)
                         || (p.is_ascii_digit()
                             && c.is_alphabetic()
@@ -304,6 +306,11 @@ pub fn split_identifier(s: &str) -> Vec<String> {
     words
 }
 
+/// `Ds` in `UUIDs`: an acronym's plural `s`, not the start of a new word.
+fn plural_acronym(rest: &[char]) -> bool {
+    rest.get(1) == Some(&'s') && !rest.get(2).is_some_and(|c| c.is_lowercase())
+}
+
 fn digit_run(chars: &[char]) -> usize {
     chars.iter().take_while(|c| c.is_ascii_digit()).count()
 }
@@ -318,7 +325,12 @@ fn digit_run_back(chars: &[char]) -> usize {
 /// Lower-cases a word unless it is an acronym (`HTTP`, `ID`, `API2`).
 fn normalize_word(w: &str) -> String {
     let letters: Vec<char> = w.chars().filter(|c| c.is_alphabetic()).collect();
-    if letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase()) {
+    // `UUIDs` is an acronym in the plural.
+    let stem = match letters.split_last() {
+        Some((&'s', rest)) if rest.len() >= 2 => rest,
+        _ => &letters[..],
+    };
+    if stem.len() >= 2 && stem.iter().all(|c| c.is_uppercase()) {
         w.to_string()
     } else {
         w.to_lowercase()
@@ -739,6 +751,15 @@ mod tests {
             ["HTTP", "Server", "Returns", "404"]
         );
         assert_eq!(split_identifier("parseUtf8"), ["parse", "Utf8"]);
+        assert_eq!(
+            split_identifier("Version7FromReader"),
+            ["Version7", "From", "Reader"]
+        );
+        assert_eq!(split_identifier("Len32Truncated"), ["Len32", "Truncated"]);
+        assert_eq!(split_identifier("UUIDsStrings"), ["UUIDs", "Strings"]);
+        assert_eq!(split_identifier("parseURLs"), ["parse", "URLs"]);
+        assert_eq!(normalize_word("UUIDs"), "UUIDs");
+        assert_eq!(normalize_word("Ds"), "ds");
         assert_eq!(
             split_identifier("snake_case-kebab"),
             ["snake", "case", "kebab"]
