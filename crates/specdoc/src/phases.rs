@@ -523,6 +523,21 @@ pub struct FeatureBehaviors {
     /// Set (to the error code) when conversion failed and the sentences are the original test
     /// names.
     pub fallback: Option<String>,
+    /// Tests the model's answer gave no sentence for; they show their original names.
+    #[serde(default)]
+    pub unanswered: usize,
+}
+
+impl FeatureBehaviors {
+    fn new(domain: usize, feature: usize, sentences: Vec<Sentence>) -> Self {
+        Self {
+            domain,
+            feature,
+            sentences,
+            fallback: None,
+            unanswered: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -653,12 +668,8 @@ pub async fn convert(
     let Some(client) = &gen.client else {
         let wrapped = offline::Wrapped::of(input);
         for (d, f, _, feat) in todo {
-            acc.features.push(FeatureBehaviors {
-                domain: d,
-                feature: f,
-                sentences: offline::convert_feature(input, &wrapped, &feat.tests),
-                fallback: None,
-            });
+            let sentences = offline::convert_feature(input, &wrapped, &feat.tests);
+            acc.features.push(FeatureBehaviors::new(d, f, sentences));
         }
         acc.features.sort_by_key(|f| (f.domain, f.feature));
         if let Some(h) = hook.as_mut() {
@@ -681,12 +692,10 @@ pub async fn convert(
     while let Some((d, f, feat, (result, usage))) = results.next().await {
         acc.usage.add(usage);
         match result {
-            Ok(sentences) => {
+            Ok((sentences, unanswered)) => {
                 acc.features.push(FeatureBehaviors {
-                    domain: d,
-                    feature: f,
-                    sentences,
-                    fallback: None,
+                    unanswered,
+                    ..FeatureBehaviors::new(d, f, sentences)
                 });
                 if let Some(h) = hook.as_mut() {
                     h(&acc);
@@ -716,10 +725,8 @@ pub async fn convert(
     }
     for (d, f, feat, e) in failed {
         acc.features.push(FeatureBehaviors {
-            domain: d,
-            feature: f,
-            sentences: original_names(input, &feat.tests),
             fallback: Some(e.code.as_str().to_string()),
+            ..FeatureBehaviors::new(d, f, original_names(input, &feat.tests))
         });
     }
     acc.features.sort_by_key(|f| (f.domain, f.feature));
@@ -755,7 +762,7 @@ async fn convert_feature(
     model_id: &str,
     domain: &str,
     feature: &ClassFeature,
-) -> (Result<Vec<Sentence>, ProviderError>, TokenUsage) {
+) -> (Result<(Vec<Sentence>, usize), ProviderError>, TokenUsage) {
     let mut usage = TokenUsage::default();
     let prompt_version = CONVERT.version();
     let mut got: HashMap<usize, String> = HashMap::new();
@@ -839,16 +846,20 @@ async fn convert_feature(
             }
         }
     }
+    let mut unanswered = 0;
     let sentences = feature
         .tests
         .iter()
         .filter_map(|&i| input.tests.get(i))
         .map(|t| Sentence {
             test: t.index,
-            text: got.remove(&t.index).unwrap_or_else(|| fallback_text(t)),
+            text: got.remove(&t.index).unwrap_or_else(|| {
+                unanswered += 1;
+                fallback_text(t)
+            }),
         })
         .collect();
-    (Ok(sentences), usage)
+    (Ok((sentences, unanswered)), usage)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1075,6 +1086,12 @@ pub fn assemble(
     if fallback_features > 0 {
         notes.push(format!(
             "{fallback_features} features show the original test names because converting them failed."
+        ));
+    }
+    let unanswered: usize = behaviors.features.iter().map(|f| f.unanswered).sum();
+    if unanswered > 0 {
+        notes.push(format!(
+            "MISSING_SENTENCE: the model gave no sentence for {unanswered} tests; they show their original names."
         ));
     }
     if let Some(code) = &summary.fallback {

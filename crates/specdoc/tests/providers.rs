@@ -724,3 +724,39 @@ async fn a_broken_cache_costs_calls_not_the_document() {
         "nothing was served from the cache"
     );
 }
+
+#[tokio::test]
+async fn a_sentence_the_model_left_out_shows_the_test_name_and_is_noted() {
+    // The answer covers only the first test of each batch, and names one index that was
+    // never asked for.
+    let server = FakeServer::start(|n, r: &Recorded| {
+        if r.phase() == "convert" {
+            let first = r.lines()[0].0;
+            return Reply::ok(
+                r.wire(),
+                &json!({"behaviors": [{"i": first, "sentence": "Rejects an expired password"}, {"i": 77, "sentence": "Invented"}]}),
+            );
+        }
+        good(n, r)
+    })
+    .await;
+    let gen = gemini(&server, config(), Arc::new(MemoryCache::new()));
+    let doc = phases::generate(&gen, &tiny(), &opts("en"), 1)
+        .await
+        .unwrap();
+    let s: Vec<&str> = doc.behaviors().map(|b| b.sentence.as_str()).collect();
+    assert_eq!(s, ["Rejects an expired password", "TestLogin_Ok"]);
+    assert_eq!(
+        server.count("convert"),
+        1,
+        "a partial answer is used, not retried"
+    );
+    assert!(
+        doc.notes
+            .iter()
+            .any(|n| n.starts_with("MISSING_SENTENCE: the model gave no sentence for 1 tests")),
+        "{:?}",
+        doc.notes
+    );
+    assert_eq!(doc.domains[0].features[0].fallback, None);
+}
