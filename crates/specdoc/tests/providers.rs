@@ -71,6 +71,14 @@ fn tiny() -> SpecInput {
     SpecInput::from_inventory(&inv, None).unwrap()
 }
 
+/// Generates `tiny()` through Gemini with the default test settings.
+async fn tiny_via_gemini(server: &FakeServer) -> specline_specdoc::SpecDocument {
+    let gen = gemini(server, config(), Arc::new(MemoryCache::new()));
+    phases::generate(&gen, &tiny(), &opts("en"), 1)
+        .await
+        .unwrap()
+}
+
 /// Generates `tiny()` expecting a failure; returns the provider error's code.
 async fn fails_with(gen: &Generator) -> ProviderErrorCode {
     let err = phases::generate(gen, &tiny(), &opts("en"), 1)
@@ -273,10 +281,7 @@ async fn rate_limit_429_honors_retry_after() {
         }
     })
     .await;
-    let gen = gemini(&server, config(), Arc::new(MemoryCache::new()));
-    let doc = phases::generate(&gen, &tiny(), &opts("en"), 1)
-        .await
-        .unwrap();
+    let doc = tiny_via_gemini(&server).await;
     let reqs = server.requests();
     assert_eq!(reqs.len(), 4, "the rate-limited call was repeated once");
     let gap = reqs[1].at - reqs[0].at;
@@ -345,10 +350,7 @@ async fn malformed_json_is_retried() {
         _ => good(n, r),
     })
     .await;
-    let gen = gemini(&server, config(), Arc::new(MemoryCache::new()));
-    let doc = phases::generate(&gen, &tiny(), &opts("en"), 1)
-        .await
-        .unwrap();
+    let doc = tiny_via_gemini(&server).await;
     assert_eq!(server.requests().len(), 5);
     assert_eq!(doc.domains[0].name, "Domain auth");
 }
@@ -740,10 +742,7 @@ async fn a_sentence_the_model_left_out_shows_the_test_name_and_is_noted() {
         good(n, r)
     })
     .await;
-    let gen = gemini(&server, config(), Arc::new(MemoryCache::new()));
-    let doc = phases::generate(&gen, &tiny(), &opts("en"), 1)
-        .await
-        .unwrap();
+    let doc = tiny_via_gemini(&server).await;
     let s: Vec<&str> = doc.behaviors().map(|b| b.sentence.as_str()).collect();
     assert_eq!(s, ["Rejects an expired password", "TestLogin_Ok"]);
     assert_eq!(
