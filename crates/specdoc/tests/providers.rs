@@ -15,7 +15,7 @@ use serde_json::json;
 use specline_specdoc::cache::{Cache, CacheMode, MemoryCache};
 use specline_specdoc::phases::{self, Behaviors, GenerateOptions, Generator};
 use specline_specdoc::provider::gemini::{Gemini, GeminiConfig};
-use specline_specdoc::provider::openai::{JsonMode, OpenAi, OpenAiConfig};
+use specline_specdoc::provider::openai::{JsonMode, OpenAi, OpenAiConfig, TokenLimitField};
 use specline_specdoc::provider::ApiKey;
 use specline_specdoc::reliability::{BreakerConfig, ClientConfig, ModelClient, RetryPolicy};
 use specline_specdoc::{LanguageTag, ProviderErrorCode, SpecError, SpecInput};
@@ -155,6 +155,12 @@ async fn openai_compatible_success_uses_base_url_bearer_and_json_mode() {
         );
         assert_eq!(r.body["model"], "local-model");
         assert_eq!(r.body["response_format"], json!({"type": "json_object"}));
+        assert_eq!(r.body["temperature"], json!(0.2f32));
+        assert!(
+            r.body["max_tokens"].as_u64().is_some_and(|t| t > 0),
+            "local servers read max_tokens"
+        );
+        assert!(r.body.get("max_completion_tokens").is_none());
         assert!(r.system().contains("Portuguese (pt-BR)"));
     }
     let sentences: Vec<&str> = doc.behaviors().map(|b| b.sentence.as_str()).collect();
@@ -171,6 +177,8 @@ async fn openai_json_schema_mode_sends_the_schema() {
     let mut o = OpenAiConfig::new("m", None);
     o.base_url = format!("{}/v1", server.base_url);
     o.json_mode = JsonMode::JsonSchema;
+    o.token_limit_field = TokenLimitField::MaxCompletionTokens;
+    o.temperature = None;
     let gen = Generator::with_model(
         ModelClient::new(Arc::new(OpenAi::new(o).unwrap()), config()),
         Arc::new(MemoryCache::new()),
@@ -185,6 +193,9 @@ async fn openai_json_schema_mode_sends_the_schema() {
         "no key configured, none sent"
     );
     assert_eq!(r.body["response_format"]["type"], "json_schema");
+    assert!(r.body.get("temperature").is_none());
+    assert!(r.body.get("max_tokens").is_none());
+    assert!(r.body["max_completion_tokens"].as_u64().is_some());
     assert_eq!(
         r.body["response_format"]["json_schema"]["name"],
         "classification"

@@ -142,6 +142,10 @@ struct UsageMetadata {
 /// Gemini error bodies carry a gRPC status; `RESOURCE_EXHAUSTED` is its rate limit.
 fn gemini_error_code(body: &str) -> Option<ProviderErrorCode> {
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    // A wrong key comes back as 400 INVALID_ARGUMENT with this reason: say what it is.
+    if body.contains("API_KEY_INVALID") {
+        return Some(ProviderErrorCode::Unauthorized);
+    }
     match v.pointer("/error/status")?.as_str()? {
         "RESOURCE_EXHAUSTED" => Some(ProviderErrorCode::RateLimited),
         "UNAUTHENTICATED" => Some(ProviderErrorCode::Unauthorized),
@@ -245,6 +249,20 @@ mod tests {
         assert_eq!(
             gemini_schema(&s),
             json!({"type":"OBJECT","properties":{"a":{"type":"ARRAY","items":{"type":"INTEGER"}}}})
+        );
+    }
+
+    #[test]
+    fn an_invalid_key_is_unauthorized_not_a_bad_request() {
+        let body = r#"{"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT","details":[{"reason":"API_KEY_INVALID"}]}}"#;
+        assert_eq!(
+            http::classify_status(400, body, gemini_error_code).code,
+            ProviderErrorCode::Unauthorized
+        );
+        let other = r#"{"error":{"code":400,"status":"INVALID_ARGUMENT"}}"#;
+        assert_eq!(
+            http::classify_status(400, other, gemini_error_code).code,
+            ProviderErrorCode::InvalidRequest
         );
     }
 

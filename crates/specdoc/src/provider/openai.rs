@@ -25,6 +25,18 @@ pub enum JsonMode {
     JsonSchema,
 }
 
+/// Which request field carries the output token limit. OpenAI's current models want
+/// `max_completion_tokens` (and reject `max_tokens` on reasoning models); local servers read
+/// `max_tokens`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenLimitField {
+    /// `max_completion_tokens` for the default OpenAI URL, `max_tokens` for any other.
+    #[default]
+    Auto,
+    MaxTokens,
+    MaxCompletionTokens,
+}
+
 /// Where and what to call.
 #[derive(Debug, Clone)]
 pub struct OpenAiConfig {
@@ -35,7 +47,9 @@ pub struct OpenAiConfig {
     /// Optional: local servers usually need none.
     pub api_key: Option<ApiKey>,
     pub json_mode: JsonMode,
-    pub temperature: f32,
+    /// `None` sends no temperature (reasoning models accept only their default).
+    pub temperature: Option<f32>,
+    pub token_limit_field: TokenLimitField,
     pub timeout: std::time::Duration,
 }
 
@@ -48,7 +62,8 @@ impl OpenAiConfig {
             model: model.into(),
             api_key,
             json_mode: JsonMode::default(),
-            temperature: 0.2,
+            temperature: Some(0.2),
+            token_limit_field: TokenLimitField::Auto,
             timeout: std::time::Duration::from_secs(120),
         }
     }
@@ -164,6 +179,17 @@ fn parse_response(body: &str) -> Result<ModelResponse, ProviderError> {
     })
 }
 
+impl OpenAi {
+    fn token_limit_field(&self) -> &'static str {
+        let official = self.config.base_url.trim_end_matches('/') == OpenAiConfig::DEFAULT_BASE_URL;
+        match self.config.token_limit_field {
+            TokenLimitField::MaxCompletionTokens => "max_completion_tokens",
+            TokenLimitField::Auto if official => "max_completion_tokens",
+            _ => "max_tokens",
+        }
+    }
+}
+
 impl Provider for OpenAi {
     fn kind(&self) -> &'static str {
         "openai"
@@ -185,16 +211,18 @@ impl Provider for OpenAi {
                     "json_schema": {"name": request.schema_name, "schema": request.schema}
                 }),
             };
-            let body = json!({
+            let mut body = json!({
                 "model": self.config.model,
                 "messages": [
                     {"role": "system", "content": request.system},
                     {"role": "user", "content": request.user},
                 ],
                 "response_format": response_format,
-                "temperature": self.config.temperature,
-                "max_tokens": request.max_output_tokens,
             });
+            body[self.token_limit_field()] = json!(request.max_output_tokens);
+            if let Some(t) = self.config.temperature {
+                body["temperature"] = json!(t);
+            }
             let mut headers = HeaderMap::new();
             if let Some(key) = &self.config.api_key {
                 let v = http::secret_header(&format!("Bearer {}", key.expose()))?;
@@ -223,6 +251,23 @@ mod tests {
         assert_eq!(
             http::classify_status(429, "{}", openai_error_code).code,
             ProviderErrorCode::RateLimited
+        );
+    }
+
+    #[test]
+    fn the_token_limit_field_follows_the_server() {
+        let official = OpenAi::new(OpenAiConfig::new("m", None)).unwrap();
+        assert_eq!(official.token_limit_field(), "max_completion_tokens");
+        let mut local = OpenAiConfig::new("m", None);
+        local.base_url = "http://localhost:11434/v1".into();
+        assert_eq!(
+            OpenAi::new(local.clone()).unwrap().token_limit_field(),
+            "max_tokens"
+        );
+        local.token_limit_field = TokenLimitField::MaxCompletionTokens;
+        assert_eq!(
+            OpenAi::new(local).unwrap().token_limit_field(),
+            "max_completion_tokens"
         );
     }
 
