@@ -32,15 +32,37 @@ fn config() -> ClientConfig {
 }
 
 fn gemini(server: &FakeServer, cfg: ClientConfig, cache: Arc<dyn Cache>) -> Generator {
+    gemini_with(server, cfg, cache, |_| {})
+}
+
+/// A Gemini generator whose provider settings `tweak` may change.
+fn gemini_with(
+    server: &FakeServer,
+    cfg: ClientConfig,
+    cache: Arc<dyn Cache>,
+    tweak: impl FnOnce(&mut GeminiConfig),
+) -> Generator {
     let mut g = GeminiConfig::new("gemini-test", ApiKey::new(KEY));
     g.base_url = server.base_url.clone();
+    tweak(&mut g);
     let p = Gemini::new(g).unwrap();
     Generator::with_model(ModelClient::new(Arc::new(p), cfg), cache)
 }
 
 fn openai(server: &FakeServer, cfg: ClientConfig, cache: Arc<dyn Cache>) -> Generator {
+    openai_with(server, cfg, cache, |_| {})
+}
+
+/// An OpenAI-compatible generator whose provider settings `tweak` may change.
+fn openai_with(
+    server: &FakeServer,
+    cfg: ClientConfig,
+    cache: Arc<dyn Cache>,
+    tweak: impl FnOnce(&mut OpenAiConfig),
+) -> Generator {
     let mut o = OpenAiConfig::new("local-model", Some(ApiKey::new(KEY)));
     o.base_url = format!("{}/v1", server.base_url);
+    tweak(&mut o);
     let p = OpenAi::new(o).unwrap();
     Generator::with_model(ModelClient::new(Arc::new(p), cfg), cache)
 }
@@ -117,6 +139,7 @@ async fn gemini_success_speaks_the_wire_format_and_records_usage() {
             r.body["generationConfig"]["responseSchema"]["type"],
             "OBJECT"
         );
+        assert!(r.body["generationConfig"].get("thinkingConfig").is_none());
         assert!(r.system().contains("Korean (ko)"), "{}", r.system());
     }
     assert_eq!(doc.generator.kind, "gemini");
@@ -136,6 +159,23 @@ async fn gemini_success_speaks_the_wire_format_and_records_usage() {
     assert_eq!(doc.usage.output_tokens, 120);
     assert_eq!(doc.usage.total_tokens, 720);
     assert!(doc.notes.is_empty(), "{:?}", doc.notes);
+}
+
+#[tokio::test]
+async fn a_gemini_thinking_budget_is_sent_when_set() {
+    let server = FakeServer::start(good).await;
+    let gen = gemini_with(&server, config(), Arc::new(MemoryCache::new()), |g| {
+        g.thinking_budget = Some(0)
+    });
+    phases::generate(&gen, &tiny(), &opts("en"), 1)
+        .await
+        .unwrap();
+    for r in server.requests() {
+        assert_eq!(
+            r.body["generationConfig"]["thinkingConfig"],
+            json!({"thinkingBudget": 0})
+        );
+    }
 }
 
 #[tokio::test]
@@ -174,15 +214,12 @@ async fn openai_compatible_success_uses_base_url_bearer_and_json_mode() {
 #[tokio::test]
 async fn openai_json_schema_mode_sends_the_schema() {
     let server = FakeServer::start(good).await;
-    let mut o = OpenAiConfig::new("m", None);
-    o.base_url = format!("{}/v1", server.base_url);
-    o.json_mode = JsonMode::JsonSchema;
-    o.token_limit_field = TokenLimitField::MaxCompletionTokens;
-    o.temperature = None;
-    let gen = Generator::with_model(
-        ModelClient::new(Arc::new(OpenAi::new(o).unwrap()), config()),
-        Arc::new(MemoryCache::new()),
-    );
+    let gen = openai_with(&server, config(), Arc::new(MemoryCache::new()), |o| {
+        o.api_key = None;
+        o.json_mode = JsonMode::JsonSchema;
+        o.token_limit_field = TokenLimitField::MaxCompletionTokens;
+        o.temperature = None;
+    });
     phases::generate(&gen, &tiny(), &opts("en"), 1)
         .await
         .unwrap();

@@ -22,6 +22,10 @@ pub struct GeminiConfig {
     pub model: String,
     pub api_key: ApiKey,
     pub temperature: f32,
+    /// `generationConfig.thinkingConfig.thinkingBudget`, when set. Thinking models count
+    /// thinking tokens against the output limit; `Some(0)` turns thinking off where the model
+    /// allows it, so long JSON answers are not cut (`TRUNCATED`). `None` sends nothing.
+    pub thinking_budget: Option<i32>,
     /// Overall HTTP timeout of one call.
     pub timeout: std::time::Duration,
 }
@@ -35,6 +39,7 @@ impl GeminiConfig {
             model: model.into(),
             api_key,
             temperature: 0.2,
+            thinking_budget: None,
             timeout: std::time::Duration::from_secs(120),
         }
     }
@@ -219,7 +224,7 @@ impl Provider for Gemini {
         request: &'a ModelRequest,
     ) -> BoxFuture<'a, Result<ModelResponse, ProviderError>> {
         Box::pin(async move {
-            let body = json!({
+            let mut body = json!({
                 "systemInstruction": {"parts": [{"text": request.system}]},
                 "contents": [{"role": "user", "parts": [{"text": request.user}]}],
                 "generationConfig": {
@@ -229,6 +234,9 @@ impl Provider for Gemini {
                     "maxOutputTokens": request.max_output_tokens,
                 }
             });
+            if let Some(budget) = self.config.thinking_budget {
+                body["generationConfig"]["thinkingConfig"] = json!({"thinkingBudget": budget});
+            }
             let mut headers = HeaderMap::new();
             let key = http::secret_header(self.config.api_key.expose())?;
             headers.insert("x-goog-api-key", key);
