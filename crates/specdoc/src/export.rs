@@ -6,7 +6,10 @@
 //! (schema: `docs/specdoc-schema.md`).
 
 use crate::document::{Behavior, SpecDocument};
-use crate::input::{clean_text, status_word, MAX_NAME_CHARS};
+use specline_inventory_model::Status;
+
+use crate::input::{clean_text, MAX_NAME_CHARS};
+use crate::labels::{self, Labels, Noun};
 
 /// Output format.
 #[derive(
@@ -74,26 +77,19 @@ pub fn code(s: &str) -> String {
     format!("{fence}{pad}{s}{pad}{fence}")
 }
 
-fn status_label(b: &Behavior) -> Option<&'static str> {
-    match status_word(b.status) {
-        "active" => None,
-        "skipped" => Some("skipped"),
-        "todo" => Some("to do"),
-        "focused" => Some("focused"),
-        _ => Some("expected to fail"),
+fn status_label(b: &Behavior, l: &Labels) -> Option<&'static str> {
+    match b.status {
+        Status::Active => None,
+        Status::Skipped => Some(l.skipped),
+        Status::Todo => Some(l.todo),
+        Status::Focused => Some(l.focused),
+        Status::Xfail => Some(l.xfail),
     }
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("{n} {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
-/// The document as Markdown.
+/// The document as Markdown, with headings and labels in the language of its sentences.
 pub fn to_markdown(doc: &SpecDocument) -> String {
+    let l = labels::for_language(doc.content_language.primary());
     let mut md = String::new();
     let short = doc
         .repository
@@ -102,13 +98,18 @@ pub fn to_markdown(doc: &SpecDocument) -> String {
         .next()
         .filter(|s| !s.is_empty())
         .unwrap_or("repository");
-    md.push_str(&format!("# Specification: {}\n\n", escape_md(short)));
+    md.push_str(&format!("# {}: {}\n\n", l.title, escape_md(short)));
     md.push_str("| | |\n|---|---|\n");
-    md.push_str(&format!("| Repository | {} |\n", code(&doc.repository)));
+    md.push_str(&format!(
+        "| {} | {} |\n",
+        l.repository,
+        code(&doc.repository)
+    ));
     if let Some(c) = &doc.commit {
-        md.push_str(&format!("| Commit | {} |\n", code(c)));
+        md.push_str(&format!("| {} | {} |\n", l.commit, code(c)));
     }
-    md.push_str(&format!("| Version | {} |\n", doc.version));
+    md.push_str(&format!("| {} | {} |\n", l.version, doc.version));
+    // They differ only for the offline generator, whose labels are English.
     let lang = if doc.language == doc.content_language {
         doc.language.to_string()
     } else {
@@ -117,51 +118,58 @@ pub fn to_markdown(doc: &SpecDocument) -> String {
             doc.language, doc.content_language
         )
     };
-    md.push_str(&format!("| Language | {lang} |\n"));
+    md.push_str(&format!("| {} | {lang} |\n", l.language));
     md.push_str(&format!(
-        "| Generated | {} by {} ({}) |\n",
+        "| {} | {} · {} ({}) |\n",
+        l.generated,
         doc.generated_at.format("%Y-%m-%d %H:%M UTC"),
         escape_md(&doc.generator.kind),
         escape_md(&doc.generator.model)
     ));
     md.push_str(&format!(
-        "| Behaviors | {} in {} and {} |\n",
-        doc.stats.behaviors,
-        plural(doc.stats.domains, "domain", "domains"),
-        plural(doc.stats.features, "feature", "features")
+        "| {} | {} · {} · {} |\n",
+        l.contents_row,
+        l.count(doc.stats.behaviors, Noun::Behavior),
+        l.count(doc.stats.domains, Noun::Domain),
+        l.count(doc.stats.features, Noun::Feature)
     ));
     if doc.usage.calls > 0 {
         md.push_str(&format!(
-            "| Model usage | {} calls, {} tokens ({} in, {} out) |\n",
+            "| {} | {}: {} · {}: {} ({}: {}, {}: {}) |\n",
+            l.model_usage,
+            l.calls,
             doc.usage.calls,
+            l.tokens,
             doc.usage.total_tokens,
+            l.input,
             doc.usage.prompt_tokens,
+            l.output,
             doc.usage.output_tokens
         ));
     }
     md.push('\n');
     for n in &doc.notes {
-        md.push_str(&format!("> **Note:** {}\n>\n", escape_md(n)));
+        md.push_str(&format!("> **{}:** {}\n>\n", l.note, escape_md(n)));
     }
     if !doc.notes.is_empty() {
         md.truncate(md.len() - 2);
         md.push('\n');
     }
-    md.push_str("## Summary\n\n");
+    md.push_str(&format!("## {}\n\n", l.summary));
     md.push_str(&escape_md(&doc.summary));
     md.push_str("\n\n");
     if doc.domains.is_empty() {
-        md.push_str("_No behaviors: the inventory has no tests._\n");
+        md.push_str(&format!("_{}_\n", l.no_behaviors));
         return md;
     }
-    md.push_str("## Contents\n\n");
+    md.push_str(&format!("## {}\n\n", l.contents));
     for (d, dom) in doc.domains.iter().enumerate() {
         let n: usize = dom.features.iter().map(|f| f.behaviors.len()).sum();
         md.push_str(&format!(
             "{}. {} — {}\n",
             d + 1,
             escape_md(&dom.name),
-            plural(n, "behavior", "behaviors")
+            l.count(n, Noun::Behavior)
         ));
     }
     md.push('\n');
@@ -179,12 +187,13 @@ pub fn to_markdown(doc: &SpecDocument) -> String {
             ));
             if let Some(code) = &feat.fallback {
                 md.push_str(&format!(
-                    "_These are the original test names: converting this feature failed ({})._\n\n",
+                    "_{} ({})._\n\n",
+                    l.fallback_feature,
                     escape_md(code)
                 ));
             }
             for b in &feat.behaviors {
-                let status = status_label(b)
+                let status = status_label(b, l)
                     .map(|s| format!(" _({s})_"))
                     .unwrap_or_default();
                 md.push_str(&format!("- {}{status}\n", escape_md(&b.sentence)));

@@ -28,6 +28,7 @@ pub mod document;
 pub mod error;
 pub mod export;
 pub mod input;
+mod labels;
 pub mod lang;
 pub mod offline;
 pub mod phases;

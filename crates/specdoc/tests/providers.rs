@@ -159,6 +159,14 @@ async fn gemini_success_speaks_the_wire_format_and_records_usage() {
     assert_eq!(doc.usage.output_tokens, 120);
     assert_eq!(doc.usage.total_tokens, 720);
     assert!(doc.notes.is_empty(), "{:?}", doc.notes);
+    // Korean sentences get Korean headings and labels.
+    let md = specline_specdoc::export::to_markdown(&doc);
+    assert!(md.starts_with("# 명세: shop\n"), "{md}");
+    assert!(md.contains("| 언어 | ko |\n"));
+    assert!(md.contains("| 동작 | 동작 13개 · 도메인 4개 · 기능 4개 |\n"));
+    assert!(md.contains("| 모델 사용량 | 호출: 6 · 토큰: 720 (입력: 600, 출력: 120) |\n"));
+    assert!(md.contains("\n## 요약\n\nA fake summary.\n"));
+    assert!(md.contains("\n## 목차\n\n1. Domain auth — 동작 3개\n"));
 }
 
 #[tokio::test]
@@ -561,6 +569,10 @@ async fn a_failing_feature_falls_back_to_test_names() {
         "S3: shouldRejectNegativeAmounts"
     );
     assert_eq!(doc.stats.fallback_features, 1);
+    let md = specline_specdoc::export::to_markdown(&doc);
+    assert!(md.contains(
+        "### 1.1 Feature login\\_test.go\n\n_These are the original test names: converting this feature failed (SERVER\\_ERROR)._\n"
+    ), "{md}");
     assert!(doc
         .notes
         .iter()
