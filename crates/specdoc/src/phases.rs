@@ -248,22 +248,75 @@ pub fn chunk_by_file(tests: &[TestEntry], max_tests: usize) -> Vec<std::ops::Ran
     chunks
 }
 
-/// Accumulates chunk answers, validating every index.
-struct ClassBuilder {
-    domains: Vec<ClassDomain>,
+/// Classification so far: chunk answers accumulated and validated index by index. It is the
+/// checkpoint of a model classification: a retried [`classify_resumable`] given it continues
+/// after `chunks_done` chunks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifyProgress {
+    pub content_hash: String,
+    pub language: LanguageTag,
+    /// The chunk size the chunks were cut with (a resume must cut the same chunks).
+    pub chunk_tests: usize,
+    pub chunks_done: usize,
+    pub domains: Vec<ClassDomain>,
+    /// Indices named by answers that were not in their chunk.
+    pub unknown: usize,
+    /// Tests placed a second time.
+    pub duplicate: usize,
+    pub usage: TokenUsage,
+    /// Which tests are placed; rebuilt from `domains`.
+    #[serde(skip)]
     assigned: Vec<bool>,
-    unknown: usize,
-    duplicate: usize,
 }
 
-impl ClassBuilder {
-    fn new(n: usize) -> Self {
+impl ClassifyProgress {
+    fn new(input: &SpecInput, opts: &GenerateOptions) -> Self {
         Self {
+            content_hash: input.content_hash.clone(),
+            language: opts.language.clone(),
+            chunk_tests: opts.classify_chunk_tests,
+            chunks_done: 0,
             domains: Vec::new(),
-            assigned: vec![false; n],
             unknown: 0,
             duplicate: 0,
+            usage: TokenUsage::default(),
+            assigned: vec![false; input.tests.len()],
         }
+    }
+
+    /// Checks a checkpoint against the request and rebuilds what is not stored.
+    fn resume(mut self, input: &SpecInput, opts: &GenerateOptions) -> Result<Self, SpecError> {
+        check_same_input(
+            input,
+            &self.content_hash,
+            &self.language,
+            opts,
+            "the classification checkpoint",
+        )?;
+        if self.chunk_tests != opts.classify_chunk_tests {
+            return Err(SpecError::InconsistentInput(format!(
+                "the classification checkpoint was cut in chunks of {} tests, the request asks for {}",
+                self.chunk_tests, opts.classify_chunk_tests
+            )));
+        }
+        self.assigned = vec![false; input.tests.len()];
+        for i in self
+            .domains
+            .iter()
+            .flat_map(|d| &d.features)
+            .flat_map(|f| &f.tests)
+        {
+            match self.assigned.get_mut(*i) {
+                Some(slot) => *slot = true,
+                None => {
+                    return Err(SpecError::InconsistentInput(
+                        "the classification checkpoint names a test the inventory does not have"
+                            .into(),
+                    ))
+                }
+            }
+        }
+        Ok(self)
     }
 
     /// "Domains found so far" for the next chunk's prompt, so names stay consistent.
@@ -337,12 +390,7 @@ impl ClassBuilder {
         }
     }
 
-    fn finish(
-        mut self,
-        input: &SpecInput,
-        language: &LanguageTag,
-        usage: TokenUsage,
-    ) -> Classification {
+    fn finish(mut self) -> Classification {
         let mut warnings = Vec::new();
         if self.unknown > 0 {
             warnings.push(format!(
@@ -378,10 +426,10 @@ impl ClassBuilder {
             push_uncategorized(&mut self.domains, missing);
         }
         Classification {
-            content_hash: input.content_hash.clone(),
-            language: language.clone(),
+            content_hash: self.content_hash,
+            language: self.language,
             domains: self.domains,
-            usage,
+            usage: self.usage,
             warnings,
             from_cache: false,
         }
@@ -432,17 +480,34 @@ fn test_line(t: &TestEntry, with_file: bool) -> String {
 
 /// Phase 1. Offline: groups by path, suite and naming. With a model: chunked requests whose
 /// answers are validated index by index; cached by repository + content hash + language +
-/// model + prompt version.
+/// model + prompt version. Same as [`classify_resumable`] without checkpoints.
 pub async fn classify(
     gen: &Generator,
     input: &SpecInput,
     opts: &GenerateOptions,
 ) -> Result<Classification, SpecError> {
+    classify_resumable(gen, input, opts, None, None).await
+}
+
+/// Called after each classification chunk with the progress so far: save it, and a retried
+/// [`classify_resumable`] given it as `resume` continues with the next chunk.
+pub type ClassifyHook<'a> = &'a mut (dyn FnMut(&ClassifyProgress) + Send);
+
+/// Phase 1 with a per-chunk checkpoint, for inventories large enough that losing the chunks
+/// already paid for matters. The offline generator ignores `resume` and `hook` (it has no
+/// chunks).
+pub async fn classify_resumable(
+    gen: &Generator,
+    input: &SpecInput,
+    opts: &GenerateOptions,
+    resume: Option<ClassifyProgress>,
+    mut hook: Option<ClassifyHook<'_>>,
+) -> Result<Classification, SpecError> {
     let Some(client) = &gen.client else {
         return Ok(offline::classify(input, &opts.language));
     };
     if input.tests.is_empty() {
-        return Ok(ClassBuilder::new(0).finish(input, &opts.language, TokenUsage::default()));
+        return Ok(ClassifyProgress::new(input, opts).finish());
     }
     let key = classification_key(
         &input.repository,
@@ -463,12 +528,15 @@ pub async fn classify(
             }
         }
     }
-    let mut builder = ClassBuilder::new(input.tests.len());
-    let mut usage = TokenUsage::default();
-    for range in chunk_by_file(&input.tests, opts.classify_chunk_tests) {
+    let mut progress = match resume {
+        Some(p) => p.resume(input, opts)?,
+        None => ClassifyProgress::new(input, opts),
+    };
+    let chunks = chunk_by_file(&input.tests, opts.classify_chunk_tests);
+    for range in chunks.into_iter().skip(progress.chunks_done) {
         let system = CLASSIFY.render(&[
             ("language", &opts.language.prompt_name()),
-            ("existing_domains", &builder.known_for_prompt()),
+            ("existing_domains", &progress.known_for_prompt()),
         ]);
         let user: Vec<String> = input.tests[range.clone()]
             .iter()
@@ -486,13 +554,17 @@ pub async fn classify(
             .await
         {
             Ok((answer, u)) => {
-                usage.add(u);
-                builder.add(answer, &range);
+                progress.usage.add(u);
+                progress.add(answer, &range);
+                progress.chunks_done += 1;
+                if let Some(h) = hook.as_mut() {
+                    h(&progress);
+                }
             }
             Err(f) => return Err(SpecError::ClassifyFailed(f.error)),
         }
     }
-    let c = builder.finish(input, &opts.language, usage);
+    let c = progress.finish();
     if let Ok(value) = serde_json::to_value(&c) {
         gen.cache_put(&key, value).await;
     }

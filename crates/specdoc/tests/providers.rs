@@ -819,3 +819,80 @@ async fn a_sentence_the_model_left_out_shows_the_test_name_and_is_noted() {
     );
     assert_eq!(doc.domains[0].features[0].fallback, None);
 }
+
+#[tokio::test]
+async fn a_failed_classification_resumes_after_the_chunks_it_saved() {
+    // Chunks of at most 4 tests: [0..3], [3..6], [6..10], [10..13]. The third fails until the
+    // provider recovers.
+    let broken = Arc::new(Mutex::new(true));
+    let b2 = broken.clone();
+    let server = FakeServer::start(move |n, r: &Recorded| {
+        let third = r.phase() == "classify" && r.lines().first().is_some_and(|(i, _)| *i == 6);
+        if third && *b2.lock().unwrap() {
+            return Reply::status(503, "{}");
+        }
+        good(n, r)
+    })
+    .await;
+    let gen = gemini(&server, config(), Arc::new(MemoryCache::new()));
+    let mut o = opts("en");
+    o.classify_chunk_tests = 4;
+    let input = shop();
+    let mut saved: Vec<phases::ClassifyProgress> = Vec::new();
+    let mut hook = |p: &phases::ClassifyProgress| saved.push(p.clone());
+    let err = phases::classify_resumable(&gen, &input, &o, None, Some(&mut hook))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "CLASSIFY_FAILED");
+    assert_eq!(saved.len(), 2);
+    let checkpoint = saved.pop().unwrap();
+    assert_eq!(checkpoint.chunks_done, 2);
+
+    // The same checkpoint with another chunk size would cut other chunks: refused.
+    let mut other = o.clone();
+    other.classify_chunk_tests = 5;
+    let err = phases::classify_resumable(&gen, &input, &other, Some(checkpoint.clone()), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "INCONSISTENT_INPUT");
+
+    // Through JSON, as a pipeline would store it.
+    let stored = serde_json::to_string(&checkpoint).unwrap();
+    let checkpoint: phases::ClassifyProgress = serde_json::from_str(&stored).unwrap();
+    *broken.lock().unwrap() = false;
+    let before = server.count("classify");
+    let c = phases::classify_resumable(&gen, &input, &o, Some(checkpoint), None)
+        .await
+        .unwrap();
+    let after: Vec<Recorded> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.phase() == "classify")
+        .skip(before)
+        .collect();
+    assert_eq!(
+        after.len(),
+        2,
+        "only the third and fourth chunks were asked for"
+    );
+    assert!(after[0]
+        .system()
+        .contains("- Domain auth: Feature login_test.go"));
+    assert!(after[0]
+        .system()
+        .contains("- Domain src: Feature InvoiceServiceTest.java"));
+    let names: Vec<&str> = c.domains.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Domain auth", "Domain src", "Domain web", "Domain tests"]
+    );
+    let mut all: Vec<usize> = c
+        .domains
+        .iter()
+        .flat_map(|d| &d.features)
+        .flat_map(|f| f.tests.iter().copied())
+        .collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..13).collect::<Vec<_>>());
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
