@@ -15,7 +15,7 @@ use crate::export::{self, Format};
 use crate::lang::LanguageTag;
 use crate::phases::{self, GenerateOptions, Generator};
 use crate::provider::gemini::{Gemini, GeminiConfig};
-use crate::provider::openai::{OpenAi, OpenAiConfig};
+use crate::provider::openai::{JsonMode, OpenAi, OpenAiConfig};
 use crate::provider::{ApiKey, Provider};
 use crate::reliability::{ClientConfig, ModelClient};
 use crate::SpecInput;
@@ -73,6 +73,13 @@ pub struct SpecArgs {
     /// Requests per minute to the provider (0 = unlimited).
     #[arg(long, default_value_t = 60)]
     pub requests_per_minute: u32,
+    /// openai: ask for strict JSON-schema output instead of JSON-object mode (for servers
+    /// that support `response_format: json_schema`).
+    #[arg(long)]
+    pub json_schema: bool,
+    /// gemini: thinking token budget (0 turns thinking off on models that allow it).
+    #[arg(long)]
+    pub thinking_budget: Option<i32>,
 }
 
 fn api_key(var: &str, required: bool) -> anyhow::Result<Option<ApiKey>> {
@@ -103,6 +110,7 @@ pub fn generator(args: &SpecArgs) -> anyhow::Result<Generator> {
                 cfg.base_url = u.clone();
             }
             cfg.timeout = timeout;
+            cfg.thinking_budget = args.thinking_budget;
             Arc::new(Gemini::new(cfg)?)
         }
         ProviderKind::Openai => {
@@ -120,6 +128,9 @@ pub fn generator(args: &SpecArgs) -> anyhow::Result<Generator> {
                 cfg.base_url = u.clone();
             }
             cfg.timeout = timeout;
+            if args.json_schema {
+                cfg.json_mode = JsonMode::JsonSchema;
+            }
             Arc::new(OpenAi::new(cfg)?)
         }
     };

@@ -244,6 +244,8 @@ fn args(
         concurrency: 4,
         timeout_secs: 120,
         requests_per_minute: 60,
+        json_schema: false,
+        thinking_budget: None,
     }
 }
 

@@ -896,3 +896,40 @@ async fn a_failed_classification_resumes_after_the_chunks_it_saved() {
     assert_eq!(all, (0..13).collect::<Vec<_>>());
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 }
+
+#[tokio::test]
+async fn the_cli_drives_a_local_openai_compatible_server() {
+    let server = FakeServer::start(good).await;
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inventory.json");
+    std::fs::write(&inv, serde_json::to_string(&common::shop()).unwrap()).unwrap();
+    let out = dir.path().join("spec.md");
+    let args = specline_specdoc::cli::SpecArgs {
+        input: inv,
+        lang: "es".into(),
+        format: specline_specdoc::export::Format::Markdown,
+        out: Some(out.clone()),
+        provider: specline_specdoc::cli::ProviderKind::Openai,
+        model: Some("llama3.1".into()),
+        base_url: Some(format!("{}/v1", server.base_url)),
+        // A local server needs no key: an unset variable is fine.
+        api_key_env: Some("SPECLINE_TEST_SURELY_UNSET_KEY".into()),
+        repository: None,
+        doc_version: 2,
+        concurrency: 2,
+        timeout_secs: 5,
+        requests_per_minute: 0,
+        json_schema: true,
+        thinking_budget: None,
+    };
+    specline_specdoc::cli::run(args).await.unwrap();
+    let md = std::fs::read_to_string(out).unwrap();
+    assert!(md.starts_with("# Especificación: shop\n"), "{md}");
+    assert!(md.contains("| Versión | 2 |\n"));
+    assert!(md.contains("- S0: TestLogin\\_ExpiredPassword\n"));
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 6);
+    assert!(reqs.iter().all(|r| r.body["model"] == "llama3.1"
+        && r.body["response_format"]["type"] == "json_schema"
+        && r.header("authorization").is_none()));
+}
