@@ -45,6 +45,25 @@ fn jest_and_mocha_phrases_lose_their_scaffolding() {
 }
 
 #[test]
+fn a_leading_condition_moves_behind_its_verb() {
+    assert_eq!(
+        s("with valid data creates a user"),
+        "Creates a user with valid data"
+    );
+    assert_eq!(s("when missing returns 404"), "Returns 404 when missing");
+    // Ambiguous or structured phrases stay as written.
+    assert_eq!(
+        s("when the list is empty returns nothing"),
+        "When the list is empty returns nothing"
+    );
+    assert_eq!(
+        s("given a user, then it works"),
+        "Given a user, then it works"
+    );
+    assert_eq!(s("with defaults"), "With defaults");
+}
+
+#[test]
 fn a_condition_suite_completes_the_sentence() {
     assert_eq!(
         sentence(

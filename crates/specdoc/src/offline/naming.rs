@@ -492,8 +492,36 @@ fn phrase_sentence(name: &str) -> String {
         .map(|w| replace_placeholder(w).unwrap_or_else(|| w.to_string()))
         .collect();
     // "given …, when …, then …" is already a sentence.
-    let words = verbalize(words);
+    let words = verbalize(condition_last(words));
     capitalize(&join(&words))
+}
+
+/// "with valid data creates a user" → "creates a user with valid data": a leading condition
+/// moves behind the verb that follows it. Only when the verb is unambiguous: no auxiliary
+/// before it ("when the list is empty returns nothing" stays), no `then`, no commas.
+fn condition_last(mut words: Vec<String>) -> Vec<String> {
+    let starts_with_condition = words.first().is_some_and(|w| is_condition(w));
+    let structured = words
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case("then") || w.ends_with(','));
+    if !starts_with_condition || structured {
+        return words;
+    }
+    let is_aux = |w: &str| OPENERS.contains(&w.to_ascii_lowercase().as_str());
+    let Some(k) = words
+        .iter()
+        .skip(2)
+        .position(|w| is_verb3(w))
+        .map(|k| k + 2)
+    else {
+        return words;
+    };
+    if words[..=k].iter().any(|w| is_aux(w)) {
+        return words;
+    }
+    words[0] = words[0].to_lowercase();
+    words.rotate_left(k);
+    words
 }
 
 /// True for a parameter placeholder of a table-driven test name: `%s`, `%d`, `%#`, `$name`,
