@@ -933,3 +933,79 @@ async fn the_cli_drives_a_local_openai_compatible_server() {
         && r.body["response_format"]["type"] == "json_schema"
         && r.header("authorization").is_none()));
 }
+
+#[tokio::test]
+async fn a_large_inventory_is_chunked_and_batched_end_to_end() {
+    // 20 files of 100 tests: classification in chunks of three whole files (300 tests),
+    // conversion in batches of at most 60 tests per request.
+    let files = (0..20)
+        .map(|f| {
+            let tests = (0..100)
+                .map(|t| common::test(&format!("case {t} works"), t + 1))
+                .collect();
+            common::file(
+                &format!("pkg{f}/all_test.go"),
+                "go",
+                "go-testing",
+                vec![],
+                tests,
+            )
+        })
+        .collect();
+    let input =
+        SpecInput::from_inventory(&common::inventory("https://h/o/large", files), None).unwrap();
+    let server = FakeServer::start(good).await;
+    let gen = gemini(&server, config(), Arc::new(MemoryCache::new()));
+    let doc = phases::generate(&gen, &input, &opts("en"), 1)
+        .await
+        .unwrap();
+
+    assert_eq!(server.count("classify"), 7, "ceil(20 files / 3 per chunk)");
+    assert_eq!(
+        server.count("convert"),
+        20 * 2,
+        "100 tests = batches of 60 and 40"
+    );
+    let sizes: Vec<usize> = server
+        .requests()
+        .iter()
+        .filter(|r| r.phase() == "convert")
+        .map(|r| r.lines().len())
+        .collect();
+    assert!(sizes.iter().all(|n| *n == 60 || *n == 40), "{sizes:?}");
+    assert_eq!(doc.stats.behaviors, 2000);
+    let mut idx: Vec<usize> = doc.behaviors().map(|b| b.test_index).collect();
+    idx.sort_unstable();
+    assert_eq!(idx, (0..2000).collect::<Vec<_>>());
+    assert!(doc
+        .behaviors()
+        .all(|b| b.sentence.starts_with(&format!("S{}: ", b.test_index))));
+}
+
+#[tokio::test]
+async fn a_failed_summary_is_not_fatal() {
+    let server = FakeServer::start(|n, r: &Recorded| {
+        if r.phase() == "summarize" {
+            return Reply::status(500, "{}");
+        }
+        good(n, r)
+    })
+    .await;
+    let doc = tiny_via_gemini(&server).await;
+    assert_eq!(doc.summary_fallback.as_deref(), Some("SERVER_ERROR"));
+    assert_eq!(
+        doc.summary,
+        "This specification describes 2 behaviors of tiny, in 1 domain and 1 feature. \
+         Every behavior is proven by an active test."
+    );
+    assert!(doc
+        .notes
+        .iter()
+        .any(|n| n.contains("summary was written by the offline generator")));
+    assert_eq!(doc.behaviors().count(), 2);
+    assert_eq!(
+        server.count("summarize"),
+        4,
+        "retried within its budget, then given up"
+    );
+}

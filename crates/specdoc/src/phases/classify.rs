@@ -418,6 +418,13 @@ pub async fn classify_resumable(
         }
     }
     let c = progress.finish();
+    tracing::info!(
+        domains = c.domains.len(),
+        features = c.domains.iter().map(|d| d.features.len()).sum::<usize>(),
+        calls = c.usage.calls,
+        warnings = c.warnings.len(),
+        "classified"
+    );
     if let Ok(value) = serde_json::to_value(&c) {
         gen.cache_put(&key, value).await;
     }

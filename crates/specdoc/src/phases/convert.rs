@@ -218,6 +218,12 @@ pub async fn convert(
         });
     }
     acc.features.sort_by_key(|f| (f.domain, f.feature));
+    tracing::info!(
+        features = acc.features.len(),
+        fallbacks = acc.features.iter().filter(|f| f.fallback.is_some()).count(),
+        calls = acc.usage.calls,
+        "converted"
+    );
     Ok(acc)
 }
 

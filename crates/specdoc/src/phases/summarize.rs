@@ -91,10 +91,13 @@ pub async fn summarize(
             fallback: None,
             usage,
         },
-        Err(f) => Summary {
-            text: offline_text,
-            fallback: Some(f.error.code.as_str().to_string()),
-            usage: f.usage,
-        },
+        Err(f) => {
+            tracing::warn!(code = %f.error.code, "summary failed; using the offline summary");
+            Summary {
+                text: offline_text,
+                fallback: Some(f.error.code.as_str().to_string()),
+                usage: f.usage,
+            }
+        }
     }
 }
