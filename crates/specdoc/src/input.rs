@@ -1,0 +1,223 @@
+//! The generator's view of an inventory: a flat, indexed table of tests.
+//!
+//! Every later phase refers to tests by their index in this table (the order of
+//! [`Inventory::walk_tests`]), which is how "every test appears exactly once" is checked: a
+//! model answer is a set of indices, and indices are easy to validate. The table also carries
+//! the two identities the caches need: the repository's and a hash of the inventory's content.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use specline_inventory_model::{Inventory, Status};
+
+use crate::error::SpecError;
+
+/// The most tests one document may hold. Well above the 100,000 the product promises; past it
+/// a document would be too large to read and the request is refused with `TOO_MANY_TESTS`.
+pub const MAX_TESTS: usize = 1_000_000;
+
+/// Names longer than this many characters are cut (with `…`) where they are *shown to a model*
+/// or turned into sentences; the document still carries the original name in full.
+pub const MAX_NAME_CHARS: usize = 300;
+
+/// One test, flattened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestEntry {
+    /// Position in [`SpecInput::tests`].
+    pub index: usize,
+    /// The test's name exactly as in the inventory.
+    pub name: String,
+    /// File path relative to the repository root.
+    pub file: String,
+    /// Enclosing suites, outermost first.
+    pub suite_path: Vec<String>,
+    /// 1-based start line.
+    pub line: u32,
+    pub status: Status,
+    /// The file's language (`go`, `python`, …), a hint for the naming style.
+    pub language: String,
+    pub framework: String,
+    /// A test generated at run time (`test.each`, `parametrize`, a table loop).
+    #[serde(default)]
+    pub dynamic: bool,
+}
+
+impl TestEntry {
+    /// The name with control characters replaced and length bounded: safe to put in a prompt
+    /// or a sentence.
+    pub fn clean_name(&self) -> String {
+        clean_text(&self.name, MAX_NAME_CHARS)
+    }
+}
+
+/// Who the inventory belongs to: part of the classification cache key, so that domain names
+/// learnt on one repository can never be served for another.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RepoIdentity(pub String);
+
+impl RepoIdentity {
+    /// Normalises a location so that `https://host/Org/Repo.git` and `https://host/org/repo`
+    /// are one repository: lower case, no trailing `/` or `.git`, no credentials.
+    pub fn from_location(location: &str) -> Self {
+        let mut s = location.trim().to_string();
+        if let Some(scheme_end) = s.find("://") {
+            let rest = &s[scheme_end + 3..];
+            if let Some(at) = rest.find('@') {
+                if rest[..at].find('/').is_none() {
+                    s = format!("{}{}", &s[..scheme_end + 3], &rest[at + 1..]);
+                }
+            }
+        }
+        let mut s = s.trim_end_matches('/').to_ascii_lowercase();
+        if let Some(stripped) = s.strip_suffix(".git") {
+            s = stripped.to_string();
+        }
+        Self(s)
+    }
+}
+
+/// The input of every phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpecInput {
+    pub repository: RepoIdentity,
+    /// Identifies the analysis this document is for; documents are versioned per
+    /// (analysis, language). Defaults to the content hash.
+    pub analysis_id: String,
+    /// SHA-256 (hex) of the inventory's tests: names, places and statuses.
+    pub content_hash: String,
+    /// Commit the inventory was taken at, when known (shown in the document).
+    pub commit: Option<String>,
+    pub tests: Vec<TestEntry>,
+}
+
+impl SpecInput {
+    /// Flattens an inventory. Fails with `TOO_MANY_TESTS` past [`MAX_TESTS`] and with
+    /// `INVALID_INVENTORY` for a schema version this crate does not know.
+    pub fn from_inventory(inv: &Inventory, repository: Option<&str>) -> Result<Self, SpecError> {
+        if inv.schema_version != specline_inventory_model::SCHEMA_VERSION {
+            return Err(SpecError::InvalidInventory(format!(
+                "schema_version {} is not supported (expected {})",
+                inv.schema_version,
+                specline_inventory_model::SCHEMA_VERSION
+            )));
+        }
+        let walked = inv.walk_tests();
+        if walked.len() > MAX_TESTS {
+            return Err(SpecError::TooManyTests {
+                count: walked.len(),
+                limit: MAX_TESTS,
+            });
+        }
+        let tests: Vec<TestEntry> = walked
+            .iter()
+            .enumerate()
+            .map(|(index, t)| TestEntry {
+                index,
+                name: t.test.name.clone(),
+                file: t.file.path.clone(),
+                suite_path: t.suite_path.iter().map(|s| s.to_string()).collect(),
+                line: t.test.location.start_line,
+                status: t.test.status,
+                language: t.file.language.clone(),
+                framework: t.file.framework.clone(),
+                dynamic: t.test.dynamic,
+            })
+            .collect();
+        let content_hash = content_hash(&tests);
+        let location = repository.unwrap_or(&inv.source.location);
+        Ok(Self {
+            repository: RepoIdentity::from_location(location),
+            analysis_id: content_hash.clone(),
+            content_hash,
+            commit: inv.source.commit.clone(),
+            tests,
+        })
+    }
+
+    /// Parses inventory JSON and flattens it.
+    pub fn from_inventory_json(json: &str, repository: Option<&str>) -> Result<Self, SpecError> {
+        let inv: Inventory = serde_json::from_str(json)
+            .map_err(|e| SpecError::InvalidInventory(format!("not an inventory: {e}")))?;
+        Self::from_inventory(&inv, repository)
+    }
+}
+
+/// Hash of everything a document's content depends on, in a length-prefixed encoding so that
+/// no two different tables hash alike by concatenation accidents.
+fn content_hash(tests: &[TestEntry]) -> String {
+    let mut h = Sha256::new();
+    let mut field = |s: &str| {
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    for t in tests {
+        field(&t.file);
+        field(&t.suite_path.join("\u{1f}"));
+        field(&t.name);
+        field(&t.line.to_string());
+        field(status_word(t.status));
+    }
+    hex::encode(h.finalize())
+}
+
+/// The lowercase word of a status, as in the inventory's JSON.
+pub fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Active => "active",
+        Status::Skipped => "skipped",
+        Status::Todo => "todo",
+        Status::Focused => "focused",
+        Status::Xfail => "xfail",
+    }
+}
+
+/// Replaces control characters with spaces, collapses runs of whitespace, trims, and cuts to
+/// `max_chars` characters (adding `…`). Never splits a character.
+pub fn clean_text(s: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max_chars.saturating_mul(4)));
+    let mut count = 0;
+    let mut pending_space = false;
+    for c in s.chars() {
+        let c = if c.is_control() { ' ' } else { c };
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if count >= max_chars {
+            out.push('…');
+            return out;
+        }
+        if pending_space {
+            out.push(' ');
+            count += 1;
+            pending_space = false;
+        }
+        out.push(c);
+        count += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_text_replaces_controls_and_bounds_length() {
+        assert_eq!(clean_text("a\u{0}b\n\tc  ", 100), "a b c");
+        assert_eq!(clean_text("abcdef", 3), "abc…");
+        assert_eq!(clean_text("한국어테스트", 3), "한국어…");
+        assert_eq!(clean_text("\u{7}\u{1b}", 10), "");
+    }
+
+    #[test]
+    fn repo_identity_normalises_urls_and_drops_credentials() {
+        assert_eq!(
+            RepoIdentity::from_location("https://user:tok@Host.example/Org/Repo.git/").0,
+            "https://host.example/org/repo"
+        );
+        assert_eq!(
+            RepoIdentity::from_location("https://host.example/org/repo").0,
+            "https://host.example/org/repo"
+        );
+    }
+}

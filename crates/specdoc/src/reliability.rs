@@ -1,0 +1,446 @@
+//! Timeouts, retries, a circuit breaker and a rate limit around a [`Provider`]: the one retry
+//! budget of a model call.
+//!
+//! Only retryable failures are retried (429, 5xx, timeouts, transport errors, invalid or
+//! truncated JSON); permanent ones (401/403, invalid request, safety block) fail at once with
+//! their code. A 429's `Retry-After` is honored: the wait is at least what the server asked
+//! for (capped by [`RetryPolicy::max_retry_after`]). Otherwise the wait is exponential with
+//! jitter so that many workers hit by the same outage do not come back in lockstep.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+
+use crate::document::TokenUsage;
+use crate::error::{ProviderError, ProviderErrorCode};
+use crate::provider::{ModelRequest, Provider};
+
+/// How often and how long to retry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (so 1 = never retry).
+    pub max_attempts: u32,
+    /// The first backoff; doubled on each retry.
+    pub base_delay: Duration,
+    /// No backoff is longer than this.
+    pub max_delay: Duration,
+    /// A `Retry-After` longer than this is cut to it (a server asking for an hour would
+    /// otherwise hold a worker for an hour).
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy whose backoffs are a millisecond: for tests. `Retry-After` is still honored.
+    pub fn fast(max_attempts: u32) -> Self {
+        Self {
+            max_attempts,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            max_retry_after: Duration::from_secs(5),
+        }
+    }
+
+    /// The wait before retry number `retry` (1-based) after `err`: "equal jitter", a random
+    /// value between half and all of the exponential backoff, and never less than the
+    /// server's `Retry-After`.
+    pub fn delay(&self, retry: u32, err: &ProviderError) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(retry.saturating_sub(1)))
+            .min(self.max_delay);
+        let half = exp / 2;
+        let jitter = if half.is_zero() {
+            Duration::ZERO
+        } else {
+            let nanos = rand::rng().random_range(0..=half.as_nanos().min(u64::MAX as u128) as u64);
+            Duration::from_nanos(nanos)
+        };
+        let backoff = half + jitter;
+        match err.retry_after {
+            Some(ra) => backoff.max(ra.min(self.max_retry_after)),
+            None => backoff,
+        }
+    }
+}
+
+/// Circuit breaker settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakerConfig {
+    /// Consecutive availability failures (429, 5xx, timeout, transport) that open the circuit.
+    pub failure_threshold: u32,
+    /// How long an open circuit refuses calls before letting one trial call through.
+    pub cooldown: Duration,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 8,
+            cooldown: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct BreakerState {
+    consecutive_failures: u32,
+    open_until: Option<Instant>,
+    trial_in_flight: bool,
+}
+
+/// Stops calling a provider that keeps failing, so a dead provider costs one refused call per
+/// feature instead of a full retry budget each. Closed → (threshold failures) → open →
+/// (cooldown) → half-open: one trial call; its success closes, its failure reopens.
+#[derive(Debug)]
+pub struct CircuitBreaker {
+    config: BreakerConfig,
+    state: Mutex<BreakerState>,
+}
+
+impl CircuitBreaker {
+    pub fn new(config: BreakerConfig) -> Self {
+        Self {
+            config,
+            state: Mutex::new(BreakerState::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BreakerState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// May a call go out now?
+    pub fn allow(&self) -> Result<(), ProviderError> {
+        let mut s = self.lock();
+        match s.open_until {
+            None => Ok(()),
+            Some(until) if Instant::now() >= until && !s.trial_in_flight => {
+                s.trial_in_flight = true;
+                Ok(())
+            }
+            Some(_) => Err(ProviderError::new(
+                ProviderErrorCode::CircuitOpen,
+                "the provider failed repeatedly; calls are paused",
+            )),
+        }
+    }
+
+    pub fn record_success(&self) {
+        let mut s = self.lock();
+        *s = BreakerState::default();
+    }
+
+    pub fn record_failure(&self, err: &ProviderError) {
+        let counts = matches!(
+            err.code,
+            ProviderErrorCode::RateLimited
+                | ProviderErrorCode::ServerError
+                | ProviderErrorCode::Timeout
+                | ProviderErrorCode::Transport
+        );
+        let mut s = self.lock();
+        let was_trial = s.trial_in_flight;
+        s.trial_in_flight = false;
+        if !counts {
+            return;
+        }
+        s.consecutive_failures += 1;
+        if was_trial || s.consecutive_failures >= self.config.failure_threshold {
+            s.open_until = Some(Instant::now() + self.config.cooldown);
+        }
+    }
+
+    /// True while calls are refused.
+    pub fn is_open(&self) -> bool {
+        self.lock().open_until.is_some_and(|u| Instant::now() < u)
+    }
+}
+
+/// Spaces calls at least `interval` apart (a requests-per-minute limit), across all tasks that
+/// share the limiter.
+#[derive(Debug)]
+pub struct RateLimiter {
+    interval: Duration,
+    next: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl RateLimiter {
+    /// `per_minute` = 0 means no limit.
+    pub fn per_minute(per_minute: u32) -> Self {
+        let interval = if per_minute == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(60) / per_minute
+        };
+        Self {
+            interval,
+            next: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Waits for this call's slot.
+    pub async fn acquire(&self) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let slot = {
+            let mut next = self.next.lock().await;
+            let now = Instant::now();
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + self.interval);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+/// Settings of a [`ModelClient`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientConfig {
+    /// The longest one call may take.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    pub breaker: BreakerConfig,
+    /// Requests per minute to this provider; 0 = unlimited.
+    pub requests_per_minute: u32,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(120),
+            retry: RetryPolicy::default(),
+            breaker: BreakerConfig::default(),
+            requests_per_minute: 60,
+        }
+    }
+}
+
+/// A provider with the reliability rules applied. Cheap to clone; clones share the breaker
+/// and the rate limit.
+#[derive(Clone)]
+pub struct ModelClient {
+    provider: Arc<dyn Provider>,
+    config: ClientConfig,
+    breaker: Arc<CircuitBreaker>,
+    limiter: Arc<RateLimiter>,
+}
+
+impl std::fmt::Debug for ModelClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelClient")
+            .field("kind", &self.provider.kind())
+            .field("model", &self.provider.model())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// The answer of a [`ModelClient::call_json`] failure, with the tokens spent on the way.
+#[derive(Debug, Clone)]
+pub struct CallFailure {
+    pub error: ProviderError,
+    pub usage: TokenUsage,
+}
+
+impl ModelClient {
+    pub fn new(provider: Arc<dyn Provider>, config: ClientConfig) -> Self {
+        Self {
+            breaker: Arc::new(CircuitBreaker::new(config.breaker.clone())),
+            limiter: Arc::new(RateLimiter::per_minute(config.requests_per_minute)),
+            provider,
+            config,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.provider.kind()
+    }
+
+    pub fn model(&self) -> &str {
+        self.provider.model()
+    }
+
+    pub fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
+    }
+
+    /// Calls the model until its answer parses as `T` (and passes `check`), within the retry
+    /// budget. Returns the value and the tokens of all attempts.
+    pub async fn call_json<T: DeserializeOwned>(
+        &self,
+        request: &ModelRequest,
+        check: impl Fn(&T) -> Result<(), String>,
+    ) -> Result<(T, TokenUsage), CallFailure> {
+        let mut usage = TokenUsage::default();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.attempt(request, &check, &mut usage).await;
+            let err = match result {
+                Ok(v) => {
+                    self.breaker.record_success();
+                    return Ok((v, usage));
+                }
+                Err(e) => e,
+            };
+            if err.code != ProviderErrorCode::CircuitOpen {
+                self.breaker.record_failure(&err);
+            }
+            if !err.is_retryable() || attempt >= self.config.retry.max_attempts {
+                tracing::warn!(code = %err.code, attempt, model = self.provider.model(), "model call failed");
+                return Err(CallFailure { error: err, usage });
+            }
+            let delay = self.config.retry.delay(attempt, &err);
+            tracing::info!(code = %err.code, attempt, ?delay, "retrying model call");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        request: &ModelRequest,
+        check: &impl Fn(&T) -> Result<(), String>,
+        usage: &mut TokenUsage,
+    ) -> Result<T, ProviderError> {
+        self.breaker.allow()?;
+        self.limiter.acquire().await;
+        usage.calls += 1;
+        let resp = tokio::time::timeout(self.config.timeout, self.provider.generate(request))
+            .await
+            .map_err(|_| {
+                ProviderError::new(
+                    ProviderErrorCode::Timeout,
+                    format!("no answer within {:?}", self.config.timeout),
+                )
+            })?
+            .inspect_err(|e| {
+                usage.prompt_tokens += e.usage.prompt_tokens;
+                usage.output_tokens += e.usage.output_tokens;
+                usage.total_tokens += e.usage.total_tokens;
+            })?;
+        usage.prompt_tokens += resp.usage.prompt_tokens;
+        usage.output_tokens += resp.usage.output_tokens;
+        usage.total_tokens += resp.usage.total_tokens;
+        let text = strip_code_fence(&resp.text);
+        let value: T = serde_json::from_str(text).map_err(|e| {
+            ProviderError::new(
+                ProviderErrorCode::InvalidJson,
+                format!("the answer is not the JSON asked for: {e}"),
+            )
+        })?;
+        check(&value).map_err(|m| ProviderError::new(ProviderErrorCode::InvalidJson, m))?;
+        Ok(value)
+    }
+}
+
+/// Some local models wrap JSON in a Markdown code fence even in JSON mode.
+fn strip_code_fence(text: &str) -> &str {
+    let t = text.trim();
+    if let Some(rest) = t.strip_prefix("```") {
+        let rest = rest.strip_prefix("json").unwrap_or(rest);
+        if let Some(inner) = rest.trim_end().strip_suffix("```") {
+            return inner.trim();
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(code: ProviderErrorCode) -> ProviderError {
+        ProviderError::new(code, "x")
+    }
+
+    #[test]
+    fn delay_grows_exponentially_within_jitter_bounds() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(350),
+            max_retry_after: Duration::from_secs(2),
+        };
+        for _ in 0..50 {
+            let d1 = p.delay(1, &err(ProviderErrorCode::ServerError));
+            assert!(
+                d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100),
+                "{d1:?}"
+            );
+            let d3 = p.delay(3, &err(ProviderErrorCode::ServerError));
+            // 400ms capped to 350ms.
+            assert!(
+                d3 >= Duration::from_millis(175) && d3 <= Duration::from_millis(350),
+                "{d3:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn delay_honors_retry_after_up_to_the_cap() {
+        let p = RetryPolicy::fast(3);
+        let mut e = err(ProviderErrorCode::RateLimited);
+        e.retry_after = Some(Duration::from_secs(2));
+        assert_eq!(p.delay(1, &e), Duration::from_secs(2));
+        e.retry_after = Some(Duration::from_secs(3600));
+        assert_eq!(p.delay(1, &e), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn breaker_opens_after_threshold_and_half_opens_after_cooldown() {
+        let b = CircuitBreaker::new(BreakerConfig {
+            failure_threshold: 2,
+            cooldown: Duration::from_millis(30),
+        });
+        b.record_failure(&err(ProviderErrorCode::Unauthorized));
+        b.record_failure(&err(ProviderErrorCode::InvalidJson));
+        assert!(b.allow().is_ok(), "non-availability failures do not count");
+        b.record_failure(&err(ProviderErrorCode::ServerError));
+        assert!(b.allow().is_ok());
+        b.record_failure(&err(ProviderErrorCode::Timeout));
+        assert_eq!(b.allow().unwrap_err().code, ProviderErrorCode::CircuitOpen);
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(b.allow().is_ok(), "one trial after the cooldown");
+        assert!(b.allow().is_err(), "only one trial at a time");
+        b.record_failure(&err(ProviderErrorCode::ServerError));
+        assert!(b.is_open(), "a failed trial reopens");
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(b.allow().is_ok());
+        b.record_success();
+        assert!(
+            b.allow().is_ok() && b.allow().is_ok(),
+            "a good trial closes"
+        );
+    }
+
+    #[tokio::test]
+    async fn rate_limiter_spaces_calls() {
+        let l = RateLimiter::per_minute(1200); // 50 ms apart
+        let start = Instant::now();
+        for _ in 0..3 {
+            l.acquire().await;
+        }
+        assert!(start.elapsed() >= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn code_fences_are_stripped() {
+        assert_eq!(strip_code_fence("```json\n{\"a\":1}\n```"), "{\"a\":1}");
+        assert_eq!(strip_code_fence(" {\"a\":1} "), "{\"a\":1}");
+    }
+}
