@@ -68,11 +68,11 @@ impl Client {
     }
 
     /// Stop workers fetching from `queue` (running jobs finish).
-    pub async fn pause(&self, queue: &str) -> Result<()> {
+    pub async fn pause_queue(&self, queue: &str) -> Result<()> {
         self.store.set_paused(queue, true).await
     }
 
-    pub async fn resume(&self, queue: &str) -> Result<()> {
+    pub async fn resume_queue(&self, queue: &str) -> Result<()> {
         self.store.set_paused(queue, false).await
     }
 }

@@ -39,6 +39,14 @@ pub enum Error {
     /// The action would give two live jobs the same unique key.
     #[error("UNIQUE_CONFLICT: {0}")]
     UniqueConflict(String),
+    /// The run does not exist (or belongs to someone else).
+    #[error("RUN_NOT_FOUND: run {0} does not exist")]
+    RunNotFound(i64),
+    /// An idempotency key was reused for a different request.
+    #[error(
+        "IDEMPOTENCY_CONFLICT: key `{key}` of owner `{owner}` was used for a different request"
+    )]
+    IdempotencyConflict { owner: String, key: String },
     /// The worker was already started or shut down.
     #[error("WORKER_STATE: {0}")]
     WorkerState(String),
@@ -73,6 +81,8 @@ impl Error {
             Error::SchemaMismatch(_) => "SCHEMA_MISMATCH",
             Error::WorkerState(_) => "WORKER_STATE",
             Error::InvalidState(_) => "INVALID_STATE",
+            Error::RunNotFound(_) => "RUN_NOT_FOUND",
+            Error::IdempotencyConflict { .. } => "IDEMPOTENCY_CONFLICT",
             Error::UniqueConflict(_) => "UNIQUE_CONFLICT",
             Error::Postgres(_) | Error::Pool(_) | Error::Sqlite(_) => "DATABASE",
             Error::Corrupt(_) => "CORRUPT_ROW",

@@ -12,7 +12,7 @@ use crate::error::{Error, JobError, Result};
 use crate::kind::{JobKind, KindSpec};
 
 /// What a running handler knows about its job.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct JobContext {
     pub id: i64,
     pub kind: String,
@@ -26,6 +26,19 @@ pub struct JobContext {
     pub worker: String,
     pub(crate) metadata: String,
     pub(crate) cancel: CancellationToken,
+    pub(crate) store: Arc<dyn crate::store::Store>,
+}
+
+impl std::fmt::Debug for JobContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobContext")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("queue", &self.queue)
+            .field("attempt", &self.attempt)
+            .field("worker", &self.worker)
+            .finish_non_exhaustive()
+    }
 }
 
 impl JobContext {
@@ -73,9 +86,20 @@ where
     }
 }
 
+/// How a handler's success is to be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Done {
+    /// The worker records the completion (in a batch).
+    Ok,
+    /// The handler already recorded it in its own transaction (pipeline steps).
+    Recorded,
+}
+
+pub(crate) type ErasedFuture = Pin<Box<dyn Future<Output = Result<Done, JobError>> + Send>>;
+
 /// A handler with its kind's type erased: it takes the arguments as JSON text.
 pub(crate) trait ErasedHandler: Send + Sync {
-    fn call(&self, ctx: JobContext, args: &str) -> HandlerFuture;
+    fn call(&self, ctx: JobContext, args: &str) -> ErasedFuture;
 }
 
 struct Typed<K, H> {
@@ -84,9 +108,12 @@ struct Typed<K, H> {
 }
 
 impl<K: JobKind, H: Handler<K>> ErasedHandler for Typed<K, H> {
-    fn call(&self, ctx: JobContext, args: &str) -> HandlerFuture {
+    fn call(&self, ctx: JobContext, args: &str) -> ErasedFuture {
         match serde_json::from_str::<K>(args) {
-            Ok(args) => self.handler.run(ctx, args),
+            Ok(args) => {
+                let fut = self.handler.run(ctx, args);
+                Box::pin(async move { fut.await.map(|()| Done::Ok) })
+            }
             Err(e) => {
                 let msg = format!(
                     "arguments of job {} do not deserialize into kind `{}`: {e}",
@@ -137,6 +164,14 @@ impl Registry {
         self
     }
 
+    pub(crate) fn insert_erased(&mut self, spec: KindSpec, handler: Arc<dyn ErasedHandler>) {
+        if self.entries.contains_key(&spec.kind) {
+            self.duplicate.get_or_insert_with(|| spec.kind.clone());
+        }
+        self.entries
+            .insert(spec.kind.clone(), Entry { spec, handler });
+    }
+
     /// Kinds with a handler here.
     pub fn kinds(&self) -> impl Iterator<Item = &KindSpec> {
         self.entries.values().map(|e| &e.spec)
@@ -167,6 +202,14 @@ impl Catalog {
     pub fn kind<K: JobKind>(mut self) -> Self {
         let spec = K::spec();
         self.kinds.insert(spec.kind.clone(), spec);
+        self
+    }
+
+    /// Add every step of a pipeline.
+    pub fn pipeline(mut self, p: &crate::pipeline::Pipeline) -> Self {
+        for k in p.kinds() {
+            self.add(k.clone());
+        }
         self
     }
 

@@ -354,6 +354,8 @@ pub struct FetchedJob {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Completed,
+    /// The handler recorded its completion in its own transaction (a pipeline step).
+    Recorded,
     /// Back to `retryable`, run again at the time.
     Retry {
         at: DateTime<Utc>,
@@ -380,7 +382,7 @@ pub enum Outcome {
 impl Outcome {
     pub(crate) fn state(&self) -> JobState {
         match self {
-            Outcome::Completed => JobState::Completed,
+            Outcome::Completed | Outcome::Recorded => JobState::Completed,
             Outcome::Retry { .. } => JobState::Retryable,
             Outcome::Discard { .. } => JobState::Discarded,
             Outcome::Cancel { .. } => JobState::Cancelled,
@@ -390,7 +392,7 @@ impl Outcome {
     }
     pub(crate) fn error(&self) -> Option<&AttemptError> {
         match self {
-            Outcome::Completed => None,
+            Outcome::Completed | Outcome::Recorded => None,
             Outcome::Retry { error, .. }
             | Outcome::Discard { error }
             | Outcome::Cancel { error }

@@ -44,6 +44,8 @@ pub mod job;
 pub mod kind;
 pub mod maintenance;
 pub mod metrics;
+pub mod pipeline;
+pub mod run;
 pub mod store;
 pub mod worker;
 
@@ -55,4 +57,6 @@ pub use job::{
 };
 pub use kind::{Backoff, JobKind, KindOptions, KindSpec};
 pub use maintenance::{Maintenance, MaintenanceConfig, PeriodicJob, Schedule};
+pub use pipeline::{Pipeline, Step, StepContext, SubmitOpts};
+pub use run::{EventStatus, Run, RunEvent, RunState, RunStatus};
 pub use worker::{ShutdownReport, Worker, WorkerConfig, WorkerHandle};

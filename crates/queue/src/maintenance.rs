@@ -256,7 +256,7 @@ impl Maintenance {
                 discarded_before: ago(self.config.retain_discarded),
                 limit: self.config.prune_batch,
             };
-            let n = self.store.prune(&lease, spec).await?;
+            let n = self.store.prune(&lease, spec).await? + self.store.prune_runs(&lease).await?;
             if n > 0 {
                 tracing::info!(jobs = n, "pruned finished jobs");
                 m::pruned(n);

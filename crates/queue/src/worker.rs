@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::error::{Error, JobError, Result};
-use crate::handler::{Catalog, Entry, JobContext, Registry};
+use crate::handler::{Catalog, Done, Entry, JobContext, Registry};
 use crate::job::{AttemptError, Completion, FetchedJob, Outcome};
 use crate::metrics as m;
 use crate::store::{Store, StoreEvent};
@@ -442,7 +442,9 @@ fn spawn_job(
                 outcome,
             };
             // Backpressure: wait for room in the completer's buffer while holding the slot.
-            let _ = shared.completions.send(completion).await;
+            if completion.outcome != Outcome::Recorded {
+                let _ = shared.completions.send(completion).await;
+            }
             if let Ok(mut running) = shared.running.lock() {
                 running.remove(&id);
             }
@@ -502,6 +504,7 @@ async fn execute(
         worker: shared.config.id.clone(),
         metadata: job.metadata.clone(),
         cancel: token.clone(),
+        store: shared.store.clone(),
     };
     let timeout = entry.spec.options.timeout;
     let fut = AssertUnwindSafe(entry.handler.call(ctx, &job.args)).catch_unwind();
@@ -526,7 +529,8 @@ async fn execute(
         },
     };
     let outcome = match result {
-        Ok(Ok(())) => Outcome::Completed,
+        Ok(Ok(Done::Ok)) => Outcome::Completed,
+        Ok(Ok(Done::Recorded)) => Outcome::Recorded,
         Ok(Err(JobError::Retryable { code, message })) => retry_or_discard(
             shared,
             job,
@@ -679,6 +683,7 @@ async fn listen(
                 }
             }
             Ok(StoreEvent::CancelRequested(id)) => cancel_running(&shared, id),
+            Ok(StoreEvent::RunEvent(_)) => {}
             Ok(StoreEvent::Resync) | Err(RecvError::Lagged(_)) => {
                 for w in shared.wakers.values() {
                     w.notify_one();

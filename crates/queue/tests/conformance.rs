@@ -516,7 +516,7 @@ async fn retry_and_discard_by_id(h: Harness) {
 
 async fn paused_queues_are_not_fetched_until_resumed(h: Harness) {
     let client = Client::new(h.store.clone());
-    client.pause("default").await.unwrap();
+    client.pause_queue("default").await.unwrap();
     assert_eq!(
         h.store.paused_queues().await.unwrap(),
         vec!["default".to_string()]
@@ -529,7 +529,7 @@ async fn paused_queues_are_not_fetched_until_resumed(h: Harness) {
         seen.lock().unwrap().is_empty(),
         "a paused queue was fetched"
     );
-    client.resume("default").await.unwrap();
+    client.resume_queue("default").await.unwrap();
     h.wait_state(id, JobState::Completed, SECS5).await;
     w.shutdown(SECS5).await.unwrap();
 }

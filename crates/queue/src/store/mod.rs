@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::job::{
     CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
 };
+use crate::run::{Run, RunEvent, RunSubmission, StepCompletion, Submitted};
 
 pub mod postgres;
 pub mod sqlite;
@@ -38,6 +39,8 @@ pub enum StoreEvent {
     CancelRequested(i64),
     /// A queue was paused or resumed.
     QueueChanged(String),
+    /// A run has new events (`0`: some run, look at yours).
+    RunEvent(i64),
 }
 
 /// Proof of leadership: the holder and the term (fencing token) it acquired.
@@ -140,6 +143,61 @@ pub trait Store: Send + Sync + 'static {
 
     /// The earliest `scheduled_at` of a pending job in the queue, to sleep precisely.
     async fn next_due(&self, queue: &str) -> Result<Option<DateTime<Utc>>>;
+
+    // --- pipelines ---------------------------------------------------------------------
+
+    /// Create a run and its first step's job, reserving the idempotency key first (atomically,
+    /// by its primary key). The same key and fingerprint return the existing run; the same key
+    /// with another fingerprint fails with `IDEMPOTENCY_CONFLICT`.
+    async fn submit_run(&self, sub: RunSubmission) -> Result<Submitted>;
+
+    /// Record a finished step in one transaction: the job's completion, the output as the
+    /// step's checkpoint, the `completed` event, and either the next step's job (with its
+    /// `queued` event) or the run's result and `done` event. Returns false (and changes
+    /// nothing) when the job is no longer running at that attempt.
+    async fn complete_step(&self, c: StepCompletion) -> Result<bool>;
+
+    async fn get_run(&self, run_id: i64) -> Result<Option<Run>>;
+
+    /// Outputs of the run's finished steps, by step name.
+    async fn step_outputs(&self, run_id: i64) -> Result<Vec<(String, serde_json::Value)>>;
+
+    /// Save an intermediate checkpoint of a step (`key` must not be empty).
+    async fn put_checkpoint(
+        &self,
+        run_id: i64,
+        step: &str,
+        key: &str,
+        value: serde_json::Value,
+    ) -> Result<()>;
+    async fn get_checkpoint(
+        &self,
+        run_id: i64,
+        step: &str,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>>;
+
+    /// Record a `progress` event.
+    async fn run_progress(
+        &self,
+        run_id: i64,
+        job_id: i64,
+        stage: &str,
+        progress: i16,
+        payload: Option<serde_json::Value>,
+    ) -> Result<()>;
+
+    /// Events with `seq > after`, in order, at most `limit`.
+    async fn run_events(&self, run_id: i64, after: i64, limit: usize) -> Result<Vec<RunEvent>>;
+
+    /// The run's result, if it is done and the result has not expired.
+    async fn run_result(&self, run_id: i64) -> Result<Option<serde_json::Value>>;
+
+    /// Restart a failed run from its first step without a checkpoint.
+    async fn resume_run(&self, run_id: i64) -> Result<()>;
+
+    /// Delete expired results and idempotency keys (leader only).
+    async fn prune_runs(&self, lease: &Lease) -> Result<u64>;
 }
 
 /// The row of a rescued or failed attempt as written in the error history.

@@ -23,12 +23,36 @@ use crate::error::{Error, Result};
 use crate::job::{
     AttemptError, CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
 };
+use crate::run::{
+    EventStatus, Run, RunEvent, RunState, RunSubmission, StepCompletion, StepSpec, Submitted,
+};
 
 const STATE_BIT: &str = "(CASE state WHEN 'available' THEN 1 WHEN 'scheduled' THEN 2 \
     WHEN 'running' THEN 4 WHEN 'retryable' THEN 8 WHEN 'completed' THEN 16 \
     WHEN 'cancelled' THEN 32 WHEN 'discarded' THEN 64 ELSE 0 END)";
 
-const MIGRATIONS: &[(i32, &str)] = &[(1, "jobs, queues, workers, leader")];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, "jobs, queues, workers, leader"),
+    (
+        2,
+        "pipelines: runs, events, checkpoints, results, idempotency",
+    ),
+];
+
+/// Now, in microseconds since the epoch, inside SQL (triggers).
+const NOW_US: &str = "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
+
+/// The statements of a trigger that append an event with `status` for the job `NEW` to its
+/// run, if the run is in `run_state` after `update` ran. The seq comes from the run row.
+fn trigger_event(status: &str, payload: &str, run_state: &str) -> String {
+    format!(
+        "INSERT INTO specline_run_events (run_id, seq, job_id, stage, status, progress, payload, at)
+           SELECT r.id, r.last_seq, NEW.id, NEW.kind, '{status}', r.progress, {payload}, {NOW_US}
+           FROM specline_runs r
+           WHERE r.id = NEW.run_id AND r.state = '{run_state}'
+             AND NOT EXISTS (SELECT 1 FROM specline_run_events e WHERE e.run_id = r.id AND e.seq = r.last_seq);"
+    )
+}
 
 fn migration_sql(version: i32) -> String {
     match version {
@@ -69,6 +93,87 @@ CREATE TABLE specline_leader (
   name TEXT PRIMARY KEY, holder TEXT NOT NULL, term INTEGER NOT NULL,
   elected_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
 "#
+        ),
+        2 => format!(
+            r#"
+ALTER TABLE specline_jobs ADD COLUMN run_id INTEGER;
+CREATE TABLE specline_runs (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  pipeline      TEXT NOT NULL,
+  owner         TEXT NOT NULL,
+  state         TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed')),
+  steps         TEXT NOT NULL,
+  input         TEXT NOT NULL,
+  current_step  INTEGER NOT NULL DEFAULT 0,
+  stage         TEXT,
+  progress      INTEGER NOT NULL DEFAULT 0,
+  last_seq      INTEGER NOT NULL DEFAULT 0,
+  error_code    TEXT,
+  error_message TEXT,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  finished_at   INTEGER
+);
+CREATE TABLE specline_run_events (
+  run_id   INTEGER NOT NULL REFERENCES specline_runs (id) ON DELETE CASCADE,
+  seq      INTEGER NOT NULL,
+  job_id   INTEGER,
+  stage    TEXT,
+  status   TEXT NOT NULL CHECK (status IN ('queued', 'started', 'progress', 'completed', 'failed', 'done')),
+  progress INTEGER NOT NULL DEFAULT 0,
+  payload  TEXT,
+  at       INTEGER NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE specline_checkpoints (
+  run_id INTEGER NOT NULL REFERENCES specline_runs (id) ON DELETE CASCADE,
+  step TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, step, key)
+);
+CREATE TABLE specline_results (
+  run_id INTEGER PRIMARY KEY REFERENCES specline_runs (id) ON DELETE CASCADE,
+  result TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+);
+CREATE INDEX specline_results_expiry ON specline_results (expires_at);
+CREATE TABLE specline_idempotency (
+  owner TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, run_id INTEGER,
+  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY (owner, key)
+);
+CREATE TRIGGER specline_step_queued AFTER INSERT ON specline_jobs
+WHEN NEW.run_id IS NOT NULL
+BEGIN
+  UPDATE specline_runs SET last_seq = last_seq + 1, stage = NEW.kind, updated_at = {NOW_US}
+   WHERE id = NEW.run_id AND state = 'running';
+  {queued}
+END;
+CREATE TRIGGER specline_step_started AFTER UPDATE OF state ON specline_jobs
+WHEN NEW.run_id IS NOT NULL AND NEW.state = 'running' AND OLD.state <> 'running'
+BEGIN
+  UPDATE specline_runs SET last_seq = last_seq + 1, stage = NEW.kind, updated_at = {NOW_US}
+   WHERE id = NEW.run_id AND state = 'running';
+  {started}
+END;
+CREATE TRIGGER specline_step_failed AFTER UPDATE OF state ON specline_jobs
+WHEN NEW.run_id IS NOT NULL AND NEW.state IN ('discarded', 'cancelled') AND OLD.state <> NEW.state
+BEGIN
+  UPDATE specline_runs SET state = 'failed', finished_at = {NOW_US}, updated_at = {NOW_US},
+    last_seq = last_seq + 1, stage = NEW.kind,
+    error_code = COALESCE(json_extract(NEW.errors, '$[#-1].code'),
+                          CASE WHEN NEW.state = 'cancelled' THEN 'CANCELLED' ELSE 'DISCARDED' END),
+    error_message = COALESCE(json_extract(NEW.errors, '$[#-1].message'),
+                             'step ' || NEW.kind || ' was ' || NEW.state)
+   WHERE id = NEW.run_id AND state = 'running';
+  {failed}
+END;
+"#,
+            queued = trigger_event("queued", "NULL", "running"),
+            started = trigger_event("started", "json_object('attempt', NEW.attempt)", "running"),
+            failed = trigger_event(
+                "failed",
+                "json_object('code', r.error_code, 'message', r.error_message)",
+                "failed"
+            ),
         ),
         _ => String::new(),
     }
@@ -283,6 +388,7 @@ impl SqliteStore {
             conn.busy_timeout(config.busy_timeout)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
             conn.set_prepared_statement_cache_capacity(64);
             Ok(conn)
         })
@@ -937,4 +1043,461 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn submit_run(&self, sub: RunSubmission) -> Result<Submitted> {
+        let first = sub.steps.first().cloned().ok_or_else(|| {
+            Error::InvalidConfig(format!("pipeline `{}` has no steps", sub.pipeline))
+        })?;
+        let (out, queue) = self
+            .with_conn(move |conn| {
+                let now = now_us();
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                if let Some(idem) = &sub.idempotency {
+                    tx.execute(
+                        "DELETE FROM specline_idempotency WHERE owner = ?1 AND key = ?2 AND expires_at <= ?3",
+                        params![sub.owner, idem.key, now],
+                    )?;
+                    let existing: Option<(String, Option<i64>)> = tx
+                        .query_row(
+                            "SELECT fingerprint, run_id FROM specline_idempotency WHERE owner = ?1 AND key = ?2",
+                            params![sub.owner, idem.key],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .optional()?;
+                    if let Some((fingerprint, run_id)) = existing {
+                        return match run_id {
+                            Some(run_id) if fingerprint == idem.fingerprint => Ok((
+                                Submitted { run_id, existing: true },
+                                None,
+                            )),
+                            _ => Err(Error::IdempotencyConflict {
+                                owner: sub.owner.clone(),
+                                key: idem.key.clone(),
+                            }),
+                        };
+                    }
+                    tx.execute(
+                        "INSERT INTO specline_idempotency (owner, key, fingerprint, created_at, expires_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![sub.owner, idem.key, idem.fingerprint, now, now + idem.ttl.as_micros() as i64],
+                    )?;
+                }
+                let steps = serde_json::to_string(&sub.steps).map_err(|e| Error::InvalidArgs(e.to_string()))?;
+                let run_id: i64 = tx.query_row(
+                    "INSERT INTO specline_runs (pipeline, owner, state, steps, input, stage, created_at, updated_at)
+                     VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?6) RETURNING id",
+                    params![sub.pipeline, sub.owner, steps, sub.input.to_string(), first.kind, now],
+                    |r| r.get(0),
+                )?;
+                insert_step_job(&tx, run_id, 0, &first, now)?;
+                if let Some(idem) = &sub.idempotency {
+                    tx.execute(
+                        "UPDATE specline_idempotency SET run_id = ?3 WHERE owner = ?1 AND key = ?2",
+                        params![sub.owner, idem.key, run_id],
+                    )?;
+                }
+                tx.commit()?;
+                Ok((Submitted { run_id, existing: false }, Some(first.queue.clone())))
+            })
+            .await?;
+        if let Some(q) = queue {
+            self.emit(StoreEvent::Inserted(q));
+            self.emit(StoreEvent::RunEvent(out.run_id));
+        }
+        Ok(out)
+    }
+
+    async fn complete_step(&self, cpl: StepCompletion) -> Result<bool> {
+        let run_id = cpl.run_id;
+        let (applied, queue) = self
+            .with_conn(move |conn| {
+                let now = now_us();
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let done = tx.execute(
+                    "UPDATE specline_jobs SET state = 'completed', finalized_at = ?3
+                     WHERE id = ?1 AND attempt = ?2 AND state = 'running'",
+                    params![cpl.job_id, cpl.attempt, now],
+                )?;
+                if done == 0 {
+                    return Ok((false, None));
+                }
+                let (steps, state, current): (String, String, i64) = tx
+                    .query_row(
+                        "SELECT steps, state, current_step FROM specline_runs WHERE id = ?1",
+                        [cpl.run_id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?
+                    .ok_or(Error::RunNotFound(cpl.run_id))?;
+                let steps: Vec<StepSpec> = serde_json::from_str(&steps)
+                    .map_err(|e| Error::Corrupt(format!("steps of run {}: {e}", cpl.run_id)))?;
+                let step = steps.get(cpl.step_index).ok_or_else(|| {
+                    Error::Corrupt(format!("run {} has no step {}", cpl.run_id, cpl.step_index))
+                })?;
+                tx.execute(
+                    "INSERT INTO specline_checkpoints (run_id, step, key, value, updated_at) VALUES (?1, ?2, '', ?3, ?4)
+                     ON CONFLICT (run_id, step, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                    params![cpl.run_id, step.kind, cpl.output.to_string(), now],
+                )?;
+                let mut queue = None;
+                // Only the run's current step advances it: a redelivered earlier step just completes.
+                if RunState::parse(&state)? == RunState::Running && current as usize == cpl.step_index {
+                    let next = cpl.step_index + 1;
+                    let pct = ((next * 100) / steps.len().max(1)) as i16;
+                    tx.execute(
+                        "UPDATE specline_runs SET current_step = ?2 WHERE id = ?1",
+                        params![cpl.run_id, next as i64],
+                    )?;
+                    append_event(&tx, cpl.run_id, Some(cpl.job_id), &step.kind, EventStatus::Completed, Some(pct), None, now)?;
+                    match steps.get(next) {
+                        Some(next_step) => {
+                            insert_step_job(&tx, cpl.run_id, next, next_step, now)?;
+                            queue = Some(next_step.queue.clone());
+                        }
+                        None => {
+                            tx.execute(
+                                "INSERT INTO specline_results (run_id, result, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)
+                                 ON CONFLICT (run_id) DO UPDATE SET result = excluded.result,
+                                   created_at = excluded.created_at, expires_at = excluded.expires_at",
+                                params![cpl.run_id, cpl.output.to_string(), now, now + cpl.result_ttl.as_micros() as i64],
+                            )?;
+                            tx.execute(
+                                "UPDATE specline_runs SET state = 'done', finished_at = ?2 WHERE id = ?1",
+                                params![cpl.run_id, now],
+                            )?;
+                            append_event(&tx, cpl.run_id, Some(cpl.job_id), &step.kind, EventStatus::Done, Some(100), None, now)?;
+                        }
+                    }
+                }
+                tx.commit()?;
+                Ok((true, queue))
+            })
+            .await?;
+        if let Some(q) = queue {
+            self.emit(StoreEvent::Inserted(q));
+        }
+        if applied {
+            self.emit(StoreEvent::RunEvent(run_id));
+        }
+        Ok(applied)
+    }
+
+    async fn get_run(&self, run_id: i64) -> Result<Option<Run>> {
+        self.with_conn(move |conn| {
+            let row = conn
+                .query_row(
+                    "SELECT id, pipeline, owner, state, steps, input, current_step, stage, progress,
+                            last_seq, error_code, error_message, created_at, finished_at
+                     FROM specline_runs WHERE id = ?1",
+                    [run_id],
+                    |r| {
+                        Ok((
+                            (r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?),
+                            (r.get::<_, String>(4)?, r.get::<_, String>(5)?, r.get::<_, i32>(6)?, r.get::<_, Option<String>>(7)?),
+                            (r.get::<_, i16>(8)?, r.get::<_, i64>(9)?, r.get::<_, Option<String>>(10)?, r.get::<_, Option<String>>(11)?),
+                            (r.get::<_, i64>(12)?, r.get::<_, Option<i64>>(13)?),
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some(((id, pipeline, owner, state), (steps, input, current_step, stage), (progress, last_seq, error_code, error_message), (created, finished))) = row else {
+                return Ok(None);
+            };
+            Ok(Some(Run {
+                id,
+                pipeline,
+                owner,
+                state: RunState::parse(&state)?,
+                steps: serde_json::from_str(&steps).map_err(|e| Error::Corrupt(e.to_string()))?,
+                input: serde_json::from_str(&input).map_err(|e| Error::Corrupt(e.to_string()))?,
+                current_step,
+                stage,
+                progress,
+                last_seq,
+                error_code,
+                error_message,
+                created_at: from_micros(created),
+                finished_at: finished.map(from_micros),
+            }))
+        })
+        .await
+    }
+
+    async fn step_outputs(&self, run_id: i64) -> Result<Vec<(String, serde_json::Value)>> {
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT step, value FROM specline_checkpoints WHERE run_id = ?1 AND key = ''",
+            )?;
+            let rows = stmt
+                .query_map([run_id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(k, v)| {
+                    Ok((
+                        k,
+                        serde_json::from_str(&v).map_err(|e| Error::Corrupt(e.to_string()))?,
+                    ))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn put_checkpoint(
+        &self,
+        run_id: i64,
+        step: &str,
+        key: &str,
+        value: serde_json::Value,
+    ) -> Result<()> {
+        let (step, key) = (step.to_string(), key.to_string());
+        self.with_conn(move |conn| {
+            conn.execute(
+                "INSERT INTO specline_checkpoints (run_id, step, key, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (run_id, step, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                params![run_id, step, key, value.to_string(), now_us()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_checkpoint(
+        &self,
+        run_id: i64,
+        step: &str,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let (step, key) = (step.to_string(), key.to_string());
+        self.with_conn(move |conn| {
+            let v: Option<String> = conn
+                .query_row(
+                    "SELECT value FROM specline_checkpoints WHERE run_id = ?1 AND step = ?2 AND key = ?3",
+                    params![run_id, step, key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            v.map(|v| serde_json::from_str(&v).map_err(|e| Error::Corrupt(e.to_string())))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn run_progress(
+        &self,
+        run_id: i64,
+        job_id: i64,
+        stage: &str,
+        progress: i16,
+        payload: Option<serde_json::Value>,
+    ) -> Result<()> {
+        let stage = stage.to_string();
+        let wrote = self
+            .with_conn(move |conn| {
+                let now = now_us();
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let running: Option<i64> = tx
+                    .query_row(
+                        "SELECT 1 FROM specline_runs WHERE id = ?1 AND state = 'running'",
+                        [run_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if running.is_none() {
+                    return Ok(false);
+                }
+                append_event(
+                    &tx,
+                    run_id,
+                    Some(job_id),
+                    &stage,
+                    EventStatus::Progress,
+                    Some(progress.clamp(0, 100)),
+                    payload.map(|p| p.to_string()),
+                    now,
+                )?;
+                tx.commit()?;
+                Ok(true)
+            })
+            .await?;
+        if wrote {
+            self.emit(StoreEvent::RunEvent(run_id));
+        }
+        Ok(())
+    }
+
+    async fn run_events(&self, run_id: i64, after: i64, limit: usize) -> Result<Vec<RunEvent>> {
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT run_id, seq, job_id, stage, status, at, progress, payload
+                 FROM specline_run_events WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt
+                .query_map(params![run_id, after, limit as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, i16>(6)?,
+                        r.get::<_, Option<String>>(7)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(
+                    |(run_id, seq, job_id, stage, status, at, progress, payload)| {
+                        Ok(RunEvent {
+                            run_id,
+                            seq,
+                            job_id,
+                            stage,
+                            status: EventStatus::parse(&status)?,
+                            at: from_micros(at),
+                            progress,
+                            payload: payload
+                                .map(|p| serde_json::from_str(&p))
+                                .transpose()
+                                .map_err(|e| Error::Corrupt(e.to_string()))?,
+                        })
+                    },
+                )
+                .collect()
+        })
+        .await
+    }
+
+    async fn run_result(&self, run_id: i64) -> Result<Option<serde_json::Value>> {
+        self.with_conn(move |conn| {
+            let v: Option<String> = conn
+                .query_row(
+                    "SELECT result FROM specline_results WHERE run_id = ?1 AND expires_at > ?2",
+                    params![run_id, now_us()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            v.map(|v| serde_json::from_str(&v).map_err(|e| Error::Corrupt(e.to_string())))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn resume_run(&self, run_id: i64) -> Result<()> {
+        let queue = self
+            .with_conn(move |conn| {
+                let now = now_us();
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let (state, steps): (String, String) = tx
+                    .query_row(
+                        "SELECT state, steps FROM specline_runs WHERE id = ?1",
+                        [run_id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?
+                    .ok_or(Error::RunNotFound(run_id))?;
+                let state = RunState::parse(&state)?;
+                if state != RunState::Failed {
+                    return Err(Error::InvalidState(format!(
+                        "run {run_id} is {}; only a failed run can be resumed",
+                        state.as_str()
+                    )));
+                }
+                let steps: Vec<StepSpec> =
+                    serde_json::from_str(&steps).map_err(|e| Error::Corrupt(e.to_string()))?;
+                let done: Vec<String> = {
+                    let mut stmt = tx.prepare_cached(
+                        "SELECT step FROM specline_checkpoints WHERE run_id = ?1 AND key = ''",
+                    )?;
+                    let rows = stmt
+                        .query_map([run_id], |r| r.get(0))?
+                        .collect::<rusqlite::Result<Vec<String>>>()?;
+                    rows
+                };
+                let Some((index, step)) = steps.iter().enumerate().find(|(_, s)| !done.contains(&s.kind)) else {
+                    return Err(Error::InvalidState(format!(
+                        "run {run_id} has a checkpoint for every step; nothing to resume"
+                    )));
+                };
+                tx.execute(
+                    "UPDATE specline_runs SET state = 'running', error_code = NULL, error_message = NULL,
+                       finished_at = NULL, current_step = ?2, stage = ?3, updated_at = ?4 WHERE id = ?1",
+                    params![run_id, index as i64, step.kind, now],
+                )?;
+                insert_step_job(&tx, run_id, index, step, now)?;
+                tx.commit()?;
+                Ok(step.queue.clone())
+            })
+            .await?;
+        self.emit(StoreEvent::Inserted(queue));
+        self.emit(StoreEvent::RunEvent(run_id));
+        Ok(())
+    }
+
+    async fn prune_runs(&self, lease: &Lease) -> Result<u64> {
+        let lease = lease.clone();
+        self.with_conn(move |conn| {
+            let now = now_us();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if !lease_ok(&tx, &lease, now)? {
+                return Ok(0);
+            }
+            let a = tx.execute("DELETE FROM specline_results WHERE expires_at <= ?1", [now])?;
+            let b = tx.execute(
+                "DELETE FROM specline_idempotency WHERE expires_at <= ?1",
+                [now],
+            )?;
+            tx.commit()?;
+            Ok((a + b) as u64)
+        })
+        .await
+    }
+}
+
+/// Insert the job of step `index` of a run (its `queued` event comes from the trigger).
+fn insert_step_job(
+    tx: &rusqlite::Transaction<'_>,
+    run_id: i64,
+    index: usize,
+    step: &StepSpec,
+    now: i64,
+) -> Result<i64> {
+    let args = serde_json::json!({ "run_id": run_id, "step": index }).to_string();
+    let id = tx.query_row(
+        "INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, created_at, scheduled_at, run_id)
+         VALUES (?1, ?2, ?3, 'available', ?4, ?5, ?6, ?6, ?7) RETURNING id",
+        params![step.kind, step.queue, args, step.priority, step.max_attempts, now, run_id],
+        |r| r.get(0),
+    )?;
+    Ok(id)
+}
+
+/// Append an event to a run: the seq comes from the run row, in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+fn append_event(
+    tx: &rusqlite::Transaction<'_>,
+    run_id: i64,
+    job_id: Option<i64>,
+    stage: &str,
+    status: EventStatus,
+    progress: Option<i16>,
+    payload: Option<String>,
+    now: i64,
+) -> Result<i64> {
+    let (seq, pr): (i64, i16) = tx.query_row(
+        "UPDATE specline_runs SET last_seq = last_seq + 1, stage = ?2,
+           progress = COALESCE(?3, progress), updated_at = ?4
+         WHERE id = ?1 RETURNING last_seq, progress",
+        params![run_id, stage, progress, now],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    tx.execute(
+        "INSERT INTO specline_run_events (run_id, seq, job_id, stage, status, progress, payload, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![run_id, seq, job_id, stage, status.as_str(), pr, payload, now],
+    )?;
+    Ok(seq)
 }

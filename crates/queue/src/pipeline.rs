@@ -1,0 +1,517 @@
+//! Checkpointed pipelines: ordered steps, each its own job kind on its own queue.
+//!
+//! A step receives the run's context — `{"input": <run input>, "<step>": <output>, …}` —
+//! deserialized into its own `Context` type, and returns its `Output`. The output is the
+//! step's checkpoint: it is committed in the same transaction as the step job's completion,
+//! the `completed` event and the next step's job (or the run's result and `done` event), so
+//! there is no moment when a step is done but its checkpoint, event or successor is missing.
+//! A step whose checkpoint exists is never executed again; [`Client::resume`] restarts a
+//! failed run from its first step without one. The events of a step's own state changes
+//! (`queued`, `started`, `failed`) are written by database triggers in the transaction of the
+//! change, so a run that fails for any reason (error, timeout, panic, rescue, cancel, manual
+//! discard) emits exactly one terminal `failed` event.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::Stream;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
+
+use crate::client::Client;
+use crate::error::{Error, JobError, Result};
+use crate::handler::{Done, ErasedFuture, ErasedHandler, JobContext, Registry};
+use crate::kind::{KindOptions, KindSpec};
+use crate::run::{
+    Idempotency, Run, RunEvent, RunStatus, RunSubmission, StepCompletion, StepSpec, Submitted,
+};
+use crate::store::{Backend, Store, StoreEvent};
+
+/// One step of a pipeline.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use specline_queue::pipeline::{Step, StepContext};
+/// use specline_queue::JobError;
+///
+/// #[derive(Deserialize)]
+/// struct Ctx { input: String }
+///
+/// struct Shout;
+/// impl Step for Shout {
+///     const NAME: &'static str = "shout";
+///     const QUEUE: &'static str = "text";
+///     type Context = Ctx;
+///     type Output = String;
+///     async fn run(&self, _ctx: StepContext, c: Ctx) -> Result<String, JobError> {
+///         Ok(c.input.to_uppercase())
+///     }
+/// }
+/// ```
+pub trait Step: Send + Sync + 'static {
+    /// The step's name: its job kind, and its key in the run's context.
+    const NAME: &'static str;
+    /// The queue its jobs go to (steps of one pipeline may be served by different binaries).
+    const QUEUE: &'static str;
+    /// What the step reads from the run's context.
+    type Context: DeserializeOwned + Send + 'static;
+    /// What it adds to the context (its checkpoint).
+    type Output: Serialize + Send + 'static;
+
+    fn options() -> KindOptions {
+        KindOptions::default()
+    }
+
+    fn run(
+        &self,
+        ctx: StepContext,
+        input: Self::Context,
+    ) -> impl Future<Output = Result<Self::Output, JobError>> + Send;
+
+    /// The step's job kind as the engine knows it.
+    fn spec() -> KindSpec {
+        KindSpec {
+            kind: Self::NAME.to_string(),
+            queues: vec![Self::QUEUE.to_string()],
+            options: Self::options(),
+        }
+    }
+}
+
+/// The ordered steps of a pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    pub name: String,
+    pub steps: Vec<StepSpec>,
+    kinds: Vec<KindSpec>,
+    /// How long a finished run's result is kept.
+    pub result_ttl: Duration,
+}
+
+impl Pipeline {
+    pub fn new(name: impl Into<String>) -> Self {
+        Pipeline {
+            name: name.into(),
+            steps: Vec::new(),
+            kinds: Vec::new(),
+            result_ttl: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+
+    pub fn step<S: Step>(mut self) -> Self {
+        let spec = S::spec();
+        self.steps.push(StepSpec {
+            kind: spec.kind.clone(),
+            queue: spec.queues[0].clone(),
+            max_attempts: spec.options.max_attempts,
+            priority: spec.options.priority,
+            result_ttl_secs: self.result_ttl.as_secs(),
+        });
+        self.kinds.push(spec);
+        self
+    }
+
+    pub fn result_ttl(mut self, ttl: Duration) -> Self {
+        self.result_ttl = ttl;
+        for s in &mut self.steps {
+            s.result_ttl_secs = ttl.as_secs();
+        }
+        self
+    }
+
+    /// The job kinds of the steps, for a [`crate::Catalog`].
+    pub fn kinds(&self) -> &[KindSpec] {
+        &self.kinds
+    }
+}
+
+/// The arguments of a step's job.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct StepArgs {
+    pub run_id: i64,
+    pub step: usize,
+}
+
+/// What a running step can do besides returning its output.
+pub struct StepContext {
+    job: JobContext,
+    run_id: i64,
+    step: &'static str,
+    last_progress: Mutex<Option<Instant>>,
+    progress_every: Duration,
+}
+
+impl StepContext {
+    pub fn run_id(&self) -> i64 {
+        self.run_id
+    }
+
+    /// The underlying job (attempt, cancellation, …).
+    pub fn job(&self) -> &JobContext {
+        &self.job
+    }
+
+    /// Save an intermediate checkpoint of this step; a retried attempt reads it back with
+    /// [`StepContext::restore`] and resumes mid-way.
+    pub async fn checkpoint<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        if key.is_empty() {
+            return Err(Error::InvalidArgs(
+                "a checkpoint key must not be empty".into(),
+            ));
+        }
+        let value = serde_json::to_value(value).map_err(|e| Error::InvalidArgs(e.to_string()))?;
+        self.job
+            .store
+            .put_checkpoint(self.run_id, self.step, key, value)
+            .await
+    }
+
+    /// Read back an intermediate checkpoint saved by an earlier attempt.
+    pub async fn restore<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        match self
+            .job
+            .store
+            .get_checkpoint(self.run_id, self.step, key)
+            .await?
+        {
+            Some(v) => serde_json::from_value(v).map(Some).map_err(|e| {
+                Error::Corrupt(format!("checkpoint `{key}` of step {}: {e}", self.step))
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// Report progress (0–100) with an optional payload. Rate-limited: within
+    /// `progress_every` (250 ms) of the last report only 100% is written, so a tight loop
+    /// cannot flood the events table. Returns whether the event was written.
+    pub async fn progress(&self, pct: u8, payload: Option<serde_json::Value>) -> Result<bool> {
+        let now = Instant::now();
+        {
+            let mut last = self
+                .last_progress
+                .lock()
+                .map_err(|_| Error::Runtime("progress lock poisoned".into()))?;
+            if let Some(t) = *last {
+                if pct < 100 && now.duration_since(t) < self.progress_every {
+                    return Ok(false);
+                }
+            }
+            *last = Some(now);
+        }
+        self.job
+            .store
+            .run_progress(
+                self.run_id,
+                self.job.id,
+                self.step,
+                i16::from(pct.min(100)),
+                payload,
+            )
+            .await?;
+        Ok(true)
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.job.is_cancelled()
+    }
+}
+
+struct StepHandler<S: Step> {
+    step: Arc<S>,
+}
+
+fn db_error(e: Error) -> JobError {
+    JobError::retryable(e.code(), e)
+}
+
+impl<S: Step> ErasedHandler for StepHandler<S> {
+    fn call(&self, ctx: JobContext, args: &str) -> ErasedFuture {
+        let parsed = serde_json::from_str::<StepArgs>(args);
+        let step = self.step.clone();
+        Box::pin(async move {
+            let args = parsed.map_err(|e| {
+                JobError::permanent(
+                    "INVALID_ARGS",
+                    format!("step job {} has bad arguments: {e}", ctx.id),
+                )
+            })?;
+            let store = ctx.store.clone();
+            let run = store
+                .get_run(args.run_id)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| {
+                    JobError::permanent(
+                        "RUN_NOT_FOUND",
+                        format!("run {} does not exist", args.run_id),
+                    )
+                })?;
+            let result_ttl = run_result_ttl(&run);
+            let outputs = store.step_outputs(args.run_id).await.map_err(db_error)?;
+            let completion = |output| StepCompletion {
+                job_id: ctx.id,
+                attempt: ctx.attempt,
+                run_id: args.run_id,
+                step_index: args.step,
+                output,
+                result_ttl,
+            };
+            if let Some((_, out)) = outputs.iter().find(|(k, _)| k == S::NAME) {
+                // Redelivered after its checkpoint was committed: do not run it again.
+                tracing::info!(
+                    run = args.run_id,
+                    step = S::NAME,
+                    "step already has a checkpoint; advancing"
+                );
+                store
+                    .complete_step(completion(out.clone()))
+                    .await
+                    .map_err(db_error)?;
+                return Ok(Done::Recorded);
+            }
+            let mut context = serde_json::Map::new();
+            context.insert("input".into(), run.input.clone());
+            for (k, v) in outputs {
+                context.insert(k, v);
+            }
+            let input: S::Context = serde_json::from_value(serde_json::Value::Object(context))
+                .map_err(|e| {
+                    JobError::permanent(
+                        "INVALID_STEP_INPUT",
+                        format!(
+                            "the context of run {} does not fit step `{}`: {e}",
+                            args.run_id,
+                            S::NAME
+                        ),
+                    )
+                })?;
+            let sctx = StepContext {
+                job: ctx.clone(),
+                run_id: args.run_id,
+                step: S::NAME,
+                last_progress: Mutex::new(None),
+                progress_every: Duration::from_millis(250),
+            };
+            let output = step.run(sctx, input).await?;
+            let output = serde_json::to_value(output).map_err(|e| {
+                JobError::permanent(
+                    "INVALID_STEP_OUTPUT",
+                    format!("output of step `{}` does not serialize: {e}", S::NAME),
+                )
+            })?;
+            store
+                .complete_step(completion(output))
+                .await
+                .map_err(db_error)?;
+            Ok(Done::Recorded)
+        })
+    }
+}
+
+fn run_result_ttl(run: &Run) -> Duration {
+    Duration::from_secs(
+        run.steps
+            .last()
+            .map(|s| s.result_ttl_secs)
+            .unwrap_or(7 * 24 * 3600),
+    )
+}
+
+impl Registry {
+    /// Register a pipeline step's handler.
+    pub fn step<S: Step>(mut self, step: S) -> Self {
+        self.insert_erased(
+            S::spec(),
+            Arc::new(StepHandler {
+                step: Arc::new(step),
+            }),
+        );
+        self
+    }
+}
+
+/// Options of [`Client::submit`].
+#[derive(Debug, Clone, Default)]
+pub struct SubmitOpts {
+    /// Reserve this key for the owner: the same key and request return the same run.
+    pub idempotency_key: Option<String>,
+    /// The request's fingerprint; default: a hash of the input.
+    pub fingerprint: Option<String>,
+    /// How long the key is held. Default: 24 hours.
+    pub idempotency_ttl: Option<Duration>,
+}
+
+impl SubmitOpts {
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+    pub fn fingerprint(mut self, fp: impl Into<String>) -> Self {
+        self.fingerprint = Some(fp.into());
+        self
+    }
+}
+
+fn fingerprint_of(value: &serde_json::Value) -> String {
+    hex::encode(Sha256::digest(value.to_string().as_bytes()))
+}
+
+impl Client {
+    /// Start a run of `pipeline` for `owner`.
+    pub async fn submit<I: Serialize>(
+        &self,
+        pipeline: &Pipeline,
+        owner: &str,
+        input: &I,
+        opts: SubmitOpts,
+    ) -> Result<Submitted> {
+        if owner.is_empty() {
+            return Err(Error::InvalidArgs("a run needs an owner".into()));
+        }
+        let input = serde_json::to_value(input).map_err(|e| Error::InvalidArgs(e.to_string()))?;
+        let idempotency = opts.idempotency_key.map(|key| Idempotency {
+            key,
+            fingerprint: opts.fingerprint.unwrap_or_else(|| fingerprint_of(&input)),
+            ttl: opts
+                .idempotency_ttl
+                .unwrap_or(Duration::from_secs(24 * 3600)),
+        });
+        self.store()
+            .submit_run(RunSubmission {
+                owner: owner.to_string(),
+                pipeline: pipeline.name.clone(),
+                steps: pipeline.steps.clone(),
+                input,
+                idempotency,
+            })
+            .await
+    }
+
+    /// The run, if it exists and belongs to `owner`.
+    pub async fn get_run(&self, owner: &str, run_id: i64) -> Result<Run> {
+        match self.store().get_run(run_id).await? {
+            Some(run) if run.owner == owner => Ok(run),
+            _ => Err(Error::RunNotFound(run_id)),
+        }
+    }
+
+    /// Done (with result), running (with stage and progress), failed (with code and message),
+    /// or not found — also for a run of another owner.
+    pub async fn run_status(&self, owner: &str, run_id: i64) -> Result<RunStatus> {
+        let run = match self.store().get_run(run_id).await? {
+            Some(run) if run.owner == owner => run,
+            _ => return Ok(RunStatus::NotFound),
+        };
+        Ok(match run.state {
+            crate::run::RunState::Running => RunStatus::Running {
+                stage: run.stage,
+                progress: run.progress,
+            },
+            crate::run::RunState::Failed => RunStatus::Failed {
+                code: run.error_code.unwrap_or_else(|| "FAILED".into()),
+                message: run.error_message.unwrap_or_default(),
+            },
+            crate::run::RunState::Done => match self.store().run_result(run_id).await? {
+                Some(result) => RunStatus::Done { result },
+                None => RunStatus::Expired,
+            },
+        })
+    }
+
+    /// Restart a failed run of `owner` from its last checkpoint.
+    pub async fn resume(&self, owner: &str, run_id: i64) -> Result<()> {
+        self.get_run(owner, run_id).await?;
+        self.store().resume_run(run_id).await
+    }
+
+    /// The run's events with `seq > after`: first the history, then live ones; the stream
+    /// ends after a terminal event (`done` or `failed`).
+    pub async fn events(
+        &self,
+        owner: &str,
+        run_id: i64,
+        after: i64,
+    ) -> Result<impl Stream<Item = Result<RunEvent>> + Send + 'static> {
+        // Subscribe before the first read, so nothing committed in between is missed.
+        let rx = self.store().events();
+        self.get_run(owner, run_id).await?;
+        Ok(subscribe(self.store().clone(), run_id, after, rx))
+    }
+}
+
+struct Sub {
+    store: Arc<dyn Store>,
+    run_id: i64,
+    after: i64,
+    buf: VecDeque<RunEvent>,
+    rx: broadcast::Receiver<StoreEvent>,
+    ended: bool,
+    poll: Duration,
+}
+
+fn subscribe(
+    store: Arc<dyn Store>,
+    run_id: i64,
+    after: i64,
+    rx: broadcast::Receiver<StoreEvent>,
+) -> impl Stream<Item = Result<RunEvent>> + Send + 'static {
+    // Postgres signals every event through NOTIFY; on SQLite events written by triggers in
+    // other transactions are found by a short poll.
+    let poll = match store.backend() {
+        Backend::Postgres => Duration::from_secs(1),
+        Backend::Sqlite => Duration::from_millis(50),
+    };
+    let state = Sub {
+        store,
+        run_id,
+        after,
+        buf: VecDeque::new(),
+        rx,
+        ended: false,
+        poll,
+    };
+    futures::stream::unfold(state, |mut s| async move {
+        loop {
+            if s.ended {
+                return None;
+            }
+            if let Some(ev) = s.buf.pop_front() {
+                s.after = ev.seq;
+                if ev.status.is_terminal() {
+                    s.ended = true;
+                }
+                return Some((Ok(ev), s));
+            }
+            match s.store.run_events(s.run_id, s.after, 500).await {
+                Ok(evs) if !evs.is_empty() => {
+                    s.buf.extend(evs);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    s.ended = true;
+                    return Some((Err(e), s));
+                }
+            }
+            let sleep = tokio::time::sleep(s.poll);
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    _ = &mut sleep => break,
+                    ev = s.rx.recv() => match ev {
+                        Ok(StoreEvent::RunEvent(id)) if id == s.run_id || id == 0 => break,
+                        Ok(StoreEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => break,
+                        Err(broadcast::error::RecvError::Closed) => {
+                            sleep.as_mut().await;
+                            break;
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,187 @@
+//! Pipeline runs as stored: runs, their events, checkpoints and results.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// One step of a run as recorded at submission: which job kind runs it, where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepSpec {
+    /// The step's name, which is also its job kind.
+    pub kind: String,
+    pub queue: String,
+    pub max_attempts: i32,
+    pub priority: i16,
+    /// How long the run's result is kept after it is done (the same on every step).
+    #[serde(default = "default_result_ttl_secs")]
+    pub result_ttl_secs: u64,
+}
+
+fn default_result_ttl_secs() -> u64 {
+    7 * 24 * 3600
+}
+
+/// Reserve an idempotency key for a submission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Idempotency {
+    pub key: String,
+    /// A hash of the request: the same key with another fingerprint is a conflict.
+    pub fingerprint: String,
+    /// How long the key is held.
+    pub ttl: Duration,
+}
+
+/// A new run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSubmission {
+    pub owner: String,
+    pub pipeline: String,
+    pub steps: Vec<StepSpec>,
+    pub input: serde_json::Value,
+    pub idempotency: Option<Idempotency>,
+}
+
+/// What a submission produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submitted {
+    pub run_id: i64,
+    /// True when the idempotency key was already held with the same fingerprint.
+    pub existing: bool,
+}
+
+/// A step finished: its output is its checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepCompletion {
+    pub job_id: i64,
+    pub attempt: i32,
+    pub run_id: i64,
+    pub step_index: usize,
+    pub output: serde_json::Value,
+    /// How long the run's result is kept when this is the last step.
+    pub result_ttl: Duration,
+}
+
+/// The state of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    Running,
+    Done,
+    Failed,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Done => "done",
+            RunState::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Result<RunState> {
+        match s {
+            "running" => Ok(RunState::Running),
+            "done" => Ok(RunState::Done),
+            "failed" => Ok(RunState::Failed),
+            other => Err(Error::Corrupt(format!("unknown run state `{other}`"))),
+        }
+    }
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub id: i64,
+    pub pipeline: String,
+    pub owner: String,
+    pub state: RunState,
+    pub steps: Vec<StepSpec>,
+    pub input: serde_json::Value,
+    pub current_step: i32,
+    pub stage: Option<String>,
+    pub progress: i16,
+    pub last_seq: i64,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// What an event says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventStatus {
+    Queued,
+    Started,
+    Progress,
+    Completed,
+    Failed,
+    Done,
+}
+
+impl EventStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventStatus::Queued => "queued",
+            EventStatus::Started => "started",
+            EventStatus::Progress => "progress",
+            EventStatus::Completed => "completed",
+            EventStatus::Failed => "failed",
+            EventStatus::Done => "done",
+        }
+    }
+    pub fn parse(s: &str) -> Result<EventStatus> {
+        [
+            EventStatus::Queued,
+            EventStatus::Started,
+            EventStatus::Progress,
+            EventStatus::Completed,
+            EventStatus::Failed,
+            EventStatus::Done,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == s)
+        .ok_or_else(|| Error::Corrupt(format!("unknown event status `{s}`")))
+    }
+    /// `done` and `failed` end a run.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, EventStatus::Done | EventStatus::Failed)
+    }
+}
+
+/// A progress event of a run. `seq` is gapless from 1 per run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEvent {
+    pub run_id: i64,
+    pub seq: i64,
+    pub job_id: Option<i64>,
+    /// The step's name.
+    pub stage: Option<String>,
+    pub status: EventStatus,
+    pub at: DateTime<Utc>,
+    /// 0 to 100.
+    pub progress: i16,
+    pub payload: Option<serde_json::Value>,
+}
+
+/// The answer to "where is my run?".
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunStatus {
+    Done {
+        result: serde_json::Value,
+    },
+    /// Done, but its result expired and was pruned.
+    Expired,
+    Running {
+        stage: Option<String>,
+        progress: i16,
+    },
+    Failed {
+        code: String,
+        message: String,
+    },
+    NotFound,
+}
