@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use specline_queue::maintenance::RoundTimers;
+use specline_queue::pipeline::{Step, StepContext};
 use specline_queue::store::{PgConfig, PgStore, SqliteConfig, SqliteStore, Store};
 use specline_queue::{
-    Client, InsertOpts, JobContext, JobFilter, JobKind, JobState, Maintenance, MaintenanceConfig,
-    NewJob, Registry, Worker,
+    Client, EventStatus, InsertOpts, JobContext, JobError, JobFilter, JobKind, JobState,
+    Maintenance, MaintenanceConfig, NewJob, Pipeline, Registry, RunStatus, SubmitOpts, Worker,
 };
 
 use common::{Guard, Harness};
@@ -29,6 +30,37 @@ impl JobKind for Work {
 }
 
 const JOBS: i64 = 300;
+
+/// The steps of the crash pipeline: each records when it started (as an intermediate
+/// checkpoint), sleeps a little, and returns.
+async fn crash_step(ctx: &StepContext, name: &str) -> Result<u64, JobError> {
+    let key = format!("started:{}:{}", ctx.job().worker, ctx.job().attempt);
+    ctx.checkpoint(&key, &chrono::Utc::now())
+        .await
+        .map_err(|e| JobError::retryable("DB", e))?;
+    let ms = 5 + (ctx.run_id() as u64 * 7 + name.len() as u64) % 25;
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Ok(ms)
+}
+
+#[derive(Deserialize)]
+struct NoCtx {}
+
+macro_rules! crash_steps {
+    ($($t:ident = $name:literal),*) => {$(
+        struct $t;
+        impl Step for $t {
+            const NAME: &'static str = $name;
+            const QUEUE: &'static str = "crash_pipe";
+            type Context = NoCtx;
+            type Output = u64;
+            async fn run(&self, ctx: StepContext, _c: NoCtx) -> Result<u64, JobError> {
+                crash_step(&ctx, $name).await
+            }
+        }
+    )*};
+}
+crash_steps!(S1 = "crash_s1", S2 = "crash_s2", S3 = "crash_s3");
 
 /// The worker process. Not a test on its own: the crash tests start it as a child.
 #[test]
@@ -53,12 +85,17 @@ fn crash_child_worker() {
         };
         let worker = Worker::builder(store)
             .registry(
-                Registry::new().register(|_c: JobContext, w: Work| async move {
-                    tokio::time::sleep(Duration::from_millis(w.ms)).await;
-                    Ok(())
-                }),
+                Registry::new()
+                    .register(|_c: JobContext, w: Work| async move {
+                        tokio::time::sleep(Duration::from_millis(w.ms)).await;
+                        Ok(())
+                    })
+                    .step(S1)
+                    .step(S2)
+                    .step(S3),
             )
             .queue("crash", 16)
+            .queue("crash_pipe", 8)
             .poll_interval(Duration::from_millis(100))
             .heartbeat_interval(Duration::from_millis(200))
             .build()
@@ -197,4 +234,156 @@ async fn postgres_sigkilled_worker_loses_no_job() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_sigkilled_worker_loses_no_job() {
     crash(Harness::sqlite().await).await
+}
+
+const RUNS: usize = 100;
+
+/// 100 three-step runs while worker processes are SIGKILLed at random moments: every run ends
+/// with exactly one terminal event, seqs are gapless, and no step runs again once its
+/// checkpoint was committed.
+async fn pipeline_crash(h: Harness) {
+    let client = Client::new(h.store.clone());
+    let p = Pipeline::new("crashy")
+        .step::<S1>()
+        .step::<S2>()
+        .step::<S3>();
+    let mut runs = Vec::new();
+    for i in 0..RUNS {
+        runs.push(
+            client
+                .submit(
+                    &p,
+                    "owner",
+                    &serde_json::json!({ "i": i }),
+                    SubmitOpts::default(),
+                )
+                .await
+                .unwrap()
+                .run_id,
+        );
+    }
+    let m = Maintenance::new(
+        h.store.clone(),
+        MaintenanceConfig {
+            rescue_after: Duration::from_millis(800),
+            ..MaintenanceConfig::default()
+        },
+    );
+    let mut timers = RoundTimers::default();
+    let mut kills = 0;
+    let until = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (mut child, _) = spawn_child(&h);
+        let live = if kills < 6 {
+            Duration::from_millis(150 + rand::random_range(0..400))
+        } else {
+            Duration::from_secs(2)
+        };
+        let end = Instant::now() + live;
+        while Instant::now() < end {
+            m.run_once(&mut timers).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+        let mut finished = 0;
+        for &r in &runs {
+            if !matches!(
+                client.run_status("owner", r).await.unwrap(),
+                RunStatus::Running { .. }
+            ) {
+                finished += 1;
+            }
+        }
+        if finished == RUNS {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "runs did not finish: {finished}/{RUNS}"
+        );
+    }
+    assert!(kills >= 2, "the test must actually kill workers mid-run");
+    let rescued = h
+        .store
+        .list_jobs(&JobFilter {
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .iter()
+        .filter(|j| j.kind.starts_with("crash_s") && j.errors.iter().any(|e| e.code == "RESCUED"))
+        .count();
+    assert!(
+        rescued > 0,
+        "some step must have been caught mid-run by a kill"
+    );
+    for &r in &runs {
+        let evs = h.store.run_events(r, 0, 10_000).await.unwrap();
+        for (i, e) in evs.iter().enumerate() {
+            assert_eq!(e.seq, i as i64 + 1, "run {r}: gap in seq: {evs:?}");
+        }
+        let terminal: Vec<_> = evs.iter().filter(|e| e.status.is_terminal()).collect();
+        assert_eq!(terminal.len(), 1, "run {r}: terminal events {terminal:?}");
+        assert_eq!(terminal[0].status, EventStatus::Done, "run {r}: {evs:?}");
+        assert_eq!(h.store.step_outputs(r).await.unwrap().len(), 3);
+        // No step started after its checkpoint was committed (with its `completed` event).
+        for step in ["crash_s1", "crash_s2", "crash_s3"] {
+            let done_at = evs
+                .iter()
+                .find(|e| e.status == EventStatus::Completed && e.stage.as_deref() == Some(step))
+                .map(|e| e.at)
+                .unwrap_or_else(|| panic!("run {r} step {step} has no completed event"));
+            let starts = start_times(&h, r, step).await;
+            assert!(!starts.is_empty());
+            for s in starts {
+                assert!(
+                    s <= done_at,
+                    "run {r} step {step} started at {s} after its checkpoint at {done_at}"
+                );
+            }
+        }
+    }
+}
+
+/// When each execution of a step started (keys `started:<worker>:<attempt>`).
+async fn start_times(h: &Harness, run: i64, step: &str) -> Vec<chrono::DateTime<chrono::Utc>> {
+    let mut out = Vec::new();
+    let jobs = h
+        .store
+        .list_jobs(&JobFilter {
+            kind: Some(step.into()),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for job in jobs
+        .iter()
+        .filter(|j| j.args["run_id"] == serde_json::json!(run))
+    {
+        for worker in &job.attempted_by {
+            for attempt in 0..=job.attempted_by.len() as i32 + 1 {
+                let key = format!("started:{worker}:{attempt}");
+                if let Some(v) = h.store.get_checkpoint(run, step, &key).await.unwrap() {
+                    out.push(serde_json::from_value(v).unwrap());
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_pipeline_survives_sigkilled_workers() {
+    pipeline_crash(Harness::pg().await).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_pipeline_survives_sigkilled_workers() {
+    pipeline_crash(Harness::sqlite().await).await
 }
