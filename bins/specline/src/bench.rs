@@ -13,10 +13,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use specline_queue::pipeline::{Step, StepContext};
 use specline_queue::{
-    Client, InsertOpts, JobContext, JobKind, JobState, KindOptions, NewJob, Registry, Worker,
-    WorkerConfig,
+    Client, InsertOpts, JobContext, JobError, JobKind, JobState, KindOptions, NewJob, Pipeline,
+    Registry, RunStatus, SubmitOpts, Worker, WorkerConfig,
 };
 
 use crate::db::{self, BackendArg, DbArgs};
@@ -43,6 +45,13 @@ pub struct BenchArgs {
     /// How long the --latency run lasts, in seconds.
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
+    /// Measure pipelines instead of single jobs: runs/s of a 3-step no-op pipeline, then event
+    /// delivery latency to subscribers.
+    #[arg(long)]
+    pub pipeline: bool,
+    /// Runs in the --pipeline burn-down.
+    #[arg(long, default_value_t = 5000)]
+    pub runs: u64,
     /// Keep the existing data (by default the bench schema or file is recreated).
     #[arg(long)]
     pub keep: bool,
@@ -117,7 +126,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         bail!("--concurrency and --fetch-max must be at least 1");
     }
     let target = prepare(&args).await?;
-    let store = db::open(&target.db, 8).await?;
+    let store = db::open(&target.db, 32).await?;
     store.migrate().await?;
     println!(
         "backend: {:?}{}",
@@ -127,7 +136,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             BackendArg::Sqlite => format!(" ({})", target.db.sqlite_path.display()),
         }
     );
-    let result = if args.latency {
+    let result = if args.pipeline {
+        pipeline(&args, store).await
+    } else if args.latency {
         latency(&args, store).await
     } else {
         burn_down(&args, store).await
@@ -316,5 +327,151 @@ async fn latency(
         h.max() as f64 / 1000.0
     );
     println!("p50 {:.2} ms p99 {:.2} ms", ms(0.5), ms(0.99));
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct NoCtx {}
+
+macro_rules! noop_steps {
+    ($($t:ident = $name:literal),*) => {$(
+        struct $t;
+        impl Step for $t {
+            const NAME: &'static str = $name;
+            const QUEUE: &'static str = "bench_pipe";
+            type Context = NoCtx;
+            type Output = u8;
+            async fn run(&self, _ctx: StepContext, _c: NoCtx) -> Result<u8, JobError> {
+                Ok(1)
+            }
+        }
+    )*};
+}
+noop_steps!(P1 = "bench_p1", P2 = "bench_p2", P3 = "bench_p3");
+
+const OWNER: &str = "bench";
+
+async fn pipeline(
+    args: &BenchArgs,
+    store: Arc<dyn specline_queue::store::Store>,
+) -> anyhow::Result<()> {
+    let client = Client::new(store.clone());
+    let p = Pipeline::new("bench")
+        .step::<P1>()
+        .step::<P2>()
+        .step::<P3>();
+    let n = args.runs;
+    // Submit concurrently: each submission is its own transaction.
+    let started = Instant::now();
+    let mut ids = Vec::with_capacity(n as usize);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut next = 0u64;
+    while next < n || !tasks.is_empty() {
+        while next < n && tasks.len() < 32 {
+            let (c, p) = (client.clone(), p.clone());
+            tasks.spawn(async move {
+                c.submit(&p, OWNER, &serde_json::json!({}), SubmitOpts::default())
+                    .await
+            });
+            next += 1;
+        }
+        if let Some(r) = tasks.join_next().await {
+            ids.push(r??.run_id);
+        }
+    }
+    println!(
+        "submitted {n} runs in {:.2}s ({:.0} runs/s)",
+        started.elapsed().as_secs_f64(),
+        n as f64 / started.elapsed().as_secs_f64()
+    );
+    let worker = Worker::builder(store.clone())
+        .registry(Registry::new().step(P1).step(P2).step(P3))
+        .queue("bench_pipe", args.concurrency)
+        .config(worker_config(args))
+        .build()?
+        .start()
+        .await?;
+    let started = Instant::now();
+    let last = *ids.last().context("no runs")?;
+    loop {
+        // Runs finish roughly in order; poll the last one, then check them all.
+        if matches!(
+            client.run_status(OWNER, last).await?,
+            RunStatus::Done { .. }
+        ) {
+            let mut all = true;
+            for id in ids.iter().step_by(97) {
+                if !matches!(client.run_status(OWNER, *id).await?, RunStatus::Done { .. }) {
+                    all = false;
+                    break;
+                }
+            }
+            if all {
+                break;
+            }
+        }
+        if started.elapsed() > Duration::from_secs(1800) {
+            bail!("pipeline burn-down did not finish in 30 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = started.elapsed();
+    for id in &ids {
+        if !matches!(client.run_status(OWNER, *id).await?, RunStatus::Done { .. }) {
+            bail!("run {id} is not done");
+        }
+    }
+    println!(
+        "pipeline burn-down: {n} three-step runs done in {:.2}s",
+        took.as_secs_f64()
+    );
+    println!("{:.0} runs/s", n as f64 / took.as_secs_f64());
+
+    // Event delivery: subscribers follow runs submitted at a steady rate; each live event's
+    // latency is from its timestamp (written in the committing transaction) to delivery.
+    let hist = Arc::new(Mutex::new(
+        hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).context("histogram")?,
+    ));
+    let mut subs = tokio::task::JoinSet::new();
+    let mut ticker = tokio::time::interval(Duration::from_millis(20));
+    for _ in 0..200 {
+        ticker.tick().await;
+        let sub = client
+            .submit(&p, OWNER, &serde_json::json!({}), SubmitOpts::default())
+            .await?;
+        let events = client.events(OWNER, sub.run_id, 1).await?;
+        let h = hist.clone();
+        subs.spawn(async move {
+            let mut events = Box::pin(events);
+            while let Some(ev) = events.next().await {
+                let ev = ev?;
+                let lat = (chrono::Utc::now() - ev.at)
+                    .num_microseconds()
+                    .unwrap_or(0)
+                    .max(1) as u64;
+                if let Ok(mut h) = h.lock() {
+                    let _ = h.record(lat);
+                }
+            }
+            Ok::<(), specline_queue::Error>(())
+        });
+    }
+    while let Some(r) = tokio::time::timeout(Duration::from_secs(60), subs.join_next())
+        .await
+        .context("subscribers did not finish")?
+    {
+        r??;
+    }
+    worker.shutdown(Duration::from_secs(10)).await?;
+    let h = hist.lock().map_err(|_| anyhow::anyhow!("histogram lock"))?;
+    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "event delivery over {} events: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        h.len(),
+        ms(0.5),
+        ms(0.9),
+        ms(0.99),
+        h.max() as f64 / 1000.0
+    );
     Ok(())
 }

@@ -139,3 +139,28 @@ fn bench_latency_reports_percentiles() {
         "{stdout}"
     );
 }
+
+#[test]
+fn bench_pipeline_reports_runs_per_second_and_event_latency() {
+    let out = specline()
+        .args(["bench", "--backend", "sqlite", "--pipeline", "--runs", "50"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("pipeline burn-down: 50 three-step runs done"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.ends_with(" runs/s") && !l.starts_with("submitted")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("event delivery over"), "{stdout}");
+}
