@@ -24,6 +24,8 @@ enum Command {
     Migrate(db::DbArgs),
     /// Measure the job engine: burn-down throughput, or enqueue-to-start latency.
     Bench(bench::BenchArgs),
+    /// Turn a test inventory (JSON) into a spec document (offline generator by default).
+    Spec(specline_specdoc::cli::SpecArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Migrate(args) => db::migrate(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Spec(args) => specline_specdoc::cli::run(args).await,
         }
     });
     match result {

@@ -164,3 +164,37 @@ fn bench_pipeline_reports_runs_per_second_and_event_latency() {
     );
     assert!(stdout.contains("event delivery over"), "{stdout}");
 }
+
+#[test]
+fn spec_turns_an_inventory_into_markdown_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inventory.json");
+    std::fs::write(
+        &inv,
+        r#"{"schema_version":1,"parser_version":"0.1.0","source":{"location":"demo"},
+            "files":[{"path":"src/auth/login.test.ts","language":"typescript","framework":"jest",
+              "suites":[{"name":"login","location":{"start_line":1,"start_column":1,"end_line":9,"end_column":2},
+                "status":"active","suites":[],"tests":[
+                  {"name":"rejects an expired password","location":{"start_line":2,"start_column":3,"end_line":4,"end_column":5},"status":"active"}]}],
+              "tests":[]}],
+            "stats":{"files_seen":1,"test_files":1,"suites":1,"tests":1,"skipped_too_large":0,"skipped_binary":0,"errored":0,"truncated":false,"duration_ms":1}}"#,
+    )
+    .unwrap();
+    let out = specline().arg("spec").arg(&inv).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(md.contains("expired password"), "{md}");
+    assert!(md.contains("src/auth/login.test.ts"), "{md}");
+
+    let missing = specline()
+        .arg("spec")
+        .arg(dir.path().join("nope.json"))
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(!String::from_utf8_lossy(&missing.stderr).trim().is_empty());
+}
