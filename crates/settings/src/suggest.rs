@@ -31,8 +31,8 @@ pub(crate) fn distance(a: &str, b: &str) -> usize {
 }
 
 /// The candidate `name` most likely meant: one equal after [`normalize`], else the nearest
-/// within `max_distance` (case-insensitive). Ties go to the first candidate, so the answer is
-/// deterministic.
+/// within `max_distance` (case-insensitive; ties go to the first candidate, so the answer is
+/// deterministic), else the longest candidate that `name` extends.
 pub(crate) fn closest<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str> + Clone,
@@ -48,13 +48,21 @@ pub(crate) fn closest<'a>(
     }
     let lower = name.to_ascii_lowercase();
     let mut best: Option<(usize, &str)> = None;
-    for c in candidates {
+    for c in candidates.clone() {
         let d = distance(&lower, &c.to_ascii_lowercase());
         if d <= max_distance && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
     }
-    best.map(|(_, c)| c)
+    if let Some((_, c)) = best {
+        return Some(c);
+    }
+    // A known name with something appended (`http.listen_addr`, `..._URL_STRING`): the
+    // longest known name the unknown one starts with.
+    candidates
+        .into_iter()
+        .filter(|c| normalized.starts_with(&normalize(c)))
+        .max_by_key(|c| normalize(c).len())
 }
 
 #[cfg(test)]
@@ -81,6 +89,12 @@ mod tests {
             closest("specline_database__pool_size", c.iter().copied(), 0),
             Some("SPECLINE_DATABASE__POOL_SIZE")
         );
+    }
+
+    #[test]
+    fn appended_words_suggest_the_name_they_extend() {
+        let c = ["http.listen", "http.lis"];
+        assert_eq!(closest("http.listen_addr", c.iter().copied(), 3), Some("http.listen"));
     }
 
     #[test]
