@@ -65,14 +65,14 @@ impl TokenCipher {
         let bytes = decode_key32(key.expose()).map_err(|problem| SettingsError::Invalid {
             key: SECURITY_ENCRYPTION_KEY.path(),
             env: SECURITY_ENCRYPTION_KEY.env_name(),
-            origin: Origin::Default,
+            origin: Origin::Given,
             problem,
         })?;
         let aead =
             XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| SettingsError::Invalid {
                 key: SECURITY_ENCRYPTION_KEY.path(),
                 env: SECURITY_ENCRYPTION_KEY.env_name(),
-                origin: Origin::Default,
+                origin: Origin::Given,
                 problem: "expected secret: 32 bytes, base64".to_string(),
             })?;
         Ok(TokenCipher { aead })

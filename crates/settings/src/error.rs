@@ -19,6 +19,9 @@ pub enum Origin {
     File(PathBuf),
     /// The built-in default.
     Default,
+    /// A value handed to an API directly (e.g. [`crate::TokenCipher::new`]), whose origin
+    /// the callee cannot know.
+    Given,
 }
 
 impl fmt::Display for Origin {
@@ -27,6 +30,7 @@ impl fmt::Display for Origin {
             Origin::Env(name) => write!(f, "env {name}"),
             Origin::File(path) => write!(f, "file {}", path.display()),
             Origin::Default => f.write_str("the default"),
+            Origin::Given => f.write_str("the value given"),
         }
     }
 }
@@ -106,7 +110,7 @@ impl SettingsWarning {
                 self.name,
                 path.display()
             ),
-            Origin::Default => format!("{} is not a Specline setting", self.name),
+            Origin::Default | Origin::Given => format!("{} is not a Specline setting", self.name),
         };
         match &self.suggestion {
             Some(s) => format!("{what}; did you mean {s}?"),

@@ -385,7 +385,7 @@ impl Resolver<'_> {
     /// value representable; a failure here names the key all the same).
     pub fn int<T: TryFrom<u64>>(&self, key: &KeyDef) -> Result<T, SettingsError> {
         let n = self.u64(key)?;
-        T::try_from(n).map_err(|_| Self::invalid(key, Origin::Default, format!("{n} does not fit")))
+        T::try_from(n).map_err(|_| Self::invalid(key, Origin::Given, format!("{n} does not fit")))
     }
 
     /// A secret key (secret, 32-byte key, database URL types).

@@ -94,7 +94,10 @@ mod tests {
     #[test]
     fn appended_words_suggest_the_name_they_extend() {
         let c = ["http.listen", "http.lis"];
-        assert_eq!(closest("http.listen_addr", c.iter().copied(), 3), Some("http.listen"));
+        assert_eq!(
+            closest("http.listen_addr", c.iter().copied(), 3),
+            Some("http.listen")
+        );
     }
 
     #[test]
