@@ -12,7 +12,7 @@
 
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use rand::RngCore as _;
 use thiserror::Error;
 
@@ -68,13 +68,7 @@ impl TokenCipher {
             origin: Origin::Given,
             problem,
         })?;
-        let aead =
-            XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| SettingsError::Invalid {
-                key: SECURITY_ENCRYPTION_KEY.path(),
-                env: SECURITY_ENCRYPTION_KEY.env_name(),
-                origin: Origin::Given,
-                problem: "expected secret: 32 bytes, base64".to_string(),
-            })?;
+        let aead = XChaCha20Poly1305::new(&Key::from(bytes));
         Ok(TokenCipher { aead })
     }
 

@@ -82,6 +82,16 @@ impl Binary {
         }
     }
 
+    /// The environment variables this binary reads: the keys it uses. A deployment manifest
+    /// should give a binary these and no other `SPECLINE_*` key (`doctor` checks that the spec
+    /// generator's service is not handed the encryption key, for one).
+    pub fn env_names(self) -> Vec<String> {
+        KEYS.iter()
+            .filter(|k| k.binaries().contains(&self))
+            .map(KeyDef::env_name)
+            .collect()
+    }
+
     /// True when this binary loads `section`.
     pub fn loads(self, section: Section) -> bool {
         self.sections().contains(&section)
@@ -612,6 +622,11 @@ pub const KEYS: &[KeyDef] = &[
 /// The key by section and name.
 pub fn find(section: Section, key: &str) -> Option<&'static KeyDef> {
     KEYS.iter().find(|k| k.section == section && k.key == key)
+}
+
+/// True for a name Specline knows: a key's variable or a reserved one (`SPECLINE_LOG`, ...).
+pub fn is_known_env(name: &str) -> bool {
+    find_env(name).is_some() || RESERVED_ENV.iter().any(|(n, _)| *n == name)
 }
 
 /// The key by environment variable name (exact).

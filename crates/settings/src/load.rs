@@ -15,6 +15,9 @@ use crate::env::Env;
 use crate::error::{Origin, SettingsError, SettingsWarning};
 use crate::keys::{self, Binary, KeyDef, Section, ENV_PREFIX, RESERVED_ENV};
 use crate::secret::Secret;
+use crate::sections::{
+    AllInOneSettings, AnalyzerSettings, EnqueueSettings, SchedulerSettings, SpecGeneratorSettings,
+};
 use crate::suggest::closest;
 use crate::value::{parse_text, parse_toml, Value};
 
@@ -118,6 +121,28 @@ impl Settings {
             warnings,
             file: file_path,
         })
+    }
+}
+
+impl Settings {
+    /// Loads every binary's settings from the same file and environment, as `doctor` does to
+    /// check a deployment: one entry per binary, in [`Binary::ALL`] order, with its warnings or
+    /// its error. (Unlike a binary, this reads every section, which is fine for a check.)
+    pub fn check_all(
+        options: &LoadOptions,
+    ) -> Vec<(Binary, Result<Vec<SettingsWarning>, SettingsError>)> {
+        fn one<P: Profile>(
+            o: &LoadOptions,
+        ) -> (Binary, Result<Vec<SettingsWarning>, SettingsError>) {
+            (P::BINARY, Settings::load::<P>(o).map(|l| l.warnings))
+        }
+        vec![
+            one::<AnalyzerSettings>(options),
+            one::<SpecGeneratorSettings>(options),
+            one::<SchedulerSettings>(options),
+            one::<EnqueueSettings>(options),
+            one::<AllInOneSettings>(options),
+        ]
     }
 }
 

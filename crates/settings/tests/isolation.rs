@@ -182,3 +182,55 @@ fn analyzer_starts_without_any_ai_key_and_spec_generator_without_encryption_key(
     let g = Settings::load::<SpecGeneratorSettings>(&opts(&[("SPECLINE_DATABASE__URL", DB_URL)]));
     assert!(g.is_ok());
 }
+
+#[test]
+fn env_names_per_binary_match_the_keys_each_reads() {
+    for binary in Binary::ALL {
+        let names: BTreeSet<String> = binary.env_names().into_iter().collect();
+        assert_eq!(names, expected_reads(*binary), "{binary}");
+    }
+    let generator = Binary::SpecGenerator.env_names();
+    assert!(!generator.contains(&"SPECLINE_SECURITY__ENCRYPTION_KEY".to_string()));
+    assert!(Binary::Analyzer
+        .env_names()
+        .contains(&"SPECLINE_SECURITY__ENCRYPTION_KEY".to_string()));
+    assert!(specline_settings::keys::is_known_env("SPECLINE_LOG"));
+    assert!(specline_settings::keys::is_known_env(
+        "SPECLINE_PROVIDER__API_KEY"
+    ));
+    assert!(!specline_settings::keys::is_known_env(
+        "SPECLINE_DATABASE_URL"
+    ));
+}
+
+#[test]
+fn check_all_reports_each_binary_separately() {
+    let o = opts(&[
+        ("SPECLINE_DATABASE__URL", DB_URL),
+        ("SPECLINE_PROVIDER__KIND", "gemini"),
+        ("SPECLINE_PROVIDER__MODEL", "m"),
+        ("SPECLINE_PROVIDER__API_KEY", "k"),
+        ("SPECLINE_SCHEDULER_PRUNE_INTERVAL_SECS", "60"),
+    ]);
+    let results = Settings::check_all(&o);
+    let summary: Vec<(Binary, Result<usize, &'static str>)> = results
+        .iter()
+        .map(|(b, r)| (*b, r.as_ref().map(Vec::len).map_err(|e| e.code())))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (Binary::Analyzer, Err("SETTINGS_MISSING")),
+            (Binary::SpecGenerator, Ok(1)),
+            (Binary::Scheduler, Ok(1)),
+            (Binary::Enqueue, Ok(1)),
+            (Binary::AllInOne, Ok(1)),
+        ]
+    );
+    let analyzer_error = results[0].1.as_ref().unwrap_err().to_string();
+    assert_eq!(
+        analyzer_error,
+        "SETTINGS_MISSING: security.encryption_key (env SPECLINE_SECURITY__ENCRYPTION_KEY) is \
+         required by specline-analyzer"
+    );
+}
