@@ -9,17 +9,28 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-/// A source of environment variables.
-#[derive(Debug)]
+/// A source of environment variables. Its `Debug` lists names only: values include secrets.
 pub struct Env {
     source: Source,
     reads: Mutex<Vec<String>>,
 }
 
-#[derive(Debug)]
 enum Source {
     Map(BTreeMap<String, String>),
     Process,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.source {
+            Source::Map(_) => "map",
+            Source::Process => "process",
+        };
+        f.debug_struct("Env")
+            .field("source", &kind)
+            .field("names", &self.names())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Env {

@@ -241,13 +241,22 @@ fn unknown_file(path: &Path, table: &toml::Table) -> Vec<SettingsWarning> {
 }
 
 /// Reads keys for one binary: environment, then file, then default; checks types and
-/// requirements. Handed to [`Profile::build`].
-#[derive(Debug)]
+/// requirements. Handed to [`Profile::build`]. (No derived `Debug`: it holds the parsed file,
+/// secrets included.)
 pub struct Resolver<'a> {
     binary: Binary,
     env: &'a Env,
     file: Option<(&'a Path, &'a toml::Table)>,
     warnings: &'a [SettingsWarning],
+}
+
+impl std::fmt::Debug for Resolver<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolver")
+            .field("binary", &self.binary)
+            .field("file", &self.file.map(|(p, _)| p))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Resolver<'_> {

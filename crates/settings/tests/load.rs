@@ -243,6 +243,18 @@ fn missing_key_error_points_at_the_near_miss_that_is_set() {
 }
 
 #[test]
+fn missing_key_error_points_at_a_near_miss_in_the_file() {
+    let (_dir, path) = file(&format!("database_url = \"{DB_URL}\"\n"));
+    let err =
+        Settings::load::<EnqueueSettings>(&LoadOptions::new(env(&[])).file(&path)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "SETTINGS_MISSING: database.url (env SPECLINE_DATABASE__URL) is required by specline-enqueue; \
+         database_url is set: did you mean database.url?"
+    );
+}
+
+#[test]
 fn invalid_env_value_names_key_source_and_expected_type() {
     let err =
         Settings::load::<AllInOneSettings>(&opts(&[("SPECLINE_ANALYZER__CONCURRENCY", "abc")]))

@@ -74,3 +74,15 @@ fn provider_api_key_is_redacted_in_the_all_in_one_dump() {
         Some("AIza-secret-value")
     );
 }
+
+#[test]
+fn load_options_debug_shows_variable_names_but_no_values() {
+    let o = opts(&[
+        ("SPECLINE_SECURITY__ENCRYPTION_KEY", KEY),
+        ("SPECLINE_DATABASE__URL", DB_URL),
+    ]);
+    let text = format!("{o:?}");
+    assert!(text.contains("SPECLINE_SECURITY__ENCRYPTION_KEY"), "{text}");
+    assert!(!text.contains(KEY), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
