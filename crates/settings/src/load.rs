@@ -122,9 +122,7 @@ impl Settings {
             file: file_path,
         })
     }
-}
 
-impl Settings {
     /// Loads every binary's settings from the same file and environment, as `doctor` does to
     /// check a deployment: one entry per binary, in [`Binary::ALL`] order, with its warnings or
     /// its error. (Unlike a binary, this reads every section, which is fine for a check.)
