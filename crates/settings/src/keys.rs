@@ -309,7 +309,7 @@ impl KeyDef {
 /// Listen address per binary: all interfaces for the separate binaries (orchestrators probe
 /// the pod or container address), loopback for the one-machine command (a laptop should not
 /// expose metrics). Different ports so several binaries can share one host.
-const WORKERS_WITH_HTTP: &[(Binary, &str)] = &[
+const LISTEN_DEFAULTS: &[(Binary, &str)] = &[
     (Binary::Analyzer, "0.0.0.0:9101"),
     (Binary::SpecGenerator, "0.0.0.0:9102"),
     (Binary::Scheduler, "0.0.0.0:9103"),
@@ -581,7 +581,7 @@ key!(SECURITY_ENCRYPTION_KEY, Security, "encryption_key", KeyType::Key32, Defaul
     "Key of the stored repository access tokens (XChaCha20-Poly1305). Make one with `head -c 32 /dev/urandom | base64`.");
 
 // http
-key!(HTTP_LISTEN, Http, "listen", KeyType::SocketAddr, DefaultValue::PerBinary(WORKERS_WITH_HTTP), NONE, None,
+key!(HTTP_LISTEN, Http, "listen", KeyType::SocketAddr, DefaultValue::PerBinary(LISTEN_DEFAULTS), NONE, None,
     "Address of `/healthz`, `/readyz` and `/metrics`. Each binary has its own port so they can share a machine.");
 
 // local
@@ -632,4 +632,62 @@ pub fn is_known_env(name: &str) -> bool {
 /// The key by environment variable name (exact).
 pub fn find_env(name: &str) -> Option<&'static KeyDef> {
     KEYS.iter().find(|k| k.env_name() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::parse_text;
+
+    #[test]
+    fn registry_is_consistent() {
+        let mut env_names: Vec<String> = KEYS.iter().map(KeyDef::env_name).collect();
+        env_names.sort();
+        env_names.dedup();
+        assert_eq!(env_names.len(), KEYS.len(), "duplicate variable names");
+        for key in KEYS {
+            let users = key.section.binaries();
+            for b in key.binaries() {
+                assert!(
+                    users.contains(&b),
+                    "{}: {b} does not load the section",
+                    key.path()
+                );
+                if let Some(text) = key.default.for_binary(b) {
+                    assert!(
+                        parse_text(key.ty, text).is_ok(),
+                        "{}: bad default",
+                        key.path()
+                    );
+                }
+            }
+            for b in key.required_by {
+                assert!(
+                    key.binaries().contains(b),
+                    "{}: required by a non-user",
+                    key.path()
+                );
+                assert!(
+                    key.default.for_binary(*b).is_none(),
+                    "{}: required with a default",
+                    key.path()
+                );
+            }
+            assert!(!key.key.contains("__") && !key.section.name().contains("__"));
+        }
+        assert_eq!(Binary::AllInOne.sections(), Section::ALL);
+        for section in Section::ALL {
+            assert!(
+                KEYS.iter().any(|k| k.section == *section),
+                "{section} has no keys"
+            );
+        }
+    }
+
+    #[test]
+    fn all_in_one_requires_nothing() {
+        assert!(!KEYS
+            .iter()
+            .any(|k| k.required_by.contains(&Binary::AllInOne)));
+    }
 }
