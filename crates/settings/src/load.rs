@@ -334,13 +334,9 @@ impl Resolver<'_> {
         Ok(None)
     }
 
-    /// The "required" error for `key`, with a hint when a near-miss name is set.
-    pub fn missing(
-        &self,
-        key: &KeyDef,
-        condition: Option<String>,
-        empty_env: bool,
-    ) -> SettingsError {
+    /// The "required" error for `key`, with a hint when a near-miss name is set or the
+    /// variable is set but empty.
+    fn missing(&self, key: &KeyDef, condition: Option<String>, empty_env: bool) -> SettingsError {
         let env_name = key.env_name();
         let path = key.path();
         let near = self.warnings.iter().find(|w| {
