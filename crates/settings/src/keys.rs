@@ -1,0 +1,693 @@
+//! The registry of every setting Specline knows: section, key, type, default, who needs it.
+//!
+//! One table drives everything else: the loader (what to read, how to parse it, what is
+//! required), the unknown-name report ("known to Specline" means "in this table"), and the
+//! generated reference in `docs/settings.md`. Keeping it as data means a new key cannot be
+//! loaded without also being documented, and the document cannot describe a key that does
+//! not exist.
+
+use std::fmt;
+
+/// Prefix of every Specline environment variable.
+pub const ENV_PREFIX: &str = "SPECLINE_";
+
+/// Separator between section and key in an environment variable name. Double, because keys
+/// themselves contain single underscores (`SPECLINE_DATABASE__POOL_SIZE`).
+pub const ENV_SEPARATOR: &str = "__";
+
+/// Variables with the Specline prefix that are not settings keys but are still Specline's own,
+/// so they are never reported as unknown.
+pub const RESERVED_ENV: &[(&str, &str)] = &[
+    (
+        "SPECLINE_CONFIG",
+        "Path of the TOML settings file, used when the binary is given no file explicitly.",
+    ),
+    (
+        "SPECLINE_LOG",
+        "Log filter (tracing `EnvFilter` syntax, e.g. `info,specline_queue=debug`).",
+    ),
+];
+
+/// The programs that load settings. Each loads only the sections it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Binary {
+    Analyzer,
+    SpecGenerator,
+    Scheduler,
+    Enqueue,
+    /// `specline`: every workload in one process, SQLite by default.
+    AllInOne,
+}
+
+impl Binary {
+    /// Every binary, in the order the reference lists them.
+    pub const ALL: &'static [Binary] = &[
+        Binary::Analyzer,
+        Binary::SpecGenerator,
+        Binary::Scheduler,
+        Binary::Enqueue,
+        Binary::AllInOne,
+    ];
+
+    /// The executable's name, as used in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Binary::Analyzer => "specline-analyzer",
+            Binary::SpecGenerator => "specline-spec-generator",
+            Binary::Scheduler => "specline-scheduler",
+            Binary::Enqueue => "specline-enqueue",
+            Binary::AllInOne => "specline",
+        }
+    }
+
+    /// The sections this binary loads. Nothing outside these is read, not even from the
+    /// environment: this is what keeps, say, the encryption key out of the spec generator.
+    pub fn sections(self) -> &'static [Section] {
+        match self {
+            Binary::Analyzer => &[
+                Section::Database,
+                Section::Analyzer,
+                Section::Security,
+                Section::Http,
+            ],
+            Binary::SpecGenerator => &[
+                Section::Database,
+                Section::SpecGenerator,
+                Section::Provider,
+                Section::Http,
+            ],
+            Binary::Scheduler => &[Section::Database, Section::Scheduler, Section::Http],
+            Binary::Enqueue => &[Section::Database],
+            Binary::AllInOne => Section::ALL,
+        }
+    }
+
+    /// The environment variables this binary reads: the keys it uses. A deployment manifest
+    /// should give a binary these and no other `SPECLINE_*` key (`doctor` checks that the spec
+    /// generator's service is not handed the encryption key, for one).
+    pub fn env_names(self) -> Vec<String> {
+        KEYS.iter()
+            .filter(|k| k.binaries().contains(&self))
+            .map(KeyDef::env_name)
+            .collect()
+    }
+
+    /// True when this binary loads `section`.
+    pub fn loads(self, section: Section) -> bool {
+        self.sections().contains(&section)
+    }
+}
+
+impl fmt::Display for Binary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A settings section: one component's keys, `[name]` in the file, `SPECLINE_NAME__` in the
+/// environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Section {
+    Database,
+    Analyzer,
+    SpecGenerator,
+    Provider,
+    Scheduler,
+    Security,
+    Http,
+    Local,
+}
+
+impl Section {
+    /// Every section, in the order the reference lists them.
+    pub const ALL: &'static [Section] = &[
+        Section::Database,
+        Section::Analyzer,
+        Section::SpecGenerator,
+        Section::Provider,
+        Section::Scheduler,
+        Section::Security,
+        Section::Http,
+        Section::Local,
+    ];
+
+    /// The name in the file (`[spec_generator]`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::Database => "database",
+            Section::Analyzer => "analyzer",
+            Section::SpecGenerator => "spec_generator",
+            Section::Provider => "provider",
+            Section::Scheduler => "scheduler",
+            Section::Security => "security",
+            Section::Http => "http",
+            Section::Local => "local",
+        }
+    }
+
+    /// The section by its file name.
+    pub fn from_name(name: &str) -> Option<Section> {
+        Section::ALL.iter().copied().find(|s| s.name() == name)
+    }
+
+    /// What the section configures, for the reference.
+    pub fn description(self) -> &'static str {
+        match self {
+            Section::Database => "Where the job engine and the application tables live.",
+            Section::Analyzer => "The analyzer worker (queue `analyze`): CPU-bound, short jobs.",
+            Section::SpecGenerator => {
+                "The spec generator worker (queue `spec`): I/O-bound, long jobs."
+            }
+            Section::Provider => {
+                "The AI model provider of the spec generator; `none` uses the offline generator."
+            }
+            Section::Scheduler => {
+                "Leader-elected maintenance: rescue, pruning, retention, re-analysis."
+            }
+            Section::Security => {
+                "The key that encrypts stored repository access tokens (the analyzer's alone)."
+            }
+            Section::Http => "The listener for `/healthz`, `/readyz` and `/metrics`.",
+            Section::Local => "The one-machine command `specline`.",
+        }
+    }
+
+    /// The binaries that load this section.
+    pub fn binaries(self) -> Vec<Binary> {
+        Binary::ALL
+            .iter()
+            .copied()
+            .filter(|b| b.loads(self))
+            .collect()
+    }
+}
+
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a key's value is written and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    /// A non-empty string.
+    String,
+    /// An unsigned integer within `min..=max`.
+    Integer { min: u64, max: u64 },
+    /// One of a fixed set of lowercase words.
+    Choice(&'static [&'static str]),
+    /// A secret string (never printed).
+    Secret,
+    /// A secret: exactly 32 bytes, standard base64.
+    Key32,
+    /// A filesystem path.
+    Path,
+    /// A socket address, `host:port` with a literal IP (`0.0.0.0:9101`).
+    SocketAddr,
+    /// A PostgreSQL connection URL. Treated as a secret: it usually carries a password.
+    PostgresUrl,
+    /// A PostgreSQL identifier (schema name).
+    Identifier,
+    /// A BCP-47 language tag (`en`, `pt-BR`).
+    Language,
+    /// An `http://` or `https://` URL.
+    HttpUrl,
+}
+
+impl KeyType {
+    /// The type as the reference and type errors describe it.
+    pub fn describe(self) -> String {
+        match self {
+            KeyType::String => "string".to_string(),
+            KeyType::Integer { min, max } => format!("integer {min}..={max}"),
+            KeyType::Choice(options) => format!("one of {}", options.join(", ")),
+            KeyType::Secret => "secret string".to_string(),
+            KeyType::Key32 => "secret: 32 bytes, base64".to_string(),
+            KeyType::Path => "path".to_string(),
+            KeyType::SocketAddr => "socket address (ip:port)".to_string(),
+            KeyType::PostgresUrl => "secret URL (postgres:// or postgresql://)".to_string(),
+            KeyType::Identifier => "identifier (`[a-z_][a-z0-9_]*`)".to_string(),
+            KeyType::Language => "language tag (BCP 47)".to_string(),
+            KeyType::HttpUrl => "URL (http:// or https://)".to_string(),
+        }
+    }
+
+    /// True for types whose values must never appear in a message.
+    pub fn is_secret(self) -> bool {
+        matches!(
+            self,
+            KeyType::Secret | KeyType::Key32 | KeyType::PostgresUrl
+        )
+    }
+}
+
+/// A key's default, as text in the key's own syntax (parsed by the same code as a value from
+/// the environment, so the documented default and the applied default cannot disagree).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultValue {
+    /// Unset unless given; optional for binaries not in `required_by`.
+    Unset,
+    /// The same default for every binary.
+    Value(&'static str),
+    /// A default per binary (listen ports, so binaries on one machine do not collide); a
+    /// binary not listed has the key unset.
+    PerBinary(&'static [(Binary, &'static str)]),
+}
+
+impl DefaultValue {
+    /// The default text for `binary`, if any.
+    pub fn for_binary(self, binary: Binary) -> Option<&'static str> {
+        match self {
+            DefaultValue::Unset => None,
+            DefaultValue::Value(v) => Some(v),
+            DefaultValue::PerBinary(list) => {
+                list.iter().find(|(b, _)| *b == binary).map(|(_, v)| *v)
+            }
+        }
+    }
+}
+
+/// One setting.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyDef {
+    pub section: Section,
+    pub key: &'static str,
+    pub ty: KeyType,
+    pub default: DefaultValue,
+    /// Binaries that refuse to start without it.
+    pub required_by: &'static [Binary],
+    /// Binaries that use it; `None` means every binary that loads the section.
+    pub used_by: Option<&'static [Binary]>,
+    pub description: &'static str,
+}
+
+impl KeyDef {
+    /// `section.key`, the name in messages and the file.
+    pub fn path(&self) -> String {
+        format!("{}.{}", self.section.name(), self.key)
+    }
+
+    /// `SPECLINE_SECTION__KEY`.
+    pub fn env_name(&self) -> String {
+        format!(
+            "{ENV_PREFIX}{}{ENV_SEPARATOR}{}",
+            self.section.name().to_ascii_uppercase(),
+            self.key.to_ascii_uppercase()
+        )
+    }
+
+    /// The binaries that use this key.
+    pub fn binaries(&self) -> Vec<Binary> {
+        match self.used_by {
+            Some(list) => list.to_vec(),
+            None => self.section.binaries(),
+        }
+    }
+}
+
+/// Listen address per binary: all interfaces for the separate binaries (orchestrators probe
+/// the pod or container address), loopback for the one-machine command (a laptop should not
+/// expose metrics). Different ports so several binaries can share one host.
+const LISTEN_DEFAULTS: &[(Binary, &str)] = &[
+    (Binary::Analyzer, "0.0.0.0:9101"),
+    (Binary::SpecGenerator, "0.0.0.0:9102"),
+    (Binary::Scheduler, "0.0.0.0:9103"),
+    (Binary::AllInOne, "127.0.0.1:9100"),
+];
+
+/// Binaries that talk to a shared PostgreSQL database and so cannot start without its URL.
+const NEEDS_POSTGRES: &[Binary] = &[
+    Binary::Analyzer,
+    Binary::SpecGenerator,
+    Binary::Scheduler,
+    Binary::Enqueue,
+];
+
+macro_rules! key {
+    ($name:ident, $section:ident, $key:literal, $ty:expr, $default:expr, $required:expr, $used:expr, $desc:literal) => {
+        #[doc = $desc]
+        pub const $name: KeyDef = KeyDef {
+            section: Section::$section,
+            key: $key,
+            ty: $ty,
+            default: $default,
+            required_by: $required,
+            used_by: $used,
+            description: $desc,
+        };
+    };
+}
+
+const NONE: &[Binary] = &[];
+const SECS_DAY: u64 = 86_400;
+
+// database
+key!(
+    DATABASE_URL,
+    Database,
+    "url",
+    KeyType::PostgresUrl,
+    DefaultValue::Unset,
+    NEEDS_POSTGRES,
+    None,
+    "PostgreSQL URL shared by the separate binaries. For `specline`, unset means the SQLite file."
+);
+key!(
+    DATABASE_SCHEMA,
+    Database,
+    "schema",
+    KeyType::Identifier,
+    DefaultValue::Value("public"),
+    NONE,
+    None,
+    "PostgreSQL schema holding the engine's and the application's tables."
+);
+key!(DATABASE_SQLITE_PATH, Database, "sqlite_path", KeyType::Path, DefaultValue::Unset, NONE, Some(&[Binary::AllInOne]),
+    "SQLite database file of `specline` when no URL is set; unset means `<local.data_dir>/specline.sqlite3`.");
+key!(
+    DATABASE_POOL_SIZE,
+    Database,
+    "pool_size",
+    KeyType::Integer { min: 1, max: 1000 },
+    DefaultValue::Value("16"),
+    NONE,
+    None,
+    "Connections in the PostgreSQL pool (the LISTEN connection is extra)."
+);
+
+// analyzer
+key!(
+    ANALYZER_CONCURRENCY,
+    Analyzer,
+    "concurrency",
+    KeyType::Integer { min: 1, max: 1024 },
+    DefaultValue::Value("4"),
+    NONE,
+    None,
+    "Analyses run at once. Parsing is CPU-bound: about one per core."
+);
+key!(
+    ANALYZER_JOB_TIMEOUT_SECS,
+    Analyzer,
+    "job_timeout_secs",
+    KeyType::Integer {
+        min: 1,
+        max: SECS_DAY
+    },
+    DefaultValue::Value("900"),
+    NONE,
+    None,
+    "Time limit of one analysis, clone included."
+);
+key!(
+    ANALYZER_SHUTDOWN_DEADLINE_SECS,
+    Analyzer,
+    "shutdown_deadline_secs",
+    KeyType::Integer { min: 0, max: 3600 },
+    DefaultValue::Value("30"),
+    NONE,
+    None,
+    "On SIGTERM, how long running analyses may finish before they are abandoned to the rescuer."
+);
+key!(
+    ANALYZER_MAX_FILE_BYTES,
+    Analyzer,
+    "max_file_bytes",
+    KeyType::Integer {
+        min: 1,
+        max: 1 << 30
+    },
+    DefaultValue::Value("2097152"),
+    NONE,
+    None,
+    "Test files larger than this are skipped and recorded as a per-file error."
+);
+key!(
+    ANALYZER_CLONE_TIMEOUT_SECS,
+    Analyzer,
+    "clone_timeout_secs",
+    KeyType::Integer {
+        min: 1,
+        max: SECS_DAY
+    },
+    DefaultValue::Value("300"),
+    NONE,
+    None,
+    "Time limit of cloning or fetching the repository."
+);
+
+// spec_generator
+key!(
+    SPEC_GENERATOR_CONCURRENCY,
+    SpecGenerator,
+    "concurrency",
+    KeyType::Integer { min: 1, max: 1024 },
+    DefaultValue::Value("8"),
+    NONE,
+    None,
+    "Spec documents generated at once. Model calls are I/O-bound, so more than the core count."
+);
+key!(
+    SPEC_GENERATOR_JOB_TIMEOUT_SECS,
+    SpecGenerator,
+    "job_timeout_secs",
+    KeyType::Integer {
+        min: 1,
+        max: SECS_DAY
+    },
+    DefaultValue::Value("3600"),
+    NONE,
+    None,
+    "Time limit of one document generation (many model calls)."
+);
+key!(SPEC_GENERATOR_SHUTDOWN_DEADLINE_SECS, SpecGenerator, "shutdown_deadline_secs", KeyType::Integer { min: 0, max: 3600 }, DefaultValue::Value("120"), NONE, None,
+    "On SIGTERM, how long running generations may finish; unfinished ones resume from their checkpoint.");
+key!(
+    SPEC_GENERATOR_DEFAULT_LANGUAGE,
+    SpecGenerator,
+    "default_language",
+    KeyType::Language,
+    DefaultValue::Value("en"),
+    NONE,
+    None,
+    "Document language when a request names none."
+);
+
+// provider
+key!(PROVIDER_KIND, Provider, "kind", KeyType::Choice(&["none", "gemini", "openai"]), DefaultValue::Value("none"), NONE, None,
+    "Model provider; `none` is the deterministic offline generator. `openai` is any OpenAI-compatible server.");
+key!(
+    PROVIDER_MODEL,
+    Provider,
+    "model",
+    KeyType::String,
+    DefaultValue::Unset,
+    NONE,
+    None,
+    "Model name; required when `kind` is not `none`."
+);
+key!(
+    PROVIDER_BASE_URL,
+    Provider,
+    "base_url",
+    KeyType::HttpUrl,
+    DefaultValue::Unset,
+    NONE,
+    None,
+    "API base URL; unset means the provider's public endpoint."
+);
+key!(PROVIDER_API_KEY, Provider, "api_key", KeyType::Secret, DefaultValue::Unset, NONE, None,
+    "API key; required for `gemini`, and for `openai` unless `base_url` points at a server without keys.");
+key!(
+    PROVIDER_TIMEOUT_SECS,
+    Provider,
+    "timeout_secs",
+    KeyType::Integer { min: 1, max: 3600 },
+    DefaultValue::Value("120"),
+    NONE,
+    None,
+    "Time limit of one model call."
+);
+key!(
+    PROVIDER_MAX_RETRIES,
+    Provider,
+    "max_retries",
+    KeyType::Integer { min: 0, max: 20 },
+    DefaultValue::Value("3"),
+    NONE,
+    None,
+    "Retries of a failed model call (429, 5xx, timeout) before the phase fails."
+);
+key!(
+    PROVIDER_REQUESTS_PER_MINUTE,
+    Provider,
+    "requests_per_minute",
+    KeyType::Integer {
+        min: 1,
+        max: 1_000_000
+    },
+    DefaultValue::Unset,
+    NONE,
+    None,
+    "Client-side rate limit of model calls; unset means no limit."
+);
+
+// scheduler
+key!(
+    SCHEDULER_RESCUE_AFTER_SECS,
+    Scheduler,
+    "rescue_after_secs",
+    KeyType::Integer {
+        min: 5,
+        max: SECS_DAY
+    },
+    DefaultValue::Value("300"),
+    NONE,
+    None,
+    "A running job whose heartbeat is older than this is returned to its queue."
+);
+key!(
+    SCHEDULER_PRUNE_INTERVAL_SECS,
+    Scheduler,
+    "prune_interval_secs",
+    KeyType::Integer {
+        min: 1,
+        max: SECS_DAY
+    },
+    DefaultValue::Value("3600"),
+    NONE,
+    None,
+    "How often finished jobs past retention are deleted."
+);
+key!(
+    SCHEDULER_RETAIN_COMPLETED_HOURS,
+    Scheduler,
+    "retain_completed_hours",
+    KeyType::Integer {
+        min: 1,
+        max: 24 * 3650
+    },
+    DefaultValue::Value("168"),
+    NONE,
+    None,
+    "How long completed jobs, old analyses and old document versions are kept."
+);
+key!(SCHEDULER_REANALYZE_INTERVAL_SECS, Scheduler, "reanalyze_interval_secs", KeyType::Integer { min: 60, max: 365 * SECS_DAY }, DefaultValue::Unset, NONE, None,
+    "Period of re-analysing watched repositories (only when the commit or parser version changed); unset means off.");
+
+// security
+key!(SECURITY_ENCRYPTION_KEY, Security, "encryption_key", KeyType::Key32, DefaultValue::Unset, &[Binary::Analyzer], None,
+    "Key of the stored repository access tokens (XChaCha20-Poly1305). Make one with `head -c 32 /dev/urandom | base64`.");
+
+// http
+key!(HTTP_LISTEN, Http, "listen", KeyType::SocketAddr, DefaultValue::PerBinary(LISTEN_DEFAULTS), NONE, None,
+    "Address of `/healthz`, `/readyz` and `/metrics`. Each binary has its own port so they can share a machine.");
+
+// local
+key!(LOCAL_DATA_DIR, Local, "data_dir", KeyType::Path, DefaultValue::Value(".specline"), NONE, None,
+    "Directory of `specline`'s SQLite database and working copies; relative paths are from the working directory.");
+
+/// Every key, in reference order.
+pub const KEYS: &[KeyDef] = &[
+    DATABASE_URL,
+    DATABASE_SCHEMA,
+    DATABASE_SQLITE_PATH,
+    DATABASE_POOL_SIZE,
+    ANALYZER_CONCURRENCY,
+    ANALYZER_JOB_TIMEOUT_SECS,
+    ANALYZER_SHUTDOWN_DEADLINE_SECS,
+    ANALYZER_MAX_FILE_BYTES,
+    ANALYZER_CLONE_TIMEOUT_SECS,
+    SPEC_GENERATOR_CONCURRENCY,
+    SPEC_GENERATOR_JOB_TIMEOUT_SECS,
+    SPEC_GENERATOR_SHUTDOWN_DEADLINE_SECS,
+    SPEC_GENERATOR_DEFAULT_LANGUAGE,
+    PROVIDER_KIND,
+    PROVIDER_MODEL,
+    PROVIDER_BASE_URL,
+    PROVIDER_API_KEY,
+    PROVIDER_TIMEOUT_SECS,
+    PROVIDER_MAX_RETRIES,
+    PROVIDER_REQUESTS_PER_MINUTE,
+    SCHEDULER_RESCUE_AFTER_SECS,
+    SCHEDULER_PRUNE_INTERVAL_SECS,
+    SCHEDULER_RETAIN_COMPLETED_HOURS,
+    SCHEDULER_REANALYZE_INTERVAL_SECS,
+    SECURITY_ENCRYPTION_KEY,
+    HTTP_LISTEN,
+    LOCAL_DATA_DIR,
+];
+
+/// The key by section and name.
+pub fn find(section: Section, key: &str) -> Option<&'static KeyDef> {
+    KEYS.iter().find(|k| k.section == section && k.key == key)
+}
+
+/// True for a name Specline knows: a key's variable or a reserved one (`SPECLINE_LOG`, ...).
+pub fn is_known_env(name: &str) -> bool {
+    find_env(name).is_some() || RESERVED_ENV.iter().any(|(n, _)| *n == name)
+}
+
+/// The key by environment variable name (exact).
+pub fn find_env(name: &str) -> Option<&'static KeyDef> {
+    KEYS.iter().find(|k| k.env_name() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::parse_text;
+
+    #[test]
+    fn registry_is_consistent() {
+        let mut env_names: Vec<String> = KEYS.iter().map(KeyDef::env_name).collect();
+        env_names.sort();
+        env_names.dedup();
+        assert_eq!(env_names.len(), KEYS.len(), "duplicate variable names");
+        for key in KEYS {
+            let users = key.section.binaries();
+            for b in key.binaries() {
+                assert!(
+                    users.contains(&b),
+                    "{}: {b} does not load the section",
+                    key.path()
+                );
+                if let Some(text) = key.default.for_binary(b) {
+                    assert!(
+                        parse_text(key.ty, text).is_ok(),
+                        "{}: bad default",
+                        key.path()
+                    );
+                }
+            }
+            for b in key.required_by {
+                assert!(
+                    key.binaries().contains(b),
+                    "{}: required by a non-user",
+                    key.path()
+                );
+                assert!(
+                    key.default.for_binary(*b).is_none(),
+                    "{}: required with a default",
+                    key.path()
+                );
+            }
+            assert!(!key.key.contains("__") && !key.section.name().contains("__"));
+        }
+        assert_eq!(Binary::AllInOne.sections(), Section::ALL);
+        for section in Section::ALL {
+            assert!(
+                KEYS.iter().any(|k| k.section == *section),
+                "{section} has no keys"
+            );
+        }
+    }
+
+    #[test]
+    fn all_in_one_requires_nothing() {
+        assert!(!KEYS
+            .iter()
+            .any(|k| k.required_by.contains(&Binary::AllInOne)));
+    }
+}

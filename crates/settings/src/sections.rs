@@ -1,0 +1,400 @@
+//! The typed sections and the per-binary profiles that compose them.
+//!
+//! A profile is a plain struct of the sections its binary loads, so the type system says what
+//! a binary can see: `SpecGeneratorSettings` has no `security` field, so no code in the spec
+//! generator can reach the encryption key, and [`Binary::sections`] keeps the loader from even
+//! reading its variable.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::SettingsError;
+use crate::keys::{self as k, Binary};
+use crate::load::{Profile, Resolver};
+use crate::secret::Secret;
+
+/// `[database]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseSettings {
+    /// PostgreSQL URL. A [`Secret`] because it usually carries a password. Always set for
+    /// the separate binaries (they refuse to start without it).
+    pub url: Option<Secret>,
+    pub schema: String,
+    pub sqlite_path: Option<PathBuf>,
+    pub pool_size: usize,
+}
+
+/// The database a binary opens.
+#[derive(Debug, Clone, Serialize)]
+pub enum DatabaseTarget {
+    Postgres {
+        url: Secret,
+        schema: String,
+        pool_size: usize,
+    },
+    Sqlite {
+        path: PathBuf,
+    },
+}
+
+impl DatabaseSettings {
+    fn load(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        Ok(DatabaseSettings {
+            url: r.opt_secret(&k::DATABASE_URL)?,
+            schema: r.string(&k::DATABASE_SCHEMA)?,
+            sqlite_path: if r.binary() == Binary::AllInOne {
+                r.opt_path(&k::DATABASE_SQLITE_PATH)?
+            } else {
+                None
+            },
+            pool_size: r.int(&k::DATABASE_POOL_SIZE)?,
+        })
+    }
+
+    /// PostgreSQL when `url` is set; otherwise the SQLite file, `sqlite_path` or
+    /// `<data_dir>/specline.sqlite3`.
+    pub fn target(&self, data_dir: &Path) -> DatabaseTarget {
+        match &self.url {
+            Some(url) => DatabaseTarget::Postgres {
+                url: url.clone(),
+                schema: self.schema.clone(),
+                pool_size: self.pool_size,
+            },
+            None => DatabaseTarget::Sqlite {
+                path: self
+                    .sqlite_path
+                    .clone()
+                    .unwrap_or_else(|| data_dir.join("specline.sqlite3")),
+            },
+        }
+    }
+}
+
+/// `[analyzer]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalyzerSection {
+    pub concurrency: usize,
+    pub job_timeout_secs: u64,
+    pub shutdown_deadline_secs: u64,
+    pub max_file_bytes: u64,
+    pub clone_timeout_secs: u64,
+}
+
+impl AnalyzerSection {
+    fn load(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        Ok(AnalyzerSection {
+            concurrency: r.int(&k::ANALYZER_CONCURRENCY)?,
+            job_timeout_secs: r.u64(&k::ANALYZER_JOB_TIMEOUT_SECS)?,
+            shutdown_deadline_secs: r.u64(&k::ANALYZER_SHUTDOWN_DEADLINE_SECS)?,
+            max_file_bytes: r.u64(&k::ANALYZER_MAX_FILE_BYTES)?,
+            clone_timeout_secs: r.u64(&k::ANALYZER_CLONE_TIMEOUT_SECS)?,
+        })
+    }
+
+    pub fn job_timeout(&self) -> Duration {
+        Duration::from_secs(self.job_timeout_secs)
+    }
+    pub fn shutdown_deadline(&self) -> Duration {
+        Duration::from_secs(self.shutdown_deadline_secs)
+    }
+    pub fn clone_timeout(&self) -> Duration {
+        Duration::from_secs(self.clone_timeout_secs)
+    }
+}
+
+/// `[spec_generator]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpecGeneratorSection {
+    pub concurrency: usize,
+    pub job_timeout_secs: u64,
+    pub shutdown_deadline_secs: u64,
+    pub default_language: String,
+}
+
+impl SpecGeneratorSection {
+    fn load(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        Ok(SpecGeneratorSection {
+            concurrency: r.int(&k::SPEC_GENERATOR_CONCURRENCY)?,
+            job_timeout_secs: r.u64(&k::SPEC_GENERATOR_JOB_TIMEOUT_SECS)?,
+            shutdown_deadline_secs: r.u64(&k::SPEC_GENERATOR_SHUTDOWN_DEADLINE_SECS)?,
+            default_language: r.string(&k::SPEC_GENERATOR_DEFAULT_LANGUAGE)?,
+        })
+    }
+
+    pub fn job_timeout(&self) -> Duration {
+        Duration::from_secs(self.job_timeout_secs)
+    }
+    pub fn shutdown_deadline(&self) -> Duration {
+        Duration::from_secs(self.shutdown_deadline_secs)
+    }
+}
+
+/// `provider.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// The deterministic offline generator; no model, no key.
+    None,
+    Gemini,
+    /// OpenAI or any OpenAI-compatible server.
+    OpenAi,
+}
+
+/// `[provider]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderSettings {
+    pub kind: ProviderKind,
+    pub model: Option<String>,
+    pub base_url: Option<String>,
+    pub api_key: Option<Secret>,
+    pub timeout_secs: u64,
+    pub max_retries: u32,
+    pub requests_per_minute: Option<u32>,
+}
+
+impl ProviderSettings {
+    fn load(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        let kind = match r.string(&k::PROVIDER_KIND)?.as_str() {
+            "gemini" => ProviderKind::Gemini,
+            "openai" => ProviderKind::OpenAi,
+            _ => ProviderKind::None,
+        };
+        let settings = ProviderSettings {
+            kind,
+            model: r.opt_string(&k::PROVIDER_MODEL)?,
+            base_url: r.opt_string(&k::PROVIDER_BASE_URL)?,
+            api_key: r.opt_secret(&k::PROVIDER_API_KEY)?,
+            timeout_secs: r.u64(&k::PROVIDER_TIMEOUT_SECS)?,
+            max_retries: r.int(&k::PROVIDER_MAX_RETRIES)?,
+            requests_per_minute: r
+                .opt_u64(&k::PROVIDER_REQUESTS_PER_MINUTE)?
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        };
+        // Requirements that depend on the kind: a hosted provider needs a model and a key;
+        // an OpenAI-compatible server at an explicit base URL (a local one) may need no key.
+        let when = |kind: &str| format!("provider.kind = \"{kind}\"");
+        match kind {
+            ProviderKind::None => {}
+            ProviderKind::Gemini => {
+                if settings.model.is_none() {
+                    return Err(r.missing_when(&k::PROVIDER_MODEL, when("gemini")));
+                }
+                if settings.api_key.is_none() {
+                    return Err(r.missing_when(&k::PROVIDER_API_KEY, when("gemini")));
+                }
+            }
+            ProviderKind::OpenAi => {
+                if settings.model.is_none() {
+                    return Err(r.missing_when(&k::PROVIDER_MODEL, when("openai")));
+                }
+                if settings.api_key.is_none() && settings.base_url.is_none() {
+                    return Err(r.missing_when(
+                        &k::PROVIDER_API_KEY,
+                        format!("{} and provider.base_url is unset", when("openai")),
+                    ));
+                }
+            }
+        }
+        Ok(settings)
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+}
+
+/// `[scheduler]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchedulerSection {
+    pub rescue_after_secs: u64,
+    pub prune_interval_secs: u64,
+    pub retain_completed_hours: u64,
+    /// `None`: periodic re-analysis is off.
+    pub reanalyze_interval_secs: Option<u64>,
+}
+
+impl SchedulerSection {
+    fn load(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        Ok(SchedulerSection {
+            rescue_after_secs: r.u64(&k::SCHEDULER_RESCUE_AFTER_SECS)?,
+            prune_interval_secs: r.u64(&k::SCHEDULER_PRUNE_INTERVAL_SECS)?,
+            retain_completed_hours: r.u64(&k::SCHEDULER_RETAIN_COMPLETED_HOURS)?,
+            reanalyze_interval_secs: r.opt_u64(&k::SCHEDULER_REANALYZE_INTERVAL_SECS)?,
+        })
+    }
+
+    pub fn rescue_after(&self) -> Duration {
+        Duration::from_secs(self.rescue_after_secs)
+    }
+    pub fn prune_interval(&self) -> Duration {
+        Duration::from_secs(self.prune_interval_secs)
+    }
+    pub fn retain_completed(&self) -> Duration {
+        Duration::from_secs(self.retain_completed_hours.saturating_mul(3600))
+    }
+    pub fn reanalyze_interval(&self) -> Option<Duration> {
+        self.reanalyze_interval_secs.map(Duration::from_secs)
+    }
+}
+
+/// `[security]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecuritySettings {
+    /// Validated at load: 32 bytes, base64. Always set for the analyzer.
+    pub encryption_key: Option<Secret>,
+}
+
+impl SecuritySettings {
+    fn load(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        Ok(SecuritySettings {
+            encryption_key: r.opt_secret(&k::SECURITY_ENCRYPTION_KEY)?,
+        })
+    }
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpSettings {
+    pub listen: SocketAddr,
+}
+
+impl HttpSettings {
+    fn load(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        Ok(HttpSettings {
+            listen: r.socket_addr(&k::HTTP_LISTEN)?,
+        })
+    }
+}
+
+/// `[local]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalSettings {
+    pub data_dir: PathBuf,
+}
+
+impl LocalSettings {
+    fn load(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        Ok(LocalSettings {
+            data_dir: r.path(&k::LOCAL_DATA_DIR)?,
+        })
+    }
+}
+
+/// `specline-analyzer`: database + analyzer + security + http. No provider section exists
+/// here, so no AI key can be configured for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalyzerSettings {
+    pub database: DatabaseSettings,
+    pub analyzer: AnalyzerSection,
+    pub security: SecuritySettings,
+    pub http: HttpSettings,
+}
+
+impl Profile for AnalyzerSettings {
+    const BINARY: Binary = Binary::Analyzer;
+    fn build(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        Ok(AnalyzerSettings {
+            database: DatabaseSettings::load(r)?,
+            analyzer: AnalyzerSection::load(r)?,
+            security: SecuritySettings::load(r)?,
+            http: HttpSettings::load(r)?,
+        })
+    }
+}
+
+/// `specline-spec-generator`: database + spec_generator + provider + http. No security
+/// section: the encryption key is neither read nor reachable.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpecGeneratorSettings {
+    pub database: DatabaseSettings,
+    pub spec_generator: SpecGeneratorSection,
+    pub provider: ProviderSettings,
+    pub http: HttpSettings,
+}
+
+impl Profile for SpecGeneratorSettings {
+    const BINARY: Binary = Binary::SpecGenerator;
+    fn build(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        Ok(SpecGeneratorSettings {
+            database: DatabaseSettings::load(r)?,
+            spec_generator: SpecGeneratorSection::load(r)?,
+            provider: ProviderSettings::load(r)?,
+            http: HttpSettings::load(r)?,
+        })
+    }
+}
+
+/// `specline-scheduler`: database + scheduler + http.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchedulerSettings {
+    pub database: DatabaseSettings,
+    pub scheduler: SchedulerSection,
+    pub http: HttpSettings,
+}
+
+impl Profile for SchedulerSettings {
+    const BINARY: Binary = Binary::Scheduler;
+    fn build(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        Ok(SchedulerSettings {
+            database: DatabaseSettings::load(r)?,
+            scheduler: SchedulerSection::load(r)?,
+            http: HttpSettings::load(r)?,
+        })
+    }
+}
+
+/// `specline-enqueue`: the database only.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnqueueSettings {
+    pub database: DatabaseSettings,
+}
+
+impl Profile for EnqueueSettings {
+    const BINARY: Binary = Binary::Enqueue;
+    fn build(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        Ok(EnqueueSettings {
+            database: DatabaseSettings::load(r)?,
+        })
+    }
+}
+
+/// `specline`, everything in one process. Nothing is required: with no settings at all it
+/// uses a SQLite file in `.specline/` and the offline generator. Without an encryption key it
+/// cannot store repository access tokens (the binary says so when one is given).
+#[derive(Debug, Clone, Serialize)]
+pub struct AllInOneSettings {
+    pub database: DatabaseSettings,
+    pub analyzer: AnalyzerSection,
+    pub spec_generator: SpecGeneratorSection,
+    pub provider: ProviderSettings,
+    pub scheduler: SchedulerSection,
+    pub security: SecuritySettings,
+    pub http: HttpSettings,
+    pub local: LocalSettings,
+}
+
+impl AllInOneSettings {
+    /// The database to open: PostgreSQL if `database.url` is set, else the SQLite file.
+    pub fn database_target(&self) -> DatabaseTarget {
+        self.database.target(&self.local.data_dir)
+    }
+}
+
+impl Profile for AllInOneSettings {
+    const BINARY: Binary = Binary::AllInOne;
+    fn build(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        Ok(AllInOneSettings {
+            database: DatabaseSettings::load(r)?,
+            analyzer: AnalyzerSection::load(r)?,
+            spec_generator: SpecGeneratorSection::load(r)?,
+            provider: ProviderSettings::load(r)?,
+            scheduler: SchedulerSection::load(r)?,
+            security: SecuritySettings::load(r)?,
+            http: HttpSettings::load(r)?,
+            local: LocalSettings::load(r)?,
+        })
+    }
+}
