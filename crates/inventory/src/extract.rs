@@ -1,0 +1,593 @@
+//! The generic engine: runs a framework's query over a syntax tree and builds the nested
+//! suites and tests of the model from the matches.
+//!
+//! Queries only say *where* suites and tests are; nesting comes from byte ranges (an item
+//! inside another item's span is its child), so one query pattern per construct is enough
+//! and no language needs a hand-written tree walker. The steps:
+//!
+//! 1. every match becomes a [`RawItem`] (attributes and names run through the rules);
+//! 2. items on the same node merge (two patterns may see one method);
+//! 3. candidates without a test rule and items the hook rejects are dropped;
+//! 4. items nest by span; a test with children becomes a suite (Go's `t.Run`);
+//! 5. status inherits downward (a test in a skipped suite is skipped) and empty suites go
+//!    when the framework asks.
+
+use std::collections::HashMap;
+
+use tree_sitter::{Node, Point, QueryCursor, StreamingIterator, Tree};
+
+use crate::framework::{Effect, HookCtx};
+use crate::model::{Location, Status, Suite, Test};
+use crate::registry::{Framework, Language};
+
+/// Deeper suite nesting than this is flattened onto the deepest allowed suite, so that
+/// pathological input cannot exhaust the stack of the recursive conversion.
+pub const MAX_DEPTH: usize = 128;
+
+/// Longest modifier text kept (attributes can be long).
+const MAX_MODIFIER: usize = 200;
+/// Longest name kept.
+const MAX_NAME: usize = 500;
+
+/// What a query match says an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Suite,
+    Test,
+    /// A test only if a rule says so.
+    Candidate,
+    /// Decided by the language hook.
+    Hook,
+}
+
+/// One suite or test as found by a query match, before nesting.
+#[derive(Debug, Clone)]
+pub struct RawItem {
+    pub kind: Kind,
+    pub start_byte: usize,
+    pub end_byte: usize,
+    pub start: Point,
+    pub end: Point,
+    pub name: Option<String>,
+    /// False when the name came from a non-literal expression (a variable, a template).
+    pub name_is_literal: bool,
+    pub status: Status,
+    pub modifier: Option<String>,
+    pub dynamic: bool,
+    /// An attribute or name rule said [`Effect::Test`].
+    pub rule_test: bool,
+    /// An attribute rule said [`Effect::Suite`].
+    pub rule_suite: bool,
+    /// `@chain` text, for the hook.
+    pub chain: Option<String>,
+    /// Named children of `@args`, for the hook.
+    pub arg_count: Option<usize>,
+    pub group: Option<String>,
+    loop_start: Option<usize>,
+}
+
+impl RawItem {
+    /// Sets a status unless one is already set: the first word the source says wins.
+    pub fn set_status(&mut self, status: Status, modifier: &str) {
+        if self.status == Status::Active && status != Status::Active {
+            self.status = status;
+            self.modifier = Some(truncate(modifier.trim(), MAX_MODIFIER));
+        }
+    }
+
+    fn contains(&self, other: &RawItem) -> bool {
+        self.start_byte <= other.start_byte
+            && other.end_byte <= self.end_byte
+            && (self.start_byte, self.end_byte) != (other.start_byte, other.end_byte)
+    }
+
+    fn location(&self) -> Location {
+        Location {
+            start_line: clamp(self.start.row + 1),
+            start_column: clamp(self.start.column + 1),
+            end_line: clamp(self.end.row + 1),
+            end_column: clamp(self.end.column + 1),
+        }
+    }
+}
+
+fn clamp(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+pub(crate) fn text<'a>(node: Node<'_>, src: &'a [u8]) -> std::borrow::Cow<'a, str> {
+    String::from_utf8_lossy(src.get(node.byte_range()).unwrap_or_default())
+}
+
+/// True when a node is a string literal without interpolation.
+fn is_plain_literal(node: Node<'_>) -> bool {
+    let kind = node.kind();
+    if !(kind.contains("string") || kind == "symbol" || kind == "simple_symbol") {
+        return false;
+    }
+    let mut cursor = node.walk();
+    let plain = node.named_children(&mut cursor).all(|c| {
+        let k = c.kind();
+        !(k.contains("interpolation") || k.contains("substitution") || k == "template_substitution")
+    });
+    plain
+}
+
+/// The text of a literal without its quotes and prefixes (`r"x"`, `@"x"`, `'x'`, `:sym`).
+pub(crate) fn unquote(raw: &str) -> String {
+    let s = raw.trim();
+    // Prefixes only count before a quote: `r"x"`, `@"x"`, `$"x"`, `f'x'`.
+    let after_prefix =
+        s.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '@' || c == '$');
+    let s = if after_prefix.starts_with(['"', '\'', '`']) {
+        after_prefix
+    } else {
+        s.strip_prefix(':').unwrap_or(s)
+    };
+    for q in ["\"\"\"", "'''", "\"", "'", "`"] {
+        if let Some(inner) = s.strip_prefix(q).and_then(|x| x.strip_suffix(q)) {
+            return inner.to_string();
+        }
+    }
+    // Not a literal after all (an identifier): use the raw text.
+    if s.is_empty() {
+        raw.trim().to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Runs `fw`'s query on `tree` and returns the file's top-level suites and tests.
+pub fn extract(
+    tree: &Tree,
+    src: &[u8],
+    grammar: crate::framework::Grammar,
+    lang: &Language,
+    fw: &Framework,
+) -> (Vec<Suite>, Vec<Test>) {
+    let Some(query) = fw.queries.get(&grammar) else {
+        return (Vec::new(), Vec::new());
+    };
+    let names = query.capture_names();
+    let mut items: Vec<RawItem> = Vec::new();
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(query, tree.root_node(), src);
+    while let Some(m) = matches.next() {
+        if let Some(item) = raw_item(m, names, src, lang, fw) {
+            items.push(item);
+        }
+    }
+    let items = merge_same_node(items);
+    let ctx = HookCtx {
+        framework: fw.def.id,
+    };
+    let mut kept: Vec<RawItem> = Vec::with_capacity(items.len());
+    for mut item in items {
+        if item.kind == Kind::Candidate {
+            if item.rule_suite {
+                item.kind = Kind::Suite;
+            } else if item.rule_test {
+                item.kind = Kind::Test;
+            } else {
+                continue;
+            }
+        }
+        if let Some(hook) = lang.def.hook {
+            if !hook(&mut item, &ctx) {
+                continue;
+            }
+        }
+        if matches!(item.kind, Kind::Hook | Kind::Candidate) {
+            continue;
+        }
+        kept.push(item);
+    }
+    build_tree(kept, fw.def.prune_empty_suites)
+}
+
+fn raw_item(
+    m: &tree_sitter::QueryMatch<'_, '_>,
+    names: &[&str],
+    src: &[u8],
+    lang: &Language,
+    fw: &Framework,
+) -> Option<RawItem> {
+    let mut main: Option<(Kind, Node<'_>)> = None;
+    for c in m.captures {
+        let kind = match names.get(c.index as usize).copied() {
+            Some("suite") => Kind::Suite,
+            Some("test") => Kind::Test,
+            Some("test.candidate") => Kind::Candidate,
+            Some("item") => Kind::Hook,
+            _ => continue,
+        };
+        main = Some((kind, c.node));
+    }
+    let (kind, node) = main?;
+    let mut item = RawItem {
+        kind,
+        start_byte: node.start_byte(),
+        end_byte: node.end_byte(),
+        start: node.start_position(),
+        end: node.end_position(),
+        name: None,
+        name_is_literal: true,
+        status: Status::Active,
+        modifier: None,
+        dynamic: false,
+        rule_test: false,
+        rule_suite: false,
+        chain: None,
+        arg_count: None,
+        group: None,
+        loop_start: loop_ancestor(node, src, lang),
+    };
+    let mut attrs: Vec<Node<'_>> = Vec::new();
+    for c in m.captures {
+        let Some(cap) = names.get(c.index as usize).copied() else {
+            continue;
+        };
+        match cap {
+            "name" => item.name = Some(truncate(&unquote(&text(c.node, src)), MAX_NAME)),
+            "name.expr" => {
+                item.name_is_literal = is_plain_literal(c.node);
+                let raw = text(c.node, src);
+                let name = if item.name_is_literal || c.node.kind().contains("string") {
+                    unquote(&raw)
+                } else {
+                    raw.trim().to_string()
+                };
+                item.name = Some(truncate(&name, MAX_NAME));
+            }
+            "attr" => attrs.push(c.node),
+            "chain" => item.chain = Some(text(c.node, src).split_whitespace().collect()),
+            "args" => item.arg_count = Some(c.node.named_child_count()),
+            "group" => item.group = Some(unquote(&text(c.node, src))),
+            "skip" => item.set_status(Status::Skipped, &text(c.node, src)),
+            "todo" => item.set_status(Status::Todo, &text(c.node, src)),
+            "only" => item.set_status(Status::Focused, &text(c.node, src)),
+            "xfail" => item.set_status(Status::Xfail, &text(c.node, src)),
+            "dynamic" => item.dynamic = true,
+            _ => {}
+        }
+    }
+    if !lang.def.sibling_attr_kinds.is_empty() {
+        let mut prev = node.prev_named_sibling();
+        while let Some(p) = prev {
+            if !lang.def.sibling_attr_kinds.contains(&p.kind()) {
+                break;
+            }
+            attrs.push(p);
+            prev = p.prev_named_sibling();
+        }
+    }
+    // Source order so the first status word in the file wins.
+    attrs.sort_by_key(|n| n.start_byte());
+    for a in attrs {
+        let t = text(a, src);
+        apply_rules(&mut item, &fw.attr_rules, &t, t.trim());
+    }
+    if let Some(name) = item.name.clone() {
+        apply_rules(&mut item, &fw.name_rules, &name, &name);
+    }
+    if let Some(group) = item.group.clone() {
+        // A rule on the group name (GoogleTest `DISABLED_Suite`) applies to the test too.
+        apply_rules(&mut item, &fw.name_rules, &group, &group);
+    }
+    Some(item)
+}
+
+fn apply_rules(
+    item: &mut RawItem,
+    rules: &[(regex::Regex, Effect)],
+    haystack: &str,
+    modifier: &str,
+) {
+    for (re, effect) in rules {
+        let Some(found) = re.find(haystack) else {
+            continue;
+        };
+        match effect {
+            Effect::Test => item.rule_test = true,
+            Effect::Suite => item.rule_suite = true,
+            Effect::Dynamic => item.dynamic = true,
+            other => {
+                if let Some(status) = other.status() {
+                    // Attributes are short: keep the whole one; names keep the matched prefix.
+                    let m = if modifier.len() <= MAX_MODIFIER
+                        && modifier.starts_with(['@', '#', '[', '/'])
+                    {
+                        modifier
+                    } else {
+                        found.as_str()
+                    };
+                    item.set_status(status, m);
+                }
+            }
+        }
+    }
+}
+
+/// Byte offset of the innermost loop around `node`, if any.
+fn loop_ancestor(node: Node<'_>, src: &[u8], lang: &Language) -> Option<usize> {
+    let def = lang.def;
+    if def.loop_kinds.is_empty() && def.loop_calls.is_empty() {
+        return None;
+    }
+    let mut cur = node.parent();
+    while let Some(n) = cur {
+        if def.loop_kinds.contains(&n.kind()) {
+            return Some(n.start_byte());
+        }
+        if !def.loop_calls.is_empty() && n.kind() == "call_expression" {
+            if let Some(f) = n.child_by_field_name("function") {
+                let callee = text(f, src);
+                let last = callee.rsplit('.').next().unwrap_or("");
+                if def.loop_calls.contains(&last) && callee.contains('.') {
+                    return Some(n.start_byte());
+                }
+            }
+        }
+        cur = n.parent();
+    }
+    None
+}
+
+fn merge_same_node(mut items: Vec<RawItem>) -> Vec<RawItem> {
+    items.sort_by(|a, b| {
+        a.start_byte
+            .cmp(&b.start_byte)
+            .then(b.end_byte.cmp(&a.end_byte))
+    });
+    let mut out: Vec<RawItem> = Vec::with_capacity(items.len());
+    for item in items {
+        match out.last_mut() {
+            Some(last) if (last.start_byte, last.end_byte) == (item.start_byte, item.end_byte) => {
+                merge_into(last, item);
+            }
+            _ => out.push(item),
+        }
+    }
+    out
+}
+
+fn merge_into(into: &mut RawItem, other: RawItem) {
+    let rank = |k: Kind| match k {
+        Kind::Suite => 3,
+        Kind::Test => 2,
+        Kind::Hook => 1,
+        Kind::Candidate => 0,
+    };
+    if rank(other.kind) > rank(into.kind) {
+        into.kind = other.kind;
+    }
+    if into.name.is_none() {
+        into.name = other.name;
+        into.name_is_literal = other.name_is_literal;
+    }
+    if let Some(m) = &other.modifier {
+        into.set_status(other.status, m);
+    }
+    into.dynamic |= other.dynamic;
+    into.rule_test |= other.rule_test;
+    into.rule_suite |= other.rule_suite;
+    into.chain = into.chain.take().or(other.chain);
+    into.arg_count = into.arg_count.or(other.arg_count);
+    into.group = into.group.take().or(other.group);
+}
+
+/// A node of the nesting tree while it is built.
+struct Node2 {
+    item: RawItem,
+    children: Vec<usize>,
+}
+
+fn build_tree(items: Vec<RawItem>, prune: bool) -> (Vec<Suite>, Vec<Test>) {
+    // Items arrive sorted by start asc, end desc (parents before children).
+    let mut nodes: Vec<Node2> = Vec::with_capacity(items.len());
+    let mut roots: Vec<usize> = Vec::new();
+    let mut stack: Vec<usize> = Vec::new();
+    for item in items {
+        while let Some(&top) = stack.last() {
+            if nodes[top].item.contains(&item) {
+                break;
+            }
+            stack.pop();
+        }
+        let idx = nodes.len();
+        let parent = stack.last().copied();
+        let mut item = item;
+        let parent_start = parent.map(|p| nodes[p].item.start_byte);
+        if let Some(loop_start) = item.loop_start {
+            if parent_start.is_none_or(|ps| loop_start > ps) {
+                item.dynamic = true;
+            }
+        }
+        if !item.name_is_literal {
+            item.dynamic = true;
+        }
+        nodes.push(Node2 {
+            item,
+            children: Vec::new(),
+        });
+        match parent {
+            Some(p) if stack.len() < MAX_DEPTH => {
+                nodes[p].children.push(idx);
+                stack.push(idx);
+            }
+            Some(p) => nodes[p].children.push(idx),
+            None => {
+                roots.push(idx);
+                stack.push(idx);
+            }
+        }
+    }
+    let mut suites = Vec::new();
+    let mut tests = Vec::new();
+    let mut groups: Vec<(String, Suite)> = Vec::new();
+    for r in roots {
+        let group = nodes[r].item.group.clone();
+        match convert(&nodes, r, Status::Active, prune) {
+            Some(Converted::Suite(s)) => suites.push(s),
+            Some(Converted::Test(t)) => match group {
+                Some(g) => add_to_group(&mut groups, &g, t),
+                None => tests.push(t),
+            },
+            None => {}
+        }
+    }
+    suites.extend(groups.into_iter().map(|(_, s)| s));
+    suites.sort_by_key(|s| (s.location.start_line, s.location.start_column));
+    (suites, tests)
+}
+
+/// Puts `t` into the synthetic suite named `g`, creating it at the test's location.
+fn add_to_group(groups: &mut Vec<(String, Suite)>, g: &str, t: Test) {
+    if let Some((_, s)) = groups.iter_mut().find(|(n, _)| n == g) {
+        s.location.end_line = t.location.end_line;
+        s.location.end_column = t.location.end_column;
+        s.tests.push(t);
+        return;
+    }
+    let disabled = g.starts_with("DISABLED_");
+    let suite = Suite {
+        name: g.to_string(),
+        location: t.location,
+        status: if disabled {
+            Status::Skipped
+        } else {
+            Status::Active
+        },
+        modifier: disabled.then(|| "DISABLED_".to_string()),
+        suites: Vec::new(),
+        tests: vec![t],
+    };
+    groups.push((g.to_string(), suite));
+}
+
+/// A suite's status reaches its children: skipping a suite skips everything in it (even a
+/// focused test: runners skip it), while a focused or xfail suite only colours its active
+/// children. The child keeps its own modifier only when its own status stands.
+fn effective_status(
+    inherited: Status,
+    own: Status,
+    modifier: Option<&String>,
+) -> (Status, Option<String>) {
+    use Status::{Active, Focused, Skipped, Todo, Xfail};
+    match (inherited, own) {
+        (Skipped | Todo, Active | Focused) => (inherited, None),
+        (Xfail | Focused, Active) => (inherited, None),
+        _ => (own, modifier.cloned()),
+    }
+}
+
+enum Converted {
+    Suite(Suite),
+    Test(Test),
+}
+
+fn convert(nodes: &[Node2], idx: usize, inherited: Status, prune: bool) -> Option<Converted> {
+    let n = nodes.get(idx)?;
+    let item = &n.item;
+    let (status, modifier) = effective_status(inherited, item.status, item.modifier.as_ref());
+    let base = item
+        .name
+        .clone()
+        .unwrap_or_else(|| "(anonymous)".to_string());
+    let name = if item.dynamic {
+        format!("{base} (dynamic)")
+    } else {
+        base
+    };
+    let is_suite = item.kind == Kind::Suite || !n.children.is_empty();
+    if !is_suite {
+        return Some(Converted::Test(Test {
+            name,
+            location: item.location(),
+            status,
+            modifier,
+            dynamic: item.dynamic,
+        }));
+    }
+    let mut suite = Suite {
+        name,
+        location: item.location(),
+        status,
+        modifier,
+        suites: Vec::new(),
+        tests: Vec::new(),
+    };
+    for &c in &n.children {
+        match convert(nodes, c, status, prune) {
+            Some(Converted::Suite(s)) => suite.suites.push(s),
+            Some(Converted::Test(t)) => suite.tests.push(t),
+            None => {}
+        }
+    }
+    if prune && suite.tests.is_empty() && suite.suites.is_empty() {
+        return None;
+    }
+    Some(Converted::Suite(suite))
+}
+
+/// Module names imported by the file and `a.b` calls, from the language's hints query.
+pub fn hints(
+    tree: &Tree,
+    src: &[u8],
+    grammar: crate::framework::Grammar,
+    lang: &Language,
+) -> (Vec<String>, Vec<String>) {
+    const MAX_HINTS: usize = 100;
+    let Some(query) = lang.hints.get(&grammar) else {
+        return (Vec::new(), Vec::new());
+    };
+    let names = query.capture_names();
+    let mut imports: Vec<String> = Vec::new();
+    let mut calls: Vec<String> = Vec::new();
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut cursor = QueryCursor::new();
+    let mut captures = cursor.captures(query, tree.root_node(), src);
+    while let Some((m, i)) = captures.next() {
+        let Some(c) = m.captures.get(*i) else {
+            continue;
+        };
+        match names.get(c.index as usize).copied() {
+            Some("import") if imports.len() < MAX_HINTS => {
+                let t = unquote(&text(c.node, src));
+                let t: String = t.split_whitespace().collect();
+                if !t.is_empty() && seen.insert(format!("i:{t}"), ()).is_none() {
+                    imports.push(t);
+                }
+            }
+            Some("call") if calls.len() < MAX_HINTS => {
+                let t: String = text(c.node, src).split_whitespace().collect();
+                let mut parts = t.split(['.', ':']).filter(|p| !p.is_empty());
+                let (Some(recv), Some(method), None) = (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                let recv = recv.trim_start_matches('$');
+                if lang.def.noise_receivers.contains(&recv) {
+                    continue;
+                }
+                let t = format!("{recv}.{method}");
+                if seen.insert(format!("c:{t}"), ()).is_none() {
+                    calls.push(t);
+                }
+            }
+            _ => {}
+        }
+    }
+    (imports, calls)
+}
