@@ -62,6 +62,8 @@ pub struct RawItem {
     pub chain: Option<String>,
     /// Named children of `@args`, for the hook.
     pub arg_count: Option<usize>,
+    /// Text of `@args` (shortened), for hooks reading metadata (`it "x", :skip do`).
+    pub args: Option<String>,
     pub group: Option<String>,
     loop_start: Option<usize>,
 }
@@ -113,6 +115,10 @@ pub(crate) fn text<'a>(node: Node<'_>, src: &'a [u8]) -> std::borrow::Cow<'a, st
 /// True when a node is a string literal without interpolation.
 fn is_plain_literal(node: Node<'_>) -> bool {
     let kind = node.kind();
+    // Ruby names a group by a constant (`describe User`): static, not dynamic.
+    if matches!(kind, "constant" | "scope_resolution") {
+        return true;
+    }
     if !(kind.contains("string") || kind == "symbol" || kind == "simple_symbol") {
         return false;
     }
@@ -135,6 +141,9 @@ pub(crate) fn unquote(raw: &str) -> String {
     } else {
         s.strip_prefix(':').unwrap_or(s)
     };
+    if let Some(inner) = s.strip_prefix('<').and_then(|x| x.strip_suffix('>')) {
+        return inner.to_string();
+    }
     for q in ["\"\"\"", "'''", "\"", "'", "`"] {
         if let Some(inner) = s.strip_prefix(q).and_then(|x| x.strip_suffix(q)) {
             return inner.to_string();
@@ -230,6 +239,7 @@ fn raw_item(
         rule_suite: false,
         chain: None,
         arg_count: None,
+        args: None,
         group: None,
         loop_start: loop_ancestor(node, src, lang),
     };
@@ -252,7 +262,11 @@ fn raw_item(
             }
             "attr" => attrs.push(c.node),
             "chain" => item.chain = Some(text(c.node, src).split_whitespace().collect()),
-            "args" => item.arg_count = Some(c.node.named_child_count()),
+            "args" => {
+                item.arg_count = Some(c.node.named_child_count());
+                item.args = Some(truncate(&text(c.node, src), 300));
+            }
+            "pending" => item.set_status(Status::Todo, "pending"),
             "group" => item.group = Some(unquote(&text(c.node, src))),
             "skip" => item.set_status(Status::Skipped, &text(c.node, src)),
             "todo" => item.set_status(Status::Todo, &text(c.node, src)),
@@ -330,18 +344,29 @@ fn loop_ancestor(node: Node<'_>, src: &[u8], lang: &Language) -> Option<usize> {
         if def.loop_kinds.contains(&n.kind()) {
             return Some(n.start_byte());
         }
-        if !def.loop_calls.is_empty() && n.kind() == "call_expression" {
-            if let Some(f) = n.child_by_field_name("function") {
-                let callee = text(f, src);
-                let last = callee.rsplit('.').next().unwrap_or("");
-                if def.loop_calls.contains(&last) && callee.contains('.') {
-                    return Some(n.start_byte());
-                }
-            }
+        if !def.loop_calls.is_empty() && is_loop_call(n, src, def.loop_calls) {
+            return Some(n.start_byte());
         }
         cur = n.parent();
     }
     None
+}
+
+/// `table.forEach(...)` (JavaScript) or `cases.each do ... end` (Ruby): a call with a
+/// receiver to one of the language's looping methods.
+fn is_loop_call(n: Node<'_>, src: &[u8], loop_calls: &[&str]) -> bool {
+    match n.kind() {
+        "call_expression" => n.child_by_field_name("function").is_some_and(|f| {
+            let callee = text(f, src);
+            callee.contains('.') && loop_calls.contains(&callee.rsplit('.').next().unwrap_or(""))
+        }),
+        "call" => {
+            n.child_by_field_name("receiver").is_some()
+                && n.child_by_field_name("method")
+                    .is_some_and(|m| loop_calls.contains(&text(m, src).as_ref()))
+        }
+        _ => false,
+    }
 }
 
 fn merge_same_node(mut items: Vec<RawItem>) -> Vec<RawItem> {
@@ -384,6 +409,7 @@ fn merge_into(into: &mut RawItem, other: RawItem) {
     into.rule_suite |= other.rule_suite;
     into.chain = into.chain.take().or(other.chain);
     into.arg_count = into.arg_count.or(other.arg_count);
+    into.args = into.args.take().or(other.args);
     into.group = into.group.take().or(other.group);
 }
 
@@ -557,36 +583,32 @@ pub fn hints(
     let mut calls: Vec<String> = Vec::new();
     let mut seen: HashMap<String, ()> = HashMap::new();
     let mut cursor = QueryCursor::new();
-    let mut captures = cursor.captures(query, tree.root_node(), src);
-    while let Some((m, i)) = captures.next() {
-        let Some(c) = m.captures.get(*i) else {
+    let mut matches = cursor.matches(query, tree.root_node(), src);
+    while let Some(m) = matches.next() {
+        let (mut recv, mut method) = (None, None);
+        for c in m.captures {
+            match names.get(c.index as usize).copied() {
+                Some("import") if imports.len() < MAX_HINTS => {
+                    let t: String = unquote(&text(c.node, src)).split_whitespace().collect();
+                    if !t.is_empty() && seen.insert(format!("i:{t}"), ()).is_none() {
+                        imports.push(t);
+                    }
+                }
+                Some("call.recv") => recv = Some(text(c.node, src)),
+                Some("call.name") => method = Some(text(c.node, src)),
+                _ => {}
+            }
+        }
+        let (Some(recv), Some(method)) = (recv, method) else {
             continue;
         };
-        match names.get(c.index as usize).copied() {
-            Some("import") if imports.len() < MAX_HINTS => {
-                let t = unquote(&text(c.node, src));
-                let t: String = t.split_whitespace().collect();
-                if !t.is_empty() && seen.insert(format!("i:{t}"), ()).is_none() {
-                    imports.push(t);
-                }
-            }
-            Some("call") if calls.len() < MAX_HINTS => {
-                let t: String = text(c.node, src).split_whitespace().collect();
-                let mut parts = t.split(['.', ':']).filter(|p| !p.is_empty());
-                let (Some(recv), Some(method), None) = (parts.next(), parts.next(), parts.next())
-                else {
-                    continue;
-                };
-                let recv = recv.trim_start_matches('$');
-                if lang.def.noise_receivers.contains(&recv) {
-                    continue;
-                }
-                let t = format!("{recv}.{method}");
-                if seen.insert(format!("c:{t}"), ()).is_none() {
-                    calls.push(t);
-                }
-            }
-            _ => {}
+        let recv = recv.trim().trim_start_matches('$');
+        if calls.len() >= MAX_HINTS || lang.def.noise_receivers.contains(&recv) {
+            continue;
+        }
+        let call = format!("{recv}.{}", method.trim());
+        if seen.insert(format!("c:{call}"), ()).is_none() {
+            calls.push(call);
         }
     }
     (imports, calls)

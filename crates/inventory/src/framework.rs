@@ -195,7 +195,7 @@ pub struct LanguageDef {
     pub candidates: &'static [&'static str],
     /// A regex the content must match before the file is parsed at all (cheap rejection).
     pub prefilter: Option<&'static str>,
-    /// Query with `@import` captures (module names) and `@call` captures (`a.b` calls).
+    /// Query with `@import` captures (module names) and `@call.recv`/`@call.name` pairs (`a.b` calls).
     pub hints_query: &'static str,
     /// Receivers ignored in `@call` hints (`t`, `self`, `expect`): test plumbing, not domain.
     pub noise_receivers: &'static [&'static str],

@@ -5,7 +5,20 @@
 fn every_definition_compiles() {
     let reg = specline_inventory::registry::registry().unwrap();
     let ids: Vec<&str> = reg.languages.iter().map(|l| l.def.id).collect();
-    for id in ["javascript", "typescript", "python", "go"] {
+    for id in [
+        "javascript",
+        "typescript",
+        "python",
+        "go",
+        "java",
+        "kotlin",
+        "csharp",
+        "ruby",
+        "php",
+        "rust",
+        "swift",
+        "cpp",
+    ] {
         assert!(ids.contains(&id), "missing language {id}");
     }
 }

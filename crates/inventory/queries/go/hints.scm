@@ -1,5 +1,5 @@
 (import_spec path: (interpreted_string_literal) @import)
 (call_expression
   function: (selector_expression
-    operand: (identifier)
-    field: (field_identifier)) @call)
+    operand: (identifier) @call.recv
+    field: (field_identifier) @call.name))

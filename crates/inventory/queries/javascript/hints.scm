@@ -7,5 +7,5 @@
   (#eq? @_req "require"))
 (call_expression
   function: (member_expression
-    object: (identifier)
-    property: (property_identifier)) @call)
+    object: (identifier) @call.recv
+    property: (property_identifier) @call.name))

@@ -4,5 +4,5 @@
 (import_from_statement module_name: (relative_import) @import)
 (call
   function: (attribute
-    object: (identifier)
-    attribute: (identifier)) @call)
+    object: (identifier) @call.recv
+    attribute: (identifier) @call.name))
