@@ -62,6 +62,8 @@ pub struct RawItem {
     pub chain: Option<String>,
     /// Named children of `@args`, for the hook.
     pub arg_count: Option<usize>,
+    /// Captured `@pending`: a call without a body (`it "x"`, Mocha's `it("x")`).
+    pub bodyless: bool,
     /// Text of `@args` (shortened), for hooks reading metadata (`it "x", :skip do`).
     pub args: Option<String>,
     pub group: Option<String>,
@@ -240,6 +242,7 @@ fn raw_item(
         chain: None,
         arg_count: None,
         args: None,
+        bodyless: false,
         group: None,
         loop_start: loop_ancestor(node, src, lang),
     };
@@ -266,7 +269,10 @@ fn raw_item(
                 item.arg_count = Some(c.node.named_child_count());
                 item.args = Some(truncate(&text(c.node, src), 300));
             }
-            "pending" => item.set_status(Status::Todo, "pending"),
+            "pending" => {
+                item.bodyless = true;
+                item.set_status(Status::Todo, "pending");
+            }
             "group" => item.group = Some(unquote(&text(c.node, src))),
             "skip" => item.set_status(Status::Skipped, &text(c.node, src)),
             "todo" => item.set_status(Status::Todo, &text(c.node, src)),
@@ -410,6 +416,7 @@ fn merge_into(into: &mut RawItem, other: RawItem) {
     into.chain = into.chain.take().or(other.chain);
     into.arg_count = into.arg_count.or(other.arg_count);
     into.args = into.args.take().or(other.args);
+    into.bodyless |= other.bodyless;
     into.group = into.group.take().or(other.group);
 }
 
