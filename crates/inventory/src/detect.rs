@@ -117,15 +117,21 @@ impl ConfigIndex {
         None
     }
 
-    /// Chooses the framework of a file.
-    pub fn resolve(
-        &self,
-        lang: &Language,
-        rel_path: &str,
-        abs_path: &Path,
-        imports: &[String],
-        content: &[u8],
-    ) -> (&'static str, Reason) {
+    /// The framework named by the nearest config, if any.
+    pub fn nearest_for(&self, abs_path: &Path, lang: &Language) -> Option<&'static str> {
+        self.nearest(abs_path.parent()?, lang)
+    }
+}
+
+/// Chooses the framework of a file; `configs` is `None` for a file outside any tree.
+pub fn resolve(
+    configs: Option<(&ConfigIndex, &Path)>,
+    lang: &Language,
+    rel_path: &str,
+    imports: &[String],
+    content: &[u8],
+) -> (&'static str, Reason) {
+    {
         for fw in &lang.frameworks {
             if imports
                 .iter()
@@ -139,10 +145,8 @@ impl ConfigIndex {
                 return (fw.def.id, Reason::Path);
             }
         }
-        if let Some(dir) = abs_path.parent() {
-            if let Some(id) = self.nearest(dir, lang) {
-                return (id, Reason::Config);
-            }
+        if let Some(id) = configs.and_then(|(index, abs)| index.nearest_for(abs, lang)) {
+            return (id, Reason::Config);
         }
         let text = String::from_utf8_lossy(content);
         for fw in &lang.frameworks {

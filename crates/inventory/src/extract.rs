@@ -21,8 +21,10 @@ use crate::model::{Location, Status, Suite, Test};
 use crate::registry::{Framework, Language};
 
 /// Deeper suite nesting than this is flattened onto the deepest allowed suite, so that
-/// pathological input cannot exhaust the stack of the recursive conversion.
-pub const MAX_DEPTH: usize = 128;
+/// pathological input cannot exhaust the stack of the recursive conversion, and so that
+/// the JSON stays under serde_json's default recursion limit (128) for consumers: each
+/// suite level is two JSON levels (object and array).
+pub const MAX_DEPTH: usize = 48;
 
 /// Longest modifier text kept (attributes can be long).
 const MAX_MODIFIER: usize = 200;

@@ -29,18 +29,37 @@ pub use scan::{scan, scan_with, CancelToken, ScanOptions};
 /// Version of this crate, recorded as `parser_version` in every inventory.
 pub const PARSER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Analyses one file given by its relative path and content, outside any tree: the
+/// framework comes from imports, path conventions, content or the language default (there
+/// are no config files to look at). Unlike a scan it parses even files that the cheap
+/// content prefilter would skip. `Ok(None)` when the path is not a supported source file
+/// or the file holds no test.
+pub fn analyze_bytes(
+    rel_path: &str,
+    src: &[u8],
+) -> Result<Option<model::TestFile>, InventoryError> {
+    let registry = registry::registry()?;
+    let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
+    let Some((lang, grammar)) = registry.for_file_name(name) else {
+        return Ok(None);
+    };
+    let mut parsers = std::collections::HashMap::new();
+    let tree = scan::parse(&mut parsers, grammar, src, &CancelToken::new())
+        .map_err(InventoryError::Definition)?;
+    Ok(tree.and_then(|t| analyze_tree(&t, src, grammar, lang, None, rel_path)))
+}
+
 /// Detects the framework of a parsed file and extracts it; `None` when it holds no test.
 pub(crate) fn analyze_tree(
     tree: &tree_sitter::Tree,
     src: &[u8],
     grammar: framework::Grammar,
     lang: &registry::Language,
-    configs: &detect::ConfigIndex,
+    configs: Option<(&detect::ConfigIndex, &std::path::Path)>,
     rel: &str,
-    abs: &std::path::Path,
 ) -> Option<model::TestFile> {
     let (imports, calls) = extract::hints(tree, src, grammar, lang);
-    let (fw_id, _reason) = configs.resolve(lang, rel, abs, &imports, src);
+    let (fw_id, _reason) = detect::resolve(configs, lang, rel, &imports, src);
     let fw = lang.framework(fw_id)?;
     let (suites, tests) = extract::extract(tree, src, grammar, lang, fw);
     scan::build_file(

@@ -224,6 +224,11 @@ fn receive(
         let got = match deadline {
             Some(d) if !*timed_out => {
                 let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    *timed_out = true;
+                    cancel.cancel();
+                    continue;
+                }
                 match rx.recv_timeout(left) {
                     Ok(o) => Ok(o),
                     Err(RecvTimeoutError::Timeout) => {
@@ -458,7 +463,14 @@ fn analyze(
         }
         Err(e) => return file_error(rel, ErrorPhase::Parsing, "GRAMMAR_FAILED", e),
     };
-    let file = crate::analyze_tree(&tree, &src, job.grammar, lang, configs, rel, &job.abs)?;
+    let file = crate::analyze_tree(
+        &tree,
+        &src,
+        job.grammar,
+        lang,
+        Some((configs, job.abs.as_path())),
+        rel,
+    )?;
     Some(Outcome::File(file))
 }
 
@@ -482,4 +494,39 @@ pub(crate) fn build_file(
         suites,
         tests,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_file_is_a_discovery_error_not_a_failure() {
+        let registry = registry().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let configs = ConfigIndex::new(dir.path(), registry);
+        let counters = Counters::default();
+        let job = Job {
+            abs: dir.path().join("gone.test.js"),
+            rel: "gone.test.js".into(),
+            lang: 0,
+            grammar: Grammar::JavaScript,
+        };
+        let got = analyze(
+            registry,
+            &configs,
+            &counters,
+            &CancelToken::new(),
+            &mut HashMap::new(),
+            &job,
+        );
+        match got {
+            Some(Outcome::Error(e)) => {
+                assert_eq!(e.path, "gone.test.js");
+                assert_eq!(e.phase, ErrorPhase::Discovery);
+                assert_eq!(e.code, "READ_FAILED");
+            }
+            _ => panic!("expected a file error"),
+        }
+    }
 }

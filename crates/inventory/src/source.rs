@@ -131,6 +131,12 @@ impl Checkout {
 
 /// Makes `spec` available as a directory (cloning when it is a URL).
 pub fn prepare(spec: &SourceSpec) -> Result<Checkout, InventoryError> {
+    prepare_with(spec, Path::new("git"))
+}
+
+/// [`prepare`] with an explicit `git` program (a wrapper in tests, a pinned path in
+/// deployments).
+pub fn prepare_with(spec: &SourceSpec, git_program: &Path) -> Result<Checkout, InventoryError> {
     match spec {
         SourceSpec::Local(path) => {
             if !path.is_dir() {
@@ -141,7 +147,7 @@ pub fn prepare(spec: &SourceSpec) -> Result<Checkout, InventoryError> {
                 ..Source::default()
             };
             // A local checkout records its commit too, when it is one; quietly none if not.
-            if let Ok(info) = git_info(path, &[]) {
+            if let Ok(info) = git_info(git_program, path) {
                 source.commit = info.commit;
                 source.branch = info.branch;
                 source.commit_time = info.commit_time;
@@ -157,7 +163,13 @@ pub fn prepare(spec: &SourceSpec) -> Result<Checkout, InventoryError> {
             branch,
             user,
             token,
-        } => clone(url, branch.as_deref(), user.as_deref(), token.as_ref()),
+        } => clone(
+            git_program,
+            url,
+            branch.as_deref(),
+            user.as_deref(),
+            token.as_ref(),
+        ),
     }
 }
 
@@ -182,8 +194,8 @@ fn scrub(message: &str, secret: Option<&Token>) -> String {
         .collect()
 }
 
-fn git(dir: Option<&Path>) -> Command {
-    let mut cmd = Command::new("git");
+fn git(program: &Path, dir: Option<&Path>) -> Command {
+    let mut cmd = Command::new(program);
     if let Some(d) = dir {
         cmd.arg("-C").arg(d);
     }
@@ -196,6 +208,7 @@ fn git(dir: Option<&Path>) -> Command {
 }
 
 fn clone(
+    program: &Path,
     url: &str,
     branch: Option<&str>,
     user: Option<&str>,
@@ -206,7 +219,7 @@ fn clone(
         .tempdir()
         .map_err(|e| InventoryError::io("creating a temporary directory", e))?;
     let dest = temp.path().join("repo");
-    let mut cmd = git(None);
+    let mut cmd = git(program, None);
     if let Some(t) = token {
         // The helper reads the secret from its environment: argv holds only its name.
         cmd.arg("-c").arg("credential.helper=").arg("-c").arg(format!(
@@ -237,7 +250,7 @@ fn clone(
             message: scrub(stderr.trim(), token),
         });
     }
-    let info = git_info(&dest, &[]).map_err(|m| InventoryError::Git {
+    let info = git_info(program, &dest).map_err(|m| InventoryError::Git {
         action: "rev-parse",
         message: scrub(&m, token),
     })?;
@@ -259,8 +272,8 @@ struct GitInfo {
     commit_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-fn git_info(dir: &Path, _extra: &[&str]) -> Result<GitInfo, String> {
-    let out = git(Some(dir))
+fn git_info(program: &Path, dir: &Path) -> Result<GitInfo, String> {
+    let out = git(program, Some(dir))
         .args(["log", "-1", "--format=%H%n%cI"])
         .output()
         .map_err(|e| e.to_string())?;
@@ -274,7 +287,7 @@ fn git_info(dir: &Path, _extra: &[&str]) -> Result<GitInfo, String> {
         .next()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t.trim()).ok())
         .map(|t| t.with_timezone(&chrono::Utc));
-    let branch = git(Some(dir))
+    let branch = git(program, Some(dir))
         .args(["rev-parse", "--abbrev-ref", "HEAD"])
         .output()
         .ok()
