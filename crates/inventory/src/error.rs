@@ -25,9 +25,10 @@ pub enum InventoryError {
         #[source]
         source: std::io::Error,
     },
-    /// The scan was cancelled before it started producing anything.
-    #[error("scan cancelled")]
-    Cancelled,
+    /// One file took longer than its time budget (only from the single-file API; a scan
+    /// records this as a per-file error instead).
+    #[error("the file took longer than its time budget")]
+    FileTimeout,
 }
 
 impl InventoryError {

@@ -14,7 +14,9 @@
 
 use std::collections::HashMap;
 
-use tree_sitter::{Node, Point, QueryCursor, StreamingIterator, Tree};
+use std::time::Instant;
+
+use tree_sitter::{Node, Point, QueryCursor, QueryCursorOptions, StreamingIterator, Tree};
 
 use crate::framework::{Effect, HookCtx};
 use crate::model::{Location, Status, Suite, Test};
@@ -26,10 +28,39 @@ use crate::registry::{Framework, Language};
 /// suite level is two JSON levels (object and array).
 pub const MAX_DEPTH: usize = 48;
 
+/// Query matches start no deeper than this in the syntax tree. Real test code sits far
+/// shallower (48 nested suites are ~300 levels); deeper starts cost quadratic time in
+/// Tree-sitter's query cursor on pathological nesting.
+pub const MAX_START_DEPTH: u32 = 400;
+
 /// Longest modifier text kept (attributes can be long).
 const MAX_MODIFIER: usize = 200;
 /// Longest name kept.
 const MAX_NAME: usize = 500;
+
+/// How long one file may take, and the scan's cancel flag: checked by the parser and the
+/// query cursors, so one pathological file (Tree-sitter's error recovery and query cursor
+/// can be superlinear on deep nesting) cannot hold a worker for long.
+#[derive(Debug, Clone, Default)]
+pub struct Budget {
+    pub deadline: Option<Instant>,
+    pub cancel: crate::CancelToken,
+}
+
+impl Budget {
+    /// A budget of `limit` from now (none when `limit` is `None`).
+    pub fn new(limit: Option<std::time::Duration>, cancel: crate::CancelToken) -> Self {
+        Budget {
+            deadline: limit.map(|l| Instant::now() + l),
+            cancel,
+        }
+    }
+
+    /// True when the file ran out of time or the scan was cancelled.
+    pub fn exhausted(&self) -> bool {
+        self.cancel.is_cancelled() || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
 
 /// What a query match says an item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,18 +199,25 @@ pub fn extract(
     grammar: crate::framework::Grammar,
     lang: &Language,
     fw: &Framework,
-) -> (Vec<Suite>, Vec<Test>) {
+    budget: &Budget,
+) -> Option<(Vec<Suite>, Vec<Test>)> {
     let Some(query) = fw.queries.get(&grammar) else {
-        return (Vec::new(), Vec::new());
+        return Some((Vec::new(), Vec::new()));
     };
     let names = query.capture_names();
     let mut items: Vec<RawItem> = Vec::new();
     let mut cursor = QueryCursor::new();
-    let mut matches = cursor.matches(query, tree.root_node(), src);
+    cursor.set_max_start_depth(Some(MAX_START_DEPTH));
+    let mut progress = |_: &tree_sitter::QueryCursorState| budget.exhausted();
+    let options = QueryCursorOptions::new().progress_callback(&mut progress);
+    let mut matches = cursor.matches_with_options(query, tree.root_node(), src, options);
     while let Some(m) = matches.next() {
         if let Some(item) = raw_item(m, names, src, lang, fw) {
             items.push(item);
         }
+    }
+    if budget.exhausted() {
+        return None;
     }
     let items = merge_same_node(items);
     let ctx = HookCtx {
@@ -206,7 +244,7 @@ pub fn extract(
         }
         kept.push(item);
     }
-    build_tree(kept, fw.def.prune_empty_suites)
+    Some(build_tree(kept, fw.def.prune_empty_suites))
 }
 
 fn raw_item(
@@ -582,17 +620,21 @@ pub fn hints(
     src: &[u8],
     grammar: crate::framework::Grammar,
     lang: &Language,
-) -> (Vec<String>, Vec<String>) {
+    budget: &Budget,
+) -> Option<(Vec<String>, Vec<String>)> {
     const MAX_HINTS: usize = 100;
     let Some(query) = lang.hints.get(&grammar) else {
-        return (Vec::new(), Vec::new());
+        return Some((Vec::new(), Vec::new()));
     };
     let names = query.capture_names();
     let mut imports: Vec<String> = Vec::new();
     let mut calls: Vec<String> = Vec::new();
     let mut seen: HashMap<String, ()> = HashMap::new();
     let mut cursor = QueryCursor::new();
-    let mut matches = cursor.matches(query, tree.root_node(), src);
+    cursor.set_max_start_depth(Some(MAX_START_DEPTH));
+    let mut progress = |_: &tree_sitter::QueryCursorState| budget.exhausted();
+    let options = QueryCursorOptions::new().progress_callback(&mut progress);
+    let mut matches = cursor.matches_with_options(query, tree.root_node(), src, options);
     while let Some(m) = matches.next() {
         let (mut recv, mut method) = (None, None);
         for c in m.captures {
@@ -620,5 +662,8 @@ pub fn hints(
             calls.push(call);
         }
     }
-    (imports, calls)
+    if budget.exhausted() {
+        return None;
+    }
+    Some((imports, calls))
 }

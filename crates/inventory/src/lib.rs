@@ -38,15 +38,27 @@ pub fn analyze_bytes(
     rel_path: &str,
     src: &[u8],
 ) -> Result<Option<model::TestFile>, InventoryError> {
+    analyze_bytes_within(rel_path, src, ScanOptions::default().file_timeout)
+}
+
+/// [`analyze_bytes`] with a time limit for the file ([`InventoryError::FileTimeout`] past it).
+pub fn analyze_bytes_within(
+    rel_path: &str,
+    src: &[u8],
+    limit: Option<std::time::Duration>,
+) -> Result<Option<model::TestFile>, InventoryError> {
     let registry = registry::registry()?;
     let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
     let Some((lang, grammar)) = registry.for_file_name(name) else {
         return Ok(None);
     };
+    let budget = extract::Budget::new(limit, CancelToken::new());
     let mut parsers = std::collections::HashMap::new();
-    let tree = scan::parse(&mut parsers, grammar, src, &CancelToken::new())
-        .map_err(InventoryError::Definition)?;
-    Ok(tree.and_then(|t| analyze_tree(&t, src, grammar, lang, None, rel_path)))
+    let tree = scan::parse(&mut parsers, grammar, src, &budget)
+        .map_err(InventoryError::Definition)?
+        .ok_or(InventoryError::FileTimeout)?;
+    analyze_tree(&tree, src, grammar, lang, None, rel_path, &budget)
+        .map_err(|_| InventoryError::FileTimeout)
 }
 
 /// Detects the framework of a parsed file and extracts it; `None` when it holds no test.
@@ -57,17 +69,25 @@ pub(crate) fn analyze_tree(
     lang: &registry::Language,
     configs: Option<(&detect::ConfigIndex, &std::path::Path)>,
     rel: &str,
-) -> Option<model::TestFile> {
-    let (imports, calls) = extract::hints(tree, src, grammar, lang);
+    budget: &extract::Budget,
+) -> Result<Option<model::TestFile>, OutOfTime> {
+    let (imports, calls) = extract::hints(tree, src, grammar, lang, budget).ok_or(OutOfTime)?;
     let (fw_id, _reason) = detect::resolve(configs, lang, rel, &imports, src);
-    let fw = lang.framework(fw_id)?;
-    let (suites, tests) = extract::extract(tree, src, grammar, lang, fw);
-    scan::build_file(
+    let Some(fw) = lang.framework(fw_id) else {
+        return Ok(None);
+    };
+    let (suites, tests) =
+        extract::extract(tree, src, grammar, lang, fw, budget).ok_or(OutOfTime)?;
+    Ok(scan::build_file(
         rel,
         lang,
         fw_id,
         suites,
         tests,
         model::DomainHints { imports, calls },
-    )
+    ))
 }
+
+/// The file's time budget ran out (or the scan was cancelled) while querying it.
+#[derive(Debug)]
+pub(crate) struct OutOfTime;

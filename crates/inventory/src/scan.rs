@@ -23,6 +23,7 @@ use tree_sitter::{ParseOptions, Parser, Tree};
 
 use crate::detect::ConfigIndex;
 use crate::error::InventoryError;
+use crate::extract::Budget;
 use crate::framework::Grammar;
 use crate::model::{
     DomainHints, ErrorPhase, FileError, Inventory, ScanStats, Source, Suite, TestFile,
@@ -97,6 +98,9 @@ pub struct ScanOptions {
     pub threads: usize,
     /// Stop after this long and report the inventory as truncated.
     pub timeout: Option<Duration>,
+    /// Longest time one file may take (parse and queries); past it the file is recorded as
+    /// a `PARSE_TIMEOUT` error and the scan goes on.
+    pub file_timeout: Option<Duration>,
     /// Honour `.gitignore`/`.ignore` files inside the tree.
     pub gitignore: bool,
     /// Keep every file in the returned [`Inventory`]; a streaming consumer that persists
@@ -111,6 +115,7 @@ impl Default for ScanOptions {
             max_file_size: 2 * 1024 * 1024,
             threads: 0,
             timeout: None,
+            file_timeout: Some(Duration::from_secs(10)),
             gitignore: true,
             keep_files: true,
             cancel: CancelToken::new(),
@@ -161,10 +166,16 @@ pub fn scan_with(
             let (root, counters, cancel) = (&root, &counters, &cancel);
             s.spawn(move || discover(root, opts, registry, counters, cancel, &job_tx, &out_tx));
         }
+        let ctx = WorkerCtx {
+            registry,
+            configs: &configs,
+            counters: &counters,
+            cancel: &cancel,
+            file_timeout: opts.file_timeout,
+        };
         for _ in 0..threads {
             let (job_rx, out_tx) = (job_rx.clone(), out_tx.clone());
-            let (configs, counters, cancel) = (&configs, &counters, &cancel);
-            s.spawn(move || worker(registry, configs, counters, cancel, &job_rx, &out_tx));
+            s.spawn(move || worker(ctx, &job_rx, &out_tx));
         }
         drop(out_tx);
         drop(job_rx);
@@ -367,20 +378,23 @@ fn discover(
     }
 }
 
-fn worker(
-    registry: &Registry,
-    configs: &ConfigIndex,
-    counters: &Counters,
-    cancel: &CancelToken,
-    jobs: &Receiver<Job>,
-    out: &Sender<Outcome>,
-) {
+/// What every worker shares.
+#[derive(Clone, Copy)]
+struct WorkerCtx<'a> {
+    registry: &'a Registry,
+    configs: &'a ConfigIndex,
+    counters: &'a Counters,
+    cancel: &'a CancelToken,
+    file_timeout: Option<Duration>,
+}
+
+fn worker(ctx: WorkerCtx<'_>, jobs: &Receiver<Job>, out: &Sender<Outcome>) {
     let mut parsers: HashMap<Grammar, Parser> = HashMap::new();
     for job in jobs {
-        if cancel.is_cancelled() {
+        if ctx.cancel.is_cancelled() {
             return;
         }
-        let outcome = analyze(registry, configs, counters, cancel, &mut parsers, &job);
+        let outcome = analyze(&ctx, &mut parsers, &job);
         if let Some(o) = outcome {
             if out.send(o).is_err() {
                 return;
@@ -399,11 +413,11 @@ fn file_error(rel: &str, phase: ErrorPhase, code: &str, message: String) -> Opti
 }
 
 /// Parses `src` with a reusable parser, giving up when `cancel` is set.
-pub(crate) fn parse(
+pub fn parse(
     parsers: &mut HashMap<Grammar, Parser>,
     grammar: Grammar,
     src: &[u8],
-    cancel: &CancelToken,
+    budget: &Budget,
 ) -> Result<Option<Tree>, String> {
     let parser = match parsers.entry(grammar) {
         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -414,7 +428,7 @@ pub(crate) fn parse(
             v.insert(p)
         }
     };
-    let mut progress = |_: &tree_sitter::ParseState| cancel.is_cancelled();
+    let mut progress = |_: &tree_sitter::ParseState| budget.exhausted();
     let options = ParseOptions::new().progress_callback(&mut progress);
     let tree = parser.parse_with_options(
         &mut |offset, _| src.get(offset..).unwrap_or_default(),
@@ -428,13 +442,17 @@ pub(crate) fn parse(
 }
 
 fn analyze(
-    registry: &Registry,
-    configs: &ConfigIndex,
-    counters: &Counters,
-    cancel: &CancelToken,
+    ctx: &WorkerCtx<'_>,
     parsers: &mut HashMap<Grammar, Parser>,
     job: &Job,
 ) -> Option<Outcome> {
+    let WorkerCtx {
+        registry,
+        configs,
+        counters,
+        cancel,
+        file_timeout,
+    } = *ctx;
     let rel = job.rel.as_str();
     let src = match std::fs::read(&job.abs) {
         Ok(s) => s,
@@ -450,28 +468,27 @@ fn analyze(
             return None;
         }
     }
-    let tree = match parse(parsers, job.grammar, &src, cancel) {
+    let budget = Budget::new(file_timeout, cancel.clone());
+    let timed_out = || {
+        file_error(
+            rel,
+            ErrorPhase::Parsing,
+            "PARSE_TIMEOUT",
+            format!("took longer than {file_timeout:?}"),
+        )
+    };
+    let tree = match parse(parsers, job.grammar, &src, &budget) {
         Ok(Some(t)) => t,
         Ok(None) if cancel.is_cancelled() => return None,
-        Ok(None) => {
-            return file_error(
-                rel,
-                ErrorPhase::Parsing,
-                "PARSE_FAILED",
-                "parser gave up".into(),
-            )
-        }
+        Ok(None) => return timed_out(),
         Err(e) => return file_error(rel, ErrorPhase::Parsing, "GRAMMAR_FAILED", e),
     };
-    let file = crate::analyze_tree(
-        &tree,
-        &src,
-        job.grammar,
-        lang,
-        Some((configs, job.abs.as_path())),
-        rel,
-    )?;
-    Some(Outcome::File(file))
+    let configs = Some((configs, job.abs.as_path()));
+    match crate::analyze_tree(&tree, &src, job.grammar, lang, configs, rel, &budget) {
+        Ok(file) => file.map(Outcome::File),
+        Err(_) if cancel.is_cancelled() => None,
+        Err(_) => timed_out(),
+    }
 }
 
 /// Builds the [`TestFile`] of a parsed file, or `None` when it holds no suite or test.
@@ -512,14 +529,15 @@ mod tests {
             lang: 0,
             grammar: Grammar::JavaScript,
         };
-        let got = analyze(
+        let cancel = CancelToken::new();
+        let ctx = WorkerCtx {
             registry,
-            &configs,
-            &counters,
-            &CancelToken::new(),
-            &mut HashMap::new(),
-            &job,
-        );
+            configs: &configs,
+            counters: &counters,
+            cancel: &cancel,
+            file_timeout: None,
+        };
+        let got = analyze(&ctx, &mut HashMap::new(), &job);
         match got {
             Some(Outcome::Error(e)) => {
                 assert_eq!(e.path, "gone.test.js");
