@@ -287,6 +287,7 @@ fn raw_item(
         loop_start: loop_ancestor(node, src, lang),
     };
     let mut attrs: Vec<Node<'_>> = Vec::new();
+    let mut has_params = false;
     for c in m.captures {
         let Some(cap) = names.get(c.index as usize).copied() else {
             continue;
@@ -319,6 +320,7 @@ fn raw_item(
             "only" => item.set_status(Status::Focused, &text(c.node, src)),
             "xfail" => item.set_status(Status::Xfail, &text(c.node, src)),
             "dynamic" => item.dynamic = true,
+            "params" => has_params = true,
             _ => {}
         }
     }
@@ -338,8 +340,14 @@ fn raw_item(
         let t = text(a, src);
         apply_rules(&mut item, &fw.attr_rules, &t, t.trim());
     }
+    // Name rules stand for runners that pick methods by name alone (`test*`), and those
+    // take only methods without parameters (XCTest, PHPUnit without a data provider).
     if let Some(name) = item.name.clone() {
+        let was_test = item.rule_test;
         apply_rules(&mut item, &fw.name_rules, &name, &name);
+        if has_params && !item.dynamic {
+            item.rule_test = was_test;
+        }
     }
     if let Some(group) = item.group.clone() {
         // A rule on the group name (GoogleTest `DISABLED_Suite`) applies to the test too.
@@ -583,7 +591,18 @@ fn convert(nodes: &[Node2], idx: usize, inherited: Status, prune: bool) -> Optio
     } else {
         base
     };
-    let is_suite = item.kind == Kind::Suite || !n.children.is_empty();
+    // Children first: a test becomes a suite only if something survives inside it (a
+    // helper class inside a pytest function is pruned and leaves the test a test).
+    let mut suites = Vec::new();
+    let mut tests = Vec::new();
+    for &c in &n.children {
+        match convert(nodes, c, status, prune) {
+            Some(Converted::Suite(s)) => suites.push(s),
+            Some(Converted::Test(t)) => tests.push(t),
+            None => {}
+        }
+    }
+    let is_suite = item.kind == Kind::Suite || !suites.is_empty() || !tests.is_empty();
     if !is_suite {
         return Some(Converted::Test(Test {
             name,
@@ -593,21 +612,14 @@ fn convert(nodes: &[Node2], idx: usize, inherited: Status, prune: bool) -> Optio
             dynamic: item.dynamic,
         }));
     }
-    let mut suite = Suite {
+    let suite = Suite {
         name,
         location: item.location(),
         status,
         modifier,
-        suites: Vec::new(),
-        tests: Vec::new(),
+        suites,
+        tests,
     };
-    for &c in &n.children {
-        match convert(nodes, c, status, prune) {
-            Some(Converted::Suite(s)) => suite.suites.push(s),
-            Some(Converted::Test(t)) => suite.tests.push(t),
-            None => {}
-        }
-    }
     if prune && suite.tests.is_empty() && suite.suites.is_empty() {
         return None;
     }

@@ -23,6 +23,8 @@
 //! | `@group` | the item belongs to a synthetic suite of this name (GoogleTest `TEST(Suite, Name)`) |
 //! | `@skip` `@todo` `@only` `@xfail` | status set directly; the captured text is the modifier |
 //! | `@dynamic` | the item is dynamic (generated at run time) |
+//! | `@params` | the declaration takes parameters: name rules alone do not make it a test |
+//! | `@pending` | a call without a body (`it "x"`): status todo |
 //!
 //! Captures starting with `_` are for predicates only.
 

@@ -223,6 +223,61 @@ pub fn scan_with(
     })
 }
 
+/// A file a scan would read and consider (after ignores, naming conventions and the size
+/// limit), for benchmarks and tools that want the scan's file set.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub path: PathBuf,
+    pub rel: String,
+    pub grammar: Grammar,
+    /// Index into [`Registry::languages`].
+    pub language: usize,
+}
+
+impl Candidate {
+    /// True when a scan would parse this content (not binary, passes the prefilter).
+    pub fn would_parse(&self, registry: &Registry, src: &[u8]) -> bool {
+        if src.iter().take(BINARY_SNIFF).any(|&b| b == 0) {
+            return false;
+        }
+        registry.languages.get(self.language).is_some_and(|l| {
+            l.prefilter
+                .as_ref()
+                .is_none_or(|re| re.is_match(&String::from_utf8_lossy(src)))
+        })
+    }
+}
+
+/// The candidate files of `root`, as the scan's discovery stage finds them.
+pub fn candidates(root: &Path, opts: &ScanOptions) -> Result<Vec<Candidate>, InventoryError> {
+    let registry = registry()?;
+    let root = root
+        .canonicalize()
+        .map_err(|e| InventoryError::io(format!("resolving {}", root.display()), e))?;
+    let counters = Counters::default();
+    let (job_tx, job_rx) = crossbeam_channel::unbounded::<Job>();
+    let (out_tx, _out_rx) = crossbeam_channel::unbounded::<Outcome>();
+    discover(
+        &root,
+        opts,
+        registry,
+        &counters,
+        &opts.cancel,
+        &job_tx,
+        &out_tx,
+    );
+    drop(job_tx);
+    Ok(job_rx
+        .into_iter()
+        .map(|j| Candidate {
+            path: j.abs,
+            rel: j.rel,
+            grammar: j.grammar,
+            language: j.lang,
+        })
+        .collect())
+}
+
 /// Receives outcomes until every sender is gone, enforcing the deadline.
 fn receive(
     rx: &Receiver<Outcome>,

@@ -85,6 +85,7 @@ fn minitest_classes_active_support_and_spec_style() {
             "S OrderTest",
             "T OrderTest :: test_total",
             "T OrderTest :: test_tax",
+            "T OrderTest :: test_discount=",
             "S InvoiceTest",
             "T InvoiceTest :: renders a pdf",
             "S Order",

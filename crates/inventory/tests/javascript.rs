@@ -110,6 +110,7 @@ fn mocha_bdd_and_tdd_interfaces() {
         "test/api.js",
         "mocha",
         &[
+            "T \"responds for \" + app (dynamic) | dynamic",
             "S api",
             "T api :: deletes users | skipped .skip",
             "S api > GET /users",

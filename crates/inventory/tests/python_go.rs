@@ -19,6 +19,7 @@ fn pytest_functions_classes_marks_and_parametrize() {
             "T test_pay | skipped @pytest.mark.skip(reason=\"payment sandbox down\")",
             "T test_windows_paths | skipped @pytest.mark.skipif(True, reason=\"windows only\")",
             "T test_refund_rounding | xfail @pytest.mark.xfail(strict=True)",
+            "T test_with_local_class",
             "S TestShipping",
             "T TestShipping :: test_domestic",
             "T TestShipping :: test_international | xfail @pytest.mark.xfail",

@@ -26,6 +26,7 @@
   superclass: (superclass) @_super
   (#match? @_super "Test|Spec")) @suite
 
+; `def test_x=` is a setter, still run by Minitest (it matches /^test_/).
 (method
-  name: (identifier) @name
+  name: [(identifier) (setter)] @name
   (#match? @name "^test_")) @test

@@ -6,7 +6,9 @@
 
 (class_declaration
   body: (class_body
-    (function_declaration name: (simple_identifier) @name) @test.candidate))
+    (function_declaration
+      name: (simple_identifier) @name
+      (parameter)? @params) @test.candidate))
 
 (function_declaration
   (modifiers (attribute) @attr)

@@ -161,6 +161,11 @@ fn hook(item: &mut RawItem, ctx: &HookCtx<'_>) -> bool {
     if item.name.is_none() {
         return false;
     }
+    // `test(app)`: one non-literal argument and no function is a call to a helper that
+    // happens to share the name (Express's suite does this), not a test definition.
+    if item.arg_count == Some(1) && !item.name_is_literal {
+        return false;
+    }
     let mut words = chain.split('.');
     let root = words.next().unwrap_or_default();
     let mut kind = match root {
