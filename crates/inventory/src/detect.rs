@@ -34,6 +34,8 @@ struct ConfigHit {
     weak: bool,
     /// Position of the framework in its language's priority list.
     priority: usize,
+    /// The directory the config limits its tests to (Playwright's `testDir`), if any.
+    scope: Option<PathBuf>,
 }
 
 /// Config files per directory, read once per directory and shared by every worker.
@@ -75,20 +77,30 @@ impl ConfigIndex {
             let name = name.to_string_lossy();
             for lang in &self.registry.languages {
                 for (priority, fw) in lang.frameworks.iter().enumerate() {
-                    for (glob, contains) in &fw.configs {
-                        if !glob.is_match(name.as_ref()) {
+                    for rule in &fw.configs {
+                        if !rule.file.is_match(name.as_ref()) {
                             continue;
                         }
-                        if let Some(needle) = contains {
-                            if !file_contains(&entry.path(), needle) {
-                                continue;
-                            }
+                        let text = if rule.contains.is_some() || rule.scope.is_some() {
+                            read_small(&entry.path())
+                        } else {
+                            String::new()
+                        };
+                        if rule.contains.is_some_and(|needle| !text.contains(needle)) {
+                            continue;
                         }
+                        let scope = rule
+                            .scope
+                            .as_ref()
+                            .and_then(|re| re.captures(&text))
+                            .and_then(|c| c.get(1))
+                            .map(|m| normalize(&dir.join(m.as_str())));
                         hits.push(ConfigHit {
                             language: lang.def.id,
                             framework: fw.def.id,
-                            weak: contains.is_some(),
+                            weak: rule.contains.is_some(),
                             priority,
+                            scope,
                         });
                     }
                 }
@@ -97,14 +109,16 @@ impl ConfigIndex {
         hits
     }
 
-    /// The framework of the nearest config for `lang`, looking from `dir` up to the root.
-    fn nearest(&self, dir: &Path, lang: &Language) -> Option<&'static str> {
-        let mut cur = Some(dir);
+    /// The framework of the nearest config for `lang` that claims `file`, looking from the
+    /// file's directory up to the root.
+    fn nearest(&self, file: &Path, lang: &Language) -> Option<&'static str> {
+        let mut cur = file.parent();
         while let Some(d) = cur {
             let hits = self.hits(d);
             let best = hits
                 .iter()
                 .filter(|h| h.language == lang.def.id)
+                .filter(|h| h.scope.as_ref().is_none_or(|s| file.starts_with(s)))
                 .min_by_key(|h| (h.weak, h.priority));
             if let Some(h) = best {
                 return Some(h.framework);
@@ -119,7 +133,7 @@ impl ConfigIndex {
 
     /// The framework named by the nearest config, if any.
     pub fn nearest_for(&self, abs_path: &Path, lang: &Language) -> Option<&'static str> {
-        self.nearest(abs_path.parent()?, lang)
+        self.nearest(abs_path, lang)
     }
 }
 
@@ -158,14 +172,31 @@ pub fn resolve(
     }
 }
 
-fn file_contains(path: &Path, needle: &str) -> bool {
+/// The start of a config file as text (empty when unreadable).
+fn read_small(path: &Path) -> String {
     use std::io::Read;
     let Ok(file) = std::fs::File::open(path) else {
-        return false;
+        return String::new();
     };
     let mut buf = Vec::new();
     if file.take(MAX_CONFIG_BYTES).read_to_end(&mut buf).is_err() {
-        return false;
+        return String::new();
     }
-    String::from_utf8_lossy(&buf).contains(needle)
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// `a/./b/../c` → `a/c`, without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }

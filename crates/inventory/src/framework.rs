@@ -80,6 +80,10 @@ pub struct ConfigRule {
     pub file: &'static str,
     /// When set, the file must contain this text (e.g. `[tool.pytest` in `pyproject.toml`).
     pub contains: Option<&'static str>,
+    /// A regex whose first group, read from the config, names the directory (relative to
+    /// the config) the framework's tests live in, e.g. Playwright's `testDir`: the config
+    /// then claims only files under it.
+    pub scope: Option<&'static str>,
 }
 
 /// Shorthand for a [`ConfigRule`] that needs only the file.
@@ -87,6 +91,7 @@ pub const fn config(file: &'static str) -> ConfigRule {
     ConfigRule {
         file,
         contains: None,
+        scope: None,
     }
 }
 
@@ -95,6 +100,16 @@ pub const fn config_with(file: &'static str, contains: &'static str) -> ConfigRu
     ConfigRule {
         file,
         contains: Some(contains),
+        scope: None,
+    }
+}
+
+/// Shorthand for a [`ConfigRule`] whose content may narrow it to a test directory.
+pub const fn config_scoped(file: &'static str, scope: &'static str) -> ConfigRule {
+    ConfigRule {
+        file,
+        contains: None,
+        scope: Some(scope),
     }
 }
 

@@ -20,11 +20,18 @@ pub struct Framework {
     pub def: &'static FrameworkDef,
     pub imports: Vec<Regex>,
     pub paths: GlobSet,
-    pub configs: Vec<(GlobMatcher, Option<&'static str>)>,
+    pub configs: Vec<CompiledConfig>,
     pub content: Option<RegexSet>,
     pub queries: HashMap<Grammar, Query>,
     pub attr_rules: Vec<(Regex, Effect)>,
     pub name_rules: Vec<(Regex, Effect)>,
+}
+
+/// A compiled [`crate::framework::ConfigRule`].
+pub struct CompiledConfig {
+    pub file: GlobMatcher,
+    pub contains: Option<&'static str>,
+    pub scope: Option<Regex>,
 }
 
 /// A compiled [`LanguageDef`].
@@ -136,7 +143,13 @@ pub fn compile(defs: &'static [LanguageDef]) -> Result<Registry, String> {
                 configs: fw
                     .configs
                     .iter()
-                    .map(|c| Ok((glob(c.file)?.compile_matcher(), c.contains)))
+                    .map(|c| {
+                        Ok(CompiledConfig {
+                            file: glob(c.file)?.compile_matcher(),
+                            contains: c.contains,
+                            scope: c.scope.map(regex).transpose()?,
+                        })
+                    })
                     .collect::<Result<_, String>>()?,
                 content: if fw.content.is_empty() {
                     None

@@ -14,6 +14,7 @@ fn jest_repo_with_playwright_and_cypress_files() {
         paths,
         vec![
             "cypress/e2e/home.cy.js",
+            "e2e/checkout.spec.ts",
             "e2e/login.spec.ts",
             "src/__tests__/Widget.jsx",
             "src/cart.test.js"
@@ -71,8 +72,16 @@ fn jest_repo_with_playwright_and_cypress_files() {
             "T home page > when logged in :: shows the avatar",
         ],
     );
-    assert_eq!(inv.stats.test_files, 4);
-    assert_eq!(inv.stats.tests, 9 + 2 + 1 + 4 + 3);
+    // The Playwright config (testDir ./e2e) claims the spec that imports local fixtures,
+    // while src/ stays with the Jest config beside it.
+    assert_file(
+        &inv,
+        "e2e/checkout.spec.ts",
+        "playwright",
+        &["T pays with a card"],
+    );
+    assert_eq!(inv.stats.test_files, 5);
+    assert_eq!(inv.stats.tests, 11 + 1 + 4 + 3 + 1);
 }
 
 #[test]

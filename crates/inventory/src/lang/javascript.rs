@@ -4,7 +4,9 @@
 //! in a few words of the call chain, which [`hook`] reads.
 
 use crate::extract::{Kind, RawItem};
-use crate::framework::{config, config_with, FrameworkDef, Grammar, HookCtx, LanguageDef};
+use crate::framework::{
+    config, config_scoped, config_with, FrameworkDef, Grammar, HookCtx, LanguageDef,
+};
 use crate::model::Status;
 
 const TESTS: &str = include_str!("../../queries/javascript/tests.scm");
@@ -61,7 +63,12 @@ const JS_CONFIGS_JEST: &[crate::framework::ConfigRule] = &[
 pub const FRAMEWORKS: &[FrameworkDef] = &[
     FrameworkDef {
         imports: &["^@playwright/test$", "^@playwright/experimental-ct-"],
-        configs: &[config("playwright.config.{js,ts,mjs,cjs,mts}")],
+        // A Playwright config claims only its `testDir` (default: its own directory), so a
+        // Jest test beside it in a monorepo package is not taken for Playwright.
+        configs: &[config_scoped(
+            "playwright.config.{js,ts,mjs,cjs,mts}",
+            r#"testDir\s*:\s*['"]([^'"]+)['"]"#,
+        )],
         content: &[r"\btest\.describe\(", r"\bpage\.goto\("],
         ..FrameworkDef::new("playwright", TESTS)
     },
