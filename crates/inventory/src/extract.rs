@@ -192,33 +192,62 @@ pub(crate) fn unquote(raw: &str) -> String {
     }
 }
 
-/// Runs `fw`'s query on `tree` and returns the file's top-level suites and tests.
-pub fn extract(
+/// What one file yields: its hints, the framework chosen from them, suites and tests.
+pub struct Analysis {
+    pub imports: Vec<String>,
+    pub calls: Vec<String>,
+    pub framework: &'static str,
+    pub suites: Vec<Suite>,
+    pub tests: Vec<Test>,
+}
+
+/// Runs the language's query once over `tree`: hint matches feed `choose`, which names
+/// the framework; item matches become the file's suites and tests under that framework's
+/// rules. One traversal instead of one per concern keeps the scan close to bare parsing.
+pub fn analyze(
     tree: &Tree,
     src: &[u8],
     grammar: crate::framework::Grammar,
     lang: &Language,
-    fw: &Framework,
     budget: &Budget,
-) -> Option<(Vec<Suite>, Vec<Test>)> {
-    let Some(query) = fw.queries.get(&grammar) else {
-        return Some((Vec::new(), Vec::new()));
-    };
+    choose: impl FnOnce(&[String]) -> &'static str,
+) -> Option<Analysis> {
+    let query = lang.queries.get(&grammar)?;
     let names = query.capture_names();
-    let mut items: Vec<RawItem> = Vec::new();
+    let mut pending: Vec<Pending<'_>> = Vec::new();
+    let mut hints = Hints::default();
     let mut cursor = QueryCursor::new();
     cursor.set_max_start_depth(Some(MAX_START_DEPTH));
     let mut progress = |_: &tree_sitter::QueryCursorState| budget.exhausted();
     let options = QueryCursorOptions::new().progress_callback(&mut progress);
     let mut matches = cursor.matches_with_options(query, tree.root_node(), src, options);
     while let Some(m) = matches.next() {
-        if let Some(item) = raw_item(m, names, src, lang, fw) {
-            items.push(item);
+        match raw_item(m, names, src, lang) {
+            Some(p) => pending.push(p),
+            None => hints.add(m, names, src, lang),
         }
     }
+    drop(matches);
     if budget.exhausted() {
         return None;
     }
+    let framework = choose(&hints.imports);
+    let fw = lang.framework(framework)?;
+    let items: Vec<RawItem> = pending
+        .into_iter()
+        .map(|p| apply_framework(p, fw, src))
+        .collect();
+    let (suites, tests) = finish(items, lang, fw);
+    Some(Analysis {
+        imports: hints.imports,
+        calls: hints.calls,
+        framework,
+        suites,
+        tests,
+    })
+}
+
+fn finish(items: Vec<RawItem>, lang: &Language, fw: &Framework) -> (Vec<Suite>, Vec<Test>) {
     let items = merge_same_node(items);
     let ctx = HookCtx {
         framework: fw.def.id,
@@ -244,16 +273,49 @@ pub fn extract(
         }
         kept.push(item);
     }
-    Some(build_tree(kept, fw.def.prune_empty_suites))
+    build_tree(kept, fw.def.prune_empty_suites, lang.def.tests_nest)
 }
 
-fn raw_item(
-    m: &tree_sitter::QueryMatch<'_, '_>,
+/// An item match before the framework is known: rules still to apply.
+struct Pending<'t> {
+    item: RawItem,
+    attrs: Vec<Node<'t>>,
+    has_params: bool,
+}
+
+/// Applies the framework's attribute and name rules to a pending item.
+fn apply_framework(p: Pending<'_>, fw: &Framework, src: &[u8]) -> RawItem {
+    let Pending {
+        mut item,
+        attrs,
+        has_params,
+    } = p;
+    for a in attrs {
+        let t = text(a, src);
+        apply_rules(&mut item, &fw.attr_rules, &t, t.trim());
+    }
+    // Name rules stand for runners that pick methods by name alone (`test*`), and those
+    // take only methods without parameters (XCTest, PHPUnit without a data provider).
+    if let Some(name) = item.name.clone() {
+        let was_test = item.rule_test;
+        apply_rules(&mut item, &fw.name_rules, &name, &name);
+        if has_params && !item.dynamic {
+            item.rule_test = was_test;
+        }
+    }
+    if let Some(group) = item.group.clone() {
+        // A rule on the group name (GoogleTest `DISABLED_Suite`) applies to the test too.
+        apply_rules(&mut item, &fw.name_rules, &group, &group);
+    }
+    item
+}
+
+fn raw_item<'t>(
+    m: &tree_sitter::QueryMatch<'_, 't>,
     names: &[&str],
     src: &[u8],
     lang: &Language,
-    fw: &Framework,
-) -> Option<RawItem> {
+) -> Option<Pending<'t>> {
     let mut main: Option<(Kind, Node<'_>)> = None;
     for c in m.captures {
         let kind = match names.get(c.index as usize).copied() {
@@ -286,7 +348,7 @@ fn raw_item(
         group: None,
         loop_start: loop_ancestor(node, src, lang),
     };
-    let mut attrs: Vec<Node<'_>> = Vec::new();
+    let mut attrs: Vec<Node<'t>> = Vec::new();
     let mut has_params = false;
     for c in m.captures {
         let Some(cap) = names.get(c.index as usize).copied() else {
@@ -336,24 +398,11 @@ fn raw_item(
     }
     // Source order so the first status word in the file wins.
     attrs.sort_by_key(|n| n.start_byte());
-    for a in attrs {
-        let t = text(a, src);
-        apply_rules(&mut item, &fw.attr_rules, &t, t.trim());
-    }
-    // Name rules stand for runners that pick methods by name alone (`test*`), and those
-    // take only methods without parameters (XCTest, PHPUnit without a data provider).
-    if let Some(name) = item.name.clone() {
-        let was_test = item.rule_test;
-        apply_rules(&mut item, &fw.name_rules, &name, &name);
-        if has_params && !item.dynamic {
-            item.rule_test = was_test;
-        }
-    }
-    if let Some(group) = item.group.clone() {
-        // A rule on the group name (GoogleTest `DISABLED_Suite`) applies to the test too.
-        apply_rules(&mut item, &fw.name_rules, &group, &group);
-    }
-    Some(item)
+    Some(Pending {
+        item,
+        attrs,
+        has_params,
+    })
 }
 
 fn apply_rules(
@@ -474,7 +523,7 @@ struct Node2 {
     children: Vec<usize>,
 }
 
-fn build_tree(items: Vec<RawItem>, prune: bool) -> (Vec<Suite>, Vec<Test>) {
+fn build_tree(items: Vec<RawItem>, prune: bool, tests_nest: bool) -> (Vec<Suite>, Vec<Test>) {
     // Items arrive sorted by start asc, end desc (parents before children).
     let mut nodes: Vec<Node2> = Vec::with_capacity(items.len());
     let mut roots: Vec<usize> = Vec::new();
@@ -486,8 +535,13 @@ fn build_tree(items: Vec<RawItem>, prune: bool) -> (Vec<Suite>, Vec<Test>) {
             }
             stack.pop();
         }
-        let idx = nodes.len();
         let parent = stack.last().copied();
+        // Where tests cannot hold tests (everywhere but Go), whatever a test contains is
+        // not collected by the runner: a helper class inside a pytest function, say.
+        if !tests_nest && parent.is_some_and(|p| nodes[p].item.kind == Kind::Test) {
+            continue;
+        }
+        let idx = nodes.len();
         let mut item = item;
         let parent_start = parent.map(|p| nodes[p].item.start_byte);
         if let Some(loop_start) = item.loop_start {
@@ -626,35 +680,31 @@ fn convert(nodes: &[Node2], idx: usize, inherited: Status, prune: bool) -> Optio
     Some(Converted::Suite(suite))
 }
 
-/// Module names imported by the file and `a.b` calls, from the language's hints query.
-pub fn hints(
-    tree: &Tree,
-    src: &[u8],
-    grammar: crate::framework::Grammar,
-    lang: &Language,
-    budget: &Budget,
-) -> Option<(Vec<String>, Vec<String>)> {
-    const MAX_HINTS: usize = 100;
-    let Some(query) = lang.hints.get(&grammar) else {
-        return Some((Vec::new(), Vec::new()));
-    };
-    let names = query.capture_names();
-    let mut imports: Vec<String> = Vec::new();
-    let mut calls: Vec<String> = Vec::new();
-    let mut seen: HashMap<String, ()> = HashMap::new();
-    let mut cursor = QueryCursor::new();
-    cursor.set_max_start_depth(Some(MAX_START_DEPTH));
-    let mut progress = |_: &tree_sitter::QueryCursorState| budget.exhausted();
-    let options = QueryCursorOptions::new().progress_callback(&mut progress);
-    let mut matches = cursor.matches_with_options(query, tree.root_node(), src, options);
-    while let Some(m) = matches.next() {
+/// Module names imported by the file and `a.b` calls (domain hints), deduplicated.
+#[derive(Default)]
+struct Hints {
+    imports: Vec<String>,
+    calls: Vec<String>,
+    seen: HashMap<String, ()>,
+}
+
+impl Hints {
+    const MAX: usize = 100;
+
+    fn add(
+        &mut self,
+        m: &tree_sitter::QueryMatch<'_, '_>,
+        names: &[&str],
+        src: &[u8],
+        lang: &Language,
+    ) {
         let (mut recv, mut method) = (None, None);
         for c in m.captures {
             match names.get(c.index as usize).copied() {
-                Some("import") if imports.len() < MAX_HINTS => {
+                Some("import") if self.imports.len() < Self::MAX => {
                     let t: String = unquote(&text(c.node, src)).split_whitespace().collect();
-                    if !t.is_empty() && seen.insert(format!("i:{t}"), ()).is_none() {
-                        imports.push(t);
+                    if !t.is_empty() && self.seen.insert(format!("i:{t}"), ()).is_none() {
+                        self.imports.push(t);
                     }
                 }
                 Some("call.recv") => recv = Some(text(c.node, src)),
@@ -663,19 +713,15 @@ pub fn hints(
             }
         }
         let (Some(recv), Some(method)) = (recv, method) else {
-            continue;
+            return;
         };
         let recv = recv.trim().trim_start_matches('$');
-        if calls.len() >= MAX_HINTS || lang.def.noise_receivers.contains(&recv) {
-            continue;
+        if self.calls.len() >= Self::MAX || lang.def.noise_receivers.contains(&recv) {
+            return;
         }
         let call = format!("{recv}.{}", method.trim());
-        if seen.insert(format!("c:{call}"), ()).is_none() {
-            calls.push(call);
+        if self.seen.insert(format!("c:{call}"), ()).is_none() {
+            self.calls.push(call);
         }
     }
-    if budget.exhausted() {
-        return None;
-    }
-    Some((imports, calls))
 }

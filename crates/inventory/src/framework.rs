@@ -226,6 +226,9 @@ pub struct LanguageDef {
     pub loop_calls: &'static [&'static str],
     /// Node kinds of preceding siblings read as attributes (Rust `attribute_item`, PHP docblocks).
     pub sibling_attr_kinds: &'static [&'static str],
+    /// Whether a test can contain tests (Go's `t.Run`); elsewhere anything inside a test is
+    /// not collected by the runner and is dropped.
+    pub tests_nest: bool,
     /// Optional refinement in Rust for what queries cannot say cleanly.
     pub hook: Option<Hook>,
 }

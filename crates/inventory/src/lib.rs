@@ -71,20 +71,18 @@ pub(crate) fn analyze_tree(
     rel: &str,
     budget: &extract::Budget,
 ) -> Result<Option<model::TestFile>, OutOfTime> {
-    let (imports, calls) = extract::hints(tree, src, grammar, lang, budget).ok_or(OutOfTime)?;
-    let (fw_id, _reason) = detect::resolve(configs, lang, rel, &imports, src);
-    let Some(fw) = lang.framework(fw_id) else {
-        return Ok(None);
-    };
-    let (suites, tests) =
-        extract::extract(tree, src, grammar, lang, fw, budget).ok_or(OutOfTime)?;
+    let choose = |imports: &[String]| detect::resolve(configs, lang, rel, imports, src).0;
+    let a = extract::analyze(tree, src, grammar, lang, budget, choose).ok_or(OutOfTime)?;
     Ok(scan::build_file(
         rel,
         lang,
-        fw_id,
-        suites,
-        tests,
-        model::DomainHints { imports, calls },
+        a.framework,
+        a.suites,
+        a.tests,
+        model::DomainHints {
+            imports: a.imports,
+            calls: a.calls,
+        },
     ))
 }
 

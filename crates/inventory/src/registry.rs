@@ -22,7 +22,6 @@ pub struct Framework {
     pub paths: GlobSet,
     pub configs: Vec<CompiledConfig>,
     pub content: Option<RegexSet>,
-    pub queries: HashMap<Grammar, Query>,
     pub attr_rules: Vec<(Regex, Effect)>,
     pub name_rules: Vec<(Regex, Effect)>,
 }
@@ -39,7 +38,8 @@ pub struct Language {
     pub def: &'static LanguageDef,
     pub candidates: GlobSet,
     pub prefilter: Option<Regex>,
-    pub hints: HashMap<Grammar, Query>,
+    /// Hints and items in one query per grammar (see [`crate::extract::analyze`]).
+    pub queries: HashMap<Grammar, Query>,
     pub frameworks: Vec<Framework>,
 }
 
@@ -119,19 +119,22 @@ pub fn compile(defs: &'static [LanguageDef]) -> Result<Registry, String> {
     let mut by_extension = HashMap::new();
     for (idx, def) in defs.iter().enumerate() {
         let gs = grammars(def);
-        let mut hints = HashMap::new();
+        // One traversal per file: the frameworks of a language share their item query
+        // (they differ in detection and rules), so it is joined with the hints query.
+        let tests = def.frameworks.first().map_or("", |f| f.query);
+        if let Some(fw) = def.frameworks.iter().find(|f| f.query != tests) {
+            return Err(format!(
+                "language {}: framework {} has a query of its own; frameworks of a language share one",
+                def.id, fw.id
+            ));
+        }
+        let source = format!("{}\n{}", def.hints_query, tests);
+        let mut queries = HashMap::new();
         for g in &gs {
-            hints.insert(
-                *g,
-                query(*g, def.hints_query, &format!("{} hints", def.id))?,
-            );
+            queries.insert(*g, query(*g, &source, def.id)?);
         }
         let mut frameworks = Vec::new();
         for fw in def.frameworks {
-            let mut queries = HashMap::new();
-            for g in &gs {
-                queries.insert(*g, query(*g, fw.query, fw.id)?);
-            }
             frameworks.push(Framework {
                 def: fw,
                 imports: fw
@@ -156,7 +159,6 @@ pub fn compile(defs: &'static [LanguageDef]) -> Result<Registry, String> {
                 } else {
                     Some(RegexSet::new(fw.content).map_err(|e| e.to_string())?)
                 },
-                queries,
                 attr_rules: rules(fw.attr_rules)?,
                 name_rules: rules(fw.name_rules)?,
             });
@@ -174,7 +176,7 @@ pub fn compile(defs: &'static [LanguageDef]) -> Result<Registry, String> {
             def,
             candidates: glob_set(def.candidates)?,
             prefilter: def.prefilter.map(regex).transpose()?,
-            hints,
+            queries,
             frameworks,
         });
     }

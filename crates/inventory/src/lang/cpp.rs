@@ -38,6 +38,7 @@ pub const CPP: LanguageDef = LanguageDef {
     default_framework: "googletest",
     loop_kinds: &[],
     loop_calls: &[],
+    tests_nest: false,
     sibling_attr_kinds: &[],
     hook: Some(hook),
 };

@@ -76,6 +76,7 @@ pub const CSHARP: LanguageDef = LanguageDef {
     default_framework: "xunit",
     loop_kinds: &[],
     loop_calls: &[],
+    tests_nest: false,
     sibling_attr_kinds: &[],
     hook: None,
 };

@@ -24,6 +24,7 @@ pub const GO: LanguageDef = LanguageDef {
     default_framework: "go-testing",
     loop_kinds: &["for_statement"],
     loop_calls: &[],
+    tests_nest: true,
     sibling_attr_kinds: &[],
     hook: None,
 };

@@ -106,6 +106,7 @@ pub const JAVA: LanguageDef = LanguageDef {
     default_framework: "junit5",
     loop_kinds: &[],
     loop_calls: &[],
+    tests_nest: false,
     sibling_attr_kinds: &[],
     hook: None,
 };

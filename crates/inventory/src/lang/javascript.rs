@@ -132,6 +132,7 @@ const fn language(id: &'static str, extensions: &'static [(&'static str, Grammar
             "do_statement",
         ],
         loop_calls: &["forEach", "map", "flatMap"],
+        tests_nest: false,
         sibling_attr_kinds: &[],
         hook: Some(hook),
     }

@@ -38,6 +38,7 @@ pub const PHP: LanguageDef = LanguageDef {
     default_framework: "phpunit",
     loop_kinds: &[],
     loop_calls: &[],
+    tests_nest: false,
     sibling_attr_kinds: &["comment"],
     hook: None,
 };

@@ -61,6 +61,7 @@ pub const PYTHON: LanguageDef = LanguageDef {
     default_framework: "pytest",
     loop_kinds: &[],
     loop_calls: &[],
+    tests_nest: false,
     sibling_attr_kinds: &[],
     hook: None,
 };

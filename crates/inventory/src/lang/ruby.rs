@@ -50,6 +50,7 @@ pub const RUBY: LanguageDef = LanguageDef {
     default_framework: "rspec",
     loop_kinds: &["for", "while", "until"],
     loop_calls: &["each", "each_with_index", "each_pair", "times", "map"],
+    tests_nest: false,
     sibling_attr_kinds: &[],
     hook: Some(hook),
 };

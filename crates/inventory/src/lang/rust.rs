@@ -29,6 +29,7 @@ pub const RUST: LanguageDef = LanguageDef {
     default_framework: "rust-test",
     loop_kinds: &[],
     loop_calls: &[],
+    tests_nest: false,
     sibling_attr_kinds: &["attribute_item"],
     hook: None,
 };

@@ -50,6 +50,7 @@ pub const SWIFT: LanguageDef = LanguageDef {
     default_framework: "xctest",
     loop_kinds: &[],
     loop_calls: &[],
+    tests_nest: false,
     sibling_attr_kinds: &[],
     hook: None,
 };
