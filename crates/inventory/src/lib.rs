@@ -1,1 +1,91 @@
-//! specline-inventory
+//! Test inventory analyzer: finds the test files of a source tree, tells which framework
+//! each uses, and extracts their suites and tests with Tree-sitter.
+//!
+//! It knows nothing of queues or databases; the analyzer binary wraps it. The output is
+//! the shared model of `specline-inventory-model` (re-exported as [`model`]).
+//!
+//! - [`scan`] / [`scan_with`]: scan a directory (parallel, streaming, cancellable).
+//! - [`source`]: get a directory from a local path or a shallow git clone.
+//! - [`cli`]: the `specline inventory` command.
+//!
+//! Languages and frameworks are data ([`framework`], [`lang`]) interpreted by one engine
+//! ([`extract`]); see the crate README for how to add a framework.
+
+pub mod cli;
+pub mod detect;
+pub mod error;
+pub mod extract;
+pub mod framework;
+pub mod lang;
+pub mod registry;
+pub mod scan;
+pub mod source;
+
+pub use specline_inventory_model as model;
+
+pub use error::InventoryError;
+pub use scan::{scan, scan_with, CancelToken, ScanOptions};
+
+/// Version of this crate, recorded as `parser_version` in every inventory.
+pub const PARSER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Analyses one file given by its relative path and content, outside any tree: the
+/// framework comes from imports, path conventions, content or the language default (there
+/// are no config files to look at). Unlike a scan it parses even files that the cheap
+/// content prefilter would skip. `Ok(None)` when the path is not a supported source file
+/// or the file holds no test.
+pub fn analyze_bytes(
+    rel_path: &str,
+    src: &[u8],
+) -> Result<Option<model::TestFile>, InventoryError> {
+    analyze_bytes_within(rel_path, src, ScanOptions::default().file_timeout)
+}
+
+/// [`analyze_bytes`] with a time limit for the file ([`InventoryError::FileTimeout`] past it).
+pub fn analyze_bytes_within(
+    rel_path: &str,
+    src: &[u8],
+    limit: Option<std::time::Duration>,
+) -> Result<Option<model::TestFile>, InventoryError> {
+    let registry = registry::registry()?;
+    let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
+    let Some((lang, grammar)) = registry.for_file_name(name) else {
+        return Ok(None);
+    };
+    let budget = extract::Budget::new(limit, CancelToken::new());
+    let mut parsers = std::collections::HashMap::new();
+    let tree = scan::parse(&mut parsers, grammar, src, &budget)
+        .map_err(InventoryError::Definition)?
+        .ok_or(InventoryError::FileTimeout)?;
+    analyze_tree(&tree, src, grammar, lang, None, rel_path, &budget)
+        .map_err(|_| InventoryError::FileTimeout)
+}
+
+/// Detects the framework of a parsed file and extracts it; `None` when it holds no test.
+pub(crate) fn analyze_tree(
+    tree: &tree_sitter::Tree,
+    src: &[u8],
+    grammar: framework::Grammar,
+    lang: &registry::Language,
+    configs: Option<(&detect::ConfigIndex, &std::path::Path)>,
+    rel: &str,
+    budget: &extract::Budget,
+) -> Result<Option<model::TestFile>, OutOfTime> {
+    let choose = |imports: &[String]| detect::resolve(configs, lang, rel, imports, src).0;
+    let a = extract::analyze(tree, src, grammar, lang, budget, choose).ok_or(OutOfTime)?;
+    Ok(scan::build_file(
+        rel,
+        lang,
+        a.framework,
+        a.suites,
+        a.tests,
+        model::DomainHints {
+            imports: a.imports,
+            calls: a.calls,
+        },
+    ))
+}
+
+/// The file's time budget ran out (or the scan was cancelled) while querying it.
+#[derive(Debug)]
+pub(crate) struct OutOfTime;

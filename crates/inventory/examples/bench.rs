@@ -1,0 +1,217 @@
+//! Benchmark of a scan: throughput, overhead over bare Tree-sitter parsing, peak memory.
+//!
+//! ```text
+//! cargo run --release -p specline-inventory --example bench -- PATH [--threads N]
+//! cargo run --release -p specline-inventory --example bench -- --synthetic 50000 DIR
+//! ```
+//!
+//! The ratio compares the end-to-end scan (walk, ignores, read, detect, parse, query,
+//! build the model, sort) with parsing the very same files with a bare Tree-sitter parser
+//! on the same number of threads (read + parse only). Peak memory is the process's
+//! VmHWM after the scan, before the bare-parse pass. `--synthetic N DIR` first writes a
+//! tree of N test files (copies of this crate's fixtures under varied names) into DIR.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use specline_inventory::scan::{candidates, Candidate};
+use specline_inventory::{registry::registry, scan, ScanOptions};
+
+const FIXTURES: &[(&str, &[u8])] = &[
+    (
+        "test.js",
+        include_bytes!("../tests/fixtures/js-jest-repo/src/cart.test.js"),
+    ),
+    (
+        "spec.ts",
+        include_bytes!("../tests/fixtures/js-vitest-globals/pkg/src/parse.test.ts"),
+    ),
+    (
+        "_test.go",
+        include_bytes!("../tests/fixtures/go-testing/calc/calc_test.go"),
+    ),
+    (
+        "_test.py",
+        include_bytes!("../tests/fixtures/py-pytest/tests/unit/test_orders.py"),
+    ),
+    (
+        "Test.java",
+        include_bytes!("../tests/fixtures/jvm/junit5/src/test/java/shop/CartTest.java"),
+    ),
+    (
+        "Spec.kt",
+        include_bytes!("../tests/fixtures/jvm/kotlin/src/test/kotlin/shop/PricingSpec.kt"),
+    ),
+    (
+        "Tests.cs",
+        include_bytes!("../tests/fixtures/dotnet/Shop.NUnit/OrderTests.cs"),
+    ),
+    (
+        "_spec.rb",
+        include_bytes!("../tests/fixtures/ruby-rspec/spec/models/user_spec.rb"),
+    ),
+    (
+        "Test.php",
+        include_bytes!("../tests/fixtures/php/tests/Unit/CartTest.php"),
+    ),
+    (
+        "_test.rs",
+        include_bytes!("../tests/fixtures/rust-crate/src/lib.rs"),
+    ),
+    (
+        "Tests.swift",
+        include_bytes!("../tests/fixtures/swift/Tests/ShopTests/PricingTests.swift"),
+    ),
+    (
+        "_test.cc",
+        include_bytes!("../tests/fixtures/cpp-gtest/tests/cart_test.cc"),
+    ),
+];
+
+fn synthesize(n: usize, dir: &Path) -> std::io::Result<()> {
+    for i in 0..n {
+        let (suffix, body) = FIXTURES[i % FIXTURES.len()];
+        let sub = dir.join(format!("pkg{}", i / 100));
+        std::fs::create_dir_all(&sub)?;
+        let name = match suffix {
+            "_test.py" => format!("test_m{i}.py"),
+            "test.js" | "spec.ts" => format!("m{i}.{suffix}"),
+            _ => format!("M{i}{suffix}"),
+        };
+        std::fs::write(sub.join(name), body)?;
+    }
+    Ok(())
+}
+
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn bare_parse(files: &[Candidate], threads: usize) -> anyhow::Result<(usize, u64)> {
+    let registry = registry()?;
+    let next = AtomicUsize::new(0);
+    let parsed = AtomicUsize::new(0);
+    let bytes = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut parsers = std::collections::HashMap::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(c) = files.get(i) else { break };
+                    let Ok(src) = std::fs::read(&c.path) else {
+                        continue;
+                    };
+                    if !c.would_parse(registry, &src) {
+                        continue;
+                    }
+                    let parser = parsers.entry(c.grammar).or_insert_with(|| {
+                        let mut p = tree_sitter::Parser::new();
+                        let _ = p.set_language(&c.grammar.language());
+                        p
+                    });
+                    if parser.parse(&src, None).is_some() {
+                        parsed.fetch_add(1, Ordering::Relaxed);
+                        bytes.fetch_add(src.len() as u64, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    Ok((parsed.into_inner(), bytes.into_inner()))
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut root: Option<PathBuf> = None;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--threads" => {
+                threads = args
+                    .get(i + 1)
+                    .ok_or_else(|| anyhow::anyhow!("--threads N"))?
+                    .parse()?;
+                i += 1;
+            }
+            "--synthetic" => {
+                let n: usize = args
+                    .get(i + 1)
+                    .ok_or_else(|| anyhow::anyhow!("--synthetic N DIR"))?
+                    .parse()?;
+                let dir = PathBuf::from(
+                    args.get(i + 2)
+                        .ok_or_else(|| anyhow::anyhow!("--synthetic N DIR"))?,
+                );
+                let t = Instant::now();
+                synthesize(n, &dir)?;
+                eprintln!(
+                    "wrote {n} test files into {} in {:.1?}",
+                    dir.display(),
+                    t.elapsed()
+                );
+                root = Some(dir);
+                i += 2;
+            }
+            other => root = Some(PathBuf::from(other)),
+        }
+        i += 1;
+    }
+    let root = root.ok_or_else(|| anyhow::anyhow!("usage: bench PATH | --synthetic N DIR"))?;
+    registry()?; // compile definitions outside the timings
+
+    let opts = ScanOptions {
+        threads,
+        ..ScanOptions::default()
+    };
+    let t = Instant::now();
+    let inv = scan(&root, &opts)?;
+    let scan_time = t.elapsed();
+    let peak = peak_rss_mb();
+
+    let files = candidates(&root, &opts)?;
+    let t = Instant::now();
+    let (parsed, bytes) = bare_parse(&files, threads)?;
+    let parse_time = t.elapsed();
+
+    let s = &inv.stats;
+    let secs = scan_time.as_secs_f64();
+    println!("tree: {}", root.display());
+    println!("threads: {threads}");
+    println!(
+        "walked {} files; {} candidates; {} parsed ({:.1} MB); {} test files, {} suites, {} tests; {} errors; truncated={}",
+        s.files_seen,
+        files.len(),
+        parsed,
+        bytes as f64 / 1e6,
+        s.test_files,
+        s.suites,
+        s.tests,
+        s.errored,
+        s.truncated
+    );
+    println!("scan (end to end): {:.3} s", secs);
+    println!(
+        "bare parse of the same files: {:.3} s",
+        parse_time.as_secs_f64()
+    );
+    println!(
+        "ratio scan / bare parse: {:.2}x",
+        secs / parse_time.as_secs_f64().max(1e-9)
+    );
+    println!(
+        "throughput: {:.0} parsed files/s, {:.1} MB/s, {:.0} walked files/s",
+        parsed as f64 / secs,
+        bytes as f64 / 1e6 / secs,
+        s.files_seen as f64 / secs
+    );
+    if let Some(mb) = peak {
+        println!("peak memory (VmHWM after scan): {mb:.1} MB");
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+; Go testing: func TestX(t *testing.T) and FuzzX(f *testing.F) are tests; t.Run(name, fn)
+; inside them are subtests (a test with subtests becomes a suite). A subtest named by an
+; expression, or inside a `for` loop over a table, is one dynamic test.
+
+(function_declaration
+  name: (identifier) @name
+  parameters: (parameter_list
+    (parameter_declaration
+      type: (pointer_type (qualified_type
+        package: (package_identifier) @_pkg
+        name: (type_identifier) @_type))))
+  (#match? @name "^(Test|Fuzz)([^a-z]|$)")
+  (#eq? @_pkg "testing")
+  (#match? @_type "^[TF]$")) @test
+
+; t.Skip(...) as the first statement skips the whole test.
+(function_declaration
+  name: (identifier) @name
+  parameters: (parameter_list
+    (parameter_declaration
+      type: (pointer_type (qualified_type
+        package: (package_identifier) @_pkg
+        name: (type_identifier) @_type))))
+  body: (block
+    .
+    (expression_statement
+      (call_expression
+        function: (selector_expression field: (field_identifier) @_skip) @skip)))
+  (#match? @name "^(Test|Fuzz)([^a-z]|$)")
+  (#eq? @_pkg "testing")
+  (#match? @_type "^[TF]$")
+  (#match? @_skip "^Skip(f|Now)?$")) @test
+
+(call_expression
+  function: (selector_expression
+    operand: (identifier) @_recv
+    field: (field_identifier) @_run)
+  arguments: (argument_list
+    .
+    (_) @name.expr
+    .
+    [(func_literal) (identifier) (selector_expression) (call_expression)]
+    .)
+  (#eq? @_run "Run")
+  (#not-match? @_recv "^suite$")) @test

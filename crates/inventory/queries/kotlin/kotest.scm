@@ -1,0 +1,26 @@
+
+; Kotest spec styles. The hook (src/lang/kotlin.rs) reads the callee word:
+; FunSpec test/context, DescribeSpec describe/it, ShouldSpec should/context,
+; BehaviorSpec given/when/then, FeatureSpec feature/scenario, ExpectSpec expect/context,
+; with x-prefixed disabled variants.
+(call_expression
+  (call_expression
+    (identifier) @chain
+    (value_arguments . (value_argument (string_literal) @name.expr)))
+  (annotated_lambda)) @item
+
+; StringSpec and leaves of FreeSpec/WordSpec: "name" { ... }
+(call_expression
+  (string_literal) @name.expr
+  (annotated_lambda)) @test
+
+; FreeSpec containers: "name" - { ... }
+(binary_expression
+  left: (string_literal) @name.expr
+  right: (lambda_literal)) @suite
+
+; WordSpec containers: "name" should { ... } / "name" When { ... }
+(infix_expression
+  (string_literal) @name.expr
+  (identifier)
+  (lambda_literal)) @suite

@@ -1,0 +1,727 @@
+//! The generic engine: runs a framework's query over a syntax tree and builds the nested
+//! suites and tests of the model from the matches.
+//!
+//! Queries only say *where* suites and tests are; nesting comes from byte ranges (an item
+//! inside another item's span is its child), so one query pattern per construct is enough
+//! and no language needs a hand-written tree walker. The steps:
+//!
+//! 1. every match becomes a [`RawItem`] (attributes and names run through the rules);
+//! 2. items on the same node merge (two patterns may see one method);
+//! 3. candidates without a test rule and items the hook rejects are dropped;
+//! 4. items nest by span; a test with children becomes a suite (Go's `t.Run`);
+//! 5. status inherits downward (a test in a skipped suite is skipped) and empty suites go
+//!    when the framework asks.
+
+use std::collections::HashMap;
+
+use std::time::Instant;
+
+use tree_sitter::{Node, Point, QueryCursor, QueryCursorOptions, StreamingIterator, Tree};
+
+use crate::framework::{Effect, HookCtx};
+use crate::model::{Location, Status, Suite, Test};
+use crate::registry::{Framework, Language};
+
+/// Deeper suite nesting than this is flattened onto the deepest allowed suite, so that
+/// pathological input cannot exhaust the stack of the recursive conversion, and so that
+/// the JSON stays under serde_json's default recursion limit (128) for consumers: each
+/// suite level is two JSON levels (object and array).
+pub const MAX_DEPTH: usize = 48;
+
+/// Query matches start no deeper than this in the syntax tree. Real test code sits far
+/// shallower (48 nested suites are ~300 levels); deeper starts cost quadratic time in
+/// Tree-sitter's query cursor on pathological nesting.
+pub const MAX_START_DEPTH: u32 = 400;
+
+/// Longest modifier text kept (attributes can be long).
+const MAX_MODIFIER: usize = 200;
+/// Longest name kept.
+const MAX_NAME: usize = 500;
+
+/// How long one file may take, and the scan's cancel flag: checked by the parser and the
+/// query cursors, so one pathological file (Tree-sitter's error recovery and query cursor
+/// can be superlinear on deep nesting) cannot hold a worker for long.
+#[derive(Debug, Clone, Default)]
+pub struct Budget {
+    pub deadline: Option<Instant>,
+    pub cancel: crate::CancelToken,
+}
+
+impl Budget {
+    /// A budget of `limit` from now (none when `limit` is `None`).
+    pub fn new(limit: Option<std::time::Duration>, cancel: crate::CancelToken) -> Self {
+        Budget {
+            deadline: limit.map(|l| Instant::now() + l),
+            cancel,
+        }
+    }
+
+    /// True when the file ran out of time or the scan was cancelled.
+    pub fn exhausted(&self) -> bool {
+        self.cancel.is_cancelled() || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// What a query match says an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Suite,
+    Test,
+    /// A test only if a rule says so.
+    Candidate,
+    /// Decided by the language hook.
+    Hook,
+}
+
+/// One suite or test as found by a query match, before nesting.
+#[derive(Debug, Clone)]
+pub struct RawItem {
+    pub kind: Kind,
+    pub start_byte: usize,
+    pub end_byte: usize,
+    pub start: Point,
+    pub end: Point,
+    pub name: Option<String>,
+    /// False when the name came from a non-literal expression (a variable, a template).
+    pub name_is_literal: bool,
+    pub status: Status,
+    pub modifier: Option<String>,
+    pub dynamic: bool,
+    /// An attribute or name rule said [`Effect::Test`].
+    pub rule_test: bool,
+    /// An attribute rule said [`Effect::Suite`].
+    pub rule_suite: bool,
+    /// `@chain` text, for the hook.
+    pub chain: Option<String>,
+    /// Named children of `@args`, for the hook.
+    pub arg_count: Option<usize>,
+    /// Captured `@pending`: a call without a body (`it "x"`, Mocha's `it("x")`).
+    pub bodyless: bool,
+    /// Text of `@args` (shortened), for hooks reading metadata (`it "x", :skip do`).
+    pub args: Option<String>,
+    pub group: Option<String>,
+    loop_start: Option<usize>,
+}
+
+impl RawItem {
+    /// Sets a status unless one is already set: the first word the source says wins.
+    pub fn set_status(&mut self, status: Status, modifier: &str) {
+        if self.status == Status::Active && status != Status::Active {
+            self.status = status;
+            self.modifier = Some(truncate(modifier.trim(), MAX_MODIFIER));
+        }
+    }
+
+    fn contains(&self, other: &RawItem) -> bool {
+        self.start_byte <= other.start_byte
+            && other.end_byte <= self.end_byte
+            && (self.start_byte, self.end_byte) != (other.start_byte, other.end_byte)
+    }
+
+    fn location(&self) -> Location {
+        Location {
+            start_line: clamp(self.start.row + 1),
+            start_column: clamp(self.start.column + 1),
+            end_line: clamp(self.end.row + 1),
+            end_column: clamp(self.end.column + 1),
+        }
+    }
+}
+
+fn clamp(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+pub(crate) fn text<'a>(node: Node<'_>, src: &'a [u8]) -> std::borrow::Cow<'a, str> {
+    String::from_utf8_lossy(src.get(node.byte_range()).unwrap_or_default())
+}
+
+/// True when a node is a string literal without interpolation.
+fn is_plain_literal(node: Node<'_>) -> bool {
+    let kind = node.kind();
+    // Ruby names a group by a constant (`describe User`): static, not dynamic.
+    if matches!(kind, "constant" | "scope_resolution") {
+        return true;
+    }
+    if !(kind.contains("string") || kind == "symbol" || kind == "simple_symbol") {
+        return false;
+    }
+    let mut cursor = node.walk();
+    let plain = node.named_children(&mut cursor).all(|c| {
+        let k = c.kind();
+        !(k.contains("interpolation") || k.contains("substitution") || k == "template_substitution")
+    });
+    plain
+}
+
+/// The text of a literal without its quotes and prefixes (`r"x"`, `@"x"`, `'x'`, `:sym`).
+pub(crate) fn unquote(raw: &str) -> String {
+    let s = raw.trim();
+    // Prefixes only count before a quote: `r"x"`, `@"x"`, `$"x"`, `f'x'`.
+    let after_prefix =
+        s.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '@' || c == '$');
+    let s = if after_prefix.starts_with(['"', '\'', '`']) {
+        after_prefix
+    } else {
+        s.strip_prefix(':').unwrap_or(s)
+    };
+    if let Some(inner) = s.strip_prefix('<').and_then(|x| x.strip_suffix('>')) {
+        return inner.to_string();
+    }
+    for q in ["\"\"\"", "'''", "\"", "'", "`"] {
+        if let Some(inner) = s.strip_prefix(q).and_then(|x| x.strip_suffix(q)) {
+            return inner.to_string();
+        }
+    }
+    // Not a literal after all (an identifier): use the raw text.
+    if s.is_empty() {
+        raw.trim().to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// What one file yields: its hints, the framework chosen from them, suites and tests.
+pub struct Analysis {
+    pub imports: Vec<String>,
+    pub calls: Vec<String>,
+    pub framework: &'static str,
+    pub suites: Vec<Suite>,
+    pub tests: Vec<Test>,
+}
+
+/// Runs the language's query once over `tree`: hint matches feed `choose`, which names
+/// the framework; item matches become the file's suites and tests under that framework's
+/// rules. One traversal instead of one per concern keeps the scan close to bare parsing.
+pub fn analyze(
+    tree: &Tree,
+    src: &[u8],
+    grammar: crate::framework::Grammar,
+    lang: &Language,
+    budget: &Budget,
+    choose: impl FnOnce(&[String]) -> &'static str,
+) -> Option<Analysis> {
+    let query = lang.queries.get(&grammar)?;
+    let names = query.capture_names();
+    let mut pending: Vec<Pending<'_>> = Vec::new();
+    let mut hints = Hints::default();
+    let mut cursor = QueryCursor::new();
+    cursor.set_max_start_depth(Some(MAX_START_DEPTH));
+    let mut progress = |_: &tree_sitter::QueryCursorState| budget.exhausted();
+    let options = QueryCursorOptions::new().progress_callback(&mut progress);
+    let mut matches = cursor.matches_with_options(query, tree.root_node(), src, options);
+    while let Some(m) = matches.next() {
+        match raw_item(m, names, src, lang) {
+            Some(p) => pending.push(p),
+            None => hints.add(m, names, src, lang),
+        }
+    }
+    drop(matches);
+    if budget.exhausted() {
+        return None;
+    }
+    let framework = choose(&hints.imports);
+    let fw = lang.framework(framework)?;
+    let items: Vec<RawItem> = pending
+        .into_iter()
+        .map(|p| apply_framework(p, fw, src))
+        .collect();
+    let (suites, tests) = finish(items, lang, fw);
+    Some(Analysis {
+        imports: hints.imports,
+        calls: hints.calls,
+        framework,
+        suites,
+        tests,
+    })
+}
+
+fn finish(items: Vec<RawItem>, lang: &Language, fw: &Framework) -> (Vec<Suite>, Vec<Test>) {
+    let items = merge_same_node(items);
+    let ctx = HookCtx {
+        framework: fw.def.id,
+    };
+    let mut kept: Vec<RawItem> = Vec::with_capacity(items.len());
+    for mut item in items {
+        if item.kind == Kind::Candidate {
+            if item.rule_suite {
+                item.kind = Kind::Suite;
+            } else if item.rule_test {
+                item.kind = Kind::Test;
+            } else {
+                continue;
+            }
+        }
+        if let Some(hook) = lang.def.hook {
+            if !hook(&mut item, &ctx) {
+                continue;
+            }
+        }
+        if matches!(item.kind, Kind::Hook | Kind::Candidate) {
+            continue;
+        }
+        kept.push(item);
+    }
+    build_tree(kept, fw.def.prune_empty_suites, lang.def.tests_nest)
+}
+
+/// An item match before the framework is known: rules still to apply.
+struct Pending<'t> {
+    item: RawItem,
+    attrs: Vec<Node<'t>>,
+    has_params: bool,
+}
+
+/// Applies the framework's attribute and name rules to a pending item.
+fn apply_framework(p: Pending<'_>, fw: &Framework, src: &[u8]) -> RawItem {
+    let Pending {
+        mut item,
+        attrs,
+        has_params,
+    } = p;
+    for a in attrs {
+        let t = text(a, src);
+        apply_rules(&mut item, &fw.attr_rules, &t, t.trim());
+    }
+    // Name rules stand for runners that pick methods by name alone (`test*`), and those
+    // take only methods without parameters (XCTest, PHPUnit without a data provider).
+    if let Some(name) = item.name.clone() {
+        let was_test = item.rule_test;
+        apply_rules(&mut item, &fw.name_rules, &name, &name);
+        if has_params && !item.dynamic {
+            item.rule_test = was_test;
+        }
+    }
+    if let Some(group) = item.group.clone() {
+        // A rule on the group name (GoogleTest `DISABLED_Suite`) applies to the test too.
+        apply_rules(&mut item, &fw.name_rules, &group, &group);
+    }
+    item
+}
+
+fn raw_item<'t>(
+    m: &tree_sitter::QueryMatch<'_, 't>,
+    names: &[&str],
+    src: &[u8],
+    lang: &Language,
+) -> Option<Pending<'t>> {
+    let mut main: Option<(Kind, Node<'_>)> = None;
+    for c in m.captures {
+        let kind = match names.get(c.index as usize).copied() {
+            Some("suite") => Kind::Suite,
+            Some("test") => Kind::Test,
+            Some("test.candidate") => Kind::Candidate,
+            Some("item") => Kind::Hook,
+            _ => continue,
+        };
+        main = Some((kind, c.node));
+    }
+    let (kind, node) = main?;
+    let mut item = RawItem {
+        kind,
+        start_byte: node.start_byte(),
+        end_byte: node.end_byte(),
+        start: node.start_position(),
+        end: node.end_position(),
+        name: None,
+        name_is_literal: true,
+        status: Status::Active,
+        modifier: None,
+        dynamic: false,
+        rule_test: false,
+        rule_suite: false,
+        chain: None,
+        arg_count: None,
+        args: None,
+        bodyless: false,
+        group: None,
+        loop_start: loop_ancestor(node, src, lang),
+    };
+    let mut attrs: Vec<Node<'t>> = Vec::new();
+    let mut has_params = false;
+    for c in m.captures {
+        let Some(cap) = names.get(c.index as usize).copied() else {
+            continue;
+        };
+        match cap {
+            "name" => item.name = Some(truncate(&unquote(&text(c.node, src)), MAX_NAME)),
+            "name.expr" => {
+                item.name_is_literal = is_plain_literal(c.node);
+                let raw = text(c.node, src);
+                let name = if item.name_is_literal || c.node.kind().contains("string") {
+                    unquote(&raw)
+                } else {
+                    raw.trim().to_string()
+                };
+                item.name = Some(truncate(&name, MAX_NAME));
+            }
+            "attr" => attrs.push(c.node),
+            "chain" => item.chain = Some(text(c.node, src).split_whitespace().collect()),
+            "args" => {
+                item.arg_count = Some(c.node.named_child_count());
+                item.args = Some(truncate(&text(c.node, src), 300));
+            }
+            "pending" => {
+                item.bodyless = true;
+                item.set_status(Status::Todo, "pending");
+            }
+            "group" => item.group = Some(unquote(&text(c.node, src))),
+            "skip" => item.set_status(Status::Skipped, &text(c.node, src)),
+            "todo" => item.set_status(Status::Todo, &text(c.node, src)),
+            "only" => item.set_status(Status::Focused, &text(c.node, src)),
+            "xfail" => item.set_status(Status::Xfail, &text(c.node, src)),
+            "dynamic" => item.dynamic = true,
+            "params" => has_params = true,
+            _ => {}
+        }
+    }
+    if !lang.def.sibling_attr_kinds.is_empty() {
+        let mut prev = node.prev_named_sibling();
+        while let Some(p) = prev {
+            if !lang.def.sibling_attr_kinds.contains(&p.kind()) {
+                break;
+            }
+            attrs.push(p);
+            prev = p.prev_named_sibling();
+        }
+    }
+    // Source order so the first status word in the file wins.
+    attrs.sort_by_key(|n| n.start_byte());
+    Some(Pending {
+        item,
+        attrs,
+        has_params,
+    })
+}
+
+fn apply_rules(
+    item: &mut RawItem,
+    rules: &[(regex::Regex, Effect)],
+    haystack: &str,
+    modifier: &str,
+) {
+    for (re, effect) in rules {
+        let Some(found) = re.find(haystack) else {
+            continue;
+        };
+        match effect {
+            Effect::Test => item.rule_test = true,
+            Effect::Suite => item.rule_suite = true,
+            Effect::Dynamic => item.dynamic = true,
+            other => {
+                if let Some(status) = other.status() {
+                    // Attributes are short: keep the whole one; names keep the matched prefix.
+                    let m = if modifier.len() <= MAX_MODIFIER
+                        && modifier.starts_with(['@', '#', '[', '/'])
+                    {
+                        modifier
+                    } else {
+                        found.as_str()
+                    };
+                    item.set_status(status, m);
+                }
+            }
+        }
+    }
+}
+
+/// Byte offset of the innermost loop around `node`, if any.
+fn loop_ancestor(node: Node<'_>, src: &[u8], lang: &Language) -> Option<usize> {
+    let def = lang.def;
+    if def.loop_kinds.is_empty() && def.loop_calls.is_empty() {
+        return None;
+    }
+    let mut cur = node.parent();
+    while let Some(n) = cur {
+        if def.loop_kinds.contains(&n.kind()) {
+            return Some(n.start_byte());
+        }
+        if !def.loop_calls.is_empty() && is_loop_call(n, src, def.loop_calls) {
+            return Some(n.start_byte());
+        }
+        cur = n.parent();
+    }
+    None
+}
+
+/// `table.forEach(...)` (JavaScript) or `cases.each do ... end` (Ruby): a call with a
+/// receiver to one of the language's looping methods.
+fn is_loop_call(n: Node<'_>, src: &[u8], loop_calls: &[&str]) -> bool {
+    match n.kind() {
+        "call_expression" => n.child_by_field_name("function").is_some_and(|f| {
+            let callee = text(f, src);
+            callee.contains('.') && loop_calls.contains(&callee.rsplit('.').next().unwrap_or(""))
+        }),
+        "call" => {
+            n.child_by_field_name("receiver").is_some()
+                && n.child_by_field_name("method")
+                    .is_some_and(|m| loop_calls.contains(&text(m, src).as_ref()))
+        }
+        _ => false,
+    }
+}
+
+fn merge_same_node(mut items: Vec<RawItem>) -> Vec<RawItem> {
+    items.sort_by(|a, b| {
+        a.start_byte
+            .cmp(&b.start_byte)
+            .then(b.end_byte.cmp(&a.end_byte))
+    });
+    let mut out: Vec<RawItem> = Vec::with_capacity(items.len());
+    for item in items {
+        match out.last_mut() {
+            Some(last) if (last.start_byte, last.end_byte) == (item.start_byte, item.end_byte) => {
+                merge_into(last, item);
+            }
+            _ => out.push(item),
+        }
+    }
+    out
+}
+
+fn merge_into(into: &mut RawItem, other: RawItem) {
+    let rank = |k: Kind| match k {
+        Kind::Suite => 3,
+        Kind::Test => 2,
+        Kind::Hook => 1,
+        Kind::Candidate => 0,
+    };
+    if rank(other.kind) > rank(into.kind) {
+        into.kind = other.kind;
+    }
+    if into.name.is_none() {
+        into.name = other.name;
+        into.name_is_literal = other.name_is_literal;
+    }
+    if let Some(m) = &other.modifier {
+        into.set_status(other.status, m);
+    }
+    into.dynamic |= other.dynamic;
+    into.rule_test |= other.rule_test;
+    into.rule_suite |= other.rule_suite;
+    into.chain = into.chain.take().or(other.chain);
+    into.arg_count = into.arg_count.or(other.arg_count);
+    into.args = into.args.take().or(other.args);
+    into.bodyless |= other.bodyless;
+    into.group = into.group.take().or(other.group);
+}
+
+/// A node of the nesting tree while it is built.
+struct Node2 {
+    item: RawItem,
+    children: Vec<usize>,
+}
+
+fn build_tree(items: Vec<RawItem>, prune: bool, tests_nest: bool) -> (Vec<Suite>, Vec<Test>) {
+    // Items arrive sorted by start asc, end desc (parents before children).
+    let mut nodes: Vec<Node2> = Vec::with_capacity(items.len());
+    let mut roots: Vec<usize> = Vec::new();
+    let mut stack: Vec<usize> = Vec::new();
+    for item in items {
+        while let Some(&top) = stack.last() {
+            if nodes[top].item.contains(&item) {
+                break;
+            }
+            stack.pop();
+        }
+        let parent = stack.last().copied();
+        // Where tests cannot hold tests (everywhere but Go), whatever a test contains is
+        // not collected by the runner: a helper class inside a pytest function, say.
+        if !tests_nest && parent.is_some_and(|p| nodes[p].item.kind == Kind::Test) {
+            continue;
+        }
+        let idx = nodes.len();
+        let mut item = item;
+        let parent_start = parent.map(|p| nodes[p].item.start_byte);
+        if let Some(loop_start) = item.loop_start {
+            if parent_start.is_none_or(|ps| loop_start > ps) {
+                item.dynamic = true;
+            }
+        }
+        if !item.name_is_literal {
+            item.dynamic = true;
+        }
+        nodes.push(Node2 {
+            item,
+            children: Vec::new(),
+        });
+        match parent {
+            Some(p) if stack.len() < MAX_DEPTH => {
+                nodes[p].children.push(idx);
+                stack.push(idx);
+            }
+            Some(p) => nodes[p].children.push(idx),
+            None => {
+                roots.push(idx);
+                stack.push(idx);
+            }
+        }
+    }
+    let mut suites = Vec::new();
+    let mut tests = Vec::new();
+    let mut groups: Vec<(String, Suite)> = Vec::new();
+    for r in roots {
+        let group = nodes[r].item.group.clone();
+        match convert(&nodes, r, Status::Active, prune) {
+            Some(Converted::Suite(s)) => suites.push(s),
+            Some(Converted::Test(t)) => match group {
+                Some(g) => add_to_group(&mut groups, &g, t),
+                None => tests.push(t),
+            },
+            None => {}
+        }
+    }
+    suites.extend(groups.into_iter().map(|(_, s)| s));
+    suites.sort_by_key(|s| (s.location.start_line, s.location.start_column));
+    (suites, tests)
+}
+
+/// Puts `t` into the synthetic suite named `g`, creating it at the test's location.
+fn add_to_group(groups: &mut Vec<(String, Suite)>, g: &str, t: Test) {
+    if let Some((_, s)) = groups.iter_mut().find(|(n, _)| n == g) {
+        s.location.end_line = t.location.end_line;
+        s.location.end_column = t.location.end_column;
+        s.tests.push(t);
+        return;
+    }
+    let disabled = g.starts_with("DISABLED_");
+    let suite = Suite {
+        name: g.to_string(),
+        location: t.location,
+        status: if disabled {
+            Status::Skipped
+        } else {
+            Status::Active
+        },
+        modifier: disabled.then(|| "DISABLED_".to_string()),
+        suites: Vec::new(),
+        tests: vec![t],
+    };
+    groups.push((g.to_string(), suite));
+}
+
+/// A suite's status reaches its children: skipping a suite skips everything in it (even a
+/// focused test: runners skip it), while a focused or xfail suite only colours its active
+/// children. The child keeps its own modifier only when its own status stands.
+fn effective_status(
+    inherited: Status,
+    own: Status,
+    modifier: Option<&String>,
+) -> (Status, Option<String>) {
+    use Status::{Active, Focused, Skipped, Todo, Xfail};
+    match (inherited, own) {
+        (Skipped | Todo, Active | Focused) => (inherited, None),
+        (Xfail | Focused, Active) => (inherited, None),
+        _ => (own, modifier.cloned()),
+    }
+}
+
+enum Converted {
+    Suite(Suite),
+    Test(Test),
+}
+
+fn convert(nodes: &[Node2], idx: usize, inherited: Status, prune: bool) -> Option<Converted> {
+    let n = nodes.get(idx)?;
+    let item = &n.item;
+    let (status, modifier) = effective_status(inherited, item.status, item.modifier.as_ref());
+    let base = item
+        .name
+        .clone()
+        .unwrap_or_else(|| "(anonymous)".to_string());
+    let name = if item.dynamic {
+        format!("{base} (dynamic)")
+    } else {
+        base
+    };
+    // Children first: a test becomes a suite only if something survives inside it (a
+    // helper class inside a pytest function is pruned and leaves the test a test).
+    let mut suites = Vec::new();
+    let mut tests = Vec::new();
+    for &c in &n.children {
+        match convert(nodes, c, status, prune) {
+            Some(Converted::Suite(s)) => suites.push(s),
+            Some(Converted::Test(t)) => tests.push(t),
+            None => {}
+        }
+    }
+    let is_suite = item.kind == Kind::Suite || !suites.is_empty() || !tests.is_empty();
+    if !is_suite {
+        return Some(Converted::Test(Test {
+            name,
+            location: item.location(),
+            status,
+            modifier,
+            dynamic: item.dynamic,
+        }));
+    }
+    let suite = Suite {
+        name,
+        location: item.location(),
+        status,
+        modifier,
+        suites,
+        tests,
+    };
+    if prune && suite.tests.is_empty() && suite.suites.is_empty() {
+        return None;
+    }
+    Some(Converted::Suite(suite))
+}
+
+/// Module names imported by the file and `a.b` calls (domain hints), deduplicated.
+#[derive(Default)]
+struct Hints {
+    imports: Vec<String>,
+    calls: Vec<String>,
+    seen: HashMap<String, ()>,
+}
+
+impl Hints {
+    const MAX: usize = 100;
+
+    fn add(
+        &mut self,
+        m: &tree_sitter::QueryMatch<'_, '_>,
+        names: &[&str],
+        src: &[u8],
+        lang: &Language,
+    ) {
+        let (mut recv, mut method) = (None, None);
+        for c in m.captures {
+            match names.get(c.index as usize).copied() {
+                Some("import") if self.imports.len() < Self::MAX => {
+                    let t: String = unquote(&text(c.node, src)).split_whitespace().collect();
+                    if !t.is_empty() && self.seen.insert(format!("i:{t}"), ()).is_none() {
+                        self.imports.push(t);
+                    }
+                }
+                Some("call.recv") => recv = Some(text(c.node, src)),
+                Some("call.name") => method = Some(text(c.node, src)),
+                _ => {}
+            }
+        }
+        let (Some(recv), Some(method)) = (recv, method) else {
+            return;
+        };
+        let recv = recv.trim().trim_start_matches('$');
+        if self.calls.len() >= Self::MAX || lang.def.noise_receivers.contains(&recv) {
+            return;
+        }
+        let call = format!("{recv}.{}", method.trim());
+        if self.seen.insert(format!("c:{call}"), ()).is_none() {
+            self.calls.push(call);
+        }
+    }
+}

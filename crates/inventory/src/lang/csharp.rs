@@ -1,0 +1,82 @@
+//! C#: xUnit, NUnit and MSTest. One query, one set of attribute rules; detection differs.
+
+use crate::framework::{config_with, rule, Effect, FrameworkDef, Grammar, LanguageDef, Rule};
+
+const TESTS: &str = include_str!("../../queries/csharp/tests.scm");
+const HINTS: &str = include_str!("../../queries/csharp/hints.scm");
+
+/// Attribute lists such as `[Fact(Skip = "why")]`, `[Theory, InlineData(1)]`, `[Ignore]`.
+const ATTRIBUTES: &[Rule] = &[
+    rule(
+        r"\b(Fact|Theory|Test|TestCase|TestCaseSource|TestMethod|DataTestMethod)\b",
+        Effect::Test,
+    ),
+    rule(
+        r"\b(Theory|TestCase|TestCaseSource|DataTestMethod|DataRow|DynamicData|InlineData|MemberData|ClassData)\b",
+        Effect::Dynamic,
+    ),
+    rule(r"\bSkip\s*=", Effect::Skip),
+    rule(r"\b(Ignore|Explicit)\b", Effect::Skip),
+];
+
+pub const FRAMEWORKS: &[FrameworkDef] = &[
+    FrameworkDef {
+        imports: &[r"^Xunit\b"],
+        configs: &[config_with("*.csproj", "xunit")],
+        content: &[r"\[(Fact|Theory)\b"],
+        attr_rules: ATTRIBUTES,
+        prune_empty_suites: true,
+        ..FrameworkDef::new("xunit", TESTS)
+    },
+    FrameworkDef {
+        imports: &[r"^NUnit\b"],
+        configs: &[config_with("*.csproj", "NUnit")],
+        content: &[r"\[(Test|TestFixture|TestCase)\b"],
+        attr_rules: ATTRIBUTES,
+        prune_empty_suites: true,
+        ..FrameworkDef::new("nunit", TESTS)
+    },
+    FrameworkDef {
+        imports: &[r"^Microsoft\.VisualStudio\.TestTools\b"],
+        configs: &[config_with("*.csproj", "MSTest")],
+        content: &[r"\[(TestMethod|TestClass|DataTestMethod)\b"],
+        attr_rules: ATTRIBUTES,
+        prune_empty_suites: true,
+        ..FrameworkDef::new("mstest", TESTS)
+    },
+];
+
+pub const CSHARP: LanguageDef = LanguageDef {
+    id: "csharp",
+    extensions: &[("cs", Grammar::CSharp)],
+    candidates: &[
+        "**/*Test.cs",
+        "**/*Tests.cs",
+        "**/*Spec.cs",
+        "**/*Test/**/*.cs",
+        "**/*Tests/**/*.cs",
+        "**/*.Test*/**/*.cs",
+        "**/test/**/*.cs",
+        "**/tests/**/*.cs",
+    ],
+    prefilter: Some(r"\[(Fact|Theory|Test|TestCase|TestMethod|DataTestMethod|TestCaseSource)\b"),
+    hints_query: HINTS,
+    noise_receivers: &[
+        "Assert",
+        "Mock",
+        "It",
+        "Console",
+        "String",
+        "Task",
+        "Enumerable",
+        "CollectionAssert",
+        "StringAssert",
+    ],
+    frameworks: FRAMEWORKS,
+    default_framework: "xunit",
+    loop_kinds: &[],
+    loop_calls: &[],
+    tests_nest: false,
+    sibling_attr_kinds: &[],
+    hook: None,
+};

@@ -1,0 +1,605 @@
+//! The scan: discovery, then parallel per-file analysis, with results streamed to the
+//! caller as files finish.
+//!
+//! Three stages joined by bounded channels, so memory stays flat however big the tree:
+//!
+//! ```text
+//! discovery thread ──jobs──▶ N workers (parse + detect + extract) ──outcomes──▶ caller
+//! ```
+//!
+//! The caller's thread receives outcomes and hands each [`TestFile`] to its callback (to
+//! persist in batches, print, …) while the scan goes on. Cancellation and the timeout set
+//! one flag that discovery, workers and even a running parse check; a scan stopped that
+//! way reports `stats.truncated = true`, never a complete inventory.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
+use tree_sitter::{ParseOptions, Parser, Tree};
+
+use crate::detect::ConfigIndex;
+use crate::error::InventoryError;
+use crate::extract::Budget;
+use crate::framework::Grammar;
+use crate::model::{
+    DomainHints, ErrorPhase, FileError, Inventory, ScanStats, Source, Suite, TestFile,
+    SCHEMA_VERSION,
+};
+use crate::registry::{registry, Registry};
+
+/// Directories never worth scanning: dependencies, build outputs, caches, VCS data.
+pub const DEFAULT_IGNORED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    "bower_components",
+    "vendor",
+    "dist",
+    "build",
+    "out",
+    "target",
+    "coverage",
+    ".next",
+    ".nuxt",
+    ".svelte-kit",
+    ".turbo",
+    ".cache",
+    ".parcel-cache",
+    "__pycache__",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".gradle",
+    ".idea",
+    "Pods",
+    "Carthage",
+    ".build",
+    "DerivedData",
+    "obj",
+    "site-packages",
+    ".eggs",
+];
+
+/// Bytes looked at to decide a file is binary (a NUL byte in them).
+const BINARY_SNIFF: usize = 8000;
+
+/// A flag to stop a scan from another thread. Cloning shares the flag.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Asks the scan to stop; it returns soon with `stats.truncated = true`.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How to scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Files larger than this are skipped and counted in `skipped_too_large`.
+    pub max_file_size: u64,
+    /// Worker threads (the bounded pool). 0 means the number of CPUs.
+    pub threads: usize,
+    /// Stop after this long and report the inventory as truncated.
+    pub timeout: Option<Duration>,
+    /// Longest time one file may take (parse and queries); past it the file is recorded as
+    /// a `PARSE_TIMEOUT` error and the scan goes on.
+    pub file_timeout: Option<Duration>,
+    /// Honour `.gitignore`/`.ignore` files inside the tree.
+    pub gitignore: bool,
+    /// Keep every file in the returned [`Inventory`]; a streaming consumer that persists
+    /// files itself can turn this off to hold only the statistics.
+    pub keep_files: bool,
+    pub cancel: CancelToken,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            max_file_size: 2 * 1024 * 1024,
+            threads: 0,
+            timeout: None,
+            file_timeout: Some(Duration::from_secs(10)),
+            gitignore: true,
+            keep_files: true,
+            cancel: CancelToken::new(),
+        }
+    }
+}
+
+/// Scans `root` and returns the whole inventory.
+pub fn scan(root: &Path, opts: &ScanOptions) -> Result<Inventory, InventoryError> {
+    scan_with(root, opts, |_| {})
+}
+
+/// Scans `root`, calling `on_file` on the caller's thread for each test file as soon as it
+/// is analysed (in completion order; the returned inventory is sorted by path).
+pub fn scan_with(
+    root: &Path,
+    opts: &ScanOptions,
+    mut on_file: impl FnMut(&TestFile),
+) -> Result<Inventory, InventoryError> {
+    let started = Instant::now();
+    let registry = registry()?;
+    if !root.is_dir() {
+        return Err(InventoryError::NotADirectory(root.to_path_buf()));
+    }
+    let root = root
+        .canonicalize()
+        .map_err(|e| InventoryError::io(format!("resolving {}", root.display()), e))?;
+    let deadline = opts.timeout.map(|t| started + t);
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let counters = Counters::default();
+    let configs = ConfigIndex::new(&root, registry);
+    let cancel = opts.cancel.clone();
+
+    let mut files: Vec<TestFile> = Vec::new();
+    let mut errors: Vec<FileError> = Vec::new();
+    let mut stats = ScanStats::default();
+    let mut timed_out = false;
+
+    std::thread::scope(|s| {
+        let (job_tx, job_rx) = bounded::<Job>(1024);
+        let (out_tx, out_rx) = bounded::<Outcome>(256);
+        {
+            let out_tx = out_tx.clone();
+            let (root, counters, cancel) = (&root, &counters, &cancel);
+            s.spawn(move || discover(root, opts, registry, counters, cancel, &job_tx, &out_tx));
+        }
+        let ctx = WorkerCtx {
+            registry,
+            configs: &configs,
+            counters: &counters,
+            cancel: &cancel,
+            file_timeout: opts.file_timeout,
+        };
+        for _ in 0..threads {
+            let (job_rx, out_tx) = (job_rx.clone(), out_tx.clone());
+            s.spawn(move || worker(ctx, &job_rx, &out_tx));
+        }
+        drop(out_tx);
+        drop(job_rx);
+        receive(
+            &out_rx,
+            deadline,
+            &cancel,
+            &mut timed_out,
+            |outcome| match outcome {
+                Outcome::File(f) => {
+                    on_file(&f);
+                    stats.test_files += 1;
+                    let (suites, tests) = count(&f.suites);
+                    stats.suites += suites;
+                    stats.tests += tests + f.tests.len() as u64;
+                    if opts.keep_files {
+                        files.push(f);
+                    }
+                }
+                Outcome::Error(e) => {
+                    stats.errored += 1;
+                    errors.push(e);
+                }
+            },
+        );
+    });
+
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    stats.files_seen = counters.seen.load(Ordering::Relaxed);
+    stats.skipped_too_large = counters.too_large.load(Ordering::Relaxed);
+    stats.skipped_binary = counters.binary.load(Ordering::Relaxed);
+    stats.truncated = timed_out || cancel.is_cancelled();
+    stats.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(Inventory {
+        schema_version: SCHEMA_VERSION,
+        parser_version: crate::PARSER_VERSION.to_string(),
+        source: Source {
+            location: root.display().to_string(),
+            ..Source::default()
+        },
+        files,
+        stats,
+        errors,
+    })
+}
+
+/// A file a scan would read and consider (after ignores, naming conventions and the size
+/// limit), for benchmarks and tools that want the scan's file set.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub path: PathBuf,
+    pub rel: String,
+    pub grammar: Grammar,
+    /// Index into [`Registry::languages`].
+    pub language: usize,
+}
+
+impl Candidate {
+    /// True when a scan would parse this content (not binary, passes the prefilter).
+    pub fn would_parse(&self, registry: &Registry, src: &[u8]) -> bool {
+        if src.iter().take(BINARY_SNIFF).any(|&b| b == 0) {
+            return false;
+        }
+        registry.languages.get(self.language).is_some_and(|l| {
+            l.prefilter
+                .as_ref()
+                .is_none_or(|re| re.is_match(&String::from_utf8_lossy(src)))
+        })
+    }
+}
+
+/// The candidate files of `root`, as the scan's discovery stage finds them.
+pub fn candidates(root: &Path, opts: &ScanOptions) -> Result<Vec<Candidate>, InventoryError> {
+    let registry = registry()?;
+    let root = root
+        .canonicalize()
+        .map_err(|e| InventoryError::io(format!("resolving {}", root.display()), e))?;
+    let counters = Counters::default();
+    let (job_tx, job_rx) = crossbeam_channel::unbounded::<Job>();
+    let (out_tx, _out_rx) = crossbeam_channel::unbounded::<Outcome>();
+    discover(
+        &root,
+        opts,
+        registry,
+        &counters,
+        &opts.cancel,
+        &job_tx,
+        &out_tx,
+    );
+    drop(job_tx);
+    Ok(job_rx
+        .into_iter()
+        .map(|j| Candidate {
+            path: j.abs,
+            rel: j.rel,
+            grammar: j.grammar,
+            language: j.lang,
+        })
+        .collect())
+}
+
+/// Receives outcomes until every sender is gone, enforcing the deadline.
+fn receive(
+    rx: &Receiver<Outcome>,
+    deadline: Option<Instant>,
+    cancel: &CancelToken,
+    timed_out: &mut bool,
+    mut handle: impl FnMut(Outcome),
+) {
+    loop {
+        let got = match deadline {
+            Some(d) if !*timed_out => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    *timed_out = true;
+                    cancel.cancel();
+                    continue;
+                }
+                match rx.recv_timeout(left) {
+                    Ok(o) => Ok(o),
+                    Err(RecvTimeoutError::Timeout) => {
+                        *timed_out = true;
+                        cancel.cancel();
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => Err(()),
+                }
+            }
+            _ => rx.recv().map_err(|_| ()),
+        };
+        match got {
+            Ok(o) => handle(o),
+            Err(()) => break,
+        }
+    }
+}
+
+fn count(suites: &[Suite]) -> (u64, u64) {
+    let mut s = 0;
+    let mut t = 0;
+    for suite in suites {
+        let (cs, ct) = count(&suite.suites);
+        s += 1 + cs;
+        t += suite.tests.len() as u64 + ct;
+    }
+    (s, t)
+}
+
+#[derive(Default)]
+struct Counters {
+    seen: AtomicU64,
+    too_large: AtomicU64,
+    binary: AtomicU64,
+}
+
+struct Job {
+    abs: PathBuf,
+    rel: String,
+    lang: usize,
+    grammar: Grammar,
+}
+
+enum Outcome {
+    File(TestFile),
+    Error(FileError),
+}
+
+fn rel_path(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+fn discover(
+    root: &Path,
+    opts: &ScanOptions,
+    registry: &Registry,
+    counters: &Counters,
+    cancel: &CancelToken,
+    jobs: &Sender<Job>,
+    out: &Sender<Outcome>,
+) {
+    let walker = ignore::WalkBuilder::new(root)
+        .follow_links(false)
+        .hidden(true)
+        .parents(false)
+        .git_global(false)
+        .git_ignore(opts.gitignore)
+        .git_exclude(opts.gitignore)
+        .ignore(opts.gitignore)
+        .require_git(false)
+        .filter_entry(|e| {
+            !(e.file_type().is_some_and(|t| t.is_dir())
+                && e.file_name()
+                    .to_str()
+                    .is_some_and(|n| DEFAULT_IGNORED_DIRS.contains(&n)))
+        })
+        .build();
+    for entry in walker {
+        if cancel.is_cancelled() {
+            return;
+        }
+        let entry = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                let path = match &err {
+                    ignore::Error::WithPath { path, .. } => rel_path(root, path),
+                    _ => String::new(),
+                };
+                let _ = out.send(Outcome::Error(FileError {
+                    path,
+                    phase: ErrorPhase::Discovery,
+                    code: "WALK_FAILED".into(),
+                    message: err.to_string(),
+                }));
+                continue;
+            }
+        };
+        // Symlinks are never followed: not out of the tree, not even inside it.
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        counters.seen.fetch_add(1, Ordering::Relaxed);
+        let name = entry.file_name().to_string_lossy();
+        let Some((lang, grammar)) = registry.for_file_name(&name) else {
+            continue;
+        };
+        let rel = rel_path(root, entry.path());
+        if !lang.candidates.is_match(&rel) {
+            continue;
+        }
+        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        if size > opts.max_file_size {
+            counters.too_large.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let lang_idx = registry
+            .languages
+            .iter()
+            .position(|l| std::ptr::eq(l, lang))
+            .unwrap_or(0);
+        let job = Job {
+            abs: entry.into_path(),
+            rel,
+            lang: lang_idx,
+            grammar,
+        };
+        if jobs.send(job).is_err() {
+            return;
+        }
+    }
+}
+
+/// What every worker shares.
+#[derive(Clone, Copy)]
+struct WorkerCtx<'a> {
+    registry: &'a Registry,
+    configs: &'a ConfigIndex,
+    counters: &'a Counters,
+    cancel: &'a CancelToken,
+    file_timeout: Option<Duration>,
+}
+
+fn worker(ctx: WorkerCtx<'_>, jobs: &Receiver<Job>, out: &Sender<Outcome>) {
+    let mut parsers: HashMap<Grammar, Parser> = HashMap::new();
+    for job in jobs {
+        if ctx.cancel.is_cancelled() {
+            return;
+        }
+        let outcome = analyze(&ctx, &mut parsers, &job);
+        if let Some(o) = outcome {
+            if out.send(o).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn file_error(rel: &str, phase: ErrorPhase, code: &str, message: String) -> Option<Outcome> {
+    Some(Outcome::Error(FileError {
+        path: rel.to_string(),
+        phase,
+        code: code.into(),
+        message,
+    }))
+}
+
+/// Parses `src` with a reusable parser, giving up when `cancel` is set.
+pub fn parse(
+    parsers: &mut HashMap<Grammar, Parser>,
+    grammar: Grammar,
+    src: &[u8],
+    budget: &Budget,
+) -> Result<Option<Tree>, String> {
+    let parser = match parsers.entry(grammar) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(v) => {
+            let mut p = Parser::new();
+            p.set_language(&grammar.language())
+                .map_err(|e| e.to_string())?;
+            v.insert(p)
+        }
+    };
+    let mut progress = |_: &tree_sitter::ParseState| budget.exhausted();
+    let options = ParseOptions::new().progress_callback(&mut progress);
+    let tree = parser.parse_with_options(
+        &mut |offset, _| src.get(offset..).unwrap_or_default(),
+        None,
+        Some(options),
+    );
+    if tree.is_none() {
+        parser.reset();
+    }
+    Ok(tree)
+}
+
+fn analyze(
+    ctx: &WorkerCtx<'_>,
+    parsers: &mut HashMap<Grammar, Parser>,
+    job: &Job,
+) -> Option<Outcome> {
+    let WorkerCtx {
+        registry,
+        configs,
+        counters,
+        cancel,
+        file_timeout,
+    } = *ctx;
+    let rel = job.rel.as_str();
+    let src = match std::fs::read(&job.abs) {
+        Ok(s) => s,
+        Err(e) => return file_error(rel, ErrorPhase::Discovery, "READ_FAILED", e.to_string()),
+    };
+    if src.iter().take(BINARY_SNIFF).any(|&b| b == 0) {
+        counters.binary.fetch_add(1, Ordering::Relaxed);
+        return None;
+    }
+    let lang = registry.languages.get(job.lang)?;
+    if let Some(pre) = &lang.prefilter {
+        if !pre.is_match(&String::from_utf8_lossy(&src)) {
+            return None;
+        }
+    }
+    let budget = Budget::new(file_timeout, cancel.clone());
+    let timed_out = || {
+        file_error(
+            rel,
+            ErrorPhase::Parsing,
+            "PARSE_TIMEOUT",
+            format!("took longer than {file_timeout:?}"),
+        )
+    };
+    let tree = match parse(parsers, job.grammar, &src, &budget) {
+        Ok(Some(t)) => t,
+        Ok(None) if cancel.is_cancelled() => return None,
+        Ok(None) => return timed_out(),
+        Err(e) => return file_error(rel, ErrorPhase::Parsing, "GRAMMAR_FAILED", e),
+    };
+    let configs = Some((configs, job.abs.as_path()));
+    match crate::analyze_tree(&tree, &src, job.grammar, lang, configs, rel, &budget) {
+        Ok(file) => file.map(Outcome::File),
+        Err(_) if cancel.is_cancelled() => None,
+        Err(_) => timed_out(),
+    }
+}
+
+/// Builds the [`TestFile`] of a parsed file, or `None` when it holds no suite or test.
+pub(crate) fn build_file(
+    rel: &str,
+    lang: &crate::registry::Language,
+    framework: &str,
+    suites: Vec<Suite>,
+    tests: Vec<crate::model::Test>,
+    hints: DomainHints,
+) -> Option<TestFile> {
+    if suites.is_empty() && tests.is_empty() {
+        return None;
+    }
+    Some(TestFile {
+        path: rel.to_string(),
+        language: lang.def.id.to_string(),
+        framework: framework.to_string(),
+        domain_hints: hints,
+        suites,
+        tests,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_file_is_a_discovery_error_not_a_failure() {
+        let registry = registry().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let configs = ConfigIndex::new(dir.path(), registry);
+        let counters = Counters::default();
+        let job = Job {
+            abs: dir.path().join("gone.test.js"),
+            rel: "gone.test.js".into(),
+            lang: 0,
+            grammar: Grammar::JavaScript,
+        };
+        let cancel = CancelToken::new();
+        let ctx = WorkerCtx {
+            registry,
+            configs: &configs,
+            counters: &counters,
+            cancel: &cancel,
+            file_timeout: None,
+        };
+        let got = analyze(&ctx, &mut HashMap::new(), &job);
+        match got {
+            Some(Outcome::Error(e)) => {
+                assert_eq!(e.path, "gone.test.js");
+                assert_eq!(e.phase, ErrorPhase::Discovery);
+                assert_eq!(e.code, "READ_FAILED");
+            }
+            _ => panic!("expected a file error"),
+        }
+    }
+}
