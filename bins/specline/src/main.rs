@@ -24,6 +24,8 @@ enum Command {
     Migrate(db::DbArgs),
     /// Measure the job engine: burn-down throughput, or enqueue-to-start latency.
     Bench(bench::BenchArgs),
+    /// Find the test files of a directory or git repository and list their suites and tests.
+    Inventory(specline_inventory::cli::InventoryArgs),
     /// Turn a test inventory (JSON) into a spec document (offline generator by default).
     Spec(specline_specdoc::cli::SpecArgs),
 }
@@ -52,6 +54,9 @@ fn main() -> ExitCode {
             Command::Migrate(args) => db::migrate(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Spec(args) => specline_specdoc::cli::run(args).await,
+            Command::Inventory(args) => {
+                tokio::task::spawn_blocking(move || specline_inventory::cli::run(args)).await?
+            }
         }
     });
     match result {
