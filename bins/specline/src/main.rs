@@ -1,5 +1,6 @@
 //! `specline`: the all-in-one command for one machine.
 
+mod analyze;
 mod bench;
 mod db;
 
@@ -24,6 +25,8 @@ enum Command {
     Migrate(db::DbArgs),
     /// Measure the job engine: burn-down throughput, or enqueue-to-start latency.
     Bench(bench::BenchArgs),
+    /// Analyze a repository and write its spec document (one pipeline run on SQLite).
+    Analyze(analyze::AnalyzeArgs),
     /// Find the test files of a directory or git repository and list their suites and tests.
     Inventory(specline_inventory::cli::InventoryArgs),
     /// Turn a test inventory (JSON) into a spec document (offline generator by default).
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Migrate(args) => db::migrate(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Analyze(args) => analyze::run(args).await,
             Command::Spec(args) => specline_specdoc::cli::run(args).await,
             Command::Inventory(args) => {
                 tokio::task::spawn_blocking(move || specline_inventory::cli::run(args)).await?

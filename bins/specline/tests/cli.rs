@@ -198,3 +198,74 @@ fn spec_turns_an_inventory_into_markdown_offline() {
     assert!(!missing.status.success());
     assert!(!String::from_utf8_lossy(&missing.stderr).trim().is_empty());
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A small git repository with a pytest file, made by the test.
+fn sample_repo() -> tempfile::TempDir {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join("tests")).unwrap();
+    std::fs::write(
+        repo.path().join("tests/test_billing.py"),
+        "import pytest\n\nclass TestInvoices:\n    def test_rejects_a_negative_amount(self):\n        assert True\n\n    @pytest.mark.skip(reason=\"later\")\n    def test_sends_a_reminder(self):\n        pass\n\ndef test_totals_include_tax():\n    assert 1\n",
+    )
+    .unwrap();
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "tests"]);
+    repo
+}
+
+#[test]
+fn analyze_runs_the_pipeline_on_sqlite_and_writes_the_document() {
+    let repo = sample_repo();
+    let work = tempfile::tempdir().unwrap();
+    let out_file = work.path().join("spec.md");
+    let data = work.path().join("data");
+    for target in [
+        repo.path().display().to_string(),
+        format!("file://{}", repo.path().display()),
+    ] {
+        let out = specline()
+            .args(["analyze", &target, "--out"])
+            .arg(&out_file)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("analyze_repository: completed"), "{stderr}");
+        assert!(stderr.contains("generate_spec_document: done"), "{stderr}");
+        assert!(stderr.contains("3 behaviors"), "{stderr}");
+        let md = std::fs::read_to_string(&out_file).unwrap().to_lowercase();
+        assert!(md.contains("negative amount"), "{md}");
+        assert!(md.contains("tests/test_billing.py"), "{md}");
+        assert!(data.join("specline.sqlite3").exists());
+    }
+}
+
+#[test]
+fn analyze_of_a_missing_directory_fails_with_a_clear_error() {
+    let work = tempfile::tempdir().unwrap();
+    let out = specline()
+        .args(["analyze", "/definitely/not/here", "--data-dir"])
+        .arg(work.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ANALYZE_FAILED"), "{stderr}");
+}

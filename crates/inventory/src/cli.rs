@@ -54,21 +54,33 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<()> {
     run_to(args, &mut out)
 }
 
+/// Scan a local directory or a git URL (cloned shallowly into a private temporary directory,
+/// removed afterwards) and return its inventory with its source recorded.
+pub fn inventory_of(
+    target: &str,
+    branch: Option<String>,
+    token: Option<String>,
+    opts: &ScanOptions,
+) -> anyhow::Result<Inventory> {
+    let spec = SourceSpec::parse(target, branch, token);
+    let checkout = source::prepare(&spec)?;
+    let mut inventory = scan_with(checkout.path(), opts, |_| {})?;
+    inventory.source = checkout.source().clone();
+    Ok(inventory)
+}
+
 /// Runs the command, writing to `out` (used by tests).
 pub fn run_to(args: InventoryArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let token = std::env::var(&args.token_env)
         .ok()
         .filter(|t| !t.is_empty());
-    let spec = SourceSpec::parse(&args.target, args.branch.clone(), token);
-    let checkout = source::prepare(&spec)?;
     let opts = ScanOptions {
         threads: args.threads,
         max_file_size: args.max_file_size,
         timeout: args.timeout_secs.map(Duration::from_secs),
         ..ScanOptions::default()
     };
-    let mut inventory = scan_with(checkout.path(), &opts, |_| {})?;
-    inventory.source = checkout.source().clone();
+    let inventory = inventory_of(&args.target, args.branch.clone(), token, &opts)?;
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &inventory)?;

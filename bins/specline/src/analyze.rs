@@ -1,0 +1,225 @@
+//! `specline analyze`: the whole job on one machine.
+//!
+//! One pipeline run on the embedded SQLite store: `analyze_repository` (queue `analyze`:
+//! clone or open the tree, find and parse its tests) then `generate_spec_document` (queue
+//! `spec`: turn the inventory into a spec document, offline unless a provider is set). The
+//! worker runs in this process; progress events are printed as they are committed, and the
+//! document is written where `--out` says (or printed).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use specline_inventory_model::Inventory;
+use specline_queue::pipeline::{Step, StepContext};
+use specline_queue::store::{SqliteConfig, SqliteStore, Store};
+use specline_queue::{
+    Client, EventStatus, JobError, KindOptions, Pipeline, Registry, RunStatus, SubmitOpts, Worker,
+};
+use specline_specdoc::phases::{self, GenerateOptions, Generator};
+use specline_specdoc::{export, LanguageTag, SpecInput};
+
+/// Analyze a repository and write its spec document.
+#[derive(Debug, Clone, Args)]
+pub struct AnalyzeArgs {
+    /// A local directory or a git URL.
+    pub target: String,
+    /// Output language of the document (BCP-47 tag).
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    /// Write the document here instead of printing it.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Document format.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: export::Format,
+    /// Where the SQLite database lives.
+    #[arg(long, env = "SPECLINE_LOCAL__DATA_DIR", default_value = ".specline")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Request {
+    target: String,
+    lang: String,
+    format: String,
+}
+
+#[derive(Deserialize)]
+struct AnalyzeCtx {
+    input: Request,
+}
+
+struct AnalyzeRepository;
+impl Step for AnalyzeRepository {
+    const NAME: &'static str = "analyze_repository";
+    const QUEUE: &'static str = "analyze";
+    type Context = AnalyzeCtx;
+    type Output = Inventory;
+    fn options() -> KindOptions {
+        KindOptions {
+            timeout: Duration::from_secs(15 * 60),
+            max_attempts: 3,
+            ..KindOptions::default()
+        }
+    }
+    async fn run(&self, ctx: StepContext, c: AnalyzeCtx) -> Result<Inventory, JobError> {
+        let _ = ctx
+            .progress(5, Some(serde_json::json!({"target": c.input.target})))
+            .await;
+        let target = c.input.target.clone();
+        let inv = tokio::task::spawn_blocking(move || {
+            specline_inventory::cli::inventory_of(
+                &target,
+                None,
+                None,
+                &specline_inventory::scan::ScanOptions::default(),
+            )
+        })
+        .await
+        .map_err(|e| JobError::retryable("PANIC", e))?
+        .map_err(|e| JobError::permanent("ANALYZE_FAILED", format!("{e:#}")))?;
+        let _ = ctx
+            .progress(
+                100,
+                Some(serde_json::json!({"files": inv.stats.test_files, "tests": inv.stats.tests})),
+            )
+            .await;
+        Ok(inv)
+    }
+}
+
+#[derive(Deserialize)]
+struct GenerateCtx {
+    input: Request,
+    analyze_repository: Inventory,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Document {
+    text: String,
+    behaviors: usize,
+}
+
+struct GenerateSpecDocument;
+impl Step for GenerateSpecDocument {
+    const NAME: &'static str = "generate_spec_document";
+    const QUEUE: &'static str = "spec";
+    type Context = GenerateCtx;
+    type Output = Document;
+    fn options() -> KindOptions {
+        KindOptions {
+            timeout: Duration::from_secs(60 * 60),
+            max_attempts: 3,
+            ..KindOptions::default()
+        }
+    }
+    async fn run(&self, _ctx: StepContext, c: GenerateCtx) -> Result<Document, JobError> {
+        let bad = |e: &dyn std::fmt::Display| JobError::permanent("SPEC_FAILED", e.to_string());
+        let lang = LanguageTag::parse(&c.input.lang).map_err(|e| bad(&e))?;
+        let input = SpecInput::from_inventory(&c.analyze_repository, None).map_err(|e| bad(&e))?;
+        let opts = GenerateOptions::new(lang);
+        // The generator's future is not `Send` (a higher-ranked closure inside it), so it
+        // runs on a blocking thread of its own, driven by this runtime.
+        let handle = tokio::runtime::Handle::current();
+        let doc = tokio::task::spawn_blocking(move || {
+            handle.block_on(phases::generate(&Generator::offline(), &input, &opts, 1))
+        })
+        .await
+        .map_err(|e| JobError::retryable("PANIC", e))?
+        .map_err(|e| bad(&e))?;
+        let format = match c.input.format.as_str() {
+            "json" => export::Format::Json,
+            _ => export::Format::Markdown,
+        };
+        Ok(Document {
+            behaviors: doc.stats.behaviors,
+            text: export::render(&doc, format),
+        })
+    }
+}
+
+pub async fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
+    LanguageTag::parse(&args.lang)?;
+    let path = args.data_dir.join("specline.sqlite3");
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(SqliteConfig::new(&path))
+            .await
+            .with_context(|| format!("opening {}", path.display()))?,
+    );
+    store.migrate().await?;
+    let pipeline = Pipeline::new("analyze_and_generate")
+        .step::<AnalyzeRepository>()
+        .step::<GenerateSpecDocument>();
+    let worker = Worker::builder(store.clone())
+        .registry(
+            Registry::new()
+                .step(AnalyzeRepository)
+                .step(GenerateSpecDocument),
+        )
+        .queue("analyze", 1)
+        .queue("spec", 1)
+        .build()?
+        .start()
+        .await?;
+    let client = Client::new(store.clone());
+    let request = Request {
+        target: args.target.clone(),
+        lang: args.lang.clone(),
+        format: match args.format {
+            export::Format::Json => "json".into(),
+            _ => "md".into(),
+        },
+    };
+    let run = client
+        .submit(&pipeline, "local", &request, SubmitOpts::default())
+        .await?;
+    let mut events = Box::pin(client.events("local", run.run_id, 0).await?);
+    let mut err = std::io::stderr();
+    while let Some(ev) = events.next().await {
+        let ev = ev?;
+        let stage = ev.stage.as_deref().unwrap_or("");
+        let detail = ev
+            .payload
+            .as_ref()
+            .map(|p| format!(" {p}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            err,
+            "[{:>3}%] {stage}: {}{detail}",
+            ev.progress,
+            ev.status.as_str()
+        );
+        if ev.status == EventStatus::Failed || ev.status == EventStatus::Done {
+            break;
+        }
+    }
+    worker.shutdown(Duration::from_secs(10)).await?;
+    match client.run_status("local", run.run_id).await? {
+        RunStatus::Done { result } => {
+            let doc: Document = serde_json::from_value(result).context("reading the document")?;
+            match &args.out {
+                Some(out) => {
+                    std::fs::write(out, &doc.text)
+                        .with_context(|| format!("writing {}", out.display()))?;
+                    eprintln!(
+                        "wrote the spec document ({} behaviors) to {} (run {} in {})",
+                        doc.behaviors,
+                        out.display(),
+                        run.run_id,
+                        path.display()
+                    );
+                }
+                None => std::io::stdout().write_all(doc.text.as_bytes())?,
+            }
+            Ok(())
+        }
+        RunStatus::Failed { code, message } => bail!("{code}: {message}"),
+        other => bail!("run {} ended in an unexpected state: {other:?}", run.run_id),
+    }
+}
