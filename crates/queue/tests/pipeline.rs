@@ -734,7 +734,33 @@ async fn unknown_runs_and_other_owners_get_clear_answers(h: Harness) {
     );
 }
 
+async fn results_expire_and_are_pruned_by_the_leader(h: Harness) {
+    let probe = Arc::new(Probe::default());
+    let client = Client::new(h.store.clone());
+    let w = start(&h, &probe).await;
+    let p = pipeline().result_ttl(Duration::from_secs(1));
+    let sub = client
+        .submit(&p, OWNER, &input(), SubmitOpts::default().idempotency_key("short"))
+        .await
+        .unwrap();
+    wait_status(&client, sub.run_id, |s| matches!(s, RunStatus::Done { .. })).await;
+    w.shutdown(Duration::from_secs(5)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(client.run_status(OWNER, sub.run_id).await.unwrap(), RunStatus::Expired);
+    let lease = h.store.try_lead("pruner", Duration::from_secs(10)).await.unwrap().unwrap();
+    // The expired result goes; the idempotency key (24 h) stays.
+    assert_eq!(h.store.prune_runs(&lease).await.unwrap(), 1);
+    assert!(h.store.run_result(sub.run_id).await.unwrap().is_none());
+    let again = client
+        .submit(&p, OWNER, &input(), SubmitOpts::default().idempotency_key("short"))
+        .await
+        .unwrap();
+    assert!(again.existing);
+    assert_eq!(again.run_id, sub.run_id);
+}
+
 on_both_backends!(
+    results_expire_and_are_pruned_by_the_leader,
     a_three_step_run_flows_to_done_with_its_result_and_events,
     a_failed_step_fails_the_run_once_and_resume_continues_from_the_checkpoint,
     a_redelivered_step_with_a_checkpoint_is_not_executed_again,
