@@ -740,19 +740,37 @@ async fn results_expire_and_are_pruned_by_the_leader(h: Harness) {
     let w = start(&h, &probe).await;
     let p = pipeline().result_ttl(Duration::from_secs(1));
     let sub = client
-        .submit(&p, OWNER, &input(), SubmitOpts::default().idempotency_key("short"))
+        .submit(
+            &p,
+            OWNER,
+            &input(),
+            SubmitOpts::default().idempotency_key("short"),
+        )
         .await
         .unwrap();
     wait_status(&client, sub.run_id, |s| matches!(s, RunStatus::Done { .. })).await;
     w.shutdown(Duration::from_secs(5)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    assert_eq!(client.run_status(OWNER, sub.run_id).await.unwrap(), RunStatus::Expired);
-    let lease = h.store.try_lead("pruner", Duration::from_secs(10)).await.unwrap().unwrap();
+    assert_eq!(
+        client.run_status(OWNER, sub.run_id).await.unwrap(),
+        RunStatus::Expired
+    );
+    let lease = h
+        .store
+        .try_lead("pruner", Duration::from_secs(10))
+        .await
+        .unwrap()
+        .unwrap();
     // The expired result goes; the idempotency key (24 h) stays.
     assert_eq!(h.store.prune_runs(&lease).await.unwrap(), 1);
     assert!(h.store.run_result(sub.run_id).await.unwrap().is_none());
     let again = client
-        .submit(&p, OWNER, &input(), SubmitOpts::default().idempotency_key("short"))
+        .submit(
+            &p,
+            OWNER,
+            &input(),
+            SubmitOpts::default().idempotency_key("short"),
+        )
         .await
         .unwrap();
     assert!(again.existing);

@@ -41,7 +41,51 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "pipelines: runs, events, checkpoints, results, idempotency",
         MIGRATION_2,
     ),
+    (3, "complete a pipeline step in one call", MIGRATION_3),
 ];
+
+/// Everything `complete_step` writes, as one function: one round trip instead of eight.
+const MIGRATION_3: &str = r#"
+CREATE FUNCTION specline_complete_step(p_job bigint, p_attempt integer, p_run bigint,
+                                       p_index integer, p_output jsonb, p_ttl float8,
+                                       p_channel text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE r record; v_kind text; nxt jsonb; pct smallint;
+BEGIN
+  UPDATE specline_jobs SET state = 'completed', finalized_at = now()
+   WHERE id = p_job AND attempt = p_attempt AND state = 'running';
+  IF NOT FOUND THEN RETURN false; END IF;
+  SELECT state, steps, current_step INTO r FROM specline_runs WHERE id = p_run FOR UPDATE;
+  IF NOT FOUND THEN RAISE EXCEPTION 'RUN_NOT_FOUND: run % does not exist', p_run; END IF;
+  v_kind := r.steps -> p_index ->> 'kind';
+  IF v_kind IS NULL THEN RAISE EXCEPTION 'CORRUPT_ROW: run % has no step %', p_run, p_index; END IF;
+  INSERT INTO specline_checkpoints (run_id, step, key, value) VALUES (p_run, v_kind, '', p_output)
+  ON CONFLICT (run_id, step, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now();
+  -- Only the run's current step advances it: a redelivered earlier step just completes.
+  IF r.state = 'running' AND r.current_step = p_index THEN
+    pct := ((p_index + 1) * 100 / jsonb_array_length(r.steps))::smallint;
+    UPDATE specline_runs SET current_step = p_index + 1 WHERE id = p_run;
+    PERFORM specline_run_event(p_run, p_job, v_kind, 'completed', pct, NULL);
+    nxt := r.steps -> (p_index + 1);
+    IF nxt IS NOT NULL THEN
+      UPDATE specline_runs SET stage = nxt ->> 'kind' WHERE id = p_run;
+      INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, run_id)
+      VALUES (nxt ->> 'kind', nxt ->> 'queue',
+              jsonb_build_object('run_id', p_run, 'step', p_index + 1), 'available',
+              (nxt ->> 'priority')::smallint, (nxt ->> 'max_attempts')::integer, p_run);
+      PERFORM pg_notify(p_channel, 'i:' || (nxt ->> 'queue'));
+    ELSE
+      INSERT INTO specline_results (run_id, result, expires_at)
+      VALUES (p_run, p_output, now() + make_interval(secs => p_ttl))
+      ON CONFLICT (run_id) DO UPDATE SET result = EXCLUDED.result, created_at = now(),
+        expires_at = EXCLUDED.expires_at;
+      UPDATE specline_runs SET state = 'done', finished_at = now() WHERE id = p_run;
+      PERFORM specline_run_event(p_run, p_job, v_kind, 'done', 100::smallint, NULL);
+    END IF;
+  END IF;
+  RETURN true;
+END $$;
+"#;
 
 const MIGRATION_2: &str = r#"
 ALTER TABLE specline_jobs ADD COLUMN run_id bigint;
@@ -1295,90 +1339,36 @@ impl Store for PgStore {
     }
 
     async fn complete_step(&self, cpl: StepCompletion) -> Result<bool> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        let done = tx
-            .execute(
-                "UPDATE specline_jobs SET state = 'completed', finalized_at = now()
-                 WHERE id = $1 AND attempt = $2 AND state = 'running'",
-                &[&cpl.job_id, &cpl.attempt],
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(
+                "SELECT specline_complete_step($1, $2, $3, $4, $5::text::jsonb, $6, $7)",
             )
             .await?;
-        if done == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        let run = tx
-            .query_opt(
-                "SELECT steps::text, state, current_step FROM specline_runs WHERE id = $1 FOR UPDATE",
-                &[&cpl.run_id],
+        let res = c
+            .query_one(
+                &stmt,
+                &[
+                    &cpl.job_id,
+                    &cpl.attempt,
+                    &cpl.run_id,
+                    &(cpl.step_index as i32),
+                    &cpl.output.to_string(),
+                    &cpl.result_ttl.as_secs_f64(),
+                    &self.inner.channel,
+                ],
             )
-            .await?
-            .ok_or(Error::RunNotFound(cpl.run_id))?;
-        let steps: Vec<StepSpec> = serde_json::from_str(run.get::<_, &str>(0))
-            .map_err(|e| Error::Corrupt(format!("steps of run {}: {e}", cpl.run_id)))?;
-        let state = RunState::parse(run.get(1))?;
-        let current: i32 = run.get(2);
-        let step = steps.get(cpl.step_index).ok_or_else(|| {
-            Error::Corrupt(format!("run {} has no step {}", cpl.run_id, cpl.step_index))
-        })?;
-        tx.execute(
-            "INSERT INTO specline_checkpoints (run_id, step, key, value) VALUES ($1, $2, '', $3::text::jsonb)
-             ON CONFLICT (run_id, step, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-            &[&cpl.run_id, &step.kind, &cpl.output.to_string()],
-        )
-        .await?;
-        // Only the run's current step advances it: a redelivered earlier step just completes.
-        if state == RunState::Running && current as usize == cpl.step_index {
-            let next = cpl.step_index + 1;
-            let pct = ((next * 100) / steps.len().max(1)) as i16;
-            tx.execute(
-                "UPDATE specline_runs SET current_step = $2 WHERE id = $1",
-                &[&cpl.run_id, &(next as i32)],
-            )
-            .await?;
-            tx.execute(
-                "SELECT specline_run_event($1, $2, $3, 'completed', $4, NULL)",
-                &[&cpl.run_id, &cpl.job_id, &step.kind, &pct],
-            )
-            .await?;
-            match steps.get(next) {
-                Some(next_step) => {
-                    tx.execute(
-                        "UPDATE specline_runs SET stage = $2 WHERE id = $1",
-                        &[&cpl.run_id, &next_step.kind],
-                    )
-                    .await?;
-                    insert_step_job(&*tx, cpl.run_id, next, next_step, &self.inner.channel).await?;
-                }
-                None => {
-                    tx.execute(
-                        "INSERT INTO specline_results (run_id, result, expires_at)
-                         VALUES ($1, $2::text::jsonb, now() + make_interval(secs => $3))
-                         ON CONFLICT (run_id) DO UPDATE SET result = EXCLUDED.result,
-                           created_at = now(), expires_at = EXCLUDED.expires_at",
-                        &[
-                            &cpl.run_id,
-                            &cpl.output.to_string(),
-                            &cpl.result_ttl.as_secs_f64(),
-                        ],
-                    )
-                    .await?;
-                    tx.execute(
-                        "UPDATE specline_runs SET state = 'done', finished_at = now() WHERE id = $1",
-                        &[&cpl.run_id],
-                    )
-                    .await?;
-                    tx.execute(
-                        "SELECT specline_run_event($1, $2, $3, 'done', 100::smallint, NULL)",
-                        &[&cpl.run_id, &cpl.job_id, &step.kind],
-                    )
-                    .await?;
-                }
+            .await;
+        match res {
+            Ok(row) => Ok(row.get(0)),
+            Err(e)
+                if e.as_db_error()
+                    .is_some_and(|d| d.message().starts_with("RUN_NOT_FOUND")) =>
+            {
+                Err(Error::RunNotFound(cpl.run_id))
             }
+            Err(e) => Err(e.into()),
         }
-        tx.commit().await?;
-        Ok(true)
     }
 
     async fn get_run(&self, run_id: i64) -> Result<Option<Run>> {
