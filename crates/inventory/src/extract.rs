@@ -45,6 +45,10 @@ const MAX_NAME: usize = 500;
 pub struct Budget {
     pub deadline: Option<Instant>,
     pub cancel: crate::CancelToken,
+    /// Calls since the clock was last read: Tree-sitter calls back very often, so the
+    /// clock and the shared flag are read only every [`Budget::CHECK_EVERY`] calls.
+    calls: std::cell::Cell<u32>,
+    spent: std::cell::Cell<bool>,
 }
 
 impl Budget {
@@ -53,12 +57,33 @@ impl Budget {
         Budget {
             deadline: limit.map(|l| Instant::now() + l),
             cancel,
+            calls: std::cell::Cell::new(0),
+            spent: std::cell::Cell::new(false),
         }
     }
 
-    /// True when the file ran out of time or the scan was cancelled.
+    const CHECK_EVERY: u32 = 32;
+
+    /// True when the file ran out of time or the scan was cancelled (checked every
+    /// [`Budget::CHECK_EVERY`] calls; once true it stays true).
     pub fn exhausted(&self) -> bool {
-        self.cancel.is_cancelled() || self.deadline.is_some_and(|d| Instant::now() >= d)
+        if self.spent.get() {
+            return true;
+        }
+        let n = self.calls.get().wrapping_add(1);
+        self.calls.set(n);
+        if n % Self::CHECK_EVERY != 0 {
+            return false;
+        }
+        self.check_now()
+    }
+
+    /// Reads the clock and the cancel flag now.
+    pub fn check_now(&self) -> bool {
+        let spent =
+            self.cancel.is_cancelled() || self.deadline.is_some_and(|d| Instant::now() >= d);
+        self.spent.set(spent);
+        spent
     }
 }
 
@@ -228,7 +253,7 @@ pub fn analyze(
         }
     }
     drop(matches);
-    if budget.exhausted() {
+    if budget.check_now() {
         return None;
     }
     let framework = choose(&hints.imports);

@@ -7,7 +7,8 @@
   (call_expression
     (identifier) @chain
     (value_arguments . (value_argument (string_literal) @name.expr)))
-  (annotated_lambda)) @item
+  (annotated_lambda)
+  (#match? @chain "^x?(test|it|should|expect|scenario|then|Then|context|describe|feature|given|Given|when|When|and|And)$")) @item
 
 ; StringSpec and leaves of FreeSpec/WordSpec: "name" { ... }
 (call_expression
