@@ -237,7 +237,7 @@ pub fn analyze(
     budget: &Budget,
     choose: impl FnOnce(&[String]) -> &'static str,
 ) -> Option<Analysis> {
-    let query = lang.queries.get(&grammar)?;
+    let query = lang.query(grammar).ok()?;
     let names = query.capture_names();
     let mut pending: Vec<Pending<'_>> = Vec::new();
     let mut hints = Hints::default();

@@ -532,6 +532,9 @@ fn analyze(
             format!("took longer than {file_timeout:?}"),
         )
     };
+    if let Err(e) = lang.query(job.grammar) {
+        return file_error(rel, ErrorPhase::Parsing, "GRAMMAR_FAILED", e.to_string());
+    }
     let tree = match parse(parsers, job.grammar, &src, &budget) {
         Ok(Some(t)) => t,
         Ok(None) if cancel.is_cancelled() => return None,
