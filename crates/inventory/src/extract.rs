@@ -96,6 +96,9 @@ pub enum Kind {
     Candidate,
     /// Decided by the language hook.
     Hook,
+    /// A runtime status call inside a test (`test.skip(cond, "why")` in Playwright,
+    /// `skip "why"` in Minitest): gives its status to the enclosing item, is not an item.
+    Annotation,
 }
 
 /// One suite or test as found by a query match, before nesting.
@@ -519,7 +522,7 @@ fn merge_into(into: &mut RawItem, other: RawItem) {
     let rank = |k: Kind| match k {
         Kind::Suite => 3,
         Kind::Test => 2,
-        Kind::Hook => 1,
+        Kind::Hook | Kind::Annotation => 1,
         Kind::Candidate => 0,
     };
     if rank(other.kind) > rank(into.kind) {
@@ -561,6 +564,12 @@ fn build_tree(items: Vec<RawItem>, prune: bool, tests_nest: bool) -> (Vec<Suite>
             stack.pop();
         }
         let parent = stack.last().copied();
+        if item.kind == Kind::Annotation {
+            if let (Some(p), Some(m)) = (parent, item.modifier.as_deref()) {
+                nodes[p].item.set_status(item.status, m);
+            }
+            continue;
+        }
         // Where tests cannot hold tests (everywhere but Go), whatever a test contains is
         // not collected by the runner: a helper class inside a pytest function, say.
         if !tests_nest && parent.is_some_and(|p| nodes[p].item.kind == Kind::Test) {

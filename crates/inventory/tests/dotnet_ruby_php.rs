@@ -64,6 +64,7 @@ fn rspec_groups_statuses_one_liners_and_loops() {
             "T User :: archives old users | skipped xit",
             "T User :: is slow | skipped :skip",
             "T User :: merges duplicates | xfail pending",
+            "T User :: exports to csv | skipped skip \"exporter not ready\"",
             "T User :: supports the #{plan} plan (dynamic) | dynamic",
             "S User > #admin?",
             "S User > #admin? > when the role is admin",
@@ -84,7 +85,7 @@ fn minitest_classes_active_support_and_spec_style() {
         &[
             "S OrderTest",
             "T OrderTest :: test_total",
-            "T OrderTest :: test_tax",
+            "T OrderTest :: test_tax | skipped skip \"tax rules pending\"",
             "T OrderTest :: test_discount=",
             "S InvoiceTest",
             "T InvoiceTest :: renders a pdf",
