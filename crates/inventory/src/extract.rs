@@ -112,6 +112,8 @@ pub struct RawItem {
     pub name: Option<String>,
     /// False when the name came from a non-literal expression (a variable, a template).
     pub name_is_literal: bool,
+    /// The name is a display name from an attribute: it wins when matches merge.
+    pub display_name: bool,
     pub status: Status,
     pub modifier: Option<String>,
     pub dynamic: bool,
@@ -364,6 +366,7 @@ fn raw_item<'t>(
         end: node.end_position(),
         name: None,
         name_is_literal: true,
+        display_name: false,
         status: Status::Active,
         modifier: None,
         dynamic: false,
@@ -444,6 +447,12 @@ fn apply_rules(
             continue;
         };
         match effect {
+            Effect::DisplayName => {
+                if let Some(name) = re.captures(haystack).and_then(|c| c.name("name")) {
+                    item.name = Some(truncate(&unescape(name.as_str()), MAX_NAME));
+                    item.display_name = true;
+                }
+            }
             Effect::Test => item.rule_test = true,
             Effect::Suite => item.rule_suite = true,
             Effect::Dynamic => item.dynamic = true,
@@ -462,6 +471,22 @@ fn apply_rules(
             }
         }
     }
+}
+
+/// `\"` → `"` and `\\` → `\` in a display name taken from a string literal.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some(n @ ('"' | '\'' | '\\'))) => {
+                out.push(n);
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Byte offset of the innermost loop around `node`, if any.
@@ -528,9 +553,10 @@ fn merge_into(into: &mut RawItem, other: RawItem) {
     if rank(other.kind) > rank(into.kind) {
         into.kind = other.kind;
     }
-    if into.name.is_none() {
+    if into.name.is_none() || (other.display_name && !into.display_name) {
         into.name = other.name;
         into.name_is_literal = other.name_is_literal;
+        into.display_name = other.display_name;
     }
     if let Some(m) = &other.modifier {
         into.set_status(other.status, m);

@@ -47,6 +47,9 @@ pub enum Effect {
     Xfail,
     /// The test is generated at run time (`@ParameterizedTest`, `parametrize`).
     Dynamic,
+    /// The rule's named group `name` is the display name (`@DisplayName("…")`,
+    /// `@Test("…")`, `[Fact(DisplayName = "…")]`): what the runner reports.
+    DisplayName,
 }
 
 impl Effect {
@@ -56,7 +59,7 @@ impl Effect {
             Effect::Todo => Some(Status::Todo),
             Effect::Focus => Some(Status::Focused),
             Effect::Xfail => Some(Status::Xfail),
-            Effect::Test | Effect::Suite | Effect::Dynamic => None,
+            Effect::Test | Effect::Suite | Effect::Dynamic | Effect::DisplayName => None,
         }
     }
 }

@@ -13,7 +13,7 @@ fn csharp_xunit_nunit_mstest() {
         "xunit",
         &[
             "S CartTests",
-            "T CartTests :: StartsEmpty",
+            "T CartTests :: A new cart is empty",
             "T CartTests :: AppliesDiscount | skipped [Fact(Skip = \"pricing service is down\")]",
             "T CartTests :: AcceptsQuantities (dynamic) | dynamic",
         ],
@@ -105,7 +105,7 @@ fn phpunit_names_attributes_docblocks_and_runtime_markers() {
         &[
             "S CartTest",
             "T CartTest :: testStartsEmpty",
-            "T CartTest :: it_adds_items",
+            "T CartTest :: Adds items to the cart",
             "T CartTest :: accepts_quantities (dynamic) | dynamic",
             "T CartTest :: testRejectsNegative (dynamic) | dynamic",
             "T CartTest :: testDiscount | skipped $this->markTestSkipped('pricing service is down')",

@@ -13,7 +13,7 @@ fn junit5_nested_parameterized_disabled() {
         "junit5",
         &[
             "S CartTest",
-            "T CartTest :: startsEmpty",
+            "T CartTest :: a new cart is empty",
             "T CartTest :: appliesDiscount | skipped @Disabled(\"pricing service is down\")",
             "T CartTest :: acceptsQuantities (dynamic) | dynamic",
             "S CartTest > WhenFull",
