@@ -347,12 +347,22 @@ fn raw_item<'t>(
     lang: &Language,
 ) -> Option<Pending<'t>> {
     let mut main: Option<(Kind, Node<'_>)> = None;
+    let mut annotation: Option<Status> = None;
     for c in m.captures {
         let kind = match names.get(c.index as usize).copied() {
             Some("suite") => Kind::Suite,
             Some("test") => Kind::Test,
             Some("test.candidate") => Kind::Candidate,
             Some("item") => Kind::Hook,
+            Some(a) if a.starts_with("annotation.") => {
+                annotation = match a {
+                    "annotation.skip" => Some(Status::Skipped),
+                    "annotation.todo" => Some(Status::Todo),
+                    "annotation.xfail" => Some(Status::Xfail),
+                    _ => None,
+                };
+                Kind::Annotation
+            }
             _ => continue,
         };
         main = Some((kind, c.node));
@@ -426,6 +436,10 @@ fn raw_item<'t>(
             attrs.push(p);
             prev = p.prev_named_sibling();
         }
+    }
+    if let Some(status) = annotation {
+        let t = text(node, src);
+        item.set_status(status, t.trim());
     }
     // Source order so the first status word in the file wins.
     attrs.sort_by_key(|n| n.start_byte());

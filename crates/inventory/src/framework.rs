@@ -25,6 +25,7 @@
 //! | `@dynamic` | the item is dynamic (generated at run time) |
 //! | `@params` | the declaration takes parameters: name rules alone do not make it a test |
 //! | `@pending` | a call without a body (`it "x"`): status todo |
+//! | `@annotation.skip` `@annotation.todo` `@annotation.xfail` | a runtime status call (`t.Skip()`, `pytest.skip()`): gives that status to the enclosing item |
 //!
 //! Captures starting with `_` are for predicates only.
 
