@@ -45,6 +45,10 @@ const MAX_NAME: usize = 500;
 pub struct Budget {
     pub deadline: Option<Instant>,
     pub cancel: crate::CancelToken,
+    /// Calls since the clock was last read: Tree-sitter calls back very often, so the
+    /// clock and the shared flag are read only every [`Budget::CHECK_EVERY`] calls.
+    calls: std::cell::Cell<u32>,
+    spent: std::cell::Cell<bool>,
 }
 
 impl Budget {
@@ -53,12 +57,33 @@ impl Budget {
         Budget {
             deadline: limit.map(|l| Instant::now() + l),
             cancel,
+            calls: std::cell::Cell::new(0),
+            spent: std::cell::Cell::new(false),
         }
     }
 
-    /// True when the file ran out of time or the scan was cancelled.
+    const CHECK_EVERY: u32 = 32;
+
+    /// True when the file ran out of time or the scan was cancelled (checked every
+    /// [`Budget::CHECK_EVERY`] calls; once true it stays true).
     pub fn exhausted(&self) -> bool {
-        self.cancel.is_cancelled() || self.deadline.is_some_and(|d| Instant::now() >= d)
+        if self.spent.get() {
+            return true;
+        }
+        let n = self.calls.get().wrapping_add(1);
+        self.calls.set(n);
+        if n % Self::CHECK_EVERY != 0 {
+            return false;
+        }
+        self.check_now()
+    }
+
+    /// Reads the clock and the cancel flag now.
+    pub fn check_now(&self) -> bool {
+        let spent =
+            self.cancel.is_cancelled() || self.deadline.is_some_and(|d| Instant::now() >= d);
+        self.spent.set(spent);
+        spent
     }
 }
 
@@ -71,6 +96,9 @@ pub enum Kind {
     Candidate,
     /// Decided by the language hook.
     Hook,
+    /// A runtime status call inside a test (`test.skip(cond, "why")` in Playwright,
+    /// `skip "why"` in Minitest): gives its status to the enclosing item, is not an item.
+    Annotation,
 }
 
 /// One suite or test as found by a query match, before nesting.
@@ -84,6 +112,8 @@ pub struct RawItem {
     pub name: Option<String>,
     /// False when the name came from a non-literal expression (a variable, a template).
     pub name_is_literal: bool,
+    /// The name is a display name from an attribute: it wins when matches merge.
+    pub display_name: bool,
     pub status: Status,
     pub modifier: Option<String>,
     pub dynamic: bool,
@@ -212,7 +242,7 @@ pub fn analyze(
     budget: &Budget,
     choose: impl FnOnce(&[String]) -> &'static str,
 ) -> Option<Analysis> {
-    let query = lang.queries.get(&grammar)?;
+    let query = lang.query(grammar).ok()?;
     let names = query.capture_names();
     let mut pending: Vec<Pending<'_>> = Vec::new();
     let mut hints = Hints::default();
@@ -228,7 +258,7 @@ pub fn analyze(
         }
     }
     drop(matches);
-    if budget.exhausted() {
+    if budget.check_now() {
         return None;
     }
     let framework = choose(&hints.imports);
@@ -317,12 +347,22 @@ fn raw_item<'t>(
     lang: &Language,
 ) -> Option<Pending<'t>> {
     let mut main: Option<(Kind, Node<'_>)> = None;
+    let mut annotation: Option<Status> = None;
     for c in m.captures {
         let kind = match names.get(c.index as usize).copied() {
             Some("suite") => Kind::Suite,
             Some("test") => Kind::Test,
             Some("test.candidate") => Kind::Candidate,
             Some("item") => Kind::Hook,
+            Some(a) if a.starts_with("annotation.") => {
+                annotation = match a {
+                    "annotation.skip" => Some(Status::Skipped),
+                    "annotation.todo" => Some(Status::Todo),
+                    "annotation.xfail" => Some(Status::Xfail),
+                    _ => None,
+                };
+                Kind::Annotation
+            }
             _ => continue,
         };
         main = Some((kind, c.node));
@@ -336,6 +376,7 @@ fn raw_item<'t>(
         end: node.end_position(),
         name: None,
         name_is_literal: true,
+        display_name: false,
         status: Status::Active,
         modifier: None,
         dynamic: false,
@@ -396,6 +437,10 @@ fn raw_item<'t>(
             prev = p.prev_named_sibling();
         }
     }
+    if let Some(status) = annotation {
+        let t = text(node, src);
+        item.set_status(status, t.trim());
+    }
     // Source order so the first status word in the file wins.
     attrs.sort_by_key(|n| n.start_byte());
     Some(Pending {
@@ -416,6 +461,12 @@ fn apply_rules(
             continue;
         };
         match effect {
+            Effect::DisplayName => {
+                if let Some(name) = re.captures(haystack).and_then(|c| c.name("name")) {
+                    item.name = Some(truncate(&unescape(name.as_str()), MAX_NAME));
+                    item.display_name = true;
+                }
+            }
             Effect::Test => item.rule_test = true,
             Effect::Suite => item.rule_suite = true,
             Effect::Dynamic => item.dynamic = true,
@@ -434,6 +485,22 @@ fn apply_rules(
             }
         }
     }
+}
+
+/// `\"` → `"` and `\\` → `\` in a display name taken from a string literal.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some(n @ ('"' | '\'' | '\\'))) => {
+                out.push(n);
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Byte offset of the innermost loop around `node`, if any.
@@ -494,15 +561,16 @@ fn merge_into(into: &mut RawItem, other: RawItem) {
     let rank = |k: Kind| match k {
         Kind::Suite => 3,
         Kind::Test => 2,
-        Kind::Hook => 1,
+        Kind::Hook | Kind::Annotation => 1,
         Kind::Candidate => 0,
     };
     if rank(other.kind) > rank(into.kind) {
         into.kind = other.kind;
     }
-    if into.name.is_none() {
+    if into.name.is_none() || (other.display_name && !into.display_name) {
         into.name = other.name;
         into.name_is_literal = other.name_is_literal;
+        into.display_name = other.display_name;
     }
     if let Some(m) = &other.modifier {
         into.set_status(other.status, m);
@@ -536,6 +604,12 @@ fn build_tree(items: Vec<RawItem>, prune: bool, tests_nest: bool) -> (Vec<Suite>
             stack.pop();
         }
         let parent = stack.last().copied();
+        if item.kind == Kind::Annotation {
+            if let (Some(p), Some(m)) = (parent, item.modifier.as_deref()) {
+                nodes[p].item.set_status(item.status, m);
+            }
+            continue;
+        }
         // Where tests cannot hold tests (everywhere but Go), whatever a test contains is
         // not collected by the runner: a helper class inside a pytest function, say.
         if !tests_nest && parent.is_some_and(|p| nodes[p].item.kind == Kind::Test) {

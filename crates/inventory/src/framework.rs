@@ -25,6 +25,7 @@
 //! | `@dynamic` | the item is dynamic (generated at run time) |
 //! | `@params` | the declaration takes parameters: name rules alone do not make it a test |
 //! | `@pending` | a call without a body (`it "x"`): status todo |
+//! | `@annotation.skip` `@annotation.todo` `@annotation.xfail` | a runtime status call (`t.Skip()`, `pytest.skip()`): gives that status to the enclosing item |
 //!
 //! Captures starting with `_` are for predicates only.
 
@@ -47,6 +48,9 @@ pub enum Effect {
     Xfail,
     /// The test is generated at run time (`@ParameterizedTest`, `parametrize`).
     Dynamic,
+    /// The rule's named group `name` is the display name (`@DisplayName("…")`,
+    /// `@Test("…")`, `[Fact(DisplayName = "…")]`): what the runner reports.
+    DisplayName,
 }
 
 impl Effect {
@@ -56,7 +60,7 @@ impl Effect {
             Effect::Todo => Some(Status::Todo),
             Effect::Focus => Some(Status::Focused),
             Effect::Xfail => Some(Status::Xfail),
-            Effect::Test | Effect::Suite | Effect::Dynamic => None,
+            Effect::Test | Effect::Suite | Effect::Dynamic | Effect::DisplayName => None,
         }
     }
 }

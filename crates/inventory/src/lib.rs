@@ -52,6 +52,7 @@ pub fn analyze_bytes_within(
     let Some((lang, grammar)) = registry.for_file_name(name) else {
         return Ok(None);
     };
+    lang.query(grammar)?;
     let budget = extract::Budget::new(limit, CancelToken::new());
     let mut parsers = std::collections::HashMap::new();
     let tree = scan::parse(&mut parsers, grammar, src, &budget)

@@ -38,12 +38,33 @@ pub struct Language {
     pub def: &'static LanguageDef,
     pub candidates: GlobSet,
     pub prefilter: Option<Regex>,
-    /// Hints and items in one query per grammar (see [`crate::extract::analyze`]).
-    pub queries: HashMap<Grammar, Query>,
+    /// Hints and items in one query per grammar (see [`crate::extract::analyze`]),
+    /// compiled on first use: compiling every grammar's query up front costs more than
+    /// scanning a small repository.
+    queries: HashMap<Grammar, OnceLock<Result<Query, String>>>,
+    query_source: String,
     pub frameworks: Vec<Framework>,
 }
 
 impl Language {
+    /// The language's query for `grammar`, compiled on first use.
+    pub fn query(&self, grammar: Grammar) -> Result<&Query, InventoryError> {
+        let cell = self.queries.get(&grammar).ok_or_else(|| {
+            InventoryError::Definition(format!("{} has no grammar {grammar:?}", self.def.id))
+        })?;
+        cell.get_or_init(|| query(grammar, &self.query_source, self.def.id))
+            .as_ref()
+            .map_err(|e| InventoryError::Definition(e.clone()))
+    }
+
+    /// Compiles every query of the language now (the test suite uses it to check them all).
+    pub fn compile_all(&self) -> Result<(), InventoryError> {
+        for g in self.queries.keys() {
+            self.query(*g)?;
+        }
+        Ok(())
+    }
+
     /// The framework with this id, if the language has it.
     pub fn framework(&self, id: &str) -> Option<&Framework> {
         self.frameworks.iter().find(|f| f.def.id == id)
@@ -128,11 +149,8 @@ pub fn compile(defs: &'static [LanguageDef]) -> Result<Registry, String> {
                 def.id, fw.id
             ));
         }
-        let source = format!("{}\n{}", def.hints_query, tests);
-        let mut queries = HashMap::new();
-        for g in &gs {
-            queries.insert(*g, query(*g, &source, def.id)?);
-        }
+        let query_source = format!("{}\n{}", def.hints_query, tests);
+        let queries = gs.iter().map(|g| (*g, OnceLock::new())).collect();
         let mut frameworks = Vec::new();
         for fw in def.frameworks {
             frameworks.push(Framework {
@@ -177,6 +195,7 @@ pub fn compile(defs: &'static [LanguageDef]) -> Result<Registry, String> {
             candidates: glob_set(def.candidates)?,
             prefilter: def.prefilter.map(regex).transpose()?,
             queries,
+            query_source,
             frameworks,
         });
     }

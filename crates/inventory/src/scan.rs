@@ -523,6 +523,10 @@ fn analyze(
             return None;
         }
     }
+    // Compile the language's query (first use) before the file's clock starts.
+    if let Err(e) = lang.query(job.grammar) {
+        return file_error(rel, ErrorPhase::Parsing, "GRAMMAR_FAILED", e.to_string());
+    }
     let budget = Budget::new(file_timeout, cancel.clone());
     let timed_out = || {
         file_error(

@@ -4,6 +4,9 @@
 #[test]
 fn every_definition_compiles() {
     let reg = specline_inventory::registry::registry().unwrap();
+    for lang in &reg.languages {
+        lang.compile_all().unwrap();
+    }
     let ids: Vec<&str> = reg.languages.iter().map(|l| l.def.id).collect();
     for id in [
         "javascript",

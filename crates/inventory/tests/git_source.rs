@@ -112,8 +112,8 @@ fn the_token_reaches_git_only_through_the_environment() {
 
 #[test]
 fn a_failed_clone_names_no_credentials() {
-    // Credentials in the URL and as a token; the port is closed on loopback.
-    let url = format!("https://user:{SECRET}@127.0.0.1:9/repo.git");
+    // Credentials in the URL and as a token; no network involved (a missing local path).
+    let url = format!("file://user:{SECRET}@localhost/nonexistent/specline/repo.git");
     let spec = SourceSpec::parse(&url, None, Some(SECRET.into()));
     let err = prepare(&spec).unwrap_err();
     let shown = format!("{err} {err:?}");

@@ -13,7 +13,7 @@ fn junit5_nested_parameterized_disabled() {
         "junit5",
         &[
             "S CartTest",
-            "T CartTest :: startsEmpty",
+            "T CartTest :: a new cart is empty",
             "T CartTest :: appliesDiscount | skipped @Disabled(\"pricing service is down\")",
             "T CartTest :: acceptsQuantities (dynamic) | dynamic",
             "S CartTest > WhenFull",
@@ -90,6 +90,7 @@ fn kotlin_junit5_and_kotest_styles() {
             "T PricingSpec > legacy :: still here | skipped",
             "S RulesSpec",
             "T RulesSpec :: a rule",
+            "T RulesSpec :: configured off | skipped .config(enabled = false)",
             "T RulesSpec :: !disabled by bang | skipped !",
             "T RulesSpec :: f:focused by prefix | focused f:",
             "S RulesSpec > group",

@@ -13,23 +13,12 @@
   (#eq? @_pkg "testing")
   (#match? @_type "^[TF]$")) @test
 
-; t.Skip(...) as the first statement skips the whole test.
-(function_declaration
-  name: (identifier) @name
-  parameters: (parameter_list
-    (parameter_declaration
-      type: (pointer_type (qualified_type
-        package: (package_identifier) @_pkg
-        name: (type_identifier) @_type))))
-  body: (block
-    .
-    (expression_statement
-      (call_expression
-        function: (selector_expression field: (field_identifier) @_skip) @skip)))
-  (#match? @name "^(Test|Fuzz)([^a-z]|$)")
-  (#eq? @_pkg "testing")
-  (#match? @_type "^[TF]$")
-  (#match? @_skip "^Skip(f|Now)?$")) @test
+; t.Skip(...) anywhere in a test or subtest skips it (often under a condition).
+(call_expression
+  function: (selector_expression
+    operand: (identifier)
+    field: (field_identifier) @_skip)
+  (#match? @_skip "^Skip(f|Now)?$")) @annotation.skip
 
 (call_expression
   function: (selector_expression

@@ -7,7 +7,8 @@
   (call_expression
     (identifier) @chain
     (value_arguments . (value_argument (string_literal) @name.expr)))
-  (annotated_lambda)) @item
+  (annotated_lambda)
+  (#match? @chain "^x?(test|it|should|expect|scenario|then|Then|context|describe|feature|given|Given|when|When|and|And)$")) @item
 
 ; StringSpec and leaves of FreeSpec/WordSpec: "name" { ... }
 (call_expression
@@ -24,3 +25,16 @@
   (string_literal) @name.expr
   (identifier)
   (lambda_literal)) @suite
+
+; test("name").config(enabled = false) { ... }: the config arguments go to the hook.
+(call_expression
+  (call_expression
+    (navigation_expression
+      (call_expression
+        (identifier) @chain
+        (value_arguments . (value_argument (string_literal) @name.expr)))
+      (identifier) @_config)
+    (value_arguments) @args)
+  (annotated_lambda)
+  (#eq? @_config "config")
+  (#match? @chain "^x?(test|it|should|expect|scenario|then|Then|context|describe|feature|given|Given|when|When|and|And)$")) @item

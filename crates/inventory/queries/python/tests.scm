@@ -41,3 +41,23 @@
     (decorated_definition
       (decorator)* @attr
       definition: (function_definition name: (identifier) @name (#match? @name "^test")) @test)))
+
+; Runtime status calls inside a test: pytest.skip/xfail, unittest's self.skipTest.
+(call
+  function: (attribute
+    object: (identifier) @_mod
+    attribute: (identifier) @_fn)
+  (#eq? @_mod "pytest")
+  (#eq? @_fn "skip")) @annotation.skip
+(call
+  function: (attribute
+    object: (identifier) @_mod
+    attribute: (identifier) @_fn)
+  (#eq? @_mod "pytest")
+  (#eq? @_fn "xfail")) @annotation.xfail
+(call
+  function: (attribute
+    object: (identifier) @_self
+    attribute: (identifier) @_fn)
+  (#eq? @_self "self")
+  (#eq? @_fn "skipTest")) @annotation.skip

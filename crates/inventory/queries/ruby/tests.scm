@@ -6,19 +6,22 @@
 (call
   method: (identifier) @chain
   arguments: (argument_list . (_) @name.expr) @args
-  block: (_)) @item
+  block: (_)
+  (#match? @chain "^[xf]?(describe|context|feature|example_group|it|its|specify|example|scenario|test|skip|pending|focus)$")) @item
 
 ; it "not yet implemented" (no block: pending)
 (call
   method: (identifier) @chain
   arguments: (argument_list . (_) @name.expr) @args
-  !block) @pending @item
+  !block
+  (#match? @chain "^[xf]?(describe|context|feature|example_group|it|its|specify|example|scenario|test|skip|pending|focus)$")) @pending @item
 
 ; it { is_expected.to be_valid } (one-liner, no name)
 (call
   method: (identifier) @chain
   !arguments
-  block: (_)) @item
+  block: (_)
+  (#match? @chain "^[xf]?(describe|context|feature|example_group|it|its|specify|example|scenario|test|skip|pending|focus)$")) @item
 
 ; Minitest: class FooTest < Minitest::Test / ActiveSupport::TestCase
 (class

@@ -17,6 +17,10 @@ const ATTRIBUTES: &[Rule] = &[
     ),
     rule(r"\bSkip\s*=", Effect::Skip),
     rule(r"\b(Ignore|Explicit)\b", Effect::Skip),
+    rule(
+        r#"\bDisplayName\s*=\s*"(?P<name>(?:[^"\\]|\\.)*)""#,
+        Effect::DisplayName,
+    ),
 ];
 
 pub const FRAMEWORKS: &[FrameworkDef] = &[

@@ -28,6 +28,10 @@ pub const ANNOTATIONS: &[Rule] = &[
         r"(?s)^@([\w.]+\.)?Test\s*\(.*\benabled\s*=\s*false",
         Effect::Skip,
     ),
+    rule(
+        r#"^@([\w.]+\.)?DisplayName\s*\(\s*"(?P<name>(?:[^"\\]|\\.)*)""#,
+        Effect::DisplayName,
+    ),
 ];
 
 pub const FRAMEWORKS: &[FrameworkDef] = &[

@@ -209,9 +209,11 @@ fn hook(item: &mut RawItem, ctx: &HookCtx<'_>) -> bool {
             _ => return false,
         }
     }
-    // Playwright's `test.skip(condition, "reason")` inside a test is an annotation, not a test.
+    // Playwright's `test.skip(condition, "reason")` inside a test is an annotation: it
+    // skips (or marks as failing) the enclosing test or group, conditionally.
     if ctx.framework == "playwright" && annotation && !item.name_is_literal {
-        return false;
+        item.kind = Kind::Annotation;
+        return true;
     }
     // Mocha and Cypress: a test without a function is pending.
     if kind == Kind::Test

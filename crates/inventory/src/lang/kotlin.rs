@@ -87,5 +87,12 @@ fn hook(item: &mut RawItem, _ctx: &HookCtx<'_>) -> bool {
     if disabled {
         item.set_status(Status::Skipped, &word);
     }
+    // `.config(enabled = false)` disables; `enabledIf`/`enabledOrReasonIf` may.
+    if let Some(args) = item.args.as_deref() {
+        let compact: String = args.split_whitespace().collect();
+        if compact.contains("enabled=false") {
+            item.set_status(Status::Skipped, &format!(".config{args}"));
+        }
+    }
     true
 }

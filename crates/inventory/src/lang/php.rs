@@ -16,6 +16,14 @@ pub const FRAMEWORKS: &[FrameworkDef] = &[FrameworkDef {
             r"(?s)^#\[.*\b(DataProvider|DataProviderExternal|TestWith|TestWithJson)\b",
             Effect::Dynamic,
         ),
+        rule(
+            r"(?s)^#\[.*\bTestDox\(\s*'(?P<name>(?:[^'\\]|\\.)*)'",
+            Effect::DisplayName,
+        ),
+        rule(
+            r"^/\*\*(?s:.*?)@testdox[ \t]+(?P<name>[^\n*]*[^\s*])",
+            Effect::DisplayName,
+        ),
     ],
     name_rules: &[rule(r"^test", Effect::Test)],
     prune_empty_suites: true,

@@ -68,9 +68,23 @@ fn hook(item: &mut RawItem, _ctx: &HookCtx<'_>) -> bool {
     {
         return false;
     }
-    // `skip "why"` / `pending "why"` without a block are runtime calls inside a test.
+    // `skip "why"` / `pending "why"` without a block are runtime calls inside a test:
+    // they give their status to the enclosing test.
     if item.bodyless && matches!(word.as_str(), "skip" | "pending") {
-        return false;
+        item.status = crate::model::Status::Active;
+        item.modifier = None;
+        let status = if word == "skip" {
+            Status::Skipped
+        } else {
+            Status::Xfail
+        };
+        let text = match item.name.as_deref() {
+            Some(reason) => format!("{word} \"{reason}\""),
+            None => word.clone(),
+        };
+        item.set_status(status, &text);
+        item.kind = Kind::Annotation;
+        return true;
     }
     item.kind = match word.as_str() {
         "describe" | "context" | "feature" | "example_group" => Kind::Suite,

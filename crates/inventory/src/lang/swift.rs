@@ -11,6 +11,10 @@ const RULES: &[Rule] = &[
     rule(r"^@Test\b", Effect::Test),
     rule(r"(?s)^@(Test|Suite)\b.*\.disabled\b", Effect::Skip),
     rule(r"(?s)^@Test\b.*\barguments\s*:", Effect::Dynamic),
+    rule(
+        r#"^@(Test|Suite)\s*\(\s*"(?P<name>(?:[^"\\]|\\.)*)""#,
+        Effect::DisplayName,
+    ),
 ];
 
 /// XCTest runs `test*` methods (of its classes and their extensions).
