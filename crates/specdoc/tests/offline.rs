@@ -418,3 +418,20 @@ async fn suites_inside_a_file_wide_wrapper_name_the_features() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_analyzers_dynamic_marker_is_not_repeated_in_the_sentence() {
+    let json = r#"{"schema_version":1,"parser_version":"0.1.0","source":{"location":"x"},
+        "files":[{"path":"src/parse.spec.ts","language":"typescript","framework":"vitest",
+          "tests":[{"name":"domain (dynamic)","location":{"start_line":3,"start_column":1,"end_line":3,"end_column":9},
+                    "status":"active","dynamic":true}]}],
+        "stats":{"files_seen":1,"test_files":1,"suites":0,"tests":1,"skipped_too_large":0,
+                 "skipped_binary":0,"errored":0,"truncated":false,"duration_ms":1}}"#;
+    let input = SpecInput::from_inventory_json(json, None).unwrap();
+    let opts = GenerateOptions::new(LanguageTag::parse("en").unwrap());
+    let doc = phases::generate(&Generator::offline(), &input, &opts, 1)
+        .await
+        .unwrap();
+    let sentences: Vec<&str> = doc.behaviors().map(|b| b.sentence.as_str()).collect();
+    assert_eq!(sentences, ["Domain (each case)"]);
+}

@@ -279,9 +279,16 @@ pub fn convert_feature(input: &SpecInput, wrapped: &Wrapped, tests: &[usize]) ->
         .map(|t| {
             let (_, used) = wrapped.feature_for(t);
             let context = t.suite_path.get(used..).unwrap_or(&[]);
-            let mut text = naming::sentence(&t.name, context);
+            // The analyzer marks a dynamic test's name with ` (dynamic)`; the sentence says
+            // it its own way.
+            let name = if t.dynamic {
+                t.name.strip_suffix(" (dynamic)").unwrap_or(&t.name)
+            } else {
+                &t.name
+            };
+            let mut text = naming::sentence(name, context);
             // A table-driven test whose name shows no placeholder still stands for many cases.
-            if t.dynamic && !naming::has_placeholder(&t.name) {
+            if t.dynamic && !naming::has_placeholder(name) {
                 text.push_str(" (each case)");
             }
             Sentence {
