@@ -898,7 +898,23 @@ async fn worker_refuses_an_unmigrated_database(h: Harness) {
     drop(h);
 }
 
+async fn heartbeat_reports_cancel_requests_for_the_workers_running_jobs(h: Harness) {
+    // The backstop for a cancel signal that arrived before the worker tracked the job.
+    let client = Client::new(h.store.clone());
+    let id = client.insert(&Slow { ms: 10 }).await.unwrap().id;
+    let other = client.insert(&Slow { ms: 10 }).await.unwrap().id;
+    h.store.register_worker("w1", &["slow".to_string()]).await.unwrap();
+    let claimed = h.store.fetch("slow", 1, "w1").await.unwrap();
+    assert_eq!(claimed[0].id, id);
+    assert!(h.store.heartbeat("w1").await.unwrap().is_empty());
+    assert_eq!(client.cancel(id).await.unwrap(), CancelOutcome::Requested);
+    assert_eq!(h.store.heartbeat("w1").await.unwrap(), vec![id]);
+    assert!(h.store.heartbeat("w2").await.unwrap().is_empty(), "only the job's own worker is told");
+    assert_eq!(h.job(other).await.state, JobState::Available);
+}
+
 on_both_backends!(
+    heartbeat_reports_cancel_requests_for_the_workers_running_jobs,
     job_runs_and_completes_with_its_history,
     insert_into_an_undeclared_queue_is_rejected,
     worker_refuses_to_start_without_a_handler_for_a_kind_of_its_queue,
