@@ -903,13 +903,19 @@ async fn heartbeat_reports_cancel_requests_for_the_workers_running_jobs(h: Harne
     let client = Client::new(h.store.clone());
     let id = client.insert(&Slow { ms: 10 }).await.unwrap().id;
     let other = client.insert(&Slow { ms: 10 }).await.unwrap().id;
-    h.store.register_worker("w1", &["slow".to_string()]).await.unwrap();
+    h.store
+        .register_worker("w1", &["slow".to_string()])
+        .await
+        .unwrap();
     let claimed = h.store.fetch("slow", 1, "w1").await.unwrap();
     assert_eq!(claimed[0].id, id);
     assert!(h.store.heartbeat("w1").await.unwrap().is_empty());
     assert_eq!(client.cancel(id).await.unwrap(), CancelOutcome::Requested);
     assert_eq!(h.store.heartbeat("w1").await.unwrap(), vec![id]);
-    assert!(h.store.heartbeat("w2").await.unwrap().is_empty(), "only the job's own worker is told");
+    assert!(
+        h.store.heartbeat("w2").await.unwrap().is_empty(),
+        "only the job's own worker is told"
+    );
     assert_eq!(h.job(other).await.state, JobState::Available);
 }
 

@@ -187,6 +187,34 @@ fn input() -> Input {
     }
 }
 
+/// Start a worker for the single step `S` and submit one run of a pipeline made of it.
+async fn run_single<S: Step>(h: &Harness, step: S) -> (Client, i64, WorkerHandle) {
+    let client = Client::new(h.store.clone());
+    let w = Worker::builder(h.store.clone())
+        .registry(Registry::new().step(step))
+        .queue(S::QUEUE, 1)
+        .heartbeat_interval(Duration::from_millis(100))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let p = Pipeline::new(S::NAME).step::<S>();
+    let sub = client
+        .submit(&p, OWNER, &serde_json::json!({}), SubmitOpts::default())
+        .await
+        .unwrap();
+    (client, sub.run_id, w)
+}
+
+/// Wait for the run to be done and return its result.
+async fn done_result(client: &Client, run_id: i64) -> serde_json::Value {
+    match wait_status(client, run_id, |s| matches!(s, RunStatus::Done { .. })).await {
+        RunStatus::Done { result } => result,
+        other => panic!("not done: {other:?}"),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async fn a_three_step_run_flows_to_done_with_its_result_and_events(h: Harness) {
@@ -395,28 +423,10 @@ async fn intermediate_checkpoints_let_a_retried_step_resume_mid_way(h: Harness) 
         }
     }
     let executed = Arc::new(AtomicUsize::new(0));
-    let client = Client::new(h.store.clone());
-    let w = Worker::builder(h.store.clone())
-        .registry(Registry::new().step(Chunks(executed.clone())))
-        .queue("pipe_chunks", 1)
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
-    let p = Pipeline::new("chunked").step::<Chunks>();
-    let sub = client
-        .submit(&p, OWNER, &serde_json::json!({}), SubmitOpts::default())
-        .await
-        .unwrap();
-    let status = wait_status(&client, sub.run_id, |s| matches!(s, RunStatus::Done { .. })).await;
+    let (client, run_id, w) = run_single(&h, Chunks(executed.clone())).await;
+    let result = done_result(&client, run_id).await;
     w.shutdown(Duration::from_secs(5)).await.unwrap();
-    assert_eq!(
-        status,
-        RunStatus::Done {
-            result: serde_json::json!(6)
-        }
-    );
+    assert_eq!(result, serde_json::json!(6));
     assert_eq!(
         executed.load(Ordering::SeqCst),
         6,
@@ -536,32 +546,11 @@ async fn progress_reports_are_rate_limited(h: Harness) {
             Ok(written)
         }
     }
-    let client = Client::new(h.store.clone());
-    let w = Worker::builder(h.store.clone())
-        .registry(Registry::new().step(Busy))
-        .queue("pipe_busy", 1)
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
-    let sub = client
-        .submit(
-            &Pipeline::new("busy").step::<Busy>(),
-            OWNER,
-            &serde_json::json!({}),
-            SubmitOpts::default(),
-        )
-        .await
-        .unwrap();
-    let RunStatus::Done { result } =
-        wait_status(&client, sub.run_id, |s| matches!(s, RunStatus::Done { .. })).await
-    else {
-        unreachable!()
-    };
+    let (client, run_id, w) = run_single(&h, Busy).await;
+    let result = done_result(&client, run_id).await;
     w.shutdown(Duration::from_secs(5)).await.unwrap();
     let written = result.as_u64().unwrap();
-    let evs = all_events(&client, sub.run_id).await;
+    let evs = all_events(&client, run_id).await;
     let progress: Vec<&RunEvent> = evs
         .iter()
         .filter(|e| e.status == EventStatus::Progress)
@@ -592,25 +581,7 @@ async fn cancelling_a_running_step_fails_the_run_once(h: Harness) {
             Ok(())
         }
     }
-    let client = Client::new(h.store.clone());
-    let w = Worker::builder(h.store.clone())
-        .registry(Registry::new().step(Wait))
-        .queue("pipe_wait", 1)
-        .heartbeat_interval(Duration::from_millis(100))
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
-    let sub = client
-        .submit(
-            &Pipeline::new("waits").step::<Wait>(),
-            OWNER,
-            &serde_json::json!({}),
-            SubmitOpts::default(),
-        )
-        .await
-        .unwrap();
+    let (client, run_id, w) = run_single(&h, Wait).await;
     let job = client
         .list(&JobFilter {
             kind: Some("wait".into()),
@@ -622,16 +593,13 @@ async fn cancelling_a_running_step_fails_the_run_once(h: Harness) {
     h.wait_state(job.id, JobState::Running, Duration::from_secs(5))
         .await;
     client.cancel(job.id).await.unwrap();
-    let status = wait_status(&client, sub.run_id, |s| {
-        matches!(s, RunStatus::Failed { .. })
-    })
-    .await;
+    let status = wait_status(&client, run_id, |s| matches!(s, RunStatus::Failed { .. })).await;
     w.shutdown(Duration::from_secs(5)).await.unwrap();
     assert!(
         matches!(status, RunStatus::Failed { ref code, .. } if code == "CANCELLED"),
         "{status:?}"
     );
-    let evs = all_events(&client, sub.run_id).await;
+    let evs = all_events(&client, run_id).await;
     assert_gapless(&evs);
     assert_eq!(evs.iter().filter(|e| e.status.is_terminal()).count(), 1);
 }
@@ -649,29 +617,8 @@ async fn large_results_are_stored_and_returned(h: Harness) {
             Ok("spec ".repeat(600_000)) // 3 MB
         }
     }
-    let client = Client::new(h.store.clone());
-    let w = Worker::builder(h.store.clone())
-        .registry(Registry::new().step(Big))
-        .queue("pipe_big", 1)
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
-    let sub = client
-        .submit(
-            &Pipeline::new("big").step::<Big>(),
-            OWNER,
-            &serde_json::json!({}),
-            SubmitOpts::default(),
-        )
-        .await
-        .unwrap();
-    let RunStatus::Done { result } =
-        wait_status(&client, sub.run_id, |s| matches!(s, RunStatus::Done { .. })).await
-    else {
-        unreachable!()
-    };
+    let (client, run_id, w) = run_single(&h, Big).await;
+    let result = done_result(&client, run_id).await;
     w.shutdown(Duration::from_secs(5)).await.unwrap();
     assert_eq!(result.as_str().unwrap().len(), 3_000_000);
 }
