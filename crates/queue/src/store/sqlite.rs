@@ -599,10 +599,25 @@ impl Store for SqliteStore {
                 let mut applied = 0;
                 let mut wake: Vec<String> = Vec::new();
                 {
-                    let mut fast = tx.prepare_cached(
-                        "UPDATE specline_jobs SET state = 'completed', finalized_at = ?1
-                         WHERE id = ?2 AND attempt = ?3 AND state = 'running'",
-                    )?;
+                    // Every successful outcome of the batch in one statement: the pairs
+                    // (id, attempt) travel as one JSON array.
+                    let done: Vec<(i64, i32)> = batch
+                        .iter()
+                        .filter(|c| matches!(c.outcome, crate::job::Outcome::Completed))
+                        .map(|c| (c.id, c.attempt))
+                        .collect();
+                    if !done.is_empty() {
+                        let pairs = serde_json::to_string(&done)
+                            .map_err(|e| Error::Corrupt(e.to_string()))?;
+                        applied += tx
+                            .prepare_cached(
+                                "UPDATE specline_jobs SET state = 'completed', finalized_at = ?1
+                                 FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempt FROM json_each(?2)) AS u
+                                 WHERE specline_jobs.id = u.id AND specline_jobs.attempt = u.attempt
+                                   AND specline_jobs.state = 'running'",
+                            )?
+                            .execute(params![now, pairs])?;
+                    }
                     let mut slow = tx.prepare_cached(
                         "UPDATE specline_jobs SET
                            state = ?1,
@@ -615,7 +630,6 @@ impl Store for SqliteStore {
                     )?;
                     for c in &batch {
                         if matches!(c.outcome, crate::job::Outcome::Completed) {
-                            applied += fast.execute(params![now, c.id, c.attempt])?;
                             continue;
                         }
                         let error = c
