@@ -132,3 +132,35 @@ async fn sqlite_job_commits_and_rolls_back_with_the_callers_transaction() {
         .unwrap();
     assert_eq!(orders, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_in_the_database_url_are_kept_alongside_the_schema() {
+    let h = Harness::pg().await;
+    let common::Guard::Pg { schema } = &h.guard else {
+        unreachable!()
+    };
+    let url = format!(
+        "{}{}options=-c%20statement_timeout%3D12345",
+        common::database_url(),
+        if common::database_url().contains('?') {
+            "&"
+        } else {
+            "?"
+        }
+    );
+    let store = specline_queue::store::PgStore::connect(
+        specline_queue::store::PgConfig::new(url).schema(schema.as_str()),
+    )
+    .await
+    .unwrap();
+    let c = store.pool().get().await.unwrap();
+    let row = c
+        .query_one(
+            "SELECT current_setting('statement_timeout'), current_schema()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "12345ms");
+    assert_eq!(&row.get::<_, String>(1), schema);
+}

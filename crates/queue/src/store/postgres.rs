@@ -356,11 +356,13 @@ impl PgStore {
                 "schema name `{schema}` must be 1-48 ASCII letters, digits or underscores"
             )));
         }
-        let base_options = if config.schema.is_some() {
-            format!("-c search_path={schema}")
-        } else {
-            String::new()
-        };
+        // Keep any `options` the URL already carries; add the schema's search path.
+        let mut base_options = pg_config.get_options().unwrap_or_default().to_string();
+        if config.schema.is_some() {
+            base_options = format!("{base_options} -c search_path={schema}")
+                .trim()
+                .to_string();
+        }
         pg_config.options(&base_options);
         if pg_config.get_application_name().is_none() {
             pg_config.application_name("specline");
