@@ -16,7 +16,7 @@ use clap::Args;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use specline_inventory_model::Inventory;
-use specline_queue::pipeline::{Step, StepContext};
+use specline_queue::pipeline::{Step, StepContext, StepKind};
 use specline_queue::store::{SqliteConfig, SqliteStore, Store};
 use specline_queue::{
     Client, EventStatus, JobError, KindOptions, Pipeline, Registry, RunStatus, SubmitOpts, Worker,
@@ -56,7 +56,7 @@ struct AnalyzeCtx {
 }
 
 struct AnalyzeRepository;
-impl Step for AnalyzeRepository {
+impl StepKind for AnalyzeRepository {
     const NAME: &'static str = "analyze_repository";
     const QUEUE: &'static str = "analyze";
     type Context = AnalyzeCtx;
@@ -68,6 +68,9 @@ impl Step for AnalyzeRepository {
             ..KindOptions::default()
         }
     }
+}
+impl Step for AnalyzeRepository {
+    type Kind = AnalyzeRepository;
     async fn run(&self, ctx: StepContext, c: AnalyzeCtx) -> Result<Inventory, JobError> {
         let _ = ctx
             .progress(5, Some(serde_json::json!({"target": c.input.target})))
@@ -107,7 +110,7 @@ struct Document {
 }
 
 struct GenerateSpecDocument;
-impl Step for GenerateSpecDocument {
+impl StepKind for GenerateSpecDocument {
     const NAME: &'static str = "generate_spec_document";
     const QUEUE: &'static str = "spec";
     type Context = GenerateCtx;
@@ -119,6 +122,9 @@ impl Step for GenerateSpecDocument {
             ..KindOptions::default()
         }
     }
+}
+impl Step for GenerateSpecDocument {
+    type Kind = GenerateSpecDocument;
     async fn run(&self, _ctx: StepContext, c: GenerateCtx) -> Result<Document, JobError> {
         let bad = |e: &dyn std::fmt::Display| JobError::permanent("SPEC_FAILED", e.to_string());
         let lang = LanguageTag::parse(&c.input.lang).map_err(|e| bad(&e))?;

@@ -15,7 +15,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use specline_queue::pipeline::{Step, StepContext};
+use specline_queue::pipeline::{Step, StepContext, StepKind};
 use specline_queue::{
     Client, InsertOpts, JobContext, JobError, JobKind, JobState, KindOptions, NewJob, Pipeline,
     Registry, RunStatus, SubmitOpts, Worker, WorkerConfig,
@@ -336,11 +336,14 @@ struct NoCtx {}
 macro_rules! noop_steps {
     ($($t:ident = $name:literal),*) => {$(
         struct $t;
-        impl Step for $t {
+        impl StepKind for $t {
             const NAME: &'static str = $name;
             const QUEUE: &'static str = "bench_pipe";
             type Context = NoCtx;
             type Output = u8;
+        }
+        impl Step for $t {
+            type Kind = $t;
             async fn run(&self, _ctx: StepContext, _c: NoCtx) -> Result<u8, JobError> {
                 Ok(1)
             }

@@ -57,6 +57,6 @@ pub use job::{
 };
 pub use kind::{Backoff, JobKind, KindOptions, KindSpec};
 pub use maintenance::{Maintenance, MaintenanceConfig, PeriodicJob, Schedule};
-pub use pipeline::{Pipeline, Step, StepContext, SubmitOpts};
+pub use pipeline::{Pipeline, Step, StepContext, StepKind, SubmitOpts};
 pub use run::{EventStatus, Run, RunEvent, RunState, RunStatus};
 pub use worker::{ShutdownReport, Worker, WorkerConfig, WorkerHandle};

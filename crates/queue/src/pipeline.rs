@@ -30,28 +30,31 @@ use crate::run::{
 };
 use crate::store::{Backend, Store, StoreEvent};
 
-/// One step of a pipeline.
+/// The declaration of one step of a pipeline: its name, queue, and what it reads and writes.
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
-/// use specline_queue::pipeline::{Step, StepContext};
+/// use specline_queue::pipeline::{Step, StepContext, StepKind};
 /// use specline_queue::JobError;
 ///
 /// #[derive(Deserialize)]
 /// struct Ctx { input: String }
 ///
 /// struct Shout;
-/// impl Step for Shout {
+/// impl StepKind for Shout {
 ///     const NAME: &'static str = "shout";
 ///     const QUEUE: &'static str = "text";
 ///     type Context = Ctx;
 ///     type Output = String;
+/// }
+/// impl Step for Shout {
+///     type Kind = Shout;
 ///     async fn run(&self, _ctx: StepContext, c: Ctx) -> Result<String, JobError> {
 ///         Ok(c.input.to_uppercase())
 ///     }
 /// }
 /// ```
-pub trait Step: Send + Sync + 'static {
+pub trait StepKind: Send + Sync + 'static {
     /// The step's name: its job kind, and its key in the run's context.
     const NAME: &'static str;
     /// The queue its jobs go to (steps of one pipeline may be served by different binaries).
@@ -65,12 +68,6 @@ pub trait Step: Send + Sync + 'static {
         KindOptions::default()
     }
 
-    fn run(
-        &self,
-        ctx: StepContext,
-        input: Self::Context,
-    ) -> impl Future<Output = Result<Self::Output, JobError>> + Send;
-
     /// The step's job kind as the engine knows it.
     fn spec() -> KindSpec {
         KindSpec {
@@ -79,6 +76,20 @@ pub trait Step: Send + Sync + 'static {
             options: Self::options(),
         }
     }
+}
+
+/// The implementation of a step, registered with [`Registry::step`] in the worker that runs
+/// it. Kept apart from [`StepKind`] so that the crate declaring a pipeline (and every
+/// binary submitting it) need not link what a step needs to run (Tree-sitter, an AI client).
+pub trait Step: Send + Sync + 'static {
+    /// The step this implements.
+    type Kind: StepKind;
+
+    fn run(
+        &self,
+        ctx: StepContext,
+        input: <Self::Kind as StepKind>::Context,
+    ) -> impl Future<Output = Result<<Self::Kind as StepKind>::Output, JobError>> + Send;
 }
 
 /// The ordered steps of a pipeline.
@@ -101,8 +112,8 @@ impl Pipeline {
         }
     }
 
-    pub fn step<S: Step>(mut self) -> Self {
-        let spec = S::spec();
+    pub fn step<K: StepKind>(mut self) -> Self {
+        let spec = K::spec();
         self.steps.push(StepSpec {
             kind: spec.kind.clone(),
             queue: spec.queues[0].clone(),
@@ -259,11 +270,14 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 output,
                 result_ttl,
             };
-            if let Some((_, out)) = outputs.iter().find(|(k, _)| k == S::NAME) {
+            if let Some((_, out)) = outputs
+                .iter()
+                .find(|(k, _)| k == <S::Kind as StepKind>::NAME)
+            {
                 // Redelivered after its checkpoint was committed: do not run it again.
                 tracing::info!(
                     run = args.run_id,
-                    step = S::NAME,
+                    step = <S::Kind as StepKind>::NAME,
                     "step already has a checkpoint; advancing"
                 );
                 store
@@ -277,21 +291,21 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
             for (k, v) in outputs {
                 context.insert(k, v);
             }
-            let input: S::Context = serde_json::from_value(serde_json::Value::Object(context))
-                .map_err(|e| {
+            let input: <S::Kind as StepKind>::Context =
+                serde_json::from_value(serde_json::Value::Object(context)).map_err(|e| {
                     JobError::permanent(
                         "INVALID_STEP_INPUT",
                         format!(
                             "the context of run {} does not fit step `{}`: {e}",
                             args.run_id,
-                            S::NAME
+                            <S::Kind as StepKind>::NAME
                         ),
                     )
                 })?;
             let sctx = StepContext {
                 job: ctx.clone(),
                 run_id: args.run_id,
-                step: S::NAME,
+                step: <S::Kind as StepKind>::NAME,
                 last_progress: Mutex::new(None),
                 progress_every: Duration::from_millis(250),
             };
@@ -299,7 +313,10 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
             let output = serde_json::to_value(output).map_err(|e| {
                 JobError::permanent(
                     "INVALID_STEP_OUTPUT",
-                    format!("output of step `{}` does not serialize: {e}", S::NAME),
+                    format!(
+                        "output of step `{}` does not serialize: {e}",
+                        <S::Kind as StepKind>::NAME
+                    ),
                 )
             })?;
             store
@@ -324,7 +341,7 @@ impl Registry {
     /// Register a pipeline step's handler.
     pub fn step<S: Step>(mut self, step: S) -> Self {
         self.insert_erased(
-            S::spec(),
+            <S::Kind as StepKind>::spec(),
             Arc::new(StepHandler {
                 step: Arc::new(step),
             }),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use specline_queue::pipeline::{Step, StepContext};
+use specline_queue::pipeline::{Step, StepContext, StepKind};
 use specline_queue::{
     Client, EventStatus, JobError, JobFilter, JobState, KindOptions, Pipeline, Registry, RunEvent,
     RunStatus, SubmitOpts, Worker, WorkerHandle,
@@ -48,11 +48,14 @@ struct ACtx {
     input: Input,
 }
 struct A(Arc<Probe>);
-impl Step for A {
+impl StepKind for A {
     const NAME: &'static str = "a_double";
     const QUEUE: &'static str = "pipe_a";
     type Context = ACtx;
     type Output = i64;
+}
+impl Step for A {
+    type Kind = A;
     async fn run(&self, _ctx: StepContext, c: ACtx) -> Result<i64, JobError> {
         self.0.hit(Self::NAME);
         Ok(c.input.n * 2)
@@ -65,7 +68,7 @@ struct BCtx {
     a_double: i64,
 }
 struct B(Arc<Probe>);
-impl Step for B {
+impl StepKind for B {
     const NAME: &'static str = "b_label";
     const QUEUE: &'static str = "pipe_b";
     type Context = BCtx;
@@ -77,6 +80,9 @@ impl Step for B {
             ..KindOptions::default()
         }
     }
+}
+impl Step for B {
+    type Kind = B;
     async fn run(&self, ctx: StepContext, c: BCtx) -> Result<serde_json::Value, JobError> {
         self.0.hit(Self::NAME);
         ctx.progress(50, Some(serde_json::json!({"half": true})))
@@ -106,11 +112,14 @@ struct Report {
     doubled: i64,
 }
 struct C(Arc<Probe>);
-impl Step for C {
+impl StepKind for C {
     const NAME: &'static str = "c_report";
     const QUEUE: &'static str = "pipe_c";
     type Context = CCtx;
     type Output = Report;
+}
+impl Step for C {
+    type Kind = C;
     async fn run(&self, _ctx: StepContext, c: CCtx) -> Result<Report, JobError> {
         self.0.hit(Self::NAME);
         Ok(Report {
@@ -192,14 +201,14 @@ async fn run_single<S: Step>(h: &Harness, step: S) -> (Client, i64, WorkerHandle
     let client = Client::new(h.store.clone());
     let w = Worker::builder(h.store.clone())
         .registry(Registry::new().step(step))
-        .queue(S::QUEUE, 1)
+        .queue(<S::Kind as StepKind>::QUEUE, 1)
         .heartbeat_interval(Duration::from_millis(100))
         .build()
         .unwrap()
         .start()
         .await
         .unwrap();
-    let p = Pipeline::new(S::NAME).step::<S>();
+    let p = Pipeline::new(<S::Kind as StepKind>::NAME).step::<S::Kind>();
     let sub = client
         .submit(&p, OWNER, &serde_json::json!({}), SubmitOpts::default())
         .await
@@ -399,7 +408,7 @@ async fn intermediate_checkpoints_let_a_retried_step_resume_mid_way(h: Harness) 
     struct Chunks(Arc<AtomicUsize>);
     #[derive(Deserialize)]
     struct Ctx {}
-    impl Step for Chunks {
+    impl StepKind for Chunks {
         const NAME: &'static str = "chunks";
         const QUEUE: &'static str = "pipe_chunks";
         type Context = Ctx;
@@ -410,6 +419,9 @@ async fn intermediate_checkpoints_let_a_retried_step_resume_mid_way(h: Harness) 
                 ..KindOptions::default()
             }
         }
+    }
+    impl Step for Chunks {
+        type Kind = Chunks;
         async fn run(&self, ctx: StepContext, _c: Ctx) -> Result<usize, JobError> {
             let start: usize = ctx.restore("done_chunks").await.unwrap().unwrap_or(0);
             for chunk in start..6 {
@@ -531,11 +543,14 @@ async fn progress_reports_are_rate_limited(h: Harness) {
     struct Busy;
     #[derive(Deserialize)]
     struct Ctx {}
-    impl Step for Busy {
+    impl StepKind for Busy {
         const NAME: &'static str = "busy";
         const QUEUE: &'static str = "pipe_busy";
         type Context = Ctx;
         type Output = u32;
+    }
+    impl Step for Busy {
+        type Kind = Busy;
         async fn run(&self, ctx: StepContext, _c: Ctx) -> Result<u32, JobError> {
             let mut written = 0;
             for i in 0..=1000u32 {
@@ -571,11 +586,14 @@ async fn cancelling_a_running_step_fails_the_run_once(h: Harness) {
     struct Wait;
     #[derive(Deserialize)]
     struct Ctx {}
-    impl Step for Wait {
+    impl StepKind for Wait {
         const NAME: &'static str = "wait";
         const QUEUE: &'static str = "pipe_wait";
         type Context = Ctx;
         type Output = ();
+    }
+    impl Step for Wait {
+        type Kind = Wait;
         async fn run(&self, ctx: StepContext, _c: Ctx) -> Result<(), JobError> {
             ctx.job().cancelled().await;
             Ok(())
@@ -608,11 +626,14 @@ async fn large_results_are_stored_and_returned(h: Harness) {
     struct Big;
     #[derive(Deserialize)]
     struct Ctx {}
-    impl Step for Big {
+    impl StepKind for Big {
         const NAME: &'static str = "big";
         const QUEUE: &'static str = "pipe_big";
         type Context = Ctx;
         type Output = String;
+    }
+    impl Step for Big {
+        type Kind = Big;
         async fn run(&self, _ctx: StepContext, _c: Ctx) -> Result<String, JobError> {
             Ok("spec ".repeat(600_000)) // 3 MB
         }
