@@ -14,13 +14,14 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
-use specline_inventory_model::Inventory;
-use specline_queue::pipeline::{Step, StepContext, StepKind};
-use specline_queue::store::{SqliteConfig, SqliteStore, Store};
-use specline_queue::{
-    Client, EventStatus, JobError, KindOptions, Pipeline, Registry, RunStatus, SubmitOpts, Worker,
+use specline_app::{
+    AnalysisRequest, AnalyzeContext, AnalyzeRepository, Document, GenerateContext,
+    GenerateSpecDocument,
 };
+use specline_inventory_model::Inventory;
+use specline_queue::pipeline::{Step, StepContext};
+use specline_queue::store::{SqliteConfig, SqliteStore, Store};
+use specline_queue::{Client, EventStatus, JobError, Registry, RunStatus, SubmitOpts, Worker};
 use specline_specdoc::phases::{self, GenerateOptions, Generator};
 use specline_specdoc::{export, LanguageTag, SpecInput};
 
@@ -43,35 +44,12 @@ pub struct AnalyzeArgs {
     pub data_dir: PathBuf,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Request {
-    target: String,
-    lang: String,
-    format: String,
-}
+/// Runs `analyze_repository` with the Tree-sitter analyzer.
+struct Analyzer;
 
-#[derive(Deserialize)]
-struct AnalyzeCtx {
-    input: Request,
-}
-
-struct AnalyzeRepository;
-impl StepKind for AnalyzeRepository {
-    const NAME: &'static str = "analyze_repository";
-    const QUEUE: &'static str = "analyze";
-    type Context = AnalyzeCtx;
-    type Output = Inventory;
-    fn options() -> KindOptions {
-        KindOptions {
-            timeout: Duration::from_secs(15 * 60),
-            max_attempts: 3,
-            ..KindOptions::default()
-        }
-    }
-}
-impl Step for AnalyzeRepository {
+impl Step for Analyzer {
     type Kind = AnalyzeRepository;
-    async fn run(&self, ctx: StepContext, c: AnalyzeCtx) -> Result<Inventory, JobError> {
+    async fn run(&self, ctx: StepContext, c: AnalyzeContext) -> Result<Inventory, JobError> {
         let _ = ctx
             .progress(5, Some(serde_json::json!({"target": c.input.target})))
             .await;
@@ -97,35 +75,12 @@ impl Step for AnalyzeRepository {
     }
 }
 
-#[derive(Deserialize)]
-struct GenerateCtx {
-    input: Request,
-    analyze_repository: Inventory,
-}
+/// Runs `generate_spec_document` with the offline generator.
+struct OfflineGenerator;
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Document {
-    text: String,
-    behaviors: usize,
-}
-
-struct GenerateSpecDocument;
-impl StepKind for GenerateSpecDocument {
-    const NAME: &'static str = "generate_spec_document";
-    const QUEUE: &'static str = "spec";
-    type Context = GenerateCtx;
-    type Output = Document;
-    fn options() -> KindOptions {
-        KindOptions {
-            timeout: Duration::from_secs(60 * 60),
-            max_attempts: 3,
-            ..KindOptions::default()
-        }
-    }
-}
-impl Step for GenerateSpecDocument {
+impl Step for OfflineGenerator {
     type Kind = GenerateSpecDocument;
-    async fn run(&self, _ctx: StepContext, c: GenerateCtx) -> Result<Document, JobError> {
+    async fn run(&self, _ctx: StepContext, c: GenerateContext) -> Result<Document, JobError> {
         let bad = |e: &dyn std::fmt::Display| JobError::permanent("SPEC_FAILED", e.to_string());
         let lang = LanguageTag::parse(&c.input.lang).map_err(|e| bad(&e))?;
         let input = SpecInput::from_inventory(&c.analyze_repository, None).map_err(|e| bad(&e))?;
@@ -159,22 +114,16 @@ pub async fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("opening {}", path.display()))?,
     );
     store.migrate().await?;
-    let pipeline = Pipeline::new("analyze_and_generate")
-        .step::<AnalyzeRepository>()
-        .step::<GenerateSpecDocument>();
+    let pipeline = specline_app::analyze_and_generate();
     let worker = Worker::builder(store.clone())
-        .registry(
-            Registry::new()
-                .step(AnalyzeRepository)
-                .step(GenerateSpecDocument),
-        )
-        .queue("analyze", 1)
-        .queue("spec", 1)
+        .registry(Registry::new().step(Analyzer).step(OfflineGenerator))
+        .queue(specline_app::ANALYZE_QUEUE, 1)
+        .queue(specline_app::SPEC_QUEUE, 1)
         .build()?
         .start()
         .await?;
     let client = Client::new(store.clone());
-    let request = Request {
+    let request = AnalysisRequest {
         target: args.target.clone(),
         lang: args.lang.clone(),
         format: match args.format {
