@@ -54,11 +54,16 @@ impl Step for Analyzer {
             .progress(5, Some(serde_json::json!({"target": c.input.target})))
             .await;
         let target = c.input.target.clone();
+        // A private repository's token comes from this process's environment at run time;
+        // it is never part of the run's input, so it is never stored in the database.
+        let token = std::env::var("SPECLINE_GIT_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty());
         let inv = tokio::task::spawn_blocking(move || {
             specline_inventory::cli::inventory_of(
                 &target,
                 None,
-                None,
+                token,
                 &specline_inventory::scan::ScanOptions::default(),
             )
         })
