@@ -90,15 +90,9 @@ impl Step for OfflineGenerator {
         let lang = LanguageTag::parse(&c.input.lang).map_err(|e| bad(&e))?;
         let input = SpecInput::from_inventory(&c.analyze_repository, None).map_err(|e| bad(&e))?;
         let opts = GenerateOptions::new(lang);
-        // The generator's future is not `Send` (a higher-ranked closure inside it), so it
-        // runs on a blocking thread of its own, driven by this runtime.
-        let handle = tokio::runtime::Handle::current();
-        let doc = tokio::task::spawn_blocking(move || {
-            handle.block_on(phases::generate(&Generator::offline(), &input, &opts, 1))
-        })
-        .await
-        .map_err(|e| JobError::retryable("PANIC", e))?
-        .map_err(|e| bad(&e))?;
+        let doc = phases::generate(&Generator::offline(), &input, &opts, 1)
+            .await
+            .map_err(|e| bad(&e))?;
         let format = match c.input.format.as_str() {
             "json" => export::Format::Json,
             _ => export::Format::Markdown,

@@ -167,8 +167,14 @@ pub async fn convert(
     };
 
     let model_id = gen.model_id();
-    let mut results = futures::stream::iter(todo.into_iter().map(|(d, f, dom, feat)| {
+    // The stream is fed indices, not references: a closure whose arguments carry lifetimes
+    // makes the whole future fail to be provably `Send` (a higher-ranked lifetime), and
+    // callers need to spawn it.
+    let indices: Vec<(usize, usize)> = todo.iter().map(|&(d, f, _, _)| (d, f)).collect();
+    let mut results = futures::stream::iter(indices.into_iter().map(|(d, f)| {
         let model_id = model_id.as_str();
+        let dom = &classification.domains[d];
+        let feat = &dom.features[f];
         async move {
             let r = convert_feature(gen, client, input, opts, model_id, &dom.name, feat).await;
             (d, f, feat, r)
