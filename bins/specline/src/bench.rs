@@ -395,28 +395,24 @@ async fn pipeline(
         .start()
         .await?;
     let started = Instant::now();
-    let last = *ids.last().context("no runs")?;
+    // Every step's completion commits with its successor (or the run's `done`), so the runs
+    // are all done exactly when all 3·n step jobs are completed.
+    let steps = 3 * n as i64;
     loop {
-        // Runs finish roughly in order; poll the last one, then check them all.
-        if matches!(
-            client.run_status(OWNER, last).await?,
-            RunStatus::Done { .. }
-        ) {
-            let mut all = true;
-            for id in ids.iter().step_by(97) {
-                if !matches!(client.run_status(OWNER, *id).await?, RunStatus::Done { .. }) {
-                    all = false;
-                    break;
-                }
-            }
-            if all {
-                break;
-            }
+        let completed = client
+            .counts(Some("bench_pipe"))
+            .await?
+            .into_iter()
+            .find(|(s, _)| *s == JobState::Completed)
+            .map(|(_, c)| c)
+            .unwrap_or(0);
+        if completed >= steps {
+            break;
         }
         if started.elapsed() > Duration::from_secs(1800) {
             bail!("pipeline burn-down did not finish in 30 minutes");
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let took = started.elapsed();
     for id in &ids {
