@@ -87,6 +87,10 @@ fn go_tests_subtests_and_tables() {
             "T TestTable :: tc.name (dynamic) | dynamic",
             "S TestLoopLiteral",
             "T TestLoopLiteral :: same name (dynamic) | dynamic",
+            // `b.Run` sub-benchmarks of BenchmarkSizes are not tests.
+            "S TestNamedSubtest",
+            "T TestNamedSubtest :: named",
+            "T TestNamedSubtest :: no params",
         ],
     );
     let f = common::file(&inv, "calc/calc_test.go");

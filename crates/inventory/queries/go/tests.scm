@@ -20,6 +20,8 @@
     field: (field_identifier) @_skip)
   (#match? @_skip "^Skip(f|Now)?$")) @annotation.skip
 
+; `b.Run(name, func(b *testing.B) {...})` in a benchmark is a sub-benchmark, not a test:
+; `go test` neither lists nor runs it as one.
 (call_expression
   function: (selector_expression
     operand: (identifier) @_recv
@@ -28,7 +30,9 @@
     .
     (_) @name.expr
     .
-    [(func_literal) (identifier) (selector_expression) (call_expression)]
+    [(func_literal parameters: (parameter_list) @_params)
+     (identifier) (selector_expression) (call_expression)]
     .)
   (#eq? @_run "Run")
-  (#not-match? @_recv "^suite$")) @test
+  (#not-match? @_recv "^suite$")
+  (#not-match? @_params "[*][ \t]*testing[.]B[^a-zA-Z0-9_]")) @test
