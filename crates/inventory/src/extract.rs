@@ -401,7 +401,15 @@ fn raw_item<'t>(
                 item.name_is_literal = is_plain_literal(c.node);
                 let raw = text(c.node, src);
                 let name = if item.name_is_literal || c.node.kind().contains("string") {
-                    unquote(&raw)
+                    let inner = unquote(&raw);
+                    // `'the child\'s'`: a plain quoted literal (JS, Python, Ruby, PHP single
+                    // quotes) decodes escaped quotes and backslashes; prefixed literals
+                    // (`r'…'`, `@"…"`) and other kinds keep their text as written.
+                    if c.node.kind() == "string" && raw.trim_start().starts_with(['\'', '"']) {
+                        unescape(&inner)
+                    } else {
+                        inner
+                    }
                 } else {
                     raw.trim().to_string()
                 };

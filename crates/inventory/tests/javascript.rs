@@ -126,6 +126,8 @@ fn mocha_bdd_and_tdd_interfaces() {
             "S api > GET /users",
             "T api > GET /users :: lists users",
             "T api > GET /users :: paginates | todo pending",
+            // Escaped quotes and backslashes in a quoted name are decoded, as Mocha shows them.
+            "T api > GET /users :: keeps the user's \"quotes\" and a \\ backslash",
             "S api > POST /users | focused .only",
             "T api > POST /users :: creates a user | focused",
             "S tdd style",
