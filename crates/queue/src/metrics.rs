@@ -1,6 +1,8 @@
 //! Metrics, through the `metrics` facade: the engine records, the binary chooses the exporter
 //! (e.g. `metrics-exporter-prometheus` serving `/metrics`). With no recorder installed these
-//! calls cost next to nothing.
+//! calls cost next to nothing. A worker registers the handles of its kinds when it starts
+//! ([`KindMetrics`]), so the per-job path builds no labels: install the recorder before
+//! starting workers.
 //!
 //! | name | type | labels |
 //! |---|---|---|
@@ -37,6 +39,54 @@ pub(crate) fn outcome_label(o: &Outcome) -> &'static str {
     }
 }
 
+/// The metric handles of one (queue, kind), registered once so that recording a job's
+/// outcome allocates nothing.
+#[derive(Clone)]
+pub(crate) struct KindMetrics {
+    outcomes: [metrics::Counter; 6],
+    run: metrics::Histogram,
+    latency: metrics::Histogram,
+}
+
+const OUTCOMES: [&str; 6] = [
+    "completed",
+    "retryable",
+    "discarded",
+    "cancelled",
+    "interrupted",
+    "snoozed",
+];
+
+impl KindMetrics {
+    pub(crate) fn new(queue: &str, kind: &str) -> Self {
+        let (q, k) = (queue.to_string(), kind.to_string());
+        KindMetrics {
+            outcomes: OUTCOMES.map(|o| {
+                metrics::counter!(JOBS_TOTAL, "queue" => q.clone(), "kind" => k.clone(), "outcome" => o)
+            }),
+            run: metrics::histogram!(JOB_RUN_SECONDS, "queue" => q.clone(), "kind" => k.clone()),
+            latency: metrics::histogram!(JOB_QUEUE_LATENCY_SECONDS, "queue" => q, "kind" => k),
+        }
+    }
+
+    pub(crate) fn finished(&self, outcome: &Outcome, ran: Duration) {
+        let label = outcome_label(outcome);
+        if let Some(i) = OUTCOMES.iter().position(|o| *o == label) {
+            self.outcomes[i].increment(1);
+        }
+        self.run.record(ran.as_secs_f64());
+    }
+
+    pub(crate) fn started(&self, scheduled_at: DateTime<Utc>) {
+        self.latency.record(latency_secs(scheduled_at));
+    }
+}
+
+fn latency_secs(scheduled_at: DateTime<Utc>) -> f64 {
+    let secs = (Utc::now() - scheduled_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+    secs.max(0.0)
+}
+
 pub(crate) fn finished(queue: &str, kind: &str, outcome: &Outcome, ran: Duration) {
     metrics::counter!(JOBS_TOTAL, "queue" => queue.to_string(), "kind" => kind.to_string(), "outcome" => outcome_label(outcome))
         .increment(1);
@@ -45,9 +95,8 @@ pub(crate) fn finished(queue: &str, kind: &str, outcome: &Outcome, ran: Duration
 }
 
 pub(crate) fn queue_latency(queue: &str, kind: &str, scheduled_at: DateTime<Utc>) {
-    let secs = (Utc::now() - scheduled_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
     metrics::histogram!(JOB_QUEUE_LATENCY_SECONDS, "queue" => queue.to_string(), "kind" => kind.to_string())
-        .record(secs.max(0.0));
+        .record(latency_secs(scheduled_at));
 }
 
 pub(crate) fn completion_batch(size: usize, took: Duration) {

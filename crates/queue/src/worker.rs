@@ -183,6 +183,8 @@ enum StopReason {
 struct Shared {
     store: Arc<dyn Store>,
     entries: HashMap<String, Entry>,
+    /// Metric handles by kind, then queue, for what this worker can run (registered at start).
+    metrics: HashMap<String, HashMap<String, m::KindMetrics>>,
     config: WorkerConfig,
     running: Mutex<HashMap<i64, Running>>,
     wakers: HashMap<String, Arc<Notify>>,
@@ -225,8 +227,18 @@ impl Worker {
             .await?;
         let events = self.store.events();
         let (tx, rx) = mpsc::channel(self.config.complete_buffer.max(1));
+        let mut metrics: HashMap<String, HashMap<String, m::KindMetrics>> = HashMap::new();
+        for (q, _) in &self.queues {
+            for k in self.registry.kinds().filter(|k| k.queues.contains(q)) {
+                metrics
+                    .entry(k.kind.clone())
+                    .or_default()
+                    .insert(q.clone(), m::KindMetrics::new(q, &k.kind));
+            }
+        }
         let shared = Arc::new(Shared {
             store: self.store.clone(),
+            metrics,
             entries: self.registry.entries.into_iter().collect(),
             config: self.config.clone(),
             running: Mutex::new(HashMap::new()),
@@ -473,11 +485,22 @@ async fn execute(
     reason: Arc<Mutex<Option<StopReason>>>,
 ) -> Outcome {
     let started = Instant::now();
-    m::queue_latency(&job.queue, &job.kind, job.scheduled_at);
+    // Registered kinds use their handles; an unknown kind pays for its labels.
+    let metrics = shared
+        .metrics
+        .get(&job.kind)
+        .and_then(|by_queue| by_queue.get(&job.queue));
+    match metrics {
+        Some(km) => km.started(job.scheduled_at),
+        None => m::queue_latency(&job.queue, &job.kind, job.scheduled_at),
+    }
+    let record = |outcome: &Outcome| match metrics {
+        Some(km) => km.finished(outcome, started.elapsed()),
+        None => m::finished(&job.queue, &job.kind, outcome, started.elapsed()),
+    };
     let Some(entry) = shared.entries.get(&job.kind) else {
         tracing::error!(kind = %job.kind, "no handler for this job kind in this worker");
         let outcome = retry_or_discard(
-            shared,
             job,
             None,
             attempt_error(
@@ -490,7 +513,7 @@ async fn execute(
                 ),
             ),
         );
-        m::finished(&job.queue, &job.kind, &outcome, started.elapsed());
+        record(&outcome);
         return outcome;
     };
     let ctx = JobContext {
@@ -531,12 +554,9 @@ async fn execute(
     let outcome = match result {
         Ok(Ok(Done::Ok)) => Outcome::Completed,
         Ok(Ok(Done::Recorded)) => Outcome::Recorded,
-        Ok(Err(JobError::Retryable { code, message })) => retry_or_discard(
-            shared,
-            job,
-            Some(entry),
-            attempt_error(shared, job, &code, message),
-        ),
+        Ok(Err(JobError::Retryable { code, message })) => {
+            retry_or_discard(job, Some(entry), attempt_error(shared, job, &code, message))
+        }
         Ok(Err(JobError::Permanent { code, message })) => Outcome::Discard {
             error: attempt_error(shared, job, &code, message),
         },
@@ -553,26 +573,18 @@ async fn execute(
         Err(("SHUTDOWN", message)) => Outcome::Interrupted {
             error: attempt_error(shared, job, "SHUTDOWN", message),
         },
-        Err((code, message)) => retry_or_discard(
-            shared,
-            job,
-            Some(entry),
-            attempt_error(shared, job, code, message),
-        ),
+        Err((code, message)) => {
+            retry_or_discard(job, Some(entry), attempt_error(shared, job, code, message))
+        }
     };
     if let Some(e) = outcome.error() {
         tracing::warn!(code = %e.code, message = %e.message, next = outcome.state().as_str(), "job attempt failed");
     }
-    m::finished(&job.queue, &job.kind, &outcome, started.elapsed());
+    record(&outcome);
     outcome
 }
 
-fn retry_or_discard(
-    _shared: &Shared,
-    job: &FetchedJob,
-    entry: Option<&Entry>,
-    error: AttemptError,
-) -> Outcome {
+fn retry_or_discard(job: &FetchedJob, entry: Option<&Entry>, error: AttemptError) -> Outcome {
     if job.attempt >= job.max_attempts {
         return Outcome::Discard { error };
     }
