@@ -7,6 +7,17 @@ fn specline() -> Command {
     Command::new(env!("CARGO_BIN_EXE_specline"))
 }
 
+/// Run a command that must succeed; its standard output.
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn database_url() -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
@@ -70,16 +81,7 @@ fn last_line_is_jobs_per_second(stdout: &str) {
 
 #[test]
 fn bench_burn_down_on_sqlite_prints_jobs_per_second_last() {
-    let out = specline()
-        .args(["bench", "--backend", "sqlite", "--jobs", "3000"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = run_ok(specline().args(["bench", "--backend", "sqlite", "--jobs", "3000"]));
     assert!(
         stdout.contains("burn-down: 3000 jobs completed"),
         "{stdout}"
@@ -114,25 +116,16 @@ fn bench_burn_down_on_postgres_prints_jobs_per_second_last() {
 
 #[test]
 fn bench_latency_reports_percentiles() {
-    let out = specline()
-        .args([
-            "bench",
-            "--backend",
-            "sqlite",
-            "--latency",
-            "--rate",
-            "100",
-            "--duration",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = run_ok(specline().args([
+        "bench",
+        "--backend",
+        "sqlite",
+        "--latency",
+        "--rate",
+        "100",
+        "--duration",
+        "1",
+    ]));
     assert!(stdout.contains("(100 jobs)"), "{stdout}");
     assert!(
         stdout.lines().last().unwrap().starts_with("p50 "),
@@ -142,16 +135,8 @@ fn bench_latency_reports_percentiles() {
 
 #[test]
 fn bench_pipeline_reports_runs_per_second_and_event_latency() {
-    let out = specline()
-        .args(["bench", "--backend", "sqlite", "--pipeline", "--runs", "50"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout =
+        run_ok(specline().args(["bench", "--backend", "sqlite", "--pipeline", "--runs", "50"]));
     assert!(
         stdout.contains("pipeline burn-down: 50 three-step runs done"),
         "{stdout}"

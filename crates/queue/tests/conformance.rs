@@ -151,6 +151,16 @@ async fn echo_worker(
         .unwrap()
 }
 
+/// Run one `Behave` job until it reaches `state`; returns the job and how often the handler ran.
+async fn behave_until(h: &Harness, b: Behave, state: JobState) -> (specline_queue::Job, usize) {
+    let ran = Arc::new(AtomicUsize::new(0));
+    let id = insert_behave(h, b).await;
+    let w = behave_worker(h, ran.clone()).await;
+    let job = h.wait_state(id, state, SECS10).await;
+    w.shutdown(SECS5).await.unwrap();
+    (job, ran.load(Ordering::SeqCst))
+}
+
 async fn insert_behave(h: &Harness, b: Behave) -> i64 {
     Client::new(h.store.clone()).insert(&b).await.unwrap().id
 }
@@ -374,11 +384,7 @@ async fn higher_priority_runs_first(h: Harness) {
 }
 
 async fn retryable_errors_retry_then_succeed(h: Harness) {
-    let ran = Arc::new(AtomicUsize::new(0));
-    let id = insert_behave(&h, Behave::FailTimes(2)).await;
-    let w = behave_worker(&h, ran.clone()).await;
-    let job = h.wait_state(id, JobState::Completed, SECS10).await;
-    w.shutdown(SECS5).await.unwrap();
+    let (job, ran) = behave_until(&h, Behave::FailTimes(2), JobState::Completed).await;
     assert_eq!(job.attempt, 3);
     assert_eq!(job.errors.len(), 2);
     assert_eq!(job.errors[0].code, "FLAKY");
@@ -386,63 +392,41 @@ async fn retryable_errors_retry_then_succeed(h: Harness) {
     assert_eq!(job.errors[1].attempt, 2);
     assert_eq!(job.errors[1].message, "attempt 2");
     assert_eq!(job.attempted_by.len(), 3);
-    assert_eq!(ran.load(Ordering::SeqCst), 3);
+    assert_eq!(ran, 3);
 }
 
 async fn exhausted_retries_discard_with_the_full_history(h: Harness) {
-    let ran = Arc::new(AtomicUsize::new(0));
-    let id = insert_behave(&h, Behave::AlwaysRetryable).await;
-    let w = behave_worker(&h, ran.clone()).await;
-    let job = h.wait_state(id, JobState::Discarded, SECS10).await;
-    w.shutdown(SECS5).await.unwrap();
+    let (job, ran) = behave_until(&h, Behave::AlwaysRetryable, JobState::Discarded).await;
     assert_eq!(job.attempt, 3);
     let codes: Vec<&str> = job.errors.iter().map(|e| e.code.as_str()).collect();
     assert_eq!(codes, vec!["ALWAYS", "ALWAYS", "ALWAYS"]);
-    assert_eq!(ran.load(Ordering::SeqCst), 3);
+    assert_eq!(ran, 3);
 }
 
 async fn permanent_errors_discard_at_once(h: Harness) {
-    let ran = Arc::new(AtomicUsize::new(0));
-    let id = insert_behave(&h, Behave::Permanent).await;
-    let w = behave_worker(&h, ran.clone()).await;
-    let job = h.wait_state(id, JobState::Discarded, SECS10).await;
-    w.shutdown(SECS5).await.unwrap();
+    let (job, ran) = behave_until(&h, Behave::Permanent, JobState::Discarded).await;
     assert_eq!(job.attempt, 1);
     assert_eq!(job.errors.len(), 1);
     assert_eq!(job.errors[0].code, "BAD_INPUT");
-    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    assert_eq!(ran, 1);
 }
 
 async fn cancel_error_cancels_the_job(h: Harness) {
-    let id = insert_behave(&h, Behave::Cancel).await;
-    let w = behave_worker(&h, Arc::new(AtomicUsize::new(0))).await;
-    let job = h.wait_state(id, JobState::Cancelled, SECS10).await;
-    w.shutdown(SECS5).await.unwrap();
+    let (job, _) = behave_until(&h, Behave::Cancel, JobState::Cancelled).await;
     assert_eq!(job.errors[0].code, "CANCELLED");
     assert_eq!(job.errors[0].message, "not wanted any more");
 }
 
 async fn snooze_reschedules_without_using_an_attempt(h: Harness) {
-    let ran = Arc::new(AtomicUsize::new(0));
-    let id = insert_behave(&h, Behave::SnoozeOnce).await;
-    let w = behave_worker(&h, ran.clone()).await;
-    let job = h.wait_state(id, JobState::Completed, SECS10).await;
-    w.shutdown(SECS5).await.unwrap();
-    assert_eq!(
-        ran.load(Ordering::SeqCst),
-        2,
-        "ran once, snoozed, ran again"
-    );
+    let (job, ran) = behave_until(&h, Behave::SnoozeOnce, JobState::Completed).await;
+    assert_eq!(ran, 2, "ran once, snoozed, ran again");
     assert_eq!(job.attempt, 1, "the snoozed run did not count");
     assert!(job.errors.is_empty());
     assert_eq!(job.attempted_by.len(), 2);
 }
 
 async fn a_panic_is_recorded_as_retryable_with_code_panic(h: Harness) {
-    let id = insert_behave(&h, Behave::Panic).await;
-    let w = behave_worker(&h, Arc::new(AtomicUsize::new(0))).await;
-    let job = h.wait_state(id, JobState::Discarded, SECS10).await;
-    w.shutdown(SECS5).await.unwrap();
+    let (job, _) = behave_until(&h, Behave::Panic, JobState::Discarded).await;
     assert_eq!(
         job.errors.len(),
         3,
@@ -457,18 +441,12 @@ async fn a_panic_is_recorded_as_retryable_with_code_panic(h: Harness) {
 }
 
 async fn a_timeout_cancels_the_handler_and_records_timeout(h: Harness) {
-    let id = insert_behave(&h, Behave::Sleep(10_000)).await;
-    let w = behave_worker(&h, Arc::new(AtomicUsize::new(0))).await;
-    let job = h.wait_state(id, JobState::Discarded, SECS10).await;
-    w.shutdown(SECS5).await.unwrap();
+    let (job, _) = behave_until(&h, Behave::Sleep(10_000), JobState::Discarded).await;
     assert_eq!(job.errors.len(), 3);
     assert!(job.errors.iter().all(|e| e.code == "TIMEOUT"));
 }
 
 async fn cancelling_a_running_job_stops_it(h: Harness) {
-    let id = insert_behave(&h, Behave::Sleep(60_000)).await;
-    // The kind's timeout is 300 ms: use a job that waits for cancellation instead.
-    Client::new(h.store.clone()).discard(id).await.unwrap();
     let id = insert_behave(&h, Behave::WaitForCancel).await;
     let w = behave_worker(&h, Arc::new(AtomicUsize::new(0))).await;
     h.wait_state(id, JobState::Running, SECS10).await;
