@@ -8,7 +8,8 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::error::InventoryError;
 use crate::model::Source;
@@ -134,6 +135,161 @@ pub fn prepare(spec: &SourceSpec) -> Result<Checkout, InventoryError> {
     prepare_with(spec, Path::new("git"))
 }
 
+/// How to reach a git remote.
+#[derive(Debug, Clone)]
+pub struct GitOptions {
+    /// The `git` program (a wrapper in tests, a pinned path in deployments).
+    pub program: PathBuf,
+    /// Longest a clone or `ls-remote` may take; past it the process is killed and the call
+    /// fails with `GIT_TIMEOUT` (a stalled server must not hold a worker slot forever).
+    pub timeout: Option<Duration>,
+}
+
+impl Default for GitOptions {
+    fn default() -> Self {
+        GitOptions {
+            program: PathBuf::from("git"),
+            timeout: None,
+        }
+    }
+}
+
+/// [`prepare_with`] under [`GitOptions`].
+pub fn prepare_opts(spec: &SourceSpec, opts: &GitOptions) -> Result<Checkout, InventoryError> {
+    match spec {
+        SourceSpec::Local(_) => prepare_with(spec, &opts.program),
+        SourceSpec::Git {
+            url,
+            branch,
+            user,
+            token,
+        } => clone(
+            &opts.program,
+            url,
+            branch.as_deref(),
+            user.as_deref(),
+            token.as_ref(),
+            opts.timeout,
+        ),
+    }
+}
+
+/// The commit a remote's branch (or default branch) points at, without cloning: what an
+/// analyzer asks first, to reuse an analysis of the same commit. `None` for a local
+/// directory (its working tree may differ from any commit).
+pub fn remote_head(spec: &SourceSpec, opts: &GitOptions) -> Result<Option<String>, InventoryError> {
+    let SourceSpec::Git {
+        url,
+        branch,
+        user,
+        token,
+    } = spec
+    else {
+        return Ok(None);
+    };
+    let mut cmd = git(&opts.program, None);
+    with_credentials(&mut cmd, user.as_deref(), token.as_ref());
+    cmd.args(["ls-remote", "--", url]);
+    cmd.arg(branch.as_deref().unwrap_or("HEAD"));
+    let output = run(cmd, opts.timeout, "ls-remote", token.as_ref())?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    // With a branch name, `ls-remote` may list refs/heads/x and refs/tags/x: prefer the head.
+    let mut first = None;
+    for line in text.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(sha), Some(name)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if name.starts_with("refs/heads/") || name == "HEAD" {
+            return Ok(Some(sha.to_string()));
+        }
+        first.get_or_insert_with(|| sha.to_string());
+    }
+    match first {
+        Some(sha) => Ok(Some(sha)),
+        None => Err(InventoryError::Git {
+            action: "ls-remote",
+            message: format!(
+                "the remote has no ref `{}`",
+                branch.as_deref().unwrap_or("HEAD")
+            ),
+        }),
+    }
+}
+
+/// Lets git read the token from the child's environment through an inline credential
+/// helper: argv (visible in process listings) holds only the variable's name.
+fn with_credentials(cmd: &mut Command, user: Option<&str>, token: Option<&Token>) {
+    if let Some(t) = token {
+        cmd.arg("-c").arg("credential.helper=").arg("-c").arg(format!(
+            "credential.helper=!f() {{ echo \"username=${{{USER_VAR}}}\"; echo \"password=${{{TOKEN_VAR}}}\"; }}; f"
+        ));
+        cmd.env(TOKEN_VAR, t.expose())
+            .env(USER_VAR, user.unwrap_or("x-access-token"));
+    }
+}
+
+/// Runs a git command to completion (or kills it at the timeout), with its error scrubbed
+/// of the token.
+fn run(
+    mut cmd: Command,
+    timeout: Option<Duration>,
+    action: &'static str,
+    token: Option<&Token>,
+) -> Result<Output, InventoryError> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| InventoryError::io("running git (is it installed?)", e))?;
+    // Drain both pipes on their own threads so a chatty git never blocks on a full pipe.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => return Err(InventoryError::io("waiting for git", e)),
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(InventoryError::Git {
+                action,
+                message: format!(
+                    "GIT_TIMEOUT: git {action} took longer than {}s and was stopped",
+                    timeout.map_or(0, |t| t.as_secs())
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    };
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(InventoryError::Git {
+            action,
+            message: scrub(stderr.trim(), token),
+        });
+    }
+    Ok(output)
+}
+
 /// [`prepare`] with an explicit `git` program (a wrapper in tests, a pinned path in
 /// deployments).
 pub fn prepare_with(spec: &SourceSpec, git_program: &Path) -> Result<Checkout, InventoryError> {
@@ -169,6 +325,7 @@ pub fn prepare_with(spec: &SourceSpec, git_program: &Path) -> Result<Checkout, I
             branch.as_deref(),
             user.as_deref(),
             token.as_ref(),
+            None,
         ),
     }
 }
@@ -213,6 +370,7 @@ fn clone(
     branch: Option<&str>,
     user: Option<&str>,
     token: Option<&Token>,
+    timeout: Option<Duration>,
 ) -> Result<Checkout, InventoryError> {
     let temp = tempfile::Builder::new()
         .prefix("specline-clone-")
@@ -220,14 +378,7 @@ fn clone(
         .map_err(|e| InventoryError::io("creating a temporary directory", e))?;
     let dest = temp.path().join("repo");
     let mut cmd = git(program, None);
-    if let Some(t) = token {
-        // The helper reads the secret from its environment: argv holds only its name.
-        cmd.arg("-c").arg("credential.helper=").arg("-c").arg(format!(
-            "credential.helper=!f() {{ echo \"username=${{{USER_VAR}}}\"; echo \"password=${{{TOKEN_VAR}}}\"; }}; f"
-        ));
-        cmd.env(TOKEN_VAR, t.expose())
-            .env(USER_VAR, user.unwrap_or("x-access-token"));
-    }
+    with_credentials(&mut cmd, user, token);
     cmd.args([
         "clone",
         "--quiet",
@@ -240,16 +391,7 @@ fn clone(
         cmd.arg("--branch").arg(b);
     }
     cmd.arg("--").arg(url).arg(&dest);
-    let output = cmd
-        .output()
-        .map_err(|e| InventoryError::io("running git (is it installed?)", e))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(InventoryError::Git {
-            action: "clone",
-            message: scrub(stderr.trim(), token),
-        });
-    }
+    run(cmd, timeout, "clone", token)?;
     let info = git_info(program, &dest).map_err(|m| InventoryError::Git {
         action: "rev-parse",
         message: scrub(&m, token),

@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use specline_inventory::source::{prepare, prepare_with, SourceSpec};
+use specline_inventory::source::{
+    prepare, prepare_opts, prepare_with, remote_head, GitOptions, SourceSpec,
+};
 use specline_inventory::{scan, ScanOptions};
 
 const SECRET: &str = "tok-SECRET-4242";
@@ -158,4 +160,54 @@ fn cli_prints_json_tree_and_summary() {
         summary.contains("go           go-testing           1        1"),
         "{summary}"
     );
+}
+
+#[test]
+fn remote_head_names_the_commit_a_clone_would_get_without_cloning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, sha) = bare_repo(tmp.path());
+    let opts = GitOptions::default();
+    let head = remote_head(&SourceSpec::parse(&url, None, None), &opts).unwrap();
+    assert_eq!(head.as_deref(), Some(sha.as_str()));
+    let on_main = remote_head(&SourceSpec::parse(&url, Some("main".into()), None), &opts).unwrap();
+    assert_eq!(on_main.as_deref(), Some(sha.as_str()));
+    let err = remote_head(
+        &SourceSpec::parse(&url, Some("no-such-branch".into()), None),
+        &opts,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no-such-branch"), "{err}");
+    // A local directory has no remote head: its working tree may differ from any commit.
+    let local = remote_head(
+        &SourceSpec::parse(tmp.path().to_str().unwrap(), None, None),
+        &opts,
+    );
+    assert_eq!(local.unwrap(), None);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_stalled_clone_is_killed_at_the_timeout() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let wrapper = tmp.path().join("git-stalls");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh
+exec sleep 30\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let opts = GitOptions {
+        program: wrapper,
+        timeout: Some(std::time::Duration::from_millis(300)),
+    };
+    let started = std::time::Instant::now();
+    let err = prepare_opts(
+        &SourceSpec::parse("https://example.invalid/r.git", None, None),
+        &opts,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("GIT_TIMEOUT"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }

@@ -83,6 +83,13 @@ pub type StateCounts = Vec<(JobState, i64)>;
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
+    /// Whether wake-ups are being received: on PostgreSQL, the LISTEN connection is up (or
+    /// nothing has subscribed yet). Workers still poll without it, but slowly, so readiness
+    /// probes report it. Always true on SQLite (wake-ups are in-process).
+    fn wakeups_alive(&self) -> bool {
+        true
+    }
+
     /// Create or upgrade the schema. Safe to run concurrently from several processes.
     async fn migrate(&self) -> Result<()>;
 

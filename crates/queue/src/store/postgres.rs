@@ -10,6 +10,7 @@
 //!   (fencing), so a deposed leader cannot prune or rescue.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -316,6 +317,8 @@ struct Inner {
     channel: String,
     events: broadcast::Sender<StoreEvent>,
     listener_started: OnceLock<()>,
+    /// True while the LISTEN connection is up (readiness probes report it).
+    listening: Arc<AtomicBool>,
     shutdown: CancellationToken,
     limiter: Mutex<NotifyLimiter>,
     cooldown: Duration,
@@ -403,6 +406,7 @@ impl PgStore {
                 schema,
                 events,
                 listener_started: OnceLock::new(),
+                listening: Arc::new(AtomicBool::new(false)),
                 shutdown: CancellationToken::new(),
                 limiter: Mutex::new(NotifyLimiter::default()),
                 cooldown: config.notify_cooldown,
@@ -493,6 +497,7 @@ impl PgStore {
         let channel = self.inner.channel.clone();
         let tx = self.inner.events.clone();
         let stop = self.inner.shutdown.clone();
+        let listening = self.inner.listening.clone();
         tokio::spawn(async move {
             let mut first = true;
             loop {
@@ -520,6 +525,7 @@ impl PgStore {
                                 let _ = tx.send(StoreEvent::Resync);
                             }
                             first = false;
+                            listening.store(true, Ordering::Relaxed);
                             loop {
                                 tokio::select! {
                                     _ = stop.cancelled() => return,
@@ -539,6 +545,7 @@ impl PgStore {
                                 }
                             }
                         }
+                        listening.store(false, Ordering::Relaxed);
                         drop(client);
                     }
                     Err(e) => {
@@ -792,6 +799,10 @@ fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
 impl Store for PgStore {
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    fn wakeups_alive(&self) -> bool {
+        self.inner.listener_started.get().is_none() || self.inner.listening.load(Ordering::Relaxed)
     }
 
     async fn migrate(&self) -> Result<()> {
