@@ -191,12 +191,7 @@ fn a_stalled_clone_is_killed_at_the_timeout() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
     let wrapper = tmp.path().join("git-stalls");
-    std::fs::write(
-        &wrapper,
-        "#!/bin/sh
-exec sleep 30\n",
-    )
-    .unwrap();
+    std::fs::write(&wrapper, "#!/bin/sh\nexec sleep 30\n").unwrap();
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let opts = GitOptions {
         program: wrapper,
