@@ -172,6 +172,15 @@ impl Registry {
             .insert(spec.kind.clone(), Entry { spec, handler });
     }
 
+    /// Run every kind registered so far under `timeout` instead of its declared one: a
+    /// binary's settings (e.g. `analyzer.job_timeout_secs`) have the last word.
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        for entry in self.entries.values_mut() {
+            entry.spec.options.timeout = timeout;
+        }
+        self
+    }
+
     /// Kinds with a handler here.
     pub fn kinds(&self) -> impl Iterator<Item = &KindSpec> {
         self.entries.values().map(|e| &e.spec)

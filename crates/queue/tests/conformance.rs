@@ -691,14 +691,16 @@ async fn shutdown_deadline_puts_unfinished_jobs_back_as_retryable(h: Harness) {
     assert_eq!(job.errors.last().unwrap().code, "SHUTDOWN");
 }
 
+fn slow_registry() -> Registry {
+    Registry::new().register(|_c: JobContext, s: Slow| async move {
+        tokio::time::sleep(Duration::from_millis(s.ms)).await;
+        Ok(())
+    })
+}
+
 async fn slow_worker(h: &Harness) -> specline_queue::WorkerHandle {
     Worker::builder(h.store.clone())
-        .registry(
-            Registry::new().register(|_c: JobContext, s: Slow| async move {
-                tokio::time::sleep(Duration::from_millis(s.ms)).await;
-                Ok(())
-            }),
-        )
+        .registry(slow_registry())
         .queue("slow", 4)
         .poll_interval(Duration::from_millis(100))
         .heartbeat_interval(Duration::from_millis(100))
@@ -707,6 +709,26 @@ async fn slow_worker(h: &Harness) -> specline_queue::WorkerHandle {
         .start()
         .await
         .unwrap()
+}
+
+async fn a_binary_can_override_the_declared_timeout(h: Harness) {
+    // `Slow` declares 120 s; a binary's setting of 200 ms wins.
+    let id = Client::new(h.store.clone())
+        .insert(&Slow { ms: 60_000 })
+        .await
+        .unwrap()
+        .id;
+    let w = Worker::builder(h.store.clone())
+        .registry(slow_registry().with_timeout(Duration::from_millis(200)))
+        .queue("slow", 1)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let job = h.wait_state(id, JobState::Retryable, SECS10).await;
+    w.shutdown(SECS5).await.unwrap();
+    assert_eq!(job.errors[0].code, "TIMEOUT");
 }
 
 async fn jobs_of_a_dead_worker_are_rescued_and_run_again(h: Harness) {
@@ -898,6 +920,7 @@ async fn heartbeat_reports_cancel_requests_for_the_workers_running_jobs(h: Harne
 }
 
 on_both_backends!(
+    a_binary_can_override_the_declared_timeout,
     heartbeat_reports_cancel_requests_for_the_workers_running_jobs,
     job_runs_and_completes_with_its_history,
     insert_into_an_undeclared_queue_is_rejected,
