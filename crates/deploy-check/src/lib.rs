@@ -1,0 +1,241 @@
+//! Checks Specline's deployment manifests against the code.
+//!
+//! The manifests in `deploy/` are written by hand, and nothing starts a binary from them in a
+//! test: a misspelled variable, a queue renamed in the code but not in a label, or the
+//! encryption key handed to the spec generator would only show in production, some of them
+//! never (a variable nobody reads fails silently). This crate reads the manifests the way an
+//! orchestrator would and compares them with the two sources of truth: the settings registry
+//! of `specline-settings` (variable names, which binary loads which, what is required, what a
+//! value may be) and the queues each binary consumes, which the caller (`specline doctor`)
+//! passes in from the code as [`ServiceSpec`]s.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use specline_deploy_check::{check_deploy, ServiceSpec};
+//! use specline_settings::Binary;
+//!
+//! let services = [
+//!     ServiceSpec::new(Binary::Analyzer, ["analyze"]),
+//!     ServiceSpec::new(Binary::SpecGenerator, ["spec"]),
+//!     ServiceSpec::new(Binary::Scheduler, [""; 0]),
+//! ];
+//! let report = check_deploy(Path::new("deploy"), &services)?;
+//! for finding in &report.findings {
+//!     println!("{finding}");
+//! }
+//! # Ok::<(), specline_deploy_check::DeployCheckError>(())
+//! ```
+//!
+//! What is read: `deploy/compose.yaml` (or `compose.yml`, `docker-compose.yml`,
+//! `docker-compose.yaml`) and every `*.yaml`/`*.yml` below `deploy/k8s/`, each possibly holding
+//! several documents. Each compose service and each Kubernetes container is matched to a
+//! binary by its command (entrypoint, command, args); containers that run no Specline binary
+//! and carry no `SPECLINE_*` variable (PostgreSQL) are left alone. Every problem is a
+//! [`Finding`] with a stable code from [`codes`]; only a file that cannot be read or parsed is
+//! an error.
+//!
+//! Values are validated by the settings crate itself: each binary's profile is loaded with the
+//! manifest's literal values and, for values the manifest cannot show (secrets, `${VAR}`
+//! interpolation, `$(VAR)` expansion), a valid placeholder of the key's type. So a check here
+//! cannot drift from what the binary accepts at start.
+//!
+//! YAML library: [`saphyr`]. `serde_yaml` is deprecated and unmaintained, and its forks
+//! (`serde_yaml_ng`, `serde_norway`) still sit on a machine translation of libyaml in unsafe
+//! Rust. saphyr is the actively maintained successor of `yaml-rust2` by the same maintainers:
+//! pure safe Rust, YAML 1.2 compliant (tested against the YAML test suite), loads multi-document
+//! streams natively, reports errors with line and column, and bounds alias expansion. It has no
+//! serde layer, which suits this crate: manifests are walked as a tree, not deserialized into
+//! fixed types (compose and Kubernetes both allow several shapes for the same field).
+
+mod check;
+mod compose;
+mod k8s;
+mod workload;
+mod yaml;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use specline_settings::Binary;
+use thiserror::Error;
+
+/// Stable finding codes. Scripts and tests match on these; the messages may change.
+pub mod codes {
+    /// A queue label/annotation differs from the queues the code gives the binary, or a
+    /// long-running binary's label/annotation is missing.
+    pub const QUEUE_MISMATCH: &str = "DEPLOY_QUEUE_MISMATCH";
+    /// A `SPECLINE_*` variable (or a near miss of one) that no settings key has.
+    pub const UNKNOWN_VARIABLE: &str = "DEPLOY_UNKNOWN_VARIABLE";
+    /// A known variable that this binary does not load: dead configuration, or a secret leak.
+    pub const FOREIGN_VARIABLE: &str = "DEPLOY_FOREIGN_VARIABLE";
+    /// A key the binary requires (always, or because of another key's value) is not given.
+    pub const MISSING_REQUIRED: &str = "DEPLOY_MISSING_REQUIRED";
+    /// A literal value the settings crate rejects.
+    pub const INVALID_VALUE: &str = "DEPLOY_INVALID_VALUE";
+    /// A secret value written into a manifest or ConfigMap instead of a Secret/interpolation.
+    pub const LITERAL_SECRET: &str = "DEPLOY_LITERAL_SECRET";
+    /// A reference to a Secret (or key) no manifest defines, or an undeclared compose secret.
+    pub const MISSING_SECRET: &str = "DEPLOY_MISSING_SECRET";
+    /// A reference to a ConfigMap (or key) no manifest defines.
+    pub const MISSING_CONFIG: &str = "DEPLOY_MISSING_CONFIG";
+    /// A probe, healthcheck or container port that is not the port the binary listens on.
+    pub const PROBE_PORT: &str = "DEPLOY_PROBE_PORT";
+    /// A long-running binary without a healthcheck or liveness/readiness probe.
+    pub const MISSING_PROBE: &str = "DEPLOY_MISSING_PROBE";
+    /// A stop grace period shorter than the binary's shutdown deadline.
+    pub const GRACE_PERIOD: &str = "DEPLOY_GRACE_PERIOD";
+    /// A long-running binary of the code absent from a manifest set.
+    pub const MISSING_SERVICE: &str = "DEPLOY_MISSING_SERVICE";
+    /// A Specline container whose command names no known binary.
+    pub const UNKNOWN_BINARY: &str = "DEPLOY_UNKNOWN_BINARY";
+    /// The all-in-one `specline` deployed for anything but `specline migrate`.
+    pub const ALL_IN_ONE: &str = "DEPLOY_ALL_IN_ONE";
+    /// A manifest field of an unexpected shape, so it could not be checked.
+    pub const MALFORMED: &str = "DEPLOY_MALFORMED";
+}
+
+/// What the code says one binary consumes: the truth the manifests' labels are compared with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSpec {
+    pub binary: Binary,
+    /// Queue names the binary's workers consume; empty for the scheduler.
+    pub queues: Vec<String>,
+}
+
+impl ServiceSpec {
+    /// A spec from a binary and its queue names.
+    pub fn new<I, S>(binary: Binary, queues: I) -> ServiceSpec
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        ServiceSpec {
+            binary,
+            queues: queues.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// The outcome of a check.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Every manifest file read, in the order read.
+    pub files_checked: Vec<PathBuf>,
+    /// Problems, sorted by file, service and code.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// True when nothing was found.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// The findings with `code`.
+    pub fn with_code(&self, code: &str) -> impl Iterator<Item = &Finding> + '_ {
+        let code = code.to_string();
+        self.findings.iter().filter(move |f| f.code == code)
+    }
+}
+
+/// One problem in one manifest. Messages never contain a secret value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// A constant of [`codes`].
+    pub code: &'static str,
+    pub file: PathBuf,
+    /// The compose service (`analyzer`) or Kubernetes object and container
+    /// (`Deployment/specline-analyzer[analyzer]`); empty for a whole manifest set.
+    pub service: String,
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.file.display())?;
+        if !self.service.is_empty() {
+            write!(f, " ({})", self.service)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Why no report could be made. Display starts with the code.
+#[derive(Debug, Error)]
+pub enum DeployCheckError {
+    /// A manifest file or directory could not be read.
+    #[error("DEPLOY_IO: {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A manifest is not valid YAML.
+    #[error("DEPLOY_YAML: {}:{line}:{column}: not valid YAML: {problem}", path.display())]
+    Yaml {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        problem: String,
+    },
+    /// Neither a compose file nor a `k8s/` directory is in the directory.
+    #[error("DEPLOY_NO_MANIFESTS: {} has no compose.yaml and no k8s/ directory", dir.display())]
+    NoManifests { dir: PathBuf },
+}
+
+impl DeployCheckError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeployCheckError::Io { .. } => "DEPLOY_IO",
+            DeployCheckError::Yaml { .. } => "DEPLOY_YAML",
+            DeployCheckError::NoManifests { .. } => "DEPLOY_NO_MANIFESTS",
+        }
+    }
+}
+
+/// Compose file names, in the order Docker Compose itself prefers them.
+const COMPOSE_NAMES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
+
+/// Checks the manifests in `dir` (the `deploy/` directory) against the settings registry and
+/// `services`. The compose file and the Kubernetes directory are separate manifest sets: each
+/// must run every long-running binary of `services` on its own.
+pub fn check_deploy(dir: &Path, services: &[ServiceSpec]) -> Result<Report, DeployCheckError> {
+    let compose_file = COMPOSE_NAMES
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file());
+    let k8s_dir = dir.join("k8s");
+    if compose_file.is_none() && !k8s_dir.is_dir() {
+        return Err(DeployCheckError::NoManifests {
+            dir: dir.to_path_buf(),
+        });
+    }
+
+    let mut report = Report::default();
+    if let Some(path) = compose_file {
+        let docs = yaml::load_file(&path)?;
+        report.files_checked.push(path.clone());
+        let set = compose::read(&path, &docs);
+        check::check_set(&set, services, &mut report.findings);
+    }
+    if k8s_dir.is_dir() {
+        let files = k8s::yaml_files(&k8s_dir)?;
+        let mut docs = Vec::new();
+        for path in &files {
+            docs.push((path.clone(), yaml::load_file(path)?));
+        }
+        report.files_checked.extend(files);
+        let set = k8s::read(&k8s_dir, &docs);
+        check::check_set(&set, services, &mut report.findings);
+    }
+    report.findings.sort_by(|a, b| {
+        (&a.file, &a.service, a.code, &a.message).cmp(&(&b.file, &b.service, b.code, &b.message))
+    });
+    Ok(report)
+}
