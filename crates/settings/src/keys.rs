@@ -77,7 +77,7 @@ impl Binary {
                 Section::Http,
             ],
             Binary::Scheduler => &[Section::Database, Section::Scheduler, Section::Http],
-            Binary::Enqueue => &[Section::Database],
+            Binary::Enqueue => &[Section::Database, Section::Security],
             Binary::AllInOne => Section::ALL,
         }
     }
@@ -165,7 +165,7 @@ impl Section {
                 "Leader-elected maintenance: rescue, pruning, retention, re-analysis."
             }
             Section::Security => {
-                "The key that encrypts stored repository access tokens (the analyzer's alone)."
+                "The key that encrypts stored repository access tokens: the analyzer decrypts them; `specline-enqueue` needs it only to store one."
             }
             Section::Http => "The listener for `/healthz`, `/readyz` and `/metrics`.",
             Section::Local => "The one-machine command `specline`.",
@@ -578,7 +578,7 @@ key!(SCHEDULER_REANALYZE_INTERVAL_SECS, Scheduler, "reanalyze_interval_secs", Ke
 
 // security
 key!(SECURITY_ENCRYPTION_KEY, Security, "encryption_key", KeyType::Key32, DefaultValue::Unset, &[Binary::Analyzer], None,
-    "Key of the stored repository access tokens (XChaCha20-Poly1305). Make one with `head -c 32 /dev/urandom | base64`.");
+    "Key of the stored repository access tokens (XChaCha20-Poly1305). Make one with `head -c 32 /dev/urandom | base64`. `specline-enqueue` needs it only for `--token-env`.");
 
 // http
 key!(HTTP_LISTEN, Http, "listen", KeyType::SocketAddr, DefaultValue::PerBinary(LISTEN_DEFAULTS), NONE, None,

@@ -346,10 +346,12 @@ impl Profile for SchedulerSettings {
     }
 }
 
-/// `specline-enqueue`: the database only.
+/// `specline-enqueue`: the database, and the encryption key only to store an access token
+/// (optional: without it, requests with a token are refused).
 #[derive(Debug, Clone, Serialize)]
 pub struct EnqueueSettings {
     pub database: DatabaseSettings,
+    pub security: SecuritySettings,
 }
 
 impl Profile for EnqueueSettings {
@@ -357,6 +359,7 @@ impl Profile for EnqueueSettings {
     fn build(r: &Resolver<'_>) -> Result<Self, SettingsError> {
         Ok(EnqueueSettings {
             database: DatabaseSettings::load(r)?,
+            security: SecuritySettings::load(r)?,
         })
     }
 }
