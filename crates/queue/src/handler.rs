@@ -172,6 +172,18 @@ impl Registry {
             .insert(spec.kind.clone(), Entry { spec, handler });
     }
 
+    /// Everything `other` registers, added to this one (a process that runs several
+    /// binaries' work, like the all-in-one command). A kind in both is reported at start.
+    pub fn merge(mut self, other: Registry) -> Self {
+        if let Some(d) = other.duplicate {
+            self.duplicate.get_or_insert(d);
+        }
+        for (_, entry) in other.entries {
+            self.insert_erased(entry.spec, entry.handler);
+        }
+        self
+    }
+
     /// Run every kind registered so far under `timeout` instead of its declared one: a
     /// binary's settings (e.g. `analyzer.job_timeout_secs`) have the last word.
     pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {

@@ -56,7 +56,7 @@ pub use job::{
     AttemptError, CancelOutcome, InsertOpts, Inserted, Job, JobFilter, JobState, NewJob, UniqueOpts,
 };
 pub use kind::{Backoff, JobKind, KindOptions, KindSpec};
-pub use maintenance::{Maintenance, MaintenanceConfig, PeriodicJob, Schedule};
+pub use maintenance::{Maintenance, MaintenanceConfig, MaintenanceHandle, PeriodicJob, Schedule};
 pub use pipeline::{Pipeline, Step, StepContext, StepKind, SubmitOpts};
 pub use run::{EventStatus, Run, RunEvent, RunState, RunStatus};
 pub use worker::{ShutdownReport, Worker, WorkerConfig, WorkerHandle};

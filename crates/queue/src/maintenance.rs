@@ -185,6 +185,13 @@ impl MaintenanceHandle {
         self.state.lock().ok().and_then(|l| l.clone())
     }
 
+    /// A cheap check, for other tasks, of whether this node leads now (e.g. to run an
+    /// application's own leader-only duties next to maintenance).
+    pub fn leader_probe(&self) -> impl Fn() -> bool + Send + Sync + 'static {
+        let state = self.state.clone();
+        move || state.lock().is_ok_and(|l| l.is_some())
+    }
+
     /// Stop and give up the lease, so another node takes over at once.
     pub async fn shutdown(self) {
         self.stop.cancel();

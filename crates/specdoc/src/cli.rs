@@ -17,7 +17,8 @@ use crate::phases::{self, GenerateOptions, Generator};
 use crate::provider::gemini::{Gemini, GeminiConfig};
 use crate::provider::openai::{JsonMode, OpenAi, OpenAiConfig};
 use crate::provider::{ApiKey, Provider};
-use crate::reliability::{ClientConfig, ModelClient};
+use crate::reliability::{ClientConfig, ModelClient, RetryPolicy};
+use crate::SpecError;
 use crate::SpecInput;
 
 /// Which generator writes the sentences.
@@ -92,57 +93,126 @@ fn api_key(var: &str, required: bool) -> anyhow::Result<Option<ApiKey>> {
 
 /// Builds the generator the arguments ask for.
 pub fn generator(args: &SpecArgs) -> anyhow::Result<Generator> {
-    let timeout = Duration::from_secs(args.timeout_secs.max(1));
-    let provider: Arc<dyn Provider> = match args.provider {
+    let (kind, key_var, key_required) = match args.provider {
         ProviderKind::Offline => return Ok(Generator::offline()),
-        ProviderKind::Gemini => {
-            let model = args
-                .model
-                .clone()
-                .context("INVALID_CONFIG: --model is required for gemini")?;
-            let key = api_key(
-                args.api_key_env.as_deref().unwrap_or("GEMINI_API_KEY"),
-                true,
-            )?
-            .context("INVALID_CONFIG: no API key")?;
-            let mut cfg = GeminiConfig::new(model, key);
-            if let Some(u) = &args.base_url {
-                cfg.base_url = u.clone();
-            }
-            cfg.timeout = timeout;
-            cfg.thinking_budget = args.thinking_budget;
-            Arc::new(Gemini::new(cfg)?)
-        }
-        ProviderKind::Openai => {
-            let model = args
-                .model
-                .clone()
-                .context("INVALID_CONFIG: --model is required for openai")?;
-            // A local server needs no key; OpenAI itself does.
-            let key = api_key(
-                args.api_key_env.as_deref().unwrap_or("OPENAI_API_KEY"),
-                args.base_url.is_none(),
-            )?;
-            let mut cfg = OpenAiConfig::new(model, key);
-            if let Some(u) = &args.base_url {
-                cfg.base_url = u.clone();
-            }
-            cfg.timeout = timeout;
-            if args.json_schema {
-                cfg.json_mode = JsonMode::JsonSchema;
-            }
-            Arc::new(OpenAi::new(cfg)?)
-        }
+        ProviderKind::Gemini => (ModelProvider::Gemini, "GEMINI_API_KEY", true),
+        // A local server needs no key; OpenAI itself does.
+        ProviderKind::Openai => (
+            ModelProvider::OpenAi,
+            "OPENAI_API_KEY",
+            args.base_url.is_none(),
+        ),
     };
-    let config = ClientConfig {
-        timeout,
-        requests_per_minute: args.requests_per_minute,
-        ..ClientConfig::default()
-    };
-    Ok(Generator::with_model(
-        ModelClient::new(provider, config),
-        Arc::new(MemoryCache::new()),
-    ))
+    let api_key = api_key(args.api_key_env.as_deref().unwrap_or(key_var), key_required)?;
+    let model = args
+        .model
+        .clone()
+        .with_context(|| format!("INVALID_CONFIG: --model is required for {}", kind.name()))?;
+    let mut config = ModelConfig::new(kind, model);
+    config.api_key = api_key;
+    config.base_url = args.base_url.clone();
+    config.timeout = Duration::from_secs(args.timeout_secs.max(1));
+    config.requests_per_minute = args.requests_per_minute;
+    config.json_schema = args.json_schema;
+    config.thinking_budget = args.thinking_budget;
+    Ok(config.build()?)
+}
+
+/// A hosted or local model provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelProvider {
+    Gemini,
+    /// OpenAI or any OpenAI-compatible server.
+    OpenAi,
+}
+
+impl ModelProvider {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelProvider::Gemini => "gemini",
+            ModelProvider::OpenAi => "openai",
+        }
+    }
+}
+
+/// Everything needed to build a model-backed [`Generator`]: the one place that turns
+/// settings (the CLI's flags, a binary's `[provider]` section) into a client with its
+/// reliability rules.
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    pub provider: ModelProvider,
+    pub model: String,
+    pub api_key: Option<ApiKey>,
+    pub base_url: Option<String>,
+    /// Longest one call may take.
+    pub timeout: Duration,
+    /// Attempts of one call in all (the first included).
+    pub max_attempts: u32,
+    /// 0 = unlimited.
+    pub requests_per_minute: u32,
+    /// openai: strict JSON-schema output.
+    pub json_schema: bool,
+    /// gemini: thinking token budget.
+    pub thinking_budget: Option<i32>,
+}
+
+impl ModelConfig {
+    pub fn new(provider: ModelProvider, model: impl Into<String>) -> Self {
+        ModelConfig {
+            provider,
+            model: model.into(),
+            api_key: None,
+            base_url: None,
+            timeout: Duration::from_secs(120),
+            max_attempts: RetryPolicy::default().max_attempts,
+            requests_per_minute: 0,
+            json_schema: false,
+            thinking_budget: None,
+        }
+    }
+
+    /// The generator, with a fresh in-memory cache.
+    pub fn build(&self) -> Result<Generator, SpecError> {
+        let provider: Arc<dyn Provider> = match self.provider {
+            ModelProvider::Gemini => {
+                let key = self
+                    .api_key
+                    .clone()
+                    .ok_or_else(|| SpecError::InvalidConfig("gemini needs an API key".into()))?;
+                let mut cfg = GeminiConfig::new(self.model.clone(), key);
+                if let Some(u) = &self.base_url {
+                    cfg.base_url = u.clone();
+                }
+                cfg.timeout = self.timeout;
+                cfg.thinking_budget = self.thinking_budget;
+                Arc::new(Gemini::new(cfg).map_err(|e| SpecError::InvalidConfig(e.to_string()))?)
+            }
+            ModelProvider::OpenAi => {
+                let mut cfg = OpenAiConfig::new(self.model.clone(), self.api_key.clone());
+                if let Some(u) = &self.base_url {
+                    cfg.base_url = u.clone();
+                }
+                cfg.timeout = self.timeout;
+                if self.json_schema {
+                    cfg.json_mode = JsonMode::JsonSchema;
+                }
+                Arc::new(OpenAi::new(cfg).map_err(|e| SpecError::InvalidConfig(e.to_string()))?)
+            }
+        };
+        let config = ClientConfig {
+            timeout: self.timeout,
+            requests_per_minute: self.requests_per_minute,
+            retry: RetryPolicy {
+                max_attempts: self.max_attempts.max(1),
+                ..RetryPolicy::default()
+            },
+            ..ClientConfig::default()
+        };
+        Ok(Generator::with_model(
+            ModelClient::new(provider, config),
+            Arc::new(MemoryCache::new()),
+        ))
+    }
 }
 
 /// Runs the command.
