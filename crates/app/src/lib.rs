@@ -7,11 +7,15 @@
 //! [`GenerateSpecDocument`] with the model providers, and neither links the other's
 //! dependencies.
 
+pub mod store;
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use specline_inventory_model::Inventory;
 use specline_queue::{KindOptions, Pipeline, StepKind};
+
+pub use store::{AppStore, PgAppStore, SqliteAppStore};
 
 /// Queue of the analyzer: short, CPU-bound jobs.
 pub const ANALYZE_QUEUE: &str = "analyze";

@@ -126,10 +126,11 @@ fn spawn_child(h: &Harness) -> (Child, String) {
         Guard::Pg { schema } => {
             cmd.env("CRASH_BACKEND", "postgres")
                 .env("CRASH_URL", common::database_url())
-                .env("CRASH_SCHEMA", schema);
+                .env("CRASH_SCHEMA", schema.name());
         }
-        Guard::Sqlite { path, .. } => {
-            cmd.env("CRASH_BACKEND", "sqlite").env("CRASH_PATH", path);
+        Guard::Sqlite { file } => {
+            cmd.env("CRASH_BACKEND", "sqlite")
+                .env("CRASH_PATH", file.path());
         }
     }
     let mut child = cmd.spawn().unwrap();

@@ -149,7 +149,7 @@ async fn options_in_the_database_url_are_kept_alongside_the_schema() {
         }
     );
     let store = specline_queue::store::PgStore::connect(
-        specline_queue::store::PgConfig::new(url).schema(schema.as_str()),
+        specline_queue::store::PgConfig::new(url).schema(schema.name()),
     )
     .await
     .unwrap();
@@ -162,5 +162,5 @@ async fn options_in_the_database_url_are_kept_alongside_the_schema() {
         .await
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "12345ms");
-    assert_eq!(&row.get::<_, String>(1), schema);
+    assert_eq!(row.get::<_, String>(1), schema.name());
 }

@@ -445,6 +445,30 @@ impl SqliteStore {
         Ok(value)
     }
 
+    /// Run `f` on the store's connection in a blocking thread, with the caller's own error
+    /// type, for applications that keep their own tables in this file and read them.
+    ///
+    /// `f` starts no write transaction: writes belong in [`SqliteStore::transaction`], which
+    /// takes the write lock up front. A read of several tables that must agree can wrap its
+    /// statements in `conn.unchecked_transaction()` (a deferred, read snapshot).
+    pub async fn read<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+        F: FnOnce(&Connection) -> std::result::Result<T, E> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner
+                .conn
+                .lock()
+                .map_err(|_| Error::Runtime("sqlite connection lock poisoned".into()))?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| E::from(Error::from(e)))?
+    }
+
     fn emit(&self, ev: StoreEvent) {
         let _ = self.inner.events.send(ev);
     }

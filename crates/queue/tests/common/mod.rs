@@ -7,45 +7,13 @@ use std::time::{Duration, Instant};
 use specline_queue::store::{PgConfig, PgStore, SqliteConfig, SqliteStore, Store};
 use specline_queue::{Job, JobState};
 
-pub fn database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
-}
+pub use specline_testkit::database_url;
+use specline_testkit::{PgSchema, TempSqlite};
 
+/// What the test's database is; dropping it removes the schema or the file.
 pub enum Guard {
-    Pg {
-        schema: String,
-    },
-    Sqlite {
-        _dir: tempfile::TempDir,
-        path: std::path::PathBuf,
-    },
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Guard::Pg { schema } = self {
-            let schema = schema.clone();
-            // Drop the schema from a separate thread: Drop cannot await.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    if let Ok((c, conn)) =
-                        tokio_postgres::connect(&database_url(), tokio_postgres::NoTls).await
-                    {
-                        tokio::spawn(conn);
-                        let _ = c
-                            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                            .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
+    Pg { schema: PgSchema },
+    Sqlite { file: TempSqlite },
 }
 
 pub struct Harness {
@@ -57,16 +25,18 @@ pub struct Harness {
 
 impl Harness {
     pub async fn pg() -> Harness {
-        let schema = format!("t_{:016x}", rand::random::<u64>());
-        let store = PgStore::connect(PgConfig::new(database_url()).schema(&schema).pool_size(8))
+        let schema = PgSchema::new();
+        let store = PgStore::connect(
+            PgConfig::new(database_url())
+                .schema(schema.name())
+                .pool_size(8),
+        )
+        .await
+        .unwrap();
+        store
+            .migrate()
             .await
-            .unwrap();
-        store.migrate().await.unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL at {} must be reachable for these tests (scripts/test starts one): {e}",
-                database_url()
-            )
-        });
+            .unwrap_or_else(|e| specline_testkit::pg_unreachable(e));
         Harness {
             store: Arc::new(store.clone()),
             pg: Some(store),
@@ -76,15 +46,16 @@ impl Harness {
     }
 
     pub async fn sqlite() -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("jobs.sqlite");
-        let store = SqliteStore::open(SqliteConfig::new(&path)).await.unwrap();
+        let file = TempSqlite::new("jobs.sqlite");
+        let store = SqliteStore::open(SqliteConfig::new(file.path()))
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
         Harness {
             store: Arc::new(store.clone()),
             pg: None,
             sqlite: Some(store),
-            guard: Guard::Sqlite { _dir: dir, path },
+            guard: Guard::Sqlite { file },
         }
     }
 
@@ -92,13 +63,19 @@ impl Harness {
     pub async fn reopen(&self) -> Arc<dyn Store> {
         match &self.guard {
             Guard::Pg { schema } => Arc::new(
-                PgStore::connect(PgConfig::new(database_url()).schema(schema).pool_size(4))
+                PgStore::connect(
+                    PgConfig::new(database_url())
+                        .schema(schema.name())
+                        .pool_size(4),
+                )
+                .await
+                .unwrap(),
+            ),
+            Guard::Sqlite { file } => Arc::new(
+                SqliteStore::open(SqliteConfig::new(file.path()))
                     .await
                     .unwrap(),
             ),
-            Guard::Sqlite { path, .. } => {
-                Arc::new(SqliteStore::open(SqliteConfig::new(path)).await.unwrap())
-            }
         }
     }
 

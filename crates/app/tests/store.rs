@@ -1,0 +1,938 @@
+//! Conformance of the application store: every behaviour runs on PostgreSQL (a fresh schema
+//! per test at `DATABASE_URL`; unreachable means failed, never skipped) and on SQLite (a
+//! fresh file per test). Expected values are built here by hand, never by the code under test.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use specline_app::store::{
+    AnalysisRecord, AnalysisState, AppStore, NewAnalysis, NewDocument, PgAppStore, SqliteAppStore,
+    StoreError, WatchedRepository,
+};
+use specline_inventory_model::{
+    DomainHints, ErrorPhase, FileError, Inventory, Location, ScanStats, Source, Status, Suite,
+    Test, TestFile, SCHEMA_VERSION,
+};
+use specline_queue::store::{PgConfig, PgStore, SqliteConfig, SqliteStore};
+use specline_testkit::{database_url, pg_unreachable, PgSchema, TempSqlite};
+
+// ---------------------------------------------------------------------------------------
+// Harness
+
+enum Db {
+    Pg(PgSchema),
+    Sqlite(TempSqlite),
+}
+
+struct Harness {
+    store: Arc<dyn AppStore>,
+    db: Db,
+}
+
+impl Harness {
+    async fn pg() -> Harness {
+        let schema = PgSchema::new();
+        let store = Harness::open_pg(&schema).await;
+        // Reach the server now, so an unreachable one fails every test with one clear message.
+        if let Err(e) = store.migration_status().await {
+            pg_unreachable(e)
+        }
+        Harness {
+            store,
+            db: Db::Pg(schema),
+        }
+    }
+
+    async fn sqlite() -> Harness {
+        let file = TempSqlite::new("app.sqlite");
+        let store = Harness::open_sqlite(&file).await;
+        Harness {
+            store,
+            db: Db::Sqlite(file),
+        }
+    }
+
+    async fn open_pg(schema: &PgSchema) -> Arc<dyn AppStore> {
+        let engine = PgStore::connect(
+            PgConfig::new(database_url())
+                .schema(schema.name())
+                .pool_size(4),
+        )
+        .await
+        .unwrap();
+        Arc::new(PgAppStore::new(&engine))
+    }
+
+    async fn open_sqlite(file: &TempSqlite) -> Arc<dyn AppStore> {
+        let engine = SqliteStore::open(SqliteConfig::new(file.path()))
+            .await
+            .unwrap();
+        Arc::new(SqliteAppStore::new(&engine))
+    }
+
+    async fn migrated(self) -> Harness {
+        self.store.migrate().await.unwrap();
+        self
+    }
+
+    /// A second, independent store on the same database (another "process").
+    async fn reopen(&self) -> Arc<dyn AppStore> {
+        match &self.db {
+            Db::Pg(schema) => Harness::open_pg(schema).await,
+            Db::Sqlite(file) => Harness::open_sqlite(file).await,
+        }
+    }
+}
+
+/// Define each async test once per backend: `migrated` ones get a migrated store, `fresh`
+/// ones an empty database.
+macro_rules! on_both_backends {
+    (migrated: [$($m:ident),* $(,)?], fresh: [$($f:ident),* $(,)?] $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $m() {
+                    super::$m(super::Harness::pg().await.migrated().await).await
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $f() {
+                    super::$f(super::Harness::pg().await).await
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $m() {
+                    super::$m(super::Harness::sqlite().await.migrated().await).await
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $f() {
+                    super::$f(super::Harness::sqlite().await).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    migrated: [
+        a_realistic_inventory_stored_in_batches_loads_back_equal,
+        only_complete_untruncated_analyses_of_the_same_repo_commit_and_parser_are_reused,
+        beginning_again_with_the_same_run_clears_the_crashed_attempts_rows,
+        writing_to_an_analysis_that_is_not_running_is_a_conflict,
+        a_duplicate_file_is_a_conflict_and_rolls_back_its_whole_batch,
+        document_versions_count_per_repository_and_language_and_a_retry_adds_none,
+        find_document_matches_the_whole_generator,
+        watch_inserts_updates_and_unwatch_removes,
+        retention_keeps_the_newest_and_what_documents_need,
+    ],
+    fresh: [migrations_run_twice_and_concurrently_and_report_their_status],
+);
+
+// ---------------------------------------------------------------------------------------
+// Data
+
+fn loc(line: u32, col: u32, end_line: u32, end_col: u32) -> Location {
+    Location {
+        start_line: line,
+        start_column: col,
+        end_line,
+        end_column: end_col,
+    }
+}
+
+fn test(name: &str, line: u32, status: Status, modifier: Option<&str>, dynamic: bool) -> Test {
+    Test {
+        name: name.into(),
+        location: loc(line, 3, line + 2, 5),
+        status,
+        modifier: modifier.map(Into::into),
+        dynamic,
+    }
+}
+
+fn active(name: &str, line: u32) -> Test {
+    test(name, line, Status::Active, None, false)
+}
+
+fn suite(name: &str, line: u32, suites: Vec<Suite>, tests: Vec<Test>) -> Suite {
+    Suite {
+        name: name.into(),
+        location: loc(line, 1, line + 40, 3),
+        status: Status::Active,
+        modifier: None,
+        suites,
+        tests,
+    }
+}
+
+fn file(path: &str, suites: Vec<Suite>, tests: Vec<Test>) -> TestFile {
+    TestFile {
+        path: path.into(),
+        language: "typescript".into(),
+        framework: "jest".into(),
+        domain_hints: DomainHints::default(),
+        suites,
+        tests,
+    }
+}
+
+/// Three files: suites three deep with tests around them, every status, modifiers, dynamic
+/// tests, domain hints, unicode names, an empty file, and large location values.
+fn realistic_files() -> Vec<TestFile> {
+    let mut skipped_suite = suite(
+        "décrit: paiement 💳",
+        30,
+        vec![],
+        vec![test("rembourse", 31, Status::Skipped, None, false)],
+    );
+    skipped_suite.status = Status::Skipped;
+    skipped_suite.modifier = Some("describe.skip".into());
+
+    let auth = TestFile {
+        path: "src/auth/login.test.ts".into(),
+        language: "typescript".into(),
+        framework: "jest".into(),
+        domain_hints: DomainHints {
+            imports: vec!["../auth/login".into(), "@app/users".into()],
+            calls: vec!["auth.login".into(), "UserService.create".into()],
+        },
+        suites: vec![
+            suite(
+                "login",
+                3,
+                vec![
+                    suite(
+                        "with a password",
+                        5,
+                        vec![suite(
+                            "that expired",
+                            7,
+                            vec![],
+                            vec![
+                                active("asks for a new one", 8),
+                                test(
+                                    "locks after 3 tries",
+                                    10,
+                                    Status::Todo,
+                                    Some("it.todo"),
+                                    false,
+                                ),
+                            ],
+                        )],
+                        vec![
+                            active("accepts the right one", 6),
+                            test("rejects %s", 12, Status::Active, Some("it.each"), true),
+                        ],
+                    ),
+                    suite(
+                        "with a token",
+                        20,
+                        vec![],
+                        vec![test(
+                            "only this",
+                            21,
+                            Status::Focused,
+                            Some("it.only"),
+                            false,
+                        )],
+                    ),
+                ],
+                vec![active("renders the form", 4)],
+            ),
+            skipped_suite,
+        ],
+        tests: vec![
+            active("top-level first", 1),
+            test("known bug", 2, Status::Xfail, Some("test.failing"), false),
+        ],
+    };
+    let empty = TestFile {
+        path: "tests/empty_test.py".into(),
+        language: "python".into(),
+        framework: "pytest".into(),
+        domain_hints: DomainHints {
+            imports: vec!["app.billing".into()],
+            calls: vec![],
+        },
+        suites: vec![],
+        tests: vec![],
+    };
+    let go = TestFile {
+        path: "pkg/日本語/cart_test.go".into(),
+        language: "go".into(),
+        framework: "go-testing".into(),
+        domain_hints: DomainHints::default(),
+        suites: vec![suite(
+            "TestCart",
+            10,
+            vec![],
+            vec![
+                active("adds an item", 11),
+                Test {
+                    name: "huge location".into(),
+                    location: loc(u32::MAX, u32::MAX - 1, u32::MAX, 7),
+                    status: Status::Active,
+                    modifier: None,
+                    dynamic: false,
+                },
+            ],
+        )],
+        tests: vec![test(
+            "TestTable/%v",
+            40,
+            Status::Skipped,
+            Some("t.Skip"),
+            true,
+        )],
+    };
+    vec![auth, empty, go]
+}
+
+fn realistic_errors() -> Vec<FileError> {
+    vec![
+        FileError {
+            path: "a/broken.test.js".into(),
+            phase: ErrorPhase::Parsing,
+            code: "PARSE_FAILED".into(),
+            message: "unexpected token `}` — ligne 3".into(),
+        },
+        FileError {
+            path: "b/binary.spec.ts".into(),
+            phase: ErrorPhase::Detection,
+            code: "NOT_UTF8".into(),
+            message: "invalid UTF-8 at byte 12".into(),
+        },
+        FileError {
+            path: "c/gone.test.ts".into(),
+            phase: ErrorPhase::Discovery,
+            code: "IO".into(),
+            message: "permission denied".into(),
+        },
+    ]
+}
+
+fn stats(truncated: bool) -> ScanStats {
+    ScanStats {
+        files_seen: 120,
+        test_files: 3,
+        suites: 7,
+        tests: 13,
+        skipped_too_large: 1,
+        skipped_binary: 2,
+        errored: 3,
+        truncated,
+        duration_ms: 456,
+    }
+}
+
+fn commit_time() -> DateTime<Utc> {
+    // Whole microseconds: both backends store microseconds.
+    DateTime::from_timestamp(1_700_000_000, 123_456_000).unwrap()
+}
+
+fn new_analysis(repository: &str, commit: &str, parser: &str, run_id: Option<i64>) -> NewAnalysis {
+    NewAnalysis {
+        repository: repository.into(),
+        commit: Some(commit.into()),
+        branch: Some("main".into()),
+        commit_time: Some(commit_time()),
+        parser_version: parser.into(),
+        run_id,
+    }
+}
+
+async fn complete(s: &dyn AppStore, new: &NewAnalysis, truncated: bool) -> AnalysisRecord {
+    let a = s.begin_analysis(new).await.unwrap();
+    s.finish_analysis(a.id, &stats(truncated)).await.unwrap()
+}
+
+fn new_document(
+    analysis_id: i64,
+    repository: &str,
+    language: &str,
+    run_id: Option<i64>,
+) -> NewDocument {
+    NewDocument {
+        analysis_id,
+        repository: repository.into(),
+        language: language.into(),
+        generator_kind: "offline".into(),
+        model: "none".into(),
+        prompt_version: "p1".into(),
+        content: serde_json::json!({ "title": format!("{repository} in {language}"), "sections": [1, 2] }),
+        behaviors: 13,
+        run_id,
+    }
+}
+
+fn code_of<T: std::fmt::Debug>(r: Result<T, StoreError>) -> &'static str {
+    r.unwrap_err().code()
+}
+
+// ---------------------------------------------------------------------------------------
+// Behaviours
+
+async fn a_realistic_inventory_stored_in_batches_loads_back_equal(h: Harness) {
+    let s = &*h.store;
+    let new = new_analysis(
+        "https://git.example/acme/shop.git",
+        "abc123",
+        "0.3.0",
+        Some(41),
+    );
+    let a = s.begin_analysis(&new).await.unwrap();
+    assert_eq!(a.state, AnalysisState::Running);
+    assert_eq!(a.run_id, Some(41));
+
+    let files = realistic_files();
+    // Batches out of path order: loading sorts by path.
+    s.insert_files(a.id, &files[2..]).await.unwrap();
+    s.insert_files(a.id, &[]).await.unwrap();
+    s.insert_files(a.id, &files[..1]).await.unwrap();
+    s.insert_files(a.id, &files[1..2]).await.unwrap();
+    let errors = realistic_errors();
+    s.insert_file_errors(a.id, &errors[1..]).await.unwrap();
+    s.insert_file_errors(a.id, &errors[..1]).await.unwrap();
+    let done = s.finish_analysis(a.id, &stats(false)).await.unwrap();
+    assert_eq!(done.state, AnalysisState::Complete);
+    assert_eq!(done.error_count, 3);
+    assert_eq!(done.stats, Some(stats(false)));
+    assert!(done.finished_at.is_some());
+
+    let mut sorted = realistic_files();
+    sorted.sort_by(|x, y| x.path.cmp(&y.path));
+    let expected = Inventory {
+        schema_version: SCHEMA_VERSION,
+        parser_version: "0.3.0".into(),
+        source: Source {
+            location: "https://git.example/acme/shop.git".into(),
+            commit: Some("abc123".into()),
+            branch: Some("main".into()),
+            commit_time: Some(commit_time()),
+        },
+        files: sorted,
+        stats: stats(false),
+        errors: realistic_errors(),
+    };
+    assert_eq!(s.load_inventory(a.id).await.unwrap(), expected);
+    assert_eq!(s.get_analysis(a.id).await.unwrap(), Some(done));
+    assert_eq!(
+        code_of(s.load_inventory(a.id + 1000).await),
+        "APP_NOT_FOUND"
+    );
+}
+
+async fn only_complete_untruncated_analyses_of_the_same_repo_commit_and_parser_are_reused(
+    h: Harness,
+) {
+    let s = &*h.store;
+    let key = new_analysis("repo", "c1", "1.0", None);
+    assert_eq!(
+        s.find_reusable_analysis("repo", "c1", "1.0").await.unwrap(),
+        None
+    );
+
+    let running = s.begin_analysis(&key).await.unwrap();
+    let failed = s.begin_analysis(&key).await.unwrap();
+    s.fail_analysis(failed.id, "clone failed").await.unwrap();
+    let _truncated = complete(s, &key, true).await;
+    assert_eq!(
+        s.find_reusable_analysis("repo", "c1", "1.0").await.unwrap(),
+        None
+    );
+
+    let older = complete(s, &key, false).await;
+    let newest = complete(s, &key, false).await;
+    let _truncated_later = complete(s, &key, true).await;
+    let _other_parser = complete(s, &new_analysis("repo", "c1", "2.0", None), false).await;
+    let _other_commit = complete(s, &new_analysis("repo", "c2", "1.0", None), false).await;
+    let _other_repo = complete(s, &new_analysis("repo2", "c1", "1.0", None), false).await;
+
+    let found = s.find_reusable_analysis("repo", "c1", "1.0").await.unwrap();
+    assert_eq!(found.as_ref().map(|a| a.id), Some(newest.id));
+    assert_ne!(older.id, newest.id);
+    assert_eq!(found.unwrap(), newest);
+    assert_eq!(
+        s.find_reusable_analysis("repo", "c1", "3.0").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.find_reusable_analysis("repo", "c9", "1.0").await.unwrap(),
+        None
+    );
+
+    // Listing: newest first, by repository, limited.
+    let all = s.list_analyses(None, 100).await.unwrap();
+    assert_eq!(all.len(), 9);
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id));
+    let repo = s.list_analyses(Some("repo"), 100).await.unwrap();
+    assert_eq!(repo.len(), 8);
+    assert_eq!(repo.last().unwrap().id, running.id);
+    let two = s.list_analyses(Some("repo"), 2).await.unwrap();
+    assert_eq!(two.len(), 2);
+    let failed = s.get_analysis(failed.id).await.unwrap().unwrap();
+    assert_eq!(failed.state, AnalysisState::Failed);
+    assert_eq!(failed.failure.as_deref(), Some("clone failed"));
+}
+
+async fn beginning_again_with_the_same_run_clears_the_crashed_attempts_rows(h: Harness) {
+    let s = &*h.store;
+    let new = new_analysis("repo", "c1", "1.0", Some(7));
+    let first = s.begin_analysis(&new).await.unwrap();
+    s.insert_files(first.id, &realistic_files()).await.unwrap();
+    s.insert_file_errors(first.id, &realistic_errors())
+        .await
+        .unwrap();
+    let other_run = s
+        .begin_analysis(&new_analysis("repo", "c1", "1.0", Some(8)))
+        .await
+        .unwrap();
+    s.insert_files(other_run.id, &realistic_files()[..1])
+        .await
+        .unwrap();
+
+    // The step crashed and is retried: same run, same analysis, no rows.
+    let retried = s.begin_analysis(&new).await.unwrap();
+    assert_eq!(retried.id, first.id);
+    assert_eq!(retried.state, AnalysisState::Running);
+    assert_eq!(retried.error_count, 0);
+    let empty = s.load_inventory(first.id).await.unwrap();
+    assert!(empty.files.is_empty() && empty.errors.is_empty());
+    // The other run's rows are untouched.
+    assert_eq!(s.load_inventory(other_run.id).await.unwrap().files.len(), 1);
+
+    // The retry stores everything again without a duplicate.
+    s.insert_files(retried.id, &realistic_files())
+        .await
+        .unwrap();
+    s.finish_analysis(retried.id, &stats(false)).await.unwrap();
+    assert_eq!(s.load_inventory(first.id).await.unwrap().files.len(), 3);
+
+    // A finished analysis of the run is not restarted: a new one begins.
+    let after = s.begin_analysis(&new).await.unwrap();
+    assert_ne!(after.id, first.id);
+    assert_eq!(s.load_inventory(first.id).await.unwrap().files.len(), 3);
+}
+
+async fn writing_to_an_analysis_that_is_not_running_is_a_conflict(h: Harness) {
+    let s = &*h.store;
+    let files = realistic_files();
+    let done = complete(s, &new_analysis("repo", "c1", "1.0", None), false).await;
+    assert_eq!(
+        code_of(s.insert_files(done.id, &files).await),
+        "APP_CONFLICT"
+    );
+    assert_eq!(
+        code_of(s.insert_file_errors(done.id, &realistic_errors()).await),
+        "APP_CONFLICT"
+    );
+    assert_eq!(
+        code_of(s.finish_analysis(done.id, &stats(false)).await),
+        "APP_CONFLICT"
+    );
+    assert_eq!(
+        code_of(s.fail_analysis(done.id, "late").await),
+        "APP_CONFLICT"
+    );
+    assert!(s.load_inventory(done.id).await.unwrap().files.is_empty());
+
+    let failed = s
+        .begin_analysis(&new_analysis("repo", "c1", "1.0", None))
+        .await
+        .unwrap();
+    s.fail_analysis(failed.id, "boom").await.unwrap();
+    // Failing again is harmless and keeps the first message.
+    s.fail_analysis(failed.id, "again").await.unwrap();
+    let failed = s.get_analysis(failed.id).await.unwrap().unwrap();
+    assert_eq!(failed.failure.as_deref(), Some("boom"));
+    assert_eq!(
+        code_of(s.insert_files(failed.id, &files).await),
+        "APP_CONFLICT"
+    );
+    assert_eq!(
+        code_of(s.finish_analysis(failed.id, &stats(false)).await),
+        "APP_CONFLICT"
+    );
+
+    let missing = done.id + 1000;
+    assert_eq!(
+        code_of(s.insert_files(missing, &files).await),
+        "APP_NOT_FOUND"
+    );
+    assert_eq!(
+        code_of(s.finish_analysis(missing, &stats(false)).await),
+        "APP_NOT_FOUND"
+    );
+    assert_eq!(
+        code_of(s.fail_analysis(missing, "x").await),
+        "APP_NOT_FOUND"
+    );
+    assert_eq!(s.get_analysis(missing).await.unwrap(), None);
+}
+
+async fn a_duplicate_file_is_a_conflict_and_rolls_back_its_whole_batch(h: Harness) {
+    let s = &*h.store;
+    let a = s
+        .begin_analysis(&new_analysis("repo", "c1", "1.0", None))
+        .await
+        .unwrap();
+    let files = realistic_files();
+    s.insert_files(a.id, &files[..1]).await.unwrap();
+    let batch = vec![files[1].clone(), files[0].clone()];
+    assert_eq!(code_of(s.insert_files(a.id, &batch).await), "APP_CONFLICT");
+    let inv = s.load_inventory(a.id).await.unwrap();
+    assert_eq!(inv.files, files[..1].to_vec());
+}
+
+async fn document_versions_count_per_repository_and_language_and_a_retry_adds_none(h: Harness) {
+    let s = &*h.store;
+    let a = complete(s, &new_analysis("r", "c1", "1.0", None), false).await;
+    let b = complete(s, &new_analysis("r2", "c1", "1.0", None), false).await;
+
+    let v1 = s
+        .store_document(&new_document(a.id, "r", "en", Some(1)))
+        .await
+        .unwrap();
+    let v2 = s
+        .store_document(&new_document(a.id, "r", "en", Some(2)))
+        .await
+        .unwrap();
+    let fr = s
+        .store_document(&new_document(a.id, "r", "fr", Some(2)))
+        .await
+        .unwrap();
+    let other = s
+        .store_document(&new_document(b.id, "r2", "en", None))
+        .await
+        .unwrap();
+    assert_eq!(
+        (v1.version, v2.version, fr.version, other.version),
+        (1, 2, 1, 1)
+    );
+    assert_eq!(v1.content, new_document(a.id, "r", "en", None).content);
+    assert_eq!(v1.behaviors, 13);
+    assert_eq!(v1.run_id, Some(1));
+
+    // A retried step of run 2 gets its document back, not a third version.
+    let again = s
+        .store_document(&new_document(a.id, "r", "en", Some(2)))
+        .await
+        .unwrap();
+    assert_eq!(again, v2);
+    // Without a run id there is nothing to recognise: a new version.
+    let v3 = s
+        .store_document(&new_document(a.id, "r", "en", None))
+        .await
+        .unwrap();
+    assert_eq!(v3.version, 3);
+
+    assert_eq!(
+        s.latest_document("r", "en").await.unwrap(),
+        Some(v3.clone())
+    );
+    assert_eq!(
+        s.latest_document("r", "fr").await.unwrap(),
+        Some(fr.clone())
+    );
+    assert_eq!(s.latest_document("r", "de").await.unwrap(), None);
+    assert_eq!(s.get_document(v1.id).await.unwrap(), Some(v1.clone()));
+    assert_eq!(s.get_document(v3.id + 100).await.unwrap(), None);
+
+    let ids = |docs: Vec<specline_app::store::DocumentRecord>| -> Vec<i64> {
+        docs.into_iter().map(|d| d.id).collect()
+    };
+    assert_eq!(
+        ids(s.list_documents(None, 10).await.unwrap()),
+        vec![v3.id, other.id, fr.id, v2.id, v1.id]
+    );
+    assert_eq!(
+        ids(s.list_documents(Some("r"), 2).await.unwrap()),
+        vec![v3.id, fr.id]
+    );
+
+    assert_eq!(
+        code_of(
+            s.store_document(&new_document(a.id + 1000, "r", "en", None))
+                .await
+        ),
+        "APP_NOT_FOUND"
+    );
+}
+
+async fn find_document_matches_the_whole_generator(h: Harness) {
+    let s = &*h.store;
+    let a = complete(s, &new_analysis("r", "c1", "1.0", None), false).await;
+    let b = complete(s, &new_analysis("r", "c2", "1.0", None), false).await;
+    let gemini = |model: &str, prompt: &str| NewDocument {
+        generator_kind: "gemini".into(),
+        model: model.into(),
+        prompt_version: prompt.into(),
+        ..new_document(a.id, "r", "en", None)
+    };
+    let offline = s
+        .store_document(&new_document(a.id, "r", "en", None))
+        .await
+        .unwrap();
+    let flash_p1 = s.store_document(&gemini("flash", "p1")).await.unwrap();
+    let flash_p2 = s.store_document(&gemini("flash", "p2")).await.unwrap();
+    let flash_p1_again = s.store_document(&gemini("flash", "p1")).await.unwrap();
+    let _other_analysis = s
+        .store_document(&new_document(b.id, "r", "en", None))
+        .await
+        .unwrap();
+
+    let find =
+        |kind: &'static str, model: &'static str, prompt: &'static str, lang: &'static str| {
+            let id = a.id;
+            async move {
+                s.find_document(id, lang, kind, model, prompt)
+                    .await
+                    .unwrap()
+                    .map(|d| d.id)
+            }
+        };
+    assert_eq!(find("offline", "none", "p1", "en").await, Some(offline.id));
+    assert_eq!(
+        find("gemini", "flash", "p1", "en").await,
+        Some(flash_p1_again.id)
+    );
+    assert_ne!(flash_p1.id, flash_p1_again.id);
+    assert_eq!(find("gemini", "flash", "p2", "en").await, Some(flash_p2.id));
+    assert_eq!(find("gemini", "pro", "p1", "en").await, None);
+    assert_eq!(find("openai", "flash", "p1", "en").await, None);
+    assert_eq!(find("gemini", "flash", "p1", "fr").await, None);
+    assert_eq!(
+        s.find_document(b.id + 1000, "en", "offline", "none", "p1")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn watch_inserts_updates_and_unwatch_removes(h: Harness) {
+    let s = &*h.store;
+    let created = DateTime::from_timestamp(1_700_000_100, 5_000).unwrap();
+    let repo = WatchedRepository {
+        repository: "https://git.example/acme/shop.git".into(),
+        branch: None,
+        language: "en".into(),
+        encrypted_token: Some("v1:nonce:cipher".into()),
+        created_at: created,
+    };
+    let other = WatchedRepository {
+        repository: "/srv/répertoire".into(),
+        branch: Some("dev".into()),
+        language: "fr".into(),
+        encrypted_token: None,
+        created_at: created,
+    };
+    s.watch(&repo).await.unwrap();
+    s.watch(&other).await.unwrap();
+    assert_eq!(
+        s.get_watched(&repo.repository).await.unwrap(),
+        Some(repo.clone())
+    );
+    assert_eq!(
+        s.watched().await.unwrap(),
+        vec![other.clone(), repo.clone()]
+    );
+
+    // Watching again updates in place and keeps when it was first watched.
+    let updated = WatchedRepository {
+        branch: Some("release".into()),
+        language: "de".into(),
+        encrypted_token: None,
+        created_at: created + Duration::days(1),
+        ..repo.clone()
+    };
+    s.watch(&updated).await.unwrap();
+    let got = s.get_watched(&repo.repository).await.unwrap().unwrap();
+    assert_eq!(
+        got,
+        WatchedRepository {
+            created_at: created,
+            ..updated
+        }
+    );
+    assert_eq!(s.watched().await.unwrap().len(), 2);
+
+    s.unwatch(&repo.repository).await.unwrap();
+    assert_eq!(s.get_watched(&repo.repository).await.unwrap(), None);
+    assert_eq!(code_of(s.unwatch(&repo.repository).await), "APP_NOT_FOUND");
+    assert_eq!(s.watched().await.unwrap(), vec![other]);
+}
+
+async fn retention_keeps_the_newest_and_what_documents_need(h: Harness) {
+    let s = &*h.store;
+    let a = |commit: &str| new_analysis("A", commit, "1.0", None);
+    let a0 = complete(s, &a("c0"), false).await;
+    let a1 = complete(s, &a("c1"), false).await;
+    let a2 = complete(s, &a("c2"), false).await;
+    let a3 = s.begin_analysis(&a("c3")).await.unwrap();
+    s.insert_files(a3.id, &realistic_files()).await.unwrap();
+    s.fail_analysis(a3.id, "boom").await.unwrap();
+    let a4 = s.begin_analysis(&a("c4")).await.unwrap();
+    let b1 = complete(s, &new_analysis("B", "c1", "1.0", None), false).await;
+    let b2 = s
+        .begin_analysis(&new_analysis("B", "c2", "1.0", None))
+        .await
+        .unwrap();
+    s.fail_analysis(b2.id, "boom").await.unwrap();
+
+    let de1 = s
+        .store_document(&new_document(a0.id, "A", "de", None))
+        .await
+        .unwrap();
+    let de2 = s
+        .store_document(&new_document(a2.id, "A", "de", None))
+        .await
+        .unwrap();
+    let en1 = s
+        .store_document(&new_document(a1.id, "A", "en", None))
+        .await
+        .unwrap();
+    let en2 = s
+        .store_document(&new_document(a1.id, "A", "en", None))
+        .await
+        .unwrap();
+    let ben1 = s
+        .store_document(&new_document(b1.id, "B", "en", None))
+        .await
+        .unwrap();
+    let ben2 = s
+        .store_document(&new_document(b1.id, "B", "en", None))
+        .await
+        .unwrap();
+
+    // Nothing is old enough yet.
+    let past = Utc::now() - Duration::hours(1);
+    assert_eq!(s.apply_retention(past).await.unwrap(), Default::default());
+
+    let report = s
+        .apply_retention(Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
+    // Documents: all but the newest of each (repository, language).
+    // Analyses: a0 (its only document went), a3 and b2 (failed). Kept: a1 (the newest `en`
+    // document needs it), a2 (newest complete of A), a4 (running), b1 (newest of B).
+    assert_eq!((report.documents, report.analyses), (3, 3));
+    for gone in [de1.id, en1.id, ben1.id] {
+        assert_eq!(s.get_document(gone).await.unwrap(), None);
+    }
+    for kept in [&de2, &en2, &ben2] {
+        assert_eq!(s.get_document(kept.id).await.unwrap().as_ref(), Some(kept));
+    }
+    for gone in [a0.id, a3.id, b2.id] {
+        assert_eq!(s.get_analysis(gone).await.unwrap(), None);
+        assert_eq!(code_of(s.load_inventory(gone).await), "APP_NOT_FOUND");
+    }
+    for kept in [a1.id, a2.id, a4.id, b1.id] {
+        assert!(s.get_analysis(kept).await.unwrap().is_some());
+    }
+    // Applying again finds nothing more.
+    assert_eq!(
+        s.apply_retention(Utc::now() + Duration::hours(1))
+            .await
+            .unwrap(),
+        Default::default()
+    );
+}
+
+async fn migrations_run_twice_and_concurrently_and_report_their_status(h: Harness) {
+    let before = h.store.migration_status().await.unwrap();
+    assert_eq!(before.current, 0);
+    assert!(before.latest >= 1);
+    assert!(!before.is_current());
+
+    let mut stores = vec![h.store.clone()];
+    for _ in 0..3 {
+        stores.push(h.reopen().await);
+    }
+    let tasks: Vec<_> = stores
+        .iter()
+        .cloned()
+        .map(|s| tokio::spawn(async move { s.migrate().await }))
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    h.store.migrate().await.unwrap();
+    let after = h.store.migration_status().await.unwrap();
+    assert_eq!(after.current, before.latest);
+    assert!(after.is_current());
+    for s in &stores {
+        assert_eq!(s.migration_status().await.unwrap(), after);
+    }
+    // And the tables work.
+    let a = complete(&*h.store, &new_analysis("r", "c", "1", None), false).await;
+    assert_eq!(h.store.get_analysis(a.id).await.unwrap(), Some(a));
+}
+
+// ---------------------------------------------------------------------------------------
+// Measurement (not a test): `cargo test -p specline-app --release --test store -- --ignored
+// --nocapture measure`
+
+/// 5,000 files × 10 tests (2 suites each, one nested), stored in batches of 500.
+fn large_inventory() -> Vec<TestFile> {
+    (0..5_000)
+        .map(|i| {
+            let t = |n: u32| active(&format!("test {n} of file {i}"), n + 10);
+            file(
+                &format!("src/module_{:02}/file_{i:05}.test.ts", i % 50),
+                vec![suite(
+                    &format!("suite {i}"),
+                    1,
+                    vec![suite("nested", 2, vec![], (0..4).map(t).collect())],
+                    (4..8).map(t).collect(),
+                )],
+                (8..10).map(t).collect(),
+            )
+        })
+        .collect()
+}
+
+async fn measure(h: Harness, backend: &str) {
+    let s = &*h.store;
+    let files = large_inventory();
+    let a = s
+        .begin_analysis(&new_analysis("big", "c", "1", None))
+        .await
+        .unwrap();
+    let t = Instant::now();
+    for batch in files.chunks(500) {
+        s.insert_files(a.id, batch).await.unwrap();
+    }
+    let insert = t.elapsed();
+    s.finish_analysis(a.id, &stats(false)).await.unwrap();
+    let t = Instant::now();
+    let inv = s.load_inventory(a.id).await.unwrap();
+    let load = t.elapsed();
+    assert_eq!(inv.files.len(), 5_000);
+    assert_eq!(inv.walk_tests().len(), 50_000);
+    let mut sorted = files;
+    sorted.sort_by(|x, y| x.path.cmp(&y.path));
+    assert_eq!(inv.files, sorted);
+    println!(
+        "{backend}: insert 5,000 files / 50,000 tests in 10 batches: {insert:?}; load: {load:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run in release with --ignored --nocapture"]
+async fn measure_postgres() {
+    measure(Harness::pg().await.migrated().await, "postgres").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run in release with --ignored --nocapture"]
+async fn measure_sqlite() {
+    measure(Harness::sqlite().await.migrated().await, "sqlite").await
+}
