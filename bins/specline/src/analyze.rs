@@ -1,179 +1,170 @@
 //! `specline analyze`: the whole job on one machine.
 //!
-//! One pipeline run on the embedded SQLite store: `analyze_repository` (queue `analyze`:
-//! clone or open the tree, find and parse its tests) then `generate_spec_document` (queue
-//! `spec`: turn the inventory into a spec document, offline unless a provider is set). The
-//! worker runs in this process; progress events are printed as they are committed, and the
-//! document is written where `--out` says (or printed).
+//! One pipeline run, in this process, on the embedded SQLite database (or PostgreSQL when
+//! `database.url` is set): `analyze_repository` (clone or open the tree, scan it, store the
+//! inventory) then the spec phases (`classify_tests`, `convert_behaviors`,
+//! `summarize_document`, `generate_spec_document`; offline unless a provider is set). The
+//! same step implementations as the separate binaries run here. Progress shows as a bar on
+//! a terminal and as one line per event otherwise; the document is written where `--out`
+//! says (or printed).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use futures::StreamExt;
-use specline_app::{
-    AnalysisRequest, AnalyzeContext, AnalyzeRepository, Document, GenerateContext,
-    GenerateSpecDocument,
-};
-use specline_inventory_model::Inventory;
-use specline_queue::pipeline::{Step, StepContext};
-use specline_queue::store::{SqliteConfig, SqliteStore, Store};
-use specline_queue::{Client, EventStatus, JobError, Registry, RunStatus, SubmitOpts, Worker};
-use specline_specdoc::phases::{self, GenerateOptions, Generator};
-use specline_specdoc::{export, LanguageTag, SpecInput};
+use indicatif::{ProgressBar, ProgressStyle};
+use specline_app::{DocumentSummary, SYSTEM_OWNER};
+use specline_queue::{Client, EventStatus, RunEvent, RunStatus, SubmitOpts, Worker};
+use specline_service::CommonArgs;
+use specline_specdoc::{export, LanguageTag, SpecDocument};
+
+use crate::local;
 
 /// Analyze a repository and write its spec document.
 #[derive(Debug, Clone, Args)]
 pub struct AnalyzeArgs {
-    /// A local directory or a git URL.
-    pub target: String,
-    /// Output language of the document (BCP-47 tag).
-    #[arg(long, default_value = "en")]
-    pub lang: String,
+    #[command(flatten)]
+    pub request: specline_enqueue::RequestArgs,
     /// Write the document here instead of printing it.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Document format.
     #[arg(long, value_enum, default_value = "md")]
     pub format: export::Format,
-    /// Where the SQLite database lives.
-    #[arg(long, env = "SPECLINE_LOCAL__DATA_DIR", default_value = ".specline")]
-    pub data_dir: PathBuf,
+    /// Where the SQLite database lives (overrides `local.data_dir`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// One line per event instead of a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
-/// Runs `analyze_repository` with the Tree-sitter analyzer.
-struct Analyzer;
+/// Shows the run's progress: a bar on a terminal, lines otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    steps: Vec<String>,
+}
 
-impl Step for Analyzer {
-    type Kind = AnalyzeRepository;
-    async fn run(&self, ctx: StepContext, c: AnalyzeContext) -> Result<Inventory, JobError> {
-        let _ = ctx
-            .progress(5, Some(serde_json::json!({"target": c.input.target})))
-            .await;
-        let target = c.input.target.clone();
-        // A private repository's token comes from this process's environment at run time;
-        // it is never part of the run's input, so it is never stored in the database.
-        let token = std::env::var("SPECLINE_GIT_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty());
-        let inv = tokio::task::spawn_blocking(move || {
-            specline_inventory::cli::inventory_of(
-                &target,
-                None,
-                token,
-                &specline_inventory::scan::ScanOptions::default(),
-            )
-        })
-        .await
-        .map_err(|e| JobError::retryable("PANIC", e))?
-        .map_err(|e| JobError::permanent("ANALYZE_FAILED", format!("{e:#}")))?;
-        let _ = ctx
-            .progress(
-                100,
-                Some(serde_json::json!({"files": inv.stats.test_files, "tests": inv.stats.tests})),
-            )
-            .await;
-        Ok(inv)
+impl Progress {
+    fn new(steps: Vec<String>, bar: bool) -> Self {
+        let bar = bar.then(|| {
+            let b = ProgressBar::new(100);
+            b.set_style(
+                ProgressStyle::with_template("{spinner} [{bar:30}] {pos:>3}% {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        Progress { bar, steps }
     }
-}
 
-/// Runs `generate_spec_document` with the offline generator.
-struct OfflineGenerator;
-
-impl Step for OfflineGenerator {
-    type Kind = GenerateSpecDocument;
-    async fn run(&self, _ctx: StepContext, c: GenerateContext) -> Result<Document, JobError> {
-        let bad = |e: &dyn std::fmt::Display| JobError::permanent("SPEC_FAILED", e.to_string());
-        let lang = LanguageTag::parse(&c.input.lang).map_err(|e| bad(&e))?;
-        let input = SpecInput::from_inventory(&c.analyze_repository, None).map_err(|e| bad(&e))?;
-        let opts = GenerateOptions::new(lang);
-        let doc = phases::generate(&Generator::offline(), &input, &opts, 1)
-            .await
-            .map_err(|e| bad(&e))?;
-        let format = match c.input.format.as_str() {
-            "json" => export::Format::Json,
-            _ => export::Format::Markdown,
+    /// The whole run's percentage: each step is an equal share.
+    fn overall(&self, ev: &RunEvent) -> u64 {
+        let n = self.steps.len().max(1) as u64;
+        let index = ev
+            .stage
+            .as_deref()
+            .and_then(|s| self.steps.iter().position(|x| x == s))
+            .unwrap_or(0) as u64;
+        let within = if matches!(ev.status, EventStatus::Completed | EventStatus::Done) {
+            100
+        } else {
+            u64::try_from(ev.progress.clamp(0, 100)).unwrap_or(0)
         };
-        Ok(Document {
-            behaviors: doc.stats.behaviors,
-            text: export::render(&doc, format),
-        })
+        if ev.status == EventStatus::Done {
+            return 100;
+        }
+        (index * 100 + within) / n
+    }
+
+    fn show(&self, ev: &RunEvent) {
+        let stage = ev.stage.as_deref().unwrap_or("");
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(self.overall(ev));
+                bar.set_message(format!("{stage}: {}", ev.status.as_str()));
+            }
+            None => eprintln!("{}", specline_enqueue::event_line(ev)),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }
 
 pub async fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
-    LanguageTag::parse(&args.lang)?;
-    let path = args.data_dir.join("specline.sqlite3");
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(SqliteConfig::new(&path))
-            .await
-            .with_context(|| format!("opening {}", path.display()))?,
-    );
-    store.migrate().await?;
+    LanguageTag::parse(&args.request.lang)?;
+    let settings = local::settings(&args.common, args.data_dir.clone())?;
+    let dbs = local::open(&settings).await?;
+    let cipher = local::cipher(&settings, true)?;
+    let request = args.request.request(cipher.as_ref())?;
+    let registry = local::merged(local::registry(&settings, &dbs, cipher)?);
     let pipeline = specline_app::analyze_and_generate();
-    let worker = Worker::builder(store.clone())
-        .registry(Registry::new().step(Analyzer).step(OfflineGenerator))
+    let worker = Worker::builder(dbs.jobs.clone())
+        .registry(registry)
+        .catalog(specline_service::worker::catalog())
         .queue(specline_app::ANALYZE_QUEUE, 1)
         .queue(specline_app::SPEC_QUEUE, 1)
         .build()?
         .start()
         .await?;
-    let client = Client::new(store.clone());
-    let request = AnalysisRequest {
-        target: args.target.clone(),
-        lang: args.lang.clone(),
-        format: match args.format {
-            export::Format::Json => "json".into(),
-            _ => "md".into(),
-        },
-    };
+    let client = Client::new(dbs.jobs.clone());
     let run = client
-        .submit(&pipeline, "local", &request, SubmitOpts::default())
+        .submit(&pipeline, SYSTEM_OWNER, &request, SubmitOpts::default())
         .await?;
-    let mut events = Box::pin(client.events("local", run.run_id, 0).await?);
-    let mut err = std::io::stderr();
+    let progress = Progress::new(
+        pipeline.steps.iter().map(|s| s.kind.clone()).collect(),
+        !args.no_progress && std::io::stderr().is_terminal(),
+    );
+    let mut events = Box::pin(client.events(SYSTEM_OWNER, run.run_id, 0).await?);
     while let Some(ev) = events.next().await {
         let ev = ev?;
-        let stage = ev.stage.as_deref().unwrap_or("");
-        let detail = ev
-            .payload
-            .as_ref()
-            .map(|p| format!(" {p}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            err,
-            "[{:>3}%] {stage}: {}{detail}",
-            ev.progress,
-            ev.status.as_str()
-        );
-        if ev.status == EventStatus::Failed || ev.status == EventStatus::Done {
+        progress.show(&ev);
+        if matches!(ev.status, EventStatus::Failed | EventStatus::Done) {
             break;
         }
     }
+    progress.finish();
     worker.shutdown(Duration::from_secs(10)).await?;
-    match client.run_status("local", run.run_id).await? {
+    let summary: DocumentSummary = match client.run_status(SYSTEM_OWNER, run.run_id).await? {
         RunStatus::Done { result } => {
-            let doc: Document = serde_json::from_value(result).context("reading the document")?;
-            match &args.out {
-                Some(out) => {
-                    std::fs::write(out, &doc.text)
-                        .with_context(|| format!("writing {}", out.display()))?;
-                    eprintln!(
-                        "wrote the spec document ({} behaviors) to {} (run {} in {})",
-                        doc.behaviors,
-                        out.display(),
-                        run.run_id,
-                        path.display()
-                    );
-                }
-                None => std::io::stdout().write_all(doc.text.as_bytes())?,
-            }
-            Ok(())
+            serde_json::from_value(result).context("reading the run's result")?
         }
         RunStatus::Failed { code, message } => bail!("{code}: {message}"),
         other => bail!("run {} ended in an unexpected state: {other:?}", run.run_id),
+    };
+    let record = dbs
+        .app
+        .get_document(summary.document_id)
+        .await?
+        .with_context(|| format!("document {} is missing", summary.document_id))?;
+    let document: SpecDocument =
+        serde_json::from_value(record.content).context("reading the stored document")?;
+    let text = export::render(&document, args.format);
+    match &args.out {
+        Some(out) => {
+            std::fs::write(out, &text).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "wrote the spec document ({} behaviors, version {}{}) to {} (run {} in {})",
+                summary.behaviors,
+                summary.version,
+                if summary.reused { ", reused" } else { "" },
+                out.display(),
+                run.run_id,
+                dbs.describe
+            );
+        }
+        None => std::io::stdout().write_all(text.as_bytes())?,
     }
+    Ok(())
 }

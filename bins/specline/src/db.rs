@@ -53,17 +53,46 @@ pub async fn open(args: &DbArgs, pool_size: usize) -> anyhow::Result<Arc<dyn Sto
     })
 }
 
-pub async fn migrate(args: DbArgs) -> anyhow::Result<()> {
-    let store = open(&args, 2).await?;
-    let before = store.migration_status().await?;
-    store.migrate().await?;
-    let after = store.migration_status().await?;
-    if before.current == after.current {
-        println!("schema is current (version {})", after.current);
+/// `specline migrate`: the database the settings name (`database.url`, else the SQLite
+/// file), as the deployment's one-shot migrate job runs it.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// Where the SQLite database lives (overrides `local.data_dir`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: specline_service::CommonArgs,
+}
+
+pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let s = crate::local::settings(&args.common, args.data_dir.clone())?;
+    let dbs = specline_service::db::open(&s.database_target()).await?;
+    let before = (
+        dbs.jobs.migration_status().await?,
+        dbs.app.migration_status().await?,
+    );
+    dbs.migrate().await?;
+    let after = (
+        dbs.jobs.migration_status().await?,
+        dbs.app.migration_status().await?,
+    );
+    let show = |(j, a): &(
+        specline_queue::store::MigrationStatus,
+        specline_app::store::AppMigrationStatus,
+    )| {
+        format!(
+            "engine version {}, application version {}",
+            j.current, a.current
+        )
+    };
+    if before == after {
+        println!("schema is current ({}) in {}", show(&after), dbs.describe);
     } else {
         println!(
-            "migrated schema from version {} to {}",
-            before.current, after.current
+            "migrated {} from ({}) to ({})",
+            dbs.describe,
+            show(&before),
+            show(&after)
         );
     }
     Ok(())

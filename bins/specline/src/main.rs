@@ -3,6 +3,9 @@
 mod analyze;
 mod bench;
 mod db;
+mod doctor;
+mod local;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -21,16 +24,38 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create or upgrade the job engine's database schema.
-    Migrate(db::DbArgs),
+    /// Create or upgrade the database schema (the engine's and the application's tables).
+    Migrate(db::MigrateArgs),
     /// Measure the job engine: burn-down throughput, or enqueue-to-start latency.
     Bench(bench::BenchArgs),
     /// Analyze a repository and write its spec document (one pipeline run on SQLite).
     Analyze(analyze::AnalyzeArgs),
+    /// Run every worker and the scheduler in one process, with /healthz, /readyz, /metrics.
+    Serve(serve::ServeArgs),
+    /// Check that code, settings, database and deployment manifests agree.
+    Doctor(doctor::DoctorArgs),
+    /// Submit analyses and steer runs, jobs, documents and watched repositories
+    /// (the commands of `specline-enqueue`, on this machine's database).
+    #[command(subcommand)]
+    Admin(specline_enqueue::Command),
     /// Find the test files of a directory or git repository and list their suites and tests.
     Inventory(specline_inventory::cli::InventoryArgs),
     /// Turn a test inventory (JSON) into a spec document (offline generator by default).
     Spec(specline_specdoc::cli::SpecArgs),
+}
+
+/// The operator commands against this machine's database (SQLite unless configured).
+async fn admin(command: specline_enqueue::Command) -> anyhow::Result<()> {
+    let s = local::settings(&specline_service::CommonArgs::default(), None)?;
+    let dbs = local::open(&s).await?;
+    specline_enqueue::Tools {
+        jobs: dbs.jobs.clone(),
+        app: dbs.app.clone(),
+        cipher: local::cipher(&s, false)?,
+        json: false,
+    }
+    .run(command)
+    .await
 }
 
 fn main() -> ExitCode {
@@ -57,6 +82,9 @@ fn main() -> ExitCode {
             Command::Migrate(args) => db::migrate(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Analyze(args) => analyze::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Doctor(args) => doctor::run(args).await,
+            Command::Admin(command) => admin(command).await,
             Command::Spec(args) => specline_specdoc::cli::run(args).await,
             Command::Inventory(args) => {
                 tokio::task::spawn_blocking(move || specline_inventory::cli::run(args)).await?

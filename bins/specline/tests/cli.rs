@@ -1,7 +1,11 @@
 //! The `specline` command as a child process.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::process::Command;
+
+use support::database_url;
 
 fn specline() -> Command {
     Command::new(env!("CARGO_BIN_EXE_specline"))
@@ -18,58 +22,52 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
-}
-
 #[test]
 fn migrate_creates_then_reports_a_current_sqlite_schema() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db/specline.sqlite");
-    let out = specline()
-        .args(["migrate", "--backend", "sqlite", "--sqlite-path"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let migrate = || {
+        specline()
+            .arg("migrate")
+            .env_remove("SPECLINE_DATABASE__URL")
+            .env("SPECLINE_DATABASE__SQLITE_PATH", &path)
+            .output()
+            .unwrap()
+    };
+    let out = migrate();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let first = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let version = first
-        .strip_prefix("migrated schema from version 0 to ")
-        .unwrap_or_else(|| panic!("unexpected output: {first}"));
-    assert!(version.parse::<u32>().unwrap() >= 1);
-    let again = specline()
-        .args(["migrate", "--backend", "sqlite", "--sqlite-path"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&again.stdout).trim(),
-        format!("schema is current (version {version})")
+    assert!(
+        first.starts_with("migrated SQLite file")
+            && first.contains("from (engine version 0, application version 0) to (engine version "),
+        "unexpected output: {first}"
     );
+    let again = String::from_utf8_lossy(&migrate().stdout)
+        .trim()
+        .to_string();
+    assert!(
+        again.starts_with("schema is current (engine version "),
+        "{again}"
+    );
+    assert!(path.exists());
 }
 
 #[test]
 fn migrate_rejects_a_bad_schema_name_with_a_code() {
     let out = specline()
-        .args([
-            "migrate",
-            "--backend",
-            "postgres",
-            "--schema",
-            "bad;name",
-            "--database-url",
-        ])
-        .arg(database_url())
+        .arg("migrate")
+        .env("SPECLINE_DATABASE__URL", database_url())
+        .env("SPECLINE_DATABASE__SCHEMA", "bad;name")
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("INVALID_CONFIG"), "{err}");
+    assert!(err.contains("SETTINGS_INVALID"), "{err}");
+    assert!(err.contains("SPECLINE_DATABASE__SCHEMA"), "{err}");
 }
 
 fn last_line_is_jobs_per_second(stdout: &str) {
@@ -184,33 +182,12 @@ fn spec_turns_an_inventory_into_markdown_offline() {
     assert!(!String::from_utf8_lossy(&missing.stderr).trim().is_empty());
 }
 
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A small git repository with a pytest file, made by the test.
 fn sample_repo() -> tempfile::TempDir {
-    let repo = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(repo.path().join("tests")).unwrap();
-    std::fs::write(
-        repo.path().join("tests/test_billing.py"),
-        "import pytest\n\nclass TestInvoices:\n    def test_rejects_a_negative_amount(self):\n        assert True\n\n    @pytest.mark.skip(reason=\"later\")\n    def test_sends_a_reminder(self):\n        pass\n\ndef test_totals_include_tax():\n    assert 1\n",
-    )
-    .unwrap();
-    git(repo.path(), &["init", "-q", "-b", "main"]);
-    git(repo.path(), &["add", "."]);
-    git(repo.path(), &["commit", "-q", "-m", "tests"]);
-    repo
+    support::git_repo(&[(
+        "tests/test_billing.py".into(),
+        "import pytest\n\nclass TestInvoices:\n    def test_rejects_a_negative_amount(self):\n        assert True\n\n    @pytest.mark.skip(reason=\"later\")\n    def test_sends_a_reminder(self):\n        pass\n\ndef test_totals_include_tax():\n    assert 1\n".into(),
+    )])
 }
 
 #[test]
@@ -252,5 +229,86 @@ fn analyze_of_a_missing_directory_fails_with_a_clear_error() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("ANALYZE_FAILED"), "{stderr}");
+    assert!(stderr.contains("TARGET_NOT_FOUND"), "{stderr}");
+}
+
+/// A copy of `deploy/` with `edit` applied to one file.
+fn deploy_copy(file: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let copy = tempfile::tempdir().unwrap();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(root.join("."))
+        .arg(copy.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let path = copy.path().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = edit(text.clone());
+    assert_ne!(edited, text, "the edit changed nothing in {file}");
+    std::fs::write(&path, edited).unwrap();
+    copy
+}
+
+fn doctor(deploy: &std::path::Path) -> std::process::Output {
+    specline()
+        .args(["doctor", "--no-database", "--deploy"])
+        .arg(deploy)
+        .env_remove("SPECLINE_DATABASE__URL")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn doctor_passes_on_the_repositorys_deploy_directory() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let out = doctor(&root);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("ok    topology"), "{stdout}");
+    assert!(stdout.contains("ok    deploy"), "{stdout}");
+}
+
+#[test]
+fn doctor_fails_on_a_wrong_queue_name_and_on_a_misspelled_variable() {
+    let wrong_queue = deploy_copy("k8s/40-analyzer.yaml", |t| {
+        t.replace(
+            "specline.dev/queues: \"analyze\"",
+            "specline.dev/queues: \"analyse\"",
+        )
+        .replace(
+            "specline.dev/queues: analyze",
+            "specline.dev/queues: analyse",
+        )
+    });
+    let out = doctor(wrong_queue.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  deploy: DEPLOY_QUEUE_MISMATCH"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("analyse"), "{stdout}");
+
+    let misspelled = deploy_copy("compose.yaml", |t| {
+        t.replacen(
+            "SPECLINE_ANALYZER__CONCURRENCY",
+            "SPECLINE_ANALYZER__CONCURENCY",
+            1,
+        )
+    });
+    let out = doctor(misspelled.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("DEPLOY_UNKNOWN_VARIABLE"), "{stdout}");
+    assert!(
+        stdout.contains("did you mean SPECLINE_ANALYZER__CONCURRENCY"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DOCTOR_FAILED"));
 }

@@ -1,18 +1,19 @@
-//! The application's pipelines and job kinds, as declarations only.
+//! The application's pipelines, job kinds and tables, shared by every binary.
 //!
-//! Every binary links this crate: the ones that submit work (enqueue, the API) and the ones
-//! that run it (analyzer, spec generator). It therefore holds names, queues, options and the
-//! data that travels between steps — and nothing that a step needs to *run*: the analyzer
-//! implements [`AnalyzeRepository`] with Tree-sitter, the spec generator implements
-//! [`GenerateSpecDocument`] with the model providers, and neither links the other's
-//! dependencies.
+//! Every binary links this crate: the ones that submit work (enqueue, the API, the
+//! scheduler) and the ones that run it (analyzer, spec generator). It therefore holds names,
+//! queues, options, the data that travels between steps and the application's tables
+//! ([`store`]) — and nothing that a step needs to *run*: the analyzer implements
+//! [`AnalyzeRepository`] with Tree-sitter, the spec generator implements the spec steps with
+//! the model providers, and neither links the other's dependencies. The spec phases' own
+//! data (classification, behaviors, summary) is therefore opaque JSON here: only the spec
+//! generator reads it.
 
 pub mod store;
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use specline_inventory_model::Inventory;
 use specline_queue::{KindOptions, Pipeline, StepKind};
 
 pub use store::{AppStore, PgAppStore, SqliteAppStore};
@@ -22,15 +23,25 @@ pub const ANALYZE_QUEUE: &str = "analyze";
 /// Queue of the spec generator: long, I/O-bound jobs.
 pub const SPEC_QUEUE: &str = "spec";
 
+/// Owner of runs submitted by the operator tools (`specline-enqueue`, `specline analyze`,
+/// the scheduler). The API (a later issue) submits per user.
+pub const SYSTEM_OWNER: &str = "system";
+
 /// What a client asks for: analyze a repository and write its spec document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnalysisRequest {
     /// A local directory or a git URL (never with credentials in it).
     pub target: String,
+    /// Branch or tag to clone; `None` means the remote's default branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
     /// Output language of the document (BCP-47).
     pub lang: String,
-    /// `md` or `json`.
-    pub format: String,
+    /// An access token for a private repository, encrypted with the deployment's key
+    /// (`specline_settings::TokenCipher`). Only the analyzer holds the key to read it, so the
+    /// run's stored input never holds a usable secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted_token: Option<String>,
 }
 
 /// The context `analyze_repository` reads.
@@ -39,14 +50,31 @@ pub struct AnalyzeContext {
     pub input: AnalysisRequest,
 }
 
-/// Clone or open the repository and extract its test inventory.
+/// What `analyze_repository` hands on: a reference to the stored analysis, not the
+/// inventory itself (which lives in the inventory tables and can be large).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalysisSummary {
+    pub analysis_id: i64,
+    pub repository: String,
+    pub commit: Option<String>,
+    pub parser_version: String,
+    /// True when an earlier complete analysis of the same commit and parser version was
+    /// reused instead of scanning again.
+    pub reused: bool,
+    pub files: u64,
+    pub tests: u64,
+    pub errors: u64,
+    pub truncated: bool,
+}
+
+/// Clone or open the repository, extract its test inventory and store it.
 pub struct AnalyzeRepository;
 
 impl StepKind for AnalyzeRepository {
     const NAME: &'static str = "analyze_repository";
     const QUEUE: &'static str = ANALYZE_QUEUE;
     type Context = AnalyzeContext;
-    type Output = Inventory;
+    type Output = AnalysisSummary;
     fn options() -> KindOptions {
         KindOptions {
             timeout: Duration::from_secs(15 * 60),
@@ -56,44 +84,88 @@ impl StepKind for AnalyzeRepository {
     }
 }
 
-/// The context `generate_spec_document` reads: the request and the inventory.
+/// The context every spec step reads: the request, the analysis, and the outputs of the
+/// spec steps before it (opaque here; the spec generator gives them their types).
 #[derive(Debug, Clone, Deserialize)]
-pub struct GenerateContext {
+pub struct SpecContext {
     pub input: AnalysisRequest,
-    pub analyze_repository: Inventory,
+    pub analyze_repository: AnalysisSummary,
+    #[serde(default)]
+    pub classify_tests: Option<serde_json::Value>,
+    #[serde(default)]
+    pub convert_behaviors: Option<serde_json::Value>,
+    #[serde(default)]
+    pub summarize_document: Option<serde_json::Value>,
 }
 
-/// A rendered spec document.
+/// The stored document a run produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Document {
-    /// The document in the requested format.
-    pub text: String,
-    /// How many behaviors it holds (one per test).
-    pub behaviors: usize,
+pub struct DocumentSummary {
+    pub document_id: i64,
+    pub analysis_id: i64,
+    pub repository: String,
+    pub language: String,
+    /// Version of the document for its (repository, language).
+    pub version: i32,
+    pub behaviors: i64,
+    /// True when a document of the same analysis, language and generator already existed.
+    pub reused: bool,
 }
 
-/// Turn the inventory into a spec document.
-pub struct GenerateSpecDocument;
+macro_rules! spec_step {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $output:ty, $timeout_secs:expr) => {
+        $(#[$doc])*
+        pub struct $ty;
 
-impl StepKind for GenerateSpecDocument {
-    const NAME: &'static str = "generate_spec_document";
-    const QUEUE: &'static str = SPEC_QUEUE;
-    type Context = GenerateContext;
-    type Output = Document;
-    fn options() -> KindOptions {
-        KindOptions {
-            timeout: Duration::from_secs(60 * 60),
-            max_attempts: 3,
-            ..KindOptions::default()
+        impl StepKind for $ty {
+            const NAME: &'static str = $name;
+            const QUEUE: &'static str = SPEC_QUEUE;
+            type Context = SpecContext;
+            type Output = $output;
+            fn options() -> KindOptions {
+                KindOptions {
+                    timeout: Duration::from_secs($timeout_secs),
+                    max_attempts: 5,
+                    ..KindOptions::default()
+                }
+            }
         }
-    }
+    };
 }
+
+spec_step!(
+    /// Phase 1: group the tests into domains and features (checkpointed per chunk).
+    ClassifyTests, "classify_tests", serde_json::Value, 30 * 60
+);
+spec_step!(
+    /// Phase 2: turn each feature's tests into behavior sentences (checkpointed per feature).
+    ConvertBehaviors, "convert_behaviors", serde_json::Value, 60 * 60
+);
+spec_step!(
+    /// Phase 3: the document's summary.
+    SummarizeDocument, "summarize_document", serde_json::Value, 10 * 60
+);
+spec_step!(
+    /// Phase 4: assemble the document and store it as the next version.
+    GenerateSpecDocument, "generate_spec_document", DocumentSummary, 10 * 60
+);
+
+/// Name of the one pipeline.
+pub const ANALYZE_AND_GENERATE: &str = "analyze_and_generate";
 
 /// "Analyze and generate" as one run, so a client follows one run id from clone to document.
 pub fn analyze_and_generate() -> Pipeline {
-    Pipeline::new("analyze_and_generate")
+    Pipeline::new(ANALYZE_AND_GENERATE)
         .step::<AnalyzeRepository>()
+        .step::<ClassifyTests>()
+        .step::<ConvertBehaviors>()
+        .step::<SummarizeDocument>()
         .step::<GenerateSpecDocument>()
+}
+
+/// Every queue the application's job kinds use, for checks that each has a consumer.
+pub fn queues() -> Vec<&'static str> {
+    vec![ANALYZE_QUEUE, SPEC_QUEUE]
 }
 
 #[cfg(test)]
@@ -101,7 +173,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_pipeline_runs_analysis_on_the_analyze_queue_then_the_document_on_the_spec_queue() {
+    fn the_pipeline_analyzes_on_the_analyze_queue_then_runs_every_spec_phase_on_the_spec_queue() {
         let p = analyze_and_generate();
         let steps: Vec<(&str, &str)> = p
             .steps
@@ -112,8 +184,26 @@ mod tests {
             steps,
             [
                 ("analyze_repository", "analyze"),
-                ("generate_spec_document", "spec")
+                ("classify_tests", "spec"),
+                ("convert_behaviors", "spec"),
+                ("summarize_document", "spec"),
+                ("generate_spec_document", "spec"),
             ]
+        );
+    }
+
+    #[test]
+    fn a_request_without_a_token_or_ref_serializes_without_those_fields() {
+        let r = AnalysisRequest {
+            target: "https://example.org/r.git".into(),
+            git_ref: None,
+            lang: "en".into(),
+            encrypted_token: None,
+        };
+        let v = serde_json::to_value(&r).unwrap_or_default();
+        assert_eq!(
+            v,
+            serde_json::json!({"target": "https://example.org/r.git", "lang": "en"})
         );
     }
 }

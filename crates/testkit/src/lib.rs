@@ -89,3 +89,21 @@ impl TempSqlite {
         &self.path
     }
 }
+
+/// Run `exe` with exactly `env` (nothing inherited) and `args`.
+pub fn run_with_env(exe: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(exe)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {exe}: {e}"))
+}
+
+/// Assert that a binary refused to start because of its settings: exit status 2 and a
+/// message containing `needle` (the variable or the error code).
+pub fn assert_refused(out: &std::process::Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(needle), "expected {needle:?} in: {err}");
+}

@@ -1,0 +1,314 @@
+//! The analyzer's step: `analyze_repository` on the `analyze` queue.
+//!
+//! 1. Decrypt the request's access token, if any (only this binary holds the key).
+//! 2. For a git URL, ask the remote which commit it would clone (`git ls-remote`); if a
+//!    complete analysis of that commit by this parser version exists, reuse it — no clone,
+//!    no scan.
+//! 3. Otherwise clone shallowly (or open the local directory), and scan with a bounded pool
+//!    while a second task writes the files to the inventory tables in batches, so a large
+//!    repository never sits whole in memory.
+//! 4. Record the statistics and per-file errors; hand on a small [`AnalysisSummary`].
+//!
+//! A retried attempt (crash, timeout) restarts its analysis: `begin_analysis` clears the
+//! rows the earlier attempt of the same run wrote.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use specline_app::store::{AppStore, NewAnalysis, StoreError};
+use specline_app::{AnalysisSummary, AnalyzeContext, AnalyzeRepository};
+use specline_inventory::scan::{scan_with, CancelToken, ScanOptions};
+use specline_inventory::source::{prepare_opts, remote_head, GitOptions, SourceSpec};
+use specline_inventory_model::TestFile;
+use specline_queue::pipeline::{Step, StepContext};
+use specline_queue::{JobError, Registry};
+use specline_settings::{AnalyzerSection, Secret, TokenCipher};
+use tokio::sync::mpsc;
+
+/// Files written per transaction.
+const BATCH_FILES: usize = 200;
+
+/// The analyzer's tunables, from `[analyzer]`.
+#[derive(Debug, Clone)]
+pub struct AnalyzerConfig {
+    pub max_file_bytes: u64,
+    pub clone_timeout: Duration,
+    /// Parse threads per analysis (0 = one per core).
+    pub threads: usize,
+    pub git_program: PathBuf,
+}
+
+impl AnalyzerConfig {
+    pub fn from_settings(s: &AnalyzerSection) -> Self {
+        AnalyzerConfig {
+            max_file_bytes: s.max_file_bytes,
+            clone_timeout: s.clone_timeout(),
+            threads: 0,
+            git_program: PathBuf::from("git"),
+        }
+    }
+}
+
+/// Runs `analyze_repository`.
+pub struct Analyzer {
+    pub app: Arc<dyn AppStore>,
+    /// `None` when no encryption key is configured: requests carrying a token then fail
+    /// with `TOKEN_KEY_MISSING` instead of cloning without it.
+    pub cipher: Option<TokenCipher>,
+    pub config: AnalyzerConfig,
+}
+
+/// The registry of everything this binary runs.
+pub fn registry(analyzer: Analyzer) -> Registry {
+    Registry::new().step(analyzer)
+}
+
+/// Queues this binary consumes.
+pub const QUEUES: &[&str] = &[specline_app::ANALYZE_QUEUE];
+
+fn db_error(e: StoreError) -> JobError {
+    // The database being unreachable is worth retrying; anything else about the rows is not.
+    match e {
+        StoreError::Database(_) => JobError::retryable(e.code(), e),
+        _ => JobError::permanent(e.code(), e),
+    }
+}
+
+impl Step for Analyzer {
+    type Kind = AnalyzeRepository;
+
+    async fn run(&self, ctx: StepContext, c: AnalyzeContext) -> Result<AnalysisSummary, JobError> {
+        let req = c.input;
+        let spec = SourceSpec::parse(&req.target, req.git_ref.clone(), None);
+        let repository = match &spec {
+            SourceSpec::Git { url, .. } => url.clone(),
+            SourceSpec::Local(path) => std::fs::canonicalize(path)
+                .map_err(|e| {
+                    JobError::permanent(
+                        "TARGET_NOT_FOUND",
+                        format!("cannot open {}: {e}", path.display()),
+                    )
+                })?
+                .display()
+                .to_string(),
+        };
+        let token = match (&req.encrypted_token, &self.cipher) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(JobError::permanent(
+                    "TOKEN_KEY_MISSING",
+                    "the request carries an encrypted access token but this analyzer has no \
+                     security.encryption_key",
+                ))
+            }
+            (Some(stored), Some(cipher)) => Some(
+                cipher
+                    .decrypt(stored, &repository)
+                    .map_err(|e| JobError::permanent(e.code(), e))?,
+            ),
+        };
+        let spec = SourceSpec::parse(
+            &repository_target(&spec, &req.target),
+            req.git_ref.clone(),
+            token.as_ref().map(|t: &Secret| t.expose().to_string()),
+        );
+        let git = GitOptions {
+            program: self.config.git_program.clone(),
+            timeout: Some(self.config.clone_timeout),
+        };
+
+        let _ = ctx
+            .progress(
+                2,
+                Some(serde_json::json!({"stage": "resolving", "repository": repository})),
+            )
+            .await;
+        let head = {
+            let (spec, git) = (spec.clone(), git.clone());
+            tokio::task::spawn_blocking(move || remote_head(&spec, &git))
+                .await
+                .map_err(|e| JobError::retryable("PANIC", e))?
+                .map_err(|e| JobError::retryable("GIT_FAILED", e))?
+        };
+        if let Some(commit) = &head {
+            if let Some(found) = self
+                .app
+                .find_reusable_analysis(&repository, commit, specline_inventory::PARSER_VERSION)
+                .await
+                .map_err(db_error)?
+            {
+                let stats = found.stats.clone().unwrap_or_default();
+                let _ = ctx
+                    .progress(
+                        100,
+                        Some(serde_json::json!({"reused": found.id, "commit": commit})),
+                    )
+                    .await;
+                return Ok(AnalysisSummary {
+                    analysis_id: found.id,
+                    repository,
+                    commit: found.commit,
+                    parser_version: found.parser_version,
+                    reused: true,
+                    files: stats.test_files,
+                    tests: stats.tests,
+                    errors: stats.errored,
+                    truncated: stats.truncated,
+                });
+            }
+        }
+
+        let _ = ctx
+            .progress(5, Some(serde_json::json!({"stage": "cloning"})))
+            .await;
+        let checkout = tokio::task::spawn_blocking(move || prepare_opts(&spec, &git))
+            .await
+            .map_err(|e| JobError::retryable("PANIC", e))?
+            .map_err(|e| match e {
+                specline_inventory::InventoryError::NotADirectory(_) => {
+                    JobError::permanent("TARGET_NOT_FOUND", e)
+                }
+                other => JobError::retryable("GIT_FAILED", other),
+            })?;
+        let source = checkout.source().clone();
+        let analysis = self
+            .app
+            .begin_analysis(&NewAnalysis {
+                repository: repository.clone(),
+                commit: source.commit.clone(),
+                branch: source.branch.clone(),
+                commit_time: source.commit_time,
+                parser_version: specline_inventory::PARSER_VERSION.to_string(),
+                run_id: Some(ctx.run_id()),
+            })
+            .await
+            .map_err(db_error)?;
+        let _ = ctx
+            .progress(
+                10,
+                Some(serde_json::json!({"stage": "scanning", "analysis": analysis.id, "commit": source.commit})),
+            )
+            .await;
+
+        match self.scan_and_store(&ctx, analysis.id, checkout).await {
+            Ok(summary) => Ok(AnalysisSummary {
+                repository,
+                ..summary
+            }),
+            Err(e) => {
+                let _ = self.app.fail_analysis(analysis.id, &e.to_string()).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The target to clone: the credential-free URL, or the local path as given.
+fn repository_target(spec: &SourceSpec, original: &str) -> String {
+    match spec {
+        SourceSpec::Git { url, .. } => url.clone(),
+        SourceSpec::Local(_) => original.to_string(),
+    }
+}
+
+impl Analyzer {
+    async fn scan_and_store(
+        &self,
+        ctx: &StepContext,
+        analysis_id: i64,
+        checkout: specline_inventory::source::Checkout,
+    ) -> Result<AnalysisSummary, JobError> {
+        let (tx, mut rx) = mpsc::channel::<Vec<TestFile>>(4);
+        let cancel = CancelToken::new();
+        let opts = ScanOptions {
+            max_file_size: self.config.max_file_bytes,
+            threads: self.config.threads,
+            keep_files: false,
+            cancel: cancel.clone(),
+            ..ScanOptions::default()
+        };
+        let scan = tokio::task::spawn_blocking(move || {
+            let mut batch = Vec::with_capacity(BATCH_FILES);
+            let mut receiver_gone = false;
+            let result = scan_with(checkout.path(), &opts, |f| {
+                if receiver_gone {
+                    return;
+                }
+                batch.push(f.clone());
+                if batch.len() >= BATCH_FILES {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_FILES));
+                    // Blocks while the writer is behind: the scan never runs far ahead of
+                    // the database, so memory stays bounded.
+                    if tx.blocking_send(full).is_err() {
+                        receiver_gone = true;
+                        opts.cancel.cancel();
+                    }
+                }
+            });
+            if !batch.is_empty() && !receiver_gone {
+                let _ = tx.blocking_send(batch);
+            }
+            drop(checkout);
+            result
+        });
+
+        let mut stored = 0usize;
+        let mut write_error = None;
+        while let Some(batch) = rx.recv().await {
+            if ctx.is_cancelled() {
+                cancel.cancel();
+            }
+            if let Err(e) = self.app.insert_files(analysis_id, &batch).await {
+                write_error = Some(db_error(e));
+                cancel.cancel();
+                break;
+            }
+            stored += batch.len();
+            let _ = ctx
+                .progress(
+                    50,
+                    Some(serde_json::json!({"stage": "scanning", "files": stored})),
+                )
+                .await;
+        }
+        drop(rx);
+        let inventory = scan
+            .await
+            .map_err(|e| JobError::retryable("PANIC", e))?
+            .map_err(|e| JobError::permanent("SCAN_FAILED", e))?;
+        if let Some(e) = write_error {
+            return Err(e);
+        }
+        if ctx.is_cancelled() {
+            return Err(JobError::cancel("the analysis was cancelled"));
+        }
+        self.app
+            .insert_file_errors(analysis_id, &inventory.errors)
+            .await
+            .map_err(db_error)?;
+        let record = self
+            .app
+            .finish_analysis(analysis_id, &inventory.stats)
+            .await
+            .map_err(db_error)?;
+        let stats = inventory.stats;
+        let _ = ctx
+            .progress(
+                100,
+                Some(serde_json::json!({"files": stats.test_files, "tests": stats.tests, "errors": stats.errored})),
+            )
+            .await;
+        Ok(AnalysisSummary {
+            analysis_id,
+            repository: record.repository,
+            commit: record.commit,
+            parser_version: record.parser_version,
+            reused: false,
+            files: stats.test_files,
+            tests: stats.tests,
+            errors: stats.errored,
+            truncated: stats.truncated,
+        })
+    }
+}

@@ -1,0 +1,51 @@
+//! `specline-analyzer`: consumes the `analyze` queue.
+//!
+//! Settings: `[database]`, `[analyzer]`, `[security]`, `[http]` (see docs/settings.md). It
+//! has no provider section: no AI key can reach it, and it links no AI client.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use specline_analyzer::{registry, Analyzer, AnalyzerConfig};
+use specline_service::{db, worker, CommonArgs};
+use specline_settings::{AnalyzerSettings, TokenCipher};
+
+/// Specline's analyzer worker: clones repositories and stores their test inventories.
+#[derive(Parser)]
+#[command(name = "specline-analyzer", version)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    specline_service::main(
+        "specline-analyzer",
+        &cli.common,
+        |s: AnalyzerSettings| async move {
+            let cipher = match &s.security.encryption_key {
+                Some(key) => Some(TokenCipher::new(key)?),
+                None => None,
+            };
+            let data_dir = std::path::Path::new(".");
+            let dbs = db::open(&s.database.target(data_dir)).await?;
+            let analyzer = Analyzer {
+                app: dbs.app.clone(),
+                cipher,
+                config: AnalyzerConfig::from_settings(&s.analyzer),
+            };
+            worker::run(
+                dbs,
+                worker::WorkerPlan {
+                    name: "specline-analyzer",
+                    registry: registry(analyzer).with_timeout(s.analyzer.job_timeout()),
+                    queues: vec![(specline_app::ANALYZE_QUEUE, s.analyzer.concurrency)],
+                    shutdown_deadline: s.analyzer.shutdown_deadline(),
+                    listen: s.http.listen,
+                },
+            )
+            .await
+        },
+    )
+}

@@ -1,0 +1,610 @@
+//! `specline-enqueue`: the operator's tool, as a library so the all-in-one `specline`
+//! mounts the same commands.
+//!
+//! Every command prints a short human line by default and the full record with `--json`,
+//! and exits non-zero with a coded message on failure (`NOT_FOUND`, `TOKEN_KEY_MISSING`,
+//! ...), so scripts can rely on both.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use futures::StreamExt;
+use specline_app::store::{AppStore, WatchedRepository};
+use specline_app::{analyze_and_generate, AnalysisRequest, DocumentSummary, SYSTEM_OWNER};
+use specline_queue::store::Store;
+use specline_queue::{
+    CancelOutcome, Client, EventStatus, JobFilter, JobState, RunStatus, SubmitOpts,
+};
+use specline_settings::{Secret, TokenCipher};
+
+/// The operator commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Submit "analyze and generate" for a repository; prints the run id.
+    Analyze(AnalyzeArgs),
+    /// Inspect and steer pipeline runs.
+    #[command(subcommand)]
+    Run(RunCommand),
+    /// Inspect and steer jobs.
+    #[command(subcommand)]
+    Job(JobCommand),
+    /// Read stored spec documents.
+    #[command(subcommand)]
+    Document(DocumentCommand),
+    /// Read stored analyses.
+    #[command(subcommand)]
+    Analysis(AnalysisCommand),
+    /// Repositories the scheduler re-analyses periodically.
+    #[command(subcommand)]
+    Watch(WatchCommand),
+}
+
+/// What to analyze: shared by `specline-enqueue analyze` and `specline analyze`.
+#[derive(Debug, Clone, Args)]
+pub struct RequestArgs {
+    /// A git URL (without credentials) or a directory the analyzer can read.
+    pub target: String,
+    /// Branch or tag (default: the remote's default branch).
+    #[arg(long = "ref")]
+    pub git_ref: Option<String>,
+    /// Language of the document (BCP-47).
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    /// Name of an environment variable holding an access token for a private repository.
+    /// The token is encrypted with `security.encryption_key` before it is stored.
+    #[arg(long, value_name = "VAR")]
+    pub token_env: Option<String>,
+}
+
+impl RequestArgs {
+    /// The request, its token read from `token_env` and encrypted with `cipher` (bound to the
+    /// repository's credential-free location).
+    pub fn request(&self, cipher: Option<&TokenCipher>) -> anyhow::Result<AnalysisRequest> {
+        refuse_credentials(&self.target)?;
+        let encrypted_token = match &self.token_env {
+            None => None,
+            Some(var) => {
+                let token = std::env::var(var)
+                    .ok()
+                    .filter(|t| !t.is_empty())
+                    .with_context(|| format!("TOKEN_MISSING: the variable {var} is not set"))?;
+                let cipher = cipher.context(
+                    "TOKEN_KEY_MISSING: storing an access token needs security.encryption_key \
+                     (SPECLINE_SECURITY__ENCRYPTION_KEY), the analyzer's key",
+                )?;
+                Some(cipher.encrypt(&Secret::new(token), &self.target)?)
+            }
+        };
+        Ok(AnalysisRequest {
+            target: self.target.clone(),
+            git_ref: self.git_ref.clone(),
+            lang: self.lang.clone(),
+            encrypted_token,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// Submit once per key: the same key and request return the same run.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    /// Follow the run's events until it ends, then print the document's id.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum RunCommand {
+    /// A run's state, step and result.
+    Show { id: i64 },
+    /// A run's events; `--follow` waits for new ones until the run ends.
+    Events {
+        id: i64,
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Restart a failed run from its first step without a checkpoint.
+    Resume { id: i64 },
+    /// Cancel the step that is running or waiting (the run then fails).
+    Cancel { id: i64 },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum JobCommand {
+    /// Jobs, newest first.
+    List {
+        #[arg(long)]
+        queue: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        /// available, scheduled, running, retryable, completed, cancelled, discarded
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    Show {
+        id: i64,
+    },
+    /// Run again now (a finished job gets one more attempt).
+    Retry {
+        id: i64,
+    },
+    Cancel {
+        id: i64,
+    },
+    /// Give up on a job that is not running.
+    Discard {
+        id: i64,
+    },
+    /// Counts per state, per queue.
+    Counts {
+        #[arg(long)]
+        queue: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum DocumentCommand {
+    /// A document by id: its JSON, or with `--markdown` the rendered text's summary line.
+    Show { id: i64 },
+    /// The newest document of a repository and language.
+    Latest {
+        repository: String,
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
+    List {
+        #[arg(long)]
+        repository: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AnalysisCommand {
+    Show {
+        id: i64,
+    },
+    List {
+        #[arg(long)]
+        repository: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum WatchCommand {
+    /// Watch a repository (or update its branch, language or token).
+    Add {
+        repository: String,
+        #[arg(long = "ref")]
+        git_ref: Option<String>,
+        #[arg(long, default_value = "en")]
+        lang: String,
+        #[arg(long, value_name = "VAR")]
+        token_env: Option<String>,
+    },
+    Remove {
+        repository: String,
+    },
+    List,
+}
+
+/// What the commands need.
+pub struct Tools {
+    pub jobs: Arc<dyn Store>,
+    pub app: Arc<dyn AppStore>,
+    /// `None` without `security.encryption_key`: commands given a token refuse.
+    pub cipher: Option<TokenCipher>,
+    pub json: bool,
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// A git URL without credentials in it (they would be stored in the run's input).
+fn refuse_credentials(target: &str) -> anyhow::Result<()> {
+    if let Some((_, rest)) = target.split_once("://") {
+        let authority = rest.split('/').next().unwrap_or("");
+        if authority.contains('@') && authority.contains(':') {
+            bail!(
+                "CREDENTIALS_IN_URL: the URL carries credentials, which would be stored in plain \
+                 text; pass the token with --token-env VAR instead"
+            );
+        }
+    }
+    Ok(())
+}
+
+impl Tools {
+    pub async fn run(&self, command: Command) -> anyhow::Result<()> {
+        let client = Client::new(self.jobs.clone());
+        match command {
+            Command::Analyze(a) => self.analyze(&client, a).await,
+            Command::Run(c) => self.run_command(&client, c).await,
+            Command::Job(c) => self.job_command(&client, c).await,
+            Command::Document(c) => self.document_command(c).await,
+            Command::Analysis(c) => self.analysis_command(c).await,
+            Command::Watch(c) => self.watch_command(c).await,
+        }
+    }
+
+    async fn analyze(&self, client: &Client, a: AnalyzeArgs) -> anyhow::Result<()> {
+        specline_settings_lang_check(&a.request.lang)?;
+        let request = a.request.request(self.cipher.as_ref())?;
+        let mut opts = SubmitOpts::default();
+        if let Some(k) = &a.idempotency_key {
+            opts = opts.idempotency_key(k.clone());
+        }
+        let submitted = client
+            .submit(&analyze_and_generate(), SYSTEM_OWNER, &request, opts)
+            .await?;
+        if self.json && !a.wait {
+            return print_json(&serde_json::json!({
+                "run_id": submitted.run_id, "existing": submitted.existing
+            }));
+        }
+        if !self.json {
+            println!(
+                "run {}{}",
+                submitted.run_id,
+                if submitted.existing {
+                    " (existing)"
+                } else {
+                    ""
+                }
+            );
+        }
+        if a.wait {
+            let doc = follow(client, submitted.run_id, !self.json).await?;
+            if self.json {
+                return print_json(&doc);
+            }
+            println!(
+                "document {} (version {}, {} behaviors{})",
+                doc.document_id,
+                doc.version,
+                doc.behaviors,
+                if doc.reused { ", reused" } else { "" }
+            );
+        }
+        Ok(())
+    }
+
+    async fn run_command(&self, client: &Client, c: RunCommand) -> anyhow::Result<()> {
+        match c {
+            RunCommand::Show { id } => {
+                let run = client.get_run(SYSTEM_OWNER, id).await?;
+                let status = client.run_status(SYSTEM_OWNER, id).await?;
+                if self.json {
+                    let result = match &status {
+                        RunStatus::Done { result } => Some(result.clone()),
+                        _ => None,
+                    };
+                    return print_json(&serde_json::json!({"run": run, "result": result}));
+                }
+                let step = usize::try_from(run.current_step)
+                    .ok()
+                    .and_then(|i| run.steps.get(i))
+                    .map_or("-", |s| s.kind.as_str());
+                println!(
+                    "run {} {} step {} ({}%){}",
+                    run.id,
+                    run.state.as_str(),
+                    step,
+                    run.progress,
+                    match (&run.error_code, &run.error_message) {
+                        (Some(c), Some(m)) => format!(": {c}: {m}"),
+                        _ => String::new(),
+                    }
+                );
+                Ok(())
+            }
+            RunCommand::Events { id, follow: true } => follow(client, id, true).await.map(|_| ()),
+            RunCommand::Events { id, follow: false } => {
+                let events = client.store().run_events(id, 0, 10_000).await?;
+                if events.is_empty() {
+                    client.get_run(SYSTEM_OWNER, id).await?;
+                }
+                if self.json {
+                    return print_json(&events);
+                }
+                for ev in events {
+                    println!("{}", event_line(&ev));
+                }
+                Ok(())
+            }
+            RunCommand::Resume { id } => {
+                client.resume(SYSTEM_OWNER, id).await?;
+                println!("run {id} resumed");
+                Ok(())
+            }
+            RunCommand::Cancel { id } => {
+                client.get_run(SYSTEM_OWNER, id).await?;
+                let events = client.store().run_events(id, 0, 10_000).await?;
+                let job = events
+                    .iter()
+                    .rev()
+                    .find_map(|e| e.job_id)
+                    .with_context(|| format!("NOT_FOUND: run {id} has no step job"))?;
+                let outcome = client.cancel(job).await?;
+                println!("run {id}: step job {job} {}", cancel_text(&outcome));
+                Ok(())
+            }
+        }
+    }
+
+    async fn job_command(&self, client: &Client, c: JobCommand) -> anyhow::Result<()> {
+        match c {
+            JobCommand::List {
+                queue,
+                kind,
+                state,
+                limit,
+            } => {
+                let state = state.as_deref().map(JobState::parse).transpose()?;
+                let jobs = client
+                    .list(&JobFilter {
+                        queue,
+                        kind,
+                        state,
+                        limit,
+                    })
+                    .await?;
+                if self.json {
+                    return print_json(&jobs);
+                }
+                for j in jobs {
+                    println!(
+                        "{:>8} {:<24} {:<8} {:<10} attempt {}/{}",
+                        j.id,
+                        j.kind,
+                        j.queue,
+                        j.state.as_str(),
+                        j.attempt,
+                        j.max_attempts
+                    );
+                }
+                Ok(())
+            }
+            JobCommand::Show { id } => {
+                let job = client
+                    .get(id)
+                    .await?
+                    .with_context(|| format!("NOT_FOUND: no job {id}"))?;
+                print_json(&job)
+            }
+            JobCommand::Retry { id } => {
+                let job = client.retry(id).await?;
+                println!("job {id} is {}", job.state.as_str());
+                Ok(())
+            }
+            JobCommand::Cancel { id } => {
+                let outcome = client.cancel(id).await?;
+                println!("job {id} {}", cancel_text(&outcome));
+                Ok(())
+            }
+            JobCommand::Discard { id } => {
+                let job = client.discard(id).await?;
+                println!("job {id} is {}", job.state.as_str());
+                Ok(())
+            }
+            JobCommand::Counts { queue } => {
+                let counts = client.counts(queue.as_deref()).await?;
+                if self.json {
+                    let map: serde_json::Map<String, serde_json::Value> = counts
+                        .iter()
+                        .map(|(s, n)| (s.as_str().to_string(), (*n).into()))
+                        .collect();
+                    return print_json(&map);
+                }
+                for (state, n) in counts {
+                    println!("{:<10} {n}", state.as_str());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn document_command(&self, c: DocumentCommand) -> anyhow::Result<()> {
+        match c {
+            DocumentCommand::Show { id } => {
+                let doc = self
+                    .app
+                    .get_document(id)
+                    .await?
+                    .with_context(|| format!("NOT_FOUND: no document {id}"))?;
+                print_json(&doc.content)
+            }
+            DocumentCommand::Latest { repository, lang } => {
+                let doc = self
+                    .app
+                    .latest_document(&repository, &lang)
+                    .await?
+                    .with_context(|| format!("NOT_FOUND: no {lang} document of {repository}"))?;
+                print_json(&doc.content)
+            }
+            DocumentCommand::List { repository, limit } => {
+                let docs = self
+                    .app
+                    .list_documents(repository.as_deref(), limit)
+                    .await?;
+                if self.json {
+                    return print_json(&docs);
+                }
+                for d in docs {
+                    println!(
+                        "{:>6} {} [{}] v{} {} behaviors, {} {} ({})",
+                        d.id,
+                        d.repository,
+                        d.language,
+                        d.version,
+                        d.behaviors,
+                        d.generator_kind,
+                        d.model,
+                        d.created_at.format("%Y-%m-%d %H:%M")
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn analysis_command(&self, c: AnalysisCommand) -> anyhow::Result<()> {
+        match c {
+            AnalysisCommand::Show { id } => {
+                let a = self
+                    .app
+                    .get_analysis(id)
+                    .await?
+                    .with_context(|| format!("NOT_FOUND: no analysis {id}"))?;
+                print_json(&a)
+            }
+            AnalysisCommand::List { repository, limit } => {
+                let list = self.app.list_analyses(repository.as_deref(), limit).await?;
+                if self.json {
+                    return print_json(&list);
+                }
+                for a in list {
+                    let stats = a.stats.clone().unwrap_or_default();
+                    println!(
+                        "{:>6} {} {} {:?} {} files {} tests",
+                        a.id,
+                        a.repository,
+                        a.commit.as_deref().map_or("-", |c| &c[..c.len().min(12)]),
+                        a.state,
+                        stats.test_files,
+                        stats.tests
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn watch_command(&self, c: WatchCommand) -> anyhow::Result<()> {
+        match c {
+            WatchCommand::Add {
+                repository,
+                git_ref,
+                lang,
+                token_env,
+            } => {
+                specline_settings_lang_check(&lang)?;
+                let encrypted_token = RequestArgs {
+                    target: repository.clone(),
+                    git_ref: None,
+                    lang: lang.clone(),
+                    token_env,
+                }
+                .request(self.cipher.as_ref())?
+                .encrypted_token;
+                self.app
+                    .watch(&WatchedRepository {
+                        repository: repository.clone(),
+                        branch: git_ref,
+                        language: lang,
+                        encrypted_token,
+                        created_at: chrono::Utc::now(),
+                    })
+                    .await?;
+                println!("watching {repository}");
+                Ok(())
+            }
+            WatchCommand::Remove { repository } => {
+                self.app.unwatch(&repository).await?;
+                println!("no longer watching {repository}");
+                Ok(())
+            }
+            WatchCommand::List => {
+                let list = self.app.watched().await?;
+                if self.json {
+                    return print_json(&list);
+                }
+                for w in list {
+                    println!(
+                        "{} {} [{}]{}",
+                        w.repository,
+                        w.branch.as_deref().unwrap_or("(default branch)"),
+                        w.language,
+                        if w.encrypted_token.is_some() {
+                            " (token)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Language tags are checked where they are typed, not when the run reaches the spec step.
+fn specline_settings_lang_check(lang: &str) -> anyhow::Result<()> {
+    let ok = !lang.is_empty()
+        && lang.len() <= 35
+        && lang
+            .split('-')
+            .all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    if !ok {
+        bail!("INVALID_LANGUAGE: {lang:?} is not a well-formed BCP-47 language tag");
+    }
+    Ok(())
+}
+
+fn cancel_text(outcome: &CancelOutcome) -> String {
+    match outcome {
+        CancelOutcome::Cancelled => "cancelled".into(),
+        CancelOutcome::Requested => "asked to stop (it is running)".into(),
+        CancelOutcome::AlreadyFinal(s) => format!("already {}", s.as_str()),
+    }
+}
+
+/// One line per event: `[ 40%] convert_behaviors: progress {"features": 3}`.
+pub fn event_line(ev: &specline_queue::RunEvent) -> String {
+    let detail = ev
+        .payload
+        .as_ref()
+        .map(|p| format!(" {p}"))
+        .unwrap_or_default();
+    format!(
+        "[{:>3}%] {}: {}{detail}",
+        ev.progress,
+        ev.stage.as_deref().unwrap_or("-"),
+        ev.status.as_str()
+    )
+}
+
+/// Follow a run's events (printing them to stderr when `print`) until it ends; its document.
+pub async fn follow(client: &Client, run_id: i64, print: bool) -> anyhow::Result<DocumentSummary> {
+    let mut events = Box::pin(client.events(SYSTEM_OWNER, run_id, 0).await?);
+    while let Some(ev) = events.next().await {
+        let ev = ev?;
+        if print {
+            eprintln!("{}", event_line(&ev));
+        }
+        if matches!(ev.status, EventStatus::Done | EventStatus::Failed) {
+            break;
+        }
+    }
+    match client.run_status(SYSTEM_OWNER, run_id).await? {
+        RunStatus::Done { result } => {
+            serde_json::from_value(result).context("reading the run's result")
+        }
+        RunStatus::Failed { code, message } => bail!("{code}: {message}"),
+        other => bail!("run {run_id} ended in an unexpected state: {other:?}"),
+    }
+}

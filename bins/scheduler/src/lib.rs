@@ -1,0 +1,226 @@
+//! The scheduler: the engine's leader-elected maintenance plus the application's own
+//! leader-only duties.
+//!
+//! Any number of schedulers may run; one holds the lease at a time (a lease row with a
+//! fencing term, see docs/queue.md) and only that one:
+//! - rescues jobs of dead workers and prunes finished jobs and expired run results (engine);
+//! - applies retention to old analyses and document versions (`apply_retention`, which
+//!   always keeps the newest of each);
+//! - every `reanalyze_interval`, submits an "analyze and generate" run per watched
+//!   repository. The analyzer first asks the remote for its commit (`git ls-remote`) and
+//!   reuses the stored analysis when neither the commit nor the parser version changed, and
+//!   the spec generator reuses the stored document, so an unchanged repository costs one
+//!   `ls-remote` and no model call. The run's idempotency key names the interval, so two
+//!   leaders overlapping during a handover submit it once.
+//!
+//! The scheduler never decrypts a token: it copies the watched repository's encrypted token
+//! into the request, and only the analyzer holds the key.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use specline_app::store::AppStore;
+use specline_app::{analyze_and_generate, AnalysisRequest, SYSTEM_OWNER};
+use specline_queue::store::Store;
+use specline_queue::{Client, Maintenance, MaintenanceConfig, MaintenanceHandle, SubmitOpts};
+use specline_settings::SchedulerSection;
+use tokio_util::sync::CancellationToken;
+
+/// The scheduler's tunables, from `[scheduler]`.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    pub rescue_after: Duration,
+    pub prune_interval: Duration,
+    pub retain_completed: Duration,
+    pub reanalyze_interval: Option<Duration>,
+    /// How often the application loop looks at its timers.
+    pub tick: Duration,
+}
+
+impl SchedulerConfig {
+    pub fn from_settings(s: &SchedulerSection) -> Self {
+        SchedulerConfig {
+            rescue_after: s.rescue_after(),
+            prune_interval: s.prune_interval(),
+            retain_completed: s.retain_completed(),
+            reanalyze_interval: s.reanalyze_interval(),
+            tick: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A running scheduler.
+pub struct SchedulerHandle {
+    maintenance: MaintenanceHandle,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+    alive: Arc<AtomicBool>,
+}
+
+impl SchedulerHandle {
+    /// True while this node holds the leadership lease.
+    pub fn is_leader(&self) -> bool {
+        self.maintenance.lease().is_some()
+    }
+
+    /// The readiness check of `/readyz`: the application loop is running.
+    pub fn readiness(&self) -> (&'static str, specline_service::http::Check) {
+        let alive = self.alive.clone();
+        ("scheduler", Arc::new(move || alive.load(Ordering::Relaxed)))
+    }
+
+    /// Stop both loops and give up the lease, so another node takes over at once.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+        self.maintenance.shutdown().await;
+    }
+}
+
+/// Start maintenance and the application loop.
+pub fn start(
+    jobs: Arc<dyn Store>,
+    app: Arc<dyn AppStore>,
+    config: SchedulerConfig,
+) -> SchedulerHandle {
+    let maintenance = Maintenance::new(
+        jobs.clone(),
+        MaintenanceConfig {
+            rescue_after: config.rescue_after,
+            rescue_interval: (config.rescue_after / 4)
+                .clamp(Duration::from_secs(1), Duration::from_secs(30)),
+            prune_interval: config.prune_interval,
+            retain_completed: config.retain_completed,
+            ..MaintenanceConfig::default()
+        },
+    )
+    .start();
+    let stop = CancellationToken::new();
+    let alive = Arc::new(AtomicBool::new(true));
+    // The application loop acts only while this node leads.
+    let lease_of = maintenance.leader_probe();
+    let task = {
+        let (stop, alive) = (stop.clone(), alive.clone());
+        tokio::spawn(async move {
+            let mut duties = Duties::new(jobs, app, config.clone());
+            loop {
+                if lease_of() {
+                    duties.run_due().await;
+                } else {
+                    duties.reset();
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(config.tick) => {}
+                }
+            }
+            alive.store(false, Ordering::Relaxed);
+        })
+    };
+    SchedulerHandle {
+        maintenance,
+        stop,
+        task,
+        alive,
+    }
+}
+
+/// The application's leader-only work and when it is next due.
+struct Duties {
+    jobs: Arc<dyn Store>,
+    app: Arc<dyn AppStore>,
+    config: SchedulerConfig,
+    next_retention: Option<tokio::time::Instant>,
+}
+
+impl Duties {
+    fn new(jobs: Arc<dyn Store>, app: Arc<dyn AppStore>, config: SchedulerConfig) -> Self {
+        Duties {
+            jobs,
+            app,
+            config,
+            next_retention: None,
+        }
+    }
+
+    /// Leadership lost: a new term starts its timers afresh.
+    fn reset(&mut self) {
+        self.next_retention = None;
+    }
+
+    async fn run_due(&mut self) {
+        let now = tokio::time::Instant::now();
+        if self.next_retention.is_none_or(|t| t <= now) {
+            self.next_retention = Some(now + self.config.prune_interval);
+            self.retention().await;
+        }
+        if let Some(interval) = self.config.reanalyze_interval {
+            self.reanalyze(interval).await;
+        }
+    }
+
+    async fn retention(&self) {
+        let keep = chrono::Duration::from_std(self.config.retain_completed)
+            .unwrap_or(chrono::Duration::MAX);
+        let before = Utc::now()
+            .checked_sub_signed(keep)
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        match self.app.apply_retention(before).await {
+            Ok(r) if r.analyses + r.documents > 0 => tracing::info!(
+                analyses = r.analyses,
+                documents = r.documents,
+                "retention deleted old analyses and documents"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retention failed; retrying next interval"),
+        }
+    }
+
+    /// Submit this interval's run for every watched repository. Idempotent per interval:
+    /// calling it again in the same interval (every tick does) submits nothing new.
+    async fn reanalyze(&self, interval: Duration) {
+        let secs = interval.as_secs().max(1);
+        let tick = u64::try_from(Utc::now().timestamp()).unwrap_or(0) / secs;
+        let watched = match self.app.watched().await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list watched repositories");
+                return;
+            }
+        };
+        let client = Client::new(self.jobs.clone());
+        let pipeline = analyze_and_generate();
+        for repo in watched {
+            let request = AnalysisRequest {
+                target: repo.repository.clone(),
+                git_ref: repo.branch.clone(),
+                lang: repo.language.clone(),
+                encrypted_token: repo.encrypted_token.clone(),
+            };
+            let key = format!("watch:{}:{}:{tick}", repo.repository, repo.language);
+            match client
+                .submit(
+                    &pipeline,
+                    SYSTEM_OWNER,
+                    &request,
+                    SubmitOpts::default().idempotency_key(key),
+                )
+                .await
+            {
+                Ok(s) if !s.existing => tracing::info!(
+                    repository = %repo.repository,
+                    run = s.run_id,
+                    "submitted the periodic re-analysis"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(
+                    repository = %repo.repository,
+                    error = %e,
+                    "could not submit the periodic re-analysis"
+                ),
+            }
+        }
+    }
+}

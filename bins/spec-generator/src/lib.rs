@@ -1,0 +1,382 @@
+//! The spec generator's steps: the phases of the spec document library, each a pipeline step
+//! on the `spec` queue whose output is its checkpoint.
+//!
+//! | step | phase | checkpoint inside the step |
+//! |---|---|---|
+//! | `classify_tests` | group tests into domains and features | after each chunk |
+//! | `convert_behaviors` | test names → behavior sentences | after each feature |
+//! | `summarize_document` | the summary | — |
+//! | `generate_spec_document` | assemble and store the next document version | — |
+//!
+//! A generator killed mid-phase loses at most the request in flight: the step runs again
+//! (on any generator process) and resumes from its last checkpoint. If the same analysis,
+//! language and generator already produced a document, every step passes it through
+//! instead of calling the model again.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use specline_app::store::{AppStore, NewDocument, StoreError};
+use specline_app::{
+    ClassifyTests, ConvertBehaviors, DocumentSummary, GenerateSpecDocument, SpecContext,
+    SummarizeDocument,
+};
+use specline_queue::pipeline::{Step, StepContext};
+use specline_queue::{JobError, Registry};
+use specline_settings::{ProviderKind, ProviderSettings};
+use specline_specdoc::cli::{ModelConfig, ModelProvider};
+use specline_specdoc::phases::{
+    self, AssembleMeta, Behaviors, Classification, ClassifyProgress, GenerateOptions, Generator,
+    Summary,
+};
+use specline_specdoc::provider::ApiKey;
+use specline_specdoc::{LanguageTag, SpecError, SpecInput};
+use tokio::sync::watch;
+
+/// Queues this binary consumes.
+pub const QUEUES: &[&str] = &[specline_app::SPEC_QUEUE];
+
+/// The generator the `[provider]` section asks for (`none` = offline).
+pub fn generator_from_settings(p: &ProviderSettings) -> Result<Generator, SpecError> {
+    let provider = match p.kind {
+        ProviderKind::None => return Ok(Generator::offline()),
+        ProviderKind::Gemini => ModelProvider::Gemini,
+        ProviderKind::OpenAi => ModelProvider::OpenAi,
+    };
+    let mut config = ModelConfig::new(provider, p.model.clone().unwrap_or_default());
+    config.api_key = p.api_key.as_ref().map(|k| ApiKey::new(k.expose()));
+    config.base_url = p.base_url.clone();
+    config.timeout = p.timeout();
+    config.max_attempts = p.max_retries.saturating_add(1);
+    config.requests_per_minute = p.requests_per_minute.unwrap_or(0);
+    config.build()
+}
+
+/// What the four steps share.
+pub struct SpecGenerator {
+    pub app: Arc<dyn AppStore>,
+    pub generator: Generator,
+    /// Features converted at once within one document.
+    pub convert_concurrency: usize,
+}
+
+/// The registry of everything this binary runs.
+pub fn registry(shared: SpecGenerator) -> Registry {
+    let shared = Arc::new(shared);
+    Registry::new()
+        .step(Classify(shared.clone()))
+        .step(Convert(shared.clone()))
+        .step(Summarize(shared.clone()))
+        .step(Assemble(shared))
+}
+
+/// A spec step's output: its phase's value, or the id of an existing document every later
+/// step passes through.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Phase<T> {
+    Reused { reused_document: i64 },
+    Done(T),
+}
+
+fn db_error(e: StoreError) -> JobError {
+    match e {
+        StoreError::Database(_) => JobError::retryable(e.code(), e),
+        _ => JobError::permanent(e.code(), e),
+    }
+}
+
+/// Provider trouble (rate limits, outages) is worth another attempt later; bad input is not.
+fn spec_error(e: SpecError) -> JobError {
+    let retryable = e.provider_error().is_some_and(|p| p.is_retryable());
+    if retryable {
+        JobError::retryable(e.code(), e)
+    } else {
+        JobError::permanent(e.code(), e)
+    }
+}
+
+fn bad_checkpoint(step: &str, e: impl std::fmt::Display) -> JobError {
+    JobError::permanent(
+        "INCONSISTENT_INPUT",
+        format!("the output of `{step}` cannot be read: {e}"),
+    )
+}
+
+/// The output of an earlier spec step, typed.
+fn earlier<T: DeserializeOwned>(
+    value: &Option<serde_json::Value>,
+    step: &str,
+) -> Result<Phase<T>, JobError> {
+    let v = value
+        .clone()
+        .ok_or_else(|| bad_checkpoint(step, "it is missing from the run's context"))?;
+    serde_json::from_value(v).map_err(|e| bad_checkpoint(step, e))
+}
+
+fn to_value<T: Serialize>(phase: &Phase<T>) -> Result<serde_json::Value, JobError> {
+    serde_json::to_value(phase).map_err(|e| JobError::permanent("SERIALIZE", e))
+}
+
+impl SpecGenerator {
+    fn options(&self, c: &SpecContext) -> Result<GenerateOptions, JobError> {
+        let language =
+            LanguageTag::parse(&c.input.lang).map_err(|e| JobError::permanent(e.code(), e))?;
+        let mut opts = GenerateOptions::new(language);
+        opts.concurrency = self.convert_concurrency.max(1);
+        Ok(opts)
+    }
+
+    async fn input(&self, c: &SpecContext) -> Result<SpecInput, JobError> {
+        let inventory = self
+            .app
+            .load_inventory(c.analyze_repository.analysis_id)
+            .await
+            .map_err(db_error)?;
+        SpecInput::from_inventory(&inventory, Some(&c.analyze_repository.repository))
+            .map_err(spec_error)
+    }
+
+    /// A document this analysis, language and generator already produced.
+    async fn existing(&self, c: &SpecContext) -> Result<Option<i64>, JobError> {
+        let info = self.generator.info();
+        Ok(self
+            .app
+            .find_document(
+                c.analyze_repository.analysis_id,
+                &c.input.lang,
+                &info.kind,
+                &info.model,
+                &info.prompt_version,
+            )
+            .await
+            .map_err(db_error)?
+            .map(|d| d.id))
+    }
+}
+
+/// Runs `f` while writing each value `f` reports to the step's checkpoint `key` (the latest
+/// one wins when the database is slower than the phase).
+async fn with_checkpoints<T, R, F, Fut>(ctx: &StepContext, key: &str, f: F) -> R
+where
+    T: Serialize + Clone + Send + Sync,
+    F: FnOnce(watch::Sender<Option<T>>) -> Fut,
+    Fut: std::future::Future<Output = R>,
+{
+    let (tx, mut rx) = watch::channel::<Option<T>>(None);
+    let work = f(tx);
+    let writer = async {
+        while rx.changed().await.is_ok() {
+            let value = rx.borrow_and_update().clone();
+            if let Some(v) = value {
+                if let Err(e) = ctx.checkpoint(key, &v).await {
+                    tracing::warn!(error = %e, key, "could not save a checkpoint");
+                }
+            }
+        }
+    };
+    let (result, ()) = tokio::join!(work, writer);
+    result
+}
+
+struct Classify(Arc<SpecGenerator>);
+struct Convert(Arc<SpecGenerator>);
+struct Summarize(Arc<SpecGenerator>);
+struct Assemble(Arc<SpecGenerator>);
+
+impl Step for Classify {
+    type Kind = ClassifyTests;
+    async fn run(&self, ctx: StepContext, c: SpecContext) -> Result<serde_json::Value, JobError> {
+        let s = &self.0;
+        if let Some(id) = s.existing(&c).await? {
+            return to_value(&Phase::<()>::Reused {
+                reused_document: id,
+            });
+        }
+        let input = s.input(&c).await?;
+        let opts = s.options(&c)?;
+        let resume: Option<ClassifyProgress> = ctx
+            .restore("classify")
+            .await
+            .map_err(|e| JobError::retryable(e.code(), e))?;
+        let chunks = phases::chunk_by_file(&input.tests, opts.classify_chunk_tests).len();
+        let gen = &s.generator;
+        let classification = with_checkpoints(&ctx, "classify", |tx| {
+            let (input, opts, ctx) = (&input, &opts, &ctx);
+            async move {
+                let mut hook = move |p: &ClassifyProgress| {
+                    let _ = tx.send(Some(p.clone()));
+                };
+                let _ = ctx
+                    .progress(0, Some(serde_json::json!({"chunks": chunks})))
+                    .await;
+                phases::classify_resumable(gen, input, opts, resume, Some(&mut hook)).await
+            }
+        })
+        .await
+        .map_err(spec_error)?;
+        let _ = ctx
+            .progress(
+                100,
+                Some(serde_json::json!({"domains": classification.domains.len()})),
+            )
+            .await;
+        to_value(&Phase::Done(classification))
+    }
+}
+
+impl Step for Convert {
+    type Kind = ConvertBehaviors;
+    async fn run(&self, ctx: StepContext, c: SpecContext) -> Result<serde_json::Value, JobError> {
+        let s = &self.0;
+        let classification = match earlier::<Classification>(&c.classify_tests, "classify_tests")? {
+            Phase::Reused { reused_document } => {
+                return to_value(&Phase::<()>::Reused { reused_document })
+            }
+            Phase::Done(c) => c,
+        };
+        let input = s.input(&c).await?;
+        let opts = s.options(&c)?;
+        let resume: Option<Behaviors> = ctx
+            .restore("convert")
+            .await
+            .map_err(|e| JobError::retryable(e.code(), e))?;
+        if let Some(r) = &resume {
+            tracing::info!(
+                run = ctx.run_id(),
+                features = r.features.len(),
+                "resuming the conversion from its checkpoint"
+            );
+        }
+        let gen = &s.generator;
+        let behaviors = with_checkpoints(&ctx, "convert", |tx| {
+            let (input, opts, classification) = (&input, &opts, &classification);
+            async move {
+                let mut hook = move |b: &Behaviors| {
+                    let _ = tx.send(Some(b.clone()));
+                };
+                phases::convert(gen, input, classification, opts, resume, Some(&mut hook)).await
+            }
+        })
+        .await
+        .map_err(spec_error)?;
+        let _ = ctx
+            .progress(
+                100,
+                Some(serde_json::json!({"features": behaviors.features.len()})),
+            )
+            .await;
+        to_value(&Phase::Done(behaviors))
+    }
+}
+
+impl Step for Summarize {
+    type Kind = SummarizeDocument;
+    async fn run(&self, _ctx: StepContext, c: SpecContext) -> Result<serde_json::Value, JobError> {
+        let s = &self.0;
+        let classification = match earlier::<Classification>(&c.classify_tests, "classify_tests")? {
+            Phase::Reused { reused_document } => {
+                return to_value(&Phase::<()>::Reused { reused_document })
+            }
+            Phase::Done(c) => c,
+        };
+        let behaviors = match earlier::<Behaviors>(&c.convert_behaviors, "convert_behaviors")? {
+            Phase::Reused { reused_document } => {
+                return to_value(&Phase::<()>::Reused { reused_document })
+            }
+            Phase::Done(b) => b,
+        };
+        let input = s.input(&c).await?;
+        let opts = s.options(&c)?;
+        let summary =
+            phases::summarize(&s.generator, &input, &classification, &behaviors, &opts).await;
+        to_value(&Phase::Done(summary))
+    }
+}
+
+impl Step for Assemble {
+    type Kind = GenerateSpecDocument;
+    async fn run(&self, ctx: StepContext, c: SpecContext) -> Result<DocumentSummary, JobError> {
+        let s = &self.0;
+        let summary_of = |id: i64, d: &specline_app::store::DocumentRecord| DocumentSummary {
+            document_id: id,
+            analysis_id: d.analysis_id,
+            repository: d.repository.clone(),
+            language: d.language.clone(),
+            version: d.version,
+            behaviors: d.behaviors,
+            reused: true,
+        };
+        let reused = |id: i64| async move {
+            let d = s
+                .app
+                .get_document(id)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| {
+                    JobError::permanent("APP_NOT_FOUND", format!("document {id} is gone"))
+                })?;
+            Ok::<_, JobError>(summary_of(id, &d))
+        };
+        let classification = match earlier::<Classification>(&c.classify_tests, "classify_tests")? {
+            Phase::Reused { reused_document } => return reused(reused_document).await,
+            Phase::Done(v) => v,
+        };
+        let behaviors = match earlier::<Behaviors>(&c.convert_behaviors, "convert_behaviors")? {
+            Phase::Reused { reused_document } => return reused(reused_document).await,
+            Phase::Done(v) => v,
+        };
+        let summary = match earlier::<Summary>(&c.summarize_document, "summarize_document")? {
+            Phase::Reused { reused_document } => return reused(reused_document).await,
+            Phase::Done(v) => v,
+        };
+        let input = s.input(&c).await?;
+        let opts = s.options(&c)?;
+        let analysis = &c.analyze_repository;
+        let next_version = s
+            .app
+            .latest_document(&analysis.repository, &c.input.lang)
+            .await
+            .map_err(db_error)?
+            .map_or(1, |d| d.version.saturating_add(1));
+        let info = s.generator.info();
+        let mut document = phases::assemble(
+            &input,
+            &classification,
+            &behaviors,
+            &summary,
+            &opts,
+            AssembleMeta {
+                version: u32::try_from(next_version).unwrap_or(1),
+                generator: info.clone(),
+                generated_at: chrono::Utc::now(),
+            },
+        )
+        .map_err(spec_error)?;
+        document.analysis_id = analysis.analysis_id.to_string();
+        document.commit = analysis.commit.clone();
+        let behaviors_count = i64::try_from(document.stats.behaviors).unwrap_or(i64::MAX);
+        let content =
+            serde_json::to_value(&document).map_err(|e| JobError::permanent("SERIALIZE", e))?;
+        let record = s
+            .app
+            .store_document(&NewDocument {
+                analysis_id: analysis.analysis_id,
+                repository: analysis.repository.clone(),
+                language: c.input.lang.clone(),
+                generator_kind: info.kind,
+                model: info.model,
+                prompt_version: info.prompt_version,
+                content,
+                behaviors: behaviors_count,
+                run_id: Some(ctx.run_id()),
+            })
+            .await
+            .map_err(db_error)?;
+        Ok(DocumentSummary {
+            reused: false,
+            ..summary_of(record.id, &record)
+        })
+    }
+}

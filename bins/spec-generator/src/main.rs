@@ -1,0 +1,48 @@
+//! `specline-spec-generator`: consumes the `spec` queue.
+//!
+//! Settings: `[database]`, `[spec_generator]`, `[provider]`, `[http]` (see docs/settings.md).
+//! It has no security section: the encryption key of stored access tokens is neither read
+//! nor reachable here, and it links no Tree-sitter.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use specline_service::{db, worker, CommonArgs};
+use specline_settings::SpecGeneratorSettings;
+use specline_spec_generator::{generator_from_settings, registry, SpecGenerator};
+
+/// Specline's spec generator worker: turns stored inventories into spec documents.
+#[derive(Parser)]
+#[command(name = "specline-spec-generator", version)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    specline_service::main(
+        "specline-spec-generator",
+        &cli.common,
+        |s: SpecGeneratorSettings| async move {
+            let generator = generator_from_settings(&s.provider)?;
+            let dbs = db::open(&s.database.target(std::path::Path::new("."))).await?;
+            let shared = SpecGenerator {
+                app: dbs.app.clone(),
+                generator,
+                convert_concurrency: 4,
+            };
+            worker::run(
+                dbs,
+                worker::WorkerPlan {
+                    name: "specline-spec-generator",
+                    registry: registry(shared).with_timeout(s.spec_generator.job_timeout()),
+                    queues: vec![(specline_app::SPEC_QUEUE, s.spec_generator.concurrency)],
+                    shutdown_deadline: s.spec_generator.shutdown_deadline(),
+                    listen: s.http.listen,
+                },
+            )
+            .await
+        },
+    )
+}

@@ -1,0 +1,75 @@
+//! The all-in-one process: settings, the database, and every worker's registry in one place.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use specline_analyzer::{Analyzer, AnalyzerConfig};
+use specline_queue::Registry;
+use specline_service::db::{self, Databases};
+use specline_service::CommonArgs;
+use specline_settings::{AllInOneSettings, Secret, TokenCipher};
+use specline_spec_generator::{generator_from_settings, SpecGenerator};
+
+/// Settings of `specline`: nothing required; SQLite in `local.data_dir` by default.
+pub fn settings(
+    common: &CommonArgs,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<AllInOneSettings> {
+    let mut s = specline_service::load_settings::<AllInOneSettings>(common)
+        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+    if let Some(d) = data_dir {
+        s.local.data_dir = d;
+    }
+    Ok(s)
+}
+
+/// Open (and migrate: this is the one-machine command, nobody else migrates for it).
+pub async fn open(s: &AllInOneSettings) -> anyhow::Result<Databases> {
+    let dbs = db::open(&s.database_target()).await?;
+    dbs.migrate().await?;
+    Ok(dbs)
+}
+
+/// The token cipher: the configured key, or — for a one-shot local run — a key made for
+/// this process alone, so a token given on the command line is still never stored in
+/// plain text (and is unreadable once the process ends).
+pub fn cipher(s: &AllInOneSettings, ephemeral_ok: bool) -> anyhow::Result<Option<TokenCipher>> {
+    match &s.security.encryption_key {
+        Some(key) => Ok(Some(TokenCipher::new(key)?)),
+        None if ephemeral_ok => {
+            use base64::Engine as _;
+            let bytes: [u8; 32] = rand::random();
+            let key = Secret::new(base64::engine::general_purpose::STANDARD.encode(bytes));
+            Ok(Some(
+                TokenCipher::new(&key).context("making a process key")?,
+            ))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The analyzer's and the spec generator's registries, merged: one process runs both.
+pub fn registry(
+    s: &AllInOneSettings,
+    dbs: &Databases,
+    cipher: Option<TokenCipher>,
+) -> anyhow::Result<(Registry, Registry)> {
+    let analyzer = specline_analyzer::registry(Analyzer {
+        app: dbs.app.clone(),
+        cipher,
+        config: AnalyzerConfig::from_settings(&s.analyzer),
+    })
+    .with_timeout(s.analyzer.job_timeout());
+    let generator = specline_spec_generator::registry(SpecGenerator {
+        app: dbs.app.clone(),
+        generator: generator_from_settings(&s.provider)?,
+        convert_concurrency: 4,
+    })
+    .with_timeout(s.spec_generator.job_timeout());
+    Ok((analyzer, generator))
+}
+
+/// Both registries as one.
+pub fn merged(parts: (Registry, Registry)) -> Registry {
+    parts.0.merge(parts.1)
+}

@@ -1,0 +1,117 @@
+//! End to end, with the real binaries as child processes against PostgreSQL: a git
+//! repository made by the test is submitted with `specline-enqueue`, flows through
+//! `specline-analyzer` and `specline-spec-generator` (whose model is a fake OpenAI-compatible
+//! server on 127.0.0.1), and the stored document is read back. The spec generator is killed
+//! with SIGKILL in the middle of the conversion phase and started again: the scheduler
+//! rescues the step, and the run finishes from its checkpoint instead of starting over.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../../crates/specdoc/tests/common/fake.rs"]
+#[allow(dead_code)]
+mod fake;
+mod support;
+
+use std::time::Duration;
+
+use fake::{good_answer, FakeServer, Reply, Wire};
+use support::{enqueue_json, git_repo, Binaries, PgSchema, KEY};
+
+/// Twelve features (one per file) of three tests each.
+fn repository() -> tempfile::TempDir {
+    let mut files = Vec::new();
+    for f in 0..12 {
+        let body: String = (0..3)
+            .map(|t| format!("def test_feature_{f}_case_{t}():\n    assert True\n\n"))
+            .collect();
+        files.push((format!("tests/test_area{f:02}.py"), body));
+    }
+    git_repo(&files)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_flows_through_the_binaries_and_survives_a_killed_spec_generator() {
+    let bins = Binaries::locate();
+    let schema = PgSchema::new().await;
+    let repo = repository();
+    // Each conversion takes 400 ms, so the phase lasts long enough to be interrupted.
+    let model = FakeServer::start(|_, req| {
+        let delay = if req.phase() == "convert" { 400 } else { 0 };
+        Reply::ok(Wire::OpenAi, &good_answer(req)).delayed(Duration::from_millis(delay))
+    })
+    .await;
+
+    let env = schema.env();
+    bins.migrate(&env);
+    let spec_env = {
+        let mut e = env.clone();
+        e.push(("SPECLINE_PROVIDER__KIND".into(), "openai".into()));
+        e.push(("SPECLINE_PROVIDER__MODEL".into(), "fake-model".into()));
+        e.push(("SPECLINE_PROVIDER__BASE_URL".into(), model.base_url.clone()));
+        e
+    };
+    let analyzer_env = {
+        let mut e = env.clone();
+        e.push(("SPECLINE_SECURITY__ENCRYPTION_KEY".into(), KEY.into()));
+        e
+    };
+    let scheduler_env = {
+        let mut e = env.clone();
+        e.push(("SPECLINE_SCHEDULER__RESCUE_AFTER_SECS".into(), "5".into()));
+        e
+    };
+    let _analyzer = bins.start("specline-analyzer", &analyzer_env).await;
+    let _scheduler = bins.start("specline-scheduler", &scheduler_env).await;
+    let mut generator = bins.start("specline-spec-generator", &spec_env).await;
+
+    let url = format!("file://{}", repo.path().display());
+    let submitted = enqueue_json(&bins, &env, &["analyze", &url, "--lang", "en"]);
+    let run_id = submitted["run_id"].as_i64().unwrap();
+
+    // Wait until conversions are under way and a few have finished, then SIGKILL.
+    let started = std::time::Instant::now();
+    while model.count("convert") < 7 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the conversion never started; the run: {}",
+            enqueue_json(&bins, &env, &["run", "show", &run_id.to_string()])
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    generator.kill();
+    let before = model.count("convert");
+    let generator2 = bins.start("specline-spec-generator", &spec_env).await;
+
+    let shown = support::wait_run_done(&bins, &env, run_id, Duration::from_secs(90)).await;
+    let result = &shown["result"];
+    assert_eq!(result["behaviors"], 36, "{shown}");
+    let after = model.count("convert") - before;
+    assert!(
+        after < 12,
+        "the restarted generator converted {after} features: it started over instead of \
+         resuming from the checkpoint"
+    );
+
+    // The stored document holds every test, written by the (fake) model.
+    let doc_id = result["document_id"].as_i64().unwrap().to_string();
+    let doc = enqueue_json(&bins, &env, &["document", "show", &doc_id]);
+    assert_eq!(doc["stats"]["behaviors"], 36, "{doc}");
+    assert_eq!(doc["generator"]["kind"], "openai", "{doc}");
+    let text = doc.to_string();
+    for f in 0..12 {
+        assert!(
+            text.contains(&format!("feature_{f}_case_2")),
+            "feature {f} missing: {text}"
+        );
+    }
+
+    // The same request again reuses the analysis and the document: no new model call.
+    let calls = model.requests().len();
+    let again = enqueue_json(&bins, &env, &["analyze", &url, "--lang", "en", "--wait"]);
+    assert_eq!(again["reused"], true, "{again}");
+    assert_eq!(again["document_id"].as_i64().unwrap().to_string(), doc_id);
+    assert_eq!(model.requests().len(), calls);
+
+    // SIGTERM stops each binary cleanly.
+    generator2.terminate(Duration::from_secs(20)).await;
+}

@@ -1,0 +1,99 @@
+//! What every Specline binary does the same way.
+//!
+//! - [`start`]: logging, then settings loaded and validated before anything else (a bad
+//!   setting exits with status 2 and a message naming the key, before any connection is made);
+//! - [`db::open`]: the job store and the application store on the same database;
+//! - [`http::serve`]: `/healthz`, `/readyz` and `/metrics` on the binary's own port;
+//! - [`signal::shutdown`]: SIGTERM or SIGINT, after which a binary drains within its deadline.
+//!
+//! This crate links neither Tree-sitter nor an AI client, so every binary can use it without
+//! pulling in another binary's dependencies.
+
+pub mod db;
+pub mod http;
+pub mod signal;
+
+use std::path::PathBuf;
+
+use specline_settings::{LoadOptions, Profile, Settings};
+
+/// Exit status of a binary whose settings are missing or invalid (distinct from a runtime
+/// failure, 1, so an orchestrator can tell a configuration error from a crash).
+pub const EXIT_SETTINGS: u8 = 2;
+
+/// Options every long-running binary accepts.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CommonArgs {
+    /// TOML settings file (default: `$SPECLINE_CONFIG` when set).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Treat unknown settings (misspelled variables or file keys) as errors.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Install the log subscriber: `SPECLINE_LOG` (tracing filter syntax), `info` by default,
+/// on stderr.
+pub fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SPECLINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Load `P`'s settings from the process environment and the file, print every warning
+/// (unknown names with suggestions) to stderr, and return them; on error, the message names
+/// the key and its variable.
+pub fn load_settings<P: Profile>(args: &CommonArgs) -> Result<P, specline_settings::SettingsError> {
+    let mut options = LoadOptions::from_process_env().strict(args.strict);
+    if let Some(file) = &args.config {
+        options = options.file(file);
+    }
+    let loaded = Settings::load::<P>(&options)?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+        eprintln!("warning: {warning}");
+    }
+    Ok(loaded.settings)
+}
+
+pub mod worker;
+
+/// The `main` of a binary: logging, its settings (exit 2 naming the key when one is missing
+/// or invalid, before anything connects), a runtime, then `body`; a runtime error exits 1
+/// with its chain of causes.
+pub fn main<P, F, Fut>(name: &str, args: &CommonArgs, body: F) -> std::process::ExitCode
+where
+    P: Profile,
+    F: FnOnce(P) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    init_logging("info");
+    let settings = match load_settings::<P>(args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{name}: invalid settings: {e}");
+            return std::process::ExitCode::from(EXIT_SETTINGS);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{name}: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(body(settings)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("{name}: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
