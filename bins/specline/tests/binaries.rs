@@ -65,3 +65,115 @@ async fn a_worker_refuses_an_unmigrated_database_with_a_clear_message() {
     assert!(err.contains("MIGRATION_REQUIRED"), "{err}");
     assert!(err.contains("specline migrate"), "{err}");
 }
+
+/// `specline admin ARGS` on the data directory of `env`; must succeed; its stdout.
+fn admin(bins: &Binaries, env: &[(String, String)], args: &[&str]) -> String {
+    let out = bins
+        .command("specline", env)
+        .arg("admin")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "specline admin {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_workers_and_scheduler_in_one_process_on_sqlite() {
+    let bins = Binaries::locate();
+    let data = tempfile::tempdir().unwrap();
+    let env = vec![(
+        "SPECLINE_LOCAL__DATA_DIR".to_string(),
+        data.path().display().to_string(),
+    )];
+    let serve = bins.start_with("specline", &["serve"], &env).await;
+    let (_, ready) = serve.get("/readyz").unwrap();
+    assert!(ready.contains("\"scheduler\":{\"ok\":true}"), "{ready}");
+
+    // Another process submits to the same SQLite file; the server's worker picks it up.
+    let repo = support::git_repo(&[(
+        "tests/test_cart.py".into(),
+        "def test_adds_an_item():\n    assert True\n\ndef test_removes_an_item():\n    assert True\n"
+            .into(),
+    )]);
+    let submitted = admin(
+        &bins,
+        &env,
+        &["analyze", &repo.path().display().to_string()],
+    );
+    let run_id = submitted
+        .trim()
+        .strip_prefix("run ")
+        .unwrap_or_else(|| panic!("{submitted}"))
+        .to_string();
+    let started = std::time::Instant::now();
+    loop {
+        let shown = admin(&bins, &env, &["run", "show", &run_id]);
+        if shown.contains(" done ") {
+            break;
+        }
+        assert!(!shown.contains(" failed "), "{shown}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not done: {shown}\n{}",
+            serve.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let docs = admin(&bins, &env, &["document", "list"]);
+    assert!(docs.contains("v1 2 behaviors, offline"), "{docs}");
+    let (_, metrics) = serve.get("/metrics").unwrap();
+    assert!(metrics.contains("kind=\"convert_behaviors\""), "{metrics}");
+    serve.terminate(Duration::from_secs(20)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_cancels_resumes_and_lists_runs_and_jobs() {
+    let bins = Binaries::locate();
+    let data = tempfile::tempdir().unwrap();
+    let env = vec![(
+        "SPECLINE_LOCAL__DATA_DIR".to_string(),
+        data.path().display().to_string(),
+    )];
+    // No worker runs: the run waits in its first step.
+    let submitted = admin(&bins, &env, &["analyze", "/no/such/dir"]);
+    let run_id = submitted.trim().strip_prefix("run ").unwrap().to_string();
+    let jobs = admin(&bins, &env, &["job", "list", "--queue", "analyze"]);
+    assert!(
+        jobs.contains("analyze_repository") && jobs.contains("available"),
+        "{jobs}"
+    );
+    let cancelled = admin(&bins, &env, &["run", "cancel", &run_id]);
+    assert!(cancelled.contains("cancelled"), "{cancelled}");
+    let shown = admin(&bins, &env, &["run", "show", &run_id]);
+    assert!(shown.contains(" failed "), "{shown}");
+    admin(&bins, &env, &["run", "resume", &run_id]);
+    let shown = admin(&bins, &env, &["run", "show", &run_id]);
+    assert!(shown.contains(" running "), "{shown}");
+    let events = admin(&bins, &env, &["run", "events", &run_id]);
+    assert!(events.contains("analyze_repository: failed"), "{events}");
+    assert!(
+        events.matches("analyze_repository: queued").count() >= 2,
+        "{events}"
+    );
+    // A URL with credentials is refused before anything is stored.
+    let out = bins
+        .command("specline", &env)
+        .args([
+            "admin",
+            "analyze",
+            "https://user:secret@example.invalid/r.git",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CREDENTIALS_IN_URL") && !err.contains("secret@"),
+        "{err}"
+    );
+}

@@ -106,13 +106,19 @@ impl Binaries {
 
     /// Start a long-running binary on a free port and wait for `/readyz` to answer 200.
     pub async fn start(&self, name: &str, env: &[(String, String)]) -> Running {
+        self.start_with(name, &[], env).await
+    }
+
+    /// [`Binaries::start`] with arguments.
+    pub async fn start_with(&self, name: &str, args: &[&str], env: &[(String, String)]) -> Running {
         let port = free_port();
         let log = self
             .logs
             .path()
             .join(format!("{name}-{}.log", rand::random::<u32>()));
         let mut cmd = self.command(name, env);
-        cmd.env("SPECLINE_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        cmd.args(args)
+            .env("SPECLINE_HTTP__LISTEN", format!("127.0.0.1:{port}"))
             .env("SPECLINE_LOG", "info")
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
