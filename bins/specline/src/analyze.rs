@@ -73,10 +73,10 @@ impl Progress {
             .as_deref()
             .and_then(|s| self.steps.iter().position(|x| x == s))
             .unwrap_or(0) as u64;
-        let within = if matches!(ev.status, EventStatus::Completed | EventStatus::Done) {
-            100
-        } else {
-            u64::try_from(ev.progress.clamp(0, 100)).unwrap_or(0)
+        let within = match ev.status {
+            EventStatus::Completed | EventStatus::Done => 100,
+            EventStatus::Progress => u64::try_from(ev.progress.clamp(0, 100)).unwrap_or(0),
+            _ => 0,
         };
         if ev.status == EventStatus::Done {
             return 100;
@@ -88,7 +88,8 @@ impl Progress {
         let stage = ev.stage.as_deref().unwrap_or("");
         match &self.bar {
             Some(bar) => {
-                bar.set_position(self.overall(ev));
+                // Never backwards: a step's first event may carry less than the last one.
+                bar.set_position(self.overall(ev).max(bar.position()));
                 bar.set_message(format!("{stage}: {}", ev.status.as_str()));
             }
             None => eprintln!("{}", specline_enqueue::event_line(ev)),
