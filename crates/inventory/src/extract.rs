@@ -249,10 +249,11 @@ pub fn analyze<'t>(
     let names = query.capture_names();
     let mut pending: Vec<Pending<'t>> = Vec::new();
     let mut hints = Hints::default();
-    let on_match = |m: &QueryMatch<'_, 't>| match raw_item(m, names, src, lang) {
-        Some(p) => pending.push(p),
-        None => hints.add(m, names, src, lang),
-    };
+    let on_match =
+        |m: &QueryMatch<'_, 't>, at: Option<At<'_, 't>>| match raw_item(m, at, names, src, lang) {
+            Some(p) => pending.push(p),
+            None => hints.add(m, names, src, lang),
+        };
     let complete = with_cursor(|cursor| match &compiled.roots {
         Some(roots) => run_at_roots(cursor, query, roots, tree, src, budget, on_match),
         None => run_over_tree(cursor, query, tree, src, budget, on_match),
@@ -295,7 +296,8 @@ fn with_cursor<R>(f: impl FnOnce(&mut QueryCursor) -> R) -> R {
 /// about three times cheaper per node than the query cursor's own traversal (which
 /// computes fields, supertypes and pattern states at every node), and the cursor then
 /// only visits the few levels under a root node that its patterns look at. The matches
-/// are those of one run over the whole tree. Returns false when the budget ran out.
+/// are those of one run over the whole tree; each comes with the node it was found at
+/// and that node's ancestors. Returns false when the budget ran out.
 fn run_at_roots<'t>(
     cursor: &mut QueryCursor,
     query: &tree_sitter::Query,
@@ -303,24 +305,26 @@ fn run_at_roots<'t>(
     tree: &'t Tree,
     src: &[u8],
     budget: &Budget,
-    mut on_match: impl FnMut(&QueryMatch<'_, 't>),
+    mut on_match: impl FnMut(&QueryMatch<'_, 't>, Option<At<'_, 't>>),
 ) -> bool {
     cursor.set_max_start_depth(Some(0));
     let mut walk = tree.walk();
-    let mut depth: u32 = 0;
+    // Ancestors of the walk's node, root first.
+    let mut path: Vec<Node<'t>> = Vec::new();
     loop {
         if budget.exhausted() {
             return false;
         }
         let node = walk.node();
-        if depth <= MAX_START_DEPTH && roots.binary_search(&node.kind_id()).is_ok() {
+        if path.len() <= MAX_START_DEPTH as usize && roots.binary_search(&node.kind_id()).is_ok() {
+            let at = At { node, path: &path };
             let mut matches = cursor.matches(query, node, src);
             while let Some(m) = matches.next() {
-                on_match(m);
+                on_match(m, Some(at));
             }
         }
         if walk.goto_first_child() {
-            depth += 1;
+            path.push(node);
             continue;
         }
         loop {
@@ -330,9 +334,43 @@ fn run_at_roots<'t>(
             if !walk.goto_parent() {
                 return true;
             }
-            depth = depth.saturating_sub(1);
+            path.pop();
         }
     }
+}
+
+/// Where a match was found: the node the query ran at and that node's ancestors (root
+/// first), so that looking up an item's ancestors needs no `Node::parent` (each call of
+/// which walks down from the root).
+#[derive(Clone, Copy)]
+struct At<'a, 't> {
+    node: Node<'t>,
+    path: &'a [Node<'t>],
+}
+
+impl<'t> At<'_, 't> {
+    /// The ancestors of `node` (a descendant of or equal to `self.node`), innermost first.
+    fn ancestors(&self, node: Node<'t>) -> Vec<Node<'t>> {
+        let mut down = Vec::new();
+        let mut cur = self.node;
+        while cur != node {
+            match cur.child_with_descendant(node) {
+                Some(c) if c != cur => {
+                    down.push(cur);
+                    cur = c;
+                }
+                _ => return parents(node).collect(),
+            }
+        }
+        down.reverse();
+        down.extend(self.path.iter().rev());
+        down
+    }
+}
+
+/// The ancestors of `node` by `Node::parent`, innermost first.
+fn parents(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
+    std::iter::successors(node.parent(), Node::parent)
 }
 
 /// Runs `query` once over the whole tree (for queries whose patterns have no single root
@@ -343,14 +381,14 @@ fn run_over_tree<'t>(
     tree: &'t Tree,
     src: &[u8],
     budget: &Budget,
-    mut on_match: impl FnMut(&QueryMatch<'_, 't>),
+    mut on_match: impl FnMut(&QueryMatch<'_, 't>, Option<At<'_, 't>>),
 ) -> bool {
     cursor.set_max_start_depth(Some(MAX_START_DEPTH));
     let mut progress = |_: &tree_sitter::QueryCursorState| budget.exhausted();
     let options = QueryCursorOptions::new().progress_callback(&mut progress);
     let mut matches = cursor.matches_with_options(query, tree.root_node(), src, options);
     while let Some(m) = matches.next() {
-        on_match(m);
+        on_match(m, None);
     }
     true
 }
@@ -420,6 +458,7 @@ fn apply_framework(p: Pending<'_>, fw: &Framework, src: &[u8]) -> RawItem {
 
 fn raw_item<'t>(
     m: &QueryMatch<'_, 't>,
+    at: Option<At<'_, 't>>,
     names: &[&str],
     src: &[u8],
     lang: &Language,
@@ -465,7 +504,7 @@ fn raw_item<'t>(
         args: None,
         bodyless: false,
         group: None,
-        loop_start: loop_ancestor(node, src, lang),
+        loop_start: loop_ancestor(node, at, src, lang),
     };
     let mut attrs: Vec<Node<'t>> = Vec::new();
     let mut has_params = false;
@@ -590,22 +629,25 @@ fn unescape(s: &str) -> String {
 }
 
 /// Byte offset of the innermost loop around `node`, if any.
-fn loop_ancestor(node: Node<'_>, src: &[u8], lang: &Language) -> Option<usize> {
+fn loop_ancestor<'t>(
+    node: Node<'t>,
+    at: Option<At<'_, 't>>,
+    src: &[u8],
+    lang: &Language,
+) -> Option<usize> {
     let def = lang.def;
     if def.loop_kinds.is_empty() && def.loop_calls.is_empty() {
         return None;
     }
-    let mut cur = node.parent();
-    while let Some(n) = cur {
-        if def.loop_kinds.contains(&n.kind()) {
-            return Some(n.start_byte());
-        }
-        if !def.loop_calls.is_empty() && is_loop_call(n, src, def.loop_calls) {
-            return Some(n.start_byte());
-        }
-        cur = n.parent();
+    let is_loop = |n: &Node<'_>| {
+        def.loop_kinds.contains(&n.kind())
+            || (!def.loop_calls.is_empty() && is_loop_call(*n, src, def.loop_calls))
+    };
+    match at {
+        Some(at) => at.ancestors(node).into_iter().find(is_loop),
+        None => parents(node).find(is_loop),
     }
-    None
+    .map(|n| n.start_byte())
 }
 
 /// `table.forEach(...)` (JavaScript) or `cases.each do ... end` (Ruby): a call with a
@@ -888,10 +930,13 @@ mod tests {
     type Found = Vec<(usize, Vec<(u32, usize, usize)>)>;
 
     fn collect(
-        run: impl FnOnce(&mut QueryCursor, &mut dyn FnMut(&QueryMatch<'_, '_>)) -> bool,
+        run: impl FnOnce(
+            &mut QueryCursor,
+            &mut dyn FnMut(&QueryMatch<'_, '_>, Option<At<'_, '_>>),
+        ) -> bool,
     ) -> Found {
         let mut found = Found::new();
-        let mut record = |m: &QueryMatch<'_, '_>| {
+        let mut record = |m: &QueryMatch<'_, '_>, _: Option<At<'_, '_>>| {
             let caps = m
                 .captures
                 .iter()
