@@ -309,8 +309,11 @@ fn run_at_roots<'t>(
 ) -> bool {
     cursor.set_max_start_depth(Some(0));
     let mut walk = tree.walk();
-    // Ancestors of the walk's node, root first.
+    // Ancestors of the walk's node, root first, and how many of each one's children are
+    // still to visit: the counts (O(1) from the tree) spare the walk the calls that fail,
+    // which are the dearest (a failing `goto_next_sibling` scans every hidden level).
     let mut path: Vec<Node<'t>> = Vec::new();
+    let mut left: Vec<usize> = Vec::new();
     loop {
         if budget.exhausted() {
             return false;
@@ -323,18 +326,28 @@ fn run_at_roots<'t>(
                 on_match(m, Some(at));
             }
         }
-        if walk.goto_first_child() {
+        let children = node.child_count();
+        if children > 0 && walk.goto_first_child() {
             path.push(node);
+            left.push(children - 1);
             continue;
         }
         loop {
-            if walk.goto_next_sibling() {
-                break;
+            match left.last_mut() {
+                None => return true,
+                Some(n) if *n > 0 && walk.goto_next_sibling() => {
+                    *n -= 1;
+                    break;
+                }
+                Some(_) => {
+                    debug_assert!(!walk.clone().goto_next_sibling(), "a child left out");
+                    left.pop();
+                    path.pop();
+                    if !walk.goto_parent() {
+                        return true;
+                    }
+                }
             }
-            if !walk.goto_parent() {
-                return true;
-            }
-            path.pop();
         }
     }
 }
