@@ -308,17 +308,19 @@ fn run_at_roots<'t>(
     mut on_match: impl FnMut(&QueryMatch<'_, 't>, Option<At<'_, 't>>),
 ) -> bool {
     cursor.set_max_start_depth(Some(0));
-    let mut walk = tree.walk();
-    // Ancestors of the walk's node, root first, and how many of each one's children are
-    // still to visit: the counts (O(1) from the tree) spare the walk the calls that fail,
-    // which are the dearest (a failing `goto_next_sibling` scans every hidden level).
+    // Ancestors of the visited node, root first, and for each the next child to visit.
+    // `Node::child(i)` is cheaper than a `TreeCursor` step (no position or descendant
+    // bookkeeping) but costs O(i), so the children of a wide node are listed once with a
+    // cursor and taken from that list.
     let mut path: Vec<Node<'t>> = Vec::new();
-    let mut left: Vec<usize> = Vec::new();
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut wide: Vec<Node<'t>> = Vec::new();
+    let mut lister = tree.walk();
+    let mut node = tree.root_node();
     loop {
         if budget.exhausted() {
             return false;
         }
-        let node = walk.node();
         if path.len() <= MAX_START_DEPTH as usize && roots.binary_search(&node.kind_id()).is_ok() {
             let at = At { node, path: &path };
             let mut matches = cursor.matches(query, node, src);
@@ -326,30 +328,58 @@ fn run_at_roots<'t>(
                 on_match(m, Some(at));
             }
         }
-        let children = node.child_count();
-        if children > 0 && walk.goto_first_child() {
+        let count = node.child_count();
+        if count > 0 {
+            let listed = (count > Frame::WIDE).then(|| {
+                let start = wide.len();
+                wide.extend(node.children(&mut lister));
+                start
+            });
+            frames.push(Frame {
+                next: 0,
+                count,
+                listed,
+            });
             path.push(node);
-            left.push(children - 1);
-            continue;
         }
+        // The next node in pre-order: the next child of the innermost unfinished ancestor.
         loop {
-            match left.last_mut() {
-                None => return true,
-                Some(n) if *n > 0 && walk.goto_next_sibling() => {
-                    *n -= 1;
+            let (Some(frame), Some(parent)) = (frames.last_mut(), path.last()) else {
+                return true;
+            };
+            if frame.next < frame.count {
+                let i = frame.next;
+                frame.next += 1;
+                let child = match frame.listed {
+                    Some(start) => wide.get(start + i).copied(),
+                    None => parent.child(i),
+                };
+                if let Some(child) = child {
+                    node = child;
                     break;
                 }
-                Some(_) => {
-                    debug_assert!(!walk.clone().goto_next_sibling(), "a child left out");
-                    left.pop();
-                    path.pop();
-                    if !walk.goto_parent() {
-                        return true;
-                    }
-                }
+                continue;
             }
+            if let Some(start) = frame.listed {
+                wide.truncate(start);
+            }
+            frames.pop();
+            path.pop();
         }
     }
+}
+
+/// A node on the walk's path: which of its `count` children comes next, and where its
+/// children start in the walk's list when it is wide.
+struct Frame {
+    next: usize,
+    count: usize,
+    listed: Option<usize>,
+}
+
+impl Frame {
+    /// Above this many children, `Node::child(i)` (O(i)) would make the walk quadratic.
+    const WIDE: usize = 16;
 }
 
 /// Where a match was found: the node the query ran at and that node's ancestors (root
@@ -962,6 +992,24 @@ mod tests {
         found
     }
 
+    /// The matches of `src` run over the whole tree, and run at root kinds.
+    fn both_ways(
+        lang: &Language,
+        grammar: crate::framework::Grammar,
+        src: &[u8],
+    ) -> (Found, Found) {
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&grammar.language()).unwrap();
+        let tree = parser.parse(src, None).unwrap();
+        let compiled = lang.compiled(grammar).unwrap();
+        let roots = compiled.roots.as_ref().unwrap();
+        let budget = Budget::default();
+        let whole = collect(|c, f| run_over_tree(c, &compiled.query, &tree, src, &budget, f));
+        let at_roots =
+            collect(|c, f| run_at_roots(c, &compiled.query, roots, &tree, src, &budget, f));
+        (whole, at_roots)
+    }
+
     fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap().flatten() {
             let path = entry.path();
@@ -999,19 +1047,33 @@ mod tests {
             let Some((lang, grammar)) = registry.for_file_name(&name) else {
                 continue;
             };
-            let src = std::fs::read(&path).unwrap();
-            let mut parser = tree_sitter::Parser::new();
-            parser.set_language(&grammar.language()).unwrap();
-            let tree = parser.parse(&src, None).unwrap();
-            let compiled = lang.compiled(grammar).unwrap();
-            let roots = compiled.roots.as_ref().unwrap();
-            let budget = Budget::default();
-            let whole = collect(|c, f| run_over_tree(c, &compiled.query, &tree, &src, &budget, f));
-            let at_roots =
-                collect(|c, f| run_at_roots(c, &compiled.query, roots, &tree, &src, &budget, f));
+            let (whole, at_roots) = both_ways(lang, grammar, &std::fs::read(&path).unwrap());
             assert_eq!(whole, at_roots, "{}", path.display());
             checked += usize::from(!whole.is_empty());
         }
         assert!(checked > 30, "{checked} fixture files with matches");
+    }
+
+    /// Wide nodes (more children than `Frame::WIDE`) are walked from a list, narrow ones
+    /// by index: both ways reach every node.
+    #[test]
+    fn wide_and_narrow_nodes_are_walked_alike() {
+        let (lang, grammar) = registry().unwrap().for_file_name("w.test.js").unwrap();
+        for n in [
+            1,
+            Frame::WIDE - 1,
+            Frame::WIDE,
+            Frame::WIDE + 1,
+            3 * Frame::WIDE,
+        ] {
+            let body: String = (0..n)
+                .map(|i| format!("it('t{i}', () => {{ a.b{i}(); }});\n"))
+                .collect();
+            let src = format!("import x from 'x';\n{body}describe('s', () => {{\n{body}}});\n");
+            let (whole, at_roots) = both_ways(lang, grammar, src.as_bytes());
+            // import + per copy of the body: n items and n calls, twice, + the describe.
+            assert_eq!(whole.len(), 1 + 4 * n + 1, "{n}");
+            assert_eq!(whole, at_roots, "{n}");
+        }
     }
 }
