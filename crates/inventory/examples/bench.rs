@@ -5,6 +5,9 @@
 //! cargo run --release -p specline-inventory --example bench -- --synthetic 50000 DIR
 //! ```
 //!
+//! `--file-timeout SECS` sets the per-file budget (0: none; under valgrind the default
+//! 10 s cuts large files short, which would make instruction counts vary).
+//!
 //! The ratio compares the end-to-end scan (walk, ignores, read, detect, parse, query,
 //! build the model, sort) with parsing the very same files with a bare Tree-sitter parser
 //! on the same number of threads (read + parse only). Peak memory is the process's
@@ -224,6 +227,7 @@ fn main() -> anyhow::Result<()> {
     let mut root: Option<PathBuf> = None;
     let mut repeat: usize = 3;
     let mut by_language = false;
+    let mut file_timeout = ScanOptions::default().file_timeout;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -235,6 +239,14 @@ fn main() -> anyhow::Result<()> {
                 i += 1;
             }
             "--breakdown" => by_language = true,
+            "--file-timeout" => {
+                let secs: f64 = args
+                    .get(i + 1)
+                    .ok_or_else(|| anyhow::anyhow!("--file-timeout SECS"))?
+                    .parse()?;
+                file_timeout = (secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs));
+                i += 1;
+            }
             "--threads" => {
                 threads = args
                     .get(i + 1)
@@ -273,6 +285,7 @@ fn main() -> anyhow::Result<()> {
 
     let opts = ScanOptions {
         threads,
+        file_timeout,
         ..ScanOptions::default()
     };
     let files = candidates(&root, &opts)?;
