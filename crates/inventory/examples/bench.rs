@@ -5,6 +5,9 @@
 //! cargo run --release -p specline-inventory --example bench -- --synthetic 50000 DIR
 //! ```
 //!
+//! `--file-timeout SECS` sets the per-file budget (0: none; under valgrind the default
+//! 10 s cuts large files short, which would make instruction counts vary).
+//!
 //! The ratio compares the end-to-end scan (walk, ignores, read, detect, parse, query,
 //! build the model, sort) with parsing the very same files with a bare Tree-sitter parser
 //! on the same number of threads (read + parse only). Peak memory is the process's
@@ -140,11 +143,91 @@ fn bare_parse(files: &[Candidate], threads: usize) -> anyhow::Result<(usize, u64
     Ok((parsed.into_inner(), bytes.into_inner()))
 }
 
+/// Per language: files, bytes, parse time and query time (one thread, best of `repeat`
+/// per file), and query matches: where the time beyond parsing goes.
+fn breakdown(files: &[Candidate], repeat: usize) -> anyhow::Result<()> {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+    use tree_sitter::StreamingIterator;
+    let registry = registry()?;
+    let mut rows: BTreeMap<String, (usize, usize, Duration, Duration, usize)> = BTreeMap::new();
+    let mut parsers = std::collections::HashMap::new();
+    let mut cursor = tree_sitter::QueryCursor::new();
+    for c in files {
+        let Ok(src) = std::fs::read(&c.path) else {
+            continue;
+        };
+        let Some(lang) = registry.languages.get(c.language) else {
+            continue;
+        };
+        if !c.would_parse(registry, &src) {
+            continue;
+        }
+        let query = lang.query(c.grammar)?;
+        let parser = parsers.entry(c.grammar).or_insert_with(|| {
+            let mut p = tree_sitter::Parser::new();
+            let _ = p.set_language(&c.grammar.language());
+            p
+        });
+        let (mut parse, mut run, mut matches) = (Duration::MAX, Duration::MAX, 0);
+        for _ in 0..repeat.max(1) {
+            let t = Instant::now();
+            let Some(tree) = parser.parse(&src, None) else {
+                break;
+            };
+            parse = parse.min(t.elapsed());
+            let t = Instant::now();
+            let mut it = cursor.matches(query, tree.root_node(), src.as_slice());
+            matches = 0;
+            while it.next().is_some() {
+                matches += 1;
+            }
+            run = run.min(t.elapsed());
+        }
+        if parse == Duration::MAX {
+            continue;
+        }
+        let row = rows.entry(format!("{:?}", c.grammar)).or_insert((
+            0,
+            0,
+            Duration::ZERO,
+            Duration::ZERO,
+            0,
+        ));
+        row.0 += 1;
+        row.1 += src.len();
+        row.2 += parse;
+        row.3 += run;
+        row.4 += matches;
+    }
+    println!("grammar      files     bytes   parse ms   query ms  query/parse  matches");
+    let (mut tp, mut tq) = (Duration::ZERO, Duration::ZERO);
+    for (g, (n, b, p, q, m)) in &rows {
+        tp += *p;
+        tq += *q;
+        println!(
+            "{g:<10} {n:>7} {b:>9} {:>10.1} {:>10.1} {:>11.2} {m:>8}",
+            p.as_secs_f64() * 1e3,
+            q.as_secs_f64() * 1e3,
+            q.as_secs_f64() / p.as_secs_f64().max(1e-9)
+        );
+    }
+    println!(
+        "total                          {:>10.1} {:>10.1} {:>11.2}",
+        tp.as_secs_f64() * 1e3,
+        tq.as_secs_f64() * 1e3,
+        tq.as_secs_f64() / tp.as_secs_f64().max(1e-9)
+    );
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut root: Option<PathBuf> = None;
     let mut repeat: usize = 3;
+    let mut by_language = false;
+    let mut file_timeout = ScanOptions::default().file_timeout;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -153,6 +236,15 @@ fn main() -> anyhow::Result<()> {
                     .get(i + 1)
                     .ok_or_else(|| anyhow::anyhow!("--repeat N"))?
                     .parse()?;
+                i += 1;
+            }
+            "--breakdown" => by_language = true,
+            "--file-timeout" => {
+                let secs: f64 = args
+                    .get(i + 1)
+                    .ok_or_else(|| anyhow::anyhow!("--file-timeout SECS"))?
+                    .parse()?;
+                file_timeout = (secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs));
                 i += 1;
             }
             "--threads" => {
@@ -193,9 +285,13 @@ fn main() -> anyhow::Result<()> {
 
     let opts = ScanOptions {
         threads,
+        file_timeout,
         ..ScanOptions::default()
     };
     let files = candidates(&root, &opts)?;
+    if by_language {
+        return breakdown(&files, repeat);
+    }
     let mut inv = None;
     let mut peak = None;
     let mut scan_time = std::time::Duration::MAX;

@@ -16,7 +16,9 @@ use std::collections::HashMap;
 
 use std::time::Instant;
 
-use tree_sitter::{Node, Point, QueryCursor, QueryCursorOptions, StreamingIterator, Tree};
+use tree_sitter::{
+    Node, Point, QueryCursor, QueryCursorOptions, QueryMatch, StreamingIterator, Tree,
+};
 
 use crate::framework::{Effect, HookCtx};
 use crate::model::{Location, Status, Suite, Test};
@@ -234,31 +236,29 @@ pub struct Analysis {
 /// Runs the language's query once over `tree`: hint matches feed `choose`, which names
 /// the framework; item matches become the file's suites and tests under that framework's
 /// rules. One traversal instead of one per concern keeps the scan close to bare parsing.
-pub fn analyze(
-    tree: &Tree,
+pub fn analyze<'t>(
+    tree: &'t Tree,
     src: &[u8],
     grammar: crate::framework::Grammar,
     lang: &Language,
     budget: &Budget,
     choose: impl FnOnce(&[String]) -> &'static str,
 ) -> Option<Analysis> {
-    let query = lang.query(grammar).ok()?;
+    let compiled = lang.compiled(grammar).ok()?;
+    let query = &compiled.query;
     let names = query.capture_names();
-    let mut pending: Vec<Pending<'_>> = Vec::new();
+    let mut pending: Vec<Pending<'t>> = Vec::new();
     let mut hints = Hints::default();
-    let mut cursor = QueryCursor::new();
-    cursor.set_max_start_depth(Some(MAX_START_DEPTH));
-    let mut progress = |_: &tree_sitter::QueryCursorState| budget.exhausted();
-    let options = QueryCursorOptions::new().progress_callback(&mut progress);
-    let mut matches = cursor.matches_with_options(query, tree.root_node(), src, options);
-    while let Some(m) = matches.next() {
-        match raw_item(m, names, src, lang) {
+    let on_match =
+        |m: &QueryMatch<'_, 't>, at: Option<At<'_, 't>>| match raw_item(m, at, names, src, lang) {
             Some(p) => pending.push(p),
             None => hints.add(m, names, src, lang),
-        }
-    }
-    drop(matches);
-    if budget.check_now() {
+        };
+    let complete = with_cursor(|cursor| match &compiled.roots {
+        Some(roots) => run_at_roots(cursor, query, roots, tree, src, budget, on_match),
+        None => run_over_tree(cursor, query, tree, src, budget, on_match),
+    });
+    if !complete || budget.check_now() {
         return None;
     }
     let framework = choose(&hints.imports);
@@ -275,6 +275,165 @@ pub fn analyze(
         suites,
         tests,
     })
+}
+
+thread_local! {
+    /// One query cursor per thread, reused from file to file (its state arrays stay
+    /// allocated).
+    static CURSOR: std::cell::RefCell<QueryCursor> = std::cell::RefCell::new(QueryCursor::new());
+}
+
+/// Runs `f` with this thread's query cursor (a fresh one if it is already in use).
+fn with_cursor<R>(f: impl FnOnce(&mut QueryCursor) -> R) -> R {
+    CURSOR.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut cursor) => f(&mut cursor),
+        Err(_) => f(&mut QueryCursor::new()),
+    })
+}
+
+/// Runs `query` at every node of `tree` whose kind is one of the patterns' `roots`, each
+/// run starting patterns at that node only (maximum start depth 0). A plain tree walk is
+/// about three times cheaper per node than the query cursor's own traversal (which
+/// computes fields, supertypes and pattern states at every node), and the cursor then
+/// only visits the few levels under a root node that its patterns look at. The matches
+/// are those of one run over the whole tree; each comes with the node it was found at
+/// and that node's ancestors. Returns false when the budget ran out.
+fn run_at_roots<'t>(
+    cursor: &mut QueryCursor,
+    query: &tree_sitter::Query,
+    roots: &[u16],
+    tree: &'t Tree,
+    src: &[u8],
+    budget: &Budget,
+    mut on_match: impl FnMut(&QueryMatch<'_, 't>, Option<At<'_, 't>>),
+) -> bool {
+    cursor.set_max_start_depth(Some(0));
+    // Ancestors of the visited node, root first, and for each the next child to visit.
+    // `Node::child(i)` is cheaper than a `TreeCursor` step (no position or descendant
+    // bookkeeping) but costs O(i), so the children of a wide node are listed once with a
+    // cursor and taken from that list.
+    let mut path: Vec<Node<'t>> = Vec::new();
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut wide: Vec<Node<'t>> = Vec::new();
+    let mut lister = tree.walk();
+    let mut node = tree.root_node();
+    loop {
+        if budget.exhausted() {
+            return false;
+        }
+        if path.len() <= MAX_START_DEPTH as usize && roots.binary_search(&node.kind_id()).is_ok() {
+            let at = At { node, path: &path };
+            let mut matches = cursor.matches(query, node, src);
+            while let Some(m) = matches.next() {
+                on_match(m, Some(at));
+            }
+        }
+        let count = node.child_count();
+        if count > 0 {
+            let listed = (count > Frame::WIDE).then(|| {
+                let start = wide.len();
+                wide.extend(node.children(&mut lister));
+                start
+            });
+            frames.push(Frame {
+                next: 0,
+                count,
+                listed,
+            });
+            path.push(node);
+        }
+        // The next node in pre-order: the next child of the innermost unfinished ancestor.
+        loop {
+            let (Some(frame), Some(parent)) = (frames.last_mut(), path.last()) else {
+                return true;
+            };
+            if frame.next < frame.count {
+                let i = frame.next;
+                frame.next += 1;
+                let child = match frame.listed {
+                    Some(start) => wide.get(start + i).copied(),
+                    None => parent.child(i),
+                };
+                if let Some(child) = child {
+                    node = child;
+                    break;
+                }
+                continue;
+            }
+            if let Some(start) = frame.listed {
+                wide.truncate(start);
+            }
+            frames.pop();
+            path.pop();
+        }
+    }
+}
+
+/// A node on the walk's path: which of its `count` children comes next, and where its
+/// children start in the walk's list when it is wide.
+struct Frame {
+    next: usize,
+    count: usize,
+    listed: Option<usize>,
+}
+
+impl Frame {
+    /// Above this many children, `Node::child(i)` (O(i)) would make the walk quadratic.
+    const WIDE: usize = 16;
+}
+
+/// Where a match was found: the node the query ran at and that node's ancestors (root
+/// first), so that looking up an item's ancestors needs no `Node::parent` (each call of
+/// which walks down from the root).
+#[derive(Clone, Copy)]
+struct At<'a, 't> {
+    node: Node<'t>,
+    path: &'a [Node<'t>],
+}
+
+impl<'t> At<'_, 't> {
+    /// The ancestors of `node` (a descendant of or equal to `self.node`), innermost first.
+    fn ancestors(&self, node: Node<'t>) -> Vec<Node<'t>> {
+        let mut down = Vec::new();
+        let mut cur = self.node;
+        while cur != node {
+            match cur.child_with_descendant(node) {
+                Some(c) if c != cur => {
+                    down.push(cur);
+                    cur = c;
+                }
+                _ => return parents(node).collect(),
+            }
+        }
+        down.reverse();
+        down.extend(self.path.iter().rev());
+        down
+    }
+}
+
+/// The ancestors of `node` by `Node::parent`, innermost first.
+fn parents(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
+    std::iter::successors(node.parent(), Node::parent)
+}
+
+/// Runs `query` once over the whole tree (for queries whose patterns have no single root
+/// kind). Returns false when the budget ran out.
+fn run_over_tree<'t>(
+    cursor: &mut QueryCursor,
+    query: &tree_sitter::Query,
+    tree: &'t Tree,
+    src: &[u8],
+    budget: &Budget,
+    mut on_match: impl FnMut(&QueryMatch<'_, 't>, Option<At<'_, 't>>),
+) -> bool {
+    cursor.set_max_start_depth(Some(MAX_START_DEPTH));
+    let mut progress = |_: &tree_sitter::QueryCursorState| budget.exhausted();
+    let options = QueryCursorOptions::new().progress_callback(&mut progress);
+    let mut matches = cursor.matches_with_options(query, tree.root_node(), src, options);
+    while let Some(m) = matches.next() {
+        on_match(m, None);
+    }
+    true
 }
 
 fn finish(items: Vec<RawItem>, lang: &Language, fw: &Framework) -> (Vec<Suite>, Vec<Test>) {
@@ -341,7 +500,8 @@ fn apply_framework(p: Pending<'_>, fw: &Framework, src: &[u8]) -> RawItem {
 }
 
 fn raw_item<'t>(
-    m: &tree_sitter::QueryMatch<'_, 't>,
+    m: &QueryMatch<'_, 't>,
+    at: Option<At<'_, 't>>,
     names: &[&str],
     src: &[u8],
     lang: &Language,
@@ -387,7 +547,7 @@ fn raw_item<'t>(
         args: None,
         bodyless: false,
         group: None,
-        loop_start: loop_ancestor(node, src, lang),
+        loop_start: loop_ancestor(node, at, src, lang),
     };
     let mut attrs: Vec<Node<'t>> = Vec::new();
     let mut has_params = false;
@@ -512,22 +672,25 @@ fn unescape(s: &str) -> String {
 }
 
 /// Byte offset of the innermost loop around `node`, if any.
-fn loop_ancestor(node: Node<'_>, src: &[u8], lang: &Language) -> Option<usize> {
+fn loop_ancestor<'t>(
+    node: Node<'t>,
+    at: Option<At<'_, 't>>,
+    src: &[u8],
+    lang: &Language,
+) -> Option<usize> {
     let def = lang.def;
     if def.loop_kinds.is_empty() && def.loop_calls.is_empty() {
         return None;
     }
-    let mut cur = node.parent();
-    while let Some(n) = cur {
-        if def.loop_kinds.contains(&n.kind()) {
-            return Some(n.start_byte());
-        }
-        if !def.loop_calls.is_empty() && is_loop_call(n, src, def.loop_calls) {
-            return Some(n.start_byte());
-        }
-        cur = n.parent();
+    let is_loop = |n: &Node<'_>| {
+        def.loop_kinds.contains(&n.kind())
+            || (!def.loop_calls.is_empty() && is_loop_call(*n, src, def.loop_calls))
+    };
+    match at {
+        Some(at) => at.ancestors(node).into_iter().find(is_loop),
+        None => parents(node).find(is_loop),
     }
-    None
+    .map(|n| n.start_byte())
 }
 
 /// `table.forEach(...)` (JavaScript) or `cases.each do ... end` (Ruby): a call with a
@@ -773,13 +936,7 @@ struct Hints {
 impl Hints {
     const MAX: usize = 100;
 
-    fn add(
-        &mut self,
-        m: &tree_sitter::QueryMatch<'_, '_>,
-        names: &[&str],
-        src: &[u8],
-        lang: &Language,
-    ) {
+    fn add(&mut self, m: &QueryMatch<'_, '_>, names: &[&str], src: &[u8], lang: &Language) {
         let (mut recv, mut method) = (None, None);
         for c in m.captures {
             match names.get(c.index as usize).copied() {
@@ -804,6 +961,119 @@ impl Hints {
         let call = format!("{recv}.{}", method.trim());
         if self.seen.insert(format!("c:{call}"), ()).is_none() {
             self.calls.push(call);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::registry;
+
+    type Found = Vec<(usize, Vec<(u32, usize, usize)>)>;
+
+    fn collect(
+        run: impl FnOnce(
+            &mut QueryCursor,
+            &mut dyn FnMut(&QueryMatch<'_, '_>, Option<At<'_, '_>>),
+        ) -> bool,
+    ) -> Found {
+        let mut found = Found::new();
+        let mut record = |m: &QueryMatch<'_, '_>, _: Option<At<'_, '_>>| {
+            let caps = m
+                .captures
+                .iter()
+                .map(|c| (c.index, c.node.start_byte(), c.node.end_byte()))
+                .collect();
+            found.push((m.pattern_index, caps));
+        };
+        assert!(run(&mut QueryCursor::new(), &mut record));
+        found.sort();
+        found
+    }
+
+    /// The matches of `src` run over the whole tree, and run at root kinds.
+    fn both_ways(
+        lang: &Language,
+        grammar: crate::framework::Grammar,
+        src: &[u8],
+    ) -> (Found, Found) {
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&grammar.language()).unwrap();
+        let tree = parser.parse(src, None).unwrap();
+        let compiled = lang.compiled(grammar).unwrap();
+        let roots = compiled.roots.as_ref().unwrap();
+        let budget = Budget::default();
+        let whole = collect(|c, f| run_over_tree(c, &compiled.query, &tree, src, &budget, f));
+        let at_roots =
+            collect(|c, f| run_at_roots(c, &compiled.query, roots, &tree, src, &budget, f));
+        (whole, at_roots)
+    }
+
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn every_query_runs_at_its_root_kinds() {
+        for lang in &registry().unwrap().languages {
+            for (_, grammar) in lang.def.extensions {
+                let compiled = lang.compiled(*grammar).unwrap();
+                assert!(compiled.roots.is_some(), "{} {grammar:?}", lang.def.id);
+            }
+        }
+    }
+
+    /// Running the query at root-kind nodes finds exactly the matches of one run over the
+    /// whole tree, on every fixture file.
+    #[test]
+    fn runs_at_roots_find_what_a_whole_tree_run_finds() {
+        let registry = registry().unwrap();
+        let mut paths = Vec::new();
+        files(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
+            &mut paths,
+        );
+        let mut checked = 0;
+        for path in paths {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let Some((lang, grammar)) = registry.for_file_name(&name) else {
+                continue;
+            };
+            let (whole, at_roots) = both_ways(lang, grammar, &std::fs::read(&path).unwrap());
+            assert_eq!(whole, at_roots, "{}", path.display());
+            checked += usize::from(!whole.is_empty());
+        }
+        assert!(checked > 30, "{checked} fixture files with matches");
+    }
+
+    /// Wide nodes (more children than `Frame::WIDE`) are walked from a list, narrow ones
+    /// by index: both ways reach every node.
+    #[test]
+    fn wide_and_narrow_nodes_are_walked_alike() {
+        let (lang, grammar) = registry().unwrap().for_file_name("w.test.js").unwrap();
+        for n in [
+            1,
+            Frame::WIDE - 1,
+            Frame::WIDE,
+            Frame::WIDE + 1,
+            3 * Frame::WIDE,
+        ] {
+            let body: String = (0..n)
+                .map(|i| format!("it('t{i}', () => {{ a.b{i}(); }});\n"))
+                .collect();
+            let src = format!("import x from 'x';\n{body}describe('s', () => {{\n{body}}});\n");
+            let (whole, at_roots) = both_ways(lang, grammar, src.as_bytes());
+            // import + per copy of the body: n items and n calls, twice, + the describe.
+            assert_eq!(whole.len(), 1 + 4 * n + 1, "{n}");
+            assert_eq!(whole, at_roots, "{n}");
         }
     }
 }

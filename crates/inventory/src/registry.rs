@@ -41,14 +41,28 @@ pub struct Language {
     /// Hints and items in one query per grammar (see [`crate::extract::analyze`]),
     /// compiled on first use: compiling every grammar's query up front costs more than
     /// scanning a small repository.
-    queries: HashMap<Grammar, OnceLock<Result<Query, String>>>,
+    queries: HashMap<Grammar, OnceLock<Result<CompiledQuery, String>>>,
     query_source: String,
     pub frameworks: Vec<Framework>,
+}
+
+/// A compiled query and the node kinds its patterns start at.
+pub struct CompiledQuery {
+    pub query: Query,
+    /// Sorted kind ids of the patterns' root nodes, when every pattern is rooted in one
+    /// named node kind: the query then need only run at nodes of those kinds (see
+    /// [`crate::extract::analyze`]). `None` means the query runs over the whole tree.
+    pub roots: Option<Vec<u16>>,
 }
 
 impl Language {
     /// The language's query for `grammar`, compiled on first use.
     pub fn query(&self, grammar: Grammar) -> Result<&Query, InventoryError> {
+        self.compiled(grammar).map(|c| &c.query)
+    }
+
+    /// The language's query for `grammar` with its root kinds, compiled on first use.
+    pub fn compiled(&self, grammar: Grammar) -> Result<&CompiledQuery, InventoryError> {
         let cell = self.queries.get(&grammar).ok_or_else(|| {
             InventoryError::Definition(format!("{} has no grammar {grammar:?}", self.def.id))
         })?;
@@ -129,9 +143,42 @@ fn grammars(def: &LanguageDef) -> Vec<Grammar> {
     g
 }
 
-fn query(grammar: Grammar, source: &str, what: &str) -> Result<Query, String> {
-    Query::new(&grammar.language(), source)
-        .map_err(|e| format!("query {what} for {grammar:?}: {e}"))
+fn query(grammar: Grammar, source: &str, what: &str) -> Result<CompiledQuery, String> {
+    let language = grammar.language();
+    let query =
+        Query::new(&language, source).map_err(|e| format!("query {what} for {grammar:?}: {e}"))?;
+    let roots = root_kinds(&query, source, &language);
+    Ok(CompiledQuery { query, roots })
+}
+
+/// The node kind each pattern of `query` starts with, read from the pattern's text
+/// (`(call_expression ...`), as sorted kind ids; `None` when a pattern is not rooted in a
+/// single named node (a wildcard, an alternation, a string, several top-level nodes).
+fn root_kinds(query: &Query, source: &str, language: &tree_sitter::Language) -> Option<Vec<u16>> {
+    let mut roots = Vec::with_capacity(query.pattern_count());
+    for i in 0..query.pattern_count() {
+        if !query.is_pattern_rooted(i) || query.is_pattern_non_local(i) {
+            return None;
+        }
+        let text = source
+            .get(query.start_byte_for_pattern(i)..)?
+            .strip_prefix('(')?;
+        let end = text
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(text.len());
+        let kind = text.get(..end)?;
+        if kind.is_empty() || kind == "_" {
+            return None;
+        }
+        match language.id_for_node_kind(kind, true) {
+            0 => return None,
+            id if language.supertypes().contains(&id) => return None,
+            id => roots.push(id),
+        }
+    }
+    roots.sort_unstable();
+    roots.dedup();
+    Some(roots)
 }
 
 /// Compiles every definition; the error names the faulty one.
