@@ -242,7 +242,7 @@ impl Tools {
     }
 
     async fn analyze(&self, client: &Client, a: AnalyzeArgs) -> anyhow::Result<()> {
-        specline_settings_lang_check(&a.request.lang)?;
+        check_language(&a.request.lang)?;
         let request = a.request.request(self.cipher.as_ref())?;
         let mut opts = SubmitOpts::default();
         if let Some(k) = &a.idempotency_key {
@@ -502,7 +502,7 @@ impl Tools {
                 lang,
                 token_env,
             } => {
-                specline_settings_lang_check(&lang)?;
+                check_language(&lang)?;
                 let encrypted_token = RequestArgs {
                     target: repository.clone(),
                     git_ref: None,
@@ -553,7 +553,7 @@ impl Tools {
 }
 
 /// Language tags are checked where they are typed, not when the run reaches the spec step.
-fn specline_settings_lang_check(lang: &str) -> anyhow::Result<()> {
+fn check_language(lang: &str) -> anyhow::Result<()> {
     let ok = !lang.is_empty()
         && lang.len() <= 35
         && lang

@@ -36,25 +36,36 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Submit analyses and steer runs, jobs, documents and watched repositories
     /// (the commands of `specline-enqueue`, on this machine's database).
-    #[command(subcommand)]
-    Admin(specline_enqueue::Command),
+    Admin(AdminArgs),
     /// Find the test files of a directory or git repository and list their suites and tests.
     Inventory(specline_inventory::cli::InventoryArgs),
     /// Turn a test inventory (JSON) into a spec document (offline generator by default).
     Spec(specline_specdoc::cli::SpecArgs),
 }
 
+/// `specline admin`: the operator commands of `specline-enqueue`.
+#[derive(clap::Args)]
+struct AdminArgs {
+    /// Print full records as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(flatten)]
+    common: specline_service::CommonArgs,
+    #[command(subcommand)]
+    command: specline_enqueue::Command,
+}
+
 /// The operator commands against this machine's database (SQLite unless configured).
-async fn admin(command: specline_enqueue::Command) -> anyhow::Result<()> {
-    let s = local::settings(&specline_service::CommonArgs::default(), None)?;
+async fn admin(args: AdminArgs) -> anyhow::Result<()> {
+    let s = local::settings(&args.common, None)?;
     let dbs = local::open(&s).await?;
     specline_enqueue::Tools {
         jobs: dbs.jobs.clone(),
         app: dbs.app.clone(),
         cipher: local::cipher(&s, false)?,
-        json: false,
+        json: args.json,
     }
-    .run(command)
+    .run(args.command)
     .await
 }
 
@@ -84,7 +95,7 @@ fn main() -> ExitCode {
             Command::Analyze(args) => analyze::run(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Doctor(args) => doctor::run(args).await,
-            Command::Admin(command) => admin(command).await,
+            Command::Admin(args) => admin(args).await,
             Command::Spec(args) => specline_specdoc::cli::run(args).await,
             Command::Inventory(args) => {
                 tokio::task::spawn_blocking(move || specline_inventory::cli::run(args)).await?
