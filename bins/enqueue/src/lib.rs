@@ -354,7 +354,17 @@ impl Tools {
                 state,
                 limit,
             } => {
-                let state = state.as_deref().map(JobState::parse).transpose()?;
+                let state = state
+                    .as_deref()
+                    .map(|s| {
+                        JobState::parse(s).map_err(|_| {
+                            anyhow::anyhow!(
+                                "INVALID_STATE: `{s}` is not a job state (available, scheduled, \
+                                 running, retryable, completed, cancelled, discarded)"
+                            )
+                        })
+                    })
+                    .transpose()?;
                 let jobs = client
                     .list(&JobFilter {
                         queue,

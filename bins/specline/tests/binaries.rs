@@ -160,6 +160,25 @@ async fn admin_cancels_resumes_and_lists_runs_and_jobs() {
         events.matches("analyze_repository: queued").count() >= 2,
         "{events}"
     );
+    // Bad input gets a coded error, not a panic or a misleading code.
+    for (args, code) in [
+        (&["job", "list", "--state", "bogus"][..], "INVALID_STATE"),
+        (&["run", "show", "999"][..], "RUN_NOT_FOUND"),
+        (&["document", "show", "7"][..], "NOT_FOUND"),
+        (&["analyze", ".", "--lang", "!!"][..], "INVALID_LANGUAGE"),
+    ] {
+        let out = bins
+            .command("specline", &env)
+            .arg("admin")
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(code),
+            "{args:?}: {err}"
+        );
+    }
     // A URL with credentials is refused before anything is stored.
     let out = bins
         .command("specline", &env)
