@@ -92,8 +92,20 @@ impl Error {
 }
 
 impl From<deadpool_postgres::PoolError> for Error {
+    /// With the whole chain of causes: "error performing TLS handshake" alone does not say
+    /// that the certificate's issuer is unknown.
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        Error::Pool(e.to_string())
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        Error::Pool(message)
     }
 }
 

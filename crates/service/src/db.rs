@@ -24,14 +24,17 @@ pub async fn open(target: &DatabaseTarget) -> anyhow::Result<Databases> {
             url,
             schema,
             pool_size,
+            ca_file,
         } => {
-            let store = PgStore::connect(
-                PgConfig::new(url.expose())
-                    .schema(schema)
-                    .pool_size(*pool_size),
-            )
-            .await
-            .context("configuring the PostgreSQL connection")?;
+            let mut config = PgConfig::new(url.expose())
+                .schema(schema)
+                .pool_size(*pool_size);
+            if let Some(ca) = ca_file {
+                config = config.ca_file(ca);
+            }
+            let store = PgStore::connect(config)
+                .await
+                .context("configuring the PostgreSQL connection")?;
             Ok(Databases {
                 app: Arc::new(PgAppStore::new(&store)),
                 jobs: Arc::new(store),

@@ -363,6 +363,8 @@ key!(
     None,
     "PostgreSQL schema holding the engine's and the application's tables."
 );
+key!(DATABASE_CA_FILE, Database, "ca_file", KeyType::Path, DefaultValue::Unset, NONE, None,
+    "PEM file of certificate authorities trusted for TLS (`sslmode=require` in the URL; the certificate and host name are verified) besides the public web roots, e.g. a managed database's CA.");
 key!(DATABASE_SQLITE_PATH, Database, "sqlite_path", KeyType::Path, DefaultValue::Unset, NONE, Some(&[Binary::AllInOne]),
     "SQLite database file of `specline` when no URL is set; unset means `<local.data_dir>/specline.sqlite3`.");
 key!(
@@ -594,6 +596,7 @@ pub const KEYS: &[KeyDef] = &[
     DATABASE_SCHEMA,
     DATABASE_SQLITE_PATH,
     DATABASE_POOL_SIZE,
+    DATABASE_CA_FILE,
     ANALYZER_CONCURRENCY,
     ANALYZER_JOB_TIMEOUT_SECS,
     ANALYZER_SHUTDOWN_DEADLINE_SECS,

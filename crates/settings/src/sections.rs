@@ -25,6 +25,8 @@ pub struct DatabaseSettings {
     pub schema: String,
     pub sqlite_path: Option<PathBuf>,
     pub pool_size: usize,
+    /// Extra certificate authorities for TLS to PostgreSQL (`sslmode=require`).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The database a binary opens.
@@ -34,6 +36,7 @@ pub enum DatabaseTarget {
         url: Secret,
         schema: String,
         pool_size: usize,
+        ca_file: Option<PathBuf>,
     },
     Sqlite {
         path: PathBuf,
@@ -51,6 +54,7 @@ impl DatabaseSettings {
                 None
             },
             pool_size: r.int(&k::DATABASE_POOL_SIZE)?,
+            ca_file: r.opt_path(&k::DATABASE_CA_FILE)?,
         })
     }
 
@@ -62,6 +66,7 @@ impl DatabaseSettings {
                 url: url.clone(),
                 schema: self.schema.clone(),
                 pool_size: self.pool_size,
+                ca_file: self.ca_file.clone(),
             },
             None => DatabaseTarget::Sqlite {
                 path: self

@@ -160,6 +160,7 @@ fn expected_sets_written_by_hand() {
         "SPECLINE_DATABASE__URL",
         "SPECLINE_DATABASE__SCHEMA",
         "SPECLINE_DATABASE__POOL_SIZE",
+        "SPECLINE_DATABASE__CA_FILE",
         "SPECLINE_SCHEDULER__RESCUE_AFTER_SECS",
         "SPECLINE_SCHEDULER__PRUNE_INTERVAL_SECS",
         "SPECLINE_SCHEDULER__RETAIN_COMPLETED_HOURS",
@@ -174,6 +175,7 @@ fn expected_sets_written_by_hand() {
         "SPECLINE_DATABASE__URL",
         "SPECLINE_DATABASE__SCHEMA",
         "SPECLINE_DATABASE__POOL_SIZE",
+        "SPECLINE_DATABASE__CA_FILE",
         "SPECLINE_SECURITY__ENCRYPTION_KEY",
     ]
     .into_iter()

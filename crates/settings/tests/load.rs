@@ -79,6 +79,7 @@ fn all_in_one_uses_postgres_when_a_url_is_set() {
     let o = opts(&[
         ("SPECLINE_DATABASE__URL", DB_URL),
         ("SPECLINE_DATABASE__SCHEMA", "tenant_a"),
+        ("SPECLINE_DATABASE__CA_FILE", "/etc/specline/db-ca.pem"),
     ]);
     let s = Settings::load::<AllInOneSettings>(&o).unwrap().settings;
     match s.database_target() {
@@ -86,10 +87,15 @@ fn all_in_one_uses_postgres_when_a_url_is_set() {
             url,
             schema,
             pool_size,
+            ca_file,
         } => {
             assert_eq!(url.expose(), DB_URL);
             assert_eq!(schema, "tenant_a");
             assert_eq!(pool_size, 16);
+            assert_eq!(
+                ca_file.as_deref(),
+                Some(std::path::Path::new("/etc/specline/db-ca.pem"))
+            );
         }
         other => panic!("expected Postgres, got {other:?}"),
     }
