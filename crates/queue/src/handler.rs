@@ -27,6 +27,10 @@ pub struct JobContext {
     pub(crate) metadata: String,
     pub(crate) cancel: CancellationToken,
     pub(crate) store: Arc<dyn crate::store::Store>,
+    /// Set by a handler that records its own completion (a pipeline step writing its
+    /// checkpoint): from then on a cancel request no longer abandons the attempt, because
+    /// the write may already be committing and the outcome must agree with the database.
+    pub(crate) completing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for JobContext {
@@ -57,6 +61,20 @@ impl JobContext {
     /// Resolves when the job should stop.
     pub async fn cancelled(&self) {
         self.cancel.cancelled().await
+    }
+
+    /// Enter the completion phase (see `completing`). Returns false, and does not enter it,
+    /// when the job was already asked to stop: the caller must then stop instead of
+    /// recording a success.
+    pub(crate) fn begin_completion(&self) -> bool {
+        self.completing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if self.cancel.is_cancelled() {
+            self.completing
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+            return false;
+        }
+        true
     }
 
     /// A clone of the cancellation token, to hand to blocking work.

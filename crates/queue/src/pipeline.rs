@@ -280,6 +280,9 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                     step = <S::Kind as StepKind>::NAME,
                     "step already has a checkpoint; advancing"
                 );
+                if !ctx.begin_completion() {
+                    return Err(JobError::cancel("the step was cancelled"));
+                }
                 store
                     .complete_step(completion(out.clone()))
                     .await
@@ -319,6 +322,11 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                     ),
                 )
             })?;
+            // A step that returns after its job was asked to stop (it saw the cancel, or the
+            // request raced its end) is cancelled, not done: the request came first.
+            if !ctx.begin_completion() {
+                return Err(JobError::cancel("the step was cancelled"));
+            }
             store
                 .complete_step(completion(output))
                 .await

@@ -516,6 +516,7 @@ async fn execute(
         record(&outcome);
         return outcome;
     };
+    let completing = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let ctx = JobContext {
         id: job.id,
         kind: job.kind.clone(),
@@ -528,28 +529,41 @@ async fn execute(
         metadata: job.metadata.clone(),
         cancel: token.clone(),
         store: shared.store.clone(),
+        completing: completing.clone(),
     };
     let timeout = entry.spec.options.timeout;
     let fut = AssertUnwindSafe(entry.handler.call(ctx, &job.args)).catch_unwind();
+    let mut fut = std::pin::pin!(tokio::time::timeout(timeout, fut));
+    let finished = |r: std::result::Result<std::thread::Result<_>, _>| match r {
+        Ok(Ok(res)) => Ok(res),
+        Ok(Err(panic)) => Err(("PANIC", panic_message(panic.as_ref()))),
+        Err(_) => {
+            token.cancel();
+            Err((
+                "TIMEOUT",
+                format!("attempt exceeded the kind's timeout of {timeout:?}"),
+            ))
+        }
+    };
     let result = tokio::select! {
         // A fired token wins over a handler that returns in the same poll: the cancel or
         // shutdown was requested first.
         biased;
         _ = token.cancelled() => {
-            let why = reason.lock().ok().and_then(|r| *r);
-            Err(match why {
-                Some(StopReason::Shutdown) => ("SHUTDOWN", "the worker shut down before the job finished".to_string()),
-                _ => ("CANCELLED", "the job was cancelled while running".to_string()),
-            })
-        }
-        r = tokio::time::timeout(timeout, fut) => match r {
-            Ok(Ok(res)) => Ok(res),
-            Ok(Err(panic)) => Err(("PANIC", panic_message(panic.as_ref()))),
-            Err(_) => {
-                token.cancel();
-                Err(("TIMEOUT", format!("attempt exceeded the kind's timeout of {timeout:?}")))
+            if completing.load(std::sync::atomic::Ordering::SeqCst) {
+                // The handler is committing its own completion: abandoning it now could
+                // leave a committed success behind a recorded cancel. It finishes (still
+                // under the timeout), and its result is the outcome.
+                finished((&mut fut).await)
+            } else {
+                let why = reason.lock().ok().and_then(|r| *r);
+                Err(match why {
+                    Some(StopReason::Shutdown) => ("SHUTDOWN", "the worker shut down before the job finished".to_string()),
+                    _ => ("CANCELLED", "the job was cancelled while running".to_string()),
+                })
             }
-        },
+        }
+        r = &mut fut => finished(r),
     };
     let outcome = match result {
         Ok(Ok(Done::Ok)) => Outcome::Completed,

@@ -622,6 +622,50 @@ async fn cancelling_a_running_step_fails_the_run_once(h: Harness) {
     assert_eq!(evs.iter().filter(|e| e.status.is_terminal()).count(), 1);
 }
 
+/// The race behind a once-flaky test, made deterministic: the cancel lands while the step is
+/// inside its last poll, and the step returns `Ok` in that same poll. Without a check before
+/// the step records its completion, the completion commits in the background while the
+/// worker records a cancel, and the run ends `done`.
+async fn a_step_that_returns_after_a_cancel_landed_is_cancelled_not_done(h: Harness) {
+    struct Racer(Client);
+    #[derive(Deserialize)]
+    struct Ctx {}
+    impl StepKind for Racer {
+        const NAME: &'static str = "racer";
+        const QUEUE: &'static str = "pipe_racer";
+        type Context = Ctx;
+        type Output = ();
+    }
+    impl Step for Racer {
+        type Kind = Racer;
+        async fn run(&self, ctx: StepContext, _c: Ctx) -> Result<(), JobError> {
+            self.0.cancel(ctx.job().id).await.unwrap();
+            // Stay in this poll (no await) until the worker's listener has fired the token,
+            // then return at once. `block_in_place` hands this thread's other tasks (the
+            // listener among them) to the runtime while we wait.
+            tokio::task::block_in_place(|| {
+                let started = std::time::Instant::now();
+                while !ctx.is_cancelled() && started.elapsed() < Duration::from_secs(5) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            });
+            assert!(ctx.is_cancelled(), "the cancel never reached the step");
+            Ok(())
+        }
+    }
+    let client = Client::new(h.store.clone());
+    let (client, run_id, w) = run_single(&h, Racer(client)).await;
+    let status = wait_status(&client, run_id, |s| !matches!(s, RunStatus::Running { .. })).await;
+    w.shutdown(Duration::from_secs(5)).await.unwrap();
+    assert!(
+        matches!(status, RunStatus::Failed { ref code, .. } if code == "CANCELLED"),
+        "{status:?}"
+    );
+    let evs = all_events(&client, run_id).await;
+    assert_gapless(&evs);
+    assert_eq!(evs.iter().filter(|e| e.status.is_terminal()).count(), 1);
+}
+
 async fn large_results_are_stored_and_returned(h: Harness) {
     struct Big;
     #[derive(Deserialize)]
@@ -756,6 +800,7 @@ on_both_backends!(
     a_subscriber_sees_live_events_and_a_late_one_the_whole_history,
     progress_reports_are_rate_limited,
     cancelling_a_running_step_fails_the_run_once,
+    a_step_that_returns_after_a_cancel_landed_is_cancelled_not_done,
     large_results_are_stored_and_returned,
     unknown_runs_and_other_owners_get_clear_answers,
 );
