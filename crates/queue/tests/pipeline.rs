@@ -611,15 +611,7 @@ async fn cancelling_a_running_step_fails_the_run_once(h: Harness) {
     h.wait_state(job.id, JobState::Running, Duration::from_secs(5))
         .await;
     client.cancel(job.id).await.unwrap();
-    let status = wait_status(&client, run_id, |s| matches!(s, RunStatus::Failed { .. })).await;
-    w.shutdown(Duration::from_secs(5)).await.unwrap();
-    assert!(
-        matches!(status, RunStatus::Failed { ref code, .. } if code == "CANCELLED"),
-        "{status:?}"
-    );
-    let evs = all_events(&client, run_id).await;
-    assert_gapless(&evs);
-    assert_eq!(evs.iter().filter(|e| e.status.is_terminal()).count(), 1);
+    assert_cancelled_once(&client, run_id, w).await;
 }
 
 /// The race behind a once-flaky test, made deterministic: the cancel lands while the step is
@@ -655,13 +647,18 @@ async fn a_step_that_returns_after_a_cancel_landed_is_cancelled_not_done(h: Harn
     }
     let client = Client::new(h.store.clone());
     let (client, run_id, w) = run_single(&h, Racer(client)).await;
-    let status = wait_status(&client, run_id, |s| !matches!(s, RunStatus::Running { .. })).await;
+    assert_cancelled_once(&client, run_id, w).await;
+}
+
+/// The run ended (not merely left running) as cancelled, with exactly one terminal event.
+async fn assert_cancelled_once(client: &Client, run_id: i64, w: WorkerHandle) {
+    let status = wait_status(client, run_id, |s| !matches!(s, RunStatus::Running { .. })).await;
     w.shutdown(Duration::from_secs(5)).await.unwrap();
     assert!(
         matches!(status, RunStatus::Failed { ref code, .. } if code == "CANCELLED"),
         "{status:?}"
     );
-    let evs = all_events(&client, run_id).await;
+    let evs = all_events(client, run_id).await;
     assert_gapless(&evs);
     assert_eq!(evs.iter().filter(|e| e.status.is_terminal()).count(), 1);
 }
