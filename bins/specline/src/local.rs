@@ -2,12 +2,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use specline_analyzer::{Analyzer, AnalyzerConfig};
 use specline_queue::Registry;
 use specline_service::db::{self, Databases};
 use specline_service::CommonArgs;
-use specline_settings::{AllInOneSettings, Secret, TokenCipher};
+use specline_settings::{AllInOneSettings, TokenCipher};
 use specline_spec_generator::{generator_from_settings, SpecGenerator};
 
 /// Settings of `specline`: nothing required; SQLite in `local.data_dir` by default.
@@ -36,14 +35,7 @@ pub async fn open(s: &AllInOneSettings) -> anyhow::Result<Databases> {
 pub fn cipher(s: &AllInOneSettings, ephemeral_ok: bool) -> anyhow::Result<Option<TokenCipher>> {
     match &s.security.encryption_key {
         Some(key) => Ok(Some(TokenCipher::new(key)?)),
-        None if ephemeral_ok => {
-            use base64::Engine as _;
-            let bytes: [u8; 32] = rand::random();
-            let key = Secret::new(base64::engine::general_purpose::STANDARD.encode(bytes));
-            Ok(Some(
-                TokenCipher::new(&key).context("making a process key")?,
-            ))
-        }
+        None if ephemeral_ok => Ok(Some(TokenCipher::ephemeral())),
         None => Ok(None),
     }
 }

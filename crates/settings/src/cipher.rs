@@ -72,6 +72,16 @@ impl TokenCipher {
         Ok(TokenCipher { aead })
     }
 
+    /// A cipher under a fresh random key that exists only in this value: for a one-shot
+    /// process that must not store a token in plain text but has no configured key.
+    pub fn ephemeral() -> TokenCipher {
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        TokenCipher {
+            aead: XChaCha20Poly1305::new(&Key::from(key)),
+        }
+    }
+
     /// Encrypts `token`, bound to `context` (use the same context to decrypt; `""` for none).
     /// A fresh random nonce every time, so equal tokens give different outputs.
     pub fn encrypt(&self, token: &Secret, context: &str) -> Result<String, CipherError> {

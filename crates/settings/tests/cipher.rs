@@ -150,3 +150,15 @@ fn malformed_key_is_settings_invalid_naming_the_key() {
 fn cipher_debug_shows_no_key() {
     assert_eq!(format!("{:?}", cipher(KEY)), "TokenCipher([redacted])");
 }
+
+#[test]
+fn ephemeral_ciphers_round_trip_and_do_not_read_each_others_tokens() {
+    let a = TokenCipher::ephemeral();
+    let b = TokenCipher::ephemeral();
+    let sealed = a.encrypt(&Secret::new(TOKEN), "repo").unwrap();
+    assert_eq!(a.decrypt(&sealed, "repo").unwrap().expose(), TOKEN);
+    assert_eq!(
+        b.decrypt(&sealed, "repo").unwrap_err().code(),
+        "DECRYPT_FAILED"
+    );
+}
