@@ -18,12 +18,12 @@ use std::time::Duration;
 
 use specline_app::store::{AppStore, NewAnalysis, StoreError};
 use specline_app::{AnalysisSummary, AnalyzeContext, AnalyzeRepository};
-use specline_inventory::scan::{scan_with, CancelToken, ScanOptions};
-use specline_inventory::source::{prepare_opts, remote_head, GitOptions, SourceSpec};
+use specline_inventory::scan::{scan_each, CancelToken, ScanOptions};
+use specline_inventory::source::{prepare_opts, remote_head, GitOptions, SourceSpec, Token};
 use specline_inventory_model::TestFile;
 use specline_queue::pipeline::{Step, StepContext};
 use specline_queue::{JobError, Registry};
-use specline_settings::{AnalyzerSection, Secret, TokenCipher};
+use specline_settings::{AnalyzerSection, TokenCipher};
 use tokio::sync::mpsc;
 
 /// Files written per transaction.
@@ -80,7 +80,7 @@ impl Step for Analyzer {
 
     async fn run(&self, ctx: StepContext, c: AnalyzeContext) -> Result<AnalysisSummary, JobError> {
         let req = c.input;
-        let spec = SourceSpec::parse(&req.target, req.git_ref.clone(), None);
+        let mut spec = SourceSpec::parse(&req.target, req.git_ref.clone(), None);
         let repository = match &spec {
             SourceSpec::Git { url, .. } => url.clone(),
             SourceSpec::Local(path) => std::fs::canonicalize(path)
@@ -108,11 +108,9 @@ impl Step for Analyzer {
                     .map_err(|e| JobError::permanent(e.code(), e))?,
             ),
         };
-        let spec = SourceSpec::parse(
-            &repository_target(&spec, &req.target),
-            req.git_ref.clone(),
-            token.as_ref().map(|t: &Secret| t.expose().to_string()),
-        );
+        if let (SourceSpec::Git { token: slot, .. }, Some(t)) = (&mut spec, token) {
+            *slot = Some(Token::new(t.expose()));
+        }
         let git = GitOptions {
             program: self.config.git_program.clone(),
             timeout: Some(self.config.clone_timeout),
@@ -192,23 +190,12 @@ impl Step for Analyzer {
             .await;
 
         match self.scan_and_store(&ctx, analysis.id, checkout).await {
-            Ok(summary) => Ok(AnalysisSummary {
-                repository,
-                ..summary
-            }),
+            Ok(summary) => Ok(summary),
             Err(e) => {
                 let _ = self.app.fail_analysis(analysis.id, &e.to_string()).await;
                 Err(e)
             }
         }
-    }
-}
-
-/// The target to clone: the credential-free URL, or the local path as given.
-fn repository_target(spec: &SourceSpec, original: &str) -> String {
-    match spec {
-        SourceSpec::Git { url, .. } => url.clone(),
-        SourceSpec::Local(_) => original.to_string(),
     }
 }
 
@@ -224,18 +211,17 @@ impl Analyzer {
         let opts = ScanOptions {
             max_file_size: self.config.max_file_bytes,
             threads: self.config.threads,
-            keep_files: false,
             cancel: cancel.clone(),
             ..ScanOptions::default()
         };
         let scan = tokio::task::spawn_blocking(move || {
             let mut batch = Vec::with_capacity(BATCH_FILES);
             let mut receiver_gone = false;
-            let result = scan_with(checkout.path(), &opts, |f| {
+            let result = scan_each(checkout.path(), &opts, |f| {
                 if receiver_gone {
                     return;
                 }
-                batch.push(f.clone());
+                batch.push(f);
                 if batch.len() >= BATCH_FILES {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_FILES));
                     // Blocks while the writer is behind: the scan never runs far ahead of

@@ -24,7 +24,7 @@ pub mod source;
 pub use specline_inventory_model as model;
 
 pub use error::InventoryError;
-pub use scan::{scan, scan_with, CancelToken, ScanOptions};
+pub use scan::{scan, scan_each, scan_with, CancelToken, ScanOptions};
 
 /// Version of this crate, recorded as `parser_version` in every inventory.
 pub const PARSER_VERSION: &str = env!("CARGO_PKG_VERSION");

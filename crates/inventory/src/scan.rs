@@ -135,6 +135,26 @@ pub fn scan_with(
     opts: &ScanOptions,
     mut on_file: impl FnMut(&TestFile),
 ) -> Result<Inventory, InventoryError> {
+    let mut files = Vec::new();
+    let mut inventory = scan_each(root, opts, |f| {
+        on_file(&f);
+        if opts.keep_files {
+            files.push(f);
+        }
+    })?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    inventory.files = files;
+    Ok(inventory)
+}
+
+/// Scans `root`, handing each test file over to `on_file` as soon as it is analysed; the
+/// returned inventory has statistics and errors but no files. For a consumer that persists
+/// files as they come (the analyzer's batches): nothing is copied and nothing is kept.
+pub fn scan_each(
+    root: &Path,
+    opts: &ScanOptions,
+    mut on_file: impl FnMut(TestFile),
+) -> Result<Inventory, InventoryError> {
     let started = Instant::now();
     let registry = registry()?;
     if !root.is_dir() {
@@ -153,7 +173,6 @@ pub fn scan_with(
     let configs = ConfigIndex::new(&root, registry);
     let cancel = opts.cancel.clone();
 
-    let mut files: Vec<TestFile> = Vec::new();
     let mut errors: Vec<FileError> = Vec::new();
     let mut stats = ScanStats::default();
     let mut timed_out = false;
@@ -186,14 +205,11 @@ pub fn scan_with(
             &mut timed_out,
             |outcome| match outcome {
                 Outcome::File(f) => {
-                    on_file(&f);
                     stats.test_files += 1;
                     let (suites, tests) = count(&f.suites);
                     stats.suites += suites;
                     stats.tests += tests + f.tests.len() as u64;
-                    if opts.keep_files {
-                        files.push(f);
-                    }
+                    on_file(f);
                 }
                 Outcome::Error(e) => {
                     stats.errored += 1;
@@ -203,7 +219,6 @@ pub fn scan_with(
         );
     });
 
-    files.sort_by(|a, b| a.path.cmp(&b.path));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     stats.files_seen = counters.seen.load(Ordering::Relaxed);
     stats.skipped_too_large = counters.too_large.load(Ordering::Relaxed);
@@ -217,7 +232,7 @@ pub fn scan_with(
             location: root.display().to_string(),
             ..Source::default()
         },
-        files,
+        files: Vec::new(),
         stats,
         errors,
     })

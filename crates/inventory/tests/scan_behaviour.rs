@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use specline_inventory::{scan, scan_with, CancelToken, ScanOptions};
+use specline_inventory::{scan, scan_each, scan_with, CancelToken, ScanOptions};
 
 fn write(root: &Path, rel: &str, content: &[u8]) {
     let p = root.join(rel);
@@ -42,6 +42,19 @@ fn files_stream_to_the_callback_before_the_scan_returns() {
     assert_eq!(streamed, kept);
     assert_eq!(inv.stats.tests, 30);
     assert!(!inv.stats.truncated);
+}
+
+#[test]
+fn scan_each_hands_over_every_file_and_keeps_none() {
+    let dir = tree_with(12);
+    let whole = scan(dir.path(), &ScanOptions::default()).unwrap();
+    let mut handed = Vec::new();
+    let inv = scan_each(dir.path(), &ScanOptions::default(), |f| handed.push(f)).unwrap();
+    assert!(inv.files.is_empty());
+    handed.sort_by(|a, b| a.path.cmp(&b.path));
+    assert_eq!(handed, whole.files);
+    assert_eq!(inv.stats.tests, 12);
+    assert_eq!(inv.stats.test_files, whole.stats.test_files);
 }
 
 #[test]
