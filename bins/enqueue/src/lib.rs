@@ -13,6 +13,7 @@ use clap::{Args, Subcommand};
 use futures::StreamExt;
 use specline_app::store::{AppStore, WatchedRepository};
 use specline_app::{analyze_and_generate, AnalysisRequest, DocumentSummary, SYSTEM_OWNER};
+use specline_inventory_model::target::{check_ref, Target};
 use specline_queue::store::Store;
 use specline_queue::{
     CancelOutcome, Client, EventStatus, JobFilter, JobState, RunStatus, SubmitOpts,
@@ -62,7 +63,7 @@ impl RequestArgs {
     /// The request, its token read from `token_env` and encrypted with `cipher` (bound to the
     /// repository's credential-free location).
     pub fn request(&self, cipher: Option<&TokenCipher>) -> anyhow::Result<AnalysisRequest> {
-        refuse_credentials(&self.target)?;
+        check_target(&self.target, self.git_ref.as_deref())?;
         let encrypted_token = match &self.token_env {
             None => None,
             Some(var) => {
@@ -214,16 +215,12 @@ fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A git URL without credentials in it (they would be stored in the run's input).
-fn refuse_credentials(target: &str) -> anyhow::Result<()> {
-    if let Some((_, rest)) = target.split_once("://") {
-        let authority = rest.split('/').next().unwrap_or("");
-        if authority.contains('@') && authority.contains(':') {
-            bail!(
-                "CREDENTIALS_IN_URL: the URL carries credentials, which would be stored in plain \
-                 text; pass the token with --token-env VAR instead"
-            );
-        }
+/// A target and ref as the analyzer will accept them, refused here with the same codes
+/// (`CREDENTIALS_IN_URL`, `TARGET_OPTION`, `INVALID_REF`, …) before anything is stored.
+fn check_target(target: &str, git_ref: Option<&str>) -> anyhow::Result<()> {
+    Target::parse(target)?;
+    if let Some(r) = git_ref {
+        check_ref(r)?;
     }
     Ok(())
 }
@@ -515,7 +512,7 @@ impl Tools {
                 check_language(&lang)?;
                 let encrypted_token = RequestArgs {
                     target: repository.clone(),
-                    git_ref: None,
+                    git_ref: git_ref.clone(),
                     lang: lang.clone(),
                     token_env,
                 }
