@@ -18,8 +18,9 @@ use std::time::Duration;
 
 use specline_app::store::{AppStore, NewAnalysis, StoreError};
 use specline_app::{AnalysisSummary, AnalyzeContext, AnalyzeRepository};
-use specline_inventory::scan::{scan_each, CancelToken, ScanOptions};
+use specline_inventory::scan::{record_omitted, scan_each, CancelToken, ScanOptions};
 use specline_inventory::source::{prepare_opts, remote_head, GitOptions, SourceSpec, Token};
+use specline_inventory::InventoryError;
 use specline_inventory_model::TestFile;
 use specline_queue::pipeline::{Step, StepContext};
 use specline_queue::{JobError, Registry};
@@ -34,9 +35,13 @@ const BATCH_FILES: usize = 200;
 pub struct AnalyzerConfig {
     pub max_file_bytes: u64,
     pub clone_timeout: Duration,
+    /// Bytes one clone directory may hold (`CLONE_TOO_LARGE` past it).
+    pub clone_max_bytes: u64,
     /// Parse threads per analysis (0 = one per core).
     pub threads: usize,
     pub git_program: PathBuf,
+    /// Where clone directories are made, and swept at start ([`sweep_stale_clones`]).
+    pub work_root: PathBuf,
 }
 
 impl AnalyzerConfig {
@@ -44,9 +49,43 @@ impl AnalyzerConfig {
         AnalyzerConfig {
             max_file_bytes: s.max_file_bytes,
             clone_timeout: s.clone_timeout(),
+            clone_max_bytes: s.clone_max_bytes,
             threads: 0,
             git_program: PathBuf::from("git"),
+            work_root: std::env::temp_dir(),
         }
+    }
+
+    fn git_options(&self) -> GitOptions {
+        GitOptions {
+            program: self.git_program.clone(),
+            timeout: Some(self.clone_timeout),
+            max_file_bytes: self.max_file_bytes,
+            disk_budget: Some(self.clone_max_bytes),
+            work_root: self.work_root.clone(),
+        }
+    }
+}
+
+/// Removes the clone directories that analyzers killed before `started` left behind (ours
+/// by name, of processes no longer running); returns how many. Run once at start.
+pub fn sweep_stale_clones(config: &AnalyzerConfig, started: std::time::SystemTime) -> usize {
+    match specline_inventory::workdir::sweep_stale(&config.work_root, started) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not sweep stale clone directories");
+            0
+        }
+    }
+}
+
+/// A source error as a job error: permanent when asking again cannot help (a refused
+/// target, a missing ref, a clone over its budget), retryable otherwise (the network).
+fn source_error(e: InventoryError) -> JobError {
+    if e.is_permanent() {
+        JobError::permanent(e.code(), e)
+    } else {
+        JobError::retryable(e.code(), e)
     }
 }
 
@@ -80,7 +119,8 @@ impl Step for Analyzer {
 
     async fn run(&self, ctx: StepContext, c: AnalyzeContext) -> Result<AnalysisSummary, JobError> {
         let req = c.input;
-        let mut spec = SourceSpec::parse(&req.target, req.git_ref.clone(), None);
+        let mut spec =
+            SourceSpec::parse(&req.target, req.git_ref.clone(), None).map_err(source_error)?;
         let repository = match &spec {
             SourceSpec::Git { url, .. } => url.clone(),
             SourceSpec::Local(path) => std::fs::canonicalize(path)
@@ -111,10 +151,7 @@ impl Step for Analyzer {
         if let (SourceSpec::Git { token: slot, .. }, Some(t)) = (&mut spec, token) {
             *slot = Some(Token::new(t.expose()));
         }
-        let git = GitOptions {
-            program: self.config.git_program.clone(),
-            timeout: Some(self.config.clone_timeout),
-        };
+        let git = self.config.git_options();
 
         let _ = ctx
             .progress(
@@ -127,7 +164,7 @@ impl Step for Analyzer {
             tokio::task::spawn_blocking(move || remote_head(&spec, &git))
                 .await
                 .map_err(|e| JobError::retryable("PANIC", e))?
-                .map_err(|e| JobError::retryable("GIT_FAILED", e))?
+                .map_err(source_error)?
         };
         if let Some(commit) = &head {
             if let Some(found) = self
@@ -163,12 +200,7 @@ impl Step for Analyzer {
         let checkout = tokio::task::spawn_blocking(move || prepare_opts(&spec, &git))
             .await
             .map_err(|e| JobError::retryable("PANIC", e))?
-            .map_err(|e| match e {
-                specline_inventory::InventoryError::NotADirectory(_) => {
-                    JobError::permanent("TARGET_NOT_FOUND", e)
-                }
-                other => JobError::retryable("GIT_FAILED", other),
-            })?;
+            .map_err(source_error)?;
         let source = checkout.source().clone();
         let analysis = self
             .app
@@ -217,7 +249,7 @@ impl Analyzer {
         let scan = tokio::task::spawn_blocking(move || {
             let mut batch = Vec::with_capacity(BATCH_FILES);
             let mut receiver_gone = false;
-            let result = scan_each(checkout.path(), &opts, |f| {
+            let mut result = scan_each(checkout.path(), &opts, |f| {
                 if receiver_gone {
                     return;
                 }
@@ -234,6 +266,11 @@ impl Analyzer {
             });
             if !batch.is_empty() && !receiver_gone {
                 let _ = tx.blocking_send(batch);
+            }
+            if let Ok(inventory) = &mut result {
+                if let Err(e) = record_omitted(inventory, checkout.omitted(), opts.max_file_size) {
+                    result = Err(e);
+                }
             }
             drop(checkout);
             result
@@ -296,5 +333,48 @@ impl Analyzer {
             errors: stats.errored,
             truncated: stats.truncated,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(e: InventoryError) -> (&'static str, String) {
+        match source_error(e) {
+            JobError::Permanent { code, .. } => ("permanent", code),
+            JobError::Retryable { code, .. } => ("retryable", code),
+            other => ("other", format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn a_missing_ref_and_other_lasting_faults_are_permanent() {
+        assert_eq!(
+            class(InventoryError::RefNotFound("nope".into())),
+            ("permanent", "REF_NOT_FOUND".into())
+        );
+        assert_eq!(
+            class(InventoryError::CloneTooLarge { budget: 1 }),
+            ("permanent", "CLONE_TOO_LARGE".into())
+        );
+        let refused = SourceSpec::parse("https://tok@h.invalid/r", None, None).unwrap_err();
+        assert_eq!(class(refused), ("permanent", "CREDENTIALS_IN_URL".into()));
+        assert_eq!(
+            class(InventoryError::NotADirectory("/nope".into())),
+            ("permanent", "TARGET_NOT_FOUND".into())
+        );
+        // The network may come back.
+        assert_eq!(
+            class(InventoryError::GitTimeout { action: "clone" }),
+            ("retryable", "GIT_TIMEOUT".into())
+        );
+        assert_eq!(
+            class(InventoryError::Git {
+                action: "clone",
+                message: "connection refused".into()
+            }),
+            ("retryable", "GIT_FAILED".into())
+        );
     }
 }

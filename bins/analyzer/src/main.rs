@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use specline_analyzer::{registry, Analyzer, AnalyzerConfig};
+use specline_analyzer::{registry, sweep_stale_clones, Analyzer, AnalyzerConfig};
 use specline_service::{db, worker, CommonArgs};
 use specline_settings::{AnalyzerSettings, TokenCipher};
 
@@ -19,6 +19,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    let started = std::time::SystemTime::now();
     let cli = Cli::parse();
     specline_service::main(
         "specline-analyzer",
@@ -30,10 +31,15 @@ fn main() -> ExitCode {
             };
             let data_dir = std::path::Path::new(".");
             let dbs = db::open(&s.database.target(data_dir)).await?;
+            let config = AnalyzerConfig::from_settings(&s.analyzer);
+            let swept = sweep_stale_clones(&config, started);
+            if swept > 0 {
+                tracing::info!(swept, "removed stale clone directories");
+            }
             let analyzer = Analyzer {
                 app: dbs.app.clone(),
                 cipher,
-                config: AnalyzerConfig::from_settings(&s.analyzer),
+                config,
             };
             worker::run(
                 dbs,

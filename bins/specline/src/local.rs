@@ -46,10 +46,12 @@ pub fn registry(
     dbs: &Databases,
     cipher: Option<TokenCipher>,
 ) -> anyhow::Result<(Registry, Registry)> {
+    let config = AnalyzerConfig::from_settings(&s.analyzer);
+    specline_analyzer::sweep_stale_clones(&config, std::time::SystemTime::now());
     let analyzer = specline_analyzer::registry(Analyzer {
         app: dbs.app.clone(),
         cipher,
-        config: AnalyzerConfig::from_settings(&s.analyzer),
+        config,
     })
     .with_timeout(s.analyzer.job_timeout());
     let generator = specline_spec_generator::registry(SpecGenerator {

@@ -4,11 +4,11 @@
 //! subcommand and calls [`run`]. `anyhow` is used only here, at the edge.
 
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::model::{Inventory, Status, Suite, Test};
-use crate::source::{self, SourceSpec};
-use crate::{scan_with, ScanOptions};
+use crate::source::{self, GitOptions, SourceSpec};
+use crate::{scan, scan_with, ScanOptions};
 
 /// Output formats of the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -36,13 +36,21 @@ pub struct InventoryArgs {
     /// shows in the process list. It never appears in output or errors.
     #[arg(long = "token-env", default_value = "SPECLINE_GIT_TOKEN")]
     pub token_env: String,
-    /// Stop after this many seconds and report a truncated inventory.
+    /// Stop after this many seconds: a clone still running then fails with `GIT_TIMEOUT`,
+    /// a scan reports a truncated inventory.
     #[arg(long)]
     pub timeout_secs: Option<u64>,
+    /// Longest a clone may take (git URLs only), within `--timeout-secs`.
+    #[arg(long, default_value_t = 300)]
+    pub clone_timeout_secs: u64,
+    /// Bytes a clone may occupy on disk (git URLs only); past it the clone stops with
+    /// `CLONE_TOO_LARGE`.
+    #[arg(long, default_value_t = 1 << 30)]
+    pub clone_max_bytes: u64,
     /// Worker threads (0 = number of CPUs).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Skip files larger than this many bytes.
+    /// Skip files larger than this many bytes (recorded as `FILE_TOO_LARGE`).
     #[arg(long, default_value_t = 2 * 1024 * 1024)]
     pub max_file_size: u64,
 }
@@ -55,16 +63,24 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<()> {
 }
 
 /// Scan a local directory or a git URL (cloned shallowly into a private temporary directory,
-/// removed afterwards) and return its inventory with its source recorded.
+/// removed afterwards) and return its inventory with its source recorded. The scan's
+/// timeout, if any, is what the clone left of it.
 pub fn inventory_of(
     target: &str,
     branch: Option<String>,
     token: Option<String>,
     opts: &ScanOptions,
+    git: &GitOptions,
 ) -> anyhow::Result<Inventory> {
-    let spec = SourceSpec::parse(target, branch, token);
-    let checkout = source::prepare(&spec)?;
-    let mut inventory = scan_with(checkout.path(), opts, |_| {})?;
+    let started = Instant::now();
+    let spec = SourceSpec::parse(target, branch, token)?;
+    let checkout = source::prepare_opts(&spec, git)?;
+    let opts = ScanOptions {
+        timeout: opts.timeout.map(|t| t.saturating_sub(started.elapsed())),
+        ..opts.clone()
+    };
+    let mut inventory = scan_with(checkout.path(), &opts, |_| {})?;
+    scan::record_omitted(&mut inventory, checkout.omitted(), opts.max_file_size)?;
     inventory.source = checkout.source().clone();
     Ok(inventory)
 }
@@ -74,13 +90,21 @@ pub fn run_to(args: InventoryArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let token = std::env::var(&args.token_env)
         .ok()
         .filter(|t| !t.is_empty());
+    let timeout = args.timeout_secs.map(Duration::from_secs);
     let opts = ScanOptions {
         threads: args.threads,
         max_file_size: args.max_file_size,
-        timeout: args.timeout_secs.map(Duration::from_secs),
+        timeout,
         ..ScanOptions::default()
     };
-    let inventory = inventory_of(&args.target, args.branch.clone(), token, &opts)?;
+    let clone_timeout = Duration::from_secs(args.clone_timeout_secs);
+    let git = GitOptions {
+        timeout: Some(timeout.map_or(clone_timeout, |t| t.min(clone_timeout))),
+        max_file_bytes: args.max_file_size,
+        disk_budget: Some(args.clone_max_bytes),
+        ..GitOptions::default()
+    };
+    let inventory = inventory_of(&args.target, args.branch.clone(), token, &opts, &git)?;
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &inventory)?;

@@ -73,6 +73,11 @@ impl ConfigIndex {
             return hits;
         };
         for entry in entries.flatten() {
+            // The walker's rule: regular files only, never through a symlink (a link to a
+            // FIFO or a device would block this thread forever).
+            if !entry.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
             let name = entry.file_name();
             let name = name.to_string_lossy();
             for lang in &self.registry.languages {
@@ -172,17 +177,12 @@ pub fn resolve(
     }
 }
 
-/// The start of a config file as text (empty when unreadable).
+/// A config file as text (empty when unreadable, not a regular file, or over
+/// [`MAX_CONFIG_BYTES`]).
 fn read_small(path: &Path) -> String {
-    use std::io::Read;
-    let Ok(file) = std::fs::File::open(path) else {
-        return String::new();
-    };
-    let mut buf = Vec::new();
-    if file.take(MAX_CONFIG_BYTES).read_to_end(&mut buf).is_err() {
-        return String::new();
-    }
-    String::from_utf8_lossy(&buf).into_owned()
+    crate::untrusted_file::read_regular_file(path, MAX_CONFIG_BYTES)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }
 
 /// `a/./b/../c` → `a/c`, without touching the file system.

@@ -3,12 +3,17 @@
 
 use std::path::PathBuf;
 
-/// Why a scan or a source could not be had at all.
+use crate::model::target::TargetError;
+
+/// Why a scan or a source could not be had at all. [`InventoryError::code`] is stable.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
     /// The root to scan does not exist or is not a directory.
     #[error("not a directory: {0}")]
     NotADirectory(PathBuf),
+    /// The target or ref was refused before anything ran (see [`crate::model::target`]).
+    #[error(transparent)]
+    Target(#[from] TargetError),
     /// A language or framework definition of this crate does not compile (a bug here).
     #[error("invalid built-in definition: {0}")]
     Definition(String),
@@ -18,6 +23,15 @@ pub enum InventoryError {
         action: &'static str,
         message: String,
     },
+    /// A git process took longer than its time limit and was stopped.
+    #[error("GIT_TIMEOUT: git {action} took longer than its time limit and was stopped")]
+    GitTimeout { action: &'static str },
+    /// The remote has no such branch or tag: asking again will not make it appear.
+    #[error("REF_NOT_FOUND: the remote has no ref `{0}`")]
+    RefNotFound(String),
+    /// The clone grew past its disk budget and was stopped.
+    #[error("CLONE_TOO_LARGE: the clone grew past its disk budget of {budget} bytes")]
+    CloneTooLarge { budget: u64 },
     /// An I/O error outside any single file (temp dirs, spawning processes).
     #[error("{context}: {source}")]
     Io {
@@ -37,5 +51,32 @@ impl InventoryError {
             context: context.into(),
             source,
         }
+    }
+
+    /// The stable code of the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            InventoryError::NotADirectory(_) => "TARGET_NOT_FOUND",
+            InventoryError::Target(e) => e.code(),
+            InventoryError::Definition(_) => "DEFINITION_INVALID",
+            InventoryError::Git { .. } => "GIT_FAILED",
+            InventoryError::GitTimeout { .. } => "GIT_TIMEOUT",
+            InventoryError::RefNotFound(_) => "REF_NOT_FOUND",
+            InventoryError::CloneTooLarge { .. } => "CLONE_TOO_LARGE",
+            InventoryError::Io { .. } => "IO_FAILED",
+            InventoryError::FileTimeout => "PARSE_TIMEOUT",
+        }
+    }
+
+    /// True when the same request can never succeed (a retry would fail the same way).
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            InventoryError::NotADirectory(_)
+                | InventoryError::Target(_)
+                | InventoryError::Definition(_)
+                | InventoryError::RefNotFound(_)
+                | InventoryError::CloneTooLarge { .. }
+        )
     }
 }

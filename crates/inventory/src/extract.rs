@@ -30,11 +30,6 @@ use crate::registry::{Framework, Language};
 /// suite level is two JSON levels (object and array).
 pub const MAX_DEPTH: usize = 48;
 
-/// Query matches start no deeper than this in the syntax tree. Real test code sits far
-/// shallower (48 nested suites are ~300 levels); deeper starts cost quadratic time in
-/// Tree-sitter's query cursor on pathological nesting.
-pub const MAX_START_DEPTH: u32 = 400;
-
 /// Longest modifier text kept (attributes can be long).
 const MAX_MODIFIER: usize = 200;
 /// Longest name kept.
@@ -321,7 +316,11 @@ fn run_at_roots<'t>(
         if budget.exhausted() {
             return false;
         }
-        if path.len() <= MAX_START_DEPTH as usize && roots.binary_search(&node.kind_id()).is_ok() {
+        // Every depth: a match is never dropped for being deep (suites nested past
+        // [`MAX_DEPTH`] are flattened by `build_tree`, not lost). The cursor runs with a
+        // maximum start depth of 0 at each root node, so a deep node costs what a shallow
+        // one does.
+        if roots.binary_search(&node.kind_id()).is_ok() {
             let at = At { node, path: &path };
             let mut matches = cursor.matches(query, node, src);
             while let Some(m) = matches.next() {
@@ -426,7 +425,7 @@ fn run_over_tree<'t>(
     budget: &Budget,
     mut on_match: impl FnMut(&QueryMatch<'_, 't>, Option<At<'_, 't>>),
 ) -> bool {
-    cursor.set_max_start_depth(Some(MAX_START_DEPTH));
+    cursor.set_max_start_depth(None);
     let mut progress = |_: &tree_sitter::QueryCursorState| budget.exhausted();
     let options = QueryCursorOptions::new().progress_callback(&mut progress);
     let mut matches = cursor.matches_with_options(query, tree.root_node(), src, options);

@@ -16,10 +16,15 @@ pub mod detect;
 pub mod error;
 pub mod extract;
 pub mod framework;
+mod git;
+mod head;
 pub mod lang;
+pub mod materialize;
 pub mod registry;
 pub mod scan;
 pub mod source;
+pub mod untrusted_file;
+pub mod workdir;
 
 pub use specline_inventory_model as model;
 

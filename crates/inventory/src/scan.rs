@@ -25,11 +25,13 @@ use crate::detect::ConfigIndex;
 use crate::error::InventoryError;
 use crate::extract::Budget;
 use crate::framework::Grammar;
+use crate::materialize::{OmitReason, Omitted};
 use crate::model::{
     DomainHints, ErrorPhase, FileError, Inventory, ScanStats, Source, Suite, TestFile,
     SCHEMA_VERSION,
 };
 use crate::registry::{registry, Registry};
+use crate::untrusted_file::{read_regular, Refused};
 
 /// Directories never worth scanning: dependencies, build outputs, caches, VCS data.
 pub const DEFAULT_IGNORED_DIRS: &[&str] = &[
@@ -92,7 +94,8 @@ impl CancelToken {
 /// How to scan.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
-    /// Files larger than this are skipped and counted in `skipped_too_large`.
+    /// Files larger than this are skipped, counted in `skipped_too_large` and recorded as
+    /// `FILE_TOO_LARGE` errors.
     pub max_file_size: u64,
     /// Worker threads (the bounded pool). 0 means the number of CPUs.
     pub threads: usize,
@@ -191,6 +194,7 @@ pub fn scan_each(
             counters: &counters,
             cancel: &cancel,
             file_timeout: opts.file_timeout,
+            max_file_size: opts.max_file_size,
         };
         for _ in 0..threads {
             let (job_rx, out_tx) = (job_rx.clone(), out_tx.clone());
@@ -359,13 +363,50 @@ enum Outcome {
     Error(FileError),
 }
 
-fn rel_path(root: &Path, path: &Path) -> String {
+/// The `/`-separated path of `path` under `root`, and whether a part of it was not UTF-8.
+/// Invalid bytes are written `\xNN`, so two names that differ only there stay apart
+/// (a lossy conversion would map both to U+FFFD and give two files one path).
+fn rel_path(root: &Path, path: &Path) -> (String, bool) {
     let rel = path.strip_prefix(root).unwrap_or(path);
+    let mut lossy = false;
     let parts: Vec<String> = rel
         .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .map(|c| {
+            let bytes = c.as_os_str().as_encoded_bytes();
+            let mut out = String::with_capacity(bytes.len());
+            for chunk in bytes.utf8_chunks() {
+                out.push_str(chunk.valid());
+                for b in chunk.invalid() {
+                    lossy = true;
+                    out.push_str(&format!("\\x{b:02X}"));
+                }
+            }
+            out
+        })
         .collect();
-    parts.join("/")
+    (parts.join("/"), lossy)
+}
+
+/// Paths handed out so far: every file of an inventory has its own path, even when an
+/// escaped non-UTF-8 name meets a real name spelled the same (then ` (2)`, ` (3)`, … in
+/// walk order, which is sorted).
+#[derive(Default)]
+struct UniquePaths(std::collections::HashSet<String>);
+
+impl UniquePaths {
+    fn claim(&mut self, rel: String) -> (String, bool) {
+        if self.0.insert(rel.clone()) {
+            return (rel, false);
+        }
+        let mut n = 2u64;
+        loop {
+            let candidate = format!("{rel} ({n})");
+            if self.0.insert(candidate.clone()) {
+                return (candidate, true);
+            }
+            n += 1;
+        }
+    }
 }
 
 fn discover(
@@ -386,6 +427,7 @@ fn discover(
         .git_exclude(opts.gitignore)
         .ignore(opts.gitignore)
         .require_git(false)
+        .sort_by_file_name(|a, b| a.cmp(b))
         .filter_entry(|e| {
             !(e.file_type().is_some_and(|t| t.is_dir())
                 && e.file_name()
@@ -393,6 +435,7 @@ fn discover(
                     .is_some_and(|n| DEFAULT_IGNORED_DIRS.contains(&n)))
         })
         .build();
+    let mut paths = UniquePaths::default();
     for entry in walker {
         if cancel.is_cancelled() {
             return;
@@ -401,7 +444,7 @@ fn discover(
             Ok(e) => e,
             Err(err) => {
                 let path = match &err {
-                    ignore::Error::WithPath { path, .. } => rel_path(root, path),
+                    ignore::Error::WithPath { path, .. } => rel_path(root, path).0,
                     _ => String::new(),
                 };
                 let _ = out.send(Outcome::Error(FileError {
@@ -422,13 +465,34 @@ fn discover(
         let Some((lang, grammar)) = registry.for_file_name(&name) else {
             continue;
         };
-        let rel = rel_path(root, entry.path());
+        let (rel, not_utf8) = rel_path(root, entry.path());
         if !lang.candidates.is_match(&rel) {
             continue;
+        }
+        let (rel, renamed) = paths.claim(rel);
+        if not_utf8 || renamed {
+            let _ = out.send(Outcome::Error(FileError {
+                path: rel.clone(),
+                phase: ErrorPhase::Discovery,
+                code: if renamed {
+                    "PATH_DISAMBIGUATED"
+                } else {
+                    "PATH_NOT_UTF8"
+                }
+                .into(),
+                message: if renamed {
+                    "the path is recorded with a suffix: another file has the same name once \
+                     its non-UTF-8 bytes are written as \\xNN"
+                        .into()
+                } else {
+                    "the path is not valid UTF-8; its invalid bytes are written as \\xNN".into()
+                },
+            }));
         }
         let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
         if size > opts.max_file_size {
             counters.too_large.fetch_add(1, Ordering::Relaxed);
+            let _ = out.send(too_large(&rel, Some(size), opts.max_file_size));
             continue;
         }
         let lang_idx = registry
@@ -456,6 +520,7 @@ struct WorkerCtx<'a> {
     counters: &'a Counters,
     cancel: &'a CancelToken,
     file_timeout: Option<Duration>,
+    max_file_size: u64,
 }
 
 fn worker(ctx: WorkerCtx<'_>, jobs: &Receiver<Job>, out: &Sender<Outcome>) {
@@ -471,6 +536,59 @@ fn worker(ctx: WorkerCtx<'_>, jobs: &Receiver<Job>, out: &Sender<Outcome>) {
             }
         }
     }
+}
+
+/// The per-file error of a file over the size limit (`size` unknown when a server's blob
+/// filter left it out of a clone).
+fn too_large(rel: &str, size: Option<u64>, limit: u64) -> Outcome {
+    let size = size.map_or_else(
+        || "its size is unknown".to_string(),
+        |s| format!("{s} bytes"),
+    );
+    Outcome::Error(FileError {
+        path: rel.to_string(),
+        phase: ErrorPhase::Discovery,
+        code: "FILE_TOO_LARGE".into(),
+        message: format!("skipped: {size}, over the limit of {limit} bytes"),
+    })
+}
+
+/// Adds the files a clone left out ([`crate::source::Checkout::omitted`]) to a scan's
+/// errors and counters: a test file over the size limit as `FILE_TOO_LARGE` (as if the
+/// scan had seen it), any path that would leave the tree as `UNSAFE_PATH`.
+pub fn record_omitted(
+    inventory: &mut Inventory,
+    omitted: &[Omitted],
+    max_file_size: u64,
+) -> Result<(), InventoryError> {
+    let registry = registry()?;
+    for o in omitted {
+        let outcome = match o.reason {
+            OmitReason::TooLarge { size } => {
+                let name = o.path.rsplit('/').next().unwrap_or(&o.path);
+                let is_test = registry
+                    .for_file_name(name)
+                    .is_some_and(|(lang, _)| lang.candidates.is_match(&o.path));
+                if !is_test {
+                    continue;
+                }
+                inventory.stats.skipped_too_large += 1;
+                too_large(&o.path, size, max_file_size)
+            }
+            OmitReason::UnsafePath => Outcome::Error(FileError {
+                path: o.path.clone(),
+                phase: ErrorPhase::Discovery,
+                code: "UNSAFE_PATH".into(),
+                message: "skipped: the path would leave the tree or enter .git".into(),
+            }),
+        };
+        if let Outcome::Error(e) = outcome {
+            inventory.stats.errored += 1;
+            inventory.errors.push(e);
+        }
+    }
+    inventory.errors.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(())
 }
 
 fn file_error(rel: &str, phase: ErrorPhase, code: &str, message: String) -> Option<Outcome> {
@@ -522,15 +640,27 @@ fn analyze(
         counters,
         cancel,
         file_timeout,
+        max_file_size,
     } = *ctx;
     let rel = job.rel.as_str();
-    let src = match std::fs::read(&job.abs) {
+    // Checked again as it is opened: the walker saw a regular file, but it may have been
+    // swapped for a symlink or a FIFO since.
+    let src = match read_regular(&job.abs, max_file_size) {
         Ok(s) => s,
+        Err(Refused::TooLarge(size)) => {
+            counters.too_large.fetch_add(1, Ordering::Relaxed);
+            return Some(too_large(rel, Some(size), max_file_size));
+        }
         Err(e) => return file_error(rel, ErrorPhase::Discovery, "READ_FAILED", e.to_string()),
     };
     if src.iter().take(BINARY_SNIFF).any(|&b| b == 0) {
         counters.binary.fetch_add(1, Ordering::Relaxed);
-        return None;
+        return file_error(
+            rel,
+            ErrorPhase::Discovery,
+            "FILE_BINARY",
+            "skipped: the file looks binary (a NUL byte in its first 8000 bytes)".into(),
+        );
     }
     let lang = registry.languages.get(job.lang)?;
     if let Some(pre) = &lang.prefilter {
@@ -610,6 +740,7 @@ mod tests {
             counters: &counters,
             cancel: &cancel,
             file_timeout: None,
+            max_file_size: u64::MAX,
         };
         let got = analyze(&ctx, &mut HashMap::new(), &job);
         match got {

@@ -1,22 +1,25 @@
 //! Where a tree comes from: a local directory, or a git URL cloned shallowly into a
-//! private temporary directory with the `git` CLI.
+//! private temporary directory.
+//!
+//! Targets and refs are parsed by [`crate::model::target`] first: a URL with userinfo, an
+//! option lookalike or a malformed ref never reaches `git`. Every `git` process is
+//! hardened ([`crate::git`]): `git` never runs inside the given local directory, and a
+//! clone's files are written by [`crate::materialize`], not by `git checkout`.
 //!
 //! An access token is handed to git through an environment variable read by an inline
 //! credential helper, so it never appears in argv (process listings), in the URL recorded
-//! in the inventory, or in error messages (git's stderr is scrubbed as well). Credentials
-//! written into the URL itself are moved out of it the same way.
+//! in the inventory, or in error messages (git's stderr is scrubbed as well).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::InventoryError;
+use crate::git::{self, Limits};
+use crate::head::{self, Head};
+use crate::materialize::{materialize, Omitted};
+use crate::model::target::{check_ref, Target};
 use crate::model::Source;
-
-/// Environment variable through which the token reaches the credential helper.
-const TOKEN_VAR: &str = "SPECLINE_INTERNAL_GIT_TOKEN";
-const USER_VAR: &str = "SPECLINE_INTERNAL_GIT_USER";
 
 /// A secret that prints as `***` in `Debug` and `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -26,7 +29,7 @@ impl Token {
     pub fn new(secret: impl Into<String>) -> Self {
         Token(secret.into())
     }
-    fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -48,67 +51,32 @@ impl fmt::Display for Token {
 pub enum SourceSpec {
     Local(PathBuf),
     Git {
-        /// The URL without any credentials.
+        /// The URL (it never holds credentials: they are refused when parsing).
         url: String,
         branch: Option<String>,
-        user: Option<String>,
         token: Option<Token>,
     },
 }
 
-/// True when `target` looks like a git URL rather than a local path.
-pub fn is_git_url(target: &str) -> bool {
-    let schemes = [
-        "http://",
-        "https://",
-        "ssh://",
-        "git://",
-        "file://",
-        "git+ssh://",
-    ];
-    if schemes.iter().any(|s| target.starts_with(s)) {
-        return true;
-    }
-    // scp-like `git@host:owner/repo.git`
-    match (target.find('@'), target.find(':')) {
-        (Some(at), Some(colon)) => at < colon && !target[..at].contains('/'),
-        _ => false,
-    }
-}
-
-/// Splits `scheme://user:secret@host/...` into the URL without userinfo, user and secret.
-fn split_credentials(url: &str) -> (String, Option<String>, Option<String>) {
-    let Some(scheme_end) = url.find("://") else {
-        return (url.to_string(), None, None);
-    };
-    let rest = &url[scheme_end + 3..];
-    let host_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..host_end];
-    let Some(at) = authority.rfind('@') else {
-        return (url.to_string(), None, None);
-    };
-    let userinfo = &authority[..at];
-    let clean = format!("{}{}", &url[..scheme_end + 3], &rest[at + 1..]);
-    match userinfo.split_once(':') {
-        Some((u, p)) => (clean, Some(u.to_string()), Some(p.to_string())),
-        None => (clean, Some(userinfo.to_string()), None),
-    }
-}
-
 impl SourceSpec {
-    /// Reads a CLI target. A token in the URL wins over `token` only when `token` is unset.
-    pub fn parse(target: &str, branch: Option<String>, token: Option<String>) -> SourceSpec {
-        if !is_git_url(target) {
-            return SourceSpec::Local(PathBuf::from(target));
+    /// Reads a target and an optional branch or tag, refusing what
+    /// [`crate::model::target`] refuses (userinfo in a URL, a leading `-`, a malformed ref).
+    pub fn parse(
+        target: &str,
+        branch: Option<String>,
+        token: Option<String>,
+    ) -> Result<SourceSpec, InventoryError> {
+        if let Some(b) = &branch {
+            check_ref(b)?;
         }
-        let (url, user, secret) = split_credentials(target);
-        let token = token.or(secret).map(Token::new);
-        SourceSpec::Git {
-            url,
-            branch,
-            user,
-            token,
-        }
+        Ok(match Target::parse(target)? {
+            Target::Local(path) => SourceSpec::Local(path),
+            Target::Git { url, .. } => SourceSpec::Git {
+                url,
+                branch,
+                token: token.map(Token::new),
+            },
+        })
     }
 }
 
@@ -117,6 +85,7 @@ impl SourceSpec {
 pub struct Checkout {
     path: PathBuf,
     source: Source,
+    omitted: Vec<Omitted>,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -128,49 +97,88 @@ impl Checkout {
     pub fn source(&self) -> &Source {
         &self.source
     }
+    /// Files of a clone that were not written (too large, unsafe path): the scan records
+    /// them as per-file errors ([`crate::scan::record_omitted`]).
+    pub fn omitted(&self) -> &[Omitted] {
+        &self.omitted
+    }
 }
 
-/// Makes `spec` available as a directory (cloning when it is a URL).
-pub fn prepare(spec: &SourceSpec) -> Result<Checkout, InventoryError> {
-    prepare_with(spec, Path::new("git"))
-}
-
-/// How to reach a git remote.
+/// How to reach a git remote, and what bounds a clone.
 #[derive(Debug, Clone)]
 pub struct GitOptions {
     /// The `git` program (a wrapper in tests, a pinned path in deployments).
     pub program: PathBuf,
-    /// Longest a clone or `ls-remote` may take; past it the process is killed and the call
-    /// fails with `GIT_TIMEOUT` (a stalled server must not hold a worker slot forever).
+    /// Longest a clone (with writing its files) or `ls-remote` may take; past it the
+    /// process is killed and the call fails with `GIT_TIMEOUT` (a stalled server must not
+    /// hold a worker slot forever).
     pub timeout: Option<Duration>,
+    /// Files larger than this are not fetched (`--filter=blob:limit`, where the server
+    /// supports it) nor written, and are recorded as `FILE_TOO_LARGE`.
+    pub max_file_bytes: u64,
+    /// Bytes a clone directory may hold (objects and written files); past it the clone is
+    /// stopped with `CLONE_TOO_LARGE`.
+    pub disk_budget: Option<u64>,
+    /// Where clone directories are made (and swept by [`crate::workdir::sweep_stale`]).
+    pub work_root: PathBuf,
 }
 
 impl Default for GitOptions {
     fn default() -> Self {
         GitOptions {
             program: PathBuf::from("git"),
-            timeout: None,
+            timeout: Some(Duration::from_secs(300)),
+            max_file_bytes: crate::ScanOptions::default().max_file_size,
+            disk_budget: Some(1 << 30),
+            work_root: std::env::temp_dir(),
         }
     }
 }
 
-/// [`prepare_with`] under [`GitOptions`].
+impl GitOptions {
+    fn limits(&self, started: Instant) -> Limits {
+        Limits {
+            deadline: self.timeout.map(|t| started + t),
+            disk: None,
+            max_stdout: Some(1 << 20),
+        }
+    }
+}
+
+/// Makes `spec` available as a directory (cloning when it is a URL), with default options.
+pub fn prepare(spec: &SourceSpec) -> Result<Checkout, InventoryError> {
+    prepare_opts(spec, &GitOptions::default())
+}
+
+/// Makes `spec` available as a directory (cloning when it is a URL).
 pub fn prepare_opts(spec: &SourceSpec, opts: &GitOptions) -> Result<Checkout, InventoryError> {
+    let limits = opts.limits(Instant::now());
     match spec {
-        SourceSpec::Local(_) => prepare_with(spec, &opts.program),
-        SourceSpec::Git {
-            url,
-            branch,
-            user,
-            token,
-        } => clone(
-            &opts.program,
-            url,
-            branch.as_deref(),
-            user.as_deref(),
-            token.as_ref(),
-            opts.timeout,
-        ),
+        SourceSpec::Local(path) => {
+            if !path.is_dir() {
+                return Err(InventoryError::NotADirectory(path.clone()));
+            }
+            // A local checkout records its commit too, when it is one; quietly none if not.
+            let head = head::read_head(&opts.program, &head::git_dir_of(path), &limits);
+            Ok(Checkout {
+                path: path.clone(),
+                source: source_of(path.display().to_string(), head, None),
+                omitted: Vec::new(),
+                _temp: None,
+            })
+        }
+        SourceSpec::Git { url, branch, token } => {
+            clone(opts, url, branch.as_deref(), token.as_ref(), limits)
+        }
+    }
+}
+
+fn source_of(location: String, head: Head, asked: Option<&str>) -> Source {
+    Source {
+        location,
+        commit: head.commit,
+        branch: head.branch.or_else(|| asked.map(str::to_string)),
+        commit_time: head.commit_time,
     }
 }
 
@@ -178,20 +186,18 @@ pub fn prepare_opts(spec: &SourceSpec, opts: &GitOptions) -> Result<Checkout, In
 /// analyzer asks first, to reuse an analysis of the same commit. `None` for a local
 /// directory (its working tree may differ from any commit).
 pub fn remote_head(spec: &SourceSpec, opts: &GitOptions) -> Result<Option<String>, InventoryError> {
-    let SourceSpec::Git {
-        url,
-        branch,
-        user,
-        token,
-    } = spec
-    else {
+    let SourceSpec::Git { url, branch, token } = spec else {
         return Ok(None);
     };
-    let mut cmd = git(&opts.program, None);
-    with_credentials(&mut cmd, user.as_deref(), token.as_ref());
+    let mut cmd = git::command(&opts.program, None);
+    git::with_token(&mut cmd, token.as_ref());
     cmd.args(["ls-remote", "--", url]);
     cmd.arg(branch.as_deref().unwrap_or("HEAD"));
-    let output = run(cmd, opts.timeout, "ls-remote", token.as_ref())?;
+    let output = checked(
+        git::run(cmd, &opts.limits(Instant::now()), "ls-remote")?,
+        "ls-remote",
+        token.as_ref(),
+    )?;
     let text = String::from_utf8_lossy(&output.stdout);
     // With a branch name, `ls-remote` may list refs/heads/x and refs/tags/x: prefer the head.
     let mut first = None;
@@ -207,130 +213,29 @@ pub fn remote_head(spec: &SourceSpec, opts: &GitOptions) -> Result<Option<String
     }
     match first {
         Some(sha) => Ok(Some(sha)),
-        None => Err(InventoryError::Git {
-            action: "ls-remote",
-            message: format!(
-                "the remote has no ref `{}`",
-                branch.as_deref().unwrap_or("HEAD")
-            ),
-        }),
+        None => Err(InventoryError::RefNotFound(
+            branch.clone().unwrap_or_else(|| "HEAD".into()),
+        )),
     }
 }
 
-/// Lets git read the token from the child's environment through an inline credential
-/// helper: argv (visible in process listings) holds only the variable's name.
-fn with_credentials(cmd: &mut Command, user: Option<&str>, token: Option<&Token>) {
-    if let Some(t) = token {
-        cmd.arg("-c").arg("credential.helper=").arg("-c").arg(format!(
-            "credential.helper=!f() {{ echo \"username=${{{USER_VAR}}}\"; echo \"password=${{{TOKEN_VAR}}}\"; }}; f"
-        ));
-        cmd.env(TOKEN_VAR, t.expose())
-            .env(USER_VAR, user.unwrap_or("x-access-token"));
-    }
-}
-
-/// Runs a git command to completion (or kills it at the timeout), with its error scrubbed
-/// of the token.
-fn run(
-    mut cmd: Command,
-    timeout: Option<Duration>,
+/// A finished git process as a result: its stderr (scrubbed of the token) on failure.
+fn checked(
+    done: git::Finished,
     action: &'static str,
     token: Option<&Token>,
-) -> Result<Output, InventoryError> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| InventoryError::io("running git (is it installed?)", e))?;
-    // Drain both pipes on their own threads so a chatty git never blocks on a full pipe.
-    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut buf);
-            }
-            buf
-        })
-    };
-    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let deadline = timeout.map(|t| Instant::now() + t);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(e) => return Err(InventoryError::io("waiting for git", e)),
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(InventoryError::Git {
-                action,
-                message: format!(
-                    "GIT_TIMEOUT: git {action} took longer than {}s and was stopped",
-                    timeout.map_or(0, |t| t.as_secs())
-                ),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let output = Output {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    };
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(InventoryError::Git {
-            action,
-            message: scrub(stderr.trim(), token),
-        });
+) -> Result<git::Finished, InventoryError> {
+    if done.status.success() {
+        return Ok(done);
     }
-    Ok(output)
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    Err(InventoryError::Git {
+        action,
+        message: scrub(stderr.trim(), token),
+    })
 }
 
-/// [`prepare`] with an explicit `git` program (a wrapper in tests, a pinned path in
-/// deployments).
-pub fn prepare_with(spec: &SourceSpec, git_program: &Path) -> Result<Checkout, InventoryError> {
-    match spec {
-        SourceSpec::Local(path) => {
-            if !path.is_dir() {
-                return Err(InventoryError::NotADirectory(path.clone()));
-            }
-            let mut source = Source {
-                location: path.display().to_string(),
-                ..Source::default()
-            };
-            // A local checkout records its commit too, when it is one; quietly none if not.
-            if let Ok(info) = git_info(git_program, path) {
-                source.commit = info.commit;
-                source.branch = info.branch;
-                source.commit_time = info.commit_time;
-            }
-            Ok(Checkout {
-                path: path.clone(),
-                source,
-                _temp: None,
-            })
-        }
-        SourceSpec::Git {
-            url,
-            branch,
-            user,
-            token,
-        } => clone(
-            git_program,
-            url,
-            branch.as_deref(),
-            user.as_deref(),
-            token.as_ref(),
-            None,
-        ),
-    }
-}
-
-/// Removes every trace of `secret` from a message, and credentials from URLs in it.
+/// Removes every trace of `secret` from a message, and userinfo from URLs in it.
 fn scrub(message: &str, secret: Option<&Token>) -> String {
     let mut out = message.to_string();
     if let Some(t) = secret {
@@ -339,107 +244,75 @@ fn scrub(message: &str, secret: Option<&Token>) -> String {
         }
     }
     out.split_inclusive(char::is_whitespace)
-        .map(|w| {
-            let trimmed = w.trim_end();
-            let (clean, user, pass) = split_credentials(trimmed.trim_matches('\''));
-            if user.is_some() || pass.is_some() {
-                format!("{clean}{}", &w[trimmed.len()..])
-            } else {
-                w.to_string()
-            }
+        .map(|w| match strip_userinfo(w) {
+            Some(clean) => clean,
+            None => w.to_string(),
         })
         .collect()
 }
 
-fn git(program: &Path, dir: Option<&Path>) -> Command {
-    let mut cmd = Command::new(program);
-    if let Some(d) = dir {
-        cmd.arg("-C").arg(d);
-    }
-    cmd.env("GIT_TERMINAL_PROMPT", "0")
-        .env_remove("GIT_ASKPASS")
-        .env_remove("SSH_ASKPASS")
-        .env_remove(TOKEN_VAR)
-        .env_remove(USER_VAR);
-    cmd
+/// `w` without the userinfo of a URL in it, if it holds one.
+fn strip_userinfo(w: &str) -> Option<String> {
+    let scheme_end = w.find("://")?;
+    let rest = &w[scheme_end + 3..];
+    let host_end = rest.find(['/', '\'', ' ', '\n']).unwrap_or(rest.len());
+    let at = rest[..host_end].rfind('@')?;
+    Some(format!("{}{}", &w[..scheme_end + 3], &rest[at + 1..]))
 }
 
 fn clone(
-    program: &Path,
+    opts: &GitOptions,
     url: &str,
     branch: Option<&str>,
-    user: Option<&str>,
     token: Option<&Token>,
-    timeout: Option<Duration>,
+    limits: Limits,
 ) -> Result<Checkout, InventoryError> {
-    let temp = tempfile::Builder::new()
-        .prefix("specline-clone-")
-        .tempdir()
-        .map_err(|e| InventoryError::io("creating a temporary directory", e))?;
+    let temp = crate::workdir::new_clone_dir(&opts.work_root)?;
+    let limits = Limits {
+        disk: opts.disk_budget.map(|b| (temp.path().to_path_buf(), b)),
+        ..limits
+    };
     let dest = temp.path().join("repo");
-    let mut cmd = git(program, None);
-    with_credentials(&mut cmd, user, token);
+    let mut cmd = git::command(&opts.program, None);
+    git::with_token(&mut cmd, token);
     cmd.args([
         "clone",
         "--quiet",
+        "--no-checkout",
+        "--template=",
         "--depth",
         "1",
         "--single-branch",
         "--no-tags",
     ]);
+    cmd.arg(format!("--filter=blob:limit={}", opts.max_file_bytes));
     if let Some(b) = branch {
         cmd.arg("--branch").arg(b);
     }
     cmd.arg("--").arg(url).arg(&dest);
-    run(cmd, timeout, "clone", token)?;
-    let info = git_info(program, &dest).map_err(|m| InventoryError::Git {
-        action: "rev-parse",
-        message: scrub(&m, token),
-    })?;
+    let done = git::run(cmd, &limits, "clone")?;
+    if !done.status.success() {
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        if let Some(b) = branch.filter(|_| stderr.contains("not found in upstream")) {
+            return Err(InventoryError::RefNotFound(b.to_string()));
+        }
+        return Err(InventoryError::Git {
+            action: "clone",
+            message: scrub(stderr.trim(), token),
+        });
+    }
+    if let Some((dir, budget)) = &limits.disk {
+        if git::dir_size(dir) > *budget {
+            return Err(InventoryError::CloneTooLarge { budget: *budget });
+        }
+    }
+    let omitted = materialize(&opts.program, &dest, opts.max_file_bytes, &limits)?;
+    let head = head::read_head(&opts.program, &head::git_dir_of(&dest), &limits);
     Ok(Checkout {
         path: dest,
-        source: Source {
-            location: scrub(url, token),
-            commit: info.commit,
-            branch: info.branch.or_else(|| branch.map(str::to_string)),
-            commit_time: info.commit_time,
-        },
+        source: source_of(scrub(url, token), head, branch),
+        omitted,
         _temp: Some(temp),
-    })
-}
-
-struct GitInfo {
-    commit: Option<String>,
-    branch: Option<String>,
-    commit_time: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-fn git_info(program: &Path, dir: &Path) -> Result<GitInfo, String> {
-    let out = git(program, Some(dir))
-        .args(["log", "-1", "--format=%H%n%cI"])
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut lines = text.lines();
-    let commit = lines.next().map(str::to_string).filter(|s| !s.is_empty());
-    let commit_time = lines
-        .next()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t.trim()).ok())
-        .map(|t| t.with_timezone(&chrono::Utc));
-    let branch = git(program, Some(dir))
-        .args(["rev-parse", "--abbrev-ref", "HEAD"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|b| !b.is_empty() && b != "HEAD");
-    Ok(GitInfo {
-        commit,
-        branch,
-        commit_time,
     })
 }
 
@@ -448,34 +321,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn credentials_are_split_out_of_urls() {
-        let (url, user, pass) = split_credentials("https://bob:s3cret@example.invalid/a/b.git");
-        assert_eq!(url, "https://example.invalid/a/b.git");
-        assert_eq!(user.as_deref(), Some("bob"));
-        assert_eq!(pass.as_deref(), Some("s3cret"));
-    }
-
-    #[test]
     fn scrub_removes_token_and_userinfo() {
         let t = Token::new("tok123");
         let msg = "fatal: could not read from 'https://u:tok123@h.invalid/x' tok123";
         let s = scrub(msg, Some(&t));
         assert!(!s.contains("tok123"), "{s}");
         assert!(!s.contains("u:"), "{s}");
+        let s = scrub("fatal: 'https://ghp_x@h.invalid/r' gone", None);
+        assert_eq!(s, "fatal: 'https://h.invalid/r' gone");
     }
 
     #[test]
-    fn targets_are_classified() {
-        assert!(is_git_url("https://h.invalid/x.git"));
-        assert!(is_git_url("git@h.invalid:o/r.git"));
-        assert!(is_git_url("file:///tmp/x"));
-        assert!(!is_git_url("./some/dir"));
-        assert!(!is_git_url("/abs/dir"));
+    fn targets_with_userinfo_or_bad_refs_are_refused_with_a_code() {
+        let code = |t: &str, b: Option<&str>| {
+            SourceSpec::parse(t, b.map(str::to_string), None)
+                .map(|_| ())
+                .map_err(|e| e.code())
+        };
+        assert_eq!(
+            code("https://tok@h.invalid/x", None),
+            Err("CREDENTIALS_IN_URL")
+        );
+        assert_eq!(code("https://h.invalid/x", Some("-x")), Err("INVALID_REF"));
+        assert_eq!(code("--upload-pack=x", None), Err("TARGET_OPTION"));
+        assert_eq!(code("https://h.invalid/x", Some("main")), Ok(()));
+        assert_eq!(code("./dir", None), Ok(()));
     }
 
     #[test]
     fn token_debug_is_redacted() {
-        let spec = SourceSpec::parse("https://u:abc@h.invalid/x", None, None);
+        let spec = SourceSpec::parse("https://h.invalid/x", None, Some("abc".into())).unwrap();
         let dbg = format!("{spec:?}");
         assert!(!dbg.contains("abc"), "{dbg}");
     }

@@ -3,68 +3,28 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::Command;
 
-use specline_inventory::source::{
-    prepare, prepare_opts, prepare_with, remote_head, GitOptions, SourceSpec,
-};
+use specline_inventory::source::{prepare, prepare_opts, remote_head, GitOptions, SourceSpec};
 use specline_inventory::{scan, ScanOptions};
+
+#[path = "common/git_repos.rs"]
+mod git_repos;
+
+use git_repos::{git, served};
 
 const SECRET: &str = "tok-SECRET-4242";
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .env("GIT_AUTHOR_DATE", "2024-05-06T07:08:09Z")
-        .env("GIT_COMMITTER_DATE", "2024-05-06T07:08:09Z")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// A bare repository with one commit holding one Go test file; returns its file:// URL.
 fn bare_repo(tmp: &Path) -> (String, String) {
-    let work = tmp.join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    git(&work, &["init", "-q", "-b", "main"]);
-    std::fs::write(
-        work.join("calc_test.go"),
-        "package calc\nimport \"testing\"\nfunc TestAdd(t *testing.T) {}\n",
-    )
-    .unwrap();
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-q", "-m", "first"]);
-    let sha = git(&work, &["rev-parse", "HEAD"]);
-    let bare = tmp.join("origin.git");
-    git(
-        tmp,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            work.to_str().unwrap(),
-            bare.to_str().unwrap(),
-        ],
-    );
-    (format!("file://{}", bare.display()), sha)
+    let test = "package calc\nimport \"testing\"\nfunc TestAdd(t *testing.T) {}\n";
+    served(tmp, &[("calc_test.go", test.as_bytes().to_vec())], false)
 }
 
 #[test]
 fn clones_shallowly_and_records_commit_branch_and_time() {
     let tmp = tempfile::tempdir().unwrap();
     let (url, sha) = bare_repo(tmp.path());
-    let spec = SourceSpec::parse(&url, None, None);
+    let spec = SourceSpec::parse(&url, None, None).unwrap();
     let checkout = prepare(&spec).unwrap();
     let src = checkout.source().clone();
     assert_eq!(src.location, url);
@@ -102,10 +62,14 @@ fn the_token_reaches_git_only_through_the_environment() {
     )
     .unwrap();
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let spec = SourceSpec::parse(&url, Some("main".into()), Some(SECRET.into()));
-    let checkout = prepare_with(&spec, &wrapper).unwrap();
+    let spec = SourceSpec::parse(&url, Some("main".into()), Some(SECRET.into())).unwrap();
+    let opts = GitOptions {
+        program: wrapper,
+        ..GitOptions::default()
+    };
+    let checkout = prepare_opts(&spec, &opts).unwrap();
     let logged = std::fs::read_to_string(&log).unwrap();
-    assert!(logged.contains("ARGV -c credential.helper="), "{logged}");
+    assert!(logged.contains("-c credential.helper=!f()"), "{logged}");
     assert!(logged.contains("ENV token-set"), "{logged}");
     assert!(!logged.contains(SECRET), "token in argv: {logged}");
     assert!(!format!("{spec:?}").contains(SECRET));
@@ -114,17 +78,18 @@ fn the_token_reaches_git_only_through_the_environment() {
 
 #[test]
 fn a_failed_clone_names_no_credentials() {
-    // Credentials in the URL and as a token; no network involved (a missing local path).
+    // Credentials in the URL are refused before anything runs, without repeating them.
     let url = format!("file://user:{SECRET}@localhost/nonexistent/specline/repo.git");
-    let spec = SourceSpec::parse(&url, None, Some(SECRET.into()));
-    let err = prepare(&spec).unwrap_err();
+    let err = SourceSpec::parse(&url, None, Some(SECRET.into())).unwrap_err();
+    assert_eq!(err.code(), "CREDENTIALS_IN_URL");
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains(SECRET), "{shown}");
     assert!(!shown.contains("user:"), "{shown}");
 
     let tmp = tempfile::tempdir().unwrap();
     let missing = format!("file://{}/nope.git", tmp.path().display());
-    let err = prepare(&SourceSpec::parse(&missing, None, Some(SECRET.into()))).unwrap_err();
+    let err =
+        prepare(&SourceSpec::parse(&missing, None, Some(SECRET.into())).unwrap()).unwrap_err();
     let shown = format!("{err} {err:?}");
     assert!(shown.contains("clone"), "{shown}");
     assert!(!shown.contains(SECRET), "{shown}");
@@ -167,19 +132,23 @@ fn remote_head_names_the_commit_a_clone_would_get_without_cloning() {
     let tmp = tempfile::tempdir().unwrap();
     let (url, sha) = bare_repo(tmp.path());
     let opts = GitOptions::default();
-    let head = remote_head(&SourceSpec::parse(&url, None, None), &opts).unwrap();
+    let head = remote_head(&SourceSpec::parse(&url, None, None).unwrap(), &opts).unwrap();
     assert_eq!(head.as_deref(), Some(sha.as_str()));
-    let on_main = remote_head(&SourceSpec::parse(&url, Some("main".into()), None), &opts).unwrap();
+    let on_main = remote_head(
+        &SourceSpec::parse(&url, Some("main".into()), None).unwrap(),
+        &opts,
+    )
+    .unwrap();
     assert_eq!(on_main.as_deref(), Some(sha.as_str()));
     let err = remote_head(
-        &SourceSpec::parse(&url, Some("no-such-branch".into()), None),
+        &SourceSpec::parse(&url, Some("no-such-branch".into()), None).unwrap(),
         &opts,
     )
     .unwrap_err();
     assert!(err.to_string().contains("no-such-branch"), "{err}");
     // A local directory has no remote head: its working tree may differ from any commit.
     let local = remote_head(
-        &SourceSpec::parse(tmp.path().to_str().unwrap(), None, None),
+        &SourceSpec::parse(tmp.path().to_str().unwrap(), None, None).unwrap(),
         &opts,
     );
     assert_eq!(local.unwrap(), None);
@@ -196,10 +165,11 @@ fn a_stalled_clone_is_killed_at_the_timeout() {
     let opts = GitOptions {
         program: wrapper,
         timeout: Some(std::time::Duration::from_millis(300)),
+        ..GitOptions::default()
     };
     let started = std::time::Instant::now();
     let err = prepare_opts(
-        &SourceSpec::parse("https://example.invalid/r.git", None, None),
+        &SourceSpec::parse("https://example.invalid/r.git", None, None).unwrap(),
         &opts,
     )
     .unwrap_err();

@@ -110,6 +110,14 @@ fn a_timeout_reports_truncated_never_complete() {
     assert!(inv.stats.truncated);
 }
 
+/// Path and code of each per-file error.
+fn error_codes(inv: &specline_inventory::model::Inventory) -> Vec<(&str, &str)> {
+    inv.errors
+        .iter()
+        .map(|e| (e.path.as_str(), e.code.as_str()))
+        .collect()
+}
+
 #[test]
 fn large_and_binary_files_are_skipped_and_counted() {
     let dir = tempfile::tempdir().unwrap();
@@ -132,6 +140,20 @@ fn large_and_binary_files_are_skipped_and_counted() {
     assert_eq!(inv.stats.skipped_binary, 1);
     assert_eq!(inv.stats.test_files, 1);
     assert_eq!(inv.files[0].path, "ok.test.js");
+    // Recorded as per-file errors with their path and a code, not only counted.
+    assert_eq!(
+        error_codes(&inv),
+        vec![
+            ("big.test.js", "FILE_TOO_LARGE"),
+            ("bin.test.js", "FILE_BINARY")
+        ]
+    );
+    assert_eq!(inv.stats.errored, 2);
+    assert!(
+        inv.errors[0].message.contains("4"),
+        "{}",
+        inv.errors[0].message
+    );
 }
 
 #[test]
@@ -176,15 +198,37 @@ fn symlinks_are_not_followed_out_of_the_tree() {
 
 #[cfg(unix)]
 #[test]
-fn non_utf8_paths_are_scanned_with_a_lossy_name() {
+fn non_utf8_names_keep_their_own_paths_and_are_recorded() {
     use std::os::unix::ffi::OsStrExt;
     let dir = tempfile::tempdir().unwrap();
-    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.test.js");
-    fs::write(dir.path().join(name), ONE_TEST).unwrap();
+    // Two names a lossy conversion maps to one path (`caf\u{FFFD}.test.js`), and a real
+    // name spelled as the first one's escape.
+    for name in [
+        &b"caf\xe9.test.js"[..],
+        b"caf\xe8.test.js",
+        b"caf\\xE9.test.js",
+    ] {
+        fs::write(dir.path().join(std::ffi::OsStr::from_bytes(name)), ONE_TEST).unwrap();
+    }
     let inv = scan(dir.path(), &ScanOptions::default()).unwrap();
-    assert_eq!(inv.files.len(), 1);
-    assert_eq!(inv.files[0].path, "caf\u{FFFD}.test.js");
-    assert_eq!(inv.files[0].tests[0].name, "works");
+    let paths: Vec<&str> = inv.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        vec![
+            "caf\\xE8.test.js",
+            "caf\\xE9.test.js",
+            "caf\\xE9.test.js (2)"
+        ]
+    );
+    assert!(inv.files.iter().all(|f| f.tests[0].name == "works"));
+    assert_eq!(
+        error_codes(&inv),
+        vec![
+            ("caf\\xE8.test.js", "PATH_NOT_UTF8"),
+            // Walk order is sorted: the real name came first and kept its spelling.
+            ("caf\\xE9.test.js (2)", "PATH_DISAMBIGUATED"),
+        ]
+    );
 }
 
 #[test]

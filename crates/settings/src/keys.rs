@@ -438,6 +438,19 @@ key!(
     None,
     "Time limit of cloning or fetching the repository."
 );
+key!(
+    ANALYZER_CLONE_MAX_BYTES,
+    Analyzer,
+    "clone_max_bytes",
+    KeyType::Integer {
+        min: 1 << 20,
+        max: 1 << 40
+    },
+    DefaultValue::Value("1073741824"),
+    NONE,
+    None,
+    "Disk budget of one clone (objects and written files); past it the clone stops with `CLONE_TOO_LARGE` (a permanent error)."
+);
 
 // spec_generator
 key!(
@@ -602,6 +615,7 @@ pub const KEYS: &[KeyDef] = &[
     ANALYZER_SHUTDOWN_DEADLINE_SECS,
     ANALYZER_MAX_FILE_BYTES,
     ANALYZER_CLONE_TIMEOUT_SECS,
+    ANALYZER_CLONE_MAX_BYTES,
     SPEC_GENERATOR_CONCURRENCY,
     SPEC_GENERATOR_JOB_TIMEOUT_SECS,
     SPEC_GENERATOR_SHUTDOWN_DEADLINE_SECS,

@@ -86,6 +86,7 @@ pub struct AnalyzerSection {
     pub shutdown_deadline_secs: u64,
     pub max_file_bytes: u64,
     pub clone_timeout_secs: u64,
+    pub clone_max_bytes: u64,
 }
 
 impl AnalyzerSection {
@@ -96,6 +97,7 @@ impl AnalyzerSection {
             shutdown_deadline_secs: r.u64(&k::ANALYZER_SHUTDOWN_DEADLINE_SECS)?,
             max_file_bytes: r.u64(&k::ANALYZER_MAX_FILE_BYTES)?,
             clone_timeout_secs: r.u64(&k::ANALYZER_CLONE_TIMEOUT_SECS)?,
+            clone_max_bytes: r.u64(&k::ANALYZER_CLONE_MAX_BYTES)?,
         })
     }
 
