@@ -142,16 +142,20 @@ pub(crate) fn run(
     })
 }
 
-/// Reads a pipe to its end on its own thread (keeping at most `cap` bytes), so a chatty
-/// git never blocks on a full pipe.
+/// Reads a pipe to its end on its own thread, so a chatty git never blocks on a full pipe,
+/// keeping at most `cap` bytes (the rest is read and dropped: git still runs to its end).
 pub(crate) fn drain<R: Read + Send + 'static>(
     pipe: Option<R>,
     cap: Option<u64>,
 ) -> JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut buf = Vec::new();
-        if let Some(p) = pipe {
-            let _ = p.take(cap.unwrap_or(u64::MAX)).read_to_end(&mut buf);
+        if let Some(mut p) = pipe {
+            let _ = p
+                .by_ref()
+                .take(cap.unwrap_or(u64::MAX))
+                .read_to_end(&mut buf);
+            let _ = std::io::copy(&mut p, &mut std::io::sink());
         }
         buf
     })

@@ -52,7 +52,13 @@ pub(crate) fn materialize(
 ) -> Result<Vec<Omitted>, InventoryError> {
     let mut list = git::command(program, Some(work));
     list.args(["ls-tree", "-r", "-z", "--full-tree", "HEAD"]);
-    let listed = git::run(list, limits, "ls-tree")?;
+    // The whole listing: a cap would silently drop files (its size is bounded by the
+    // clone's, which the disk budget bounds).
+    let unbounded = Limits {
+        max_stdout: None,
+        ..limits.clone()
+    };
+    let listed = git::run(list, &unbounded, "ls-tree")?;
     if !listed.status.success() {
         return Err(InventoryError::Git {
             action: "ls-tree",

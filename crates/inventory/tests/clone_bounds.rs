@@ -114,6 +114,26 @@ fn dir_size(dir: &Path) -> u64 {
 }
 
 #[test]
+fn a_clone_of_many_files_writes_every_one() {
+    // A tree listing of several MiB: nothing of it may be cut off.
+    let tmp = tempfile::tempdir().unwrap();
+    let long = "n".repeat(100);
+    let names: Vec<String> = (0..12_000)
+        .map(|i| format!("d{}/{long}_{i}_test.go", i % 40))
+        .collect();
+    let files: Vec<(&str, Vec<u8>)> = names
+        .iter()
+        .map(|n| (n.as_str(), SMALL_TEST.as_bytes().to_vec()))
+        .collect();
+    let (url, _) = served(tmp.path(), &files, false);
+    let opts = options(1 << 20, 256 << 20, &tmp.path().join("clones"));
+    let checkout = prepare_opts(&SourceSpec::parse(&url, None, None).unwrap(), &opts).unwrap();
+    assert!(checkout.omitted().is_empty());
+    let inv = scan(checkout.path(), &ScanOptions::default()).unwrap();
+    assert_eq!(inv.stats.test_files, 12_000);
+}
+
+#[test]
 fn a_clone_over_its_disk_budget_stops_with_clone_too_large() {
     let tmp = tempfile::tempdir().unwrap();
     let files: Vec<(String, Vec<u8>)> = (0..8)
