@@ -5,6 +5,7 @@ mod bench;
 mod db;
 mod doctor;
 mod local;
+mod scratch_schema;
 mod serve;
 
 use std::process::ExitCode;

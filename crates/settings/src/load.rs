@@ -152,8 +152,26 @@ fn read_file(path: &Path) -> Result<toml::Table, SettingsError> {
     text.parse::<toml::Table>()
         .map_err(|e| SettingsError::File {
             path: path.to_path_buf(),
-            problem: format!("not valid TOML: {}", e.to_string().trim_end()),
+            problem: toml_problem(&text, &e),
         })
+}
+
+/// A TOML syntax error as its message and position only. The parser's own `Display` quotes
+/// the offending line, and that line is often `url = postgres://user:PASSWORD@…` or
+/// `api_key = …` written without quotes: the secret would be printed with the error.
+fn toml_problem(text: &str, e: &toml::de::Error) -> String {
+    let at = e
+        .span()
+        .map(|span| {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: ")
+        })
+        .unwrap_or_default();
+    // The message names what was expected (`string values must be quoted`), never the value.
+    let message = e.message().trim_end().replace('\n', "; ");
+    format!("not valid TOML: {at}{message} (the line is not shown: it may hold a secret)")
 }
 
 /// Every known environment name (keys and reserved variables).
