@@ -166,6 +166,10 @@ pub enum SpecError {
     /// The provider configuration is incomplete (e.g. no model name).
     #[error("INVALID_CONFIG: {0}")]
     InvalidConfig(String),
+    /// The input file is larger than the bound
+    /// ([`crate::inventory_file::MAX_INVENTORY_BYTES`]); reading stopped there.
+    #[error("INPUT_TOO_LARGE: the input is larger than {limit} bytes; reading stopped there")]
+    InputTooLarge { limit: u64 },
 }
 
 impl SpecError {
@@ -180,6 +184,7 @@ impl SpecError {
             Self::ConvertFailed { .. } => "CONVERT_FAILED",
             Self::Cache(_) => "CACHE",
             Self::InvalidConfig(_) => "INVALID_CONFIG",
+            Self::InputTooLarge { .. } => "INPUT_TOO_LARGE",
         }
     }
 
