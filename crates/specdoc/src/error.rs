@@ -45,6 +45,12 @@ pub enum ProviderErrorCode {
     QuotaExhausted,
     /// The circuit breaker is open after repeated failures; the call was not made.
     CircuitOpen,
+    /// The server answered with a redirect. Redirects are never followed: the API key rides
+    /// in a header, and following one to another host would hand that host the key.
+    RedirectRefused,
+    /// The response body exceeded [`crate::provider::http::MAX_RESPONSE_BYTES`]; reading
+    /// stopped there.
+    ResponseTooLarge,
 }
 
 impl ProviderErrorCode {
@@ -63,6 +69,8 @@ impl ProviderErrorCode {
             Self::SafetyBlocked => "SAFETY_BLOCKED",
             Self::QuotaExhausted => "QUOTA_EXHAUSTED",
             Self::CircuitOpen => "CIRCUIT_OPEN",
+            Self::RedirectRefused => "REDIRECT_REFUSED",
+            Self::ResponseTooLarge => "RESPONSE_TOO_LARGE",
         }
     }
 
@@ -81,7 +89,9 @@ impl ProviderErrorCode {
             | Self::InvalidRequest
             | Self::SafetyBlocked
             | Self::QuotaExhausted
-            | Self::CircuitOpen => ErrorClass::Permanent,
+            | Self::CircuitOpen
+            | Self::RedirectRefused
+            | Self::ResponseTooLarge => ErrorClass::Permanent,
         }
     }
 }
