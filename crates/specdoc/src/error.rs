@@ -76,6 +76,7 @@ impl ProviderErrorCode {
 
     /// The class that decides retrying. A `CircuitOpen` is permanent *for this call*: the
     /// breaker already decided the provider needs a rest, so retrying at once would defeat it.
+    /// The job behind the call is snoozed instead (see [`ProviderError::snooze_for`]).
     pub fn class(self) -> ErrorClass {
         match self {
             Self::RateLimited
@@ -140,6 +141,14 @@ impl ProviderError {
 
     pub fn is_retryable(&self) -> bool {
         self.class() == ErrorClass::Retryable
+    }
+
+    /// How long the job behind this call should wait and then run again, neither failing nor
+    /// spending a retry: set for `CIRCUIT_OPEN`, until the breaker's next trial. The provider
+    /// is resting, not broken; a job failed for that would be lost for a passing outage.
+    pub fn snooze_for(&self) -> Option<Duration> {
+        (self.code == ProviderErrorCode::CircuitOpen)
+            .then(|| self.retry_after.unwrap_or(Duration::from_secs(30)))
     }
 }
 
