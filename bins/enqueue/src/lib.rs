@@ -13,6 +13,7 @@ use clap::{Args, Subcommand};
 use futures::StreamExt;
 use specline_app::store::{AppStore, WatchedRepository};
 use specline_app::{analyze_and_generate, AnalysisRequest, DocumentSummary, SYSTEM_OWNER};
+use specline_inventory_model::terminal::terminal_safe;
 use specline_queue::store::Store;
 use specline_queue::{
     CancelOutcome, Client, EventStatus, JobFilter, JobState, RunStatus, SubmitOpts,
@@ -207,6 +208,14 @@ pub struct Tools {
     pub json: bool,
 }
 
+/// `println!` for human-readable output: the line goes through [`terminal_safe`], since it
+/// may hold repository names, branch names or error messages from a repository.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", terminal_safe(&format!($($arg)*)))
+    };
+}
+
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
@@ -257,7 +266,7 @@ impl Tools {
             }));
         }
         if !self.json {
-            println!(
+            say!(
                 "run {}{}",
                 submitted.run_id,
                 if submitted.existing {
@@ -272,7 +281,7 @@ impl Tools {
             if self.json {
                 return print_json(&doc);
             }
-            println!(
+            say!(
                 "document {} (version {}, {} behaviors{})",
                 doc.document_id,
                 doc.version,
@@ -299,7 +308,7 @@ impl Tools {
                     .ok()
                     .and_then(|i| run.steps.get(i))
                     .map_or("-", |s| s.kind.as_str());
-                println!(
+                say!(
                     "run {} {} step {} ({}%){}",
                     run.id,
                     run.state.as_str(),
@@ -322,13 +331,13 @@ impl Tools {
                     return print_json(&events);
                 }
                 for ev in events {
-                    println!("{}", event_line(&ev));
+                    say!("{}", event_line(&ev));
                 }
                 Ok(())
             }
             RunCommand::Resume { id } => {
                 client.resume(SYSTEM_OWNER, id).await?;
-                println!("run {id} resumed");
+                say!("run {id} resumed");
                 Ok(())
             }
             RunCommand::Cancel { id } => {
@@ -340,7 +349,7 @@ impl Tools {
                     .find_map(|e| e.job_id)
                     .with_context(|| format!("NOT_FOUND: run {id} has no step job"))?;
                 let outcome = client.cancel(job).await?;
-                println!("run {id}: step job {job} {}", cancel_text(&outcome));
+                say!("run {id}: step job {job} {}", cancel_text(&outcome));
                 Ok(())
             }
         }
@@ -377,7 +386,7 @@ impl Tools {
                     return print_json(&jobs);
                 }
                 for j in jobs {
-                    println!(
+                    say!(
                         "{:>8} {:<24} {:<8} {:<10} attempt {}/{}",
                         j.id,
                         j.kind,
@@ -398,17 +407,17 @@ impl Tools {
             }
             JobCommand::Retry { id } => {
                 let job = client.retry(id).await?;
-                println!("job {id} is {}", job.state.as_str());
+                say!("job {id} is {}", job.state.as_str());
                 Ok(())
             }
             JobCommand::Cancel { id } => {
                 let outcome = client.cancel(id).await?;
-                println!("job {id} {}", cancel_text(&outcome));
+                say!("job {id} {}", cancel_text(&outcome));
                 Ok(())
             }
             JobCommand::Discard { id } => {
                 let job = client.discard(id).await?;
-                println!("job {id} is {}", job.state.as_str());
+                say!("job {id} is {}", job.state.as_str());
                 Ok(())
             }
             JobCommand::Counts { queue } => {
@@ -421,7 +430,7 @@ impl Tools {
                     return print_json(&map);
                 }
                 for (state, n) in counts {
-                    println!("{:<10} {n}", state.as_str());
+                    say!("{:<10} {n}", state.as_str());
                 }
                 Ok(())
             }
@@ -455,7 +464,7 @@ impl Tools {
                     return print_json(&docs);
                 }
                 for d in docs {
-                    println!(
+                    say!(
                         "{:>6} {} [{}] v{} {} behaviors, {} {} ({})",
                         d.id,
                         d.repository,
@@ -489,11 +498,13 @@ impl Tools {
                 }
                 for a in list {
                     let stats = a.stats.clone().unwrap_or_default();
-                    println!(
+                    say!(
                         "{:>6} {} {} {:?} {} files {} tests",
                         a.id,
                         a.repository,
-                        a.commit.as_deref().map_or("-", |c| &c[..c.len().min(12)]),
+                        a.commit
+                            .as_deref()
+                            .map_or_else(|| "-".to_string(), |c| c.chars().take(12).collect()),
                         a.state,
                         stats.test_files,
                         stats.tests
@@ -530,12 +541,12 @@ impl Tools {
                         created_at: chrono::Utc::now(),
                     })
                     .await?;
-                println!("watching {repository}");
+                say!("watching {repository}");
                 Ok(())
             }
             WatchCommand::Remove { repository } => {
                 self.app.unwatch(&repository).await?;
-                println!("no longer watching {repository}");
+                say!("no longer watching {repository}");
                 Ok(())
             }
             WatchCommand::List => {
@@ -544,7 +555,7 @@ impl Tools {
                     return print_json(&list);
                 }
                 for w in list {
-                    println!(
+                    say!(
                         "{} {} [{}]{}",
                         w.repository,
                         w.branch.as_deref().unwrap_or("(default branch)"),
@@ -590,12 +601,13 @@ pub fn event_line(ev: &specline_queue::RunEvent) -> String {
         .as_ref()
         .map(|p| format!(" {p}"))
         .unwrap_or_default();
-    format!(
+    terminal_safe(&format!(
         "[{:>3}%] {}: {}{detail}",
         ev.progress,
         ev.stage.as_deref().unwrap_or("-"),
         ev.status.as_str()
-    )
+    ))
+    .into_owned()
 }
 
 /// Follow a run's events (printing them to stderr when `print`) until it ends; its document.

@@ -106,7 +106,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors quote names from repositories (paths, refs, test names).
+            eprintln!(
+                "error: {}",
+                specline_inventory_model::terminal::terminal_safe(&format!("{e:#}"))
+            );
             ExitCode::FAILURE
         }
     }

@@ -9,6 +9,8 @@
 //! `docs/inventory-schema.md`. Adding optional fields is a compatible change; removing or
 //! renaming a field bumps the version.
 
+pub mod terminal;
+
 use serde::{Deserialize, Serialize};
 
 /// Version of the JSON schema written in [`Inventory::schema_version`].

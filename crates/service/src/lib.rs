@@ -92,7 +92,11 @@ where
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
-            eprintln!("{name}: error: {e:#}");
+            // Errors quote names from repositories (paths, refs, test names).
+            eprintln!(
+                "{name}: error: {}",
+                specline_inventory_model::terminal::terminal_safe(&format!("{e:#}"))
+            );
             std::process::ExitCode::FAILURE
         }
     }
