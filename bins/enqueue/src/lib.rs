@@ -87,12 +87,47 @@ impl RequestArgs {
     }
 }
 
+/// The most rows a listing returns.
+pub const MAX_LIMIT: usize = 10_000;
+
+/// `--limit`: exactly the rows asked for, 1 to [`MAX_LIMIT`]. Zero is refused rather than
+/// read as "the default", which printed 100 rows to someone who asked for none.
+fn limit(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "INVALID_LIMIT: the limit must be a whole number from 1 to {MAX_LIMIT}"
+        )),
+    }
+}
+
+/// The longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+/// `--idempotency-key`: 1-200 characters, none of them a control character, not only
+/// spaces. An empty key used to be accepted as a key, so every `--idempotency-key ""`
+/// submission after the first returned the same run.
+fn idempotency_key(text: &str) -> Result<String, String> {
+    let ok = !text.trim().is_empty()
+        && text.chars().count() <= MAX_IDEMPOTENCY_KEY
+        && !text.chars().any(char::is_control);
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "INVALID_IDEMPOTENCY_KEY: a key is 1-{MAX_IDEMPOTENCY_KEY} characters, not only \
+             spaces, with no control characters"
+        ))
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct AnalyzeArgs {
     #[command(flatten)]
     pub request: RequestArgs,
-    /// Submit once per key: the same key and request return the same run.
-    #[arg(long)]
+    /// Submit once per key: the same key and request return the same run (1-200 printable
+    /// characters; an empty key is refused, not taken as "no key").
+    #[arg(long, value_parser = idempotency_key)]
     pub idempotency_key: Option<String>,
     /// Follow the run's events until it ends, then print the document's id.
     #[arg(long)]
@@ -126,7 +161,8 @@ pub enum JobCommand {
         /// available, scheduled, running, retryable, completed, cancelled, discarded
         #[arg(long)]
         state: Option<String>,
-        #[arg(long, default_value_t = 50)]
+        /// 1 to 10000.
+        #[arg(long, default_value_t = 50, value_parser = limit)]
         limit: usize,
     },
     Show {
@@ -163,7 +199,8 @@ pub enum DocumentCommand {
     List {
         #[arg(long)]
         repository: Option<String>,
-        #[arg(long, default_value_t = 20)]
+        /// 1 to 10000.
+        #[arg(long, default_value_t = 20, value_parser = limit)]
         limit: usize,
     },
 }
@@ -176,7 +213,8 @@ pub enum AnalysisCommand {
     List {
         #[arg(long)]
         repository: Option<String>,
-        #[arg(long, default_value_t = 20)]
+        /// 1 to 10000.
+        #[arg(long, default_value_t = 20, value_parser = limit)]
         limit: usize,
     },
 }
