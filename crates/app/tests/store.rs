@@ -132,6 +132,7 @@ on_both_backends!(
         find_document_matches_the_whole_generator,
         watch_inserts_updates_and_unwatch_removes,
         retention_keeps_the_newest_and_what_documents_need,
+        concurrent_generations_get_distinct_versions_written_into_their_json,
     ],
     fresh: [migrations_run_twice_and_concurrently_and_report_their_status],
 );
@@ -617,7 +618,10 @@ async fn document_versions_count_per_repository_and_language_and_a_retry_adds_no
         (v1.version, v2.version, fr.version, other.version),
         (1, 2, 1, 1)
     );
-    assert_eq!(v1.content, new_document(a.id, "r", "en", None).content);
+    assert_eq!(
+        v1.content,
+        serde_json::json!({ "title": "r in en", "sections": [1, 2], "version": 1 })
+    );
     assert_eq!(v1.behaviors, 13);
     assert_eq!(v1.run_id, Some(1));
 
@@ -665,6 +669,36 @@ async fn document_versions_count_per_repository_and_language_and_a_retry_adds_no
         ),
         "APP_NOT_FOUND"
     );
+}
+
+/// Eight generations of one repository and language store at once, through separate stores
+/// (as separate spec generators would), each carrying the stale version it guessed: the
+/// store numbers them 1..=8 and writes each number into its own JSON.
+async fn concurrent_generations_get_distinct_versions_written_into_their_json(h: Harness) {
+    let a = complete(&*h.store, &new_analysis("r", "c1", "1.0", None), false).await;
+    let mut tasks = Vec::new();
+    for run in 0..8 {
+        let store = h.reopen().await;
+        let mut doc = new_document(a.id, "r", "en", Some(100 + run));
+        doc.content["version"] = serde_json::json!(1);
+        tasks.push(tokio::spawn(
+            async move { store.store_document(&doc).await },
+        ));
+    }
+    let mut versions = Vec::new();
+    for t in tasks {
+        let record = t.await.unwrap().unwrap();
+        assert_eq!(
+            record.content["version"],
+            serde_json::json!(record.version),
+            "row and JSON disagree"
+        );
+        let again = h.store.get_document(record.id).await.unwrap().unwrap();
+        assert_eq!(again.content["version"], serde_json::json!(again.version));
+        versions.push(record.version);
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=8).collect::<Vec<i32>>());
 }
 
 async fn find_document_matches_the_whole_generator(h: Harness) {

@@ -124,9 +124,26 @@ pub struct NewDocument {
     pub model: String,
     pub prompt_version: String,
     /// The whole `specline_specdoc::SpecDocument` as JSON (this crate does not link specdoc).
+    /// Its top-level `version` is overwritten by the store with the version it assigns, so
+    /// the JSON and the row always agree (see [`stamp_version`]).
     pub content: serde_json::Value,
     pub behaviors: i64,
     pub run_id: Option<i64>,
+}
+
+/// `content` with its top-level `version` set to `version`.
+///
+/// A document's version is assigned by the store under its lock (one writer per repository
+/// and language). A generator that read the latest version beforehand and wrote `N + 1` into
+/// its JSON raced any other generation of the same repository: two concurrent ones both wrote
+/// `vN+1` in the JSON and got `N+1` and `N+2` in the rows. Writing the number into the JSON
+/// inside the same transaction that assigns it makes them agree by construction.
+pub(crate) fn stamp_version(content: &serde_json::Value, version: i32) -> serde_json::Value {
+    let mut content = content.clone();
+    if let Some(fields) = content.as_object_mut() {
+        fields.insert("version".to_string(), version.into());
+    }
+    content
 }
 
 /// A stored document version.
@@ -227,9 +244,9 @@ pub trait AppStore: Send + Sync + 'static {
         prompt_version: &str,
     ) -> Result<Option<DocumentRecord>>;
 
-    /// Store a document as the next version of its (repository, language). Storing again for
-    /// the same `run_id`, analysis and language returns the existing record (a retried step
-    /// does not make a second version).
+    /// Store a document as the next version of its (repository, language), with that version
+    /// written into its JSON as well. Storing again for the same `run_id`, analysis and
+    /// language returns the existing record (a retried step does not make a second version).
     async fn store_document(&self, doc: &NewDocument) -> Result<DocumentRecord>;
 
     async fn get_document(&self, id: i64) -> Result<Option<DocumentRecord>>;

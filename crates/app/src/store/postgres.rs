@@ -796,15 +796,21 @@ impl AppStore for PgAppStore {
                 return rows::document(&r);
             }
         }
+        let version: i32 = tx
+            .query_one(
+                "SELECT COALESCE(max(version), 0) + 1 FROM specline_documents
+                 WHERE repository = $1 AND language = $2",
+                &[&doc.repository, &doc.language],
+            )
+            .await?
+            .get(0);
+        let content = super::stamp_version(&doc.content, version);
         let row = tx
             .query_one(
                 &format!(
                     "INSERT INTO specline_documents (analysis_id, repository, language, version,
                        generator_kind, model, prompt_version, content, behaviors, run_id)
-                     VALUES ($1, $2, $3,
-                       (SELECT COALESCE(max(version), 0) + 1 FROM specline_documents
-                        WHERE repository = $2 AND language = $3),
-                       $4, $5, $6, $7, $8, $9)
+                     VALUES ($1, $2, $3, $10, $4, $5, $6, $7, $8, $9)
                      RETURNING {DOCUMENT_COLUMNS}"
                 ),
                 &[
@@ -814,9 +820,10 @@ impl AppStore for PgAppStore {
                     &doc.generator_kind,
                     &doc.model,
                     &doc.prompt_version,
-                    &doc.content,
+                    &content,
                     &doc.behaviors,
                     &doc.run_id,
+                    &version,
                 ],
             )
             .await

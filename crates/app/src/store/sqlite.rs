@@ -749,13 +749,17 @@ impl AppStore for SqliteAppStore {
                     doc.analysis_id
                 )));
             }
+            let version: i32 = tx.query_row(
+                "SELECT COALESCE(max(version), 0) + 1 FROM specline_documents
+                 WHERE repository = ?1 AND language = ?2",
+                params![doc.repository, doc.language],
+                |r| r.get(0),
+            )?;
+            let content = super::stamp_version(&doc.content, version);
             tx.execute(
                 "INSERT INTO specline_documents (analysis_id, repository, language, version,
                    generator_kind, model, prompt_version, content, behaviors, run_id, created_at)
-                 VALUES (?1, ?2, ?3,
-                   (SELECT COALESCE(max(version), 0) + 1 FROM specline_documents
-                    WHERE repository = ?2 AND language = ?3),
-                   ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 VALUES (?1, ?2, ?3, ?11, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     doc.analysis_id,
                     doc.repository,
@@ -763,10 +767,11 @@ impl AppStore for SqliteAppStore {
                     doc.generator_kind,
                     doc.model,
                     doc.prompt_version,
-                    doc.content.to_string(),
+                    content.to_string(),
                     doc.behaviors,
                     doc.run_id,
-                    micros(Utc::now())
+                    micros(Utc::now()),
+                    version
                 ],
             )?;
             let id = tx.last_insert_rowid();
