@@ -133,6 +133,8 @@ on_both_backends!(
         watch_inserts_updates_and_unwatch_removes,
         retention_keeps_the_newest_and_what_documents_need,
         concurrent_generations_get_distinct_versions_written_into_their_json,
+        watched_repositories_are_claimed_once_per_interval_even_past_a_day,
+        racing_schedulers_claim_each_repository_once,
     ],
     fresh: [migrations_run_twice_and_concurrently_and_report_their_status],
 );
@@ -699,6 +701,127 @@ async fn concurrent_generations_get_distinct_versions_written_into_their_json(h:
     }
     versions.sort_unstable();
     assert_eq!(versions, (1..=8).collect::<Vec<i32>>());
+}
+
+fn watched(repository: &str) -> WatchedRepository {
+    WatchedRepository {
+        repository: repository.into(),
+        branch: None,
+        language: "en".into(),
+        encrypted_token: None,
+        created_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+    }
+}
+
+fn names(claimed: Vec<WatchedRepository>) -> Vec<String> {
+    let mut names: Vec<String> = claimed.into_iter().map(|w| w.repository).collect();
+    names.sort();
+    names
+}
+
+/// A weekly interval (longer than any idempotency key lives) with the clock moved by hand:
+/// each repository is claimed once, not again within the interval, and again after it.
+async fn watched_repositories_are_claimed_once_per_interval_even_past_a_day(h: Harness) {
+    let s = &*h.store;
+    for r in ["a", "b", "c"] {
+        s.watch(&watched(r)).await.unwrap();
+    }
+    let week = Duration::days(7);
+    let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    assert_eq!(
+        names(s.claim_due_watched(t0, week, 2).await.unwrap()).len(),
+        2
+    );
+    assert_eq!(
+        names(s.claim_due_watched(t0, week, 10).await.unwrap()).len(),
+        1,
+        "the limit left one for the next claim"
+    );
+    for later in [Duration::seconds(1), Duration::hours(25), Duration::days(6)] {
+        assert_eq!(
+            s.claim_due_watched(t0 + later, week, 10).await.unwrap(),
+            vec![],
+            "claimed again after {later}"
+        );
+    }
+    // Watching again (a new branch) keeps the time.
+    s.watch(&WatchedRepository {
+        branch: Some("dev".into()),
+        ..watched("a")
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.claim_due_watched(t0 + Duration::days(6), week, 10)
+            .await
+            .unwrap(),
+        vec![]
+    );
+
+    let t1 = t0 + week;
+    assert_eq!(
+        names(s.claim_due_watched(t1, week, 10).await.unwrap()),
+        vec!["a", "b", "c"]
+    );
+    // A failed submission gives its claim back: due again at once, and only that one.
+    s.release_watched_claim("b", t1).await.unwrap();
+    // A stale release (of an older claim) changes nothing.
+    s.release_watched_claim("c", t0).await.unwrap();
+    assert_eq!(
+        names(
+            s.claim_due_watched(t1 + Duration::seconds(1), week, 10)
+                .await
+                .unwrap()
+        ),
+        vec!["b"]
+    );
+    // A new repository is due at once.
+    s.watch(&watched("d")).await.unwrap();
+    assert_eq!(
+        names(
+            s.claim_due_watched(t1 + Duration::seconds(2), week, 10)
+                .await
+                .unwrap()
+        ),
+        vec!["d"]
+    );
+}
+
+/// Four schedulers (separate stores on one database) claim at the same moments: every
+/// repository is claimed by exactly one of them per interval.
+async fn racing_schedulers_claim_each_repository_once(h: Harness) {
+    let repos: Vec<String> = (0..25).map(|i| format!("repo-{i:02}")).collect();
+    for r in &repos {
+        h.store.watch(&watched(r)).await.unwrap();
+    }
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(h.reopen().await);
+    }
+    let interval = Duration::hours(48);
+    let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    for round in 0..3 {
+        let now = t0 + interval * round;
+        let tasks: Vec<_> = stores
+            .iter()
+            .cloned()
+            .map(|s| {
+                tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    // Several small claims each, so the schedulers interleave.
+                    for _ in 0..10 {
+                        mine.extend(s.claim_due_watched(now, interval, 3).await.unwrap());
+                    }
+                    mine
+                })
+            })
+            .collect();
+        let mut claimed = Vec::new();
+        for t in tasks {
+            claimed.extend(t.await.unwrap());
+        }
+        assert_eq!(names(claimed), repos, "round {round}");
+    }
 }
 
 async fn find_document_matches_the_whole_generator(h: Harness) {

@@ -146,6 +146,14 @@ pub(crate) fn stamp_version(content: &serde_json::Value, version: i32) -> serde_
     content
 }
 
+/// A watched repository last submitted at or before this time is due at `now`. Clamped to
+/// the epoch, so an absurd interval means "not again" rather than a time no database holds.
+pub(crate) fn due_before(now: DateTime<Utc>, interval: chrono::Duration) -> DateTime<Utc> {
+    now.checked_sub_signed(interval)
+        .filter(|t| *t > DateTime::UNIX_EPOCH)
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
 /// A stored document version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocumentRecord {
@@ -272,6 +280,27 @@ pub trait AppStore: Send + Sync + 'static {
     async fn unwatch(&self, repository: &str) -> Result<()>;
     async fn watched(&self) -> Result<Vec<WatchedRepository>>;
     async fn get_watched(&self, repository: &str) -> Result<Option<WatchedRepository>>;
+
+    /// Claim up to `limit` watched repositories due for re-analysis at `now`: never submitted,
+    /// or last submitted at or before `now - interval`. One statement marks each claimed
+    /// repository submitted at `now`, so of several schedulers claiming at once exactly one
+    /// gets it, and it is not due again before `now + interval`, however long the interval
+    /// (the time is stored, not inferred from an idempotency key that expires after 24 h).
+    /// Re-watching a repository keeps its time.
+    async fn claim_due_watched(
+        &self,
+        now: DateTime<Utc>,
+        interval: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<WatchedRepository>>;
+
+    /// Give back a claim made at `claimed_at` whose submission failed: the repository is due
+    /// again at once. Does nothing if a later claim has replaced it.
+    async fn release_watched_claim(
+        &self,
+        repository: &str,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<()>;
 
     /// Delete analyses and documents finished before `before`, but always keep, per
     /// repository, the newest complete analysis and, per (repository, language), the newest
