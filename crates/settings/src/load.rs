@@ -144,11 +144,33 @@ impl Settings {
     }
 }
 
+/// The largest settings file read. Settings are a few kilobytes; the path may name anything
+/// (`/dev/zero`, a FIFO), which must not grow the process without end.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
 fn read_file(path: &Path) -> Result<toml::Table, SettingsError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SettingsError::File {
+    use std::io::Read as _;
+    let problem = |problem: String| SettingsError::File {
         path: path.to_path_buf(),
-        problem: format!("cannot read: {e}"),
-    })?;
+        problem,
+    };
+    let too_large = || problem(format!("larger than {MAX_FILE_BYTES} bytes; not read"));
+    let file = std::fs::File::open(path).map_err(|e| problem(format!("cannot read: {e}")))?;
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > MAX_FILE_BYTES)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| problem(format!("cannot read: {e}")))?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| problem(format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to())))?;
     text.parse::<toml::Table>()
         .map_err(|e| SettingsError::File {
             path: path.to_path_buf(),

@@ -536,3 +536,21 @@ fn a_toml_error_never_quotes_the_secret_on_the_offending_line() {
         }
     }
 }
+
+/// The file path may name anything: a device that never ends, or a huge file. Either is
+/// refused after at most the bound has been read.
+#[test]
+fn an_endless_or_huge_settings_file_is_refused_with_its_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.toml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(specline_settings::MAX_FILE_BYTES + 1)
+        .unwrap();
+    for path in [std::path::Path::new("/dev/zero"), huge.as_path()] {
+        let err =
+            Settings::load::<AllInOneSettings>(&LoadOptions::new(env(&[])).file(path)).unwrap_err();
+        assert_eq!(err.code(), "SETTINGS_FILE", "{err}");
+        assert!(err.to_string().contains("larger than"), "{err}");
+    }
+}
