@@ -2,7 +2,11 @@
 //! idempotency key, a zero or out-of-range `--limit`; a valid limit returns exactly that many.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::process::{Command, Output};
+
+use support::assert_succeeded;
 
 fn admin(data: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_specline"))
@@ -38,11 +42,7 @@ fn an_empty_or_blank_idempotency_key_is_refused() {
         data.path(),
         &["analyze", target, "--idempotency-key", "nightly-1"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
 }
 
 #[test]
@@ -52,11 +52,7 @@ fn limits_are_exact_or_refused() {
     let target = repo.path().to_str().unwrap();
     for _ in 0..4 {
         let out = admin(data.path(), &["analyze", target]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_succeeded(&out);
     }
     for listing in [
         &["job", "list"][..],
@@ -71,10 +67,6 @@ fn limits_are_exact_or_refused() {
         }
     }
     let out = admin(data.path(), &["job", "list", "--limit", "3"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
 }

@@ -5,7 +5,7 @@ mod support;
 
 use std::process::{Command, Output};
 
-use support::database_url;
+use support::{assert_succeeded, database_url};
 
 async fn client() -> tokio_postgres::Client {
     let (c, conn) = tokio_postgres::connect(&database_url(), tokio_postgres::NoTls)
@@ -60,11 +60,7 @@ async fn an_existing_schema_is_refused_and_left_intact() {
 
     // --keep reuses it and drops nothing.
     let out = bench(&["--schema", name, "--keep"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let v: i32 = c
         .query_one(&format!("SELECT v FROM {name}.precious"), &[])
         .await
@@ -106,11 +102,7 @@ async fn a_hostile_schema_name_is_refused_before_any_sql() {
 async fn the_bench_drops_the_fresh_schema_it_created() {
     let out = bench(&[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let name = stdout
         .lines()
         .find_map(|l| l.strip_prefix("backend: Postgres (schema "))

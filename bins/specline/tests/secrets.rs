@@ -6,7 +6,7 @@ mod support;
 
 use std::process::Output;
 
-use support::{Binaries, PgSchema};
+use support::{assert_succeeded, Binaries, PgSchema};
 
 /// A password with the characters that broke the old URL describer (`/`, `?`).
 const PASSWORD: &str = "Leak3d/Pass?word";
@@ -50,11 +50,7 @@ async fn migrate_describes_the_database_without_its_password() {
         .arg("migrate")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("127.0.0.1")
             || String::from_utf8_lossy(&out.stdout).contains("localhost"),
@@ -88,7 +84,7 @@ fn bench_never_prints_the_url_it_cannot_reach() {
         .args(["bench", "--help"])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_succeeded(&out);
     assert_no_secret(&out, "specline bench --help");
 }
 

@@ -3,8 +3,12 @@
 //! every human-readable printer with those characters escaped or replaced.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
+
+use support::assert_succeeded;
 
 /// Clears the screen, then sets the window title (OSC 0 … BEL).
 const ESC_SEQUENCES: &str = "\u{1b}[2J\u{1b}]0;owned\u{7}";
@@ -20,7 +24,7 @@ fn raw_controls(text: &str) -> Vec<char> {
 fn assert_clean(out: &Output, what: &str) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{what}: {stderr}");
+    assert_succeeded(out);
     for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
         let found = raw_controls(text);
         assert!(found.is_empty(), "{what} {name} carries {found:?}:\n{text}");
@@ -120,7 +124,7 @@ fn the_spec_document_in_markdown_carries_no_raw_controls() {
         "--format",
         "json",
     ]);
-    assert!(out.status.success());
+    assert_succeeded(&out);
     std::fs::write(&inventory, &out.stdout).unwrap();
     let out = specline(&["spec", inventory.to_str().unwrap()]);
     assert_clean(&out, "spec (Markdown to the terminal)");
