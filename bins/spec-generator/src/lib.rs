@@ -344,6 +344,8 @@ impl Step for Assemble {
         let input = s.input(&c).await?;
         let opts = s.options(&c)?;
         let analysis = &c.analyze_repository;
+        // Only a guess: the store assigns the version under its lock and writes it into the
+        // stored JSON (`store_document`), so concurrent generations cannot disagree.
         let next_version = s
             .app
             .latest_document(&analysis.repository, &c.input.lang)
