@@ -130,3 +130,25 @@ fn a_malformed_settings_file_is_refused_without_echoing_its_secrets() {
     assert!(!out.status.success());
     assert_no_secret(&out, "specline migrate");
 }
+
+/// A long-running binary logs where its database is at start: host and port only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_logs_its_database_without_the_password() {
+    let bins = Binaries::locate();
+    let schema = PgSchema::new().await;
+    let mut env = schema.env();
+    for (k, v) in env.iter_mut() {
+        if k == "SPECLINE_DATABASE__URL" {
+            *v = with_password(v);
+        }
+    }
+    bins.migrate(&env);
+    let scheduler = bins.start("specline-scheduler", &env).await;
+    let logs = scheduler
+        .terminate(std::time::Duration::from_secs(20))
+        .await;
+    assert!(logs.contains("specline-scheduler started"), "{logs}");
+    for piece in PIECES {
+        assert!(!logs.contains(piece), "the log shows {piece:?}:\n{logs}");
+    }
+}
