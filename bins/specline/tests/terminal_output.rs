@@ -174,3 +174,50 @@ fn operator_listings_escape_hostile_names() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Log lines quote repository names too: the scheduler's line about a watched repository
+/// whose name holds a carriage return and a right-to-left override shows them escaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_lines_escape_hostile_names() {
+    let bins = support::Binaries::locate();
+    let schema = support::PgSchema::new().await;
+    let mut env = schema.env();
+    bins.migrate(&env);
+    let repository = format!("https://git.example/org/forged\rINFO all good{RLO}.git");
+    let out = bins
+        .command("specline-enqueue", &env)
+        .args(["watch", "add", &repository])
+        .output()
+        .unwrap();
+    assert_succeeded(&out);
+    env.push((
+        "SPECLINE_SCHEDULER__REANALYZE_INTERVAL_SECS".into(),
+        "3600".into(),
+    ));
+    let scheduler = bins.start("specline-scheduler", &env).await;
+    let started = std::time::Instant::now();
+    while support::enqueue_json(&bins, &env, &["job", "list"])
+        .as_array()
+        .is_none_or(|jobs| jobs.is_empty())
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the scheduler submitted nothing: {}",
+            scheduler.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let logs = scheduler
+        .terminate(std::time::Duration::from_secs(20))
+        .await;
+    assert!(
+        logs.contains("submitted the periodic re-analysis"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("forged\\rINFO all good\\u{202e}.git"),
+        "{logs}"
+    );
+    let found = raw_controls(&logs);
+    assert!(found.is_empty(), "the log carries {found:?}:\n{logs}");
+}

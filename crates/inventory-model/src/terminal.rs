@@ -34,19 +34,27 @@ pub fn is_unsafe_for_terminal(c: char) -> bool {
 /// `text` with every [character unsafe for a terminal](is_unsafe_for_terminal) written as a
 /// visible escape (`\n`, `\r`, `\t`, or `\u{1b}`); borrowed when there is none.
 pub fn terminal_safe(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe_for_terminal) {
+    terminal_safe_except(text, &[])
+}
+
+/// [`terminal_safe`], leaving the characters of `keep` as they are: for text whose writer
+/// already escaped them in the parts that came from outside (a log line, whose formatter
+/// escapes ESC in field values and writes ESC itself only for its colours).
+pub fn terminal_safe_except<'a>(text: &'a str, keep: &[char]) -> Cow<'a, str> {
+    let escape = |c: char| is_unsafe_for_terminal(c) && !keep.contains(&c);
+    if !text.chars().any(escape) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
         match c {
+            c if !escape(c) => out.push(c),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if is_unsafe_for_terminal(c) => {
+            c => {
                 let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
-            c => out.push(c),
         }
     }
     Cow::Owned(out)
