@@ -14,6 +14,7 @@ use futures::StreamExt;
 use specline_app::store::{AppStore, WatchedRepository};
 use specline_app::{analyze_and_generate, AnalysisRequest, DocumentSummary, SYSTEM_OWNER};
 use specline_inventory_model::target::{check_ref, Target};
+use specline_inventory_model::terminal::terminal_safe;
 use specline_queue::store::Store;
 use specline_queue::{
     CancelOutcome, Client, EventStatus, JobFilter, JobState, RunStatus, SubmitOpts,
@@ -87,12 +88,47 @@ impl RequestArgs {
     }
 }
 
+/// The most rows a listing returns.
+pub const MAX_LIMIT: usize = 10_000;
+
+/// `--limit`: exactly the rows asked for, 1 to [`MAX_LIMIT`]. Zero is refused rather than
+/// read as "the default", which printed 100 rows to someone who asked for none.
+fn limit(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "INVALID_LIMIT: the limit must be a whole number from 1 to {MAX_LIMIT}"
+        )),
+    }
+}
+
+/// The longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+/// `--idempotency-key`: 1-200 characters, none of them a control character, not only
+/// spaces. An empty key used to be accepted as a key, so every `--idempotency-key ""`
+/// submission after the first returned the same run.
+fn idempotency_key(text: &str) -> Result<String, String> {
+    let ok = !text.trim().is_empty()
+        && text.chars().count() <= MAX_IDEMPOTENCY_KEY
+        && !text.chars().any(char::is_control);
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "INVALID_IDEMPOTENCY_KEY: a key is 1-{MAX_IDEMPOTENCY_KEY} characters, not only \
+             spaces, with no control characters"
+        ))
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct AnalyzeArgs {
     #[command(flatten)]
     pub request: RequestArgs,
-    /// Submit once per key: the same key and request return the same run.
-    #[arg(long)]
+    /// Submit once per key: the same key and request return the same run (1-200 printable
+    /// characters; an empty key is refused, not taken as "no key").
+    #[arg(long, value_parser = idempotency_key)]
     pub idempotency_key: Option<String>,
     /// Follow the run's events until it ends, then print the document's id.
     #[arg(long)]
@@ -126,7 +162,8 @@ pub enum JobCommand {
         /// available, scheduled, running, retryable, completed, cancelled, discarded
         #[arg(long)]
         state: Option<String>,
-        #[arg(long, default_value_t = 50)]
+        /// 1 to 10000.
+        #[arg(long, default_value_t = 50, value_parser = limit)]
         limit: usize,
     },
     Show {
@@ -163,7 +200,8 @@ pub enum DocumentCommand {
     List {
         #[arg(long)]
         repository: Option<String>,
-        #[arg(long, default_value_t = 20)]
+        /// 1 to 10000.
+        #[arg(long, default_value_t = 20, value_parser = limit)]
         limit: usize,
     },
 }
@@ -176,7 +214,8 @@ pub enum AnalysisCommand {
     List {
         #[arg(long)]
         repository: Option<String>,
-        #[arg(long, default_value_t = 20)]
+        /// 1 to 10000.
+        #[arg(long, default_value_t = 20, value_parser = limit)]
         limit: usize,
     },
 }
@@ -206,6 +245,14 @@ pub struct Tools {
     /// `None` without `security.encryption_key`: commands given a token refuse.
     pub cipher: Option<TokenCipher>,
     pub json: bool,
+}
+
+/// `println!` for human-readable output: the line goes through [`terminal_safe`], since it
+/// may hold repository names, branch names or error messages from a repository.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", terminal_safe(&format!($($arg)*)))
+    };
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
@@ -254,7 +301,7 @@ impl Tools {
             }));
         }
         if !self.json {
-            println!(
+            say!(
                 "run {}{}",
                 submitted.run_id,
                 if submitted.existing {
@@ -269,7 +316,7 @@ impl Tools {
             if self.json {
                 return print_json(&doc);
             }
-            println!(
+            say!(
                 "document {} (version {}, {} behaviors{})",
                 doc.document_id,
                 doc.version,
@@ -296,7 +343,7 @@ impl Tools {
                     .ok()
                     .and_then(|i| run.steps.get(i))
                     .map_or("-", |s| s.kind.as_str());
-                println!(
+                say!(
                     "run {} {} step {} ({}%){}",
                     run.id,
                     run.state.as_str(),
@@ -319,13 +366,13 @@ impl Tools {
                     return print_json(&events);
                 }
                 for ev in events {
-                    println!("{}", event_line(&ev));
+                    say!("{}", event_line(&ev));
                 }
                 Ok(())
             }
             RunCommand::Resume { id } => {
                 client.resume(SYSTEM_OWNER, id).await?;
-                println!("run {id} resumed");
+                say!("run {id} resumed");
                 Ok(())
             }
             RunCommand::Cancel { id } => {
@@ -337,7 +384,7 @@ impl Tools {
                     .find_map(|e| e.job_id)
                     .with_context(|| format!("NOT_FOUND: run {id} has no step job"))?;
                 let outcome = client.cancel(job).await?;
-                println!("run {id}: step job {job} {}", cancel_text(&outcome));
+                say!("run {id}: step job {job} {}", cancel_text(&outcome));
                 Ok(())
             }
         }
@@ -374,7 +421,7 @@ impl Tools {
                     return print_json(&jobs);
                 }
                 for j in jobs {
-                    println!(
+                    say!(
                         "{:>8} {:<24} {:<8} {:<10} attempt {}/{}",
                         j.id,
                         j.kind,
@@ -395,17 +442,17 @@ impl Tools {
             }
             JobCommand::Retry { id } => {
                 let job = client.retry(id).await?;
-                println!("job {id} is {}", job.state.as_str());
+                say!("job {id} is {}", job.state.as_str());
                 Ok(())
             }
             JobCommand::Cancel { id } => {
                 let outcome = client.cancel(id).await?;
-                println!("job {id} {}", cancel_text(&outcome));
+                say!("job {id} {}", cancel_text(&outcome));
                 Ok(())
             }
             JobCommand::Discard { id } => {
                 let job = client.discard(id).await?;
-                println!("job {id} is {}", job.state.as_str());
+                say!("job {id} is {}", job.state.as_str());
                 Ok(())
             }
             JobCommand::Counts { queue } => {
@@ -418,7 +465,7 @@ impl Tools {
                     return print_json(&map);
                 }
                 for (state, n) in counts {
-                    println!("{:<10} {n}", state.as_str());
+                    say!("{:<10} {n}", state.as_str());
                 }
                 Ok(())
             }
@@ -452,7 +499,7 @@ impl Tools {
                     return print_json(&docs);
                 }
                 for d in docs {
-                    println!(
+                    say!(
                         "{:>6} {} [{}] v{} {} behaviors, {} {} ({})",
                         d.id,
                         d.repository,
@@ -486,11 +533,13 @@ impl Tools {
                 }
                 for a in list {
                     let stats = a.stats.clone().unwrap_or_default();
-                    println!(
+                    say!(
                         "{:>6} {} {} {:?} {} files {} tests",
                         a.id,
                         a.repository,
-                        a.commit.as_deref().map_or("-", |c| &c[..c.len().min(12)]),
+                        a.commit
+                            .as_deref()
+                            .map_or_else(|| "-".to_string(), |c| c.chars().take(12).collect()),
                         a.state,
                         stats.test_files,
                         stats.tests
@@ -527,12 +576,12 @@ impl Tools {
                         created_at: chrono::Utc::now(),
                     })
                     .await?;
-                println!("watching {repository}");
+                say!("watching {repository}");
                 Ok(())
             }
             WatchCommand::Remove { repository } => {
                 self.app.unwatch(&repository).await?;
-                println!("no longer watching {repository}");
+                say!("no longer watching {repository}");
                 Ok(())
             }
             WatchCommand::List => {
@@ -541,7 +590,7 @@ impl Tools {
                     return print_json(&list);
                 }
                 for w in list {
-                    println!(
+                    say!(
                         "{} {} [{}]{}",
                         w.repository,
                         w.branch.as_deref().unwrap_or("(default branch)"),
@@ -587,12 +636,13 @@ pub fn event_line(ev: &specline_queue::RunEvent) -> String {
         .as_ref()
         .map(|p| format!(" {p}"))
         .unwrap_or_default();
-    format!(
+    terminal_safe(&format!(
         "[{:>3}%] {}: {}{detail}",
         ev.progress,
         ev.stage.as_deref().unwrap_or("-"),
         ev.status.as_str()
-    )
+    ))
+    .into_owned()
 }
 
 /// Follow a run's events (printing them to stderr when `print`) until it ends; its document.

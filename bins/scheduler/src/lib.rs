@@ -10,8 +10,11 @@
 //!   repository. The analyzer first asks the remote for its commit (`git ls-remote`) and
 //!   reuses the stored analysis when neither the commit nor the parser version changed, and
 //!   the spec generator reuses the stored document, so an unchanged repository costs one
-//!   `ls-remote` and no model call. The run's idempotency key names the interval, so two
-//!   leaders overlapping during a handover submit it once.
+//!   `ls-remote` and no model call. Each repository's last submission time is stored with it
+//!   and claimed atomically ([`AppStore::claim_due_watched`]): a tick reads only what is due
+//!   (one indexed statement, usually matching nothing), and two leaders overlapping during a
+//!   handover cannot both claim a repository, whatever the interval (an idempotency key,
+//!   which expires after 24 h, cannot remember a weekly interval).
 //!
 //! The scheduler never decrypts a token: it copies the watched repository's encrypted token
 //! into the request, and only the analyzer holds the key.
@@ -20,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use specline_app::store::AppStore;
 use specline_app::{analyze_and_generate, AnalysisRequest, SYSTEM_OWNER};
 use specline_queue::store::Store;
@@ -178,28 +181,51 @@ impl Duties {
         }
     }
 
-    /// Submit this interval's run for every watched repository. Idempotent per interval:
-    /// calling it again in the same interval (every tick does) submits nothing new.
     async fn reanalyze(&self, interval: Duration) {
-        let secs = interval.as_secs().max(1);
-        let tick = u64::try_from(Utc::now().timestamp()).unwrap_or(0) / secs;
-        let watched = match self.app.watched().await {
-            Ok(w) => w,
+        reanalyze_due(&self.jobs, &*self.app, interval, Utc::now()).await;
+    }
+}
+
+/// Repositories claimed per statement.
+const CLAIM_BATCH: usize = 100;
+
+/// Submit the periodic run of every watched repository due at `now` (never submitted, or
+/// last submitted at least `interval` before `now`); the number submitted. A repository whose
+/// submission fails is released, to be claimed again on the next tick.
+///
+/// `now` is a parameter so that tests can move time (an interval of days is tested without
+/// waiting for it).
+pub async fn reanalyze_due(
+    jobs: &Arc<dyn Store>,
+    app: &dyn AppStore,
+    interval: Duration,
+    now: DateTime<Utc>,
+) -> usize {
+    let every = chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX);
+    // Names the interval, so a submission that committed but reported an error and is then
+    // released and claimed again in the same interval returns the same run.
+    let slot = u64::try_from(now.timestamp()).unwrap_or(0) / interval.as_secs().max(1);
+    let client = Client::new(jobs.clone());
+    let pipeline = analyze_and_generate();
+    let mut submitted = 0;
+    loop {
+        let due = match app.claim_due_watched(now, every, CLAIM_BATCH).await {
+            Ok(due) => due,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot list watched repositories");
-                return;
+                tracing::warn!(error = %e, "cannot claim the watched repositories that are due");
+                return submitted;
             }
         };
-        let client = Client::new(self.jobs.clone());
-        let pipeline = analyze_and_generate();
-        for repo in watched {
+        let full = due.len() == CLAIM_BATCH;
+        let mut released = false;
+        for repo in due {
             let request = AnalysisRequest {
                 target: repo.repository.clone(),
                 git_ref: repo.branch.clone(),
                 lang: repo.language.clone(),
                 encrypted_token: repo.encrypted_token.clone(),
             };
-            let key = format!("watch:{}:{}:{tick}", repo.repository, repo.language);
+            let key = format!("watch:{}:{}:{slot}", repo.repository, repo.language);
             match client
                 .submit(
                     &pipeline,
@@ -209,18 +235,32 @@ impl Duties {
                 )
                 .await
             {
-                Ok(s) if !s.existing => tracing::info!(
-                    repository = %repo.repository,
-                    run = s.run_id,
-                    "submitted the periodic re-analysis"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(
-                    repository = %repo.repository,
-                    error = %e,
-                    "could not submit the periodic re-analysis"
-                ),
+                Ok(s) => {
+                    submitted += 1;
+                    tracing::info!(
+                        repository = %repo.repository,
+                        run = s.run_id,
+                        existing = s.existing,
+                        "submitted the periodic re-analysis"
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        repository = %repo.repository,
+                        error = %e,
+                        "could not submit the periodic re-analysis; it is due again"
+                    );
+                    released = true;
+                    if let Err(e) = app.release_watched_claim(&repo.repository, now).await {
+                        tracing::warn!(repository = %repo.repository, error = %e,
+                            "could not release the claim; the repository waits one interval");
+                    }
+                }
             }
+        }
+        // A released repository is due again at once: leave it to the next tick.
+        if !full || released {
+            return submitted;
         }
     }
 }

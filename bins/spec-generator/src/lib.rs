@@ -88,7 +88,17 @@ fn db_error(e: StoreError) -> JobError {
 }
 
 /// Provider trouble (rate limits, outages) is worth another attempt later; bad input is not.
+/// An open circuit breaker snoozes the step until the breaker's next trial: the provider is
+/// resting, and failing the run for it would lose the work.
 fn spec_error(e: SpecError) -> JobError {
+    if let Some(wait) = e.provider_error().and_then(|p| p.snooze_for()) {
+        tracing::info!(
+            code = e.code(),
+            ?wait,
+            "provider paused by its circuit breaker; snoozing"
+        );
+        return JobError::snooze(wait);
+    }
     let retryable = e.provider_error().is_some_and(|p| p.is_retryable());
     if retryable {
         JobError::retryable(e.code(), e)
@@ -334,6 +344,8 @@ impl Step for Assemble {
         let input = s.input(&c).await?;
         let opts = s.options(&c)?;
         let analysis = &c.analyze_repository;
+        // Only a guess: the store assigns the version under its lock and writes it into the
+        // stored JSON (`store_document`), so concurrent generations cannot disagree.
         let next_version = s
             .app
             .latest_document(&analysis.repository, &c.input.lang)
@@ -378,5 +390,59 @@ impl Step for Assemble {
             reused: false,
             ..summary_of(record.id, &record)
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use specline_specdoc::{ProviderError, ProviderErrorCode};
+
+    use super::*;
+
+    fn provider(code: ProviderErrorCode, retry_after: Option<Duration>) -> ProviderError {
+        let mut e = ProviderError::new(code, "x");
+        e.retry_after = retry_after;
+        e
+    }
+
+    /// An open breaker snoozes the step until its next trial; other provider failures keep
+    /// their retryable or permanent class.
+    #[test]
+    fn an_open_circuit_snoozes_the_job_until_the_next_trial() {
+        let open = provider(ProviderErrorCode::CircuitOpen, Some(Duration::from_secs(7)));
+        match spec_error(SpecError::ClassifyFailed(open.clone())) {
+            JobError::Snooze(d) => assert_eq!(d, Duration::from_secs(7)),
+            other => panic!("expected a snooze, got {other}"),
+        }
+        let convert = SpecError::ConvertFailed {
+            failed: 3,
+            total: 4,
+            last_error: open,
+            partial: Box::new(Behaviors {
+                content_hash: String::new(),
+                language: LanguageTag::parse("en").unwrap(),
+                classification: String::new(),
+                features: vec![],
+                usage: specline_specdoc::document::TokenUsage::default(),
+            }),
+        };
+        assert!(matches!(spec_error(convert), JobError::Snooze(_)));
+        assert!(matches!(
+            spec_error(SpecError::ClassifyFailed(provider(
+                ProviderErrorCode::ServerError,
+                None
+            ))),
+            JobError::Retryable { .. }
+        ));
+        assert!(matches!(
+            spec_error(SpecError::ClassifyFailed(provider(
+                ProviderErrorCode::Unauthorized,
+                None
+            ))),
+            JobError::Permanent { .. }
+        ));
     }
 }

@@ -22,6 +22,7 @@ use specline_queue::{
 };
 
 use crate::db::{self, BackendArg, DbArgs};
+use crate::scratch_schema::ScratchSchema;
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
@@ -52,7 +53,9 @@ pub struct BenchArgs {
     /// Runs in the --pipeline burn-down.
     #[arg(long, default_value_t = 5000)]
     pub runs: u64,
-    /// Keep the existing data (by default the bench schema or file is recreated).
+    /// Keep the data: reuse `--schema` as it is (created if missing) and drop nothing, or keep
+    /// the SQLite file at `--sqlite-path`. Without it the bench works in a schema it creates
+    /// (`--schema`, which must not exist yet, or a fresh name) and drops only that one.
     #[arg(long)]
     pub keep: bool,
 }
@@ -92,6 +95,8 @@ fn rss_mib() -> Option<f64> {
 /// Where the bench keeps its data, and the guard that removes it.
 struct Target {
     db: DbArgs,
+    /// PostgreSQL: the schema, dropped afterwards only if the bench created it.
+    schema: Option<ScratchSchema>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -99,22 +104,30 @@ async fn prepare(args: &BenchArgs) -> anyhow::Result<Target> {
     let mut db = args.db.clone();
     match db.backend {
         BackendArg::Postgres => {
-            if db.schema == "public" {
-                db.schema = "specline_bench".into();
-            }
-            if !args.keep {
-                drop_schema(&db).await?;
-            }
-            Ok(Target { db, _dir: None })
+            let schema = match (&db.schema, args.keep) {
+                (Some(name), true) => ScratchSchema::reuse(&db.database_url, name).await?,
+                (name, _) => ScratchSchema::create(&db.database_url, name.as_deref()).await?,
+            };
+            db.schema = Some(schema.name().to_string());
+            Ok(Target {
+                db,
+                schema: Some(schema),
+                _dir: None,
+            })
         }
         BackendArg::Sqlite => {
             if args.keep {
-                return Ok(Target { db, _dir: None });
+                return Ok(Target {
+                    db,
+                    schema: None,
+                    _dir: None,
+                });
             }
             let dir = tempfile::tempdir()?;
             db.sqlite_path = dir.path().join("bench.sqlite");
             Ok(Target {
                 db,
+                schema: None,
                 _dir: Some(dir),
             })
         }
@@ -125,39 +138,36 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.concurrency == 0 || args.fetch_max == 0 {
         bail!("--concurrency and --fetch-max must be at least 1");
     }
-    let target = prepare(&args).await?;
+    let mut target = prepare(&args).await?;
+    let result = measure(&args, &target).await;
+    // Dropped whether the measurement failed or not; only a schema this run created.
+    match target.schema.take() {
+        Some(schema) if !args.keep => result.and(schema.drop_if_created().await),
+        _ => result,
+    }
+}
+
+async fn measure(args: &BenchArgs, target: &Target) -> anyhow::Result<()> {
     let store = db::open(&target.db, 32).await?;
     store.migrate().await?;
     println!(
         "backend: {:?}{}",
         target.db.backend,
         match target.db.backend {
-            BackendArg::Postgres => format!(" (schema {})", target.db.schema),
+            BackendArg::Postgres => format!(
+                " (schema {})",
+                target.db.schema.as_deref().unwrap_or("public")
+            ),
             BackendArg::Sqlite => format!(" ({})", target.db.sqlite_path.display()),
         }
     );
-    let result = if args.pipeline {
-        pipeline(&args, store).await
+    if args.pipeline {
+        pipeline(args, store).await
     } else if args.latency {
-        latency(&args, store).await
+        latency(args, store).await
     } else {
-        burn_down(&args, store).await
-    };
-    if target.db.backend == BackendArg::Postgres && !args.keep {
-        drop_schema(&target.db).await?;
+        burn_down(args, store).await
     }
-    result
-}
-
-async fn drop_schema(db: &DbArgs) -> anyhow::Result<()> {
-    let (client, conn) = tokio_postgres::connect(&db.database_url, tokio_postgres::NoTls)
-        .await
-        .with_context(|| format!("connecting to {}", db.database_url))?;
-    tokio::spawn(conn);
-    client
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", db.schema))
-        .await?;
-    Ok(())
 }
 
 fn worker_config(args: &BenchArgs) -> WorkerConfig {

@@ -14,7 +14,10 @@ pub enum BackendArg {
 }
 
 /// Where the job engine keeps its data.
-#[derive(Debug, Clone, Args)]
+///
+/// `Debug` is written by hand: the URL usually carries a password. For the same reason clap
+/// never shows the `DATABASE_URL` variable's value in `--help`.
+#[derive(Clone, Args)]
 pub struct DbArgs {
     /// Store backend.
     #[arg(long, value_enum, default_value = "sqlite")]
@@ -23,15 +26,30 @@ pub struct DbArgs {
     #[arg(
         long,
         env = "DATABASE_URL",
+        hide_env_values = true,
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     pub database_url: String,
-    /// PostgreSQL schema of the engine's tables.
-    #[arg(long, default_value = "public")]
-    pub schema: String,
+    /// PostgreSQL schema of the engine's tables (default: a new schema of the bench's own).
+    #[arg(long)]
+    pub schema: Option<String>,
     /// SQLite database file (sqlite backend).
     #[arg(long, default_value = ".specline/specline.sqlite")]
     pub sqlite_path: PathBuf,
+}
+
+impl std::fmt::Debug for DbArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbArgs")
+            .field("backend", &self.backend)
+            .field(
+                "database_url",
+                &specline_service::db::describe_postgres_url(&self.database_url),
+            )
+            .field("schema", &self.schema)
+            .field("sqlite_path", &self.sqlite_path)
+            .finish()
+    }
 }
 
 pub async fn open(args: &DbArgs, pool_size: usize) -> anyhow::Result<Arc<dyn Store>> {
@@ -39,11 +57,16 @@ pub async fn open(args: &DbArgs, pool_size: usize) -> anyhow::Result<Arc<dyn Sto
         BackendArg::Postgres => Arc::new(
             PgStore::connect(
                 PgConfig::new(&args.database_url)
-                    .schema(&args.schema)
+                    .schema(args.schema.as_deref().unwrap_or("public"))
                     .pool_size(pool_size),
             )
             .await
-            .context("connecting to PostgreSQL")?,
+            .with_context(|| {
+                format!(
+                    "connecting to PostgreSQL at {}",
+                    specline_service::db::describe_postgres_url(&args.database_url)
+                )
+            })?,
         ),
         BackendArg::Sqlite => Arc::new(
             SqliteStore::open(SqliteConfig::new(&args.sqlite_path))

@@ -5,6 +5,7 @@ mod bench;
 mod db;
 mod doctor;
 mod local;
+mod scratch_schema;
 mod serve;
 
 use std::process::ExitCode;
@@ -70,13 +71,7 @@ async fn admin(args: AdminArgs) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SPECLINE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    specline_service::init_logging("warn");
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -105,7 +100,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors quote names from repositories (paths, refs, test names).
+            eprintln!(
+                "error: {}",
+                specline_inventory_model::terminal::terminal_safe(&format!("{e:#}"))
+            );
             ExitCode::FAILURE
         }
     }

@@ -132,6 +132,9 @@ on_both_backends!(
         find_document_matches_the_whole_generator,
         watch_inserts_updates_and_unwatch_removes,
         retention_keeps_the_newest_and_what_documents_need,
+        concurrent_generations_get_distinct_versions_written_into_their_json,
+        watched_repositories_are_claimed_once_per_interval_even_past_a_day,
+        racing_schedulers_claim_each_repository_once,
     ],
     fresh: [migrations_run_twice_and_concurrently_and_report_their_status],
 );
@@ -617,7 +620,10 @@ async fn document_versions_count_per_repository_and_language_and_a_retry_adds_no
         (v1.version, v2.version, fr.version, other.version),
         (1, 2, 1, 1)
     );
-    assert_eq!(v1.content, new_document(a.id, "r", "en", None).content);
+    assert_eq!(
+        v1.content,
+        serde_json::json!({ "title": "r in en", "sections": [1, 2], "version": 1 })
+    );
     assert_eq!(v1.behaviors, 13);
     assert_eq!(v1.run_id, Some(1));
 
@@ -665,6 +671,157 @@ async fn document_versions_count_per_repository_and_language_and_a_retry_adds_no
         ),
         "APP_NOT_FOUND"
     );
+}
+
+/// Eight generations of one repository and language store at once, through separate stores
+/// (as separate spec generators would), each carrying the stale version it guessed: the
+/// store numbers them 1..=8 and writes each number into its own JSON.
+async fn concurrent_generations_get_distinct_versions_written_into_their_json(h: Harness) {
+    let a = complete(&*h.store, &new_analysis("r", "c1", "1.0", None), false).await;
+    let mut tasks = Vec::new();
+    for run in 0..8 {
+        let store = h.reopen().await;
+        let mut doc = new_document(a.id, "r", "en", Some(100 + run));
+        doc.content["version"] = serde_json::json!(1);
+        tasks.push(tokio::spawn(
+            async move { store.store_document(&doc).await },
+        ));
+    }
+    let mut versions = Vec::new();
+    for t in tasks {
+        let record = t.await.unwrap().unwrap();
+        assert_eq!(
+            record.content["version"],
+            serde_json::json!(record.version),
+            "row and JSON disagree"
+        );
+        let again = h.store.get_document(record.id).await.unwrap().unwrap();
+        assert_eq!(again.content["version"], serde_json::json!(again.version));
+        versions.push(record.version);
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=8).collect::<Vec<i32>>());
+}
+
+fn watched(repository: &str) -> WatchedRepository {
+    WatchedRepository {
+        repository: repository.into(),
+        branch: None,
+        language: "en".into(),
+        encrypted_token: None,
+        created_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+    }
+}
+
+fn names(claimed: Vec<WatchedRepository>) -> Vec<String> {
+    let mut names: Vec<String> = claimed.into_iter().map(|w| w.repository).collect();
+    names.sort();
+    names
+}
+
+/// A weekly interval (longer than any idempotency key lives) with the clock moved by hand:
+/// each repository is claimed once, not again within the interval, and again after it.
+async fn watched_repositories_are_claimed_once_per_interval_even_past_a_day(h: Harness) {
+    let s = &*h.store;
+    for r in ["a", "b", "c"] {
+        s.watch(&watched(r)).await.unwrap();
+    }
+    let week = Duration::days(7);
+    let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    assert_eq!(
+        names(s.claim_due_watched(t0, week, 2).await.unwrap()).len(),
+        2
+    );
+    assert_eq!(
+        names(s.claim_due_watched(t0, week, 10).await.unwrap()).len(),
+        1,
+        "the limit left one for the next claim"
+    );
+    for later in [Duration::seconds(1), Duration::hours(25), Duration::days(6)] {
+        assert_eq!(
+            s.claim_due_watched(t0 + later, week, 10).await.unwrap(),
+            vec![],
+            "claimed again after {later}"
+        );
+    }
+    // Watching again (a new branch) keeps the time.
+    s.watch(&WatchedRepository {
+        branch: Some("dev".into()),
+        ..watched("a")
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.claim_due_watched(t0 + Duration::days(6), week, 10)
+            .await
+            .unwrap(),
+        vec![]
+    );
+
+    let t1 = t0 + week;
+    assert_eq!(
+        names(s.claim_due_watched(t1, week, 10).await.unwrap()),
+        vec!["a", "b", "c"]
+    );
+    // A failed submission gives its claim back: due again at once, and only that one.
+    s.release_watched_claim("b", t1).await.unwrap();
+    // A stale release (of an older claim) changes nothing.
+    s.release_watched_claim("c", t0).await.unwrap();
+    assert_eq!(
+        names(
+            s.claim_due_watched(t1 + Duration::seconds(1), week, 10)
+                .await
+                .unwrap()
+        ),
+        vec!["b"]
+    );
+    // A new repository is due at once.
+    s.watch(&watched("d")).await.unwrap();
+    assert_eq!(
+        names(
+            s.claim_due_watched(t1 + Duration::seconds(2), week, 10)
+                .await
+                .unwrap()
+        ),
+        vec!["d"]
+    );
+}
+
+/// Four schedulers (separate stores on one database) claim at the same moments: every
+/// repository is claimed by exactly one of them per interval.
+async fn racing_schedulers_claim_each_repository_once(h: Harness) {
+    let repos: Vec<String> = (0..25).map(|i| format!("repo-{i:02}")).collect();
+    for r in &repos {
+        h.store.watch(&watched(r)).await.unwrap();
+    }
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(h.reopen().await);
+    }
+    let interval = Duration::hours(48);
+    let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    for round in 0..3 {
+        let now = t0 + interval * round;
+        let tasks: Vec<_> = stores
+            .iter()
+            .cloned()
+            .map(|s| {
+                tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    // Several small claims each, so the schedulers interleave.
+                    for _ in 0..10 {
+                        mine.extend(s.claim_due_watched(now, interval, 3).await.unwrap());
+                    }
+                    mine
+                })
+            })
+            .collect();
+        let mut claimed = Vec::new();
+        for t in tasks {
+            claimed.extend(t.await.unwrap());
+        }
+        assert_eq!(names(claimed), repos, "round {round}");
+    }
 }
 
 async fn find_document_matches_the_whole_generator(h: Harness) {

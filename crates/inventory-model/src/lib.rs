@@ -10,6 +10,7 @@
 //! renaming a field bumps the version.
 
 pub mod target;
+pub mod terminal;
 
 use serde::{Deserialize, Serialize};
 

@@ -2,10 +2,15 @@
 //!
 //! The lead's `specline` binary flattens [`InventoryArgs`] into its `inventory`
 //! subcommand and calls [`run`]. `anyhow` is used only here, at the edge.
+//!
+//! The tree and summary formats print names from the repository (paths, suites, tests,
+//! modifiers) through [`terminal_safe`], so a name cannot drive the terminal; the JSON
+//! format keeps them exact (JSON escapes control characters itself).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use crate::model::terminal::terminal_safe;
 use crate::model::{Inventory, Status, Suite, Test};
 use crate::source::{self, GitOptions, SourceSpec};
 use crate::{scan, scan_with, ScanOptions};
@@ -125,7 +130,7 @@ fn status_mark(status: Status, modifier: Option<&str>) -> String {
         Status::Xfail => "xfail",
     };
     match modifier {
-        Some(m) => format!(" [{word}: {m}]"),
+        Some(m) => format!(" [{word}: {}]", terminal_safe(m)),
         None => format!(" [{word}]"),
     }
 }
@@ -135,7 +140,7 @@ fn write_test(t: &Test, depth: usize, out: &mut dyn Write) -> std::io::Result<()
         out,
         "{}- {}{} :{}",
         "  ".repeat(depth),
-        t.name,
+        terminal_safe(&t.name),
         status_mark(t.status, t.modifier.as_deref()),
         t.location.start_line
     )
@@ -146,7 +151,7 @@ fn write_suite(s: &Suite, depth: usize, out: &mut dyn Write) -> std::io::Result<
         out,
         "{}+ {}{} :{}",
         "  ".repeat(depth),
-        s.name,
+        terminal_safe(&s.name),
         status_mark(s.status, s.modifier.as_deref()),
         s.location.start_line
     )?;
@@ -162,7 +167,13 @@ fn write_suite(s: &Suite, depth: usize, out: &mut dyn Write) -> std::io::Result<
 /// Writes files, suites and tests as an indented tree.
 pub fn write_tree(inv: &Inventory, out: &mut dyn Write) -> std::io::Result<()> {
     for f in &inv.files {
-        writeln!(out, "{} ({}, {})", f.path, f.language, f.framework)?;
+        writeln!(
+            out,
+            "{} ({}, {})",
+            terminal_safe(&f.path),
+            terminal_safe(&f.language),
+            terminal_safe(&f.framework)
+        )?;
         for t in &f.tests {
             write_test(t, 1, out)?;
         }
@@ -193,6 +204,7 @@ pub fn write_summary(inv: &Inventory, out: &mut dyn Write) -> std::io::Result<()
         "language", "framework", "files", "tests"
     )?;
     for ((lang, fw), (files, tests)) in &per {
+        let (lang, fw) = (terminal_safe(lang), terminal_safe(fw));
         writeln!(out, "{lang:<12} {fw:<14} {files:>7} {tests:>8}")?;
     }
     let s = &inv.stats;
@@ -210,7 +222,12 @@ pub fn write_summary(inv: &Inventory, out: &mut dyn Write) -> std::io::Result<()
         s.duration_ms
     )?;
     if let Some(commit) = &inv.source.commit {
-        writeln!(out, "source: {} @ {commit}", inv.source.location)?;
+        writeln!(
+            out,
+            "source: {} @ {}",
+            terminal_safe(&inv.source.location),
+            terminal_safe(commit)
+        )?;
     }
     Ok(())
 }

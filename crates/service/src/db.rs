@@ -38,7 +38,10 @@ pub async fn open(target: &DatabaseTarget) -> anyhow::Result<Databases> {
             Ok(Databases {
                 app: Arc::new(PgAppStore::new(&store)),
                 jobs: Arc::new(store),
-                describe: format!("PostgreSQL schema `{schema}` at {}", host_of(url.expose())),
+                describe: format!(
+                    "PostgreSQL schema `{schema}` at {}",
+                    describe_postgres_url(url.expose())
+                ),
             })
         }
         DatabaseTarget::Sqlite { path } => {
@@ -100,26 +103,86 @@ impl Databases {
     }
 }
 
-/// `host:port` of a PostgreSQL URL, for messages (never the user or password).
-fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?']).next().unwrap_or("");
-    authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host)
-        .to_string()
+/// Where a PostgreSQL connection string points, for messages: `host:port` of each host (or
+/// the socket directory), and never the user, the password or the options.
+///
+/// The string is read by the same parser that connects (tokio-postgres), so what is shown is
+/// what is used. Cutting the text by hand got it wrong: a password holding `/` or `?` was
+/// taken for the host and printed. A string that does not parse is described as such, not
+/// shown.
+pub fn describe_postgres_url(url: &str) -> String {
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+        return "an unparseable PostgreSQL URL (not shown)".to_string();
+    };
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let name = match host {
+                tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                tokio_postgres::config::Host::Unix(dir) => dir.display().to_string(),
+            };
+            // One port for all hosts, one per host, or none (the default).
+            match ports.get(i).or(ports.first()) {
+                Some(port) => format!("{name}:{port}"),
+                None => name,
+            }
+        })
+        .collect();
+    if hosts.is_empty() {
+        "the default PostgreSQL host".to_string()
+    } else {
+        hosts.join(",")
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::host_of;
+    use super::describe_postgres_url;
 
     #[test]
     fn descriptions_never_carry_credentials() {
         assert_eq!(
-            host_of("postgres://user:s3cret@db.internal:5433/specline?sslmode=require"),
+            describe_postgres_url(
+                "postgres://user:s3cret@db.internal:5433/specline?sslmode=require"
+            ),
             "db.internal:5433"
         );
-        assert_eq!(host_of("postgres://127.0.0.1/x"), "127.0.0.1");
+        // The port is the one that is used, the default when none is written.
+        assert_eq!(
+            describe_postgres_url("postgres://127.0.0.1/x"),
+            "127.0.0.1:5432"
+        );
+    }
+
+    #[test]
+    fn a_password_with_url_delimiters_is_never_shown() {
+        for url in [
+            "postgres://user:pa/ss@db.internal:5432/specline",
+            "postgres://user:pa?ss@db.internal:5432/specline",
+            "postgres://user:pa#ss@db.internal:5432/specline",
+            "postgresql://user:pa%2Fss@db.internal:5432/specline",
+            "postgres://db.internal:5432/specline?user=u&password=pa/ss",
+            "host=db.internal port=5432 user=u password=pa/ss",
+        ] {
+            let shown = describe_postgres_url(url);
+            assert!(!shown.contains("pa"), "{url} described as {shown}");
+            assert!(!shown.contains("user"), "{url} described as {shown}");
+        }
+        assert_eq!(
+            describe_postgres_url("postgres://user:pa/ss@db.internal:5432/specline"),
+            "db.internal:5432"
+        );
+        assert_eq!(
+            describe_postgres_url("postgres://u:pw@h1:5432,h2:5433/db"),
+            "h1:5432,h2:5433"
+        );
+        assert_eq!(
+            describe_postgres_url("postgres://u:pw@[not a url"),
+            "an unparseable PostgreSQL URL (not shown)"
+        );
     }
 }

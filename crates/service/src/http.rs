@@ -1,9 +1,9 @@
 //! `/healthz`, `/readyz` and `/metrics` on a binary's own port.
 //!
 //! - `/healthz`: the process is up and its runtime answers (liveness: restart me if not).
-//! - `/readyz`: the database answers within two seconds with a current schema, and the
-//!   wake-up listener is connected (readiness: send me work only if so). The body is JSON
-//!   naming each check, so an operator sees *which* one failed.
+//! - `/readyz`: the database answers within two seconds with current schemas (the engine's
+//!   and the application's), and the wake-up listener is connected (readiness: send me work
+//!   only if so). The body is JSON naming each check, so an operator sees *which* one failed.
 //! - `/metrics`: the Prometheus text format of the engine's and the binary's metrics.
 
 use std::net::SocketAddr;
@@ -97,15 +97,32 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Both schemas a binary uses, the engine's and the application's, current and answering
+/// within two seconds. (Checking only the engine's let a binary report ready on a database
+/// whose application tables were never migrated.)
+async fn schema_check(dbs: &Databases) -> serde_json::Value {
+    let both = async {
+        (
+            dbs.jobs.migration_status().await,
+            dbs.app.migration_status().await,
+        )
+    };
+    match tokio::time::timeout(Duration::from_secs(2), both).await {
+        Ok((Ok(engine), Ok(app))) if engine.is_current() && app.is_current() => {
+            json!({"ok": true})
+        }
+        Ok((Ok(engine), Ok(app))) => json!({"ok": false, "error": format!(
+            "engine schema at version {} of {}, application schema at version {} of {}; \
+             run specline migrate",
+            engine.current, engine.latest, app.current, app.latest)}),
+        Ok((Err(e), _)) => json!({"ok": false, "error": format!("engine: {e}")}),
+        Ok((_, Err(e))) => json!({"ok": false, "error": format!("application: {e}")}),
+        Err(_) => json!({"ok": false, "error": "no answer within 2s"}),
+    }
+}
+
 async fn readyz(State(s): State<AppState>) -> Response {
-    let database =
-        match tokio::time::timeout(Duration::from_secs(2), s.dbs.jobs.migration_status()).await {
-            Ok(Ok(status)) if status.is_current() => json!({"ok": true}),
-            Ok(Ok(status)) => json!({"ok": false, "error": format!(
-            "schema at version {} of {}; run specline migrate", status.current, status.latest)}),
-            Ok(Err(e)) => json!({"ok": false, "error": e.to_string()}),
-            Err(_) => json!({"ok": false, "error": "no answer within 2s"}),
-        };
+    let database = schema_check(&s.dbs).await;
     let mut ok = database["ok"] == true;
     let listener = s.dbs.jobs.wakeups_alive();
     ok &= listener;

@@ -11,6 +11,7 @@
 
 pub mod db;
 pub mod http;
+pub mod log_writer;
 pub mod signal;
 
 use std::path::PathBuf;
@@ -32,14 +33,20 @@ pub struct CommonArgs {
     pub strict: bool,
 }
 
-/// Install the log subscriber: `SPECLINE_LOG` (tracing filter syntax), `info` by default,
-/// on stderr.
+/// Install the log subscriber: `SPECLINE_LOG` (tracing filter syntax), `default` when unset,
+/// on stderr, each line escaped by [`log_writer::SafeStderr`] (names from repositories are
+/// logged).
 pub fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SPECLINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only on a terminal (a log file or collector gets plain text), and not with
+    // NO_COLOR set.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_writer(log_writer::SafeStderr { ansi })
         .try_init();
 }
 
@@ -92,7 +99,11 @@ where
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
-            eprintln!("{name}: error: {e:#}");
+            // Errors quote names from repositories (paths, refs, test names).
+            eprintln!(
+                "{name}: error: {}",
+                specline_inventory_model::terminal::terminal_safe(&format!("{e:#}"))
+            );
             std::process::ExitCode::FAILURE
         }
     }

@@ -42,7 +42,7 @@ pub use cipher::{CipherError, TokenCipher};
 pub use env::Env;
 pub use error::{Origin, SettingsError, SettingsWarning};
 pub use keys::{Binary, Section};
-pub use load::{LoadOptions, Loaded, Profile, Resolver, Settings};
+pub use load::{LoadOptions, Loaded, Profile, Resolver, Settings, MAX_FILE_BYTES};
 pub use reference::reference_markdown;
 pub use secret::{Secret, REDACTED};
 pub use sections::{

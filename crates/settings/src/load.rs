@@ -144,16 +144,56 @@ impl Settings {
     }
 }
 
+/// The largest settings file read. Settings are a few kilobytes; the path may name anything
+/// (`/dev/zero`, a FIFO), which must not grow the process without end.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
 fn read_file(path: &Path) -> Result<toml::Table, SettingsError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SettingsError::File {
+    use std::io::Read as _;
+    let problem = |problem: String| SettingsError::File {
         path: path.to_path_buf(),
-        problem: format!("cannot read: {e}"),
-    })?;
+        problem,
+    };
+    let too_large = || problem(format!("larger than {MAX_FILE_BYTES} bytes; not read"));
+    let file = std::fs::File::open(path).map_err(|e| problem(format!("cannot read: {e}")))?;
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > MAX_FILE_BYTES)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| problem(format!("cannot read: {e}")))?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| problem(format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to())))?;
     text.parse::<toml::Table>()
         .map_err(|e| SettingsError::File {
             path: path.to_path_buf(),
-            problem: format!("not valid TOML: {}", e.to_string().trim_end()),
+            problem: toml_problem(&text, &e),
         })
+}
+
+/// A TOML syntax error as its message and position only. The parser's own `Display` quotes
+/// the offending line, and that line is often `url = postgres://user:PASSWORD@…` or
+/// `api_key = …` written without quotes: the secret would be printed with the error.
+fn toml_problem(text: &str, e: &toml::de::Error) -> String {
+    let at = e
+        .span()
+        .map(|span| {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: ")
+        })
+        .unwrap_or_default();
+    // The message names what was expected (`string values must be quoted`), never the value.
+    let message = e.message().trim_end().replace('\n', "; ");
+    format!("not valid TOML: {at}{message} (the line is not shown: it may hold a secret)")
 }
 
 /// Every known environment name (keys and reserved variables).

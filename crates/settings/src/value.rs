@@ -113,6 +113,13 @@ pub(crate) fn parse_text(ty: KeyType, text: &str) -> Result<Value, String> {
                 Err(expected(ty, text))
             }
         }
+        // A key written into the URL (`https://user:KEY@host`) would be printed wherever the
+        // URL is (errors, logs, `Debug`); it belongs in the key's own secret setting.
+        KeyType::HttpUrl if has_userinfo(text) => Err(format!(
+            "expected {} without a user name or password (put a key in its secret setting), \
+             found a value (not shown)",
+            ty.describe()
+        )),
         KeyType::HttpUrl => has_scheme(text, &["http://", "https://"])
             .then(|| Value::Str(text.to_string()))
             .ok_or_else(|| expected(ty, text)),
@@ -126,6 +133,15 @@ fn has_scheme(text: &str, schemes: &[&str]) -> bool {
         .iter()
         .any(|s| text.strip_prefix(s).is_some_and(|rest| !rest.is_empty()))
         && !text.chars().any(char::is_whitespace)
+}
+
+/// True when the URL may carry a user name or password: an `@` anywhere before the query.
+/// (Not only in the authority up to the first `/`: a password holding `/` would hide there.)
+fn has_userinfo(text: &str) -> bool {
+    let rest = text.split_once("://").map_or(text, |(_, r)| r);
+    rest.split(['?', '#'])
+        .next()
+        .is_some_and(|before_query| before_query.contains('@'))
 }
 
 /// Well-formed BCP-47 in outline: a 2–3 or 5–8 letter language, then subtags of 1–8
@@ -215,6 +231,17 @@ mod tests {
             err.as_deref(),
             Some("expected secret URL (postgres:// or postgresql://), found a value (not shown)")
         );
+        for url in [
+            "https://user:hunter2@api.example/v1",
+            "https://hunter2@api.example/v1",
+            "https://user:hun/ter2@api.example/v1",
+            "ftp://user:hunter2@api.example",
+        ] {
+            let err = parse_text(KeyType::HttpUrl, url).err().unwrap_or_default();
+            assert!(err.ends_with("found a value (not shown)"), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+        assert!(parse_text(KeyType::HttpUrl, "https://api.example/v1?x=a@b").is_ok());
         let err = parse_text(KeyType::Key32, "aHVudGVyMg==").err();
         assert_eq!(
             err.as_deref(),

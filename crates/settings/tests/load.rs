@@ -508,3 +508,49 @@ fn process_env_source_lists_names_without_being_mutated() {
     assert_eq!(names, sorted);
     assert!(env.reads().is_empty());
 }
+
+/// A TOML syntax error names the line and what was expected, never the line itself: the
+/// usual mistake is an unquoted URL or key, and the parser's own message would print it.
+#[test]
+fn a_toml_error_never_quotes_the_secret_on_the_offending_line() {
+    const PASSWORD: &str = "Pa55w0rd-in-the-url";
+    const API_KEY: &str = "sk-live-abcdef0123456789";
+    for text in [
+        format!("[database]\nurl = postgres://specline:{PASSWORD}@db.internal/specline\n"),
+        format!("[provider]\nkind = \"openai\"\napi_key = {API_KEY}\n"),
+        format!("[provider]\napi_key = \"{API_KEY}\n"),
+        format!("[provider]\napi_key = '{API_KEY}' trailing\n"),
+        format!("[security]\nencryption_key = {API_KEY} = x\n"),
+    ] {
+        let (_dir, path) = file(&text);
+        let err = Settings::load::<AllInOneSettings>(&LoadOptions::new(env(&[])).file(&path))
+            .unwrap_err();
+        assert_eq!(err.code(), "SETTINGS_FILE", "{text}");
+        let shown = format!("{err} {err:?}");
+        assert!(shown.contains("line "), "{shown}");
+        for secret in [PASSWORD, API_KEY, "sk-live", "Pa55w0rd"] {
+            assert!(
+                !shown.contains(secret),
+                "the error shows {secret:?} from {text:?}: {shown}"
+            );
+        }
+    }
+}
+
+/// The file path may name anything: a device that never ends, or a huge file. Either is
+/// refused after at most the bound has been read.
+#[test]
+fn an_endless_or_huge_settings_file_is_refused_with_its_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.toml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(specline_settings::MAX_FILE_BYTES + 1)
+        .unwrap();
+    for path in [std::path::Path::new("/dev/zero"), huge.as_path()] {
+        let err =
+            Settings::load::<AllInOneSettings>(&LoadOptions::new(env(&[])).file(path)).unwrap_err();
+        assert_eq!(err.code(), "SETTINGS_FILE", "{err}");
+        assert!(err.to_string().contains("larger than"), "{err}");
+    }
+}

@@ -218,8 +218,10 @@ impl ModelConfig {
 /// Runs the command.
 pub async fn run(args: SpecArgs) -> anyhow::Result<()> {
     let language = LanguageTag::parse(&args.lang)?;
-    let json = std::fs::read_to_string(&args.input)
-        .with_context(|| format!("INVALID_INVENTORY: cannot read {}", args.input.display()))?;
+    let json = crate::inventory_file::read_inventory_file(
+        &args.input,
+        crate::inventory_file::MAX_INVENTORY_BYTES,
+    )?;
     let input = SpecInput::from_inventory_json(&json, args.repository.as_deref())?;
     let gen = generator(&args)?;
     let mut opts = GenerateOptions::new(language);

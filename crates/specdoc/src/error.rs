@@ -45,6 +45,12 @@ pub enum ProviderErrorCode {
     QuotaExhausted,
     /// The circuit breaker is open after repeated failures; the call was not made.
     CircuitOpen,
+    /// The server answered with a redirect. Redirects are never followed: the API key rides
+    /// in a header, and following one to another host would hand that host the key.
+    RedirectRefused,
+    /// The response body exceeded [`crate::provider::http::MAX_RESPONSE_BYTES`]; reading
+    /// stopped there.
+    ResponseTooLarge,
 }
 
 impl ProviderErrorCode {
@@ -63,11 +69,14 @@ impl ProviderErrorCode {
             Self::SafetyBlocked => "SAFETY_BLOCKED",
             Self::QuotaExhausted => "QUOTA_EXHAUSTED",
             Self::CircuitOpen => "CIRCUIT_OPEN",
+            Self::RedirectRefused => "REDIRECT_REFUSED",
+            Self::ResponseTooLarge => "RESPONSE_TOO_LARGE",
         }
     }
 
     /// The class that decides retrying. A `CircuitOpen` is permanent *for this call*: the
     /// breaker already decided the provider needs a rest, so retrying at once would defeat it.
+    /// The job behind the call is snoozed instead (see [`ProviderError::snooze_for`]).
     pub fn class(self) -> ErrorClass {
         match self {
             Self::RateLimited
@@ -81,7 +90,9 @@ impl ProviderErrorCode {
             | Self::InvalidRequest
             | Self::SafetyBlocked
             | Self::QuotaExhausted
-            | Self::CircuitOpen => ErrorClass::Permanent,
+            | Self::CircuitOpen
+            | Self::RedirectRefused
+            | Self::ResponseTooLarge => ErrorClass::Permanent,
         }
     }
 }
@@ -131,6 +142,14 @@ impl ProviderError {
     pub fn is_retryable(&self) -> bool {
         self.class() == ErrorClass::Retryable
     }
+
+    /// How long the job behind this call should wait and then run again, neither failing nor
+    /// spending a retry: set for `CIRCUIT_OPEN`, until the breaker's next trial. The provider
+    /// is resting, not broken; a job failed for that would be lost for a passing outage.
+    pub fn snooze_for(&self) -> Option<Duration> {
+        (self.code == ProviderErrorCode::CircuitOpen)
+            .then(|| self.retry_after.unwrap_or(Duration::from_secs(30)))
+    }
 }
 
 /// A failed generation, with a stable code from [`SpecError::code`].
@@ -166,6 +185,10 @@ pub enum SpecError {
     /// The provider configuration is incomplete (e.g. no model name).
     #[error("INVALID_CONFIG: {0}")]
     InvalidConfig(String),
+    /// The input file is larger than the bound
+    /// ([`crate::inventory_file::MAX_INVENTORY_BYTES`]); reading stopped there.
+    #[error("INPUT_TOO_LARGE: the input is larger than {limit} bytes; reading stopped there")]
+    InputTooLarge { limit: u64 },
 }
 
 impl SpecError {
@@ -180,6 +203,7 @@ impl SpecError {
             Self::ConvertFailed { .. } => "CONVERT_FAILED",
             Self::Cache(_) => "CACHE",
             Self::InvalidConfig(_) => "INVALID_CONFIG",
+            Self::InputTooLarge { .. } => "INPUT_TOO_LARGE",
         }
     }
 

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use specline_inventory_model::terminal::is_unsafe_for_terminal;
 use specline_inventory_model::{Inventory, Status};
 
 use crate::error::SpecError;
@@ -170,14 +171,15 @@ pub fn status_word(s: Status) -> &'static str {
     }
 }
 
-/// Replaces control characters with spaces, collapses runs of whitespace, trims, and cuts to
-/// `max_chars` characters (adding `…`). Never splits a character.
+/// Replaces control characters (C0, C1, and the bidirectional controls and line separators
+/// that [`is_unsafe_for_terminal`] names) with spaces, collapses runs of whitespace, trims,
+/// and cuts to `max_chars` characters (adding `…`). Never splits a character.
 pub fn clean_text(s: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max_chars.saturating_mul(4)));
     let mut count = 0;
     let mut pending_space = false;
     for c in s.chars() {
-        let c = if c.is_control() { ' ' } else { c };
+        let c = if is_unsafe_for_terminal(c) { ' ' } else { c };
         if c.is_whitespace() {
             pending_space = !out.is_empty();
             continue;
@@ -207,6 +209,10 @@ mod tests {
         assert_eq!(clean_text("abcdef", 3), "abc…");
         assert_eq!(clean_text("한국어테스트", 3), "한국어…");
         assert_eq!(clean_text("\u{7}\u{1b}", 10), "");
+        assert_eq!(
+            clean_text("ok\u{202e}gnp.exe\u{2066}x", 100),
+            "ok gnp.exe x"
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod document;
 pub mod error;
 pub mod export;
 pub mod input;
+pub mod inventory_file;
 mod labels;
 pub mod lang;
 pub mod offline;

@@ -105,10 +105,24 @@ struct BreakerState {
 /// Stops calling a provider that keeps failing, so a dead provider costs one refused call per
 /// feature instead of a full retry budget each. Closed → (threshold failures) → open →
 /// (cooldown) → half-open: one trial call; its success closes, its failure reopens.
+///
+/// A refusal carries the time until the next trial in `retry_after`, so a job can be snoozed
+/// until then instead of failing. A trial whose call never finishes (the caller's future is
+/// dropped: a job timeout, a cancel, a shutdown) is released by [`TrialGuard`], so the next
+/// caller becomes the trial; without that the breaker would stay open until restart.
 #[derive(Debug)]
 pub struct CircuitBreaker {
     config: BreakerConfig,
     state: Mutex<BreakerState>,
+}
+
+/// What [`CircuitBreaker::allow`] let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// The circuit is closed: an ordinary call.
+    Closed,
+    /// The circuit was open and its cooldown is over: this call is the one trial.
+    Trial,
 }
 
 impl CircuitBreaker {
@@ -123,19 +137,34 @@ impl CircuitBreaker {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// May a call go out now?
-    pub fn allow(&self) -> Result<(), ProviderError> {
+    /// May a call go out now? A refusal is `CIRCUIT_OPEN` with `retry_after` set to the time
+    /// until the next trial may go out.
+    pub fn allow(&self) -> Result<Admission, ProviderError> {
         let mut s = self.lock();
+        let now = Instant::now();
         match s.open_until {
-            None => Ok(()),
-            Some(until) if Instant::now() >= until && !s.trial_in_flight => {
+            None => Ok(Admission::Closed),
+            Some(until) if now >= until && !s.trial_in_flight => {
                 s.trial_in_flight = true;
-                Ok(())
+                Ok(Admission::Trial)
             }
-            Some(_) => Err(ProviderError::new(
-                ProviderErrorCode::CircuitOpen,
-                "the provider failed repeatedly; calls are paused",
-            )),
+            Some(until) => {
+                // A trial is out: its outcome decides, at the latest one cooldown from now.
+                let wait = if now >= until {
+                    self.config.cooldown
+                } else {
+                    until - now
+                };
+                let mut e = ProviderError::new(
+                    ProviderErrorCode::CircuitOpen,
+                    format!(
+                        "the provider failed repeatedly; calls are paused for {} ms",
+                        wait.as_millis()
+                    ),
+                );
+                e.retry_after = Some(wait);
+                Err(e)
+            }
         }
     }
 
@@ -164,9 +193,43 @@ impl CircuitBreaker {
         }
     }
 
+    /// A trial ended without an outcome (its call was dropped): the next caller may try.
+    pub fn release_trial(&self) {
+        self.lock().trial_in_flight = false;
+    }
+
     /// True while calls are refused.
     pub fn is_open(&self) -> bool {
         self.lock().open_until.is_some_and(|u| Instant::now() < u)
+    }
+}
+
+/// Releases a half-open trial whose outcome was never recorded: dropped with the caller's
+/// future, or unwound by a panic. [`TrialGuard::settle`] disarms it once an outcome is known.
+pub struct TrialGuard<'a> {
+    breaker: &'a CircuitBreaker,
+    armed: bool,
+}
+
+impl<'a> TrialGuard<'a> {
+    pub fn new(breaker: &'a CircuitBreaker, admission: Admission) -> Self {
+        Self {
+            breaker,
+            armed: admission == Admission::Trial,
+        }
+    }
+
+    /// The outcome is being recorded; nothing to release.
+    pub fn settle(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for TrialGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.breaker.release_trial();
+        }
     }
 }
 
@@ -290,7 +353,16 @@ impl ModelClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = self.attempt(request, &check, &mut usage).await;
+            let result = match self.breaker.allow() {
+                Ok(admission) => {
+                    // If this future is dropped during the call, the guard frees the trial.
+                    let guard = TrialGuard::new(&self.breaker, admission);
+                    let result = self.attempt(request, &check, &mut usage).await;
+                    guard.settle();
+                    result
+                }
+                Err(refused) => Err(refused),
+            };
             let err = match result {
                 Ok(v) => {
                     self.breaker.record_success();
@@ -317,7 +389,6 @@ impl ModelClient {
         check: &impl Fn(&T) -> Result<(), String>,
         usage: &mut TokenUsage,
     ) -> Result<T, ProviderError> {
-        self.breaker.allow()?;
         self.limiter.acquire().await;
         usage.calls += 1;
         let resp = tokio::time::timeout(self.config.timeout, self.provider.generate(request))

@@ -13,6 +13,16 @@ pub const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 pub use specline_testkit::database_url;
 
+/// Assert that a child process exited 0, showing its stderr otherwise.
+pub fn assert_succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A fresh schema (created now, so even a binary that refuses to migrate finds it), dropped
 /// afterwards by the testkit's guard.
 pub struct PgSchema {

@@ -124,9 +124,34 @@ pub struct NewDocument {
     pub model: String,
     pub prompt_version: String,
     /// The whole `specline_specdoc::SpecDocument` as JSON (this crate does not link specdoc).
+    /// Its top-level `version` is overwritten by the store with the version it assigns, so
+    /// the JSON and the row always agree (see [`stamp_version`]).
     pub content: serde_json::Value,
     pub behaviors: i64,
     pub run_id: Option<i64>,
+}
+
+/// `content` with its top-level `version` set to `version`.
+///
+/// A document's version is assigned by the store under its lock (one writer per repository
+/// and language). A generator that read the latest version beforehand and wrote `N + 1` into
+/// its JSON raced any other generation of the same repository: two concurrent ones both wrote
+/// `vN+1` in the JSON and got `N+1` and `N+2` in the rows. Writing the number into the JSON
+/// inside the same transaction that assigns it makes them agree by construction.
+pub(crate) fn stamp_version(content: &serde_json::Value, version: i32) -> serde_json::Value {
+    let mut content = content.clone();
+    if let Some(fields) = content.as_object_mut() {
+        fields.insert("version".to_string(), version.into());
+    }
+    content
+}
+
+/// A watched repository last submitted at or before this time is due at `now`. Clamped to
+/// the epoch, so an absurd interval means "not again" rather than a time no database holds.
+pub(crate) fn due_before(now: DateTime<Utc>, interval: chrono::Duration) -> DateTime<Utc> {
+    now.checked_sub_signed(interval)
+        .filter(|t| *t > DateTime::UNIX_EPOCH)
+        .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
 /// A stored document version.
@@ -227,9 +252,9 @@ pub trait AppStore: Send + Sync + 'static {
         prompt_version: &str,
     ) -> Result<Option<DocumentRecord>>;
 
-    /// Store a document as the next version of its (repository, language). Storing again for
-    /// the same `run_id`, analysis and language returns the existing record (a retried step
-    /// does not make a second version).
+    /// Store a document as the next version of its (repository, language), with that version
+    /// written into its JSON as well. Storing again for the same `run_id`, analysis and
+    /// language returns the existing record (a retried step does not make a second version).
     async fn store_document(&self, doc: &NewDocument) -> Result<DocumentRecord>;
 
     async fn get_document(&self, id: i64) -> Result<Option<DocumentRecord>>;
@@ -255,6 +280,27 @@ pub trait AppStore: Send + Sync + 'static {
     async fn unwatch(&self, repository: &str) -> Result<()>;
     async fn watched(&self) -> Result<Vec<WatchedRepository>>;
     async fn get_watched(&self, repository: &str) -> Result<Option<WatchedRepository>>;
+
+    /// Claim up to `limit` watched repositories due for re-analysis at `now`: never submitted,
+    /// or last submitted at or before `now - interval`. One statement marks each claimed
+    /// repository submitted at `now`, so of several schedulers claiming at once exactly one
+    /// gets it, and it is not due again before `now + interval`, however long the interval
+    /// (the time is stored, not inferred from an idempotency key that expires after 24 h).
+    /// Re-watching a repository keeps its time.
+    async fn claim_due_watched(
+        &self,
+        now: DateTime<Utc>,
+        interval: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<WatchedRepository>>;
+
+    /// Give back a claim made at `claimed_at` whose submission failed: the repository is due
+    /// again at once. Does nothing if a later claim has replaced it.
+    async fn release_watched_claim(
+        &self,
+        repository: &str,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<()>;
 
     /// Delete analyses and documents finished before `before`, but always keep, per
     /// repository, the newest complete analysis and, per (repository, language), the newest

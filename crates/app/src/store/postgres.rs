@@ -30,11 +30,26 @@ use super::{
 };
 
 /// Migrations of the application's tables, in order. Never edit one that has shipped.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "analyses, inventory rows, documents, watched repositories",
-    MIGRATION_1,
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "analyses, inventory rows, documents, watched repositories",
+        MIGRATION_1,
+    ),
+    (
+        2,
+        "watched repositories remember their last periodic submission",
+        MIGRATION_2,
+    ),
+];
+
+/// When each watched repository was last submitted by the scheduler: the durable memory that
+/// makes periodic re-analysis once per interval, and lets the scheduler read only what is due.
+const MIGRATION_2: &str = r#"
+ALTER TABLE specline_watched_repositories ADD COLUMN last_submitted_at timestamptz;
+CREATE INDEX specline_watched_repositories_due
+  ON specline_watched_repositories (last_submitted_at NULLS FIRST);
+"#;
 
 const MIGRATION_1: &str = r#"
 CREATE TABLE specline_analyses (
@@ -796,15 +811,21 @@ impl AppStore for PgAppStore {
                 return rows::document(&r);
             }
         }
+        let version: i32 = tx
+            .query_one(
+                "SELECT COALESCE(max(version), 0) + 1 FROM specline_documents
+                 WHERE repository = $1 AND language = $2",
+                &[&doc.repository, &doc.language],
+            )
+            .await?
+            .get(0);
+        let content = super::stamp_version(&doc.content, version);
         let row = tx
             .query_one(
                 &format!(
                     "INSERT INTO specline_documents (analysis_id, repository, language, version,
                        generator_kind, model, prompt_version, content, behaviors, run_id)
-                     VALUES ($1, $2, $3,
-                       (SELECT COALESCE(max(version), 0) + 1 FROM specline_documents
-                        WHERE repository = $2 AND language = $3),
-                       $4, $5, $6, $7, $8, $9)
+                     VALUES ($1, $2, $3, $10, $4, $5, $6, $7, $8, $9)
                      RETURNING {DOCUMENT_COLUMNS}"
                 ),
                 &[
@@ -814,9 +835,10 @@ impl AppStore for PgAppStore {
                     &doc.generator_kind,
                     &doc.model,
                     &doc.prompt_version,
-                    &doc.content,
+                    &content,
                     &doc.behaviors,
                     &doc.run_id,
+                    &version,
                 ],
             )
             .await
@@ -887,6 +909,49 @@ impl AppStore for PgAppStore {
                 &repo.encrypted_token,
                 &repo.created_at,
             ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn claim_due_watched(
+        &self,
+        now: DateTime<Utc>,
+        interval: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<WatchedRepository>> {
+        let due_before = super::due_before(now, interval);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // SKIP LOCKED: a row another scheduler is claiming is left to it; a row it has just
+        // claimed fails the re-checked condition (READ COMMITTED re-reads a locked row).
+        self.all(
+            &format!(
+                "UPDATE specline_watched_repositories SET last_submitted_at = $1
+                 WHERE repository IN (
+                   SELECT repository FROM specline_watched_repositories
+                   WHERE last_submitted_at IS NULL OR last_submitted_at <= $2
+                   ORDER BY last_submitted_at NULLS FIRST, repository
+                   LIMIT $3
+                   FOR UPDATE SKIP LOCKED)
+                 AND (last_submitted_at IS NULL OR last_submitted_at <= $2)
+                 RETURNING {WATCHED_COLUMNS}"
+            ),
+            &[&now, &due_before, &limit],
+            rows::watched,
+        )
+        .await
+    }
+
+    async fn release_watched_claim(
+        &self,
+        repository: &str,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE specline_watched_repositories SET last_submitted_at = NULL
+             WHERE repository = $1 AND last_submitted_at = $2",
+            &[&repository, &claimed_at],
         )
         .await?;
         Ok(())

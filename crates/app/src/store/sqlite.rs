@@ -27,11 +27,25 @@ use super::{
 };
 
 /// Migrations of the application's tables, in order. Never edit one that has shipped.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "analyses, inventory rows, documents, watched repositories",
-    MIGRATION_1,
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "analyses, inventory rows, documents, watched repositories",
+        MIGRATION_1,
+    ),
+    (
+        2,
+        "watched repositories remember their last periodic submission",
+        MIGRATION_2,
+    ),
+];
+
+/// See the PostgreSQL migration 2 (times in microseconds; SQLite sorts NULLs first).
+const MIGRATION_2: &str = r#"
+ALTER TABLE specline_watched_repositories ADD COLUMN last_submitted_at INTEGER;
+CREATE INDEX specline_watched_repositories_due
+  ON specline_watched_repositories (last_submitted_at);
+"#;
 
 const MIGRATION_1: &str = r#"
 -- AUTOINCREMENT: an id handed out is never reused after retention deletes its row.
@@ -749,13 +763,17 @@ impl AppStore for SqliteAppStore {
                     doc.analysis_id
                 )));
             }
+            let version: i32 = tx.query_row(
+                "SELECT COALESCE(max(version), 0) + 1 FROM specline_documents
+                 WHERE repository = ?1 AND language = ?2",
+                params![doc.repository, doc.language],
+                |r| r.get(0),
+            )?;
+            let content = super::stamp_version(&doc.content, version);
             tx.execute(
                 "INSERT INTO specline_documents (analysis_id, repository, language, version,
                    generator_kind, model, prompt_version, content, behaviors, run_id, created_at)
-                 VALUES (?1, ?2, ?3,
-                   (SELECT COALESCE(max(version), 0) + 1 FROM specline_documents
-                    WHERE repository = ?2 AND language = ?3),
-                   ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 VALUES (?1, ?2, ?3, ?11, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     doc.analysis_id,
                     doc.repository,
@@ -763,10 +781,11 @@ impl AppStore for SqliteAppStore {
                     doc.generator_kind,
                     doc.model,
                     doc.prompt_version,
-                    doc.content.to_string(),
+                    content.to_string(),
                     doc.behaviors,
                     doc.run_id,
-                    micros(Utc::now())
+                    micros(Utc::now()),
+                    version
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -853,6 +872,52 @@ impl AppStore for SqliteAppStore {
                     "repository {repository} is not watched"
                 )));
             }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_due_watched(
+        &self,
+        now: DateTime<Utc>,
+        interval: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<WatchedRepository>> {
+        let due_before = super::due_before(now, interval);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // The write transaction is the only writer (also across processes): the select and
+        // the update cannot interleave with another scheduler's.
+        self.write(move |tx| {
+            query_all(
+                tx,
+                &format!(
+                    "UPDATE specline_watched_repositories SET last_submitted_at = ?1
+                     WHERE repository IN (
+                       SELECT repository FROM specline_watched_repositories
+                       WHERE last_submitted_at IS NULL OR last_submitted_at <= ?2
+                       ORDER BY last_submitted_at, repository
+                       LIMIT ?3)
+                     RETURNING {WATCHED_COLUMNS}"
+                ),
+                params![micros(now), micros(due_before), limit],
+                |r| rows::watched(r),
+            )
+        })
+        .await
+    }
+
+    async fn release_watched_claim(
+        &self,
+        repository: &str,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let repository = repository.to_string();
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE specline_watched_repositories SET last_submitted_at = NULL
+                 WHERE repository = ?1 AND last_submitted_at = ?2",
+                params![repository, micros(claimed_at)],
+            )?;
             Ok(())
         })
         .await

@@ -1,10 +1,19 @@
 //! What the two HTTP providers share: posting JSON and turning statuses into classified errors.
+//!
+//! Whatever answers at the base URL is treated as untrusted: redirects are never followed
+//! (the key travels in a header, which the HTTP client strips on a cross-host redirect only
+//! for `Authorization`, not for Gemini's `x-goog-api-key`), and a body is read only up to
+//! [`MAX_RESPONSE_BYTES`], so an endless or huge answer costs a bounded amount of memory.
 
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
 use crate::error::{ProviderError, ProviderErrorCode};
+
+/// The most of a response body that is read (a model's answer is a few hundred kilobytes at
+/// most; an error body a few kilobytes).
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 /// A response whose status was 2xx, with its body.
 pub(crate) struct Ok2xx {
@@ -37,7 +46,18 @@ pub(crate) async fn post_json(
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after);
-    let text = resp.text().await.map_err(transport_error)?;
+    if (300..400).contains(&status) {
+        let mut e = ProviderError::new(
+            ProviderErrorCode::RedirectRefused,
+            format!(
+                "HTTP {status}: the server answered with a redirect, which is never followed \
+                 (the API key would go with it); set the base URL to the final address"
+            ),
+        );
+        e.status = Some(status);
+        return Err(e);
+    }
+    let text = read_capped(resp, MAX_RESPONSE_BYTES).await?;
     if (200..300).contains(&status) {
         return Ok(Ok2xx { body: text });
     }
@@ -46,8 +66,38 @@ pub(crate) async fn post_json(
     Err(err)
 }
 
-fn transport_error(e: reqwest::Error) -> ProviderError {
-    // reqwest's message names the URL; our URLs never carry keys (they go in headers).
+/// The body, up to `cap` bytes (decoded as UTF-8, lossily); `RESPONSE_TOO_LARGE` beyond.
+async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<String, ProviderError> {
+    let too_large = || {
+        ProviderError::new(
+            ProviderErrorCode::ResponseTooLarge,
+            format!("the response body is larger than {cap} bytes; reading stopped"),
+        )
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(cap).unwrap_or(u64::MAX))
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > cap {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+fn transport_error(mut e: reqwest::Error) -> ProviderError {
+    // reqwest's message names the URL; keys go in headers, never in URLs, and credentials a
+    // base URL might carry are removed here before the URL is shown.
+    if let Some(url) = e.url_mut() {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        url.set_query(None);
+    }
     let code = if e.is_timeout() {
         ProviderErrorCode::Timeout
     } else {
@@ -122,6 +172,7 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 /// [`crate::reliability`] is the one that counts; this one stops a stuck socket).
 pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, ProviderError> {
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10).min(timeout))
         .timeout(timeout)
         .build()

@@ -144,4 +144,15 @@ pub fn shop() -> Inventory {
     )
 }
 
+/// A minimal model call, for tests of the HTTP client and its reliability rules.
+pub fn model_request() -> specline_specdoc::provider::ModelRequest {
+    specline_specdoc::provider::ModelRequest {
+        system: "system".into(),
+        user: "user".into(),
+        schema: serde_json::json!({"type": "object"}),
+        schema_name: "answer",
+        max_output_tokens: 100,
+    }
+}
+
 pub mod fake;
