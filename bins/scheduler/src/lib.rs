@@ -24,8 +24,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use specline_app::store::AppStore;
+use specline_app::store::{AppStore, WatchedRepository};
 use specline_app::{analyze_and_generate, AnalysisRequest, SYSTEM_OWNER};
+use specline_inventory_model::target::{check_ref, Target};
 use specline_queue::store::Store;
 use specline_queue::{Client, Maintenance, MaintenanceConfig, MaintenanceHandle, SubmitOpts};
 use specline_settings::SchedulerSection;
@@ -195,6 +196,15 @@ const CLAIM_BATCH: usize = 100;
 ///
 /// `now` is a parameter so that tests can move time (an interval of days is tested without
 /// waiting for it).
+/// The target and ref rules every submission path applies (`specline_inventory_model::target`).
+fn checked_target(repo: &WatchedRepository) -> Result<(), &'static str> {
+    Target::parse(&repo.repository).map_err(|e| e.code())?;
+    if let Some(branch) = &repo.branch {
+        check_ref(branch).map_err(|e| e.code())?;
+    }
+    Ok(())
+}
+
 pub async fn reanalyze_due(
     jobs: &Arc<dyn Store>,
     app: &dyn AppStore,
@@ -219,6 +229,18 @@ pub async fn reanalyze_due(
         let full = due.len() == CLAIM_BATCH;
         let mut released = false;
         for repo in due {
+            // A row stored before targets were checked (or written around the operator
+            // commands) may carry a token or control characters: it is neither submitted nor
+            // named in the log, only counted by its code. Its claim is kept, so it is not
+            // retried before the next interval.
+            if let Err(code) = checked_target(&repo) {
+                tracing::warn!(
+                    code,
+                    "a watched repository is refused by the target rules and not submitted; \
+                     remove it with `watch remove` and add it again"
+                );
+                continue;
+            }
             let request = AnalysisRequest {
                 target: repo.repository.clone(),
                 git_ref: repo.branch.clone(),

@@ -144,6 +144,9 @@ fn the_spec_document_in_markdown_carries_no_raw_controls() {
     );
 }
 
+/// A target with control characters is refused at the door, and the refusal does not echo it.
+/// A row stored before that rule (written here straight into the SQLite file) is listed
+/// escaped.
 #[test]
 fn operator_listings_escape_hostile_names() {
     let data = tempfile::tempdir().unwrap();
@@ -158,14 +161,26 @@ fn operator_listings_escape_hostile_names() {
             .output()
             .unwrap()
     };
-    let out = admin(&[
-        "watch",
-        "add",
-        &repository,
-        "--ref",
-        &format!("main{ESC_SEQUENCES}"),
-    ]);
-    assert_clean(&out, "admin watch add");
+    let out = admin(&["watch", "add", &repository]);
+    assert!(!out.status.success(), "a hostile target was accepted");
+    let found = raw_controls(&String::from_utf8_lossy(&out.stderr));
+    assert!(found.is_empty(), "the refusal carries {found:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("INVALID_TARGET"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A legacy row, as an older version could have stored it.
+    let out = admin(&["watch", "add", "https://git.example/org/plain.git"]);
+    assert_succeeded(&out);
+    let db = rusqlite::Connection::open(data.path().join("specline.sqlite3")).unwrap();
+    db.execute(
+        "UPDATE specline_watched_repositories SET repository = ?1, branch = ?2",
+        rusqlite::params![repository, format!("main{ESC_SEQUENCES}")],
+    )
+    .unwrap();
+    drop(db);
     let out = admin(&["watch", "list"]);
     assert_clean(&out, "admin watch list");
     assert!(
@@ -175,49 +190,62 @@ fn operator_listings_escape_hostile_names() {
     );
 }
 
-/// Log lines quote repository names too: the scheduler's line about a watched repository
-/// whose name holds a carriage return and a right-to-left override shows them escaped.
+/// A watched repository stored before targets were checked, holding a token and a forged log
+/// line, is not submitted by the scheduler, and the scheduler's log names only the code: no
+/// token, no raw control character.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn log_lines_escape_hostile_names() {
+async fn the_scheduler_refuses_a_legacy_hostile_target_without_logging_it() {
     let bins = support::Binaries::locate();
     let schema = support::PgSchema::new().await;
     let mut env = schema.env();
     bins.migrate(&env);
-    let repository = format!("https://git.example/org/forged\rINFO all good{RLO}.git");
     let out = bins
         .command("specline-enqueue", &env)
-        .args(["watch", "add", &repository])
+        .args(["watch", "add", "https://git.example/org/plain.git"])
         .output()
         .unwrap();
     assert_succeeded(&out);
+    let hostile = format!("https://SECRETTOKEN@git.example/org/forged\rINFO all good{RLO}.git");
+    let (c, conn) =
+        tokio_postgres::connect(&specline_testkit::database_url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let name = env
+        .iter()
+        .find(|(k, _)| k == "SPECLINE_DATABASE__SCHEMA")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    c.execute(
+        &format!("UPDATE \"{name}\".specline_watched_repositories SET repository = $1"),
+        &[&hostile],
+    )
+    .await
+    .unwrap();
     env.push((
         "SPECLINE_SCHEDULER__REANALYZE_INTERVAL_SECS".into(),
         "3600".into(),
     ));
     let scheduler = bins.start("specline-scheduler", &env).await;
     let started = std::time::Instant::now();
-    while support::enqueue_json(&bins, &env, &["job", "list"])
-        .as_array()
-        .is_none_or(|jobs| jobs.is_empty())
-    {
+    while !scheduler.logs().contains("refused by the target rules") {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(60),
-            "the scheduler submitted nothing: {}",
+            "the scheduler did not refuse the row: {}",
             scheduler.logs()
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // The refusal is logged where the submission would have been made: nothing was submitted.
+    let jobs = support::enqueue_json(&bins, &env, &["job", "list"]);
+    assert_eq!(jobs.as_array().map(Vec::len), Some(0), "{jobs}");
     let logs = scheduler
         .terminate(std::time::Duration::from_secs(20))
         .await;
-    assert!(
-        logs.contains("submitted the periodic re-analysis"),
-        "{logs}"
-    );
-    assert!(
-        logs.contains("forged\\rINFO all good\\u{202e}.git"),
-        "{logs}"
-    );
+    // The control characters are found first; the token would be CREDENTIALS_IN_URL.
+    assert!(logs.contains("code=\"INVALID_TARGET\""), "{logs}");
+    assert!(!logs.contains("SECRETTOKEN"), "{logs}");
+    assert!(!logs.contains("forged"), "{logs}");
     let found = raw_controls(&logs);
     assert!(found.is_empty(), "the log carries {found:?}:\n{logs}");
 }
