@@ -52,6 +52,13 @@ pub struct BenchArgs {
     /// Runs in the --pipeline burn-down.
     #[arg(long, default_value_t = 5000)]
     pub runs: u64,
+    /// Measure the HTTP API instead: submissions/s with idempotency keys, then event
+    /// delivery latency to `--subscribers` SSE streams.
+    #[arg(long)]
+    pub api: bool,
+    /// Concurrent SSE subscribers for --api.
+    #[arg(long, default_value_t = 1000)]
+    pub subscribers: usize,
     /// Keep the existing data (by default the bench schema or file is recreated).
     #[arg(long)]
     pub keep: bool,
@@ -136,7 +143,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             BackendArg::Sqlite => format!(" ({})", target.db.sqlite_path.display()),
         }
     );
-    let result = if args.pipeline {
+    let result = if args.api {
+        api(&args, &target.db).await
+    } else if args.pipeline {
         pipeline(&args, store).await
     } else if args.latency {
         latency(&args, store).await
@@ -147,6 +156,24 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         drop_schema(&target.db).await?;
     }
     result
+}
+
+/// The API bench needs the application's tables too.
+async fn api(args: &BenchArgs, db: &DbArgs) -> anyhow::Result<()> {
+    let target = match db.backend {
+        BackendArg::Postgres => specline_settings::DatabaseTarget::Postgres {
+            url: specline_settings::Secret::new(db.database_url.clone()),
+            schema: db.schema.clone(),
+            pool_size: 32,
+            ca_file: None,
+        },
+        BackendArg::Sqlite => specline_settings::DatabaseTarget::Sqlite {
+            path: db.sqlite_path.clone(),
+        },
+    };
+    let dbs = specline_service::db::open(&target).await?;
+    dbs.migrate().await?;
+    crate::bench_api::run(args, dbs).await
 }
 
 async fn drop_schema(db: &DbArgs) -> anyhow::Result<()> {

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use specline_settings::keys::{self, KeyDef, KeyType};
 use specline_settings::{
-    AllInOneSettings, AnalyzerSettings, Binary, EnqueueSettings, Env, LoadOptions,
+    AllInOneSettings, AnalyzerSettings, ApiSettings, Binary, EnqueueSettings, Env, LoadOptions,
     SchedulerSettings, Section, Settings, SettingsError, SettingsWarning, SpecGeneratorSettings,
 };
 
@@ -203,6 +203,7 @@ fn load(binary: Binary, env: &BTreeMap<String, String>) -> Result<(), SettingsEr
         Binary::SpecGenerator => Settings::load::<SpecGeneratorSettings>(&options).map(drop),
         Binary::Scheduler => Settings::load::<SchedulerSettings>(&options).map(drop),
         Binary::Enqueue => Settings::load::<EnqueueSettings>(&options).map(drop),
+        Binary::Api => Settings::load::<ApiSettings>(&options).map(drop),
         Binary::AllInOne => Settings::load::<AllInOneSettings>(&options).map(drop),
     }
 }

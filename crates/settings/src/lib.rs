@@ -46,7 +46,8 @@ pub use load::{LoadOptions, Loaded, Profile, Resolver, Settings};
 pub use reference::reference_markdown;
 pub use secret::{Secret, REDACTED};
 pub use sections::{
-    AllInOneSettings, AnalyzerSection, AnalyzerSettings, DatabaseSettings, DatabaseTarget,
-    EnqueueSettings, HttpSettings, LocalSettings, ProviderKind, ProviderSettings, SchedulerSection,
-    SchedulerSettings, SecuritySettings, SpecGeneratorSection, SpecGeneratorSettings,
+    AllInOneSettings, AnalyzerSection, AnalyzerSettings, ApiAuth, ApiSection, ApiSettings,
+    DatabaseSettings, DatabaseTarget, EnqueueSettings, HttpSettings, LocalSettings, ProviderKind,
+    ProviderSettings, RepositoryPolicySettings, SchedulerSection, SchedulerSettings,
+    SecuritySettings, SpecGeneratorSection, SpecGeneratorSettings,
 };

@@ -26,12 +26,17 @@ use super::{
     NewDocument, Result, RetentionReport, StoreError, WatchedRepository,
 };
 
+mod api;
+
 /// Migrations of the application's tables, in order. Never edit one that has shipped.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "analyses, inventory rows, documents, watched repositories",
-    MIGRATION_1,
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "analyses, inventory rows, documents, watched repositories",
+        MIGRATION_1,
+    ),
+    (3, "api tokens and runs", api::MIGRATION_3),
+];
 
 const MIGRATION_1: &str = r#"
 -- AUTOINCREMENT: an id handed out is never reused after retention deletes its row.
