@@ -38,6 +38,7 @@ on_both_backends!(
     the_policy_refuses_hostile_repositories_with_422_and_stores_nothing,
     limits_answer_413_and_429_with_retry_after,
     admin_routes_need_an_admin_and_act_on_every_matching_job,
+    gateway_mode_believes_the_owner_header_only_from_trusted_proxies,
 );
 
 const REPO: &str = "https://git.example/acme/shop.git";
@@ -572,4 +573,77 @@ async fn admin_routes_need_an_admin_and_act_on_every_matching_job(b: Backend) {
         .clone();
     assert_eq!(analyze["paused"], true);
     assert_eq!(analyze["counts"]["cancelled"], 3, "{analyze}");
+}
+
+async fn gateway_mode_believes_the_owner_header_only_from_trusted_proxies(b: Backend) {
+    use specline_api::config::AuthMode;
+    let gateway = |trusted: &str| {
+        let mut o = Options::new();
+        o.workers = false;
+        o.config.auth = AuthMode::Gateway {
+            owner_header: "x-user-id".into(),
+            trusted: vec![trusted.parse().unwrap()],
+        };
+        o
+    };
+    let s = Server::start(b, gateway("127.0.0.1/32")).await;
+    let as_user = |user: Option<&str>| {
+        let mut req = s.http.get(s.url("/api/v1/runs"));
+        if let Some(u) = user {
+            req = req.header("X-User-ID", u);
+        }
+        req.send()
+    };
+    let ok = as_user(Some("carol")).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let none = as_user(None).await.unwrap();
+    assert_eq!(none.status(), 401);
+    let system = as_user(Some("system")).await.unwrap();
+    assert_eq!(
+        system.status(),
+        401,
+        "the operator tools' owner is not reachable"
+    );
+    // A submission acts as the header's owner.
+    let submitted: Value = s
+        .http
+        .post(s.url("/api/v1/analyses"))
+        .header("X-User-ID", "carol")
+        .json(&json!({"repository": REPO}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = submitted["run_id"].as_i64().unwrap();
+    assert_eq!(
+        s.dbs.jobs.get_run(id).await.unwrap().unwrap().owner,
+        "carol"
+    );
+    let dave = s
+        .http
+        .get(s.url(&format!("/api/v1/runs/{id}")))
+        .header("X-User-ID", "dave")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dave.status(), 404);
+    s.stop().await;
+
+    // From a peer that is not a trusted proxy, the header is not believed.
+    let s = Server::start(b, gateway("10.0.0.0/8")).await;
+    let refused = s
+        .http
+        .get(s.url("/api/v1/runs"))
+        .header("X-User-ID", "carol")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["code"],
+        "UNTRUSTED_PROXY"
+    );
+    s.stop().await;
 }
