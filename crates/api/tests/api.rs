@@ -549,7 +549,10 @@ async fn admin_routes_need_an_admin_and_act_on_every_matching_job(b: Backend) {
         .await
         .unwrap();
     assert_eq!(again["affected"], 0);
-    assert_eq!(again["refused"][jobs[0]["id"].to_string()], "INVALID_STATE");
+    assert_eq!(
+        again["refused"],
+        json!([{"id": jobs[0]["id"], "code": "INVALID_STATE"}])
+    );
 
     let paused: Value = s
         .http

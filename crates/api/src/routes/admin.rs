@@ -198,12 +198,20 @@ pub struct BulkRequest {
     pub matching: Option<JobQuery>,
 }
 
+/// A job a bulk action could not change.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Refused {
+    pub id: i64,
+    /// Why (`INVALID_STATE`, `NOT_FOUND`, ...).
+    pub code: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BulkResult {
     /// Jobs the action changed.
     pub affected: usize,
     /// Jobs it could not change, with the reason's code.
-    pub refused: BTreeMap<i64, String>,
+    pub refused: Vec<Refused>,
     /// True when the filter matched more than one request may change.
     pub more: bool,
 }
@@ -225,7 +233,8 @@ async fn apply(state: &ApiState, action: Action, id: i64) -> Result<(), String> 
 /// Retry, cancel or discard jobs.
 #[utoipa::path(post, path = "/api/v1/admin/jobs/actions", tag = "admin", request_body = BulkRequest,
     responses((status = 200, body = BulkResult), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn bulk(
     State(state): State<ApiState>,
@@ -235,7 +244,7 @@ pub async fn bulk(
     admin(&caller)?;
     let mut result = BulkResult {
         affected: 0,
-        refused: BTreeMap::new(),
+        refused: Vec::new(),
         more: false,
     };
     match (req.ids.is_empty(), req.matching) {
@@ -248,9 +257,7 @@ pub async fn bulk(
             for id in req.ids {
                 match apply(&state, req.action, id).await {
                     Ok(()) => result.affected += 1,
-                    Err(code) => {
-                        result.refused.insert(id, code);
-                    }
+                    Err(code) => result.refused.push(Refused { id, code }),
                 }
             }
         }
@@ -279,9 +286,7 @@ pub async fn bulk(
                     }
                     match apply(&state, req.action, j.id).await {
                         Ok(()) => result.affected += 1,
-                        Err(code) => {
-                            result.refused.insert(j.id, code);
-                        }
+                        Err(code) => result.refused.push(Refused { id: j.id, code }),
                     }
                 }
             }
@@ -342,7 +347,8 @@ pub struct PauseRequest {
 #[utoipa::path(post, path = "/api/v1/admin/queues/{name}", tag = "admin",
     params(("name" = String, Path)), request_body = PauseRequest,
     responses((status = 200, body = QueueView), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn pause(
     State(state): State<ApiState>,
