@@ -60,6 +60,13 @@ impl Step for Ticker {
     }
 }
 
+/// The two fields of an event the bench reads.
+#[derive(serde::Deserialize)]
+struct Stamp {
+    status: String,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
 fn rss_kib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -193,12 +200,10 @@ pub async fn run(args: &BenchArgs, dbs: Databases) -> anyhow::Result<()> {
                     let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) else {
                         continue;
                     };
-                    let event: serde_json::Value = serde_json::from_str(data.trim())?;
+                    let event: Stamp = serde_json::from_str(data.trim())?;
                     received += 1;
-                    if event["status"] == "progress" {
-                        let at: chrono::DateTime<chrono::Utc> =
-                            serde_json::from_value(event["at"].clone())?;
-                        let us = (now - at).num_microseconds().unwrap_or(0).max(1) as u64;
+                    if event.status == "progress" {
+                        let us = (now - event.at).num_microseconds().unwrap_or(0).max(1) as u64;
                         if let Ok(mut h) = latencies.lock() {
                             let _ = h.record(us);
                         }

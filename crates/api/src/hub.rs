@@ -14,10 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use specline_queue::{Client, Run, RunEvent};
+use specline_queue::{Client, Run};
+
+use crate::event::Outgoing;
 use tokio::sync::broadcast;
 
-type Feeds = Arc<Mutex<HashMap<i64, broadcast::Sender<RunEvent>>>>;
+type Feeds = Arc<Mutex<HashMap<i64, broadcast::Sender<Arc<Outgoing>>>>>;
 
 /// How often an idle follower checks that someone still listens.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
@@ -46,7 +48,7 @@ impl Hub {
 
     /// Live events of `run` from about now on (the caller reads the history itself, after
     /// subscribing, so nothing falls between the two).
-    pub fn subscribe(&self, run: &Run) -> broadcast::Receiver<RunEvent> {
+    pub fn subscribe(&self, run: &Run) -> broadcast::Receiver<Arc<Outgoing>> {
         let mut feeds = match self.feeds.lock() {
             Ok(f) => f,
             Err(poisoned) => poisoned.into_inner(),
@@ -75,7 +77,7 @@ impl Hub {
 }
 
 /// Remove the run's feed if it is still `tx`'s and nobody listens (or `force`).
-fn retire(feeds: &Feeds, run_id: i64, tx: &broadcast::Sender<RunEvent>, force: bool) -> bool {
+fn retire(feeds: &Feeds, run_id: i64, tx: &broadcast::Sender<Arc<Outgoing>>, force: bool) -> bool {
     let mut feeds = match feeds.lock() {
         Ok(f) => f,
         Err(poisoned) => poisoned.into_inner(),
@@ -95,7 +97,7 @@ async fn follow(
     owner: String,
     run_id: i64,
     after: i64,
-    tx: broadcast::Sender<RunEvent>,
+    tx: broadcast::Sender<Arc<Outgoing>>,
 ) {
     match client.events(&owner, run_id, after).await {
         Ok(stream) => {
@@ -107,7 +109,7 @@ async fn follow(
                     item = stream.next() => match item {
                         Some(Ok(ev)) => {
                             let terminal = ev.status.is_terminal();
-                            if tx.send(ev).is_err() && retire(&feeds, run_id, &tx, false) {
+                            if tx.send(Outgoing::new(&ev)).is_err() && retire(&feeds, run_id, &tx, false) {
                                 break;
                             }
                             if terminal {

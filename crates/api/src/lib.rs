@@ -20,6 +20,7 @@ pub mod auth;
 pub mod body;
 pub mod config;
 pub mod error;
+pub mod event;
 pub mod hub;
 pub mod limits;
 pub mod openapi;

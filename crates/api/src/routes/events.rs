@@ -9,57 +9,28 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
-use serde::{Deserialize, Serialize};
-use specline_queue::{RunEvent, RunState};
+use serde::Deserialize;
+use specline_queue::RunState;
 use tokio::sync::broadcast::{self, error::RecvError};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use crate::access;
 use crate::auth::Caller;
 use crate::body::{Path, Query};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::event::{EventView, Outgoing};
 use crate::limits::StreamSlot;
 use crate::ApiState;
 
 /// Events read from the database per query.
 const PAGE: usize = 500;
-
-/// One event as sent in `data:`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct EventView {
-    pub run_id: i64,
-    /// Gapless from 1 per run; also the SSE `id`.
-    pub seq: i64,
-    pub job_id: Option<i64>,
-    pub stage: Option<String>,
-    /// `queued`, `started`, `progress`, `completed`, `failed`, `done`.
-    pub status: String,
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub progress: i16,
-    #[schema(value_type = Option<Object>)]
-    pub payload: Option<serde_json::Value>,
-}
-
-impl From<&RunEvent> for EventView {
-    fn from(e: &RunEvent) -> Self {
-        EventView {
-            run_id: e.run_id,
-            seq: e.seq,
-            job_id: e.job_id,
-            stage: e.stage.clone(),
-            status: e.status.as_str().to_string(),
-            at: e.at,
-            progress: e.progress,
-            payload: e.payload.clone(),
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -130,9 +101,9 @@ struct Follow {
     run_id: i64,
     /// Seq of the last event sent.
     last: i64,
-    live: Option<broadcast::Receiver<RunEvent>>,
+    live: Option<broadcast::Receiver<Arc<Outgoing>>>,
     /// Events read but not yet sent, in seq order.
-    pending: VecDeque<RunEvent>,
+    pending: VecDeque<Arc<Outgoing>>,
     /// Read the database before waiting for live events.
     reread: bool,
     ended: bool,
@@ -141,7 +112,7 @@ struct Follow {
 
 impl Follow {
     /// The next event to send, `None` at the end.
-    async fn next(&mut self) -> Option<RunEvent> {
+    async fn next(&mut self) -> Option<Arc<Outgoing>> {
         loop {
             if self.ended {
                 return None;
@@ -155,7 +126,7 @@ impl Follow {
                     continue;
                 }
                 self.last = ev.seq;
-                self.ended = ev.status.is_terminal();
+                self.ended = ev.terminal;
                 return Some(ev);
             }
             if self.reread {
@@ -164,7 +135,7 @@ impl Follow {
                     Ok(evs) => {
                         self.reread = evs.len() == PAGE;
                         if !evs.is_empty() {
-                            self.pending.extend(evs);
+                            self.pending.extend(evs.iter().map(Outgoing::new));
                             continue;
                         }
                     }
@@ -214,12 +185,10 @@ impl Follow {
 fn events(follow: Follow) -> impl Stream<Item = Result<Event, Infallible>> + Send {
     futures::stream::unfold(follow, |mut f| async move {
         let ev = f.next().await?;
-        let view = EventView::from(&ev);
         let event = Event::default()
             .id(ev.seq.to_string())
-            .event(view.status.clone())
-            .json_data(&view)
-            .unwrap_or_else(|_| Event::default().comment("unserializable event"));
+            .event(ev.status)
+            .data(&ev.json);
         Some((Ok(event), f))
     })
 }
