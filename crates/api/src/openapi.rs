@@ -5,14 +5,14 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, analyses, documents, events, runs, submit};
+use crate::routes::{admin, analyses, diff, documents, events, runs, submit};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Specline API", description = "Submit repositories, follow runs live, read test inventories and spec documents. Errors are JSON `{code, message}`."),
     paths(
         submit::submit, runs::list, runs::show, runs::result, events::stream,
-        analyses::repositories, analyses::list, analyses::show, analyses::tree,
+        analyses::repositories, analyses::list, analyses::show, analyses::tree, diff::show,
         documents::list, documents::latest, documents::show,
         admin::jobs, admin::job, admin::bulk, admin::queues, admin::pause, admin::watched,
     ),

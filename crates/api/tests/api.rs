@@ -39,6 +39,7 @@ on_both_backends!(
     limits_answer_413_and_429_with_retry_after,
     admin_routes_need_an_admin_and_act_on_every_matching_job,
     gateway_mode_believes_the_owner_header_only_from_trusted_proxies,
+    the_diff_of_two_analyses_names_what_changed_and_is_the_owners_only,
 );
 
 const REPO: &str = "https://git.example/acme/shop.git";
@@ -648,5 +649,51 @@ async fn gateway_mode_believes_the_owner_header_only_from_trusted_proxies(b: Bac
         refused.json::<Value>().await.unwrap()["code"],
         "UNTRUSTED_PROXY"
     );
+    s.stop().await;
+}
+
+async fn the_diff_of_two_analyses_names_what_changed_and_is_the_owners_only(b: Backend) {
+    let s = Server::start(b, Options::new()).await;
+    let (alice, bob) = (s.token("alice", false).await, s.token("bob", false).await);
+    let mut analyses = Vec::new();
+    for r in ["v1", "v2"] {
+        let (status, body) = s
+            .submit(&alice, json!({"repository": REPO, "ref": r}), None)
+            .await;
+        assert_eq!(status, 202);
+        let events = s
+            .http
+            .get(s.url(body["events_url"].as_str().unwrap()))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            read_events(events, None).await.last().unwrap().event,
+            "done"
+        );
+        let (_, result) = s.get(&alice, body["result_url"].as_str().unwrap()).await;
+        analyses.push(result["analysis_id"].as_i64().unwrap());
+    }
+    let route = format!("/api/v1/analyses/{}/diff?base={}", analyses[1], analyses[0]);
+    let (status, d) = s.get(&alice, &route).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(
+        d["counts"],
+        json!({"added": 1, "removed": 1, "moved": 0, "status_changed": 1})
+    );
+    assert_eq!(d["added"][0]["name"], "test_credit_note");
+    assert_eq!(d["removed"][0]["name"], "signs up");
+    assert_eq!(
+        (
+            &d["status_changed"][0]["from"],
+            &d["status_changed"][0]["to"]
+        ),
+        (&json!("skipped"), &json!("active"))
+    );
+    assert_eq!(d["base_totals"], json!({"jest": 4, "pytest": 2}));
+    assert_eq!(d["head_totals"], json!({"jest": 3, "pytest": 3}));
+    let (status, _) = s.get(&bob, &route).await;
+    assert_eq!(status, 404);
     s.stop().await;
 }

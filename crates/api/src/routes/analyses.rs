@@ -146,19 +146,6 @@ fn status_name(t: &Test) -> String {
         .unwrap_or_default()
 }
 
-fn each_test<'a>(f: &'a TestFile, out: &mut Vec<&'a Test>) {
-    fn walk<'a>(s: &'a Suite, out: &mut Vec<&'a Test>) {
-        out.extend(s.tests.iter());
-        for child in &s.suites {
-            walk(child, out);
-        }
-    }
-    out.extend(f.tests.iter());
-    for s in &f.suites {
-        walk(s, out);
-    }
-}
-
 /// One analysis with its counts.
 #[utoipa::path(get, path = "/api/v1/analyses/{id}", tag = "analyses", params(("id" = i64, Path)),
     responses((status = 200, body = AnalysisDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -171,18 +158,17 @@ pub async fn show(
     let record = access::analysis(&state, &caller, id).await?;
     let inventory = state.inner.parts.app.load_inventory(id).await?;
     let mut counts = Counts::default();
-    for file in &inventory.files {
-        let mut tests = Vec::new();
-        each_test(file, &mut tests);
-        for t in tests {
-            counts.tests += 1;
-            *counts.by_status.entry(status_name(t)).or_default() += 1;
-            *counts
-                .by_framework
-                .entry(file.framework.clone())
-                .or_default() += 1;
-            *counts.by_language.entry(file.language.clone()).or_default() += 1;
-        }
+    for r in inventory.walk_tests() {
+        counts.tests += 1;
+        *counts.by_status.entry(status_name(r.test)).or_default() += 1;
+        *counts
+            .by_framework
+            .entry(r.file.framework.clone())
+            .or_default() += 1;
+        *counts
+            .by_language
+            .entry(r.file.language.clone())
+            .or_default() += 1;
     }
     Ok(axum::Json(AnalysisDetail {
         analysis: record.into(),

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod analyses;
+pub mod diff;
 pub mod documents;
 pub mod events;
 pub mod runs;
@@ -22,6 +23,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/analyses", post(submit::submit).get(analyses::list))
         .route("/api/v1/analyses/{id}", get(analyses::show))
         .route("/api/v1/analyses/{id}/tree", get(analyses::tree))
+        .route("/api/v1/analyses/{id}/diff", get(diff::show))
         .route("/api/v1/repositories", get(analyses::repositories))
         .route("/api/v1/runs", get(runs::list))
         .route("/api/v1/runs/{id}", get(runs::show))
