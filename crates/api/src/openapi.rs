@@ -5,7 +5,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, analyses, diff, documents, events, runs, submit};
+use crate::routes::{admin, analyses, badge, diff, documents, events, runs, submit};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,6 +13,7 @@ use crate::routes::{admin, analyses, diff, documents, events, runs, submit};
     paths(
         submit::submit, runs::list, runs::show, runs::result, events::stream,
         analyses::repositories, analyses::list, analyses::show, analyses::tree, diff::show,
+        badge::set, badge::svg,
         documents::list, documents::latest, documents::show,
         admin::jobs, admin::job, admin::bulk, admin::queues, admin::pause, admin::watched,
     ),

@@ -40,6 +40,7 @@ on_both_backends!(
     admin_routes_need_an_admin_and_act_on_every_matching_job,
     gateway_mode_believes_the_owner_header_only_from_trusted_proxies,
     the_diff_of_two_analyses_names_what_changed_and_is_the_owners_only,
+    a_badge_is_served_without_credentials_only_once_its_owner_marks_it_public,
 );
 
 const REPO: &str = "https://git.example/acme/shop.git";
@@ -695,5 +696,41 @@ async fn the_diff_of_two_analyses_names_what_changed_and_is_the_owners_only(b: B
     assert_eq!(d["head_totals"], json!({"jest": 3, "pytest": 3}));
     let (status, _) = s.get(&bob, &route).await;
     assert_eq!(status, 404);
+    s.stop().await;
+}
+
+async fn a_badge_is_served_without_credentials_only_once_its_owner_marks_it_public(b: Backend) {
+    let s = Server::start(b, Options::new()).await;
+    let (alice, bob) = (s.token("alice", false).await, s.token("bob", false).await);
+    run_to_end(&s, &alice, REPO).await;
+    let badge = || {
+        s.http
+            .get(s.url("/api/v1/badge.svg"))
+            .query(&[("repository", REPO)])
+            .send()
+    };
+    let mark = |token: &str, public: bool| {
+        s.http
+            .put(s.url("/api/v1/badges"))
+            .bearer_auth(token)
+            .json(&json!({"repository": REPO, "public": public}))
+            .send()
+    };
+    assert_eq!(badge().await.unwrap().status(), 404);
+    assert_eq!(
+        mark(&bob, true).await.unwrap().status(),
+        404,
+        "not bob's to mark"
+    );
+    assert_eq!(badge().await.unwrap().status(), 404);
+    let marked: Value = mark(&alice, true).await.unwrap().json().await.unwrap();
+    assert_eq!(marked["public"], true);
+    let served = badge().await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/svg+xml");
+    let svg = served.text().await.unwrap();
+    assert!(svg.contains("<title>tests: 6</title>"), "{svg}");
+    assert_eq!(mark(&alice, false).await.unwrap().status(), 200);
+    assert_eq!(badge().await.unwrap().status(), 404);
     s.stop().await;
 }

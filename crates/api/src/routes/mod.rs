@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod analyses;
+pub mod badge;
 pub mod diff;
 pub mod documents;
 pub mod events;
@@ -25,6 +26,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/analyses/{id}/tree", get(analyses::tree))
         .route("/api/v1/analyses/{id}/diff", get(diff::show))
         .route("/api/v1/repositories", get(analyses::repositories))
+        .route("/api/v1/badges", axum::routing::put(badge::set))
+        .route("/api/v1/badge.svg", get(badge::svg))
         .route("/api/v1/runs", get(runs::list))
         .route("/api/v1/runs/{id}", get(runs::show))
         .route("/api/v1/runs/{id}/result", get(runs::result))

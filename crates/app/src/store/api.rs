@@ -85,6 +85,11 @@ pub trait ApiStore: Send + Sync + 'static {
     async fn owner_has_repository(&self, owner: &str, repository: &str) -> Result<bool>;
     /// The repositories the owner's runs analysed, sorted.
     async fn owner_repositories(&self, owner: &str) -> Result<Vec<String>>;
+
+    /// Mark (or unmark) the owner's badge of `repository` as public.
+    async fn set_badge(&self, owner: &str, repository: &str, public: bool) -> Result<()>;
+    /// True when some owner marked the repository's badge public.
+    async fn badge_is_public(&self, repository: &str) -> Result<bool>;
 }
 
 /// Columns of a token, in the order [`read_token`] reads them.

@@ -32,6 +32,13 @@ CREATE TABLE specline_api_runs (
 CREATE INDEX specline_api_runs_owner ON specline_api_runs (owner, run_id DESC);
 CREATE INDEX specline_api_runs_repository ON specline_api_runs (owner, repository)
   WHERE repository IS NOT NULL;
+CREATE TABLE specline_api_badges (
+  owner      text NOT NULL,
+  repository text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (owner, repository)
+);
+CREATE INDEX specline_api_badges_repository ON specline_api_badges (repository);
 "#;
 
 #[async_trait]
@@ -151,5 +158,27 @@ impl ApiStore for PgAppStore {
         .iter()
         .map(|r| r.get(0))
         .collect())
+    }
+
+    async fn set_badge(&self, owner: &str, repository: &str, public: bool) -> Result<()> {
+        let c = self.client().await?;
+        let sql = if public {
+            "INSERT INTO specline_api_badges (owner, repository) VALUES ($1, $2)
+             ON CONFLICT (owner, repository) DO NOTHING"
+        } else {
+            "DELETE FROM specline_api_badges WHERE owner = $1 AND repository = $2"
+        };
+        c.execute(sql, &[&owner, &repository]).await?;
+        Ok(())
+    }
+
+    async fn badge_is_public(&self, repository: &str) -> Result<bool> {
+        let c = self.client().await?;
+        Ok(c.query_opt(
+            "SELECT 1 FROM specline_api_badges WHERE repository = $1 LIMIT 1",
+            &[&repository],
+        )
+        .await?
+        .is_some())
     }
 }

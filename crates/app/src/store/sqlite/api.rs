@@ -35,6 +35,13 @@ CREATE TABLE specline_api_runs (
 CREATE INDEX specline_api_runs_owner ON specline_api_runs (owner, run_id DESC);
 CREATE INDEX specline_api_runs_repository ON specline_api_runs (owner, repository)
   WHERE repository IS NOT NULL;
+CREATE TABLE specline_api_badges (
+  owner      TEXT NOT NULL,
+  repository TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (owner, repository)
+);
+CREATE INDEX specline_api_badges_repository ON specline_api_badges (repository);
 "#;
 
 #[async_trait]
@@ -187,6 +194,40 @@ impl ApiStore for SqliteAppStore {
                 [owner],
                 |r| r.text(0),
             )
+        })
+        .await
+    }
+
+    async fn set_badge(&self, owner: &str, repository: &str, public: bool) -> Result<()> {
+        let (owner, repository) = (owner.to_string(), repository.to_string());
+        self.write(move |tx| {
+            if public {
+                tx.execute(
+                    "INSERT INTO specline_api_badges (owner, repository, created_at)
+                     VALUES (?1, ?2, ?3) ON CONFLICT (owner, repository) DO NOTHING",
+                    params![owner, repository, micros(Utc::now())],
+                )?;
+            } else {
+                tx.execute(
+                    "DELETE FROM specline_api_badges WHERE owner = ?1 AND repository = ?2",
+                    params![owner, repository],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn badge_is_public(&self, repository: &str) -> Result<bool> {
+        let repository = repository.to_string();
+        self.read(move |conn| {
+            Ok(query_first(
+                conn,
+                "SELECT 1 FROM specline_api_badges WHERE repository = ?1 LIMIT 1",
+                [repository],
+                |r| r.int(0),
+            )?
+            .is_some())
         })
         .await
     }
