@@ -41,6 +41,7 @@ on_both_backends!(
     gateway_mode_believes_the_owner_header_only_from_trusted_proxies,
     the_diff_of_two_analyses_names_what_changed_and_is_the_owners_only,
     a_badge_is_served_without_credentials_only_once_its_owner_marks_it_public,
+    an_access_token_is_stored_encrypted_for_its_repository_and_never_echoed,
 );
 
 const REPO: &str = "https://git.example/acme/shop.git";
@@ -733,4 +734,36 @@ async fn a_badge_is_served_without_credentials_only_once_its_owner_marks_it_publ
     assert_eq!(mark(&alice, false).await.unwrap().status(), 200);
     assert_eq!(badge().await.unwrap().status(), 404);
     s.stop().await;
+}
+
+async fn an_access_token_is_stored_encrypted_for_its_repository_and_never_echoed(b: Backend) {
+    let s = Server::start(
+        b,
+        Options {
+            workers: false,
+            ..Options::new()
+        },
+    )
+    .await;
+    let alice = s.token("alice", false).await;
+    let secret = "ghp_this_is_a_private_repo_token";
+    let body = json!({"repository": REPO, "access_token": secret});
+    let (status, submitted) = s.submit(&alice, body.clone(), Some("private-1")).await;
+    assert_eq!(status, 202);
+    assert!(!submitted.to_string().contains(secret));
+    let id = submitted["run_id"].as_i64().unwrap();
+    let run = s.dbs.jobs.get_run(id).await.unwrap().unwrap();
+    assert!(!run.input.to_string().contains(secret), "{}", run.input);
+    let stored = run.input["encrypted_token"].as_str().unwrap();
+    let token = s.cipher.decrypt(stored, REPO).unwrap();
+    assert_eq!(token.expose(), secret);
+    assert!(s
+        .cipher
+        .decrypt(stored, "https://git.example/other.git")
+        .is_err());
+    // The same request again is the same run, although the ciphertext would differ.
+    let (status, again) = s.submit(&alice, body, Some("private-1")).await;
+    assert_eq!((status, again["run_id"].as_i64()), (200, Some(id)));
+    let (_, shown) = s.get(&alice, &format!("/api/v1/runs/{id}")).await;
+    assert!(!shown.to_string().contains(secret));
 }

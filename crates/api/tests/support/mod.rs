@@ -24,6 +24,9 @@ use specline_settings::{DatabaseTarget, Secret};
 use specline_testkit::{database_url, PgSchema, TempSqlite};
 use tokio::sync::Semaphore;
 
+/// A `security.encryption_key` for tests only (32 bytes, base64).
+const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Postgres,
@@ -76,6 +79,8 @@ pub struct Server {
     pub dbs: Databases,
     /// Permits the analysis step takes before finishing (see [`Server::hold`]).
     pub gate: Arc<Semaphore>,
+    /// The server's token cipher (what the analyzer would hold).
+    pub cipher: specline_settings::TokenCipher,
     worker: Option<WorkerHandle>,
     task: tokio::task::JoinHandle<()>,
     _db: Db,
@@ -137,6 +142,7 @@ impl Server {
         } else {
             None
         };
+        let cipher = || specline_settings::TokenCipher::new(&Secret::new(KEY)).unwrap();
         let state = ApiState::new(ApiParts {
             client: specline_queue::Client::new(dbs.jobs.clone()),
             app: dbs.app.clone(),
@@ -144,7 +150,7 @@ impl Server {
             config: options.config,
             policy: options.policy,
             resolver: Arc::new(resolver()),
-            cipher: Some(specline_settings::TokenCipher::ephemeral()),
+            cipher: Some(cipher()),
         });
         let app = specline_api::router(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -161,6 +167,7 @@ impl Server {
             http: reqwest::Client::new(),
             dbs,
             gate,
+            cipher: cipher(),
             worker,
             task,
             _db: db,
