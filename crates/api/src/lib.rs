@@ -62,7 +62,7 @@ pub struct ApiParts {
 
 impl ApiState {
     pub fn new(parts: ApiParts) -> ApiState {
-        let hub = hub::Hub::new(parts.client.clone());
+        let hub = hub::Hub::with_capacity(parts.client.clone(), parts.config.stream_buffer);
         let limits = limits::Limits::new(&parts.config);
         ApiState {
             inner: Arc::new(Inner { parts, hub, limits }),

@@ -42,6 +42,7 @@ on_both_backends!(
     the_diff_of_two_analyses_names_what_changed_and_is_the_owners_only,
     a_badge_is_served_without_credentials_only_once_its_owner_marks_it_public,
     an_access_token_is_stored_encrypted_for_its_repository_and_never_echoed,
+    many_subscribers_with_a_one_event_buffer_each_get_every_event_once,
 );
 
 const REPO: &str = "https://git.example/acme/shop.git";
@@ -766,4 +767,54 @@ async fn an_access_token_is_stored_encrypted_for_its_repository_and_never_echoed
     assert_eq!((status, again["run_id"].as_i64()), (200, Some(id)));
     let (_, shown) = s.get(&alice, &format!("/api/v1/runs/{id}")).await;
     assert!(!shown.to_string().contains(secret));
+}
+
+async fn many_subscribers_with_a_one_event_buffer_each_get_every_event_once(b: Backend) {
+    let mut options = Options::new();
+    // One event of slack per run: subscribers that fall behind must read back from the
+    // database instead of missing events.
+    options.config.stream_buffer = 1;
+    let s = std::sync::Arc::new(Server::start(b, options).await);
+    let alice = s.token("alice", false).await;
+    s.hold();
+    let (_, submitted) = s.submit(&alice, json!({"repository": REPO}), None).await;
+    let id = submitted["run_id"].as_i64().unwrap();
+    let mut subscribers = Vec::new();
+    for _ in 0..20 {
+        let response = s
+            .http
+            .get(s.url(&format!("/api/v1/runs/{id}/events")))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        subscribers.push(tokio::spawn(read_events(response, None)));
+    }
+    s.release(1);
+    let stored: Vec<i64> = s
+        .dbs
+        .jobs
+        .run_events(id, 0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.seq)
+        .collect();
+    for sub in subscribers {
+        let got: Vec<i64> = sub.await.unwrap().iter().map(|e| e.id).collect();
+        let stored_now: Vec<i64> = s
+            .dbs
+            .jobs
+            .run_events(id, 0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(
+            got, stored_now,
+            "gapless and complete (before release: {stored:?})"
+        );
+    }
 }
