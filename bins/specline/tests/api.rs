@@ -144,6 +144,29 @@ async fn serve_mounts_the_api_beside_the_workers_and_the_analyzer_enforces_the_p
     assert_eq!(status, 200, "{doc}");
     assert_eq!(doc["generator_kind"], "offline");
 
+    // `token list` shows the token (never the token itself); `token revoke` ends it.
+    let admin = |args: &[&str]| {
+        let out = bins
+            .command("specline", &env)
+            .arg("admin")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listed = admin(&["token", "list"]);
+    assert!(listed.contains("1 alice active"), "{listed}");
+    assert!(!listed.contains(&alice), "{listed}");
+    admin(&["token", "revoke", "1"]);
+    assert!(admin(&["token", "list"]).contains("1 alice revoked"));
+    let (status, _) = get(&serve, &alice, &format!("/api/v1/runs/{id}")).await;
+    assert_eq!(status, 401);
+
     // A run put on the queue without the API (the operator tool) still meets the policy
     // in the analyzer: plain http is not an allowed scheme here.
     let out = bins
