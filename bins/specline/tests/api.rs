@@ -18,18 +18,22 @@ fn token(bins: &Binaries, program: &str, env: &[(String, String)], owner: &str) 
     if program == "specline" {
         cmd.arg("admin");
     }
-    let out = cmd
-        .args(["token", "create", "--owner", owner])
-        .output()
-        .unwrap();
+    let token = stdout_of(cmd.args(["token", "create", "--owner", owner]))
+        .trim()
+        .to_string();
+    assert!(token.starts_with("spl_"), "{token}");
+    token
+}
+
+/// Run a command that must succeed; its standard output.
+fn stdout_of(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    assert!(token.starts_with("spl_"), "{token}");
-    token
+    String::from_utf8(out.stdout).unwrap()
 }
 
 fn repo() -> tempfile::TempDir {
@@ -145,20 +149,7 @@ async fn serve_mounts_the_api_beside_the_workers_and_the_analyzer_enforces_the_p
     assert_eq!(doc["generator_kind"], "offline");
 
     // `token list` shows the token (never the token itself); `token revoke` ends it.
-    let admin = |args: &[&str]| {
-        let out = bins
-            .command("specline", &env)
-            .arg("admin")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let admin = |args: &[&str]| stdout_of(bins.command("specline", &env).arg("admin").args(args));
     let listed = admin(&["token", "list"]);
     assert!(listed.contains("1 alice active"), "{listed}");
     assert!(!listed.contains(&alice), "{listed}");

@@ -270,16 +270,7 @@ async fn another_owner_gets_404_on_every_route_and_no_token_gets_401(b: Backend)
 async fn concurrent_submissions_with_one_key_make_one_run_and_a_changed_request_conflicts(
     b: Backend,
 ) {
-    let s = std::sync::Arc::new(
-        Server::start(
-            b,
-            Options {
-                workers: false,
-                ..Options::new()
-            },
-        )
-        .await,
-    );
+    let s = std::sync::Arc::new(Server::start(b, Options::without_workers()).await);
     let alice = s.token("alice", false).await;
     let body = json!({"repository": REPO, "language": "pt-BR"});
     let mut tasks = Vec::new();
@@ -348,14 +339,7 @@ async fn a_failed_run_answers_its_code_and_its_stream_ends_with_failed(b: Backen
 }
 
 async fn the_policy_refuses_hostile_repositories_with_422_and_stores_nothing(b: Backend) {
-    let s = Server::start(
-        b,
-        Options {
-            workers: false,
-            ..Options::new()
-        },
-    )
-    .await;
+    let s = Server::start(b, Options::without_workers()).await;
     let alice = s.token("alice", false).await;
     for (body, code) in [
         (json!({"repository": "file:///etc"}), "POLICY_LOCAL_PATH"),
@@ -480,14 +464,7 @@ async fn limits_answer_413_and_429_with_retry_after(b: Backend) {
 }
 
 async fn admin_routes_need_an_admin_and_act_on_every_matching_job(b: Backend) {
-    let s = Server::start(
-        b,
-        Options {
-            workers: false,
-            ..Options::new()
-        },
-    )
-    .await;
+    let s = Server::start(b, Options::without_workers()).await;
     let (alice, ops) = (s.token("alice", false).await, s.token("ops", true).await);
     let mut runs = Vec::new();
     for r in ["main", "dev", "v1"] {
@@ -738,14 +715,7 @@ async fn a_badge_is_served_without_credentials_only_once_its_owner_marks_it_publ
 }
 
 async fn an_access_token_is_stored_encrypted_for_its_repository_and_never_echoed(b: Backend) {
-    let s = Server::start(
-        b,
-        Options {
-            workers: false,
-            ..Options::new()
-        },
-    )
-    .await;
+    let s = Server::start(b, Options::without_workers()).await;
     let alice = s.token("alice", false).await;
     let secret = "ghp_this_is_a_private_repo_token";
     let body = json!({"repository": REPO, "access_token": secret});

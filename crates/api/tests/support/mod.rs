@@ -56,6 +56,14 @@ impl Options {
             workers: true,
         }
     }
+
+    /// No worker: runs stay queued.
+    pub fn without_workers() -> Options {
+        Options {
+            workers: false,
+            ..Options::new()
+        }
+    }
 }
 
 /// The names the test's resolver knows.
