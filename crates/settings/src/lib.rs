@@ -45,6 +45,7 @@ pub use keys::{Binary, Section};
 pub use load::{LoadOptions, Loaded, Profile, Resolver, Settings};
 pub use reference::reference_markdown;
 pub use secret::{Secret, REDACTED};
+pub use sections::{list_items, REPOSITORY_SCHEMES};
 pub use sections::{
     AllInOneSettings, AnalyzerSection, AnalyzerSettings, ApiAuth, ApiSection, ApiSettings,
     DatabaseSettings, DatabaseTarget, EnqueueSettings, HttpSettings, LocalSettings, ProviderKind,

@@ -320,6 +320,25 @@ impl ApiSection {
                 "api.auth = \"gateway\"".to_string(),
             ));
         }
+        if let Some(list) = &section.gateway_trusted_proxies {
+            let items: Vec<&str> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            if let Some(bad) = items.iter().find(|i| !is_address_or_range(i)) {
+                return Err(r.invalid_value(
+                    &k::API_GATEWAY_TRUSTED_PROXIES,
+                    format!("`{bad}` is neither an address nor a CIDR range"),
+                ));
+            }
+            if items.is_empty() {
+                return Err(r.invalid_value(
+                    &k::API_GATEWAY_TRUSTED_PROXIES,
+                    "names no proxy".to_string(),
+                ));
+            }
+        }
         Ok(section)
     }
 
@@ -329,6 +348,31 @@ impl ApiSection {
     pub fn heartbeat(&self) -> Duration {
         Duration::from_secs(self.heartbeat_secs)
     }
+}
+
+/// URL schemes `repository_policy.allowed_schemes` may name (local paths and `file://` are
+/// `allow_local_paths`).
+pub const REPOSITORY_SCHEMES: &[&str] = &["https", "http", "ssh", "git"];
+
+/// The items of a comma-separated list, trimmed and lowercased, empty ones dropped.
+pub fn list_items(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// `addr` or `addr/prefix` with a prefix that fits the address family.
+fn is_address_or_range(item: &str) -> bool {
+    let (addr, prefix) = match item.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (item, None),
+    };
+    let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    prefix.is_none_or(|p| p.parse::<u8>().is_ok_and(|n| n <= max))
 }
 
 /// `[repository_policy]`, as written; `specline_app::policy` parses and enforces it.
@@ -342,8 +386,28 @@ pub struct RepositoryPolicySettings {
 
 impl RepositoryPolicySettings {
     fn load(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        let allowed_schemes = r.string(&k::REPOSITORY_POLICY_ALLOWED_SCHEMES)?;
+        let schemes = list_items(&allowed_schemes);
+        if let Some(bad) = schemes
+            .iter()
+            .find(|s| !REPOSITORY_SCHEMES.contains(&s.as_str()))
+        {
+            return Err(r.invalid_value(
+                &k::REPOSITORY_POLICY_ALLOWED_SCHEMES,
+                format!(
+                    "unknown scheme `{bad}` (known: {}; local paths are allow_local_paths)",
+                    REPOSITORY_SCHEMES.join(", ")
+                ),
+            ));
+        }
+        if schemes.is_empty() {
+            return Err(r.invalid_value(
+                &k::REPOSITORY_POLICY_ALLOWED_SCHEMES,
+                "names no scheme".to_string(),
+            ));
+        }
         Ok(RepositoryPolicySettings {
-            allowed_schemes: r.string(&k::REPOSITORY_POLICY_ALLOWED_SCHEMES)?,
+            allowed_schemes,
             allowed_hosts: r.opt_string(&k::REPOSITORY_POLICY_ALLOWED_HOSTS)?,
             allow_local_paths: r.string(&k::REPOSITORY_POLICY_ALLOW_LOCAL_PATHS)? == "true",
             allow_private_addresses: r.string(&k::REPOSITORY_POLICY_ALLOW_PRIVATE_ADDRESSES)?

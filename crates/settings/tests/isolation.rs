@@ -279,4 +279,41 @@ fn the_api_reads_no_provider_or_worker_settings_and_gateway_mode_needs_its_proxi
     .map(|e| e.to_string())
     .unwrap_or_default();
     assert!(e.contains("SPECLINE_API__GATEWAY_TRUSTED_PROXIES"), "{e}");
+    for (name, value, needle) in [
+        (
+            "SPECLINE_REPOSITORY_POLICY__ALLOWED_SCHEMES",
+            "https,ftp",
+            "`ftp`",
+        ),
+        (
+            "SPECLINE_REPOSITORY_POLICY__ALLOWED_SCHEMES",
+            " , ",
+            "names no scheme",
+        ),
+        (
+            "SPECLINE_API__GATEWAY_TRUSTED_PROXIES",
+            "10.0.0.0/8,10.0.0.0/33",
+            "`10.0.0.0/33`",
+        ),
+        (
+            "SPECLINE_API__GATEWAY_TRUSTED_PROXIES",
+            "proxy.internal",
+            "`proxy.internal`",
+        ),
+    ] {
+        let e = Settings::load::<ApiSettings>(&opts(&[
+            ("SPECLINE_DATABASE__URL", DB_URL),
+            ("SPECLINE_API__AUTH", "gateway"),
+            ("SPECLINE_API__GATEWAY_TRUSTED_PROXIES", "127.0.0.1"),
+            (name, value),
+        ]))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.starts_with("SETTINGS_INVALID"), "{name}={value}: {e}");
+        assert!(
+            e.contains(name) && e.contains(needle),
+            "{name}={value}: {e}"
+        );
+    }
 }

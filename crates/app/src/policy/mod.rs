@@ -30,12 +30,14 @@ mod run;
 
 use std::net::IpAddr;
 
+use specline_settings::list_items as list;
+
 pub use address::{classify, AddressClass};
 pub use resolve::{Resolve, StaticResolver, SystemResolver};
 pub use run::RunPolicy;
 
-/// URL schemes a policy may allow.
-pub const KNOWN_SCHEMES: &[&str] = &["https", "http", "ssh", "git"];
+/// URL schemes a policy may allow (the settings crate's list, so both agree).
+pub use specline_settings::REPOSITORY_SCHEMES as KNOWN_SCHEMES;
 
 /// A refused repository, with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,13 +122,6 @@ pub enum Target {
         host: url::Host<String>,
         port: u16,
     },
-}
-
-fn list(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(|s| s.trim().to_ascii_lowercase())
-        .filter(|s| !s.is_empty())
-        .collect()
 }
 
 impl RepositoryPolicy {
