@@ -111,15 +111,7 @@ async fn a_run_is_followed_live_to_done_and_a_reconnect_gets_exactly_the_missing
         .await
         .unwrap();
     let rest = read_events(again, None).await;
-    let stored = s
-        .dbs
-        .jobs
-        .run_events(id, 0, 10_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.seq)
-        .collect::<Vec<_>>();
+    let stored = s.stored_seqs(id).await;
     let received: Vec<i64> = head.iter().chain(&rest).map(|e| e.id).collect();
     assert_eq!(received, stored, "gapless, no duplicates, nothing missing");
     assert_eq!(rest.first().map(|e| e.id), Some(4));
@@ -762,26 +754,10 @@ async fn many_subscribers_with_a_one_event_buffer_each_get_every_event_once(b: B
         subscribers.push(tokio::spawn(read_events(response, None)));
     }
     s.release(1);
-    let stored: Vec<i64> = s
-        .dbs
-        .jobs
-        .run_events(id, 0, 10_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.seq)
-        .collect();
+    let stored: Vec<i64> = s.stored_seqs(id).await;
     for sub in subscribers {
         let got: Vec<i64> = sub.await.unwrap().iter().map(|e| e.id).collect();
-        let stored_now: Vec<i64> = s
-            .dbs
-            .jobs
-            .run_events(id, 0, 10_000)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.seq)
-            .collect();
+        let stored_now: Vec<i64> = s.stored_seqs(id).await;
         assert_eq!(
             got, stored_now,
             "gapless and complete (before release: {stored:?})"

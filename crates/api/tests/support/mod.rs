@@ -209,6 +209,18 @@ impl Server {
         made.plaintext
     }
 
+    /// The seqs of the run's events as stored.
+    pub async fn stored_seqs(&self, run_id: i64) -> Vec<i64> {
+        self.dbs
+            .jobs
+            .run_events(run_id, 0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.seq)
+            .collect()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
