@@ -44,8 +44,48 @@ fn repo() -> tempfile::TempDir {
     )])
 }
 
-/// Submit `target`, follow the events to the end; the run id and the events' (seq, status).
-async fn submit_and_follow(api: &Running, token: &str, target: &str) -> (i64, Vec<(i64, String)>) {
+/// Events of a stream as (seq, status): all of them, or the first `stop_after` (then the
+/// connection is dropped, as a client that goes away would).
+async fn read_stream(
+    api: &Running,
+    response: reqwest::Response,
+    stop_after: Option<usize>,
+) -> Vec<(i64, String)> {
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    let mut events = Vec::new();
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(60), body.next())
+        .await
+        .unwrap_or_else(|_| panic!("the stream stalled: {text}\n{}", api.logs()))
+    {
+        text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+            };
+            if let (Some(id), Some(event)) = (field("id:"), field("event:")) {
+                events.push((id.parse().unwrap(), event));
+                if stop_after.is_some_and(|n| events.len() >= n) {
+                    return events;
+                }
+            }
+        }
+    }
+    events
+}
+
+/// Submit `target`; follow its events for `first` events, drop the connection, reconnect
+/// with `Last-Event-ID` and follow to the end. The run id and every event received.
+async fn submit_and_follow(
+    api: &Running,
+    token: &str,
+    target: &str,
+    first: usize,
+) -> (i64, Vec<(i64, String)>) {
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{}", api.port);
     let submitted: Value = http
@@ -61,35 +101,18 @@ async fn submit_and_follow(api: &Running, token: &str, target: &str) -> (i64, Ve
     let id = submitted["run_id"]
         .as_i64()
         .unwrap_or_else(|| panic!("{submitted}"));
-    let response = http
-        .get(format!(
-            "{base}{}",
-            submitted["events_url"].as_str().unwrap()
-        ))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let mut body = response.bytes_stream();
-    let mut text = String::new();
-    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(60), body.next())
-        .await
-        .unwrap_or_else(|_| panic!("the stream stalled: {text}\n{}", api.logs()))
-    {
-        text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-    }
-    let events = text
-        .split("\n\n")
-        .filter_map(|block| {
-            let field = |name: &str| {
-                block
-                    .lines()
-                    .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
-            };
-            Some((field("id:")?.parse().ok()?, field("event:")?))
-        })
-        .collect();
+    let events_url = format!("{base}{}", submitted["events_url"].as_str().unwrap());
+    let open = |last: Option<i64>| {
+        let mut req = http.get(&events_url).bearer_auth(token);
+        if let Some(last) = last {
+            req = req.header("Last-Event-ID", last.to_string());
+        }
+        req.send()
+    };
+    let mut events = read_stream(api, open(None).await.unwrap(), Some(first)).await;
+    let last = events.last().map(|e| e.0);
+    assert_eq!(last, Some(first as i64), "{events:?}");
+    events.extend(read_stream(api, open(last).await.unwrap(), None).await);
     (id, events)
 }
 
@@ -103,6 +126,8 @@ async fn get(api: &Running, token: &str, path: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
+/// The first connection's events and the reconnection's are, together, every seq from 1
+/// once, ending with `done`.
 fn assert_gapless_to_done(events: &[(i64, String)]) {
     let seqs: Vec<i64> = events.iter().map(|e| e.0).collect();
     assert_eq!(
@@ -134,7 +159,8 @@ async fn serve_mounts_the_api_beside_the_workers_and_the_analyzer_enforces_the_p
     let serve = bins.start_with("specline", &["serve"], &env).await;
     let alice = token(&bins, "specline", &env, "alice");
     let repo = repo();
-    let (id, events) = submit_and_follow(&serve, &alice, &repo.path().display().to_string()).await;
+    let (id, events) =
+        submit_and_follow(&serve, &alice, &repo.path().display().to_string(), 3).await;
     assert_gapless_to_done(&events);
     let (status, result) = get(&serve, &alice, &format!("/api/v1/runs/{id}/result")).await;
     assert_eq!(status, 200, "{result}");
@@ -215,7 +241,7 @@ async fn the_api_binary_serves_submissions_on_postgres_with_the_separate_workers
     assert_eq!(status, 200, "{metrics}");
     let alice = token(&bins, "specline-enqueue", &env, "alice");
     let repo = repo();
-    let (id, events) = submit_and_follow(&api, &alice, &repo.path().display().to_string()).await;
+    let (id, events) = submit_and_follow(&api, &alice, &repo.path().display().to_string(), 2).await;
     assert_gapless_to_done(&events);
     let (status, result) = get(&api, &alice, &format!("/api/v1/runs/{id}/result")).await;
     assert_eq!(status, 200, "{result}");
