@@ -260,7 +260,14 @@ fn is_literal_secret(ty: KeyType, text: &str) -> bool {
 /// does not show.
 pub(crate) fn placeholder(key: &KeyDef, binary: Binary) -> String {
     match key.ty {
-        KeyType::String | KeyType::Secret => "placeholder".to_string(),
+        // A string with a default may be a list the section checks (allowed schemes): the
+        // default is valid by construction.
+        KeyType::String => key
+            .default
+            .for_binary(binary)
+            .unwrap_or("placeholder")
+            .to_string(),
+        KeyType::Secret => "placeholder".to_string(),
         KeyType::Integer { min, .. } => min.to_string(),
         KeyType::Choice(options) => options.first().copied().unwrap_or_default().to_string(),
         // 32 zero bytes, base64.

@@ -320,7 +320,8 @@ impl ApiSection {
                 "api.auth = \"gateway\"".to_string(),
             ));
         }
-        if let Some(list) = &section.gateway_trusted_proxies {
+        // Checked where it is used: in gateway mode.
+        if let (ApiAuth::Gateway, Some(list)) = (auth, &section.gateway_trusted_proxies) {
             let items: Vec<&str> = list
                 .split(',')
                 .map(str::trim)
