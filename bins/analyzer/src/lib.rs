@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use specline_app::policy::RunPolicy;
 use specline_app::store::{AppStore, NewAnalysis, StoreError};
 use specline_app::{AnalysisSummary, AnalyzeContext, AnalyzeRepository};
 use specline_inventory::scan::{record_omitted, scan_each, CancelToken, ScanOptions};
@@ -96,6 +97,8 @@ pub struct Analyzer {
     /// with `TOKEN_KEY_MISSING` instead of cloning without it.
     pub cipher: Option<TokenCipher>,
     pub config: AnalyzerConfig,
+    /// The repository policy, checked again here before anything is fetched.
+    pub policy: RunPolicy,
 }
 
 /// The registry of everything this binary runs.
@@ -119,6 +122,10 @@ impl Step for Analyzer {
 
     async fn run(&self, ctx: StepContext, c: AnalyzeContext) -> Result<AnalysisSummary, JobError> {
         let req = c.input;
+        self.policy
+            .check(ctx.run_id(), &req)
+            .await
+            .map_err(|e| JobError::permanent(e.code(), e.message()))?;
         let mut spec =
             SourceSpec::parse(&req.target, req.git_ref.clone(), None).map_err(source_error)?;
         let repository = match &spec {

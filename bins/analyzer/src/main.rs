@@ -1,12 +1,14 @@
 //! `specline-analyzer`: consumes the `analyze` queue.
 //!
-//! Settings: `[database]`, `[analyzer]`, `[security]`, `[http]` (see docs/settings.md). It
+//! Settings: `[database]`, `[analyzer]`, `[security]`, `[http]`, `[repository_policy]` (see
+//! docs/settings.md). It
 //! has no provider section: no AI key can reach it, and it links no AI client.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use specline_analyzer::{registry, sweep_stale_clones, Analyzer, AnalyzerConfig};
+use specline_app::policy::{RepositoryPolicy, RunPolicy};
 use specline_service::{db, worker, CommonArgs};
 use specline_settings::{AnalyzerSettings, TokenCipher};
 
@@ -40,6 +42,10 @@ fn main() -> ExitCode {
                 app: dbs.app.clone(),
                 cipher,
                 config,
+                policy: RunPolicy {
+                    policy: RepositoryPolicy::from_settings(&s.repository_policy)?,
+                    runs: specline_queue::Client::new(dbs.jobs.clone()),
+                },
             };
             worker::run(
                 dbs,

@@ -5,13 +5,15 @@
 //! and exits non-zero with a coded message on failure (`NOT_FOUND`, `TOKEN_KEY_MISSING`,
 //! ...), so scripts can rely on both.
 
+mod token;
+
 use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use futures::StreamExt;
-use specline_app::store::{AppStore, WatchedRepository};
+use specline_app::store::{ApiStore, AppStore, WatchedRepository};
 use specline_app::{analyze_and_generate, AnalysisRequest, DocumentSummary, SYSTEM_OWNER};
 use specline_inventory_model::target::{check_ref, Target};
 use specline_inventory_model::terminal::terminal_safe;
@@ -41,6 +43,9 @@ pub enum Command {
     /// Repositories the scheduler re-analyses periodically.
     #[command(subcommand)]
     Watch(WatchCommand),
+    /// The HTTP API's access tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// What to analyze: shared by `specline-enqueue analyze` and `specline analyze`.
@@ -242,6 +247,8 @@ pub enum WatchCommand {
 pub struct Tools {
     pub jobs: Arc<dyn Store>,
     pub app: Arc<dyn AppStore>,
+    /// The API's tables (tokens).
+    pub api: Arc<dyn ApiStore>,
     /// `None` without `security.encryption_key`: commands given a token refuse.
     pub cipher: Option<TokenCipher>,
     pub json: bool,
@@ -282,6 +289,7 @@ impl Tools {
             Command::Document(c) => self.document_command(c).await,
             Command::Analysis(c) => self.analysis_command(c).await,
             Command::Watch(c) => self.watch_command(c).await,
+            Command::Token(c) => self.token_command(c).await,
         }
     }
 

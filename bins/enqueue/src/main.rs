@@ -38,6 +38,7 @@ fn main() -> ExitCode {
             Tools {
                 jobs: dbs.jobs.clone(),
                 app: dbs.app.clone(),
+                api: dbs.api.clone(),
                 cipher,
                 json,
             }

@@ -53,6 +53,13 @@ pub struct BenchArgs {
     /// Runs in the --pipeline burn-down.
     #[arg(long, default_value_t = 5000)]
     pub runs: u64,
+    /// Measure the HTTP API instead: submissions/s with idempotency keys, then event
+    /// delivery latency to `--subscribers` SSE streams.
+    #[arg(long)]
+    pub api: bool,
+    /// Concurrent SSE subscribers for --api.
+    #[arg(long, default_value_t = 1000)]
+    pub subscribers: usize,
     /// Keep the data: reuse `--schema` as it is (created if missing) and drop nothing, or keep
     /// the SQLite file at `--sqlite-path`. Without it the bench works in a schema it creates
     /// (`--schema`, which must not exist yet, or a fresh name) and drops only that one.
@@ -161,13 +168,33 @@ async fn measure(args: &BenchArgs, target: &Target) -> anyhow::Result<()> {
             BackendArg::Sqlite => format!(" ({})", target.db.sqlite_path.display()),
         }
     );
-    if args.pipeline {
+    if args.api {
+        api(args, &target.db).await
+    } else if args.pipeline {
         pipeline(args, store).await
     } else if args.latency {
         latency(args, store).await
     } else {
         burn_down(args, store).await
     }
+}
+
+/// The API bench needs the application's tables too.
+async fn api(args: &BenchArgs, db: &DbArgs) -> anyhow::Result<()> {
+    let target = match db.backend {
+        BackendArg::Postgres => specline_settings::DatabaseTarget::Postgres {
+            url: specline_settings::Secret::new(db.database_url.clone()),
+            schema: db.schema.clone().unwrap_or_else(|| "public".to_string()),
+            pool_size: 32,
+            ca_file: None,
+        },
+        BackendArg::Sqlite => specline_settings::DatabaseTarget::Sqlite {
+            path: db.sqlite_path.clone(),
+        },
+    };
+    let dbs = specline_service::db::open(&target).await?;
+    dbs.migrate().await?;
+    crate::bench_api::run(args, dbs).await
 }
 
 fn worker_config(args: &BenchArgs) -> WorkerConfig {

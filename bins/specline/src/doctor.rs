@@ -19,8 +19,8 @@ use clap::Args;
 use specline_queue::{Catalog, KindSpec};
 use specline_service::CommonArgs;
 use specline_settings::{
-    AllInOneSettings, AnalyzerSettings, Binary, DatabaseTarget, EnqueueSettings, SchedulerSettings,
-    SpecGeneratorSettings,
+    AllInOneSettings, AnalyzerSettings, ApiSettings, Binary, DatabaseTarget, EnqueueSettings,
+    SchedulerSettings, SpecGeneratorSettings,
 };
 
 use crate::local;
@@ -31,7 +31,7 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "DIR")]
     pub deploy: Option<PathBuf>,
     /// Also check that these binaries' settings load from this environment
-    /// (analyzer, spec-generator, scheduler, enqueue).
+    /// (analyzer, spec-generator, scheduler, enqueue, api).
     #[arg(long = "binary", value_name = "NAME")]
     pub binaries: Vec<String>,
     /// Skip the database check (e.g. on a build machine with no database).
@@ -106,7 +106,7 @@ pub fn check_topology(catalog: &Catalog, binaries: &[BinaryTopology]) -> Vec<Str
     problems
 }
 
-/// What the four binaries really register, built against a scratch database.
+/// What the five binaries really register, built against a scratch database.
 async fn topology() -> anyhow::Result<Vec<BinaryTopology>> {
     let scratch = tempfile::tempdir()?;
     let dbs = specline_service::db::open(&DatabaseTarget::Sqlite {
@@ -140,6 +140,11 @@ async fn topology() -> anyhow::Result<Vec<BinaryTopology>> {
         },
         BinaryTopology {
             name: "specline-enqueue",
+            kinds: Vec::new(),
+            queues: Vec::new(),
+        },
+        BinaryTopology {
+            name: "specline-api",
             kinds: Vec::new(),
             queues: Vec::new(),
         },
@@ -183,6 +188,7 @@ fn check_settings(binary: Binary, args: &CommonArgs) -> Result<usize, String> {
         Binary::SpecGenerator => one::<SpecGeneratorSettings>(args),
         Binary::Scheduler => one::<SchedulerSettings>(args),
         Binary::Enqueue => one::<EnqueueSettings>(args),
+        Binary::Api => one::<ApiSettings>(args),
         Binary::AllInOne => one::<AllInOneSettings>(args),
     }
 }
@@ -218,7 +224,9 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
             Some(b) => to_check.push(b),
             None => report.fail(
                 "settings",
-                format!("unknown binary `{name}` (analyzer, spec-generator, scheduler, enqueue)"),
+                format!(
+                    "unknown binary `{name}` (analyzer, spec-generator, scheduler, enqueue, api)"
+                ),
             ),
         }
     }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use specline_analyzer::{Analyzer, AnalyzerConfig};
+use specline_app::policy::{RepositoryPolicy, RunPolicy};
 use specline_queue::Registry;
 use specline_service::db::{self, Databases};
 use specline_service::CommonArgs;
@@ -40,6 +41,14 @@ pub fn cipher(s: &AllInOneSettings, ephemeral_ok: bool) -> anyhow::Result<Option
     }
 }
 
+/// The repository policy of `[repository_policy]`, as the analyzer applies it.
+pub fn policy(s: &AllInOneSettings, dbs: &Databases) -> anyhow::Result<RunPolicy> {
+    Ok(RunPolicy {
+        policy: RepositoryPolicy::from_settings(&s.repository_policy)?,
+        runs: specline_queue::Client::new(dbs.jobs.clone()),
+    })
+}
+
 /// The analyzer's and the spec generator's registries, merged: one process runs both.
 pub fn registry(
     s: &AllInOneSettings,
@@ -52,6 +61,7 @@ pub fn registry(
         app: dbs.app.clone(),
         cipher,
         config,
+        policy: policy(s, dbs)?,
     })
     .with_timeout(s.analyzer.job_timeout());
     let generator = specline_spec_generator::registry(SpecGenerator {

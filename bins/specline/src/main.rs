@@ -2,6 +2,7 @@
 
 mod analyze;
 mod bench;
+mod bench_api;
 mod db;
 mod doctor;
 mod local;
@@ -63,6 +64,7 @@ async fn admin(args: AdminArgs) -> anyhow::Result<()> {
     specline_enqueue::Tools {
         jobs: dbs.jobs.clone(),
         app: dbs.app.clone(),
+        api: dbs.api.clone(),
         cipher: local::cipher(&s, false)?,
         json: args.json,
     }

@@ -1,5 +1,5 @@
-//! `specline serve`: every worker and the scheduler in one process, with `/healthz`,
-//! `/readyz` and `/metrics`. The HTTP API (a later issue) will be served here too.
+//! `specline serve`: every worker and the scheduler in one process, with the HTTP API,
+//! `/healthz`, `/readyz` and `/metrics` on its one port.
 
 use std::path::PathBuf;
 
@@ -40,15 +40,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         dbs.app.clone(),
         SchedulerConfig::from_settings(&s.scheduler),
     );
-    let server = http::serve(
-        s.http.listen,
+    let api =
+        specline_api::ApiState::from_settings(&dbs, &s.api, &s.repository_policy, &s.security)
+            .context("configuring the API")?;
+    let app = specline_api::router(api).merge(http::router(
         dbs.clone(),
         metrics,
         vec![scheduler.readiness()],
-    )
-    .await?;
+    ));
+    let server = http::serve_router(s.http.listen, app).await?;
     eprintln!(
-        "specline serve: workers on `analyze` and `spec`, scheduler, health on http://{} ({})",
+        "specline serve: workers on `analyze` and `spec`, scheduler, API and health on http://{} ({})",
         server.addr, dbs.describe
     );
     specline_service::signal::shutdown().await;

@@ -9,7 +9,9 @@
 //! data (classification, behaviors, summary) is therefore opaque JSON here: only the spec
 //! generator reads it.
 
+pub mod policy;
 pub mod store;
+pub mod tokens;
 
 use std::time::Duration;
 

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use specline_settings::keys::{self, KeyDef, KeyType};
 use specline_settings::{
-    AllInOneSettings, AnalyzerSettings, Binary, EnqueueSettings, Env, LoadOptions,
+    AllInOneSettings, AnalyzerSettings, ApiSettings, Binary, EnqueueSettings, Env, LoadOptions,
     SchedulerSettings, Section, Settings, SettingsError, SettingsWarning, SpecGeneratorSettings,
 };
 
@@ -203,6 +203,7 @@ fn load(binary: Binary, env: &BTreeMap<String, String>) -> Result<(), SettingsEr
         Binary::SpecGenerator => Settings::load::<SpecGeneratorSettings>(&options).map(drop),
         Binary::Scheduler => Settings::load::<SchedulerSettings>(&options).map(drop),
         Binary::Enqueue => Settings::load::<EnqueueSettings>(&options).map(drop),
+        Binary::Api => Settings::load::<ApiSettings>(&options).map(drop),
         Binary::AllInOne => Settings::load::<AllInOneSettings>(&options).map(drop),
     }
 }
@@ -259,7 +260,14 @@ fn is_literal_secret(ty: KeyType, text: &str) -> bool {
 /// does not show.
 pub(crate) fn placeholder(key: &KeyDef, binary: Binary) -> String {
     match key.ty {
-        KeyType::String | KeyType::Secret => "placeholder".to_string(),
+        // A string with a default may be a list the section checks (allowed schemes): the
+        // default is valid by construction.
+        KeyType::String => key
+            .default
+            .for_binary(binary)
+            .unwrap_or("placeholder")
+            .to_string(),
+        KeyType::Secret => "placeholder".to_string(),
         KeyType::Integer { min, .. } => min.to_string(),
         KeyType::Choice(options) => options.first().copied().unwrap_or_default().to_string(),
         // 32 zero bytes, base64.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use specline_app::store::{AppStore, PgAppStore, SqliteAppStore};
+use specline_app::store::{ApiStore, AppStore, PgAppStore, SqliteAppStore};
 use specline_queue::store::{PgConfig, PgStore, SqliteConfig, SqliteStore, Store};
 use specline_settings::DatabaseTarget;
 
@@ -13,6 +13,8 @@ use specline_settings::DatabaseTarget;
 pub struct Databases {
     pub jobs: Arc<dyn Store>,
     pub app: Arc<dyn AppStore>,
+    /// The API's tables (tokens, owners' runs), in the same database.
+    pub api: Arc<dyn ApiStore>,
     /// A printable description with no credentials (`postgres schema public at host:5432`).
     pub describe: String,
 }
@@ -35,8 +37,10 @@ pub async fn open(target: &DatabaseTarget) -> anyhow::Result<Databases> {
             let store = PgStore::connect(config)
                 .await
                 .context("configuring the PostgreSQL connection")?;
+            let app = Arc::new(PgAppStore::new(&store));
             Ok(Databases {
-                app: Arc::new(PgAppStore::new(&store)),
+                api: app.clone(),
+                app,
                 jobs: Arc::new(store),
                 describe: format!(
                     "PostgreSQL schema `{schema}` at {}",
@@ -52,8 +56,10 @@ pub async fn open(target: &DatabaseTarget) -> anyhow::Result<Databases> {
             let store = SqliteStore::open(SqliteConfig::new(path))
                 .await
                 .with_context(|| format!("opening {}", path.display()))?;
+            let app = Arc::new(SqliteAppStore::new(&store));
             Ok(Databases {
-                app: Arc::new(SqliteAppStore::new(&store)),
+                api: app.clone(),
+                app,
                 jobs: Arc::new(store),
                 describe: format!("SQLite file {}", path.display()),
             })

@@ -63,6 +63,25 @@ impl HealthServer {
     }
 }
 
+/// The `/healthz`, `/readyz` and `/metrics` routes, for a binary that serves them beside
+/// routes of its own on one port (the API).
+pub fn router(
+    dbs: Databases,
+    metrics: PrometheusHandle,
+    checks: Vec<(&'static str, Check)>,
+) -> Router {
+    let state = AppState {
+        dbs,
+        metrics,
+        checks,
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .with_state(state)
+}
+
 /// Bind `listen` and serve. Fails at once (with the address) if the port is taken.
 pub async fn serve(
     listen: SocketAddr,
@@ -70,26 +89,23 @@ pub async fn serve(
     metrics: PrometheusHandle,
     checks: Vec<(&'static str, Check)>,
 ) -> anyhow::Result<HealthServer> {
-    let state = AppState {
-        dbs,
-        metrics,
-        checks,
-    };
-    let app = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
-        .with_state(state);
+    serve_router(listen, router(dbs, metrics, checks)).await
+}
+
+/// Bind `listen` and serve `app` (with the peer address available to handlers, for the
+/// API's trusted-proxy check). Fails at once (with the address) if the port is taken.
+pub async fn serve_router(listen: SocketAddr, app: Router) -> anyhow::Result<HealthServer> {
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding the health and metrics listener on {listen}"))?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "health and metrics server stopped");
         }
     });
-    tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
+    tracing::info!(%addr, "serving HTTP");
     Ok(HealthServer { addr, task })
 }
 

@@ -35,6 +35,8 @@ pub enum Binary {
     SpecGenerator,
     Scheduler,
     Enqueue,
+    /// `specline-api`: the HTTP API.
+    Api,
     /// `specline`: every workload in one process, SQLite by default.
     AllInOne,
 }
@@ -46,6 +48,7 @@ impl Binary {
         Binary::SpecGenerator,
         Binary::Scheduler,
         Binary::Enqueue,
+        Binary::Api,
         Binary::AllInOne,
     ];
 
@@ -56,6 +59,7 @@ impl Binary {
             Binary::SpecGenerator => "specline-spec-generator",
             Binary::Scheduler => "specline-scheduler",
             Binary::Enqueue => "specline-enqueue",
+            Binary::Api => "specline-api",
             Binary::AllInOne => "specline",
         }
     }
@@ -69,6 +73,7 @@ impl Binary {
                 Section::Analyzer,
                 Section::Security,
                 Section::Http,
+                Section::RepositoryPolicy,
             ],
             Binary::SpecGenerator => &[
                 Section::Database,
@@ -78,6 +83,13 @@ impl Binary {
             ],
             Binary::Scheduler => &[Section::Database, Section::Scheduler, Section::Http],
             Binary::Enqueue => &[Section::Database, Section::Security],
+            Binary::Api => &[
+                Section::Database,
+                Section::Security,
+                Section::Http,
+                Section::Api,
+                Section::RepositoryPolicy,
+            ],
             Binary::AllInOne => Section::ALL,
         }
     }
@@ -116,6 +128,8 @@ pub enum Section {
     Security,
     Http,
     Local,
+    Api,
+    RepositoryPolicy,
 }
 
 impl Section {
@@ -129,6 +143,8 @@ impl Section {
         Section::Security,
         Section::Http,
         Section::Local,
+        Section::Api,
+        Section::RepositoryPolicy,
     ];
 
     /// The name in the file (`[spec_generator]`).
@@ -142,6 +158,8 @@ impl Section {
             Section::Security => "security",
             Section::Http => "http",
             Section::Local => "local",
+            Section::Api => "api",
+            Section::RepositoryPolicy => "repository_policy",
         }
     }
 
@@ -167,8 +185,12 @@ impl Section {
             Section::Security => {
                 "The key that encrypts stored repository access tokens: the analyzer decrypts them; `specline-enqueue` needs it only to store one."
             }
-            Section::Http => "The listener for `/healthz`, `/readyz` and `/metrics`.",
+            Section::Http => "The listener for `/healthz`, `/readyz` and `/metrics` (for `specline-api` and `specline serve`, the API too).",
             Section::Local => "The one-machine command `specline`.",
+            Section::Api => "The HTTP API (`specline-api`, and `specline serve` on its one port): authentication and limits.",
+            Section::RepositoryPolicy => {
+                "Which repositories may be analysed: checked when the API accepts a submission and again when the analyzer runs it."
+            }
         }
     }
 
@@ -313,6 +335,7 @@ const LISTEN_DEFAULTS: &[(Binary, &str)] = &[
     (Binary::Analyzer, "0.0.0.0:9101"),
     (Binary::SpecGenerator, "0.0.0.0:9102"),
     (Binary::Scheduler, "0.0.0.0:9103"),
+    (Binary::Api, "0.0.0.0:8080"),
     (Binary::AllInOne, "127.0.0.1:9100"),
 ];
 
@@ -322,6 +345,7 @@ const NEEDS_POSTGRES: &[Binary] = &[
     Binary::SpecGenerator,
     Binary::Scheduler,
     Binary::Enqueue,
+    Binary::Api,
 ];
 
 macro_rules! key {
@@ -593,15 +617,97 @@ key!(SCHEDULER_REANALYZE_INTERVAL_SECS, Scheduler, "reanalyze_interval_secs", Ke
 
 // security
 key!(SECURITY_ENCRYPTION_KEY, Security, "encryption_key", KeyType::Key32, DefaultValue::Unset, &[Binary::Analyzer], None,
-    "Key of the stored repository access tokens (XChaCha20-Poly1305). Make one with `head -c 32 /dev/urandom | base64`. `specline-enqueue` needs it only for `--token-env`.");
+    "Key of the stored repository access tokens (XChaCha20-Poly1305). Make one with `head -c 32 /dev/urandom | base64`. `specline-enqueue` needs it only for `--token-env`, `specline-api` only to store access tokens sent with a submission.");
 
 // http
 key!(HTTP_LISTEN, Http, "listen", KeyType::SocketAddr, DefaultValue::PerBinary(LISTEN_DEFAULTS), NONE, None,
-    "Address of `/healthz`, `/readyz` and `/metrics`. Each binary has its own port so they can share a machine.");
+    "Address of `/healthz`, `/readyz` and `/metrics` (and of the API, for `specline-api` and `specline serve`). Each binary has its own port so they can share a machine.");
 
 // local
 key!(LOCAL_DATA_DIR, Local, "data_dir", KeyType::Path, DefaultValue::Value(".specline"), NONE, None,
     "Directory of `specline`'s SQLite database and working copies; relative paths are from the working directory.");
+
+// api
+key!(API_AUTH, Api, "auth", KeyType::Choice(&["tokens", "gateway"]), DefaultValue::Value("tokens"), NONE, None,
+    "How a request names its owner: `tokens` (`Authorization: Bearer`, made with `specline-enqueue token create`) or `gateway` (a trusted proxy sets `gateway_owner_header`).");
+key!(
+    API_GATEWAY_OWNER_HEADER,
+    Api,
+    "gateway_owner_header",
+    KeyType::String,
+    DefaultValue::Value("x-user-id"),
+    NONE,
+    None,
+    "With `auth = \"gateway\"`: the header carrying the owner, set by the proxy."
+);
+key!(API_GATEWAY_TRUSTED_PROXIES, Api, "gateway_trusted_proxies", KeyType::String, DefaultValue::Unset, NONE, None,
+    "With `auth = \"gateway\"` (then required): comma-separated addresses or CIDR ranges of the proxies; a request from any other peer is refused.");
+key!(
+    API_MAX_BODY_BYTES,
+    Api,
+    "max_body_bytes",
+    KeyType::Integer {
+        min: 1024,
+        max: 16 << 20
+    },
+    DefaultValue::Value("65536"),
+    NONE,
+    None,
+    "Largest request body accepted; larger ones get 413 `BODY_TOO_LARGE`."
+);
+key!(API_SUBMISSIONS_PER_MINUTE, Api, "submissions_per_minute", KeyType::Integer { min: 1, max: 1_000_000 }, DefaultValue::Value("60"), NONE, None,
+    "Submissions per owner per minute (a burst of this many, refilled evenly); more get 429 with `Retry-After`.");
+key!(
+    API_MAX_STREAMS_PER_OWNER,
+    Api,
+    "max_streams_per_owner",
+    KeyType::Integer {
+        min: 1,
+        max: 100_000
+    },
+    DefaultValue::Value("32"),
+    NONE,
+    None,
+    "Event streams one owner may hold open at once; more get 429 with `Retry-After`."
+);
+key!(
+    API_REQUEST_TIMEOUT_SECS,
+    Api,
+    "request_timeout_secs",
+    KeyType::Integer { min: 1, max: 600 },
+    DefaultValue::Value("30"),
+    NONE,
+    None,
+    "Time limit of every route until its response starts (an event stream then stays open)."
+);
+key!(
+    API_HEARTBEAT_SECS,
+    Api,
+    "heartbeat_secs",
+    KeyType::Integer { min: 1, max: 300 },
+    DefaultValue::Value("15"),
+    NONE,
+    None,
+    "Interval of the comment lines an idle event stream sends, so proxies keep it open."
+);
+
+// repository_policy
+key!(
+    REPOSITORY_POLICY_ALLOWED_SCHEMES,
+    RepositoryPolicy,
+    "allowed_schemes",
+    KeyType::String,
+    DefaultValue::Value("https"),
+    NONE,
+    None,
+    "Comma-separated URL schemes a repository may use, of `https`, `http`, `ssh`, `git`."
+);
+key!(REPOSITORY_POLICY_ALLOWED_HOSTS, RepositoryPolicy, "allowed_hosts", KeyType::String, DefaultValue::Unset, NONE, None,
+    "Comma-separated host names a repository may be on (`.example.org` also admits its subdomains); unset means any public host.");
+key!(REPOSITORY_POLICY_ALLOW_LOCAL_PATHS, RepositoryPolicy, "allow_local_paths", KeyType::Choice(&["false", "true"]), DefaultValue::Value("false"), NONE, None,
+    "Accept a directory on the analyzer's machine (or a `file://` URL) as the repository. For tests and single-user machines only.");
+key!(REPOSITORY_POLICY_ALLOW_PRIVATE_ADDRESSES, RepositoryPolicy, "allow_private_addresses", KeyType::Choice(&["false", "true"]), DefaultValue::Value("false"), NONE, None,
+    "Accept hosts that resolve to loopback, private, link-local, CGNAT or other non-public addresses (cloud metadata addresses stay refused).");
 
 /// Every key, in reference order.
 pub const KEYS: &[KeyDef] = &[
@@ -634,6 +740,18 @@ pub const KEYS: &[KeyDef] = &[
     SECURITY_ENCRYPTION_KEY,
     HTTP_LISTEN,
     LOCAL_DATA_DIR,
+    API_AUTH,
+    API_GATEWAY_OWNER_HEADER,
+    API_GATEWAY_TRUSTED_PROXIES,
+    API_MAX_BODY_BYTES,
+    API_SUBMISSIONS_PER_MINUTE,
+    API_MAX_STREAMS_PER_OWNER,
+    API_REQUEST_TIMEOUT_SECS,
+    API_HEARTBEAT_SECS,
+    REPOSITORY_POLICY_ALLOWED_SCHEMES,
+    REPOSITORY_POLICY_ALLOWED_HOSTS,
+    REPOSITORY_POLICY_ALLOW_LOCAL_PATHS,
+    REPOSITORY_POLICY_ALLOW_PRIVATE_ADDRESSES,
 ];
 
 /// The key by section and name.

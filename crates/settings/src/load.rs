@@ -406,6 +406,27 @@ impl Resolver<'_> {
         self.env.get(&key.env_name()).is_some_and(|v| v.is_empty())
     }
 
+    /// A value that parsed but that the section cannot use (an unknown scheme in a list,
+    /// say), naming the key and where the value came from.
+    pub fn invalid_value(&self, key: &KeyDef, problem: String) -> SettingsError {
+        let env_name = key.env_name();
+        let origin = match self.env.get(&env_name) {
+            Some(text) if !text.is_empty() => Origin::Env(env_name),
+            _ => match self.file {
+                Some((path, table))
+                    if table
+                        .get(key.section.name())
+                        .and_then(toml::Value::as_table)
+                        .is_some_and(|t| t.contains_key(key.key)) =>
+                {
+                    Origin::File(path.to_path_buf())
+                }
+                _ => Origin::Default,
+            },
+        };
+        Self::invalid(key, origin, problem)
+    }
+
     /// A conditional requirement failed: `key` is needed because of `condition`.
     pub fn missing_when(&self, key: &KeyDef, condition: String) -> SettingsError {
         let empty = self.env_empty(key);

@@ -276,6 +276,149 @@ impl HttpSettings {
     }
 }
 
+/// How `[api]` identifies a request's owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiAuth {
+    /// `Authorization: Bearer <token>`; tokens are stored as hashes.
+    Tokens,
+    /// A header set by a trusted proxy, accepted only from the listed proxy addresses.
+    Gateway,
+}
+
+/// `[api]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiSection {
+    pub auth: ApiAuth,
+    pub gateway_owner_header: String,
+    /// Comma-separated addresses or CIDR ranges; parsed by the API (required for `gateway`).
+    pub gateway_trusted_proxies: Option<String>,
+    pub max_body_bytes: usize,
+    pub submissions_per_minute: u32,
+    pub max_streams_per_owner: usize,
+    pub request_timeout_secs: u64,
+    pub heartbeat_secs: u64,
+}
+
+impl ApiSection {
+    fn load(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        let auth = match r.string(&k::API_AUTH)?.as_str() {
+            "gateway" => ApiAuth::Gateway,
+            _ => ApiAuth::Tokens,
+        };
+        let section = ApiSection {
+            auth,
+            gateway_owner_header: r.string(&k::API_GATEWAY_OWNER_HEADER)?,
+            gateway_trusted_proxies: r.opt_string(&k::API_GATEWAY_TRUSTED_PROXIES)?,
+            max_body_bytes: r.int(&k::API_MAX_BODY_BYTES)?,
+            submissions_per_minute: r.int(&k::API_SUBMISSIONS_PER_MINUTE)?,
+            max_streams_per_owner: r.int(&k::API_MAX_STREAMS_PER_OWNER)?,
+            request_timeout_secs: r.u64(&k::API_REQUEST_TIMEOUT_SECS)?,
+            heartbeat_secs: r.u64(&k::API_HEARTBEAT_SECS)?,
+        };
+        if auth == ApiAuth::Gateway && section.gateway_trusted_proxies.is_none() {
+            return Err(r.missing_when(
+                &k::API_GATEWAY_TRUSTED_PROXIES,
+                "api.auth = \"gateway\"".to_string(),
+            ));
+        }
+        // Checked where it is used: in gateway mode.
+        if let (ApiAuth::Gateway, Some(list)) = (auth, &section.gateway_trusted_proxies) {
+            let items: Vec<&str> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            if let Some(bad) = items.iter().find(|i| !is_address_or_range(i)) {
+                return Err(r.invalid_value(
+                    &k::API_GATEWAY_TRUSTED_PROXIES,
+                    format!("`{bad}` is neither an address nor a CIDR range"),
+                ));
+            }
+            if items.is_empty() {
+                return Err(r.invalid_value(
+                    &k::API_GATEWAY_TRUSTED_PROXIES,
+                    "names no proxy".to_string(),
+                ));
+            }
+        }
+        Ok(section)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_secs)
+    }
+}
+
+/// URL schemes `repository_policy.allowed_schemes` may name (local paths and `file://` are
+/// `allow_local_paths`).
+pub const REPOSITORY_SCHEMES: &[&str] = &["https", "http", "ssh", "git"];
+
+/// The items of a comma-separated list, trimmed and lowercased, empty ones dropped.
+pub fn list_items(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// `addr` or `addr/prefix` with a prefix that fits the address family.
+fn is_address_or_range(item: &str) -> bool {
+    let (addr, prefix) = match item.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (item, None),
+    };
+    let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    prefix.is_none_or(|p| p.parse::<u8>().is_ok_and(|n| n <= max))
+}
+
+/// `[repository_policy]`, as written; `specline_app::policy` parses and enforces it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepositoryPolicySettings {
+    pub allowed_schemes: String,
+    pub allowed_hosts: Option<String>,
+    pub allow_local_paths: bool,
+    pub allow_private_addresses: bool,
+}
+
+impl RepositoryPolicySettings {
+    fn load(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        let allowed_schemes = r.string(&k::REPOSITORY_POLICY_ALLOWED_SCHEMES)?;
+        let schemes = list_items(&allowed_schemes);
+        if let Some(bad) = schemes
+            .iter()
+            .find(|s| !REPOSITORY_SCHEMES.contains(&s.as_str()))
+        {
+            return Err(r.invalid_value(
+                &k::REPOSITORY_POLICY_ALLOWED_SCHEMES,
+                format!(
+                    "unknown scheme `{bad}` (known: {}; local paths are allow_local_paths)",
+                    REPOSITORY_SCHEMES.join(", ")
+                ),
+            ));
+        }
+        if schemes.is_empty() {
+            return Err(r.invalid_value(
+                &k::REPOSITORY_POLICY_ALLOWED_SCHEMES,
+                "names no scheme".to_string(),
+            ));
+        }
+        Ok(RepositoryPolicySettings {
+            allowed_schemes,
+            allowed_hosts: r.opt_string(&k::REPOSITORY_POLICY_ALLOWED_HOSTS)?,
+            allow_local_paths: r.string(&k::REPOSITORY_POLICY_ALLOW_LOCAL_PATHS)? == "true",
+            allow_private_addresses: r.string(&k::REPOSITORY_POLICY_ALLOW_PRIVATE_ADDRESSES)?
+                == "true",
+        })
+    }
+}
+
 /// `[local]`.
 #[derive(Debug, Clone, Serialize)]
 pub struct LocalSettings {
@@ -290,14 +433,15 @@ impl LocalSettings {
     }
 }
 
-/// `specline-analyzer`: database + analyzer + security + http. No provider section exists
-/// here, so no AI key can be configured for it.
+/// `specline-analyzer`: database + analyzer + security + http + repository_policy. No
+/// provider section exists here, so no AI key can be configured for it.
 #[derive(Debug, Clone, Serialize)]
 pub struct AnalyzerSettings {
     pub database: DatabaseSettings,
     pub analyzer: AnalyzerSection,
     pub security: SecuritySettings,
     pub http: HttpSettings,
+    pub repository_policy: RepositoryPolicySettings,
 }
 
 impl Profile for AnalyzerSettings {
@@ -308,6 +452,7 @@ impl Profile for AnalyzerSettings {
             analyzer: AnalyzerSection::load(r)?,
             security: SecuritySettings::load(r)?,
             http: HttpSettings::load(r)?,
+            repository_policy: RepositoryPolicySettings::load(r)?,
         })
     }
 }
@@ -371,6 +516,31 @@ impl Profile for EnqueueSettings {
     }
 }
 
+/// `specline-api`: the database, the listener, `[api]` and the repository policy; the
+/// encryption key only to store a submitted access token (optional: without it, such
+/// submissions are refused).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiSettings {
+    pub database: DatabaseSettings,
+    pub security: SecuritySettings,
+    pub http: HttpSettings,
+    pub api: ApiSection,
+    pub repository_policy: RepositoryPolicySettings,
+}
+
+impl Profile for ApiSettings {
+    const BINARY: Binary = Binary::Api;
+    fn build(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        Ok(ApiSettings {
+            database: DatabaseSettings::load(r)?,
+            security: SecuritySettings::load(r)?,
+            http: HttpSettings::load(r)?,
+            api: ApiSection::load(r)?,
+            repository_policy: RepositoryPolicySettings::load(r)?,
+        })
+    }
+}
+
 /// `specline`, everything in one process. Nothing is required: with no settings at all it
 /// uses a SQLite file in `.specline/` and the offline generator. Without an encryption key it
 /// cannot store repository access tokens (the binary says so when one is given).
@@ -384,6 +554,8 @@ pub struct AllInOneSettings {
     pub security: SecuritySettings,
     pub http: HttpSettings,
     pub local: LocalSettings,
+    pub api: ApiSection,
+    pub repository_policy: RepositoryPolicySettings,
 }
 
 impl AllInOneSettings {
@@ -405,6 +577,8 @@ impl Profile for AllInOneSettings {
             security: SecuritySettings::load(r)?,
             http: HttpSettings::load(r)?,
             local: LocalSettings::load(r)?,
+            api: ApiSection::load(r)?,
+            repository_policy: RepositoryPolicySettings::load(r)?,
         })
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use common::{opts, DB_URL, KEY};
 use specline_settings::keys::KEYS;
 use specline_settings::{
-    AllInOneSettings, AnalyzerSettings, Binary, EnqueueSettings, LoadOptions, Profile,
+    AllInOneSettings, AnalyzerSettings, ApiSettings, Binary, EnqueueSettings, LoadOptions, Profile,
     SchedulerSettings, Settings, SpecGeneratorSettings,
 };
 
@@ -133,6 +133,10 @@ fn each_binary_reads_exactly_the_keys_it_uses() {
         key_reads::<AllInOneSettings>(&opts(&clean)),
         expected_reads(Binary::AllInOne)
     );
+    assert_eq!(
+        key_reads::<ApiSettings>(&opts(&clean)),
+        expected_reads(Binary::Api)
+    );
     // And never a variable outside the binary's sections, even when all of them are set.
     for (binary, reads) in [
         (
@@ -147,6 +151,7 @@ fn each_binary_reads_exactly_the_keys_it_uses() {
             Binary::Scheduler,
             key_reads::<SchedulerSettings>(&opts(&pairs)),
         ),
+        (Binary::Api, key_reads::<ApiSettings>(&opts(&pairs))),
     ] {
         let allowed = expected_reads(binary);
         assert!(reads.is_subset(&allowed), "{binary}: {reads:?}");
@@ -245,4 +250,70 @@ fn check_all_reports_each_binary_separately() {
         "SETTINGS_MISSING: security.encryption_key (env SPECLINE_SECURITY__ENCRYPTION_KEY) is \
          required by specline-analyzer"
     );
+}
+
+#[test]
+fn the_api_reads_no_provider_or_worker_settings_and_gateway_mode_needs_its_proxies() {
+    let o = opts(&[
+        ("SPECLINE_DATABASE__URL", DB_URL),
+        ("SPECLINE_PROVIDER__API_KEY", "sk-should-never-be-read"),
+        ("SPECLINE_ANALYZER__CONCURRENCY", "not a number"),
+    ]);
+    let s = Settings::load::<ApiSettings>(&o).unwrap().settings;
+    assert!(!format!("{s:?}").contains("sk-should"));
+    let reads = o.env.reads();
+    assert!(
+        !reads
+            .iter()
+            .any(|n| n.starts_with("SPECLINE_PROVIDER__") || n.starts_with("SPECLINE_ANALYZER__")),
+        "{reads:?}"
+    );
+    assert_eq!(s.repository_policy.allowed_schemes, "https");
+    assert!(!s.repository_policy.allow_local_paths);
+    assert!(!s.repository_policy.allow_private_addresses);
+    let e = Settings::load::<ApiSettings>(&opts(&[
+        ("SPECLINE_DATABASE__URL", DB_URL),
+        ("SPECLINE_API__AUTH", "gateway"),
+    ]))
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(e.contains("SPECLINE_API__GATEWAY_TRUSTED_PROXIES"), "{e}");
+    for (name, value, needle) in [
+        (
+            "SPECLINE_REPOSITORY_POLICY__ALLOWED_SCHEMES",
+            "https,ftp",
+            "`ftp`",
+        ),
+        (
+            "SPECLINE_REPOSITORY_POLICY__ALLOWED_SCHEMES",
+            " , ",
+            "names no scheme",
+        ),
+        (
+            "SPECLINE_API__GATEWAY_TRUSTED_PROXIES",
+            "10.0.0.0/8,10.0.0.0/33",
+            "`10.0.0.0/33`",
+        ),
+        (
+            "SPECLINE_API__GATEWAY_TRUSTED_PROXIES",
+            "proxy.internal",
+            "`proxy.internal`",
+        ),
+    ] {
+        let e = Settings::load::<ApiSettings>(&opts(&[
+            ("SPECLINE_DATABASE__URL", DB_URL),
+            ("SPECLINE_API__AUTH", "gateway"),
+            ("SPECLINE_API__GATEWAY_TRUSTED_PROXIES", "127.0.0.1"),
+            (name, value),
+        ]))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.starts_with("SETTINGS_INVALID"), "{name}={value}: {e}");
+        assert!(
+            e.contains(name) && e.contains(needle),
+            "{name}={value}: {e}"
+        );
+    }
 }

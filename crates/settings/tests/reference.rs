@@ -26,10 +26,10 @@ fn reference_lists_every_key_with_its_env_var() {
     }
     // A few rows checked by hand, default and binaries included.
     assert!(md.contains(
-        "| security | `encryption_key` | `SPECLINE_SECURITY__ENCRYPTION_KEY` | secret: 32 bytes, base64 | unset | specline-analyzer **(required)**<br>specline-enqueue<br>specline |"
+        "| security | `encryption_key` | `SPECLINE_SECURITY__ENCRYPTION_KEY` | secret: 32 bytes, base64 | unset | specline-analyzer **(required)**<br>specline-enqueue<br>specline-api<br>specline |"
     ));
     assert!(md.contains(
-        "| http | `listen` | `SPECLINE_HTTP__LISTEN` | socket address (ip:port) | `0.0.0.0:9101` (specline-analyzer)<br>`0.0.0.0:9102` (specline-spec-generator)<br>`0.0.0.0:9103` (specline-scheduler)<br>`127.0.0.1:9100` (specline) | specline-analyzer<br>specline-spec-generator<br>specline-scheduler<br>specline |"
+        "| http | `listen` | `SPECLINE_HTTP__LISTEN` | socket address (ip:port) | `0.0.0.0:9101` (specline-analyzer)<br>`0.0.0.0:9102` (specline-spec-generator)<br>`0.0.0.0:9103` (specline-scheduler)<br>`0.0.0.0:8080` (specline-api)<br>`127.0.0.1:9100` (specline) | specline-analyzer<br>specline-spec-generator<br>specline-scheduler<br>specline-api<br>specline |"
     ));
     assert!(md.contains(
         "| `specline-spec-generator` | `database`, `spec_generator`, `provider`, `http` |"

@@ -70,6 +70,7 @@ impl Binaries {
             "specline-spec-generator",
             "specline-scheduler",
             "specline-enqueue",
+            "specline-api",
         ] {
             assert!(
                 dir.join(name).exists(),

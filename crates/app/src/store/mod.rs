@@ -10,6 +10,7 @@
 //! the scan goes on (`insert_files`), a failed analysis keeps what it had, and retention and
 //! reuse are plain queries.
 
+pub mod api;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use specline_inventory_model::{FileError, Inventory, ScanStats, TestFile};
 
+pub use api::{ApiStore, ApiToken, NewApiToken, OwnedRun};
 pub use postgres::PgAppStore;
 pub use sqlite::SqliteAppStore;
 

@@ -29,6 +29,8 @@ use super::{
     NewDocument, Result, RetentionReport, StoreError, WatchedRepository,
 };
 
+mod api;
+
 /// Migrations of the application's tables, in order. Never edit one that has shipped.
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (
@@ -41,6 +43,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "watched repositories remember their last periodic submission",
         MIGRATION_2,
     ),
+    (3, "api tokens and runs", api::MIGRATION_3),
 ];
 
 /// When each watched repository was last submitted by the scheduler: the durable memory that

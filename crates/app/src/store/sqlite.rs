@@ -26,6 +26,8 @@ use super::{
     NewDocument, Result, RetentionReport, StoreError, WatchedRepository,
 };
 
+mod api;
+
 /// Migrations of the application's tables, in order. Never edit one that has shipped.
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (
@@ -38,6 +40,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "watched repositories remember their last periodic submission",
         MIGRATION_2,
     ),
+    (3, "api tokens and runs", api::MIGRATION_3),
 ];
 
 /// See the PostgreSQL migration 2 (times in microseconds; SQLite sorts NULLs first).

@@ -1,0 +1,102 @@
+//! Who is calling: every request acts as an owner.
+//!
+//! - **tokens**: `Authorization: Bearer spl_…`; the token's SHA-256 is looked up (only
+//!   hashes are stored); unknown, revoked and expired tokens all get the same 401, so a
+//!   caller learns nothing about which tokens exist.
+//! - **gateway**: a proxy in front authenticates users and names the owner in a header;
+//!   the header is believed only from the configured proxy addresses (anyone else could
+//!   set it), checked on the TCP peer address, never on a forwarded-for header.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use chrono::Utc;
+use specline_app::tokens;
+
+use crate::config::AuthMode;
+use crate::error::ApiError;
+use crate::ApiState;
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub owner: String,
+    /// Admin tokens read every owner's data and may use the admin routes.
+    pub admin: bool,
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        match &state.inner.parts.config.auth {
+            AuthMode::Tokens => by_token(parts, state).await,
+            AuthMode::Gateway {
+                owner_header,
+                trusted,
+            } => {
+                let peer = parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip().to_canonical());
+                if !peer.is_some_and(|ip| trusted.iter().any(|net| net.contains(&ip))) {
+                    return Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "UNTRUSTED_PROXY",
+                        "this API accepts requests only through its gateway",
+                    ));
+                }
+                let owner = parts
+                    .headers
+                    .get(owner_header.as_str())
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| {
+                        ApiError::unauthenticated(format!("the gateway sent no `{owner_header}`"))
+                    })?;
+                tokens::validate_owner(owner).map_err(|e| ApiError::unauthenticated(e.0))?;
+                Ok(Caller {
+                    owner: owner.to_string(),
+                    admin: false,
+                })
+            }
+        }
+    }
+}
+
+async fn by_token(parts: &Parts, state: &ApiState) -> Result<Caller, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthenticated("an `Authorization: Bearer` token is required"))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthenticated("the Authorization header is not `Bearer <token>`")
+        })?;
+    match state
+        .inner
+        .parts
+        .api
+        .token_by_hash(&tokens::hash(token))
+        .await?
+    {
+        Some(t) if t.is_valid_at(Utc::now()) => Ok(Caller {
+            owner: t.owner,
+            admin: t.admin,
+        }),
+        _ => Err(ApiError::unauthenticated(
+            "the token is unknown, revoked or expired",
+        )),
+    }
+}

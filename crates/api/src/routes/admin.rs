@@ -1,0 +1,432 @@
+//! Admin routes (admin tokens only; others get 403 `ADMIN_ONLY`): jobs with filters, one
+//! job with its errors, retry/cancel/discard one or many, queues with counts and pause,
+//! watched repositories.
+//!
+//! "All matching a filter" runs server-side in batches of [`BATCH`], each job once, up to
+//! [`MAX_AFFECTED`] per request (the answer says when more remain), so a request never
+//! holds a transaction over millions of rows.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use specline_queue::{Job, JobFilter, JobState};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::body::{Json, Path, Query};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::routes::page_size;
+use crate::ApiState;
+
+/// Jobs read per batch of a bulk action.
+const BATCH: usize = 500;
+/// Jobs changed by one bulk request at most.
+const MAX_AFFECTED: usize = 10_000;
+
+fn admin(caller: &Caller) -> ApiResult<()> {
+    if caller.admin {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "ADMIN_ONLY",
+            "this route needs an admin token",
+        ))
+    }
+}
+
+fn parse_state(s: Option<&str>) -> ApiResult<Option<JobState>> {
+    s.map(|s| {
+        JobState::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| ApiError::bad_request(format!("unknown job state `{s}`")))
+    })
+    .transpose()
+}
+
+/// A job as the admin routes show it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobView {
+    pub id: i64,
+    pub kind: String,
+    pub queue: String,
+    pub state: String,
+    #[schema(value_type = Object)]
+    pub args: serde_json::Value,
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub scheduled_at: DateTime<Utc>,
+    pub finalized_at: Option<DateTime<Utc>>,
+    pub cancel_requested: bool,
+    pub errors: Vec<AttemptView>,
+    pub attempted_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AttemptView {
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    pub code: String,
+    pub message: String,
+    pub worker: String,
+}
+
+impl From<Job> for JobView {
+    fn from(j: Job) -> Self {
+        JobView {
+            id: j.id,
+            kind: j.kind,
+            queue: j.queue,
+            state: j.state.as_str().to_string(),
+            args: j.args,
+            attempt: j.attempt,
+            max_attempts: j.max_attempts,
+            tags: j.tags,
+            created_at: j.created_at,
+            scheduled_at: j.scheduled_at,
+            finalized_at: j.finalized_at,
+            cancel_requested: j.cancel_requested,
+            errors: j
+                .errors
+                .into_iter()
+                .map(|e| AttemptView {
+                    attempt: e.attempt,
+                    at: e.at,
+                    code: e.code,
+                    message: e.message,
+                    worker: e.worker,
+                })
+                .collect(),
+            attempted_by: j.attempted_by,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct JobQuery {
+    pub queue: Option<String>,
+    pub kind: Option<String>,
+    /// available, scheduled, running, retryable, completed, cancelled, discarded
+    pub state: Option<String>,
+    /// Only jobs carrying this tag (applied to the page read).
+    pub tag: Option<String>,
+    /// 1 to 100 (default 50).
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobList {
+    pub jobs: Vec<JobView>,
+}
+
+/// Jobs, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/jobs", tag = "admin", params(JobQuery),
+    responses((status = 200, body = JobList), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn jobs(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(q): Query<JobQuery>,
+) -> ApiResult<axum::Json<JobList>> {
+    admin(&caller)?;
+    let filter = JobFilter {
+        queue: q.queue,
+        kind: q.kind,
+        state: parse_state(q.state.as_deref())?,
+        limit: page_size(q.limit)?,
+    };
+    let jobs = state
+        .inner
+        .parts
+        .client
+        .list(&filter)
+        .await?
+        .into_iter()
+        .filter(|j| q.tag.as_ref().is_none_or(|t| j.tags.contains(t)))
+        .map(JobView::from)
+        .collect();
+    Ok(axum::Json(JobList { jobs }))
+}
+
+/// One job with its errors and attempts.
+#[utoipa::path(get, path = "/api/v1/admin/jobs/{id}", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 200, body = JobView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn job(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<JobView>> {
+    admin(&caller)?;
+    let job = state
+        .inner
+        .parts
+        .client
+        .get(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(axum::Json(job.into()))
+}
+
+/// What to do with jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Retry,
+    Cancel,
+    Discard,
+}
+
+/// Act on jobs by id, or on every job matching a filter.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    pub action: Action,
+    #[serde(default)]
+    pub ids: Vec<i64>,
+    /// Every job matching this (queue, kind, state); `ids` must then be empty.
+    #[serde(default)]
+    pub matching: Option<JobQuery>,
+}
+
+/// A job a bulk action could not change.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Refused {
+    pub id: i64,
+    /// Why (`INVALID_STATE`, `NOT_FOUND`, ...).
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BulkResult {
+    /// Jobs the action changed.
+    pub affected: usize,
+    /// Jobs it could not change, with the reason's code.
+    pub refused: Vec<Refused>,
+    /// True when the filter matched more than one request may change.
+    pub more: bool,
+}
+
+async fn apply(state: &ApiState, action: Action, id: i64) -> Result<(), String> {
+    let client = &state.inner.parts.client;
+    let code = |e: specline_queue::Error| e.code().to_string();
+    match action {
+        Action::Retry => client.retry(id).await.map(drop).map_err(code),
+        Action::Discard => client.discard(id).await.map(drop).map_err(code),
+        Action::Cancel => match client.cancel(id).await {
+            Ok(specline_queue::CancelOutcome::AlreadyFinal(_)) => Err("INVALID_STATE".into()),
+            Ok(_) => Ok(()),
+            Err(e) => Err(code(e)),
+        },
+    }
+}
+
+/// Retry, cancel or discard jobs.
+#[utoipa::path(post, path = "/api/v1/admin/jobs/actions", tag = "admin", request_body = BulkRequest,
+    responses((status = 200, body = BulkResult), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn bulk(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Json(req): Json<BulkRequest>,
+) -> ApiResult<axum::Json<BulkResult>> {
+    admin(&caller)?;
+    let mut result = BulkResult {
+        affected: 0,
+        refused: Vec::new(),
+        more: false,
+    };
+    match (req.ids.is_empty(), req.matching) {
+        (false, None) => {
+            if req.ids.len() > BATCH {
+                return Err(ApiError::bad_request(format!(
+                    "at most {BATCH} ids per request; use `matching` for more"
+                )));
+            }
+            for id in req.ids {
+                match apply(&state, req.action, id).await {
+                    Ok(()) => result.affected += 1,
+                    Err(code) => result.refused.push(Refused { id, code }),
+                }
+            }
+        }
+        (true, Some(q)) => {
+            let filter = JobFilter {
+                queue: q.queue,
+                kind: q.kind,
+                state: parse_state(q.state.as_deref())?,
+                limit: BATCH,
+            };
+            let mut seen = BTreeSet::new();
+            'batches: loop {
+                let page = state.inner.parts.client.list(&filter).await?;
+                let fresh: Vec<Job> = page
+                    .into_iter()
+                    .filter(|j| q.tag.as_ref().is_none_or(|t| j.tags.contains(t)))
+                    .filter(|j| seen.insert(j.id))
+                    .collect();
+                if fresh.is_empty() {
+                    break;
+                }
+                for j in fresh {
+                    if result.affected + result.refused.len() >= MAX_AFFECTED {
+                        result.more = true;
+                        break 'batches;
+                    }
+                    match apply(&state, req.action, j.id).await {
+                        Ok(()) => result.affected += 1,
+                        Err(code) => result.refused.push(Refused { id: j.id, code }),
+                    }
+                }
+            }
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "give either `ids` or `matching`, not both and not neither",
+            ))
+        }
+    }
+    Ok(axum::Json(result))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct QueueView {
+    pub name: String,
+    pub paused: bool,
+    /// Jobs per state.
+    pub counts: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct QueueList {
+    pub queues: Vec<QueueView>,
+}
+
+/// The application's queues (and any paused one) with counts and paused state.
+#[utoipa::path(get, path = "/api/v1/admin/queues", tag = "admin",
+    responses((status = 200, body = QueueList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn queues(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<QueueList>> {
+    admin(&caller)?;
+    let client = &state.inner.parts.client;
+    let paused: BTreeSet<String> = client.store().paused_queues().await?.into_iter().collect();
+    let mut names: BTreeSet<String> = specline_app::queues()
+        .iter()
+        .map(|q| q.to_string())
+        .collect();
+    names.extend(paused.iter().cloned());
+    let mut queues = Vec::new();
+    for name in names {
+        let paused = paused.contains(&name);
+        queues.push(queue_view(&state, name, paused).await?);
+    }
+    Ok(axum::Json(QueueList { queues }))
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PauseRequest {
+    pub paused: bool,
+}
+
+/// Pause or resume a queue (workers stop fetching from it; running jobs finish).
+#[utoipa::path(post, path = "/api/v1/admin/queues/{name}", tag = "admin",
+    params(("name" = String, Path)), request_body = PauseRequest,
+    responses((status = 200, body = QueueView), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn pause(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(req): Json<PauseRequest>,
+) -> ApiResult<axum::Json<QueueView>> {
+    admin(&caller)?;
+    if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "a queue name is 1 to 128 printable characters",
+        ));
+    }
+    let client = &state.inner.parts.client;
+    if req.paused {
+        client.pause_queue(&name).await?;
+    } else {
+        client.resume_queue(&name).await?;
+    }
+    Ok(axum::Json(queue_view(&state, name, req.paused).await?))
+}
+
+/// A queue with its job counts per state.
+async fn queue_view(state: &ApiState, name: String, paused: bool) -> ApiResult<QueueView> {
+    let counts = state
+        .inner
+        .parts
+        .client
+        .counts(Some(&name))
+        .await?
+        .into_iter()
+        .map(|(s, n)| (s.as_str().to_string(), n))
+        .collect();
+    Ok(QueueView {
+        name,
+        paused,
+        counts,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WatchedView {
+    pub repository: String,
+    pub branch: Option<String>,
+    pub language: String,
+    /// Whether an (encrypted) access token is stored; the token itself never leaves.
+    pub has_token: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WatchedList {
+    pub repositories: Vec<WatchedView>,
+}
+
+/// Repositories the scheduler re-analyses.
+#[utoipa::path(get, path = "/api/v1/admin/watched", tag = "admin",
+    responses((status = 200, body = WatchedList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn watched(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<WatchedList>> {
+    admin(&caller)?;
+    let repositories = state
+        .inner
+        .parts
+        .app
+        .watched()
+        .await?
+        .into_iter()
+        .map(|w| WatchedView {
+            repository: w.repository,
+            branch: w.branch,
+            language: w.language,
+            has_token: w.encrypted_token.is_some(),
+            created_at: w.created_at,
+        })
+        .collect();
+    Ok(axum::Json(WatchedList { repositories }))
+}

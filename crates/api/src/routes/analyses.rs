@@ -1,0 +1,347 @@
+//! Analyses: the repositories an owner can read, their analyses, counts, and the
+//! inventory as a tree (files → suites → tests) with filters and a cursor.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use specline_app::store::AnalysisRecord;
+use specline_inventory_model::{Suite, Test, TestFile};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access;
+use crate::auth::Caller;
+use crate::body::{Path, Query};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::routes::page_size;
+use crate::ApiState;
+
+/// The repositories the caller's runs analysed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Repositories {
+    pub repositories: Vec<String>,
+}
+
+/// Repositories the caller can read.
+#[utoipa::path(get, path = "/api/v1/repositories", tag = "analyses",
+    responses((status = 200, body = Repositories), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn repositories(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<Repositories>> {
+    access::resolve_pending(&state, &caller.owner).await?;
+    let repositories = state
+        .inner
+        .parts
+        .api
+        .owner_repositories(&caller.owner)
+        .await?;
+    Ok(axum::Json(Repositories { repositories }))
+}
+
+/// An analysis, without its rows.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AnalysisView {
+    pub id: i64,
+    pub repository: String,
+    pub commit: Option<String>,
+    pub branch: Option<String>,
+    pub parser_version: String,
+    pub run_id: Option<i64>,
+    /// `running`, `complete` or `failed`.
+    pub state: String,
+    pub files: Option<u64>,
+    pub tests: Option<u64>,
+    pub error_count: i64,
+    pub truncated: Option<bool>,
+    pub failure: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<AnalysisRecord> for AnalysisView {
+    fn from(a: AnalysisRecord) -> Self {
+        let state = serde_json::to_value(a.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        AnalysisView {
+            id: a.id,
+            repository: a.repository,
+            commit: a.commit,
+            branch: a.branch,
+            parser_version: a.parser_version,
+            run_id: a.run_id,
+            state,
+            files: a.stats.as_ref().map(|s| s.test_files),
+            tests: a.stats.as_ref().map(|s| s.tests),
+            truncated: a.stats.as_ref().map(|s| s.truncated),
+            error_count: a.error_count,
+            failure: a.failure,
+            started_at: a.started_at,
+            finished_at: a.finished_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// The repository, as `GET /api/v1/repositories` names it.
+    pub repository: String,
+    /// 1 to 100 (default 50).
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AnalysisList {
+    pub analyses: Vec<AnalysisView>,
+}
+
+/// A repository's analyses, newest first.
+#[utoipa::path(get, path = "/api/v1/analyses", tag = "analyses", params(ListParams),
+    responses((status = 200, body = AnalysisList), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> ApiResult<axum::Json<AnalysisList>> {
+    let limit = page_size(p.limit)?;
+    access::repository(&state, &caller, &p.repository).await?;
+    let analyses = state
+        .inner
+        .parts
+        .app
+        .list_analyses(Some(&p.repository), limit)
+        .await?
+        .into_iter()
+        .map(AnalysisView::from)
+        .collect();
+    Ok(axum::Json(AnalysisList { analyses }))
+}
+
+/// Tests counted by status, framework and language.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct Counts {
+    pub tests: u64,
+    pub by_status: BTreeMap<String, u64>,
+    pub by_framework: BTreeMap<String, u64>,
+    pub by_language: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AnalysisDetail {
+    pub analysis: AnalysisView,
+    pub counts: Counts,
+}
+
+fn status_name(t: &Test) -> String {
+    serde_json::to_value(t.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// One analysis with its counts.
+#[utoipa::path(get, path = "/api/v1/analyses/{id}", tag = "analyses", params(("id" = i64, Path)),
+    responses((status = 200, body = AnalysisDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn show(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<AnalysisDetail>> {
+    let record = access::analysis(&state, &caller, id).await?;
+    let inventory = state.inner.parts.app.load_inventory(id).await?;
+    let mut counts = Counts::default();
+    for r in inventory.walk_tests() {
+        counts.tests += 1;
+        *counts.by_status.entry(status_name(r.test)).or_default() += 1;
+        *counts
+            .by_framework
+            .entry(r.file.framework.clone())
+            .or_default() += 1;
+        *counts
+            .by_language
+            .entry(r.file.language.clone())
+            .or_default() += 1;
+    }
+    Ok(axum::Json(AnalysisDetail {
+        analysis: record.into(),
+        counts,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TreeParams {
+    /// Only tests with this status (`active`, `skipped`, `todo`, ...).
+    pub status: Option<String>,
+    pub framework: Option<String>,
+    pub language: Option<String>,
+    /// Only tests whose name, suite or file path contains this (case-insensitive).
+    pub q: Option<String>,
+    /// From `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Files per page, 1 to 100 (default 50).
+    pub limit: Option<usize>,
+}
+
+/// A suite with the tests and suites that match.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SuiteNode {
+    pub name: String,
+    pub line: u32,
+    pub status: String,
+    #[schema(no_recursion)]
+    pub suites: Vec<SuiteNode>,
+    pub tests: Vec<TestNode>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TestNode {
+    pub name: String,
+    pub line: u32,
+    pub status: String,
+    pub modifier: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FileNode {
+    pub path: String,
+    pub language: String,
+    pub framework: String,
+    pub suites: Vec<SuiteNode>,
+    pub tests: Vec<TestNode>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TreePage {
+    pub files: Vec<FileNode>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+struct Filter {
+    status: Option<String>,
+    q: Option<String>,
+}
+
+impl Filter {
+    fn test(&self, t: &Test, context: &str) -> Option<TestNode> {
+        let status = status_name(t);
+        if self.status.as_ref().is_some_and(|s| s != &status) {
+            return None;
+        }
+        if let Some(q) = &self.q {
+            if !t.name.to_lowercase().contains(q) && !context.contains(q) {
+                return None;
+            }
+        }
+        Some(TestNode {
+            name: t.name.clone(),
+            line: t.location.start_line,
+            status,
+            modifier: t.modifier.clone(),
+        })
+    }
+
+    fn suite(&self, s: &Suite, context: &str) -> Option<SuiteNode> {
+        let context = format!("{context} {}", s.name.to_lowercase());
+        let tests: Vec<TestNode> = s
+            .tests
+            .iter()
+            .filter_map(|t| self.test(t, &context))
+            .collect();
+        let suites: Vec<SuiteNode> = s
+            .suites
+            .iter()
+            .filter_map(|c| self.suite(c, &context))
+            .collect();
+        (!tests.is_empty() || !suites.is_empty()).then(|| SuiteNode {
+            name: s.name.clone(),
+            line: s.location.start_line,
+            status: serde_json::to_value(s.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            suites,
+            tests,
+        })
+    }
+
+    fn file(&self, f: &TestFile) -> Option<FileNode> {
+        let context = f.path.to_lowercase();
+        let tests: Vec<TestNode> = f
+            .tests
+            .iter()
+            .filter_map(|t| self.test(t, &context))
+            .collect();
+        let suites: Vec<SuiteNode> = f
+            .suites
+            .iter()
+            .filter_map(|s| self.suite(s, &context))
+            .collect();
+        (!tests.is_empty() || !suites.is_empty()).then(|| FileNode {
+            path: f.path.clone(),
+            language: f.language.clone(),
+            framework: f.framework.clone(),
+            suites,
+            tests,
+        })
+    }
+}
+
+/// The inventory as a tree, filtered, one page of files at a time (by path).
+#[utoipa::path(get, path = "/api/v1/analyses/{id}/tree", tag = "analyses",
+    params(("id" = i64, Path), TreeParams),
+    responses((status = 200, body = TreePage), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn tree(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(p): Query<TreeParams>,
+) -> ApiResult<axum::Json<TreePage>> {
+    let limit = page_size(p.limit)?;
+    let after = p.cursor.as_deref().map(decode_cursor).transpose()?;
+    access::analysis(&state, &caller, id).await?;
+    let inventory = state.inner.parts.app.load_inventory(id).await?;
+    let filter = Filter {
+        status: p.status,
+        q: p.q.map(|q| q.to_lowercase()).filter(|q| !q.is_empty()),
+    };
+    let mut files = Vec::new();
+    let mut next_cursor = None;
+    // Files come sorted by path, so the cursor is the last path sent.
+    for f in inventory.files.iter().filter(|f| {
+        after.as_ref().is_none_or(|a| f.path.as_str() > a.as_str())
+            && p.framework.as_ref().is_none_or(|x| &f.framework == x)
+            && p.language.as_ref().is_none_or(|x| &f.language == x)
+    }) {
+        let Some(node) = filter.file(f) else { continue };
+        if files.len() == limit {
+            next_cursor = files.last().map(|n: &FileNode| encode_cursor(&n.path));
+            break;
+        }
+        files.push(node);
+    }
+    Ok(axum::Json(TreePage { files, next_cursor }))
+}
+
+/// A path cursor as hex, so it is one opaque token in a URL.
+fn encode_cursor(path: &str) -> String {
+    hex::encode(path)
+}
+
+fn decode_cursor(c: &str) -> ApiResult<String> {
+    hex::decode(c)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))
+}

@@ -1,0 +1,147 @@
+//! Spec documents of a repository: versions, the latest by language, one version.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use specline_app::store::DocumentRecord;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access;
+use crate::auth::Caller;
+use crate::body::{Path, Query};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::ApiState;
+
+/// Versions listed per request (retention keeps few).
+const MAX_VERSIONS: usize = 200;
+
+/// A document version without its content.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DocumentMeta {
+    pub id: i64,
+    pub analysis_id: i64,
+    pub repository: String,
+    pub language: String,
+    pub version: i32,
+    pub generator_kind: String,
+    pub model: String,
+    pub behaviors: i64,
+    pub run_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A document version with its content (domains → features → behaviors).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DocumentView {
+    #[serde(flatten)]
+    pub meta: DocumentMeta,
+    #[schema(value_type = Object)]
+    pub content: serde_json::Value,
+}
+
+impl From<&DocumentRecord> for DocumentMeta {
+    fn from(d: &DocumentRecord) -> Self {
+        DocumentMeta {
+            id: d.id,
+            analysis_id: d.analysis_id,
+            repository: d.repository.clone(),
+            language: d.language.clone(),
+            version: d.version,
+            generator_kind: d.generator_kind.clone(),
+            model: d.model.clone(),
+            behaviors: d.behaviors,
+            run_id: d.run_id,
+            created_at: d.created_at,
+        }
+    }
+}
+
+impl From<DocumentRecord> for DocumentView {
+    fn from(d: DocumentRecord) -> Self {
+        DocumentView {
+            meta: DocumentMeta::from(&d),
+            content: d.content,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DocumentParams {
+    pub repository: String,
+    /// Only this language (BCP 47).
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DocumentList {
+    pub documents: Vec<DocumentMeta>,
+}
+
+/// A repository's document versions, newest first.
+#[utoipa::path(get, path = "/api/v1/documents", tag = "documents", params(DocumentParams),
+    responses((status = 200, body = DocumentList), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(p): Query<DocumentParams>,
+) -> ApiResult<axum::Json<DocumentList>> {
+    access::repository(&state, &caller, &p.repository).await?;
+    let documents = state
+        .inner
+        .parts
+        .app
+        .list_documents(Some(&p.repository), MAX_VERSIONS)
+        .await?
+        .iter()
+        .filter(|d| p.language.as_ref().is_none_or(|l| &d.language == l))
+        .map(DocumentMeta::from)
+        .collect();
+    Ok(axum::Json(DocumentList { documents }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LatestParams {
+    pub repository: String,
+    /// BCP 47; `en` when unset.
+    pub language: Option<String>,
+}
+
+/// The newest document of a repository in a language.
+#[utoipa::path(get, path = "/api/v1/documents/latest", tag = "documents", params(LatestParams),
+    responses((status = 200, body = DocumentView), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn latest(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(p): Query<LatestParams>,
+) -> ApiResult<axum::Json<DocumentView>> {
+    access::repository(&state, &caller, &p.repository).await?;
+    let language = p.language.unwrap_or_else(|| "en".into());
+    let doc = state
+        .inner
+        .parts
+        .app
+        .latest_document(&p.repository, &language)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(axum::Json(doc.into()))
+}
+
+/// One document version.
+#[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "documents", params(("id" = i64, Path)),
+    responses((status = 200, body = DocumentView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn show(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<DocumentView>> {
+    Ok(axum::Json(
+        access::document(&state, &caller, id).await?.into(),
+    ))
+}

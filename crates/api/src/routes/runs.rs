@@ -1,0 +1,226 @@
+//! Runs: the caller's list, one run's state, and its result.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use specline_queue::{Run, RunState};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access;
+use crate::auth::Caller;
+use crate::body::{Path, Query};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::routes::page_size;
+use crate::ApiState;
+
+/// A run's state.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RunView {
+    pub id: i64,
+    pub pipeline: String,
+    /// `running`, `done` or `failed`.
+    pub state: String,
+    /// The step running or last run.
+    pub stage: Option<String>,
+    /// Index of the current step, from 0.
+    pub step: i32,
+    pub steps: usize,
+    /// 0 to 100, within the current step.
+    pub progress: i16,
+    /// Seq of the newest event: a client that has it has everything.
+    pub last_seq: i64,
+    /// Set when failed.
+    pub error: Option<ErrorBody>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<Run> for RunView {
+    fn from(r: Run) -> Self {
+        let error = match (r.state, r.error_code) {
+            (RunState::Failed, code) => Some(ErrorBody {
+                code: code.unwrap_or_else(|| "FAILED".into()),
+                message: r.error_message.unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        RunView {
+            id: r.id,
+            pipeline: r.pipeline,
+            state: r.state.as_str().to_string(),
+            stage: r.stage,
+            step: r.current_step,
+            steps: r.steps.len(),
+            progress: r.progress,
+            last_seq: r.last_seq,
+            error,
+            created_at: r.created_at,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+/// One page of the caller's runs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RunPage {
+    pub runs: Vec<RunListItem>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RunListItem {
+    pub run_id: i64,
+    /// What was submitted.
+    pub repository: String,
+    pub submitted_at: DateTime<Utc>,
+    /// The run's state now (absent if the run was pruned).
+    pub run: Option<RunView>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// From `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 100 (default 50).
+    pub limit: Option<usize>,
+}
+
+/// Cursors are opaque to clients; here, the id to continue below.
+pub(crate) fn parse_cursor(cursor: Option<&str>) -> ApiResult<Option<i64>> {
+    cursor
+        .map(|c| {
+            c.parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))
+        })
+        .transpose()
+}
+
+/// The caller's runs, newest first.
+#[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(PageParams),
+    responses((status = 200, body = RunPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(p): Query<PageParams>,
+) -> ApiResult<axum::Json<RunPage>> {
+    let limit = page_size(p.limit)?;
+    let before = parse_cursor(p.cursor.as_deref())?;
+    let mut rows = state
+        .inner
+        .parts
+        .api
+        .owner_runs(&caller.owner, before, limit + 1)
+        .await?;
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|r| r.run_id.to_string())
+    } else {
+        None
+    };
+    let mut runs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let run = match state
+            .inner
+            .parts
+            .client
+            .get_run(&caller.owner, row.run_id)
+            .await
+        {
+            Ok(run) => Some(RunView::from(run)),
+            Err(e) if e.code() == "RUN_NOT_FOUND" => None,
+            Err(e) => return Err(e.into()),
+        };
+        runs.push(RunListItem {
+            run_id: row.run_id,
+            repository: row.target,
+            submitted_at: row.created_at,
+            run,
+        });
+    }
+    Ok(axum::Json(RunPage { runs, next_cursor }))
+}
+
+/// One run's state, step and progress.
+#[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs", params(("id" = i64, Path)),
+    responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn show(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<RunView>> {
+    Ok(axum::Json(access::run(&state, &caller, id).await?.into()))
+}
+
+/// While the run is going: where it is.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Pending {
+    pub state: String,
+    pub stage: Option<String>,
+    pub progress: i16,
+}
+
+/// A done run's result: the document it stored.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ResultView {
+    pub document_id: i64,
+    pub analysis_id: i64,
+    pub repository: String,
+    pub language: String,
+    /// The document's version for its repository and language.
+    pub version: i32,
+    pub behaviors: i64,
+    /// True when an existing document of the same analysis and generator was reused.
+    pub reused: bool,
+}
+
+/// The run's result: the stored document's summary.
+#[utoipa::path(get, path = "/api/v1/runs/{id}/result", tag = "runs", params(("id" = i64, Path)),
+    responses(
+        (status = 200, description = "Done: the document's summary", body = ResultView),
+        (status = 202, description = "Still running", body = Pending),
+        (status = 422, description = "Failed: the failure's own code and message", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 410, description = "Done, but the result expired", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn result(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let run = access::run(&state, &caller, id).await?;
+    match run.state {
+        RunState::Running => Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(Pending {
+                state: "running".into(),
+                stage: run.stage,
+                progress: run.progress,
+            }),
+        )
+            .into_response()),
+        RunState::Failed => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            run.error_code.as_deref().unwrap_or("FAILED"),
+            run.error_message.unwrap_or_default(),
+        )),
+        RunState::Done => match state.inner.parts.client.store().run_result(id).await? {
+            Some(result) => serde_json::from_value::<ResultView>(result)
+                .map(|r| axum::Json(r).into_response())
+                .map_err(|e| ApiError::internal(format!("run {id}: unreadable result: {e}"))),
+            None => Err(ApiError::new(
+                StatusCode::GONE,
+                "RESULT_EXPIRED",
+                "the run finished but its result has expired",
+            )),
+        },
+    }
+}

@@ -1,0 +1,766 @@
+//! The API over real HTTP on 127.0.0.1, on PostgreSQL and SQLite: submit, follow, read,
+//! owners, idempotency, the repository policy and the limits.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+use support::{read_events, Backend, Options, Server};
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(super::Backend::Postgres).await
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    a_run_is_followed_live_to_done_and_a_reconnect_gets_exactly_the_missing_events,
+    another_owner_gets_404_on_every_route_and_no_token_gets_401,
+    concurrent_submissions_with_one_key_make_one_run_and_a_changed_request_conflicts,
+    a_failed_run_answers_its_code_and_its_stream_ends_with_failed,
+    the_policy_refuses_hostile_repositories_with_422_and_stores_nothing,
+    limits_answer_413_and_429_with_retry_after,
+    admin_routes_need_an_admin_and_act_on_every_matching_job,
+    gateway_mode_believes_the_owner_header_only_from_trusted_proxies,
+    the_diff_of_two_analyses_names_what_changed_and_is_the_owners_only,
+    a_badge_is_served_without_credentials_only_once_its_owner_marks_it_public,
+    an_access_token_is_stored_encrypted_for_its_repository_and_never_echoed,
+    many_subscribers_with_a_one_event_buffer_each_get_every_event_once,
+);
+
+const REPO: &str = "https://git.example/acme/shop.git";
+
+/// Submit `repo` as `token`, follow it to its end; the run id and every event received.
+async fn run_to_end(s: &Server, token: &str, repo: &str) -> (i64, Vec<support::Sse>) {
+    let (status, body) = s.submit(token, json!({"repository": repo}), None).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["run_id"].as_i64().unwrap();
+    let events = s
+        .http
+        .get(s.url(body["events_url"].as_str().unwrap()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    (id, read_events(events, None).await)
+}
+
+async fn a_run_is_followed_live_to_done_and_a_reconnect_gets_exactly_the_missing_events(
+    b: Backend,
+) {
+    let s = Server::start(b, Options::new()).await;
+    let alice = s.token("alice", false).await;
+    s.hold();
+    let (status, submitted) = s
+        .submit(&alice, json!({"repository": REPO, "ref": "main"}), None)
+        .await;
+    assert_eq!(status, 202, "{submitted}");
+    let id = submitted["run_id"].as_i64().unwrap();
+    assert_eq!(submitted["events_url"], format!("/api/v1/runs/{id}/events"));
+    assert_eq!(submitted["result_url"], format!("/api/v1/runs/{id}/result"));
+
+    // First connection: queued, started, the first progress event; then the client drops.
+    let first = s
+        .http
+        .get(s.url(&format!("/api/v1/runs/{id}/events")))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        first.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let head = read_events(first, Some(3)).await;
+    assert_eq!(
+        head.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [1, 2, 3],
+        "{head:?}"
+    );
+    assert_eq!(head[0].event, "queued");
+    assert_eq!(head[1].event, "started");
+    let (_, running) = s.get(&alice, &format!("/api/v1/runs/{id}/result")).await;
+    assert_eq!(running["state"], "running", "{running}");
+
+    // While the client is away the run goes on; it reconnects with the last id it saw.
+    s.release(1);
+    let again = s
+        .http
+        .get(s.url(&format!("/api/v1/runs/{id}/events")))
+        .bearer_auth(&alice)
+        .header("Last-Event-ID", "3")
+        .send()
+        .await
+        .unwrap();
+    let rest = read_events(again, None).await;
+    let stored = s.stored_seqs(id).await;
+    let received: Vec<i64> = head.iter().chain(&rest).map(|e| e.id).collect();
+    assert_eq!(received, stored, "gapless, no duplicates, nothing missing");
+    assert_eq!(rest.first().map(|e| e.id), Some(4));
+    assert_eq!(rest.last().map(|e| e.event.as_str()), Some("done"));
+    assert_eq!(rest.last().unwrap().data["run_id"], id);
+
+    // The result and what it points to.
+    let (status, result) = s.get(&alice, &format!("/api/v1/runs/{id}/result")).await;
+    assert_eq!(status, 200, "{result}");
+    let doc = result["document_id"].as_i64().unwrap();
+    let analysis = result["analysis_id"].as_i64().unwrap();
+    let (status, document) = s.get(&alice, &format!("/api/v1/documents/{doc}")).await;
+    assert_eq!(status, 200, "{document}");
+    assert_eq!(document["content"]["domains"][0]["name"], "Cart");
+    let (status, latest) = s
+        .get(
+            &alice,
+            &format!("/api/v1/documents/latest?repository={REPO}&language=en"),
+        )
+        .await;
+    assert_eq!((status, &latest["id"]), (200, &json!(doc)), "{latest}");
+    let (_, repos) = s.get(&alice, "/api/v1/repositories").await;
+    assert_eq!(repos["repositories"], json!([REPO]));
+
+    // The analysis: counts, and the tree filtered and paged.
+    let (status, detail) = s.get(&alice, &format!("/api/v1/analyses/{analysis}")).await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["counts"]["tests"], 6);
+    assert_eq!(
+        detail["counts"]["by_status"],
+        json!({"active": 4, "skipped": 1, "todo": 1})
+    );
+    assert_eq!(
+        detail["counts"]["by_framework"],
+        json!({"jest": 4, "pytest": 2})
+    );
+    let (_, page1) = s
+        .get(&alice, &format!("/api/v1/analyses/{analysis}/tree?limit=2"))
+        .await;
+    let paths: Vec<&str> = page1["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["src/cart.test.ts", "src/user.test.ts"]);
+    let cursor = page1["next_cursor"].as_str().unwrap();
+    let (_, page2) = s
+        .get(
+            &alice,
+            &format!("/api/v1/analyses/{analysis}/tree?limit=2&cursor={cursor}"),
+        )
+        .await;
+    assert_eq!(page2["files"][0]["path"], "tests/test_billing.py");
+    assert_eq!(page2["next_cursor"], Value::Null);
+    let (_, tax) = s
+        .get(&alice, &format!("/api/v1/analyses/{analysis}/tree?q=TAX"))
+        .await;
+    assert_eq!(
+        tax["files"],
+        json!([{"path": "src/cart.test.ts", "language": "typescript", "framework": "jest", "tests": [],
+            "suites": [{"name": "Cart", "line": 1, "status": "active", "tests": [],
+                "suites": [{"name": "totals", "line": 2, "status": "active", "suites": [],
+                    "tests": [{"name": "adds tax", "line": 3, "status": "active", "modifier": null}]}]}]}])
+    );
+    let (_, skipped) = s
+        .get(
+            &alice,
+            &format!("/api/v1/analyses/{analysis}/tree?status=skipped"),
+        )
+        .await;
+    assert_eq!(
+        skipped["files"][0]["suites"][0]["tests"][0]["name"],
+        "removes an item"
+    );
+    let (_, py) = s
+        .get(
+            &alice,
+            &format!("/api/v1/analyses/{analysis}/tree?framework=pytest"),
+        )
+        .await;
+    assert_eq!(py["files"].as_array().unwrap().len(), 1);
+
+    // The owner's runs, newest first.
+    let (_, runs) = s.get(&alice, "/api/v1/runs").await;
+    assert_eq!(runs["runs"][0]["run_id"], id);
+    assert_eq!(runs["runs"][0]["run"]["state"], "done");
+    s.stop().await;
+}
+
+async fn another_owner_gets_404_on_every_route_and_no_token_gets_401(b: Backend) {
+    let s = Server::start(b, Options::new()).await;
+    let (alice, bob, admin) = (
+        s.token("alice", false).await,
+        s.token("bob", false).await,
+        s.token("ops", true).await,
+    );
+    let (id, events) = run_to_end(&s, &alice, REPO).await;
+    assert_eq!(events.last().unwrap().event, "done");
+    let (_, result) = s.get(&alice, &format!("/api/v1/runs/{id}/result")).await;
+    let (doc, analysis) = (result["document_id"].clone(), result["analysis_id"].clone());
+    let routes = [
+        format!("/api/v1/runs/{id}"),
+        format!("/api/v1/runs/{id}/events"),
+        format!("/api/v1/runs/{id}/result"),
+        format!("/api/v1/analyses/{analysis}"),
+        format!("/api/v1/analyses/{analysis}/tree"),
+        format!("/api/v1/analyses?repository={REPO}"),
+        format!("/api/v1/documents/{doc}"),
+        format!("/api/v1/documents?repository={REPO}"),
+        format!("/api/v1/documents/latest?repository={REPO}"),
+    ];
+    for route in &routes {
+        let (status, body) = s.get(&alice, route).await;
+        assert!(status == 200, "alice {route}: {status} {body}");
+        let (status, body) = s.get(&bob, route).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("NOT_FOUND")),
+            "bob {route}: {body}"
+        );
+        let (status, _) = s.get(&admin, route).await;
+        assert_eq!(status, 200, "admin {route}");
+        let anonymous = s.http.get(s.url(route)).send().await.unwrap();
+        assert_eq!(anonymous.status(), 401, "{route}");
+        let body: Value = anonymous.json().await.unwrap();
+        assert_eq!(body["code"], "UNAUTHENTICATED");
+        let (status, body) = s.get("spl_not_a_real_token", route).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("UNAUTHENTICATED"))
+        );
+    }
+    let (_, bobs) = s.get(&bob, "/api/v1/runs").await;
+    assert_eq!(bobs["runs"], json!([]));
+    let (_, repos) = s.get(&bob, "/api/v1/repositories").await;
+    assert_eq!(repos["repositories"], json!([]));
+
+    // A revoked token stops working at once.
+    let tokens = s.dbs.api.list_tokens().await.unwrap();
+    let alices = tokens.iter().find(|t| t.owner == "alice").unwrap();
+    s.dbs.api.revoke_token(alices.id).await.unwrap();
+    let (status, _) = s.get(&alice, &format!("/api/v1/runs/{id}")).await;
+    assert_eq!(status, 401);
+    s.stop().await;
+}
+
+async fn concurrent_submissions_with_one_key_make_one_run_and_a_changed_request_conflicts(
+    b: Backend,
+) {
+    let s = std::sync::Arc::new(Server::start(b, Options::without_workers()).await);
+    let alice = s.token("alice", false).await;
+    let body = json!({"repository": REPO, "language": "pt-BR"});
+    let mut tasks = Vec::new();
+    for _ in 0..500 {
+        let (s, alice, body) = (s.clone(), alice.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            s.submit(&alice, body, Some("order-7")).await
+        }));
+    }
+    let mut ids = BTreeSet::new();
+    let mut created = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert!(status == 200 || status == 202, "{status} {body}");
+        if status == 202 {
+            created += 1;
+        }
+        ids.insert(body["run_id"].as_i64().unwrap());
+    }
+    assert_eq!(ids.len(), 1, "every caller gets the one run: {ids:?}");
+    assert_eq!(created, 1, "exactly one caller created it");
+    let listed = s.dbs.api.owner_runs("alice", None, 100).await.unwrap();
+    assert_eq!(listed.len(), 1);
+
+    let (status, conflict) = s
+        .submit(
+            &alice,
+            json!({"repository": REPO, "language": "en"}),
+            Some("order-7"),
+        )
+        .await;
+    assert_eq!(
+        (status, conflict["code"].as_str()),
+        (409, Some("IDEMPOTENCY_CONFLICT"))
+    );
+    // The key is the owner's own: bob's same key is another run.
+    let bob = s.token("bob", false).await;
+    let (status, bobs) = s.submit(&bob, body, Some("order-7")).await;
+    assert_eq!(status, 202);
+    assert!(!ids.contains(&bobs["run_id"].as_i64().unwrap()));
+}
+
+async fn a_failed_run_answers_its_code_and_its_stream_ends_with_failed(b: Backend) {
+    let s = Server::start(b, Options::new()).await;
+    let alice = s.token("alice", false).await;
+    let (id, events) = run_to_end(&s, &alice, "https://git.example/acme/fail.git").await;
+    let last = events.last().unwrap();
+    assert_eq!(last.event, "failed", "{events:?}");
+    assert_eq!(events.iter().filter(|e| e.event == "failed").count(), 1);
+    let (status, body) = s.get(&alice, &format!("/api/v1/runs/{id}/result")).await;
+    assert_eq!(status, 422, "a failed run never answers 202: {body}");
+    assert_eq!(body["code"], "TARGET_NOT_FOUND");
+    let (_, run) = s.get(&alice, &format!("/api/v1/runs/{id}")).await;
+    assert_eq!(run["state"], "failed");
+    assert_eq!(run["error"]["code"], "TARGET_NOT_FOUND");
+    // Connecting after the end replays the history and ends with the same `failed`.
+    let replay = s
+        .http
+        .get(s.url(&format!("/api/v1/runs/{id}/events?after=0")))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read_events(replay, None).await, events);
+    s.stop().await;
+}
+
+async fn the_policy_refuses_hostile_repositories_with_422_and_stores_nothing(b: Backend) {
+    let s = Server::start(b, Options::without_workers()).await;
+    let alice = s.token("alice", false).await;
+    for (body, code) in [
+        (json!({"repository": "file:///etc"}), "POLICY_LOCAL_PATH"),
+        (json!({"repository": "/srv/git/repo"}), "POLICY_LOCAL_PATH"),
+        (
+            json!({"repository": "http://127.0.0.1/r.git"}),
+            "POLICY_SCHEME",
+        ),
+        (
+            json!({"repository": "https://127.0.0.1/r.git"}),
+            "POLICY_ADDRESS",
+        ),
+        (
+            json!({"repository": "https://TOKEN@git.example/r.git"}),
+            "POLICY_CREDENTIALS",
+        ),
+        (
+            json!({"repository": "https://intranet.example/r.git"}),
+            "POLICY_ADDRESS",
+        ),
+        (
+            json!({"repository": "-uhttps://git.example/r.git"}),
+            "POLICY_OPTION_LIKE",
+        ),
+        (
+            json!({"repository": REPO, "ref": "--upload-pack=touch /tmp/pwned"}),
+            "POLICY_OPTION_LIKE",
+        ),
+    ] {
+        let (status, answer) = s.submit(&alice, body.clone(), Some("k")).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (422, Some(code)),
+            "{body}: {answer}"
+        );
+    }
+    assert!(s
+        .dbs
+        .api
+        .owner_runs("alice", None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.dbs.jobs.get_run(1).await.unwrap(),
+        None,
+        "no run was created"
+    );
+    // The key was never reserved: a good request with it goes through.
+    let (status, _) = s
+        .submit(&alice, json!({"repository": REPO}), Some("k"))
+        .await;
+    assert_eq!(status, 202);
+}
+
+async fn limits_answer_413_and_429_with_retry_after(b: Backend) {
+    let mut options = Options::new();
+    options.config.submissions_per_minute = 2;
+    options.config.max_streams_per_owner = 1;
+    options.config.max_body_bytes = 1024;
+    let s = Server::start(b, options).await;
+    let alice = s.token("alice", false).await;
+    let big = json!({"repository": REPO, "ref": "x".repeat(2000)});
+    let (status, body) = s.submit(&alice, big, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("BODY_TOO_LARGE"))
+    );
+
+    s.hold();
+    let (status, first) = s.submit(&alice, json!({"repository": REPO}), None).await;
+    assert_eq!(status, 202);
+    let (status, _) = s
+        .submit(&alice, json!({"repository": REPO, "ref": "dev"}), None)
+        .await;
+    assert_eq!(status, 202);
+    let third = s
+        .http
+        .post(s.url("/api/v1/analyses"))
+        .bearer_auth(&alice)
+        .json(&json!({"repository": REPO, "ref": "v3"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(third.status(), 429);
+    let wait: u64 = third.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(third.json::<Value>().await.unwrap()["code"], "RATE_LIMITED");
+    // Another owner has a budget of its own.
+    let bob = s.token("bob", false).await;
+    let (status, _) = s.submit(&bob, json!({"repository": REPO}), None).await;
+    assert_eq!(status, 202);
+
+    let events = format!("/api/v1/runs/{}/events", first["run_id"]);
+    let open = s
+        .http
+        .get(s.url(&events))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open.status(), 200);
+    let second = s
+        .http
+        .get(s.url(&events))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 429);
+    assert!(second.headers().contains_key("retry-after"));
+    assert_eq!(
+        second.json::<Value>().await.unwrap()["code"],
+        "TOO_MANY_STREAMS"
+    );
+    drop(open);
+    s.release(10);
+}
+
+async fn admin_routes_need_an_admin_and_act_on_every_matching_job(b: Backend) {
+    let s = Server::start(b, Options::without_workers()).await;
+    let (alice, ops) = (s.token("alice", false).await, s.token("ops", true).await);
+    let mut runs = Vec::new();
+    for r in ["main", "dev", "v1"] {
+        let (status, body) = s
+            .submit(&alice, json!({"repository": REPO, "ref": r}), None)
+            .await;
+        assert_eq!(status, 202);
+        runs.push(body["run_id"].as_i64().unwrap());
+    }
+    for route in [
+        "/api/v1/admin/jobs",
+        "/api/v1/admin/queues",
+        "/api/v1/admin/watched",
+    ] {
+        let (status, body) = s.get(&alice, route).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("ADMIN_ONLY")),
+            "{route}"
+        );
+    }
+    let (_, jobs) = s
+        .get(&ops, "/api/v1/admin/jobs?queue=analyze&state=available")
+        .await;
+    let jobs = jobs["jobs"].as_array().unwrap().clone();
+    assert_eq!(jobs.len(), 3);
+    let (status, one) = s
+        .get(&ops, &format!("/api/v1/admin/jobs/{}", jobs[0]["id"]))
+        .await;
+    assert_eq!((status, &one["kind"]), (200, &json!("analyze_repository")));
+
+    let cancel = |body: Value| {
+        s.http
+            .post(s.url("/api/v1/admin/jobs/actions"))
+            .bearer_auth(&ops)
+            .json(&body)
+            .send()
+    };
+    let done: Value =
+        cancel(json!({"action": "cancel", "matching": {"queue": "analyze", "state": "available"}}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(done["affected"], 3, "{done}");
+    assert_eq!(done["more"], false);
+    let (_, left) = s
+        .get(&ops, "/api/v1/admin/jobs?queue=analyze&state=available")
+        .await;
+    assert_eq!(left["jobs"], json!([]));
+    for id in runs {
+        let (_, run) = s.get(&alice, &format!("/api/v1/runs/{id}")).await;
+        assert_eq!(
+            run["state"], "failed",
+            "a cancelled step fails its run: {run}"
+        );
+    }
+    let again: Value = cancel(json!({"action": "cancel", "ids": [jobs[0]["id"]]}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["affected"], 0);
+    assert_eq!(
+        again["refused"],
+        json!([{"id": jobs[0]["id"], "code": "INVALID_STATE"}])
+    );
+
+    let paused: Value = s
+        .http
+        .post(s.url("/api/v1/admin/queues/analyze"))
+        .bearer_auth(&ops)
+        .json(&json!({"paused": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paused["paused"], true);
+    let (_, queues) = s.get(&ops, "/api/v1/admin/queues").await;
+    let analyze = queues["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "analyze")
+        .unwrap()
+        .clone();
+    assert_eq!(analyze["paused"], true);
+    assert_eq!(analyze["counts"]["cancelled"], 3, "{analyze}");
+}
+
+async fn gateway_mode_believes_the_owner_header_only_from_trusted_proxies(b: Backend) {
+    use specline_api::config::AuthMode;
+    let gateway = |trusted: &str| {
+        let mut o = Options::new();
+        o.workers = false;
+        o.config.auth = AuthMode::Gateway {
+            owner_header: "x-user-id".into(),
+            trusted: vec![trusted.parse().unwrap()],
+        };
+        o
+    };
+    let s = Server::start(b, gateway("127.0.0.1/32")).await;
+    let as_user = |user: Option<&str>| {
+        let mut req = s.http.get(s.url("/api/v1/runs"));
+        if let Some(u) = user {
+            req = req.header("X-User-ID", u);
+        }
+        req.send()
+    };
+    let ok = as_user(Some("carol")).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let none = as_user(None).await.unwrap();
+    assert_eq!(none.status(), 401);
+    let system = as_user(Some("system")).await.unwrap();
+    assert_eq!(
+        system.status(),
+        401,
+        "the operator tools' owner is not reachable"
+    );
+    // A submission acts as the header's owner.
+    let submitted: Value = s
+        .http
+        .post(s.url("/api/v1/analyses"))
+        .header("X-User-ID", "carol")
+        .json(&json!({"repository": REPO}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = submitted["run_id"].as_i64().unwrap();
+    assert_eq!(
+        s.dbs.jobs.get_run(id).await.unwrap().unwrap().owner,
+        "carol"
+    );
+    let dave = s
+        .http
+        .get(s.url(&format!("/api/v1/runs/{id}")))
+        .header("X-User-ID", "dave")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dave.status(), 404);
+    s.stop().await;
+
+    // From a peer that is not a trusted proxy, the header is not believed.
+    let s = Server::start(b, gateway("10.0.0.0/8")).await;
+    let refused = s
+        .http
+        .get(s.url("/api/v1/runs"))
+        .header("X-User-ID", "carol")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["code"],
+        "UNTRUSTED_PROXY"
+    );
+    s.stop().await;
+}
+
+async fn the_diff_of_two_analyses_names_what_changed_and_is_the_owners_only(b: Backend) {
+    let s = Server::start(b, Options::new()).await;
+    let (alice, bob) = (s.token("alice", false).await, s.token("bob", false).await);
+    let mut analyses = Vec::new();
+    for r in ["v1", "v2"] {
+        let (status, body) = s
+            .submit(&alice, json!({"repository": REPO, "ref": r}), None)
+            .await;
+        assert_eq!(status, 202);
+        let events = s
+            .http
+            .get(s.url(body["events_url"].as_str().unwrap()))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            read_events(events, None).await.last().unwrap().event,
+            "done"
+        );
+        let (_, result) = s.get(&alice, body["result_url"].as_str().unwrap()).await;
+        analyses.push(result["analysis_id"].as_i64().unwrap());
+    }
+    let route = format!("/api/v1/analyses/{}/diff?base={}", analyses[1], analyses[0]);
+    let (status, d) = s.get(&alice, &route).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(
+        d["counts"],
+        json!({"added": 1, "removed": 1, "moved": 0, "status_changed": 1})
+    );
+    assert_eq!(d["added"][0]["name"], "test_credit_note");
+    assert_eq!(d["removed"][0]["name"], "signs up");
+    assert_eq!(
+        (
+            &d["status_changed"][0]["from"],
+            &d["status_changed"][0]["to"]
+        ),
+        (&json!("skipped"), &json!("active"))
+    );
+    assert_eq!(d["base_totals"], json!({"jest": 4, "pytest": 2}));
+    assert_eq!(d["head_totals"], json!({"jest": 3, "pytest": 3}));
+    let (status, _) = s.get(&bob, &route).await;
+    assert_eq!(status, 404);
+    s.stop().await;
+}
+
+async fn a_badge_is_served_without_credentials_only_once_its_owner_marks_it_public(b: Backend) {
+    let s = Server::start(b, Options::new()).await;
+    let (alice, bob) = (s.token("alice", false).await, s.token("bob", false).await);
+    run_to_end(&s, &alice, REPO).await;
+    let badge = || {
+        s.http
+            .get(s.url("/api/v1/badge.svg"))
+            .query(&[("repository", REPO)])
+            .send()
+    };
+    let mark = |token: &str, public: bool| {
+        s.http
+            .put(s.url("/api/v1/badges"))
+            .bearer_auth(token)
+            .json(&json!({"repository": REPO, "public": public}))
+            .send()
+    };
+    assert_eq!(badge().await.unwrap().status(), 404);
+    assert_eq!(
+        mark(&bob, true).await.unwrap().status(),
+        404,
+        "not bob's to mark"
+    );
+    assert_eq!(badge().await.unwrap().status(), 404);
+    let marked: Value = mark(&alice, true).await.unwrap().json().await.unwrap();
+    assert_eq!(marked["public"], true);
+    let served = badge().await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/svg+xml");
+    let svg = served.text().await.unwrap();
+    assert!(svg.contains("<title>tests: 6</title>"), "{svg}");
+    assert_eq!(mark(&alice, false).await.unwrap().status(), 200);
+    assert_eq!(badge().await.unwrap().status(), 404);
+    s.stop().await;
+}
+
+async fn an_access_token_is_stored_encrypted_for_its_repository_and_never_echoed(b: Backend) {
+    let s = Server::start(b, Options::without_workers()).await;
+    let alice = s.token("alice", false).await;
+    let secret = "ghp_this_is_a_private_repo_token";
+    let body = json!({"repository": REPO, "access_token": secret});
+    let (status, submitted) = s.submit(&alice, body.clone(), Some("private-1")).await;
+    assert_eq!(status, 202);
+    assert!(!submitted.to_string().contains(secret));
+    let id = submitted["run_id"].as_i64().unwrap();
+    let run = s.dbs.jobs.get_run(id).await.unwrap().unwrap();
+    assert!(!run.input.to_string().contains(secret), "{}", run.input);
+    let stored = run.input["encrypted_token"].as_str().unwrap();
+    let token = s.cipher.decrypt(stored, REPO).unwrap();
+    assert_eq!(token.expose(), secret);
+    assert!(s
+        .cipher
+        .decrypt(stored, "https://git.example/other.git")
+        .is_err());
+    // The same request again is the same run, although the ciphertext would differ.
+    let (status, again) = s.submit(&alice, body, Some("private-1")).await;
+    assert_eq!((status, again["run_id"].as_i64()), (200, Some(id)));
+    let (_, shown) = s.get(&alice, &format!("/api/v1/runs/{id}")).await;
+    assert!(!shown.to_string().contains(secret));
+}
+
+async fn many_subscribers_with_a_one_event_buffer_each_get_every_event_once(b: Backend) {
+    let mut options = Options::new();
+    // One event of slack per run: subscribers that fall behind must read back from the
+    // database instead of missing events.
+    options.config.stream_buffer = 1;
+    let s = std::sync::Arc::new(Server::start(b, options).await);
+    let alice = s.token("alice", false).await;
+    s.hold();
+    let (_, submitted) = s.submit(&alice, json!({"repository": REPO}), None).await;
+    let id = submitted["run_id"].as_i64().unwrap();
+    let mut subscribers = Vec::new();
+    for _ in 0..20 {
+        let response = s
+            .http
+            .get(s.url(&format!("/api/v1/runs/{id}/events")))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        subscribers.push(tokio::spawn(read_events(response, None)));
+    }
+    s.release(1);
+    let stored: Vec<i64> = s.stored_seqs(id).await;
+    for sub in subscribers {
+        let got: Vec<i64> = sub.await.unwrap().iter().map(|e| e.id).collect();
+        let stored_now: Vec<i64> = s.stored_seqs(id).await;
+        assert_eq!(
+            got, stored_now,
+            "gapless and complete (before release: {stored:?})"
+        );
+    }
+}
