@@ -91,6 +91,39 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Whether the failure says nothing about the request itself: the database was out of
+    /// reach, busy, shutting down, or rolled the transaction back to be retried. Repeating
+    /// the same request later may succeed. Anything else (a rejected value, a constraint) is
+    /// about the request, and repeating it cannot help.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Pool(_) | Error::Runtime(_) => true,
+            Error::Postgres(e) => match e.as_db_error() {
+                // No answer from the server: the connection failed.
+                None => true,
+                Some(db) => {
+                    let class = &db.code().code()[..2];
+                    // 08 connection, 40 rollback (serialization, deadlock), 53 resources,
+                    // 57 operator intervention (shutdown, cancel), 58 system error.
+                    matches!(class, "08" | "40" | "53" | "57" | "58")
+                }
+            },
+            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::SystemIoFailure
+                    | rusqlite::ErrorCode::DiskFull
+                    | rusqlite::ErrorCode::CannotOpen
+                    | rusqlite::ErrorCode::FileLockingProtocolFailed
+                    | rusqlite::ErrorCode::OutOfMemory
+            ),
+            _ => false,
+        }
+    }
+}
+
 impl From<deadpool_postgres::PoolError> for Error {
     /// With the whole chain of causes: "error performing TLS handshake" alone does not say
     /// that the certificate's issuer is unknown.

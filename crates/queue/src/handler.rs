@@ -11,6 +11,19 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{Error, JobError, Result};
 use crate::kind::{JobKind, KindSpec};
 
+/// The fence of one attempt: its job and attempt number.
+///
+/// An attempt holds its fence while its job is `running` at that attempt. Once the job is
+/// rescued, cancelled or recorded, or the attempt is over, the fence no longer holds, and a
+/// write that checks it in the same transaction ([`crate::store::PgStore::holds_fence`],
+/// [`crate::store::sqlite::SqliteTx::holds_fence`]) cannot be made by a stale attempt, such
+/// as one still running on a worker that lost its heartbeat while another runs the job again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fence {
+    pub job_id: i64,
+    pub attempt: i32,
+}
+
 /// What a running handler knows about its job.
 #[derive(Clone)]
 pub struct JobContext {
@@ -75,6 +88,14 @@ impl JobContext {
             return false;
         }
         true
+    }
+
+    /// This attempt's fence, for the handler's own writes (see [`Fence`]).
+    pub fn fence(&self) -> Fence {
+        Fence {
+            job_id: self.id,
+            attempt: self.attempt,
+        }
     }
 
     /// A clone of the cancellation token, to hand to blocking work.

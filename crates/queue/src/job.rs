@@ -239,7 +239,7 @@ impl InsertOpts {
         self
     }
     pub fn scheduled_in(self, d: Duration) -> Self {
-        let at = Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        let at = crate::clock::in_future(d);
         self.scheduled_at(at)
     }
     pub fn unique(mut self, u: UniqueOpts) -> Self {
@@ -302,6 +302,9 @@ impl NewJob {
             ),
             None => (None, 0),
         };
+        // Stored text must be storable on both backends (see `crate::sanitize`); the key
+        // above is computed from the caller's value, so a retried insert still collides.
+        let args = crate::sanitize::json(args);
         Ok(NewJob {
             kind: spec.kind.clone(),
             queue,
@@ -311,7 +314,7 @@ impl NewJob {
             scheduled_at: opts.scheduled_at,
             unique_key,
             unique_states,
-            metadata: opts.metadata.unwrap_or_else(|| serde_json::json!({})),
+            metadata: crate::sanitize::json(opts.metadata.unwrap_or_else(|| serde_json::json!({}))),
             tags: opts.tags,
         })
     }

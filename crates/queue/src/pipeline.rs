@@ -26,8 +26,10 @@ use crate::error::{Error, JobError, Result};
 use crate::handler::{Done, ErasedFuture, ErasedHandler, JobContext, Registry};
 use crate::kind::{KindOptions, KindSpec};
 use crate::run::{
-    Idempotency, Run, RunEvent, RunStatus, RunSubmission, StepCompletion, StepSpec, Submitted,
+    Idempotency, Run, RunCancelOutcome, RunEvent, RunStatus, RunSubmission, StepCompletion,
+    StepSpec, Submitted, RUN_CANCELLED,
 };
+use crate::sanitize;
 use crate::store::{Backend, Store, StoreEvent};
 
 /// The declaration of one step of a pipeline: its name, queue, and what it reads and writes.
@@ -174,6 +176,7 @@ impl StepContext {
             ));
         }
         let value = serde_json::to_value(value).map_err(|e| Error::InvalidArgs(e.to_string()))?;
+        let value = sanitize::json(value);
         self.job
             .store
             .put_checkpoint(self.run_id, self.step, key, value)
@@ -219,7 +222,7 @@ impl StepContext {
                 self.job.id,
                 self.step,
                 i16::from(pct.min(100)),
-                payload,
+                payload.map(sanitize::json),
             )
             .await?;
         Ok(true)
@@ -250,8 +253,9 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 )
             })?;
             let store = ctx.store.clone();
-            let run = store
-                .get_run(args.run_id)
+            // The run and the outputs so far, in one read.
+            let crate::store::StepInputs { run, outputs } = store
+                .step_context(args.run_id)
                 .await
                 .map_err(db_error)?
                 .ok_or_else(|| {
@@ -261,7 +265,6 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                     )
                 })?;
             let result_ttl = run_result_ttl(&run);
-            let outputs = store.step_outputs(args.run_id).await.map_err(db_error)?;
             let completion = |output| StepCompletion {
                 job_id: ctx.id,
                 attempt: ctx.attempt,
@@ -288,6 +291,16 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                     .await
                     .map_err(db_error)?;
                 return Ok(Done::Recorded);
+            }
+            if run.state == crate::run::RunState::Failed
+                && run.error_code.as_deref() == Some(RUN_CANCELLED.0)
+            {
+                // The run was cancelled while this job waited or was being claimed: the step
+                // must not run for it.
+                return Err(JobError::cancel(format!(
+                    "run {} was cancelled; its step is not run",
+                    args.run_id
+                )));
             }
             let mut context = serde_json::Map::new();
             context.insert("input".into(), run.input.clone());
@@ -322,6 +335,7 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                     ),
                 )
             })?;
+            let output = sanitize::json(output);
             // A step that returns after its job was asked to stop (it saw the cancel, or the
             // request raced its end) is cancelled, not done: the request came first.
             if !ctx.begin_completion() {
@@ -444,6 +458,15 @@ impl Client {
                 None => RunStatus::Expired,
             },
         })
+    }
+
+    /// Cancel a running run of `owner`: it fails with code `CANCELLED` at once (exactly one
+    /// `failed` event), and its current step is cancelled or asked to stop. Cancelling the
+    /// run, not a job the caller last saw, is what stays right when a step finishes and the
+    /// next one starts in between.
+    pub async fn cancel_run(&self, owner: &str, run_id: i64) -> Result<RunCancelOutcome> {
+        self.get_run(owner, run_id).await?;
+        self.store().cancel_run(run_id).await
     }
 
     /// Restart a failed run of `owner` from its last checkpoint.

@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,10 +26,14 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::clock;
+use crate::completer;
 use crate::error::{Error, JobError, Result};
 use crate::handler::{Catalog, Done, Entry, JobContext, Registry};
+use crate::heartbeat;
 use crate::job::{AttemptError, Completion, FetchedJob, Outcome};
 use crate::metrics as m;
+use crate::sanitize;
 use crate::store::{Store, StoreEvent};
 
 /// Tunables of a worker. The defaults suit most deployments.
@@ -46,6 +51,13 @@ pub struct WorkerConfig {
     pub complete_batch: usize,
     /// Outcomes waiting for the completer before executors wait (backpressure).
     pub complete_buffer: usize,
+    /// Stop every running job when no heartbeat renewal succeeded for this long (see
+    /// [`crate::heartbeat`]). Keep it below the rescuer's `rescue_after` by at least one
+    /// `heartbeat_interval`.
+    pub fence_after: Duration,
+    /// Claim only the jobs of this pipeline run (a one-shot command that must not serve the
+    /// other runs of a shared database). `None`: every job of the consumed queues.
+    pub only_run: Option<i64>,
 }
 
 impl Default for WorkerConfig {
@@ -57,6 +69,8 @@ impl Default for WorkerConfig {
             fetch_max: 1000,
             complete_batch: 2000,
             complete_buffer: 10_000,
+            fence_after: Duration::from_secs(6),
+            only_run: None,
         }
     }
 }
@@ -114,6 +128,16 @@ impl WorkerBuilder {
     }
     pub fn heartbeat_interval(mut self, d: Duration) -> Self {
         self.config.heartbeat_interval = d;
+        self
+    }
+    /// See [`WorkerConfig::fence_after`].
+    pub fn fence_after(mut self, d: Duration) -> Self {
+        self.config.fence_after = d;
+        self
+    }
+    /// Claim only the jobs of run `run_id` (see [`WorkerConfig::only_run`]).
+    pub fn only_run(mut self, run_id: i64) -> Self {
+        self.config.only_run = Some(run_id);
         self
     }
 
@@ -178,6 +202,8 @@ struct Running {
 enum StopReason {
     Cancelled,
     Shutdown,
+    /// The worker could not renew its heartbeat in time (see [`crate::heartbeat`]).
+    Fenced,
 }
 
 struct Shared {
@@ -195,6 +221,25 @@ struct Shared {
     hard_stop: CancellationToken,
     /// Signalled whenever a job finishes.
     idle: Notify,
+    /// The heartbeat could not be renewed in time: claim nothing until it is.
+    fenced: AtomicBool,
+}
+
+impl heartbeat::Pulse for Shared {
+    fn cancel(&self, job: i64) {
+        cancel_running(self, job);
+    }
+
+    fn fence(&self, fenced: bool) {
+        self.fenced.store(fenced, Ordering::SeqCst);
+        if fenced {
+            stop_all(self, StopReason::Fenced);
+        } else {
+            for w in self.wakers.values() {
+                w.notify_one();
+            }
+        }
+    }
 }
 
 impl Worker {
@@ -251,14 +296,26 @@ impl Worker {
             stop_fetching: CancellationToken::new(),
             hard_stop: CancellationToken::new(),
             idle: Notify::new(),
+            fenced: AtomicBool::new(false),
         });
         let background = CancellationToken::new();
         let mut producers = JoinSet::new();
         for (q, concurrency) in self.queues.clone() {
             producers.spawn(producer(shared.clone(), q, concurrency));
         }
-        let completer = tokio::spawn(completer(shared.clone(), rx));
-        let heartbeat = tokio::spawn(heartbeat(shared.clone(), background.clone()));
+        let completer = tokio::spawn(completer::run(
+            self.store.clone(),
+            self.config.complete_batch,
+            rx,
+        ));
+        let heartbeat = tokio::spawn(heartbeat::run(
+            self.store.clone(),
+            self.config.id.clone(),
+            self.config.heartbeat_interval,
+            self.config.fence_after,
+            background.clone(),
+            shared.clone(),
+        ));
         let listener = tokio::spawn(listen(shared.clone(), events, background.clone()));
         tracing::info!(worker = %self.config.id, queues = ?queue_names, "worker started");
         Ok(WorkerHandle {
@@ -314,7 +371,7 @@ impl WorkerHandle {
                 break;
             }
             if Instant::now() >= until {
-                report.interrupted = interrupt_all(&shared);
+                report.interrupted = stop_all(&shared, StopReason::Shutdown);
                 break;
             }
             let _ = tokio::time::timeout_at(until.into(), idle).await;
@@ -332,8 +389,16 @@ impl WorkerHandle {
         let completer = self.completer.take();
         drop(self);
         drop(shared);
-        if let Some(c) = completer {
-            let _ = c.await;
+        if let Some(mut c) = completer {
+            // The completer retries while the database is out of reach; a shutdown waits for
+            // it only so long. Unrecorded jobs stay `running` under a worker that no longer
+            // heartbeats, so the rescuer returns them.
+            if tokio::time::timeout(COMPLETER_DRAIN, &mut c).await.is_err() {
+                c.abort();
+                tracing::error!(
+                    "outcomes could not be recorded within {COMPLETER_DRAIN:?} of shutdown; the rescuer will return their jobs"
+                );
+            }
         }
         Ok(report)
     }
@@ -347,13 +412,17 @@ impl Drop for WorkerHandle {
     }
 }
 
-fn interrupt_all(shared: &Shared) -> usize {
+/// How long a shutdown waits for the completer to record the last outcomes.
+const COMPLETER_DRAIN: Duration = Duration::from_secs(30);
+
+/// Stop every running job for `why`; returns how many there were.
+fn stop_all(shared: &Shared, why: StopReason) -> usize {
     let Ok(running) = shared.running.lock() else {
         return 0;
     };
     for r in running.values() {
         if let Ok(mut reason) = r.reason.lock() {
-            reason.get_or_insert(StopReason::Shutdown);
+            reason.get_or_insert(why);
         }
         r.token.cancel();
     }
@@ -385,9 +454,18 @@ async fn producer(shared: Arc<Shared>, queue: String, concurrency: usize) {
 
         let free = slots.available_permits();
         let mut wait = jittered(shared.config.poll_interval);
-        if free > 0 {
+        if free > 0 && !shared.fenced.load(Ordering::SeqCst) {
             let want = free.min(shared.config.fetch_max);
-            match shared.store.fetch(&queue, want, &shared.config.id).await {
+            let claimed = match shared.config.only_run {
+                None => shared.store.fetch(&queue, want, &shared.config.id).await,
+                Some(run) => {
+                    shared
+                        .store
+                        .fetch_run(&queue, want, &shared.config.id, run)
+                        .await
+                }
+            };
+            match claimed {
                 Ok(jobs) => {
                     failures = 0;
                     let got = jobs.len();
@@ -443,6 +521,13 @@ fn spawn_job(
             },
         );
     }
+    if shared.fenced.load(Ordering::SeqCst) {
+        // Claimed while the heartbeat failed: stop it at once, like the others.
+        if let Ok(mut why) = reason.lock() {
+            why.get_or_insert(StopReason::Fenced);
+        }
+        token.cancel();
+    }
     let span = tracing::info_span!("job", id = job.id, kind = %job.kind, queue = %job.queue, attempt = job.attempt);
     tokio::spawn(
         async move {
@@ -468,13 +553,14 @@ fn spawn_job(
     );
 }
 
+/// The error record of an attempt, its text made storable (see [`crate::sanitize`]).
 fn attempt_error(shared: &Shared, job: &FetchedJob, code: &str, message: String) -> AttemptError {
     AttemptError {
         attempt: job.attempt,
         at: Utc::now(),
-        code: code.to_string(),
-        message,
-        worker: shared.config.id.clone(),
+        code: sanitize::text(code).into_owned(),
+        message: sanitize::owned(message),
+        worker: sanitize::text(&shared.config.id).into_owned(),
     }
 }
 
@@ -559,6 +645,7 @@ async fn execute(
                 let why = reason.lock().ok().and_then(|r| *r);
                 Err(match why {
                     Some(StopReason::Shutdown) => ("SHUTDOWN", "the worker shut down before the job finished".to_string()),
+                    Some(StopReason::Fenced) => ("FENCED", "the worker could not renew its heartbeat in time and stopped the job before it could be rescued".to_string()),
                     _ => ("CANCELLED", "the job was cancelled while running".to_string()),
                 })
             }
@@ -578,14 +665,14 @@ async fn execute(
             error: attempt_error(shared, job, "CANCELLED", message),
         },
         Ok(Err(JobError::Snooze(d))) => Outcome::Snooze {
-            at: Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX),
+            at: clock::in_future(d),
             error: None,
         },
         Err(("CANCELLED", message)) => Outcome::Cancel {
             error: attempt_error(shared, job, "CANCELLED", message),
         },
-        Err(("SHUTDOWN", message)) => Outcome::Interrupted {
-            error: attempt_error(shared, job, "SHUTDOWN", message),
+        Err((code @ ("SHUTDOWN" | "FENCED"), message)) => Outcome::Interrupted {
+            error: attempt_error(shared, job, code, message),
         },
         Err((code, message)) => {
             retry_or_discard(job, Some(entry), attempt_error(shared, job, code, message))
@@ -607,7 +694,7 @@ fn retry_or_discard(job: &FetchedJob, entry: Option<&Entry>, error: AttemptError
         .unwrap_or_default()
         .delay(job.attempt);
     Outcome::Retry {
-        at: Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX),
+        at: clock::in_future(delay),
         error,
     }
 }
@@ -619,64 +706,6 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         format!("handler panicked: {s}")
     } else {
         "handler panicked".to_string()
-    }
-}
-
-async fn completer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Completion>) {
-    // Only the channel keeps the completer alive: drop our clone of the sender's owner.
-    let store = shared.store.clone();
-    let max = shared.config.complete_batch.max(1);
-    drop(shared);
-    let mut batch: Vec<Completion> = Vec::with_capacity(max);
-    loop {
-        if rx.recv_many(&mut batch, max).await == 0 {
-            return;
-        }
-        let mut failures: u32 = 0;
-        loop {
-            let started = Instant::now();
-            match store.complete(&batch).await {
-                Ok(_) => {
-                    m::completion_batch(batch.len(), started.elapsed());
-                    break;
-                }
-                Err(e) => {
-                    failures = failures.saturating_add(1);
-                    let backoff = Duration::from_millis(50 * 2u64.pow(failures.min(7)));
-                    tracing::error!(error = %e, jobs = batch.len(), "recording outcomes failed; retrying in {backoff:?}");
-                    tokio::time::sleep(backoff).await;
-                    if failures > 40 {
-                        // The jobs stay `running` and the rescuer will retry them.
-                        tracing::error!(
-                            jobs = batch.len(),
-                            "giving up on recording outcomes; the rescuer will retry these jobs"
-                        );
-                        break;
-                    }
-                }
-            }
-        }
-        batch.clear();
-    }
-}
-
-async fn heartbeat(shared: Arc<Shared>, stop: CancellationToken) {
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(shared.config.heartbeat_interval) => {}
-        }
-        match shared.store.heartbeat(&shared.config.id).await {
-            Ok(cancel_ids) => {
-                for id in cancel_ids {
-                    cancel_running(&shared, id);
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "heartbeat failed"),
-        }
-    }
-    if let Err(e) = shared.store.deregister_worker(&shared.config.id).await {
-        tracing::warn!(error = %e, "could not deregister worker");
     }
 }
 

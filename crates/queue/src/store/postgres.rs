@@ -24,15 +24,19 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    rescue_message, Backend, Lease, MigrationStatus, PruneSpec, StateCounts, Store, StoreEvent,
+    Backend, Lease, MigrationStatus, PruneSpec, Rescue, StaleJob, StateCounts, StepInputs, Store,
+    StoreEvent,
 };
+use crate::clock;
 use crate::error::{Error, Result};
+use crate::handler::Fence;
 use crate::job::{
     AttemptError, CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState,
     NewJob, Outcome,
 };
 use crate::run::{
-    EventStatus, Run, RunEvent, RunState, RunSubmission, StepCompletion, StepSpec, Submitted,
+    EventStatus, Run, RunCancelOutcome, RunEvent, RunState, RunSubmission, StepCompletion,
+    StepSpec, Submitted, RUN_CANCELLED,
 };
 
 /// Schema migrations, in order. Never edit one that has shipped; add a new one.
@@ -44,7 +48,15 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         MIGRATION_2,
     ),
     (3, "complete a pipeline step in one call", MIGRATION_3),
+    (4, "rescue credits for progress; jobs by run", MIGRATION_4),
 ];
+
+/// Attempts given back to a step that made progress before its worker died, and an index
+/// for what looks jobs up by run (a one-shot worker's fetch, cancelling and pruning runs).
+const MIGRATION_4: &str = r#"
+ALTER TABLE specline_jobs ADD COLUMN rescue_credits integer NOT NULL DEFAULT 0;
+CREATE INDEX specline_jobs_run ON specline_jobs (run_id) WHERE run_id IS NOT NULL;
+"#;
 
 /// Everything `complete_step` writes, as one function: one round trip instead of eight.
 const MIGRATION_3: &str = r#"
@@ -504,6 +516,24 @@ impl PgStore {
         Ok(out)
     }
 
+    /// Whether `fence` holds: the job is still running that attempt. The job's row stays
+    /// share-locked until `tx` ends, so the attempt cannot be rescued or recorded before the
+    /// caller's own writes in `tx` commit: check it, then write, in one transaction.
+    pub async fn holds_fence(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        fence: Fence,
+    ) -> Result<bool> {
+        let row = tx
+            .query_opt(
+                "SELECT 1 FROM specline_jobs WHERE id = $1 AND attempt = $2 AND state = 'running'
+                 FOR SHARE",
+                &[&fence.job_id, &fence.attempt],
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
     async fn client(&self) -> Result<deadpool_postgres::Object> {
         Ok(self.inner.pool.get().await?)
     }
@@ -806,6 +836,30 @@ RETURNING j.id, j.kind, j.args::text, j.attempt, j.max_attempts, j.priority,
           j.created_at, j.scheduled_at, j.metadata::text
 "#;
 
+const FETCH_RUN_SQL: &str = r#"
+WITH picked AS (
+  SELECT id FROM specline_jobs
+  WHERE queue = $1 AND run_id = $4 AND state IN ('available', 'scheduled', 'retryable')
+    AND scheduled_at <= now()
+    AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = $1 AND q.paused)
+  ORDER BY priority, scheduled_at, id
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE specline_jobs j
+SET state = 'running', attempt = j.attempt + 1, attempted_at = now(),
+    attempted_by = array_append(j.attempted_by, $3)
+FROM picked WHERE j.id = picked.id
+RETURNING j.id, j.kind, j.args::text, j.attempt, j.max_attempts, j.priority,
+          j.created_at, j.scheduled_at, j.metadata::text
+"#;
+
+/// Running jobs of workers whose heartbeat is older than `$3` seconds (or that have no row).
+const STALE_WORKER: &str = "NOT EXISTS (
+   SELECT 1 FROM specline_workers w
+   WHERE w.id = j.attempted_by[cardinality(j.attempted_by)]
+     AND w.heartbeat_at > now() - make_interval(secs => $3))";
+
 const COMPLETE_FAST_SQL: &str = r#"
 UPDATE specline_jobs j SET state = 'completed', finalized_at = now()
 FROM unnest($1::bigint[], $2::int[]) AS u(id, attempt)
@@ -824,6 +878,45 @@ FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], 
 WHERE j.id = u.id AND j.attempt = u.attempt AND j.state = 'running'
 RETURNING j.queue, u.state
 "#;
+
+const RUN_COLUMNS: &str = "id, pipeline, owner, state, steps::text, input::text, current_step, \
+    stage, progress, last_seq, error_code, error_message, created_at, finished_at";
+
+fn run_from_row(r: &Row) -> Result<Run> {
+    Ok(Run {
+        id: r.get(0),
+        pipeline: r.get(1),
+        owner: r.get(2),
+        state: RunState::parse(r.get(3))?,
+        steps: serde_json::from_str(r.get::<_, &str>(4))
+            .map_err(|e| Error::Corrupt(e.to_string()))?,
+        input: serde_json::from_str(r.get::<_, &str>(5))
+            .map_err(|e| Error::Corrupt(e.to_string()))?,
+        current_step: r.get(6),
+        stage: r.get(7),
+        progress: r.get(8),
+        last_seq: r.get(9),
+        error_code: r.get(10),
+        error_message: r.get(11),
+        created_at: r.get(12),
+        finished_at: r.get(13),
+    })
+}
+
+fn fetched_from_row(r: &Row, queue: &str) -> FetchedJob {
+    FetchedJob {
+        id: r.get(0),
+        kind: r.get(1),
+        queue: queue.to_string(),
+        args: r.get(2),
+        attempt: r.get(3),
+        max_attempts: r.get(4),
+        priority: r.get(5),
+        created_at: r.get(6),
+        scheduled_at: r.get(7),
+        metadata: r.get(8),
+    }
+}
 
 fn job_from_row(r: &Row) -> Result<Job> {
     let args: String = r.get(3);
@@ -954,21 +1047,24 @@ impl Store for PgStore {
         let stmt = c.prepare_cached(FETCH_SQL).await?;
         let limit = limit as i64;
         let rows = c.query(&stmt, &[&queue, &limit, &worker]).await?;
-        Ok(rows
-            .iter()
-            .map(|r| FetchedJob {
-                id: r.get(0),
-                kind: r.get(1),
-                queue: queue.to_string(),
-                args: r.get(2),
-                attempt: r.get(3),
-                max_attempts: r.get(4),
-                priority: r.get(5),
-                created_at: r.get(6),
-                scheduled_at: r.get(7),
-                metadata: r.get(8),
-            })
-            .collect())
+        Ok(rows.iter().map(|r| fetched_from_row(r, queue)).collect())
+    }
+
+    async fn fetch_run(
+        &self,
+        queue: &str,
+        limit: usize,
+        worker: &str,
+        run_id: i64,
+    ) -> Result<Vec<FetchedJob>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let c = self.inner.fetch_pool.get().await?;
+        let stmt = c.prepare_cached(FETCH_RUN_SQL).await?;
+        let limit = limit as i64;
+        let rows = c.query(&stmt, &[&queue, &limit, &worker, &run_id]).await?;
+        Ok(rows.iter().map(|r| fetched_from_row(r, queue)).collect())
     }
 
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {
@@ -1053,7 +1149,7 @@ impl Store for PgStore {
 
     async fn try_lead(&self, holder: &str, ttl: Duration) -> Result<Option<Lease>> {
         let c = self.client().await?;
-        let secs = ttl.as_secs_f64();
+        let secs = clock::bounded(ttl).as_secs_f64();
         let row = c
             .query_opt(
                 "INSERT INTO specline_leader (name, holder, term, elected_at, expires_at)
@@ -1088,32 +1184,80 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn rescue(&self, lease: &Lease, stale: Duration) -> Result<u64> {
+    async fn stale_jobs(
+        &self,
+        lease: &Lease,
+        stale: Duration,
+        limit: usize,
+    ) -> Result<Vec<StaleJob>> {
         let c = self.client().await?;
         let sql = format!(
-            "WITH {lease}, dead AS (
-               SELECT j.id FROM specline_jobs j
-               WHERE j.state = 'running' AND EXISTS (SELECT 1 FROM lease)
-                 AND NOT EXISTS (
-                   SELECT 1 FROM specline_workers w
-                   WHERE w.id = j.attempted_by[cardinality(j.attempted_by)]
-                     AND w.heartbeat_at > now() - make_interval(secs => $3))
-               FOR UPDATE SKIP LOCKED
-             ), moved AS (
+            "WITH {lease}
+             SELECT j.id, j.attempt, j.max_attempts, j.cancel_requested_at IS NOT NULL,
+                    COALESCE(j.attempted_by[cardinality(j.attempted_by)], ''), j.rescue_credits,
+                    j.run_id IS NOT NULL AND EXISTS (
+                      SELECT 1 FROM specline_checkpoints c
+                      WHERE c.run_id = j.run_id AND c.step = j.kind AND c.key <> ''
+                        AND c.updated_at > j.attempted_at)
+             FROM specline_jobs j
+             WHERE j.state = 'running' AND EXISTS (SELECT 1 FROM lease) AND {STALE_WORKER}
+             ORDER BY j.id LIMIT $4",
+            lease = lease_cte()
+        );
+        let rows = c
+            .query(
+                &sql,
+                &[
+                    &lease.holder,
+                    &lease.term,
+                    &clock::bounded(stale).as_secs_f64(),
+                    &(limit as i64),
+                ],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| StaleJob {
+                id: r.get(0),
+                attempt: r.get(1),
+                max_attempts: r.get(2),
+                cancel_requested: r.get(3),
+                worker: r.get(4),
+                credits: r.get(5),
+                progressed: r.get(6),
+            })
+            .collect())
+    }
+
+    async fn rescue_jobs(&self, lease: &Lease, stale: Duration, rescues: &[Rescue]) -> Result<u64> {
+        if rescues.is_empty() {
+            return Ok(0);
+        }
+        let c = self.client().await?;
+        let ids: Vec<i64> = rescues.iter().map(|r| r.id).collect();
+        let attempts: Vec<i32> = rescues.iter().map(|r| r.attempt).collect();
+        let states: Vec<&str> = rescues.iter().map(|r| r.state.as_str()).collect();
+        let credits: Vec<i32> = rescues.iter().map(|r| i32::from(r.credit)).collect();
+        let errors: Vec<String> = rescues
+            .iter()
+            .map(|r| serde_json::to_string(&r.error).map_err(|e| Error::Corrupt(e.to_string())))
+            .collect::<Result<_>>()?;
+        let sql = format!(
+            "WITH {lease}, moved AS (
                UPDATE specline_jobs j SET
-                 state = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'
-                              WHEN j.attempt >= j.max_attempts THEN 'discarded'
-                              ELSE 'retryable' END,
+                 state = u.state,
                  scheduled_at = now(),
-                 finalized_at = CASE WHEN j.cancel_requested_at IS NOT NULL OR j.attempt >= j.max_attempts
-                                     THEN now() END,
-                 errors = j.errors || jsonb_build_array(jsonb_build_object(
-                   'attempt', j.attempt, 'at', now(), 'code', 'RESCUED', 'message', $4::text,
-                   'worker', j.attempted_by[cardinality(j.attempted_by)]))
-               FROM dead WHERE j.id = dead.id
+                 finalized_at = CASE WHEN u.state IN ('cancelled', 'discarded') THEN now() END,
+                 errors = j.errors || jsonb_build_array(u.error::jsonb),
+                 max_attempts = j.max_attempts + u.credit,
+                 rescue_credits = j.rescue_credits + u.credit
+               FROM unnest($4::bigint[], $5::int[], $6::text[], $7::int[], $8::text[])
+                 AS u(id, attempt, state, credit, error)
+               WHERE j.id = u.id AND j.attempt = u.attempt AND j.state = 'running'
+                 AND EXISTS (SELECT 1 FROM lease) AND {STALE_WORKER}
                RETURNING j.queue, j.state
              ), woke AS (
-               SELECT pg_notify($5, 'i:' || q) FROM (SELECT DISTINCT queue AS q FROM moved WHERE state = 'retryable') x
+               SELECT pg_notify($9, 'i:' || q) FROM (SELECT DISTINCT queue AS q FROM moved WHERE state = 'retryable') x
              )
              SELECT count(*), (SELECT count(*) FROM woke) FROM moved",
             lease = lease_cte()
@@ -1124,14 +1268,62 @@ impl Store for PgStore {
                 &[
                     &lease.holder,
                     &lease.term,
-                    &stale.as_secs_f64(),
-                    &rescue_message(stale),
+                    &clock::bounded(stale).as_secs_f64(),
+                    &ids,
+                    &attempts,
+                    &states,
+                    &credits,
+                    &errors,
                     &self.inner.channel,
                 ],
             )
             .await?;
         let n: i64 = row.get(0);
         Ok(n as u64)
+    }
+
+    async fn prune_finished_runs(
+        &self,
+        lease: &Lease,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64> {
+        let c = self.client().await?;
+        let sql = format!(
+            "WITH {lease}, doomed AS (
+               SELECT r.id FROM specline_runs r
+               WHERE r.finished_at IS NOT NULL AND r.finished_at < $3 AND r.state <> 'running'
+                 AND EXISTS (SELECT 1 FROM lease)
+                 AND NOT EXISTS (SELECT 1 FROM specline_results x WHERE x.run_id = r.id AND x.expires_at > now())
+                 AND NOT EXISTS (SELECT 1 FROM specline_idempotency i WHERE i.run_id = r.id AND i.expires_at > now())
+                 AND NOT EXISTS (SELECT 1 FROM specline_jobs j WHERE j.run_id = r.id
+                                   AND j.state NOT IN ('completed', 'cancelled', 'discarded'))
+               LIMIT $4
+             )
+             DELETE FROM specline_runs WHERE id IN (SELECT id FROM doomed)",
+            lease = lease_cte()
+        );
+        let n = c
+            .execute(
+                &sql,
+                &[&lease.holder, &lease.term, &before, &(limit as i64)],
+            )
+            .await?;
+        Ok(n)
+    }
+
+    async fn prune_workers(&self, lease: &Lease, before: DateTime<Utc>) -> Result<u64> {
+        let c = self.client().await?;
+        let sql = format!(
+            "WITH {lease}
+             DELETE FROM specline_workers w
+             WHERE w.heartbeat_at < $3 AND EXISTS (SELECT 1 FROM lease)
+               AND NOT EXISTS (SELECT 1 FROM specline_jobs j WHERE j.state = 'running'
+                                 AND j.attempted_by[cardinality(j.attempted_by)] = w.id)",
+            lease = lease_cte()
+        );
+        Ok(c.execute(&sql, &[&lease.holder, &lease.term, &before])
+            .await?)
     }
 
     async fn prune(&self, lease: &Lease, spec: PruneSpec) -> Result<u64> {
@@ -1359,7 +1551,7 @@ impl Store for PgStore {
                         &sub.owner,
                         &idem.key,
                         &idem.fingerprint,
-                        &idem.ttl.as_secs_f64(),
+                        &clock::bounded(idem.ttl).as_secs_f64(),
                     ],
                 )
                 .await?;
@@ -1432,7 +1624,7 @@ impl Store for PgStore {
                     &cpl.run_id,
                     &(cpl.step_index as i32),
                     &cpl.output.to_string(),
-                    &cpl.result_ttl.as_secs_f64(),
+                    &clock::bounded(cpl.result_ttl).as_secs_f64(),
                     &self.inner.channel,
                 ],
             )
@@ -1453,31 +1645,29 @@ impl Store for PgStore {
         let c = self.client().await?;
         let row = c
             .query_opt(
-                "SELECT id, pipeline, owner, state, steps::text, input::text, current_step, stage,
-                        progress, last_seq, error_code, error_message, created_at, finished_at
-                 FROM specline_runs WHERE id = $1",
+                &format!("SELECT {RUN_COLUMNS} FROM specline_runs WHERE id = $1"),
                 &[&run_id],
             )
             .await?;
-        let Some(r) = row else { return Ok(None) };
-        Ok(Some(Run {
-            id: r.get(0),
-            pipeline: r.get(1),
-            owner: r.get(2),
-            state: RunState::parse(r.get(3))?,
-            steps: serde_json::from_str(r.get::<_, &str>(4))
-                .map_err(|e| Error::Corrupt(e.to_string()))?,
-            input: serde_json::from_str(r.get::<_, &str>(5))
-                .map_err(|e| Error::Corrupt(e.to_string()))?,
-            current_step: r.get(6),
-            stage: r.get(7),
-            progress: r.get(8),
-            last_seq: r.get(9),
-            error_code: r.get(10),
-            error_message: r.get(11),
-            created_at: r.get(12),
-            finished_at: r.get(13),
-        }))
+        row.as_ref().map(run_from_row).transpose()
+    }
+
+    async fn step_context(&self, run_id: i64) -> Result<Option<StepInputs>> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS},
+                        (SELECT COALESCE(json_object_agg(step, value), '{{}}')::text
+                         FROM specline_checkpoints WHERE run_id = $1 AND key = '')
+                 FROM specline_runs WHERE id = $1"
+            ))
+            .await?;
+        let Some(row) = c.query_opt(&stmt, &[&run_id]).await? else {
+            return Ok(None);
+        };
+        let run = run_from_row(&row)?;
+        let outputs = super::outputs_from_object(row.get::<_, &str>(14))?;
+        Ok(Some(StepInputs { run, outputs }))
     }
 
     async fn step_outputs(&self, run_id: i64) -> Result<Vec<(String, serde_json::Value)>> {
@@ -1643,6 +1833,77 @@ impl Store for PgStore {
         insert_step_job(&*tx, run_id, index, step, &self.inner.channel).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn cancel_run(&self, run_id: i64) -> Result<RunCancelOutcome> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        // The run first: a step finishing meanwhile waits for it, then finds the run failed
+        // and does not advance it.
+        let row = tx
+            .query_opt(
+                "SELECT state, stage FROM specline_runs WHERE id = $1 FOR UPDATE",
+                &[&run_id],
+            )
+            .await?
+            .ok_or(Error::RunNotFound(run_id))?;
+        let state = RunState::parse(row.get(0))?;
+        if state != RunState::Running {
+            tx.commit().await?;
+            return Ok(RunCancelOutcome::AlreadyFinal(state));
+        }
+        let stage: Option<String> = row.get(1);
+        let current: Option<i64> = tx
+            .query_opt(
+                "SELECT id FROM specline_jobs WHERE run_id = $1
+                   AND state NOT IN ('completed', 'cancelled', 'discarded')
+                 ORDER BY id DESC LIMIT 1",
+                &[&run_id],
+            )
+            .await?
+            .map(|r| r.get(0));
+        let (code, message) = RUN_CANCELLED;
+        tx.execute(
+            "UPDATE specline_runs SET state = 'failed', finished_at = now(), error_code = $2,
+               error_message = $3 WHERE id = $1",
+            &[&run_id, &code, &message],
+        )
+        .await?;
+        tx.execute(
+            "SELECT specline_run_event($1, $2, $3, 'failed', NULL::smallint,
+                                       jsonb_build_object('code', $4::text, 'message', $5::text))",
+            &[&run_id, &current, &stage, &code, &message],
+        )
+        .await?;
+        // The step's job: pending ones are cancelled, a running one is asked to stop. A row
+        // locked by a claim or a completion in flight is skipped rather than waited for (that
+        // transaction waits for the run's lock we hold): its step no longer advances the run,
+        // and a step whose run is not running is not executed.
+        let row = tx
+            .query_one(
+                "WITH cur AS (
+                   SELECT id FROM specline_jobs WHERE run_id = $1
+                     AND state NOT IN ('completed', 'cancelled', 'discarded')
+                   FOR UPDATE SKIP LOCKED
+                 ), upd AS (
+                   UPDATE specline_jobs j SET
+                     state = CASE WHEN j.state = 'running' THEN 'running' ELSE 'cancelled' END,
+                     finalized_at = CASE WHEN j.state = 'running' THEN NULL ELSE now() END,
+                     cancel_requested_at = now()
+                   FROM cur WHERE j.id = cur.id
+                   RETURNING j.id, j.state
+                 ), woke AS (
+                   SELECT pg_notify($2, 'c:' || id::text) FROM upd WHERE state = 'running'
+                 )
+                 SELECT (SELECT max(id) FROM upd), (SELECT count(*) FROM woke)",
+                &[&run_id, &self.inner.channel],
+            )
+            .await?;
+        let step_job: Option<i64> = row.get(0);
+        tx.commit().await?;
+        Ok(RunCancelOutcome::Cancelled {
+            step_job: step_job.or(current),
+        })
     }
 
     async fn prune_runs(&self, lease: &Lease) -> Result<u64> {

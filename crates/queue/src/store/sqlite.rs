@@ -17,14 +17,18 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use tokio::sync::broadcast;
 
 use super::{
-    rescue_message, Backend, Lease, MigrationStatus, PruneSpec, StateCounts, Store, StoreEvent,
+    Backend, Lease, MigrationStatus, PruneSpec, Rescue, StaleJob, StateCounts, StepInputs, Store,
+    StoreEvent,
 };
+use crate::clock;
 use crate::error::{Error, Result};
+use crate::handler::Fence;
 use crate::job::{
     AttemptError, CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
 };
 use crate::run::{
-    EventStatus, Run, RunEvent, RunState, RunSubmission, StepCompletion, StepSpec, Submitted,
+    EventStatus, Run, RunCancelOutcome, RunEvent, RunState, RunSubmission, StepCompletion,
+    StepSpec, Submitted, RUN_CANCELLED,
 };
 
 const STATE_BIT: &str = "(CASE state WHEN 'available' THEN 1 WHEN 'scheduled' THEN 2 \
@@ -37,6 +41,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
         2,
         "pipelines: runs, events, checkpoints, results, idempotency",
     ),
+    (3, "rescue credits for progress; jobs by run"),
 ];
 
 /// Now, in microseconds since the epoch, inside SQL (triggers).
@@ -175,6 +180,12 @@ END;
                 "failed"
             ),
         ),
+        // Attempts given back to a step that made progress before its worker died, and an
+        // index for what looks jobs up by run (a one-shot worker's fetch, cancelling and
+        // pruning runs).
+        3 => "ALTER TABLE specline_jobs ADD COLUMN rescue_credits INTEGER NOT NULL DEFAULT 0;
+              CREATE INDEX specline_jobs_run ON specline_jobs (run_id) WHERE run_id IS NOT NULL;"
+            .to_string(),
         _ => String::new(),
     }
 }
@@ -217,6 +228,46 @@ fn from_micros(us: i64) -> DateTime<Utc> {
 
 fn now_us() -> i64 {
     micros(Utc::now())
+}
+
+/// `us + d` in microseconds, saturating (see [`crate::clock`]).
+fn plus(us: i64, d: Duration) -> i64 {
+    micros(clock::after(from_micros(us), d))
+}
+
+/// `us - d` in microseconds, saturating.
+fn minus(us: i64, d: Duration) -> i64 {
+    micros(clock::before(from_micros(us), d))
+}
+
+const RUN_COLUMNS: &str = "id, pipeline, owner, state, steps, input, current_step, stage, \
+    progress, last_seq, error_code, error_message, created_at, finished_at";
+
+/// A run from the columns [`RUN_COLUMNS`]; the outer error is SQLite's, the inner one a row
+/// that does not decode.
+fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Run>> {
+    let state: String = r.get(3)?;
+    let steps: String = r.get(4)?;
+    let input: String = r.get(5)?;
+    let build = |state: &str| -> Result<Run> {
+        Ok(Run {
+            id: r.get(0)?,
+            pipeline: r.get(1)?,
+            owner: r.get(2)?,
+            state: RunState::parse(state)?,
+            steps: serde_json::from_str(&steps).map_err(|e| Error::Corrupt(e.to_string()))?,
+            input: serde_json::from_str(&input).map_err(|e| Error::Corrupt(e.to_string()))?,
+            current_step: r.get(6)?,
+            stage: r.get(7)?,
+            progress: r.get(8)?,
+            last_seq: r.get(9)?,
+            error_code: r.get(10)?,
+            error_message: r.get(11)?,
+            created_at: from_micros(r.get(12)?),
+            finished_at: r.get::<_, Option<i64>>(13)?.map(from_micros),
+        })
+    };
+    Ok(build(&state))
 }
 
 const JOB_COLUMNS: &str = "id, kind, queue, args, state, priority, attempt, max_attempts, \
@@ -269,6 +320,21 @@ impl SqliteTx<'_> {
     /// The underlying transaction, for the application's own statements.
     pub fn conn(&self) -> &rusqlite::Transaction<'_> {
         &self.tx
+    }
+
+    /// Whether `fence` holds: the job is still running that attempt. The transaction holds
+    /// the database's write lock, so the attempt cannot be rescued or recorded before the
+    /// caller's own writes in it commit: check it, then write, in one transaction.
+    pub fn holds_fence(&self, fence: Fence) -> Result<bool> {
+        let found: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT 1 FROM specline_jobs WHERE id = ?1 AND attempt = ?2 AND state = 'running'",
+                params![fence.job_id, fence.attempt],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.is_some())
     }
 
     /// Insert jobs in this transaction; workers are woken after it commits.
@@ -469,6 +535,26 @@ impl SqliteStore {
         .map_err(|e| E::from(Error::from(e)))?
     }
 
+    /// Run `f` in one write transaction if `lease` still holds (the fencing of every
+    /// maintenance statement); nothing happens, and 0 is returned, when it does not.
+    async fn as_leader<F>(&self, lease: &Lease, f: F) -> Result<u64>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>, i64) -> Result<u64> + Send + 'static,
+    {
+        let lease = lease.clone();
+        self.with_conn(move |conn| {
+            let now = now_us();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if !lease_ok(&tx, &lease, now)? {
+                return Ok(0);
+            }
+            let n = f(&tx, now)?;
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+
     fn emit(&self, ev: StoreEvent) {
         let _ = self.inner.events.send(ev);
     }
@@ -480,6 +566,7 @@ fn claim(
     worker: &str,
     now: i64,
     limit: usize,
+    run: Option<i64>,
 ) -> Result<Vec<FetchedJob>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut jobs = {
@@ -490,13 +577,13 @@ fn claim(
                      WHERE id IN (
                        SELECT id FROM specline_jobs
                        WHERE queue = ?3 AND state IN ('available', 'scheduled', 'retryable')
-                         AND scheduled_at <= ?1
+                         AND scheduled_at <= ?1 AND (?5 IS NULL OR run_id = ?5)
                          AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = ?3 AND q.paused)
                        ORDER BY priority, scheduled_at, id
                        LIMIT ?4)
                      RETURNING id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at, metadata",
                 )?;
-        let rows = stmt.query_map(params![now, worker, queue, limit as i64], |r| {
+        let rows = stmt.query_map(params![now, worker, queue, limit as i64, run], |r| {
             Ok(FetchedJob {
                 id: r.get(0)?,
                 kind: r.get(1)?,
@@ -519,6 +606,16 @@ fn claim(
     Ok(jobs)
 }
 
+/// Running jobs of workers whose heartbeat is older than `?1` (or that have no row).
+const STALE_WORKER: &str = "NOT EXISTS (
+   SELECT 1 FROM specline_workers w
+   WHERE w.id = json_extract(j.attempted_by, '$[#-1]') AND w.heartbeat_at > ?1)";
+
+/// [`STALE_WORKER`] with its bound as `?7`.
+const STALE_WORKER_7: &str = "NOT EXISTS (
+   SELECT 1 FROM specline_workers w
+   WHERE w.id = json_extract(j.attempted_by, '$[#-1]') AND w.heartbeat_at > ?7)";
+
 fn lease_ok(tx: &Connection, lease: &Lease, now: i64) -> Result<bool> {
     let ok: Option<i64> = tx
         .query_row(
@@ -530,70 +627,14 @@ fn lease_ok(tx: &Connection, lease: &Lease, now: i64) -> Result<bool> {
     Ok(ok.is_some())
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
-
-    async fn migrate(&self) -> Result<()> {
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(
-                "CREATE TABLE IF NOT EXISTS specline_migrations (
-                   version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-            )?;
-            let current: i32 = tx.query_row(
-                "SELECT COALESCE(max(version), 0) FROM specline_migrations",
-                [],
-                |r| r.get(0),
-            )?;
-            let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
-            if current > latest {
-                return Err(Error::SchemaMismatch(format!(
-                    "database schema is at version {current}, newer than this build ({latest}); upgrade specline"
-                )));
-            }
-            for (version, name) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-                tx.execute_batch(&migration_sql(*version))?;
-                tx.execute(
-                    "INSERT INTO specline_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                    params![version, name, now_us()],
-                )?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn migration_status(&self) -> Result<MigrationStatus> {
-        self.with_conn(|conn| {
-            let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
-            let exists: bool = conn.query_row(
-                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'specline_migrations'",
-                [],
-                |r| r.get(0),
-            )?;
-            let current = if exists {
-                conn.query_row(
-                    "SELECT COALESCE(max(version), 0) FROM specline_migrations",
-                    [],
-                    |r| r.get(0),
-                )?
-            } else {
-                0
-            };
-            Ok(MigrationStatus { current, latest })
-        })
-        .await
-    }
-
-    async fn insert_many(&self, jobs: Vec<NewJob>) -> Result<Vec<Inserted>> {
-        self.transaction(move |tx| tx.insert(&jobs)).await
-    }
-
-    async fn fetch(&self, queue: &str, limit: usize, worker: &str) -> Result<Vec<FetchedJob>> {
+impl SqliteStore {
+    async fn claim(
+        &self,
+        queue: &str,
+        limit: usize,
+        worker: &str,
+        run: Option<i64>,
+    ) -> Result<Vec<FetchedJob>> {
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -604,14 +645,14 @@ impl Store for SqliteStore {
             // Claiming jobs need not wait for fsync: a claim lost to a power cut leaves the
             // job pending, never lost. The next durable commit syncs the WAL anyway.
             conn.pragma_update(None, "synchronous", "NORMAL")?;
-            let claimed = claim(conn, &queue, &worker, now, limit);
+            let claimed = claim(conn, &queue, &worker, now, limit, run);
             conn.pragma_update(None, "synchronous", "FULL")?;
             claimed
         })
         .await
     }
 
-    async fn complete(&self, batch: &[Completion]) -> Result<usize> {
+    async fn complete_batch(&self, batch: &[Completion]) -> Result<usize> {
         if batch.is_empty() {
             return Ok(0);
         }
@@ -692,7 +733,88 @@ impl Store for SqliteStore {
         }
         Ok(applied)
     }
+}
 
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        self.with_conn(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS specline_migrations (
+                   version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+            )?;
+            let current: i32 = tx.query_row(
+                "SELECT COALESCE(max(version), 0) FROM specline_migrations",
+                [],
+                |r| r.get(0),
+            )?;
+            let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+            if current > latest {
+                return Err(Error::SchemaMismatch(format!(
+                    "database schema is at version {current}, newer than this build ({latest}); upgrade specline"
+                )));
+            }
+            for (version, name) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+                tx.execute_batch(&migration_sql(*version))?;
+                tx.execute(
+                    "INSERT INTO specline_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                    params![version, name, now_us()],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn migration_status(&self) -> Result<MigrationStatus> {
+        self.with_conn(|conn| {
+            let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+            let exists: bool = conn.query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'specline_migrations'",
+                [],
+                |r| r.get(0),
+            )?;
+            let current = if exists {
+                conn.query_row(
+                    "SELECT COALESCE(max(version), 0) FROM specline_migrations",
+                    [],
+                    |r| r.get(0),
+                )?
+            } else {
+                0
+            };
+            Ok(MigrationStatus { current, latest })
+        })
+        .await
+    }
+
+    async fn insert_many(&self, jobs: Vec<NewJob>) -> Result<Vec<Inserted>> {
+        self.transaction(move |tx| tx.insert(&jobs)).await
+    }
+
+    async fn fetch(&self, queue: &str, limit: usize, worker: &str) -> Result<Vec<FetchedJob>> {
+        self.claim(queue, limit, worker, None).await
+    }
+
+    async fn fetch_run(
+        &self,
+        queue: &str,
+        limit: usize,
+        worker: &str,
+        run_id: i64,
+    ) -> Result<Vec<FetchedJob>> {
+        self.claim(queue, limit, worker, Some(run_id)).await
+    }
+
+    async fn complete(&self, batch: &[Completion]) -> Result<usize> {
+        self.complete_batch(batch).await
+    }
     async fn register_worker(&self, worker: &str, queues: &[String]) -> Result<()> {
         let worker = worker.to_string();
         let queues = serde_json::to_string(queues).unwrap_or_else(|_| "[]".into());
@@ -742,7 +864,7 @@ impl Store for SqliteStore {
         let holder = holder.to_string();
         self.with_conn(move |conn| {
             let now = now_us();
-            let expires = now + ttl.as_micros() as i64;
+            let expires = plus(now, ttl);
             let term: Option<i64> = conn
                 .query_row(
                     "INSERT INTO specline_leader (name, holder, term, elected_at, expires_at)
@@ -777,8 +899,53 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn rescue(&self, lease: &Lease, stale: Duration) -> Result<u64> {
+    async fn stale_jobs(
+        &self,
+        lease: &Lease,
+        stale: Duration,
+        limit: usize,
+    ) -> Result<Vec<StaleJob>> {
         let lease = lease.clone();
+        self.with_conn(move |conn| {
+            let now = now_us();
+            if !lease_ok(conn, &lease, now)? {
+                return Ok(Vec::new());
+            }
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT j.id, j.attempt, j.max_attempts, j.cancel_requested_at IS NOT NULL,
+                        COALESCE(json_extract(j.attempted_by, '$[#-1]'), ''), j.rescue_credits,
+                        j.run_id IS NOT NULL AND EXISTS (
+                          SELECT 1 FROM specline_checkpoints c
+                          WHERE c.run_id = j.run_id AND c.step = j.kind AND c.key <> ''
+                            AND c.updated_at > j.attempted_at)
+                 FROM specline_jobs j
+                 WHERE j.state = 'running' AND {STALE_WORKER}
+                 ORDER BY j.id LIMIT ?2"
+            ))?;
+            let rows = stmt
+                .query_map(params![minus(now, stale), limit as i64], |r| {
+                    Ok(StaleJob {
+                        id: r.get(0)?,
+                        attempt: r.get(1)?,
+                        max_attempts: r.get(2)?,
+                        cancel_requested: r.get(3)?,
+                        worker: r.get(4)?,
+                        credits: r.get(5)?,
+                        progressed: r.get(6)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn rescue_jobs(&self, lease: &Lease, stale: Duration, rescues: &[Rescue]) -> Result<u64> {
+        if rescues.is_empty() {
+            return Ok(0);
+        }
+        let lease = lease.clone();
+        let rescues = rescues.to_vec();
         let (n, queues) = self
             .with_conn(move |conn| {
                 let now = now_us();
@@ -786,34 +953,43 @@ impl Store for SqliteStore {
                 if !lease_ok(&tx, &lease, now)? {
                     return Ok((0, Vec::new()));
                 }
-                let cutoff = now - stale.as_micros() as i64;
-                let message = rescue_message(stale);
                 let mut queues: Vec<String> = Vec::new();
-                let n;
+                let mut n = 0;
                 {
-                    let mut stmt = tx.prepare_cached(
-                        "UPDATE specline_jobs SET
-                           state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
-                                        WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
-                           scheduled_at = ?1,
-                           finalized_at = CASE WHEN cancel_requested_at IS NOT NULL OR attempt >= max_attempts THEN ?1 END,
-                           errors = json_insert(errors, '$[#]', json_object(
-                             'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', ?1 / 1000000.0, 'unixepoch'),
-                             'code', 'RESCUED', 'message', ?2, 'worker', json_extract(attempted_by, '$[#-1]')))
-                         WHERE state = 'running' AND NOT EXISTS (
-                           SELECT 1 FROM specline_workers w
-                           WHERE w.id = json_extract(specline_jobs.attempted_by, '$[#-1]') AND w.heartbeat_at > ?3)
-                         RETURNING queue, state",
-                    )?;
-                    let rows = stmt
-                        .query_map(params![now, message, cutoff], |r| {
-                            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                        })?
-                        .collect::<rusqlite::Result<Vec<_>>>()?;
-                    n = rows.len() as u64;
-                    for (q, st) in rows {
-                        if st == "retryable" && !queues.contains(&q) {
-                            queues.push(q);
+                    let mut stmt = tx.prepare_cached(&format!(
+                        "UPDATE specline_jobs AS j SET
+                           state = ?1,
+                           scheduled_at = ?2,
+                           finalized_at = CASE WHEN ?1 IN ('cancelled', 'discarded') THEN ?2 END,
+                           errors = json_insert(errors, '$[#]', json(?3)),
+                           max_attempts = max_attempts + ?4,
+                           rescue_credits = rescue_credits + ?4
+                         WHERE j.id = ?5 AND j.attempt = ?6 AND j.state = 'running'
+                           AND {STALE_WORKER_7}
+                         RETURNING queue"
+                    ))?;
+                    for r in &rescues {
+                        let error = serde_json::to_string(&r.error)
+                            .map_err(|e| Error::Corrupt(e.to_string()))?;
+                        let q: Option<String> = stmt
+                            .query_row(
+                                params![
+                                    r.state.as_str(),
+                                    now,
+                                    error,
+                                    i32::from(r.credit),
+                                    r.id,
+                                    r.attempt,
+                                    minus(now, stale)
+                                ],
+                                |row| row.get(0),
+                            )
+                            .optional()?;
+                        if let Some(q) = q {
+                            n += 1;
+                            if r.state == JobState::Retryable && !queues.contains(&q) {
+                                queues.push(q);
+                            }
                         }
                     }
                 }
@@ -827,14 +1003,45 @@ impl Store for SqliteStore {
         Ok(n)
     }
 
+    async fn prune_finished_runs(
+        &self,
+        lease: &Lease,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64> {
+        self.as_leader(lease, move |tx, now| {
+            let n = tx.execute(
+                "DELETE FROM specline_runs WHERE id IN (
+                   SELECT r.id FROM specline_runs r
+                   WHERE r.finished_at IS NOT NULL AND r.finished_at < ?1 AND r.state <> 'running'
+                     AND NOT EXISTS (SELECT 1 FROM specline_results x WHERE x.run_id = r.id AND x.expires_at > ?2)
+                     AND NOT EXISTS (SELECT 1 FROM specline_idempotency i WHERE i.run_id = r.id AND i.expires_at > ?2)
+                     AND NOT EXISTS (SELECT 1 FROM specline_jobs j WHERE j.run_id = r.id
+                                       AND j.state NOT IN ('completed', 'cancelled', 'discarded'))
+                   LIMIT ?3)",
+                params![micros(before), now, limit as i64],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn prune_workers(&self, lease: &Lease, before: DateTime<Utc>) -> Result<u64> {
+        self.as_leader(lease, move |tx, _now| {
+            let n = tx.execute(
+                "DELETE FROM specline_workers
+                 WHERE heartbeat_at < ?1 AND NOT EXISTS (
+                   SELECT 1 FROM specline_jobs j WHERE j.state = 'running'
+                     AND json_extract(j.attempted_by, '$[#-1]') = specline_workers.id)",
+                params![micros(before)],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn prune(&self, lease: &Lease, spec: PruneSpec) -> Result<u64> {
-        let lease = lease.clone();
-        self.with_conn(move |conn| {
-            let now = now_us();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if !lease_ok(&tx, &lease, now)? {
-                return Ok(0);
-            }
+        self.as_leader(lease, move |tx, _now| {
             let (c, x, d) = (
                 micros(spec.completed_before),
                 micros(spec.cancelled_before),
@@ -850,7 +1057,6 @@ impl Store for SqliteStore {
                    LIMIT ?4)",
                 params![c, x, d, spec.limit as i64],
             )?;
-            tx.commit()?;
             Ok(n as u64)
         })
         .await
@@ -1117,7 +1323,7 @@ impl Store for SqliteStore {
                     tx.execute(
                         "INSERT INTO specline_idempotency (owner, key, fingerprint, created_at, expires_at)
                          VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![sub.owner, idem.key, idem.fingerprint, now, now + idem.ttl.as_micros() as i64],
+                        params![sub.owner, idem.key, idem.fingerprint, now, plus(now, idem.ttl)],
                     )?;
                 }
                 let steps = serde_json::to_string(&sub.steps).map_err(|e| Error::InvalidArgs(e.to_string()))?;
@@ -1197,7 +1403,7 @@ impl Store for SqliteStore {
                                 "INSERT INTO specline_results (run_id, result, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)
                                  ON CONFLICT (run_id) DO UPDATE SET result = excluded.result,
                                    created_at = excluded.created_at, expires_at = excluded.expires_at",
-                                params![cpl.run_id, cpl.output.to_string(), now, now + cpl.result_ttl.as_micros() as i64],
+                                params![cpl.run_id, cpl.output.to_string(), now, plus(now, cpl.result_ttl)],
                             )?;
                             tx.execute(
                                 "UPDATE specline_runs SET state = 'done', finished_at = ?2 WHERE id = ?1",
@@ -1223,39 +1429,37 @@ impl Store for SqliteStore {
     async fn get_run(&self, run_id: i64) -> Result<Option<Run>> {
         self.with_conn(move |conn| {
             let row = conn
-                .query_row(
-                    "SELECT id, pipeline, owner, state, steps, input, current_step, stage, progress,
-                            last_seq, error_code, error_message, created_at, finished_at
-                     FROM specline_runs WHERE id = ?1",
-                    [run_id],
-                    |r| {
-                        Ok((
-                            (r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?),
-                            (r.get::<_, String>(4)?, r.get::<_, String>(5)?, r.get::<_, i32>(6)?, r.get::<_, Option<String>>(7)?),
-                            (r.get::<_, i16>(8)?, r.get::<_, i64>(9)?, r.get::<_, Option<String>>(10)?, r.get::<_, Option<String>>(11)?),
-                            (r.get::<_, i64>(12)?, r.get::<_, Option<i64>>(13)?),
-                        ))
-                    },
-                )
+                .prepare_cached(&format!(
+                    "SELECT {RUN_COLUMNS} FROM specline_runs WHERE id = ?1"
+                ))?
+                .query_row([run_id], run_from_row)
                 .optional()?;
-            let Some(((id, pipeline, owner, state), (steps, input, current_step, stage), (progress, last_seq, error_code, error_message), (created, finished))) = row else {
+            row.transpose()
+        })
+        .await
+    }
+
+    async fn step_context(&self, run_id: i64) -> Result<Option<StepInputs>> {
+        self.with_conn(move |conn| {
+            let row = conn
+                .prepare_cached(&format!(
+                    "SELECT {RUN_COLUMNS},
+                            (SELECT COALESCE(json_group_object(step, json(value)), '{{}}')
+                             FROM specline_checkpoints WHERE run_id = ?1 AND key = '')
+                     FROM specline_runs WHERE id = ?1"
+                ))?
+                .query_row([run_id], |r| {
+                    let run = run_from_row(r)?;
+                    let outputs: String = r.get(14)?;
+                    Ok((run, outputs))
+                })
+                .optional()?;
+            let Some((run, outputs)) = row else {
                 return Ok(None);
             };
-            Ok(Some(Run {
-                id,
-                pipeline,
-                owner,
-                state: RunState::parse(&state)?,
-                steps: serde_json::from_str(&steps).map_err(|e| Error::Corrupt(e.to_string()))?,
-                input: serde_json::from_str(&input).map_err(|e| Error::Corrupt(e.to_string()))?,
-                current_step,
-                stage,
-                progress,
-                last_seq,
-                error_code,
-                error_message,
-                created_at: from_micros(created),
-                finished_at: finished.map(from_micros),
+            Ok(Some(StepInputs {
+                run: run?,
+                outputs: super::outputs_from_object(&outputs)?,
             }))
         })
         .await
@@ -1475,20 +1679,87 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn cancel_run(&self, run_id: i64) -> Result<RunCancelOutcome> {
+        let (out, running) = self
+            .with_conn(move |conn| {
+                let now = now_us();
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let (state, stage): (String, Option<String>) = tx
+                    .query_row(
+                        "SELECT state, stage FROM specline_runs WHERE id = ?1",
+                        [run_id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?
+                    .ok_or(Error::RunNotFound(run_id))?;
+                let state = RunState::parse(&state)?;
+                if state != RunState::Running {
+                    return Ok((RunCancelOutcome::AlreadyFinal(state), Vec::new()));
+                }
+                let current: Option<i64> = tx.query_row(
+                    "SELECT max(id) FROM specline_jobs WHERE run_id = ?1
+                           AND state NOT IN ('completed', 'cancelled', 'discarded')",
+                    [run_id],
+                    |r| r.get(0),
+                )?;
+                let (code, message) = RUN_CANCELLED;
+                tx.execute(
+                    "UPDATE specline_runs SET state = 'failed', finished_at = ?2, updated_at = ?2,
+                       error_code = ?3, error_message = ?4 WHERE id = ?1",
+                    params![run_id, now, code, message],
+                )?;
+                let payload = serde_json::json!({ "code": code, "message": message }).to_string();
+                append_event(
+                    &tx,
+                    run_id,
+                    current,
+                    stage.as_deref().unwrap_or(""),
+                    EventStatus::Failed,
+                    None,
+                    Some(payload),
+                    now,
+                )?;
+                // Pending step jobs are cancelled, a running one is asked to stop. The step
+                // trigger finds the run failed already and adds no second event.
+                let running: Vec<i64> = {
+                    let mut stmt = tx.prepare_cached(
+                        "UPDATE specline_jobs SET
+                           state = CASE WHEN state = 'running' THEN 'running' ELSE 'cancelled' END,
+                           finalized_at = CASE WHEN state = 'running' THEN NULL ELSE ?2 END,
+                           cancel_requested_at = ?2
+                         WHERE run_id = ?1 AND state NOT IN ('completed', 'cancelled', 'discarded')
+                         RETURNING id, state",
+                    )?;
+                    let rows = stmt
+                        .query_map(params![run_id, now], |r| {
+                            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                        })?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    rows.into_iter()
+                        .filter(|(_, st)| st == "running")
+                        .map(|(id, _)| id)
+                        .collect()
+                };
+                tx.commit()?;
+                Ok((RunCancelOutcome::Cancelled { step_job: current }, running))
+            })
+            .await?;
+        for id in running {
+            self.emit(StoreEvent::CancelRequested(id));
+        }
+        if matches!(out, RunCancelOutcome::Cancelled { .. }) {
+            self.emit(StoreEvent::RunEvent(run_id));
+        }
+        Ok(out)
+    }
+
     async fn prune_runs(&self, lease: &Lease) -> Result<u64> {
-        let lease = lease.clone();
-        self.with_conn(move |conn| {
-            let now = now_us();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if !lease_ok(&tx, &lease, now)? {
-                return Ok(0);
-            }
+        self.as_leader(lease, move |tx, now| {
             let a = tx.execute("DELETE FROM specline_results WHERE expires_at <= ?1", [now])?;
             let b = tx.execute(
                 "DELETE FROM specline_idempotency WHERE expires_at <= ?1",
                 [now],
             )?;
-            tx.commit()?;
             Ok((a + b) as u64)
         })
         .await
