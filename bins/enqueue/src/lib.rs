@@ -15,7 +15,8 @@ use specline_app::store::{AppStore, WatchedRepository};
 use specline_app::{analyze_and_generate, AnalysisRequest, DocumentSummary, SYSTEM_OWNER};
 use specline_queue::store::Store;
 use specline_queue::{
-    CancelOutcome, Client, EventStatus, JobFilter, JobState, RunStatus, SubmitOpts,
+    CancelOutcome, Client, EventStatus, JobFilter, JobState, RunCancelOutcome, RunStatus,
+    SubmitOpts,
 };
 use specline_settings::{Secret, TokenCipher};
 
@@ -332,15 +333,19 @@ impl Tools {
                 Ok(())
             }
             RunCommand::Cancel { id } => {
-                client.get_run(SYSTEM_OWNER, id).await?;
-                let events = client.store().run_events(id, 0, 10_000).await?;
-                let job = events
-                    .iter()
-                    .rev()
-                    .find_map(|e| e.job_id)
-                    .with_context(|| format!("NOT_FOUND: run {id} has no step job"))?;
-                let outcome = client.cancel(job).await?;
-                println!("run {id}: step job {job} {}", cancel_text(&outcome));
+                // The run, not the job of its last event: that job may have just finished
+                // while the next step started.
+                match client.cancel_run(SYSTEM_OWNER, id).await? {
+                    RunCancelOutcome::Cancelled {
+                        step_job: Some(job),
+                    } => println!("run {id} cancelled (step job {job} cancelled or told to stop)"),
+                    RunCancelOutcome::Cancelled { step_job: None } => {
+                        println!("run {id} cancelled")
+                    }
+                    RunCancelOutcome::AlreadyFinal(state) => {
+                        println!("run {id} was already {}; nothing changed", state.as_str())
+                    }
+                }
                 Ok(())
             }
         }
