@@ -81,6 +81,26 @@ pub(crate) async fn record(store: &dyn Store, batch: Vec<Completion>) {
 /// The outcome with its error record replaced by one the engine writes itself, or `None`
 /// when it has no error record to replace (or already is plain).
 fn plain(c: &Completion) -> Option<Completion> {
+    if let Outcome::StepDone(step) = &c.outcome {
+        // The step's output (or its run) is what was rejected: the step fails, plainly.
+        return Some(Completion {
+            id: c.id,
+            attempt: c.attempt,
+            outcome: Outcome::Discard {
+                error: AttemptError {
+                    attempt: c.attempt,
+                    at: chrono::Utc::now(),
+                    code: OUTCOME_REJECTED.to_string(),
+                    message: format!(
+                        "the database rejected the completion of step {} of run {}; the \
+                         worker's log has the database's error",
+                        step.step_index, step.run_id
+                    ),
+                    worker: String::new(),
+                },
+            },
+        });
+    }
     let error = c.outcome.error()?;
     if error.code == OUTCOME_REJECTED {
         return None;
@@ -119,7 +139,7 @@ fn plain(c: &Completion) -> Option<Completion> {
             at: *at,
             error: Some(replacement),
         },
-        Outcome::Completed | Outcome::Recorded => return None,
+        Outcome::Completed | Outcome::StepDone(_) => return None,
     };
     Some(Completion {
         id: c.id,

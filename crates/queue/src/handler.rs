@@ -126,12 +126,12 @@ where
 }
 
 /// How a handler's success is to be recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Done {
     /// The worker records the completion (in a batch).
     Ok,
-    /// The handler already recorded it in its own transaction (pipeline steps).
-    Recorded,
+    /// A pipeline step finished: the completer records its completion in a batch.
+    Step(Box<crate::run::StepCompletion>),
 }
 
 pub(crate) type ErasedFuture = Pin<Box<dyn Future<Output = Result<Done, JobError>> + Send>>;

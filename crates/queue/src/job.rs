@@ -357,8 +357,6 @@ pub struct FetchedJob {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Completed,
-    /// The handler recorded its completion in its own transaction (a pipeline step).
-    Recorded,
     /// Back to `retryable`, run again at the time.
     Retry {
         at: DateTime<Utc>,
@@ -380,12 +378,15 @@ pub enum Outcome {
         at: DateTime<Utc>,
         error: Option<AttemptError>,
     },
+    /// A pipeline step finished with its output: the step's completion (checkpoint, events,
+    /// successor or result) is written with the batch, in the batch's transaction.
+    StepDone(Box<crate::run::StepCompletion>),
 }
 
 impl Outcome {
     pub(crate) fn state(&self) -> JobState {
         match self {
-            Outcome::Completed | Outcome::Recorded => JobState::Completed,
+            Outcome::Completed | Outcome::StepDone(_) => JobState::Completed,
             Outcome::Retry { .. } => JobState::Retryable,
             Outcome::Discard { .. } => JobState::Discarded,
             Outcome::Cancel { .. } => JobState::Cancelled,
@@ -395,7 +396,7 @@ impl Outcome {
     }
     pub(crate) fn error(&self) -> Option<&AttemptError> {
         match self {
-            Outcome::Completed | Outcome::Recorded => None,
+            Outcome::Completed | Outcome::StepDone(_) => None,
             Outcome::Retry { error, .. }
             | Outcome::Discard { error }
             | Outcome::Cancel { error }

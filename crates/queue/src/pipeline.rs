@@ -286,11 +286,7 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 if !ctx.begin_completion() {
                     return Err(JobError::cancel("the step was cancelled"));
                 }
-                store
-                    .complete_step(completion(out.clone()))
-                    .await
-                    .map_err(db_error)?;
-                return Ok(Done::Recorded);
+                return Ok(Done::Step(Box::new(completion(out.clone()))));
             }
             if run.state == crate::run::RunState::Failed
                 && run.error_code.as_deref() == Some(RUN_CANCELLED.0)
@@ -341,11 +337,8 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
             if !ctx.begin_completion() {
                 return Err(JobError::cancel("the step was cancelled"));
             }
-            store
-                .complete_step(completion(output))
-                .await
-                .map_err(db_error)?;
-            Ok(Done::Recorded)
+            // Recorded by the completer, batched with other outcomes in one transaction.
+            Ok(Done::Step(Box::new(completion(output))))
         })
     }
 }

@@ -539,9 +539,7 @@ fn spawn_job(
                 outcome,
             };
             // Backpressure: wait for room in the completer's buffer while holding the slot.
-            if completion.outcome != Outcome::Recorded {
-                let _ = shared.completions.send(completion).await;
-            }
+            let _ = shared.completions.send(completion).await;
             if let Ok(mut running) = shared.running.lock() {
                 running.remove(&id);
             }
@@ -654,7 +652,7 @@ async fn execute(
     };
     let outcome = match result {
         Ok(Ok(Done::Ok)) => Outcome::Completed,
-        Ok(Ok(Done::Recorded)) => Outcome::Recorded,
+        Ok(Ok(Done::Step(step))) => Outcome::StepDone(step),
         Ok(Err(JobError::Retryable { code, message })) => {
             retry_or_discard(job, Some(entry), attempt_error(shared, job, &code, message))
         }

@@ -903,6 +903,45 @@ fn run_from_row(r: &Row) -> Result<Run> {
     })
 }
 
+const COMPLETE_STEP_SQL: &str =
+    "SELECT specline_complete_step($1, $2, $3, $4, $5::text::jsonb, $6, $7)";
+
+/// The step completions of a batch in one transaction: one commit for all of them, the
+/// calls pipelined on the connection.
+async fn complete_steps(
+    c: &mut deadpool_postgres::Object,
+    steps: &[&Completion],
+    channel: &str,
+) -> Result<usize> {
+    let params: Vec<(i64, i32, i64, i32, String, f64)> = steps
+        .iter()
+        .filter_map(|c| match &c.outcome {
+            Outcome::StepDone(s) => Some((
+                s.job_id,
+                s.attempt,
+                s.run_id,
+                s.step_index as i32,
+                s.output.to_string(),
+                clock::bounded(s.result_ttl).as_secs_f64(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let tx = c.transaction().await?;
+    let stmt = tx.prepare_cached(COMPLETE_STEP_SQL).await?;
+    type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+    let bound: Vec<[Param<'_>; 7]> = params
+        .iter()
+        .map(|(job, attempt, run, index, output, ttl)| {
+            [job as Param<'_>, attempt, run, index, output, ttl, &channel]
+        })
+        .collect();
+    let calls = bound.iter().map(|p| tx.query_one(&stmt, p));
+    let rows = futures::future::try_join_all(calls).await?;
+    tx.commit().await?;
+    Ok(rows.iter().filter(|r| r.get::<_, bool>(0)).count())
+}
+
 fn fetched_from_row(r: &Row, queue: &str) -> FetchedJob {
     FetchedJob {
         id: r.get(0),
@@ -1071,10 +1110,16 @@ impl Store for PgStore {
         if batch.is_empty() {
             return Ok(0);
         }
-        let c = self.client().await?;
+        let mut c = self.client().await?;
         let mut applied = 0;
-        let (fast, slow): (Vec<&Completion>, Vec<&Completion>) = batch
+        let (steps, rest): (Vec<&Completion>, Vec<&Completion>) = batch
             .iter()
+            .partition(|c| matches!(c.outcome, Outcome::StepDone(_)));
+        if !steps.is_empty() {
+            applied += complete_steps(&mut c, &steps, &self.inner.channel).await?;
+        }
+        let (fast, slow): (Vec<&Completion>, Vec<&Completion>) = rest
+            .into_iter()
             .partition(|c| matches!(c.outcome, Outcome::Completed));
         if !fast.is_empty() {
             let ids: Vec<i64> = fast.iter().map(|c| c.id).collect();
@@ -1610,11 +1655,7 @@ impl Store for PgStore {
 
     async fn complete_step(&self, cpl: StepCompletion) -> Result<bool> {
         let c = self.client().await?;
-        let stmt = c
-            .prepare_cached(
-                "SELECT specline_complete_step($1, $2, $3, $4, $5::text::jsonb, $6, $7)",
-            )
-            .await?;
+        let stmt = c.prepare_cached(COMPLETE_STEP_SQL).await?;
         let res = c
             .query_one(
                 &stmt,

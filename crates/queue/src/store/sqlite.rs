@@ -657,12 +657,13 @@ impl SqliteStore {
             return Ok(0);
         }
         let batch = batch.to_vec();
-        let (applied, wake) = self
+        let (applied, wake, runs) = self
             .with_conn(move |conn| {
                 let now = now_us();
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let mut applied = 0;
                 let mut wake: Vec<String> = Vec::new();
+                let mut runs: Vec<i64> = Vec::new();
                 {
                     // Every successful outcome of the batch in one statement: the pairs
                     // (id, attempt) travel as one JSON array.
@@ -697,6 +698,17 @@ impl SqliteStore {
                         if matches!(c.outcome, crate::job::Outcome::Completed) {
                             continue;
                         }
+                        if let crate::job::Outcome::StepDone(step) = &c.outcome {
+                            let (done, q) = step_done(&tx, step, now)?;
+                            if done {
+                                applied += 1;
+                                runs.push(step.run_id);
+                            }
+                            if let Some(q) = q.filter(|q| !wake.contains(q)) {
+                                wake.push(q);
+                            }
+                            continue;
+                        }
                         let error = c
                             .outcome
                             .error()
@@ -725,11 +737,14 @@ impl SqliteStore {
                     }
                 }
                 tx.commit()?;
-                Ok((applied, wake))
+                Ok((applied, wake, runs))
             })
             .await?;
         for q in wake {
             self.emit(StoreEvent::Inserted(q));
+        }
+        for run in runs {
+            self.emit(StoreEvent::RunEvent(run));
         }
         Ok(applied)
     }
@@ -1357,64 +1372,9 @@ impl Store for SqliteStore {
             .with_conn(move |conn| {
                 let now = now_us();
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let done = tx.execute(
-                    "UPDATE specline_jobs SET state = 'completed', finalized_at = ?3
-                     WHERE id = ?1 AND attempt = ?2 AND state = 'running'",
-                    params![cpl.job_id, cpl.attempt, now],
-                )?;
-                if done == 0 {
-                    return Ok((false, None));
-                }
-                let (steps, state, current): (String, String, i64) = tx
-                    .query_row(
-                        "SELECT steps, state, current_step FROM specline_runs WHERE id = ?1",
-                        [cpl.run_id],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
-                    .optional()?
-                    .ok_or(Error::RunNotFound(cpl.run_id))?;
-                let steps: Vec<StepSpec> = serde_json::from_str(&steps)
-                    .map_err(|e| Error::Corrupt(format!("steps of run {}: {e}", cpl.run_id)))?;
-                let step = steps.get(cpl.step_index).ok_or_else(|| {
-                    Error::Corrupt(format!("run {} has no step {}", cpl.run_id, cpl.step_index))
-                })?;
-                tx.execute(
-                    "INSERT INTO specline_checkpoints (run_id, step, key, value, updated_at) VALUES (?1, ?2, '', ?3, ?4)
-                     ON CONFLICT (run_id, step, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                    params![cpl.run_id, step.kind, cpl.output.to_string(), now],
-                )?;
-                let mut queue = None;
-                // Only the run's current step advances it: a redelivered earlier step just completes.
-                if RunState::parse(&state)? == RunState::Running && current as usize == cpl.step_index {
-                    let next = cpl.step_index + 1;
-                    let pct = ((next * 100) / steps.len().max(1)) as i16;
-                    tx.execute(
-                        "UPDATE specline_runs SET current_step = ?2 WHERE id = ?1",
-                        params![cpl.run_id, next as i64],
-                    )?;
-                    append_event(&tx, cpl.run_id, Some(cpl.job_id), &step.kind, EventStatus::Completed, Some(pct), None, now)?;
-                    match steps.get(next) {
-                        Some(next_step) => {
-                            insert_step_job(&tx, cpl.run_id, next, next_step, now)?;
-                            queue = Some(next_step.queue.clone());
-                        }
-                        None => {
-                            tx.execute(
-                                "INSERT INTO specline_results (run_id, result, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)
-                                 ON CONFLICT (run_id) DO UPDATE SET result = excluded.result,
-                                   created_at = excluded.created_at, expires_at = excluded.expires_at",
-                                params![cpl.run_id, cpl.output.to_string(), now, plus(now, cpl.result_ttl)],
-                            )?;
-                            tx.execute(
-                                "UPDATE specline_runs SET state = 'done', finished_at = ?2 WHERE id = ?1",
-                                params![cpl.run_id, now],
-                            )?;
-                            append_event(&tx, cpl.run_id, Some(cpl.job_id), &step.kind, EventStatus::Done, Some(100), None, now)?;
-                        }
-                    }
-                }
+                let out = step_done(&tx, &cpl, now)?;
                 tx.commit()?;
-                Ok((true, queue))
+                Ok(out)
             })
             .await?;
         if let Some(q) = queue {
@@ -1764,6 +1724,92 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+/// Record a finished step in the caller's transaction: the job's completion, the output as
+/// the step's checkpoint, and, when it is the run's current step, the `completed` event and
+/// either the next step's job or the run's result and `done` event. Returns whether it
+/// applied (the job was still running that attempt) and the queue to wake.
+fn step_done(
+    tx: &rusqlite::Transaction<'_>,
+    cpl: &StepCompletion,
+    now: i64,
+) -> Result<(bool, Option<String>)> {
+    let done = tx.execute(
+        "UPDATE specline_jobs SET state = 'completed', finalized_at = ?3
+         WHERE id = ?1 AND attempt = ?2 AND state = 'running'",
+        params![cpl.job_id, cpl.attempt, now],
+    )?;
+    if done == 0 {
+        return Ok((false, None));
+    }
+    let (steps, state, current): (String, String, i64) = tx
+        .query_row(
+            "SELECT steps, state, current_step FROM specline_runs WHERE id = ?1",
+            [cpl.run_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?
+        .ok_or(Error::RunNotFound(cpl.run_id))?;
+    let steps: Vec<StepSpec> = serde_json::from_str(&steps)
+        .map_err(|e| Error::Corrupt(format!("steps of run {}: {e}", cpl.run_id)))?;
+    let step = steps.get(cpl.step_index).ok_or_else(|| {
+        Error::Corrupt(format!("run {} has no step {}", cpl.run_id, cpl.step_index))
+    })?;
+    tx.execute(
+        "INSERT INTO specline_checkpoints (run_id, step, key, value, updated_at) VALUES (?1, ?2, '', ?3, ?4)
+         ON CONFLICT (run_id, step, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        params![cpl.run_id, step.kind, cpl.output.to_string(), now],
+    )?;
+    let mut queue = None;
+    // Only the run's current step advances it: a redelivered earlier step just completes.
+    if RunState::parse(&state)? == RunState::Running && current as usize == cpl.step_index {
+        let next = cpl.step_index + 1;
+        let pct = ((next * 100) / steps.len().max(1)) as i16;
+        tx.execute(
+            "UPDATE specline_runs SET current_step = ?2 WHERE id = ?1",
+            params![cpl.run_id, next as i64],
+        )?;
+        append_event(
+            tx,
+            cpl.run_id,
+            Some(cpl.job_id),
+            &step.kind,
+            EventStatus::Completed,
+            Some(pct),
+            None,
+            now,
+        )?;
+        match steps.get(next) {
+            Some(next_step) => {
+                insert_step_job(tx, cpl.run_id, next, next_step, now)?;
+                queue = Some(next_step.queue.clone());
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO specline_results (run_id, result, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (run_id) DO UPDATE SET result = excluded.result,
+                       created_at = excluded.created_at, expires_at = excluded.expires_at",
+                    params![cpl.run_id, cpl.output.to_string(), now, plus(now, cpl.result_ttl)],
+                )?;
+                tx.execute(
+                    "UPDATE specline_runs SET state = 'done', finished_at = ?2 WHERE id = ?1",
+                    params![cpl.run_id, now],
+                )?;
+                append_event(
+                    tx,
+                    cpl.run_id,
+                    Some(cpl.job_id),
+                    &step.kind,
+                    EventStatus::Done,
+                    Some(100),
+                    None,
+                    now,
+                )?;
+            }
+        }
+    }
+    Ok((true, queue))
 }
 
 /// Insert the job of step `index` of a run (its `queued` event comes from the trigger).
