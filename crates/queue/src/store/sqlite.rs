@@ -1735,11 +1735,12 @@ fn step_done(
     cpl: &StepCompletion,
     now: i64,
 ) -> Result<(bool, Option<String>)> {
-    let done = tx.execute(
-        "UPDATE specline_jobs SET state = 'completed', finalized_at = ?3
+    let done = tx
+        .prepare_cached(
+            "UPDATE specline_jobs SET state = 'completed', finalized_at = ?3
          WHERE id = ?1 AND attempt = ?2 AND state = 'running'",
-        params![cpl.job_id, cpl.attempt, now],
-    )?;
+        )?
+        .execute(params![cpl.job_id, cpl.attempt, now])?;
     if done == 0 {
         return Ok((false, None));
     }
@@ -1756,20 +1757,18 @@ fn step_done(
     let step = steps.get(cpl.step_index).ok_or_else(|| {
         Error::Corrupt(format!("run {} has no step {}", cpl.run_id, cpl.step_index))
     })?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO specline_checkpoints (run_id, step, key, value, updated_at) VALUES (?1, ?2, '', ?3, ?4)
          ON CONFLICT (run_id, step, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        params![cpl.run_id, step.kind, cpl.output.to_string(), now],
-    )?;
+    )?
+    .execute(params![cpl.run_id, step.kind, cpl.output.to_string(), now])?;
     let mut queue = None;
     // Only the run's current step advances it: a redelivered earlier step just completes.
     if RunState::parse(&state)? == RunState::Running && current as usize == cpl.step_index {
         let next = cpl.step_index + 1;
         let pct = ((next * 100) / steps.len().max(1)) as i16;
-        tx.execute(
-            "UPDATE specline_runs SET current_step = ?2 WHERE id = ?1",
-            params![cpl.run_id, next as i64],
-        )?;
+        tx.prepare_cached("UPDATE specline_runs SET current_step = ?2 WHERE id = ?1")?
+            .execute(params![cpl.run_id, next as i64])?;
         append_event(
             tx,
             cpl.run_id,
@@ -1786,16 +1785,16 @@ fn step_done(
                 queue = Some(next_step.queue.clone());
             }
             None => {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO specline_results (run_id, result, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (run_id) DO UPDATE SET result = excluded.result,
                        created_at = excluded.created_at, expires_at = excluded.expires_at",
-                    params![cpl.run_id, cpl.output.to_string(), now, plus(now, cpl.result_ttl)],
-                )?;
-                tx.execute(
+                )?
+                .execute(params![cpl.run_id, cpl.output.to_string(), now, plus(now, cpl.result_ttl)])?;
+                tx.prepare_cached(
                     "UPDATE specline_runs SET state = 'done', finished_at = ?2 WHERE id = ?1",
-                    params![cpl.run_id, now],
-                )?;
+                )?
+                .execute(params![cpl.run_id, now])?;
                 append_event(
                     tx,
                     cpl.run_id,
@@ -1821,9 +1820,11 @@ fn insert_step_job(
     now: i64,
 ) -> Result<i64> {
     let args = serde_json::json!({ "run_id": run_id, "step": index }).to_string();
-    let id = tx.query_row(
+    let id = tx.prepare_cached(
         "INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, created_at, scheduled_at, run_id)
          VALUES (?1, ?2, ?3, 'available', ?4, ?5, ?6, ?6, ?7) RETURNING id",
+    )?
+    .query_row(
         params![step.kind, step.queue, args, step.priority, step.max_attempts, now, run_id],
         |r| r.get(0),
     )?;
@@ -1842,17 +1843,19 @@ fn append_event(
     payload: Option<String>,
     now: i64,
 ) -> Result<i64> {
-    let (seq, pr): (i64, i16) = tx.query_row(
-        "UPDATE specline_runs SET last_seq = last_seq + 1, stage = ?2,
+    let (seq, pr): (i64, i16) = tx
+        .prepare_cached(
+            "UPDATE specline_runs SET last_seq = last_seq + 1, stage = ?2,
            progress = COALESCE(?3, progress), updated_at = ?4
          WHERE id = ?1 RETURNING last_seq, progress",
-        params![run_id, stage, progress, now],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    tx.execute(
+        )?
+        .query_row(params![run_id, stage, progress, now], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    tx.prepare_cached(
         "INSERT INTO specline_run_events (run_id, seq, job_id, stage, status, progress, payload, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![run_id, seq, job_id, stage, status.as_str(), pr, payload, now],
-    )?;
+    )?
+    .execute(params![run_id, seq, job_id, stage, status.as_str(), pr, payload, now])?;
     Ok(seq)
 }
