@@ -30,7 +30,7 @@ use crate::run::{
     StepSpec, Submitted, RUN_CANCELLED,
 };
 use crate::sanitize;
-use crate::store::{Backend, Store, StoreEvent};
+use crate::store::{Backend, Store, Wakeup};
 
 /// The declaration of one step of a pipeline: its name, queue, and what it reads and writes.
 ///
@@ -477,7 +477,7 @@ impl Client {
         after: i64,
     ) -> Result<impl Stream<Item = Result<RunEvent>> + Send + 'static> {
         // Subscribe before the first read, so nothing committed in between is missed.
-        let rx = self.store().events();
+        let rx = self.store().wakeups();
         self.get_run(owner, run_id).await?;
         Ok(subscribe(self.store().clone(), run_id, after, rx))
     }
@@ -488,7 +488,7 @@ struct Sub {
     run_id: i64,
     after: i64,
     buf: VecDeque<RunEvent>,
-    rx: broadcast::Receiver<StoreEvent>,
+    rx: broadcast::Receiver<Wakeup>,
     ended: bool,
     poll: Duration,
 }
@@ -497,7 +497,7 @@ fn subscribe(
     store: Arc<dyn Store>,
     run_id: i64,
     after: i64,
-    rx: broadcast::Receiver<StoreEvent>,
+    rx: broadcast::Receiver<Wakeup>,
 ) -> impl Stream<Item = Result<RunEvent>> + Send + 'static {
     // Postgres signals every event through NOTIFY; on SQLite events written by triggers in
     // other transactions are found by a short poll.
@@ -543,8 +543,8 @@ fn subscribe(
                 tokio::select! {
                     _ = &mut sleep => break,
                     ev = s.rx.recv() => match ev {
-                        Ok(StoreEvent::RunEvent(id)) if id == s.run_id || id == 0 => break,
-                        Ok(StoreEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => break,
+                        Ok(Wakeup::RunEvent(id)) if id == s.run_id || id == 0 => break,
+                        Ok(Wakeup::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => break,
                         Err(broadcast::error::RecvError::Closed) => {
                             sleep.as_mut().await;
                             break;

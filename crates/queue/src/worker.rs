@@ -34,7 +34,7 @@ use crate::heartbeat;
 use crate::job::{AttemptError, Completion, FetchedJob, Outcome};
 use crate::metrics as m;
 use crate::sanitize;
-use crate::store::{Store, StoreEvent};
+use crate::store::{Store, Wakeup};
 
 /// Tunables of a worker. The defaults suit most deployments.
 #[derive(Debug, Clone)]
@@ -270,7 +270,7 @@ impl Worker {
         self.store
             .register_worker(&self.config.id, &queue_names)
             .await?;
-        let events = self.store.events();
+        let wakeups = self.store.wakeups();
         let (tx, rx) = mpsc::channel(self.config.complete_buffer.max(1));
         let mut metrics: HashMap<String, HashMap<String, m::KindMetrics>> = HashMap::new();
         for (q, _) in &self.queues {
@@ -316,7 +316,7 @@ impl Worker {
             background.clone(),
             shared.clone(),
         ));
-        let listener = tokio::spawn(listen(shared.clone(), events, background.clone()));
+        let listener = tokio::spawn(listen(shared.clone(), wakeups, background.clone()));
         tracing::info!(worker = %self.config.id, queues = ?queue_names, "worker started");
         Ok(WorkerHandle {
             shared,
@@ -720,24 +720,24 @@ fn cancel_running(shared: &Shared, id: i64) {
 
 async fn listen(
     shared: Arc<Shared>,
-    mut events: tokio::sync::broadcast::Receiver<StoreEvent>,
+    mut wakeups: tokio::sync::broadcast::Receiver<Wakeup>,
     stop: CancellationToken,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
         let ev = tokio::select! {
             _ = stop.cancelled() => return,
-            ev = events.recv() => ev,
+            ev = wakeups.recv() => ev,
         };
         match ev {
-            Ok(StoreEvent::Inserted(q)) | Ok(StoreEvent::QueueChanged(q)) => {
+            Ok(Wakeup::Inserted(q)) | Ok(Wakeup::QueueChanged(q)) => {
                 if let Some(w) = shared.wakers.get(&q) {
                     w.notify_one();
                 }
             }
-            Ok(StoreEvent::CancelRequested(id)) => cancel_running(&shared, id),
-            Ok(StoreEvent::RunEvent(_)) => {}
-            Ok(StoreEvent::Resync) | Err(RecvError::Lagged(_)) => {
+            Ok(Wakeup::CancelRequested(id)) => cancel_running(&shared, id),
+            Ok(Wakeup::RunEvent(_)) => {}
+            Ok(Wakeup::Resync) | Err(RecvError::Lagged(_)) => {
                 for w in shared.wakers.values() {
                     w.notify_one();
                 }

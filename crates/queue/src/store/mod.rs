@@ -28,18 +28,20 @@ pub enum Backend {
     Sqlite,
 }
 
-/// A wake-up or control signal from the store to workers.
+/// A wake-up or control signal from the store to workers and run subscribers. (Not to be
+/// confused with a run's *events*, the rows of its history: a wake-up carries no data and
+/// may be missed or repeated; it only says where to look.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreEvent {
+pub enum Wakeup {
     /// Jobs were inserted (or became runnable) in the queue.
     Inserted(String),
-    /// The event stream was interrupted: events may have been missed, look at every queue.
+    /// The wake-up stream was interrupted: wake-ups may have been missed, look everywhere.
     Resync,
     /// Someone asked to cancel this running job.
     CancelRequested(i64),
     /// A queue was paused or resumed.
     QueueChanged(String),
-    /// A run has new events (`0`: some run, look at yours).
+    /// A run has new events in its history (`0`: some run, look at yours).
     RunEvent(i64),
 }
 
@@ -178,7 +180,7 @@ pub trait Store: Send + Sync + 'static {
     async fn paused_queues(&self) -> Result<Vec<String>>;
 
     /// Wake-ups and control signals.
-    fn events(&self) -> broadcast::Receiver<StoreEvent>;
+    fn wakeups(&self) -> broadcast::Receiver<Wakeup>;
 
     /// The earliest `scheduled_at` of a pending job in the queue, to sleep precisely.
     async fn next_due(&self, queue: &str) -> Result<Option<DateTime<Utc>>>;

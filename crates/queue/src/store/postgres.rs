@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     Backend, Lease, MigrationStatus, PruneSpec, Rescue, StaleJob, StateCounts, StepInputs, Store,
-    StoreEvent,
+    Wakeup,
 };
 use crate::clock;
 use crate::error::{Error, Result};
@@ -389,7 +389,7 @@ struct Inner {
     tls: MakeRustlsConnect,
     schema: String,
     channel: String,
-    events: broadcast::Sender<StoreEvent>,
+    events: broadcast::Sender<Wakeup>,
     listener_started: OnceLock<()>,
     /// True while the LISTEN connection is up (readiness probes report it).
     listening: Arc<AtomicBool>,
@@ -617,7 +617,7 @@ impl PgStore {
                         };
                         if ok {
                             if !first {
-                                let _ = tx.send(StoreEvent::Resync);
+                                let _ = tx.send(Wakeup::Resync);
                             }
                             first = false;
                             listening.store(true, Ordering::Relaxed);
@@ -663,13 +663,13 @@ impl PgStore {
     }
 }
 
-fn parse_event(payload: &str) -> Option<StoreEvent> {
+fn parse_event(payload: &str) -> Option<Wakeup> {
     let (tag, rest) = payload.split_once(':')?;
     match tag {
-        "i" => Some(StoreEvent::Inserted(rest.to_string())),
-        "c" => rest.parse().ok().map(StoreEvent::CancelRequested),
-        "q" => Some(StoreEvent::QueueChanged(rest.to_string())),
-        "e" => rest.parse().ok().map(StoreEvent::RunEvent),
+        "i" => Some(Wakeup::Inserted(rest.to_string())),
+        "c" => rest.parse().ok().map(Wakeup::CancelRequested),
+        "q" => Some(Wakeup::QueueChanged(rest.to_string())),
+        "e" => rest.parse().ok().map(Wakeup::RunEvent),
         _ => None,
     }
 }
@@ -1557,7 +1557,7 @@ impl Store for PgStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    fn events(&self) -> broadcast::Receiver<StoreEvent> {
+    fn wakeups(&self) -> broadcast::Receiver<Wakeup> {
         let rx = self.inner.events.subscribe();
         self.start_listener();
         rx

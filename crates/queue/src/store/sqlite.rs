@@ -18,7 +18,7 @@ use tokio::sync::broadcast;
 
 use super::{
     Backend, Lease, MigrationStatus, PruneSpec, Rescue, StaleJob, StateCounts, StepInputs, Store,
-    StoreEvent,
+    Wakeup,
 };
 use crate::clock;
 use crate::error::{Error, Result};
@@ -215,7 +215,7 @@ pub struct SqliteStore {
 
 struct Inner {
     conn: Mutex<Connection>,
-    events: broadcast::Sender<StoreEvent>,
+    events: broadcast::Sender<Wakeup>,
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -506,7 +506,7 @@ impl SqliteStore {
             })
             .await?;
         for q in queues {
-            let _ = self.inner.events.send(StoreEvent::Inserted(q));
+            let _ = self.inner.events.send(Wakeup::Inserted(q));
         }
         Ok(value)
     }
@@ -555,7 +555,7 @@ impl SqliteStore {
         .await
     }
 
-    fn emit(&self, ev: StoreEvent) {
+    fn emit(&self, ev: Wakeup) {
         let _ = self.inner.events.send(ev);
     }
 }
@@ -741,10 +741,10 @@ impl SqliteStore {
             })
             .await?;
         for q in wake {
-            self.emit(StoreEvent::Inserted(q));
+            self.emit(Wakeup::Inserted(q));
         }
         for run in runs {
-            self.emit(StoreEvent::RunEvent(run));
+            self.emit(Wakeup::RunEvent(run));
         }
         Ok(applied)
     }
@@ -1013,7 +1013,7 @@ impl Store for SqliteStore {
             })
             .await?;
         for q in queues {
-            self.emit(StoreEvent::Inserted(q));
+            self.emit(Wakeup::Inserted(q));
         }
         Ok(n)
     }
@@ -1166,7 +1166,7 @@ impl Store for SqliteStore {
             })
             .await?;
         if out == CancelOutcome::Requested {
-            self.emit(StoreEvent::CancelRequested(id));
+            self.emit(Wakeup::CancelRequested(id));
         }
         Ok(out)
     }
@@ -1215,7 +1215,7 @@ impl Store for SqliteStore {
                 Ok(job)
             })
             .await?;
-        self.emit(StoreEvent::Inserted(job.queue.clone()));
+        self.emit(Wakeup::Inserted(job.queue.clone()));
         Ok(job)
     }
 
@@ -1266,9 +1266,9 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await?;
-        self.emit(StoreEvent::QueueChanged(queue.to_string()));
+        self.emit(Wakeup::QueueChanged(queue.to_string()));
         if !paused {
-            self.emit(StoreEvent::Inserted(queue.to_string()));
+            self.emit(Wakeup::Inserted(queue.to_string()));
         }
         Ok(())
     }
@@ -1285,7 +1285,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    fn events(&self) -> broadcast::Receiver<StoreEvent> {
+    fn wakeups(&self) -> broadcast::Receiver<Wakeup> {
         self.inner.events.subscribe()
     }
 
@@ -1360,8 +1360,8 @@ impl Store for SqliteStore {
             })
             .await?;
         if let Some(q) = queue {
-            self.emit(StoreEvent::Inserted(q));
-            self.emit(StoreEvent::RunEvent(out.run_id));
+            self.emit(Wakeup::Inserted(q));
+            self.emit(Wakeup::RunEvent(out.run_id));
         }
         Ok(out)
     }
@@ -1378,10 +1378,10 @@ impl Store for SqliteStore {
             })
             .await?;
         if let Some(q) = queue {
-            self.emit(StoreEvent::Inserted(q));
+            self.emit(Wakeup::Inserted(q));
         }
         if applied {
-            self.emit(StoreEvent::RunEvent(run_id));
+            self.emit(Wakeup::RunEvent(run_id));
         }
         Ok(applied)
     }
@@ -1525,7 +1525,7 @@ impl Store for SqliteStore {
             })
             .await?;
         if wrote {
-            self.emit(StoreEvent::RunEvent(run_id));
+            self.emit(Wakeup::RunEvent(run_id));
         }
         Ok(())
     }
@@ -1634,8 +1634,8 @@ impl Store for SqliteStore {
                 Ok(step.queue.clone())
             })
             .await?;
-        self.emit(StoreEvent::Inserted(queue));
-        self.emit(StoreEvent::RunEvent(run_id));
+        self.emit(Wakeup::Inserted(queue));
+        self.emit(Wakeup::RunEvent(run_id));
         Ok(())
     }
 
@@ -1705,10 +1705,10 @@ impl Store for SqliteStore {
             })
             .await?;
         for id in running {
-            self.emit(StoreEvent::CancelRequested(id));
+            self.emit(Wakeup::CancelRequested(id));
         }
         if matches!(out, RunCancelOutcome::Cancelled { .. }) {
-            self.emit(StoreEvent::RunEvent(run_id));
+            self.emit(Wakeup::RunEvent(run_id));
         }
         Ok(out)
     }
