@@ -35,160 +35,25 @@ const STATE_BIT: &str = "(CASE state WHEN 'available' THEN 1 WHEN 'scheduled' TH
     WHEN 'running' THEN 4 WHEN 'retryable' THEN 8 WHEN 'completed' THEN 16 \
     WHEN 'cancelled' THEN 32 WHEN 'discarded' THEN 64 ELSE 0 END)";
 
-const MIGRATIONS: &[(i32, &str)] = &[
-    (1, "jobs, queues, workers, leader"),
+/// Schema migrations, in order: version, name, SQL (one file each). Never edit one that has
+/// shipped; add a new one.
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "jobs, queues, workers, leader",
+        include_str!("sql/sqlite/0001_jobs_queues_workers_leader.sql"),
+    ),
     (
         2,
         "pipelines: runs, events, checkpoints, results, idempotency",
+        include_str!("sql/sqlite/0002_pipelines.sql"),
     ),
-    (3, "rescue credits for progress; jobs by run"),
+    (
+        3,
+        "rescue credits for progress; jobs by run",
+        include_str!("sql/sqlite/0003_rescue_credits_jobs_by_run.sql"),
+    ),
 ];
-
-/// Now, in microseconds since the epoch, inside SQL (triggers).
-const NOW_US: &str = "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
-
-/// The statements of a trigger that append an event with `status` for the job `NEW` to its
-/// run, if the run is in `run_state` after `update` ran. The seq comes from the run row.
-fn trigger_event(status: &str, payload: &str, run_state: &str) -> String {
-    format!(
-        "INSERT INTO specline_run_events (run_id, seq, job_id, stage, status, progress, payload, at)
-           SELECT r.id, r.last_seq, NEW.id, NEW.kind, '{status}', r.progress, {payload}, {NOW_US}
-           FROM specline_runs r
-           WHERE r.id = NEW.run_id AND r.state = '{run_state}'
-             AND NOT EXISTS (SELECT 1 FROM specline_run_events e WHERE e.run_id = r.id AND e.seq = r.last_seq);"
-    )
-}
-
-fn migration_sql(version: i32) -> String {
-    match version {
-        1 => format!(
-            r#"
-CREATE TABLE specline_jobs (
-  id            INTEGER PRIMARY KEY AUTOINCREMENT,
-  kind          TEXT NOT NULL,
-  queue         TEXT NOT NULL,
-  args          TEXT NOT NULL,
-  state         TEXT NOT NULL CHECK (state IN ('available','scheduled','running','retryable','completed','cancelled','discarded')),
-  priority      INTEGER NOT NULL DEFAULT 1,
-  attempt       INTEGER NOT NULL DEFAULT 0,
-  max_attempts  INTEGER NOT NULL CHECK (max_attempts >= 1),
-  created_at    INTEGER NOT NULL,
-  scheduled_at  INTEGER NOT NULL,
-  attempted_at  INTEGER,
-  finalized_at  INTEGER,
-  attempted_by  TEXT NOT NULL DEFAULT '[]',
-  errors        TEXT NOT NULL DEFAULT '[]',
-  metadata      TEXT NOT NULL DEFAULT '{{}}',
-  tags          TEXT NOT NULL DEFAULT '[]',
-  unique_key    TEXT,
-  unique_states INTEGER NOT NULL DEFAULT 0,
-  cancel_requested_at INTEGER
-);
-CREATE INDEX specline_jobs_fetch ON specline_jobs (queue, priority, scheduled_at, id)
-  WHERE state IN ('available', 'scheduled', 'retryable');
-CREATE INDEX specline_jobs_running ON specline_jobs (id) WHERE state = 'running';
-CREATE INDEX specline_jobs_finalized ON specline_jobs (finalized_at) WHERE finalized_at IS NOT NULL;
-CREATE UNIQUE INDEX specline_jobs_unique ON specline_jobs (unique_key)
-  WHERE unique_key IS NOT NULL AND (unique_states & {STATE_BIT}) <> 0;
-CREATE TABLE specline_queues (
-  name TEXT PRIMARY KEY, paused INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);
-CREATE TABLE specline_workers (
-  id TEXT PRIMARY KEY, queues TEXT NOT NULL, started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL);
-CREATE TABLE specline_leader (
-  name TEXT PRIMARY KEY, holder TEXT NOT NULL, term INTEGER NOT NULL,
-  elected_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
-"#
-        ),
-        2 => format!(
-            r#"
-ALTER TABLE specline_jobs ADD COLUMN run_id INTEGER;
-CREATE TABLE specline_runs (
-  id            INTEGER PRIMARY KEY AUTOINCREMENT,
-  pipeline      TEXT NOT NULL,
-  owner         TEXT NOT NULL,
-  state         TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed')),
-  steps         TEXT NOT NULL,
-  input         TEXT NOT NULL,
-  current_step  INTEGER NOT NULL DEFAULT 0,
-  stage         TEXT,
-  progress      INTEGER NOT NULL DEFAULT 0,
-  last_seq      INTEGER NOT NULL DEFAULT 0,
-  error_code    TEXT,
-  error_message TEXT,
-  created_at    INTEGER NOT NULL,
-  updated_at    INTEGER NOT NULL,
-  finished_at   INTEGER
-);
-CREATE TABLE specline_run_events (
-  run_id   INTEGER NOT NULL REFERENCES specline_runs (id) ON DELETE CASCADE,
-  seq      INTEGER NOT NULL,
-  job_id   INTEGER,
-  stage    TEXT,
-  status   TEXT NOT NULL CHECK (status IN ('queued', 'started', 'progress', 'completed', 'failed', 'done')),
-  progress INTEGER NOT NULL DEFAULT 0,
-  payload  TEXT,
-  at       INTEGER NOT NULL,
-  PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE specline_checkpoints (
-  run_id INTEGER NOT NULL REFERENCES specline_runs (id) ON DELETE CASCADE,
-  step TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
-  PRIMARY KEY (run_id, step, key)
-);
-CREATE TABLE specline_results (
-  run_id INTEGER PRIMARY KEY REFERENCES specline_runs (id) ON DELETE CASCADE,
-  result TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
-);
-CREATE INDEX specline_results_expiry ON specline_results (expires_at);
-CREATE TABLE specline_idempotency (
-  owner TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, run_id INTEGER,
-  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-  PRIMARY KEY (owner, key)
-);
-CREATE TRIGGER specline_step_queued AFTER INSERT ON specline_jobs
-WHEN NEW.run_id IS NOT NULL
-BEGIN
-  UPDATE specline_runs SET last_seq = last_seq + 1, stage = NEW.kind, updated_at = {NOW_US}
-   WHERE id = NEW.run_id AND state = 'running';
-  {queued}
-END;
-CREATE TRIGGER specline_step_started AFTER UPDATE OF state ON specline_jobs
-WHEN NEW.run_id IS NOT NULL AND NEW.state = 'running' AND OLD.state <> 'running'
-BEGIN
-  UPDATE specline_runs SET last_seq = last_seq + 1, stage = NEW.kind, updated_at = {NOW_US}
-   WHERE id = NEW.run_id AND state = 'running';
-  {started}
-END;
-CREATE TRIGGER specline_step_failed AFTER UPDATE OF state ON specline_jobs
-WHEN NEW.run_id IS NOT NULL AND NEW.state IN ('discarded', 'cancelled') AND OLD.state <> NEW.state
-BEGIN
-  UPDATE specline_runs SET state = 'failed', finished_at = {NOW_US}, updated_at = {NOW_US},
-    last_seq = last_seq + 1, stage = NEW.kind,
-    error_code = COALESCE(json_extract(NEW.errors, '$[#-1].code'),
-                          CASE WHEN NEW.state = 'cancelled' THEN 'CANCELLED' ELSE 'DISCARDED' END),
-    error_message = COALESCE(json_extract(NEW.errors, '$[#-1].message'),
-                             'step ' || NEW.kind || ' was ' || NEW.state)
-   WHERE id = NEW.run_id AND state = 'running';
-  {failed}
-END;
-"#,
-            queued = trigger_event("queued", "NULL", "running"),
-            started = trigger_event("started", "json_object('attempt', NEW.attempt)", "running"),
-            failed = trigger_event(
-                "failed",
-                "json_object('code', r.error_code, 'message', r.error_message)",
-                "failed"
-            ),
-        ),
-        // Attempts given back to a step that made progress before its worker died, and an
-        // index for what looks jobs up by run (a one-shot worker's fetch, cancelling and
-        // pruning runs).
-        3 => "ALTER TABLE specline_jobs ADD COLUMN rescue_credits INTEGER NOT NULL DEFAULT 0;
-              CREATE INDEX specline_jobs_run ON specline_jobs (run_id) WHERE run_id IS NOT NULL;"
-            .to_string(),
-        _ => String::new(),
-    }
-}
 
 /// How to open the SQLite file.
 #[derive(Debug, Clone)]
@@ -774,8 +639,8 @@ impl Store for SqliteStore {
                     "database schema is at version {current}, newer than this build ({latest}); upgrade specline"
                 )));
             }
-            for (version, name) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-                tx.execute_batch(&migration_sql(*version))?;
+            for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+                tx.execute_batch(sql)?;
                 tx.execute(
                     "INSERT INTO specline_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
                     params![version, name, now_us()],
