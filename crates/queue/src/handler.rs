@@ -9,20 +9,8 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, JobError, Result};
+use crate::job::Fence;
 use crate::kind::{JobKind, KindSpec};
-
-/// The fence of one attempt: its job and attempt number.
-///
-/// An attempt holds its fence while its job is `running` at that attempt. Once the job is
-/// rescued, cancelled or recorded, or the attempt is over, the fence no longer holds, and a
-/// write that checks it in the same transaction ([`crate::store::PgStore::holds_fence`],
-/// [`crate::store::sqlite::SqliteTx::holds_fence`]) cannot be made by a stale attempt, such
-/// as one still running on a worker that lost its heartbeat while another runs the job again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Fence {
-    pub job_id: i64,
-    pub attempt: i32,
-}
 
 /// What a running handler knows about its job.
 #[derive(Clone)]
@@ -262,14 +250,6 @@ impl Catalog {
     pub fn kind<K: JobKind>(mut self) -> Self {
         let spec = K::spec();
         self.kinds.insert(spec.kind.clone(), spec);
-        self
-    }
-
-    /// Add every step of a pipeline.
-    pub fn pipeline(mut self, p: &crate::pipeline::Pipeline) -> Self {
-        for k in p.kinds() {
-            self.add(k.clone());
-        }
         self
     }
 

@@ -4,75 +4,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::kind::{JobKind, KindSpec};
-
-/// The life of a job.
-///
-/// `available`, `scheduled` and `retryable` are all *pending*: a worker fetches any of them
-/// once `scheduled_at` has passed, so no maintenance process is needed to promote them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum JobState {
-    Available,
-    Scheduled,
-    Running,
-    Retryable,
-    Completed,
-    Cancelled,
-    Discarded,
-}
-
-impl JobState {
-    pub const ALL: [JobState; 7] = [
-        JobState::Available,
-        JobState::Scheduled,
-        JobState::Running,
-        JobState::Retryable,
-        JobState::Completed,
-        JobState::Cancelled,
-        JobState::Discarded,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Available => "available",
-            JobState::Scheduled => "scheduled",
-            JobState::Running => "running",
-            JobState::Retryable => "retryable",
-            JobState::Completed => "completed",
-            JobState::Cancelled => "cancelled",
-            JobState::Discarded => "discarded",
-        }
-    }
-
-    /// Bit of this state in a unique-states mask (the same numbering as the SQL functions).
-    pub fn bit(self) -> i32 {
-        1 << (self as i32)
-    }
-
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            JobState::Completed | JobState::Cancelled | JobState::Discarded
-        )
-    }
-
-    pub fn parse(s: &str) -> Result<JobState> {
-        JobState::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| Error::Corrupt(format!("unknown job state `{s}`")))
-    }
-}
-
-impl std::fmt::Display for JobState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::state::JobState;
+pub use crate::unique::UniqueOpts;
 
 /// One failed attempt, as kept in a job's error history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,104 +44,6 @@ pub struct Job {
     pub tags: Vec<String>,
     pub unique_key: Option<String>,
     pub cancel_requested: bool,
-}
-
-/// Uniqueness of an insert: among jobs whose state is in `states`, at most one has the key.
-///
-/// The key is a hash of the kind plus whichever of `by_args`, `key` and `period` are set;
-/// a unique index enforces it, so concurrent identical inserts yield exactly one job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UniqueOpts {
-    /// Include the (canonical JSON) arguments in the key.
-    pub by_args: bool,
-    /// Include an explicit key.
-    pub key: Option<String>,
-    /// Include the time bucket `floor(now / period)`: at most one job per period.
-    pub period: Option<Duration>,
-    /// Include the queue name.
-    pub by_queue: bool,
-    /// States in which the key is held. Default: every state but cancelled and discarded.
-    pub states: Vec<JobState>,
-}
-
-impl Default for UniqueOpts {
-    fn default() -> Self {
-        UniqueOpts {
-            by_args: true,
-            key: None,
-            period: None,
-            by_queue: false,
-            states: vec![
-                JobState::Available,
-                JobState::Scheduled,
-                JobState::Running,
-                JobState::Retryable,
-                JobState::Completed,
-            ],
-        }
-    }
-}
-
-impl UniqueOpts {
-    /// Unique by arguments among the default states.
-    pub fn by_args() -> Self {
-        UniqueOpts::default()
-    }
-
-    /// Unique by an explicit key (arguments ignored) among the default states.
-    pub fn by_key(key: impl Into<String>) -> Self {
-        UniqueOpts {
-            by_args: false,
-            key: Some(key.into()),
-            ..UniqueOpts::default()
-        }
-    }
-
-    pub fn period(mut self, period: Duration) -> Self {
-        self.period = Some(period);
-        self
-    }
-
-    pub fn states(mut self, states: &[JobState]) -> Self {
-        self.states = states.to_vec();
-        self
-    }
-
-    pub(crate) fn mask(&self) -> i32 {
-        self.states.iter().fold(0, |m, s| m | s.bit())
-    }
-
-    pub(crate) fn compute_key(
-        &self,
-        kind: &str,
-        queue: &str,
-        args: &serde_json::Value,
-        now: DateTime<Utc>,
-    ) -> String {
-        let mut h = Sha256::new();
-        h.update(b"kind=");
-        h.update(kind.as_bytes());
-        if self.by_queue {
-            h.update(b"\0queue=");
-            h.update(queue.as_bytes());
-        }
-        if self.by_args {
-            // serde_json's map is ordered by key, so this serialization is canonical.
-            h.update(b"\0args=");
-            h.update(args.to_string().as_bytes());
-        }
-        if let Some(k) = &self.key {
-            h.update(b"\0key=");
-            h.update(k.as_bytes());
-        }
-        if let Some(p) = self.period {
-            let p = p.as_micros().max(1) as i64;
-            let bucket = now.timestamp_micros().div_euclid(p);
-            h.update(b"\0period=");
-            h.update(bucket.to_string().as_bytes());
-        }
-        hex::encode(h.finalize())
-    }
 }
 
 /// Per-insert options; anything unset falls back to the kind's [`crate::KindOptions`].
@@ -422,6 +260,19 @@ pub struct Completion {
     pub id: i64,
     pub attempt: i32,
     pub outcome: Outcome,
+}
+
+/// The fence of one attempt: its job and attempt number.
+///
+/// An attempt holds its fence while its job is `running` at that attempt. Once the job is
+/// rescued, cancelled or recorded, or the attempt is over, the fence no longer holds, and a
+/// write that checks it in the same transaction ([`crate::store::PgStore::holds_fence`],
+/// [`crate::store::sqlite::SqliteTx::holds_fence`]) cannot be made by a stale attempt, such
+/// as one still running on a worker that lost its heartbeat while another runs the job again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fence {
+    pub job_id: i64,
+    pub attempt: i32,
 }
 
 /// What [`crate::Client::cancel`] did.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::job::UniqueOpts;
+use crate::unique::UniqueOpts;
 
 /// A job kind is a Rust type holding the job's arguments.
 ///

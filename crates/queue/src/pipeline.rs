@@ -23,7 +23,7 @@ use tokio::sync::broadcast;
 
 use crate::client::Client;
 use crate::error::{Error, JobError, Result};
-use crate::handler::{Done, ErasedFuture, ErasedHandler, JobContext, Registry};
+use crate::handler::{Catalog, Done, ErasedFuture, ErasedHandler, JobContext, Registry};
 use crate::kind::{KindOptions, KindSpec};
 use crate::run::{
     Idempotency, Run, RunCancelOutcome, RunEvent, RunStatus, RunSubmission, StepCompletion,
@@ -350,6 +350,16 @@ fn run_result_ttl(run: &Run) -> Duration {
             .map(|s| s.result_ttl_secs)
             .unwrap_or(7 * 24 * 3600),
     )
+}
+
+impl Catalog {
+    /// Add every step of a pipeline.
+    pub fn pipeline(mut self, p: &Pipeline) -> Self {
+        for k in p.kinds() {
+            self.add(k.clone());
+        }
+        self
+    }
 }
 
 impl Registry {

@@ -29,9 +29,8 @@ use super::{
 };
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::handler::Fence;
 use crate::job::{
-    AttemptError, CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState,
+    AttemptError, CancelOutcome, Completion, Fence, FetchedJob, Inserted, Job, JobFilter, JobState,
     NewJob, Outcome,
 };
 use crate::run::{

@@ -22,9 +22,9 @@ use super::{
 };
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::handler::Fence;
 use crate::job::{
-    AttemptError, CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
+    AttemptError, CancelOutcome, Completion, Fence, FetchedJob, Inserted, Job, JobFilter, JobState,
+    NewJob,
 };
 use crate::run::{
     EventStatus, Run, RunCancelOutcome, RunEvent, RunState, RunSubmission, StepCompletion,
