@@ -461,13 +461,20 @@ struct Probe {
     marked: AtomicUsize,
 }
 
-struct Quick;
-impl StepKind for Quick {
-    const NAME: &'static str = "quick";
-    const QUEUE: &'static str = "steps";
-    type Context = NoCtx;
-    type Output = u32;
+/// A step of the `steps` queue with no context and a number as its output.
+macro_rules! step_kind {
+    ($kind:ident, $name:literal) => {
+        impl StepKind for $kind {
+            const NAME: &'static str = $name;
+            const QUEUE: &'static str = "steps";
+            type Context = NoCtx;
+            type Output = u32;
+        }
+    };
 }
+
+struct Quick;
+step_kind!(Quick, "quick");
 impl Step for Quick {
     type Kind = Quick;
     async fn run(&self, _ctx: StepContext, _c: NoCtx) -> Result<u32, JobError> {
@@ -477,12 +484,7 @@ impl Step for Quick {
 
 /// Waits up to 300 ms for a cancel, then finishes.
 struct Hold;
-impl StepKind for Hold {
-    const NAME: &'static str = "hold";
-    const QUEUE: &'static str = "steps";
-    type Context = NoCtx;
-    type Output = u32;
-}
+step_kind!(Hold, "hold");
 impl Step for Hold {
     type Kind = Hold;
     async fn run(&self, ctx: StepContext, _c: NoCtx) -> Result<u32, JobError> {
@@ -495,12 +497,7 @@ impl Step for Hold {
 }
 
 struct Mark(Arc<Probe>);
-impl StepKind for Mark {
-    const NAME: &'static str = "mark";
-    const QUEUE: &'static str = "steps";
-    type Context = NoCtx;
-    type Output = u32;
-}
+step_kind!(Mark, "mark");
 impl Step for Mark {
     type Kind = Mark;
     async fn run(&self, _ctx: StepContext, _c: NoCtx) -> Result<u32, JobError> {
