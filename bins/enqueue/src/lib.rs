@@ -19,7 +19,8 @@ use specline_inventory_model::target::{check_ref, Target};
 use specline_inventory_model::terminal::terminal_safe;
 use specline_queue::store::Store;
 use specline_queue::{
-    CancelOutcome, Client, EventStatus, JobFilter, JobState, RunStatus, SubmitOpts,
+    CancelOutcome, Client, EventStatus, JobFilter, JobState, RunCancelOutcome, RunStatus,
+    SubmitOpts,
 };
 use specline_settings::{Secret, TokenCipher};
 
@@ -384,15 +385,19 @@ impl Tools {
                 Ok(())
             }
             RunCommand::Cancel { id } => {
-                client.get_run(SYSTEM_OWNER, id).await?;
-                let events = client.store().run_events(id, 0, 10_000).await?;
-                let job = events
-                    .iter()
-                    .rev()
-                    .find_map(|e| e.job_id)
-                    .with_context(|| format!("NOT_FOUND: run {id} has no step job"))?;
-                let outcome = client.cancel(job).await?;
-                say!("run {id}: step job {job} {}", cancel_text(&outcome));
+                // The run, not the job of its last event: that job may have just finished
+                // while the next step started.
+                match client.cancel_run(SYSTEM_OWNER, id).await? {
+                    RunCancelOutcome::Cancelled {
+                        step_job: Some(job),
+                    } => say!("run {id} cancelled (step job {job} cancelled or told to stop)"),
+                    RunCancelOutcome::Cancelled { step_job: None } => {
+                        say!("run {id} cancelled")
+                    }
+                    RunCancelOutcome::AlreadyFinal(state) => {
+                        say!("run {id} was already {}; nothing changed", state.as_str())
+                    }
+                }
                 Ok(())
             }
         }

@@ -111,17 +111,20 @@ pub async fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let request = args.request.request(cipher.as_ref())?;
     let registry = local::merged(local::registry(&settings, &dbs, cipher)?);
     let pipeline = specline_app::analyze_and_generate();
+    let client = Client::new(dbs.jobs.clone());
+    let run = client
+        .submit(&pipeline, SYSTEM_OWNER, &request, SubmitOpts::default())
+        .await?;
+    // Only this run: the database may be shared with a server (or another `analyze`) whose
+    // queued runs must not be taken, failed or written with this command's generator.
     let worker = Worker::builder(dbs.jobs.clone())
         .registry(registry)
         .catalog(specline_service::worker::catalog())
         .queue(specline_app::ANALYZE_QUEUE, 1)
         .queue(specline_app::SPEC_QUEUE, 1)
+        .only_run(run.run_id)
         .build()?
         .start()
-        .await?;
-    let client = Client::new(dbs.jobs.clone());
-    let run = client
-        .submit(&pipeline, SYSTEM_OWNER, &request, SubmitOpts::default())
         .await?;
     let progress = Progress::new(
         pipeline.steps.iter().map(|s| s.kind.clone()).collect(),

@@ -91,6 +91,39 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Whether the failure says nothing about the request itself: the database was out of
+    /// reach, busy, shutting down, or rolled the transaction back to be retried. Repeating
+    /// the same request later may succeed. Anything else (a rejected value, a constraint) is
+    /// about the request, and repeating it cannot help.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Pool(_) | Error::Runtime(_) => true,
+            Error::Postgres(e) => match e.as_db_error() {
+                // No answer from the server: the connection failed.
+                None => true,
+                Some(db) => {
+                    let class = &db.code().code()[..2];
+                    // 08 connection, 40 rollback (serialization, deadlock), 53 resources,
+                    // 57 operator intervention (shutdown, cancel), 58 system error.
+                    matches!(class, "08" | "40" | "53" | "57" | "58")
+                }
+            },
+            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::SystemIoFailure
+                    | rusqlite::ErrorCode::DiskFull
+                    | rusqlite::ErrorCode::CannotOpen
+                    | rusqlite::ErrorCode::FileLockingProtocolFailed
+                    | rusqlite::ErrorCode::OutOfMemory
+            ),
+            _ => false,
+        }
+    }
+}
+
 impl From<deadpool_postgres::PoolError> for Error {
     /// With the whole chain of causes: "error performing TLS handshake" alone does not say
     /// that the certificate's issuer is unknown.
@@ -114,6 +147,50 @@ impl From<tokio::task::JoinError> for Error {
         Error::Runtime(e.to_string())
     }
 }
+
+/// Where a code appears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeUse {
+    /// The engine's API fails with an [`Error`] carrying it.
+    Api,
+    /// The engine writes it in a job's error history (or a run's failure).
+    Attempt,
+    /// Both.
+    Both,
+}
+
+/// Every code of the engine, with where it appears and what it means: the source of the
+/// table in `docs/queue-errors.md` (checked by `tests/error_codes.rs`).
+pub const CODES: &[(&str, CodeUse, &str)] = &[
+    ("CANCELLED", CodeUse::Attempt, "the job (or the run) was cancelled"),
+    ("CORRUPT_ROW", CodeUse::Api, "a stored row did not decode"),
+    ("DATABASE", CodeUse::Api, "PostgreSQL, its pool, or SQLite failed"),
+    ("DISCARDED", CodeUse::Attempt, "a step job was discarded by hand; its run fails"),
+    ("DUPLICATE_HANDLER", CodeUse::Api, "a kind was registered twice"),
+    ("FAILED", CodeUse::Attempt, "a failed run that recorded no code (what `run_status` reports then)"),
+    ("FENCED", CodeUse::Attempt, "the worker could not renew its heartbeat and stopped the attempt (not counted)"),
+    ("IDEMPOTENCY_CONFLICT", CodeUse::Api, "an idempotency key was reused for another request"),
+    ("INVALID_ARGS", CodeUse::Both, "arguments that do not serialize, or a job whose arguments do not deserialize (discarded)"),
+    ("INVALID_CONFIG", CodeUse::Api, "a worker, store or pipeline is configured wrongly"),
+    ("INVALID_SCHEDULE", CodeUse::Api, "a cron expression or interval is invalid"),
+    ("INVALID_STATE", CodeUse::Api, "the job or run is in a state that does not allow the action"),
+    ("INVALID_STEP_INPUT", CodeUse::Attempt, "the run's context does not fit the step (the run fails)"),
+    ("INVALID_STEP_OUTPUT", CodeUse::Attempt, "a step's output does not serialize (the run fails)"),
+    ("NOT_FOUND", CodeUse::Api, "the job does not exist"),
+    ("OUTCOME_REJECTED", CodeUse::Attempt, "the database rejected the attempt's own error record or step output; its decided state was recorded with this plain record"),
+    ("PANIC", CodeUse::Attempt, "the handler panicked (retryable)"),
+    ("RESCUED", CodeUse::Attempt, "the attempt's worker died; the rescuer returned the job"),
+    ("RUNTIME", CodeUse::Api, "a blocking task could not run (runtime shutting down)"),
+    ("RUN_NOT_FOUND", CodeUse::Both, "the run does not exist or belongs to another owner"),
+    ("SCHEMA_MISMATCH", CodeUse::Api, "the database schema is older or newer than this build"),
+    ("SHUTDOWN", CodeUse::Attempt, "the worker shut down before the attempt finished (not counted)"),
+    ("TIMEOUT", CodeUse::Attempt, "the attempt exceeded its kind's timeout (retryable)"),
+    ("UNHANDLED_KIND", CodeUse::Api, "a consumed queue carries a kind without a handler in this worker"),
+    ("UNIQUE_CONFLICT", CodeUse::Api, "the action would give two live jobs the same unique key"),
+    ("UNKNOWN_KIND", CodeUse::Attempt, "no handler in this worker for the job's kind (retried until its attempts run out)"),
+    ("WORKER_STATE", CodeUse::Api, "the worker was already started or shut down"),
+    ("WRONG_QUEUE", CodeUse::Api, "a kind was inserted into a queue it is not bound to"),
+];
 
 /// Result alias of the engine.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, JobError, Result};
+use crate::job::Fence;
 use crate::kind::{JobKind, KindSpec};
 
 /// What a running handler knows about its job.
@@ -77,6 +78,14 @@ impl JobContext {
         true
     }
 
+    /// This attempt's fence, for the handler's own writes (see [`Fence`]).
+    pub fn fence(&self) -> Fence {
+        Fence {
+            job_id: self.id,
+            attempt: self.attempt,
+        }
+    }
+
     /// A clone of the cancellation token, to hand to blocking work.
     pub fn cancellation_token(&self) -> CancellationToken {
         self.cancel.clone()
@@ -105,12 +114,12 @@ where
 }
 
 /// How a handler's success is to be recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Done {
     /// The worker records the completion (in a batch).
     Ok,
-    /// The handler already recorded it in its own transaction (pipeline steps).
-    Recorded,
+    /// A pipeline step finished: the completer records its completion in a batch.
+    Step(Box<crate::run::StepCompletion>),
 }
 
 pub(crate) type ErasedFuture = Pin<Box<dyn Future<Output = Result<Done, JobError>> + Send>>;
@@ -241,14 +250,6 @@ impl Catalog {
     pub fn kind<K: JobKind>(mut self) -> Self {
         let spec = K::spec();
         self.kinds.insert(spec.kind.clone(), spec);
-        self
-    }
-
-    /// Add every step of a pipeline.
-    pub fn pipeline(mut self, p: &crate::pipeline::Pipeline) -> Self {
-        for k in p.kinds() {
-            self.add(k.clone());
-        }
         self
     }
 

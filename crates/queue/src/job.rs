@@ -4,75 +4,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::kind::{JobKind, KindSpec};
-
-/// The life of a job.
-///
-/// `available`, `scheduled` and `retryable` are all *pending*: a worker fetches any of them
-/// once `scheduled_at` has passed, so no maintenance process is needed to promote them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum JobState {
-    Available,
-    Scheduled,
-    Running,
-    Retryable,
-    Completed,
-    Cancelled,
-    Discarded,
-}
-
-impl JobState {
-    pub const ALL: [JobState; 7] = [
-        JobState::Available,
-        JobState::Scheduled,
-        JobState::Running,
-        JobState::Retryable,
-        JobState::Completed,
-        JobState::Cancelled,
-        JobState::Discarded,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Available => "available",
-            JobState::Scheduled => "scheduled",
-            JobState::Running => "running",
-            JobState::Retryable => "retryable",
-            JobState::Completed => "completed",
-            JobState::Cancelled => "cancelled",
-            JobState::Discarded => "discarded",
-        }
-    }
-
-    /// Bit of this state in a unique-states mask (the same numbering as the SQL functions).
-    pub fn bit(self) -> i32 {
-        1 << (self as i32)
-    }
-
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            JobState::Completed | JobState::Cancelled | JobState::Discarded
-        )
-    }
-
-    pub fn parse(s: &str) -> Result<JobState> {
-        JobState::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| Error::Corrupt(format!("unknown job state `{s}`")))
-    }
-}
-
-impl std::fmt::Display for JobState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::state::JobState;
+pub use crate::unique::UniqueOpts;
 
 /// One failed attempt, as kept in a job's error history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,104 +46,6 @@ pub struct Job {
     pub cancel_requested: bool,
 }
 
-/// Uniqueness of an insert: among jobs whose state is in `states`, at most one has the key.
-///
-/// The key is a hash of the kind plus whichever of `by_args`, `key` and `period` are set;
-/// a unique index enforces it, so concurrent identical inserts yield exactly one job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UniqueOpts {
-    /// Include the (canonical JSON) arguments in the key.
-    pub by_args: bool,
-    /// Include an explicit key.
-    pub key: Option<String>,
-    /// Include the time bucket `floor(now / period)`: at most one job per period.
-    pub period: Option<Duration>,
-    /// Include the queue name.
-    pub by_queue: bool,
-    /// States in which the key is held. Default: every state but cancelled and discarded.
-    pub states: Vec<JobState>,
-}
-
-impl Default for UniqueOpts {
-    fn default() -> Self {
-        UniqueOpts {
-            by_args: true,
-            key: None,
-            period: None,
-            by_queue: false,
-            states: vec![
-                JobState::Available,
-                JobState::Scheduled,
-                JobState::Running,
-                JobState::Retryable,
-                JobState::Completed,
-            ],
-        }
-    }
-}
-
-impl UniqueOpts {
-    /// Unique by arguments among the default states.
-    pub fn by_args() -> Self {
-        UniqueOpts::default()
-    }
-
-    /// Unique by an explicit key (arguments ignored) among the default states.
-    pub fn by_key(key: impl Into<String>) -> Self {
-        UniqueOpts {
-            by_args: false,
-            key: Some(key.into()),
-            ..UniqueOpts::default()
-        }
-    }
-
-    pub fn period(mut self, period: Duration) -> Self {
-        self.period = Some(period);
-        self
-    }
-
-    pub fn states(mut self, states: &[JobState]) -> Self {
-        self.states = states.to_vec();
-        self
-    }
-
-    pub(crate) fn mask(&self) -> i32 {
-        self.states.iter().fold(0, |m, s| m | s.bit())
-    }
-
-    pub(crate) fn compute_key(
-        &self,
-        kind: &str,
-        queue: &str,
-        args: &serde_json::Value,
-        now: DateTime<Utc>,
-    ) -> String {
-        let mut h = Sha256::new();
-        h.update(b"kind=");
-        h.update(kind.as_bytes());
-        if self.by_queue {
-            h.update(b"\0queue=");
-            h.update(queue.as_bytes());
-        }
-        if self.by_args {
-            // serde_json's map is ordered by key, so this serialization is canonical.
-            h.update(b"\0args=");
-            h.update(args.to_string().as_bytes());
-        }
-        if let Some(k) = &self.key {
-            h.update(b"\0key=");
-            h.update(k.as_bytes());
-        }
-        if let Some(p) = self.period {
-            let p = p.as_micros().max(1) as i64;
-            let bucket = now.timestamp_micros().div_euclid(p);
-            h.update(b"\0period=");
-            h.update(bucket.to_string().as_bytes());
-        }
-        hex::encode(h.finalize())
-    }
-}
-
 /// Per-insert options; anything unset falls back to the kind's [`crate::KindOptions`].
 #[derive(Debug, Clone, Default)]
 pub struct InsertOpts {
@@ -239,7 +77,7 @@ impl InsertOpts {
         self
     }
     pub fn scheduled_in(self, d: Duration) -> Self {
-        let at = Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        let at = crate::clock::in_future(d);
         self.scheduled_at(at)
     }
     pub fn unique(mut self, u: UniqueOpts) -> Self {
@@ -302,6 +140,9 @@ impl NewJob {
             ),
             None => (None, 0),
         };
+        // Stored text must be storable on both backends (see `crate::sanitize`); the key
+        // above is computed from the caller's value, so a retried insert still collides.
+        let args = crate::sanitize::json(args);
         Ok(NewJob {
             kind: spec.kind.clone(),
             queue,
@@ -311,7 +152,7 @@ impl NewJob {
             scheduled_at: opts.scheduled_at,
             unique_key,
             unique_states,
-            metadata: opts.metadata.unwrap_or_else(|| serde_json::json!({})),
+            metadata: crate::sanitize::json(opts.metadata.unwrap_or_else(|| serde_json::json!({}))),
             tags: opts.tags,
         })
     }
@@ -354,8 +195,6 @@ pub struct FetchedJob {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Completed,
-    /// The handler recorded its completion in its own transaction (a pipeline step).
-    Recorded,
     /// Back to `retryable`, run again at the time.
     Retry {
         at: DateTime<Utc>,
@@ -377,12 +216,15 @@ pub enum Outcome {
         at: DateTime<Utc>,
         error: Option<AttemptError>,
     },
+    /// A pipeline step finished with its output: the step's completion (checkpoint, events,
+    /// successor or result) is written with the batch, in the batch's transaction.
+    StepDone(Box<crate::run::StepCompletion>),
 }
 
 impl Outcome {
     pub(crate) fn state(&self) -> JobState {
         match self {
-            Outcome::Completed | Outcome::Recorded => JobState::Completed,
+            Outcome::Completed | Outcome::StepDone(_) => JobState::Completed,
             Outcome::Retry { .. } => JobState::Retryable,
             Outcome::Discard { .. } => JobState::Discarded,
             Outcome::Cancel { .. } => JobState::Cancelled,
@@ -392,7 +234,7 @@ impl Outcome {
     }
     pub(crate) fn error(&self) -> Option<&AttemptError> {
         match self {
-            Outcome::Completed | Outcome::Recorded => None,
+            Outcome::Completed | Outcome::StepDone(_) => None,
             Outcome::Retry { error, .. }
             | Outcome::Discard { error }
             | Outcome::Cancel { error }
@@ -418,6 +260,19 @@ pub struct Completion {
     pub id: i64,
     pub attempt: i32,
     pub outcome: Outcome,
+}
+
+/// The fence of one attempt: its job and attempt number.
+///
+/// An attempt holds its fence while its job is `running` at that attempt. Once the job is
+/// rescued, cancelled or recorded, or the attempt is over, the fence no longer holds, and a
+/// write that checks it in the same transaction ([`crate::store::PgStore::holds_fence`],
+/// [`crate::store::sqlite::SqliteTx::holds_fence`]) cannot be made by a stale attempt, such
+/// as one still running on a worker that lost its heartbeat while another runs the job again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fence {
+    pub job_id: i64,
+    pub attempt: i32,
 }
 
 /// What [`crate::Client::cancel`] did.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::job::UniqueOpts;
+use crate::unique::UniqueOpts;
 
 /// A job kind is a Rust type holding the job's arguments.
 ///
@@ -127,7 +127,8 @@ impl Backoff {
         } else {
             1.0
         };
-        Duration::from_secs_f64((capped * factor).max(0.0))
+        // A huge `max` with jitter may exceed what a `Duration` holds: saturate, never panic.
+        Duration::try_from_secs_f64((capped * factor).max(0.0)).unwrap_or(Duration::MAX)
     }
 }
 

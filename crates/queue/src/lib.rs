@@ -38,25 +38,38 @@
 //! ```
 
 pub mod client;
+mod clock;
+mod completer;
+mod config;
 pub mod error;
+mod executor;
 pub mod handler;
+mod heartbeat;
 pub mod job;
 pub mod kind;
+mod listener;
 pub mod maintenance;
 pub mod metrics;
 pub mod pipeline;
+mod producer;
+pub mod rescuer;
 pub mod run;
+mod sanitize;
+mod shared;
+mod state;
 pub mod store;
+mod unique;
 pub mod worker;
 
 pub use client::Client;
 pub use error::{Error, JobError, Result};
 pub use handler::{Catalog, Handler, JobContext, Registry};
 pub use job::{
-    AttemptError, CancelOutcome, InsertOpts, Inserted, Job, JobFilter, JobState, NewJob, UniqueOpts,
+    AttemptError, CancelOutcome, Fence, InsertOpts, Inserted, Job, JobFilter, JobState, NewJob,
+    UniqueOpts,
 };
 pub use kind::{Backoff, JobKind, KindOptions, KindSpec};
 pub use maintenance::{Maintenance, MaintenanceConfig, MaintenanceHandle, PeriodicJob, Schedule};
 pub use pipeline::{Pipeline, Step, StepContext, StepKind, SubmitOpts};
-pub use run::{EventStatus, Run, RunEvent, RunState, RunStatus};
+pub use run::{EventStatus, Run, RunCancelOutcome, RunEvent, RunState, RunStatus};
 pub use worker::{ShutdownReport, Worker, WorkerConfig, WorkerHandle};

@@ -14,10 +14,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+use crate::clock;
 use crate::error::{Error, Result};
 use crate::job::{InsertOpts, JobState, NewJob, UniqueOpts};
 use crate::kind::JobKind;
 use crate::metrics as m;
+use crate::rescuer;
 use crate::store::{Lease, PruneSpec, Store};
 
 /// When a periodic job fires.
@@ -144,8 +146,18 @@ pub struct MaintenanceConfig {
     pub retain_cancelled: Duration,
     /// Keep discarded jobs this long.
     pub retain_discarded: Duration,
-    /// Most jobs deleted by one prune statement.
+    /// Most jobs deleted by one prune statement (and most runs).
     pub prune_batch: usize,
+    /// Keep finished runs (done or failed), with their events and checkpoints, this long
+    /// after they end. A run whose result has not expired, or that a live idempotency key
+    /// points to, is kept until both have gone. A failed run pruned can no longer be resumed.
+    pub retain_runs: Duration,
+    /// Delete the row of a worker that stopped heartbeating this long ago (once the rescuer
+    /// has taken its jobs).
+    pub retain_workers: Duration,
+    /// At most this many attempts of one job are given back because its step's checkpoint
+    /// moved during an attempt lost to a dead worker (see [`crate::rescuer`]).
+    pub rescue_credits: i32,
 }
 
 impl Default for MaintenanceConfig {
@@ -161,6 +173,9 @@ impl Default for MaintenanceConfig {
             retain_cancelled: Duration::from_secs(7 * 24 * 3600),
             retain_discarded: Duration::from_secs(7 * 24 * 3600),
             prune_batch: 10_000,
+            retain_runs: Duration::from_secs(30 * 24 * 3600),
+            retain_workers: Duration::from_secs(3600),
+            rescue_credits: 10,
         }
     }
 }
@@ -234,8 +249,7 @@ impl Maintenance {
         let t = timers.inner.get_or_insert_with(|| {
             // A new leader looks back one lease period so that a tick missed during a
             // handover still fires (the unique key makes a repeat harmless).
-            let from =
-                Utc::now() - chrono::Duration::from_std(self.config.lease_ttl).unwrap_or_default();
+            let from = clock::ago(self.config.lease_ttl);
             Timers {
                 next_rescue: now,
                 next_prune: now,
@@ -248,7 +262,13 @@ impl Maintenance {
         });
         if now >= t.next_rescue {
             t.next_rescue = now + self.config.rescue_interval;
-            let n = self.store.rescue(&lease, self.config.rescue_after).await?;
+            let n = rescuer::rescue(
+                &*self.store,
+                &lease,
+                self.config.rescue_after,
+                self.config.rescue_credits,
+            )
+            .await?;
             if n > 0 {
                 tracing::warn!(jobs = n, "rescued jobs of dead workers");
                 m::rescued(n);
@@ -256,7 +276,7 @@ impl Maintenance {
         }
         if now >= t.next_prune {
             t.next_prune = now + self.config.prune_interval;
-            let ago = |d: Duration| Utc::now() - chrono::Duration::from_std(d).unwrap_or_default();
+            let ago = clock::ago;
             let spec = PruneSpec {
                 completed_before: ago(self.config.retain_completed),
                 cancelled_before: ago(self.config.retain_cancelled),
@@ -267,6 +287,21 @@ impl Maintenance {
             if n > 0 {
                 tracing::info!(jobs = n, "pruned finished jobs");
                 m::pruned(n);
+            }
+            let runs = self
+                .store
+                .prune_finished_runs(
+                    &lease,
+                    ago(self.config.retain_runs),
+                    self.config.prune_batch,
+                )
+                .await?;
+            let workers = self
+                .store
+                .prune_workers(&lease, ago(self.config.retain_workers))
+                .await?;
+            if runs + workers > 0 {
+                tracing::info!(runs, workers, "pruned finished runs and dead workers");
             }
         }
         let wall = Utc::now();
@@ -303,13 +338,18 @@ impl Maintenance {
         let task = tokio::spawn(async move {
             let mut timers = RoundTimers::default();
             loop {
-                match self.run_once(&mut timers).await {
-                    Ok(lease) => {
-                        if let Ok(mut s) = st.lock() {
-                            *s = lease;
-                        }
+                // A failed round proves nothing about the lease (it may have been lost, or
+                // its duties may not have run): report no leadership until a round succeeds,
+                // so leader-only duties elsewhere do not act on a stale belief.
+                let lease = match self.run_once(&mut timers).await {
+                    Ok(lease) => lease,
+                    Err(e) => {
+                        tracing::error!(error = %e, "maintenance round failed");
+                        None
                     }
-                    Err(e) => tracing::error!(error = %e, "maintenance round failed"),
+                };
+                if let Ok(mut s) = st.lock() {
+                    *s = lease;
                 }
                 tokio::select! {
                     _ = token.cancelled() => break,

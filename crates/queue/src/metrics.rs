@@ -30,7 +30,7 @@ pub const JOBS_PRUNED_TOTAL: &str = "specline_jobs_pruned_total";
 
 pub(crate) fn outcome_label(o: &Outcome) -> &'static str {
     match o {
-        Outcome::Completed | Outcome::Recorded => "completed",
+        Outcome::Completed | Outcome::StepDone(_) => "completed",
         Outcome::Retry { .. } => "retryable",
         Outcome::Discard { .. } => "discarded",
         Outcome::Cancel { .. } => "cancelled",

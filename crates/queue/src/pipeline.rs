@@ -23,12 +23,14 @@ use tokio::sync::broadcast;
 
 use crate::client::Client;
 use crate::error::{Error, JobError, Result};
-use crate::handler::{Done, ErasedFuture, ErasedHandler, JobContext, Registry};
+use crate::handler::{Catalog, Done, ErasedFuture, ErasedHandler, JobContext, Registry};
 use crate::kind::{KindOptions, KindSpec};
 use crate::run::{
-    Idempotency, Run, RunEvent, RunStatus, RunSubmission, StepCompletion, StepSpec, Submitted,
+    Idempotency, Run, RunCancelOutcome, RunEvent, RunStatus, RunSubmission, StepCompletion,
+    StepSpec, Submitted, RUN_CANCELLED,
 };
-use crate::store::{Backend, Store, StoreEvent};
+use crate::sanitize;
+use crate::store::{Backend, Store, Wakeup};
 
 /// The declaration of one step of a pipeline: its name, queue, and what it reads and writes.
 ///
@@ -174,6 +176,7 @@ impl StepContext {
             ));
         }
         let value = serde_json::to_value(value).map_err(|e| Error::InvalidArgs(e.to_string()))?;
+        let value = sanitize::json(value);
         self.job
             .store
             .put_checkpoint(self.run_id, self.step, key, value)
@@ -219,7 +222,7 @@ impl StepContext {
                 self.job.id,
                 self.step,
                 i16::from(pct.min(100)),
-                payload,
+                payload.map(sanitize::json),
             )
             .await?;
         Ok(true)
@@ -250,8 +253,9 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 )
             })?;
             let store = ctx.store.clone();
-            let run = store
-                .get_run(args.run_id)
+            // The run and the outputs so far, in one read.
+            let crate::store::StepInputs { run, outputs } = store
+                .step_context(args.run_id)
                 .await
                 .map_err(db_error)?
                 .ok_or_else(|| {
@@ -261,7 +265,6 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                     )
                 })?;
             let result_ttl = run_result_ttl(&run);
-            let outputs = store.step_outputs(args.run_id).await.map_err(db_error)?;
             let completion = |output| StepCompletion {
                 job_id: ctx.id,
                 attempt: ctx.attempt,
@@ -283,11 +286,17 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 if !ctx.begin_completion() {
                     return Err(JobError::cancel("the step was cancelled"));
                 }
-                store
-                    .complete_step(completion(out.clone()))
-                    .await
-                    .map_err(db_error)?;
-                return Ok(Done::Recorded);
+                return Ok(Done::Step(Box::new(completion(out.clone()))));
+            }
+            if run.state == crate::run::RunState::Failed
+                && run.error_code.as_deref() == Some(RUN_CANCELLED.0)
+            {
+                // The run was cancelled while this job waited or was being claimed: the step
+                // must not run for it.
+                return Err(JobError::cancel(format!(
+                    "run {} was cancelled; its step is not run",
+                    args.run_id
+                )));
             }
             let mut context = serde_json::Map::new();
             context.insert("input".into(), run.input.clone());
@@ -322,16 +331,14 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                     ),
                 )
             })?;
+            let output = sanitize::json(output);
             // A step that returns after its job was asked to stop (it saw the cancel, or the
             // request raced its end) is cancelled, not done: the request came first.
             if !ctx.begin_completion() {
                 return Err(JobError::cancel("the step was cancelled"));
             }
-            store
-                .complete_step(completion(output))
-                .await
-                .map_err(db_error)?;
-            Ok(Done::Recorded)
+            // Recorded by the completer, batched with other outcomes in one transaction.
+            Ok(Done::Step(Box::new(completion(output))))
         })
     }
 }
@@ -343,6 +350,16 @@ fn run_result_ttl(run: &Run) -> Duration {
             .map(|s| s.result_ttl_secs)
             .unwrap_or(7 * 24 * 3600),
     )
+}
+
+impl Catalog {
+    /// Add every step of a pipeline.
+    pub fn pipeline(mut self, p: &Pipeline) -> Self {
+        for k in p.kinds() {
+            self.add(k.clone());
+        }
+        self
+    }
 }
 
 impl Registry {
@@ -446,6 +463,15 @@ impl Client {
         })
     }
 
+    /// Cancel a running run of `owner`: it fails with code `CANCELLED` at once (exactly one
+    /// `failed` event), and its current step is cancelled or asked to stop. Cancelling the
+    /// run, not a job the caller last saw, is what stays right when a step finishes and the
+    /// next one starts in between.
+    pub async fn cancel_run(&self, owner: &str, run_id: i64) -> Result<RunCancelOutcome> {
+        self.get_run(owner, run_id).await?;
+        self.store().cancel_run(run_id).await
+    }
+
     /// Restart a failed run of `owner` from its last checkpoint.
     pub async fn resume(&self, owner: &str, run_id: i64) -> Result<()> {
         self.get_run(owner, run_id).await?;
@@ -461,7 +487,7 @@ impl Client {
         after: i64,
     ) -> Result<impl Stream<Item = Result<RunEvent>> + Send + 'static> {
         // Subscribe before the first read, so nothing committed in between is missed.
-        let rx = self.store().events();
+        let rx = self.store().wakeups();
         self.get_run(owner, run_id).await?;
         Ok(subscribe(self.store().clone(), run_id, after, rx))
     }
@@ -472,7 +498,7 @@ struct Sub {
     run_id: i64,
     after: i64,
     buf: VecDeque<RunEvent>,
-    rx: broadcast::Receiver<StoreEvent>,
+    rx: broadcast::Receiver<Wakeup>,
     ended: bool,
     poll: Duration,
 }
@@ -481,7 +507,7 @@ fn subscribe(
     store: Arc<dyn Store>,
     run_id: i64,
     after: i64,
-    rx: broadcast::Receiver<StoreEvent>,
+    rx: broadcast::Receiver<Wakeup>,
 ) -> impl Stream<Item = Result<RunEvent>> + Send + 'static {
     // Postgres signals every event through NOTIFY; on SQLite events written by triggers in
     // other transactions are found by a short poll.
@@ -527,8 +553,8 @@ fn subscribe(
                 tokio::select! {
                     _ = &mut sleep => break,
                     ev = s.rx.recv() => match ev {
-                        Ok(StoreEvent::RunEvent(id)) if id == s.run_id || id == 0 => break,
-                        Ok(StoreEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => break,
+                        Ok(Wakeup::RunEvent(id)) if id == s.run_id || id == 0 => break,
+                        Ok(Wakeup::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => break,
                         Err(broadcast::error::RecvError::Closed) => {
                             sleep.as_mut().await;
                             break;

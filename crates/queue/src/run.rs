@@ -185,3 +185,16 @@ pub enum RunStatus {
     },
     NotFound,
 }
+
+/// What [`crate::Client::cancel_run`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunCancelOutcome {
+    /// The run was running: it is now failed with code `CANCELLED` (one `failed` event), and
+    /// its current step's job, if any, was cancelled (pending) or asked to stop (running).
+    Cancelled { step_job: Option<i64> },
+    /// The run had already ended; nothing changed.
+    AlreadyFinal(RunState),
+}
+
+/// The code and message of a cancelled run.
+pub(crate) const RUN_CANCELLED: (&str, &str) = ("CANCELLED", "the run was cancelled");

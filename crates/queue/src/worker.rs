@@ -1,6 +1,6 @@
 //! The worker: fetches jobs for its queues, runs them, records their outcomes in batches.
 //!
-//! Structure (after River's producer / executor / completer split):
+//! Structure (after River's producer / executor / completer split), one file each:
 //! - one **producer** per queue claims as many jobs as it has free slots, woken by the
 //!   store's insert signal, by freed slots, or by a jittered poll;
 //! - each job runs as its own task (**executor**) under a timeout, with panics caught;
@@ -14,66 +14,25 @@
 //! makes it `retryable`: it runs again, never vanishes.
 
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use futures::FutureExt;
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
-use crate::error::{Error, JobError, Result};
-use crate::handler::{Catalog, Done, Entry, JobContext, Registry};
-use crate::job::{AttemptError, Completion, FetchedJob, Outcome};
+use crate::completer;
+use crate::error::{Error, Result};
+use crate::handler::{Catalog, Registry};
+use crate::heartbeat;
+use crate::listener::listen;
 use crate::metrics as m;
-use crate::store::{Store, StoreEvent};
+use crate::producer::producer;
+use crate::shared::{stop_all, Shared, StopReason};
+use crate::store::Store;
 
-/// Tunables of a worker. The defaults suit most deployments.
-#[derive(Debug, Clone)]
-pub struct WorkerConfig {
-    /// Unique name of this worker process. Default: `host-pid-random`.
-    pub id: String,
-    /// Poll for work this often when no wake-up arrives (±20% jitter).
-    pub poll_interval: Duration,
-    /// Refresh the heartbeat this often.
-    pub heartbeat_interval: Duration,
-    /// Most jobs claimed by one fetch.
-    pub fetch_max: usize,
-    /// Most outcomes written by one completion statement.
-    pub complete_batch: usize,
-    /// Outcomes waiting for the completer before executors wait (backpressure).
-    pub complete_buffer: usize,
-}
-
-impl Default for WorkerConfig {
-    fn default() -> Self {
-        WorkerConfig {
-            id: default_worker_id(),
-            poll_interval: Duration::from_secs(1),
-            heartbeat_interval: Duration::from_secs(2),
-            fetch_max: 1000,
-            complete_batch: 2000,
-            complete_buffer: 10_000,
-        }
-    }
-}
-
-/// `host-pid-random`: readable in `attempted_by`, unique across restarts.
-pub fn default_worker_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".to_string());
-    format!(
-        "{host}-{}-{:06x}",
-        std::process::id(),
-        rand::random::<u32>() & 0xff_ffff
-    )
-}
+pub use crate::config::{default_worker_id, WorkerConfig};
 
 /// Builds a [`Worker`]: a store, handlers, and the queues to consume.
 pub struct WorkerBuilder {
@@ -114,6 +73,16 @@ impl WorkerBuilder {
     }
     pub fn heartbeat_interval(mut self, d: Duration) -> Self {
         self.config.heartbeat_interval = d;
+        self
+    }
+    /// See [`WorkerConfig::fence_after`].
+    pub fn fence_after(mut self, d: Duration) -> Self {
+        self.config.fence_after = d;
+        self
+    }
+    /// Claim only the jobs of run `run_id` (see [`WorkerConfig::only_run`]).
+    pub fn only_run(mut self, run_id: i64) -> Self {
+        self.config.only_run = Some(run_id);
         self
     }
 
@@ -168,35 +137,6 @@ pub struct Worker {
     config: WorkerConfig,
 }
 
-struct Running {
-    token: CancellationToken,
-    /// Why the token fired: set before cancelling.
-    reason: Arc<Mutex<Option<StopReason>>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StopReason {
-    Cancelled,
-    Shutdown,
-}
-
-struct Shared {
-    store: Arc<dyn Store>,
-    entries: HashMap<String, Entry>,
-    /// Metric handles by kind, then queue, for what this worker can run (registered at start).
-    metrics: HashMap<String, HashMap<String, m::KindMetrics>>,
-    config: WorkerConfig,
-    running: Mutex<HashMap<i64, Running>>,
-    wakers: HashMap<String, Arc<Notify>>,
-    completions: mpsc::Sender<Completion>,
-    /// Producers stop fetching.
-    stop_fetching: CancellationToken,
-    /// Every running job is told to stop (the shutdown deadline passed).
-    hard_stop: CancellationToken,
-    /// Signalled whenever a job finishes.
-    idle: Notify,
-}
-
 impl Worker {
     pub fn builder(store: Arc<dyn Store>) -> WorkerBuilder {
         WorkerBuilder {
@@ -225,7 +165,7 @@ impl Worker {
         self.store
             .register_worker(&self.config.id, &queue_names)
             .await?;
-        let events = self.store.events();
+        let wakeups = self.store.wakeups();
         let (tx, rx) = mpsc::channel(self.config.complete_buffer.max(1));
         let mut metrics: HashMap<String, HashMap<String, m::KindMetrics>> = HashMap::new();
         for (q, _) in &self.queues {
@@ -251,15 +191,27 @@ impl Worker {
             stop_fetching: CancellationToken::new(),
             hard_stop: CancellationToken::new(),
             idle: Notify::new(),
+            fenced: AtomicBool::new(false),
         });
         let background = CancellationToken::new();
         let mut producers = JoinSet::new();
         for (q, concurrency) in self.queues.clone() {
             producers.spawn(producer(shared.clone(), q, concurrency));
         }
-        let completer = tokio::spawn(completer(shared.clone(), rx));
-        let heartbeat = tokio::spawn(heartbeat(shared.clone(), background.clone()));
-        let listener = tokio::spawn(listen(shared.clone(), events, background.clone()));
+        let completer = tokio::spawn(completer::run(
+            self.store.clone(),
+            self.config.complete_batch,
+            rx,
+        ));
+        let heartbeat = tokio::spawn(heartbeat::run(
+            self.store.clone(),
+            self.config.id.clone(),
+            self.config.heartbeat_interval,
+            self.config.fence_after,
+            background.clone(),
+            shared.clone(),
+        ));
+        let listener = tokio::spawn(listen(shared.clone(), wakeups, background.clone()));
         tracing::info!(worker = %self.config.id, queues = ?queue_names, "worker started");
         Ok(WorkerHandle {
             shared,
@@ -314,7 +266,7 @@ impl WorkerHandle {
                 break;
             }
             if Instant::now() >= until {
-                report.interrupted = interrupt_all(&shared);
+                report.interrupted = stop_all(&shared, StopReason::Shutdown);
                 break;
             }
             let _ = tokio::time::timeout_at(until.into(), idle).await;
@@ -332,8 +284,16 @@ impl WorkerHandle {
         let completer = self.completer.take();
         drop(self);
         drop(shared);
-        if let Some(c) = completer {
-            let _ = c.await;
+        if let Some(mut c) = completer {
+            // The completer retries while the database is out of reach; a shutdown waits for
+            // it only so long. Unrecorded jobs stay `running` under a worker that no longer
+            // heartbeats, so the rescuer returns them.
+            if tokio::time::timeout(COMPLETER_DRAIN, &mut c).await.is_err() {
+                c.abort();
+                tracing::error!(
+                    "outcomes could not be recorded within {COMPLETER_DRAIN:?} of shutdown; the rescuer will return their jobs"
+                );
+            }
         }
         Ok(report)
     }
@@ -347,375 +307,5 @@ impl Drop for WorkerHandle {
     }
 }
 
-fn interrupt_all(shared: &Shared) -> usize {
-    let Ok(running) = shared.running.lock() else {
-        return 0;
-    };
-    for r in running.values() {
-        if let Ok(mut reason) = r.reason.lock() {
-            reason.get_or_insert(StopReason::Shutdown);
-        }
-        r.token.cancel();
-    }
-    running.len()
-}
-
-fn jittered(d: Duration) -> Duration {
-    let f = 1.0 + rand::random_range(-0.2..=0.2);
-    d.mul_f64(f)
-}
-
-async fn producer(shared: Arc<Shared>, queue: String, concurrency: usize) {
-    let slots = Arc::new(Semaphore::new(concurrency));
-    let Some(wake) = shared.wakers.get(&queue).cloned() else {
-        return;
-    };
-    let slot_freed = Arc::new(Notify::new());
-    let mut failures: u32 = 0;
-    loop {
-        if shared.stop_fetching.is_cancelled() {
-            return;
-        }
-        // Register interest before fetching, so a wake-up during the fetch is not lost.
-        let woken = wake.notified();
-        let freed = slot_freed.notified();
-        tokio::pin!(woken, freed);
-        woken.as_mut().enable();
-        freed.as_mut().enable();
-
-        let free = slots.available_permits();
-        let mut wait = jittered(shared.config.poll_interval);
-        if free > 0 {
-            let want = free.min(shared.config.fetch_max);
-            match shared.store.fetch(&queue, want, &shared.config.id).await {
-                Ok(jobs) => {
-                    failures = 0;
-                    let got = jobs.len();
-                    for job in jobs {
-                        let Ok(permit) = slots.clone().try_acquire_owned() else {
-                            // Cannot happen: we asked for at most the free slots.
-                            break;
-                        };
-                        let freed = slot_freed.clone();
-                        spawn_job(shared.clone(), job, permit, freed);
-                    }
-                    if got == want {
-                        continue;
-                    }
-                    if got == 0 {
-                        if let Ok(Some(at)) = shared.store.next_due(&queue).await {
-                            let until = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-                            wait = wait.min(until + Duration::from_millis(1));
-                        }
-                    }
-                }
-                Err(e) => {
-                    failures = failures.saturating_add(1);
-                    let backoff = Duration::from_millis(100 * 2u64.pow(failures.min(6)));
-                    tracing::error!(queue = %queue, error = %e, "fetch failed; retrying in {backoff:?}");
-                    wait = backoff;
-                }
-            }
-        }
-        tokio::select! {
-            _ = shared.stop_fetching.cancelled() => return,
-            _ = &mut woken => {}
-            _ = &mut freed, if free == 0 || slots.available_permits() == 0 => {}
-            _ = tokio::time::sleep(wait) => {}
-        }
-    }
-}
-
-fn spawn_job(
-    shared: Arc<Shared>,
-    job: FetchedJob,
-    permit: tokio::sync::OwnedSemaphorePermit,
-    slot_freed: Arc<Notify>,
-) {
-    let token = shared.hard_stop.child_token();
-    let reason = Arc::new(Mutex::new(None));
-    if let Ok(mut running) = shared.running.lock() {
-        running.insert(
-            job.id,
-            Running {
-                token: token.clone(),
-                reason: reason.clone(),
-            },
-        );
-    }
-    let span = tracing::info_span!("job", id = job.id, kind = %job.kind, queue = %job.queue, attempt = job.attempt);
-    tokio::spawn(
-        async move {
-            let id = job.id;
-            let outcome = execute(&shared, &job, token, reason).await;
-            let completion = Completion {
-                id,
-                attempt: job.attempt,
-                outcome,
-            };
-            // Backpressure: wait for room in the completer's buffer while holding the slot.
-            if completion.outcome != Outcome::Recorded {
-                let _ = shared.completions.send(completion).await;
-            }
-            if let Ok(mut running) = shared.running.lock() {
-                running.remove(&id);
-            }
-            drop(permit);
-            slot_freed.notify_one();
-            shared.idle.notify_waiters();
-        }
-        .instrument(span),
-    );
-}
-
-fn attempt_error(shared: &Shared, job: &FetchedJob, code: &str, message: String) -> AttemptError {
-    AttemptError {
-        attempt: job.attempt,
-        at: Utc::now(),
-        code: code.to_string(),
-        message,
-        worker: shared.config.id.clone(),
-    }
-}
-
-async fn execute(
-    shared: &Shared,
-    job: &FetchedJob,
-    token: CancellationToken,
-    reason: Arc<Mutex<Option<StopReason>>>,
-) -> Outcome {
-    let started = Instant::now();
-    // Registered kinds use their handles; an unknown kind pays for its labels.
-    let metrics = shared
-        .metrics
-        .get(&job.kind)
-        .and_then(|by_queue| by_queue.get(&job.queue));
-    match metrics {
-        Some(km) => km.started(job.scheduled_at),
-        None => m::queue_latency(&job.queue, &job.kind, job.scheduled_at),
-    }
-    let record = |outcome: &Outcome| match metrics {
-        Some(km) => km.finished(outcome, started.elapsed()),
-        None => m::finished(&job.queue, &job.kind, outcome, started.elapsed()),
-    };
-    let Some(entry) = shared.entries.get(&job.kind) else {
-        tracing::error!(kind = %job.kind, "no handler for this job kind in this worker");
-        let outcome = retry_or_discard(
-            job,
-            None,
-            attempt_error(
-                shared,
-                job,
-                "UNKNOWN_KIND",
-                format!(
-                    "worker {} has no handler for job kind `{}` (queue `{}`)",
-                    shared.config.id, job.kind, job.queue
-                ),
-            ),
-        );
-        record(&outcome);
-        return outcome;
-    };
-    let completing = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let ctx = JobContext {
-        id: job.id,
-        kind: job.kind.clone(),
-        queue: job.queue.clone(),
-        attempt: job.attempt,
-        max_attempts: job.max_attempts,
-        created_at: job.created_at,
-        scheduled_at: job.scheduled_at,
-        worker: shared.config.id.clone(),
-        metadata: job.metadata.clone(),
-        cancel: token.clone(),
-        store: shared.store.clone(),
-        completing: completing.clone(),
-    };
-    let timeout = entry.spec.options.timeout;
-    let fut = AssertUnwindSafe(entry.handler.call(ctx, &job.args)).catch_unwind();
-    let mut fut = std::pin::pin!(tokio::time::timeout(timeout, fut));
-    let finished = |r: std::result::Result<std::thread::Result<_>, _>| match r {
-        Ok(Ok(res)) => Ok(res),
-        Ok(Err(panic)) => Err(("PANIC", panic_message(panic.as_ref()))),
-        Err(_) => {
-            token.cancel();
-            Err((
-                "TIMEOUT",
-                format!("attempt exceeded the kind's timeout of {timeout:?}"),
-            ))
-        }
-    };
-    let result = tokio::select! {
-        // A fired token wins over a handler that returns in the same poll: the cancel or
-        // shutdown was requested first.
-        biased;
-        _ = token.cancelled() => {
-            if completing.load(std::sync::atomic::Ordering::SeqCst) {
-                // The handler is committing its own completion: abandoning it now could
-                // leave a committed success behind a recorded cancel. It finishes (still
-                // under the timeout), and its result is the outcome.
-                finished((&mut fut).await)
-            } else {
-                let why = reason.lock().ok().and_then(|r| *r);
-                Err(match why {
-                    Some(StopReason::Shutdown) => ("SHUTDOWN", "the worker shut down before the job finished".to_string()),
-                    _ => ("CANCELLED", "the job was cancelled while running".to_string()),
-                })
-            }
-        }
-        r = &mut fut => finished(r),
-    };
-    let outcome = match result {
-        Ok(Ok(Done::Ok)) => Outcome::Completed,
-        Ok(Ok(Done::Recorded)) => Outcome::Recorded,
-        Ok(Err(JobError::Retryable { code, message })) => {
-            retry_or_discard(job, Some(entry), attempt_error(shared, job, &code, message))
-        }
-        Ok(Err(JobError::Permanent { code, message })) => Outcome::Discard {
-            error: attempt_error(shared, job, &code, message),
-        },
-        Ok(Err(JobError::Cancel { message })) => Outcome::Cancel {
-            error: attempt_error(shared, job, "CANCELLED", message),
-        },
-        Ok(Err(JobError::Snooze(d))) => Outcome::Snooze {
-            at: Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX),
-            error: None,
-        },
-        Err(("CANCELLED", message)) => Outcome::Cancel {
-            error: attempt_error(shared, job, "CANCELLED", message),
-        },
-        Err(("SHUTDOWN", message)) => Outcome::Interrupted {
-            error: attempt_error(shared, job, "SHUTDOWN", message),
-        },
-        Err((code, message)) => {
-            retry_or_discard(job, Some(entry), attempt_error(shared, job, code, message))
-        }
-    };
-    if let Some(e) = outcome.error() {
-        tracing::warn!(code = %e.code, message = %e.message, next = outcome.state().as_str(), "job attempt failed");
-    }
-    record(&outcome);
-    outcome
-}
-
-fn retry_or_discard(job: &FetchedJob, entry: Option<&Entry>, error: AttemptError) -> Outcome {
-    if job.attempt >= job.max_attempts {
-        return Outcome::Discard { error };
-    }
-    let delay = entry
-        .map(|e| e.spec.options.backoff)
-        .unwrap_or_default()
-        .delay(job.attempt);
-    Outcome::Retry {
-        at: Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX),
-        error,
-    }
-}
-
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        format!("handler panicked: {s}")
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        format!("handler panicked: {s}")
-    } else {
-        "handler panicked".to_string()
-    }
-}
-
-async fn completer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Completion>) {
-    // Only the channel keeps the completer alive: drop our clone of the sender's owner.
-    let store = shared.store.clone();
-    let max = shared.config.complete_batch.max(1);
-    drop(shared);
-    let mut batch: Vec<Completion> = Vec::with_capacity(max);
-    loop {
-        if rx.recv_many(&mut batch, max).await == 0 {
-            return;
-        }
-        let mut failures: u32 = 0;
-        loop {
-            let started = Instant::now();
-            match store.complete(&batch).await {
-                Ok(_) => {
-                    m::completion_batch(batch.len(), started.elapsed());
-                    break;
-                }
-                Err(e) => {
-                    failures = failures.saturating_add(1);
-                    let backoff = Duration::from_millis(50 * 2u64.pow(failures.min(7)));
-                    tracing::error!(error = %e, jobs = batch.len(), "recording outcomes failed; retrying in {backoff:?}");
-                    tokio::time::sleep(backoff).await;
-                    if failures > 40 {
-                        // The jobs stay `running` and the rescuer will retry them.
-                        tracing::error!(
-                            jobs = batch.len(),
-                            "giving up on recording outcomes; the rescuer will retry these jobs"
-                        );
-                        break;
-                    }
-                }
-            }
-        }
-        batch.clear();
-    }
-}
-
-async fn heartbeat(shared: Arc<Shared>, stop: CancellationToken) {
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(shared.config.heartbeat_interval) => {}
-        }
-        match shared.store.heartbeat(&shared.config.id).await {
-            Ok(cancel_ids) => {
-                for id in cancel_ids {
-                    cancel_running(&shared, id);
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "heartbeat failed"),
-        }
-    }
-    if let Err(e) = shared.store.deregister_worker(&shared.config.id).await {
-        tracing::warn!(error = %e, "could not deregister worker");
-    }
-}
-
-fn cancel_running(shared: &Shared, id: i64) {
-    if let Ok(running) = shared.running.lock() {
-        if let Some(r) = running.get(&id) {
-            if let Ok(mut reason) = r.reason.lock() {
-                reason.get_or_insert(StopReason::Cancelled);
-            }
-            r.token.cancel();
-        }
-    }
-}
-
-async fn listen(
-    shared: Arc<Shared>,
-    mut events: tokio::sync::broadcast::Receiver<StoreEvent>,
-    stop: CancellationToken,
-) {
-    use tokio::sync::broadcast::error::RecvError;
-    loop {
-        let ev = tokio::select! {
-            _ = stop.cancelled() => return,
-            ev = events.recv() => ev,
-        };
-        match ev {
-            Ok(StoreEvent::Inserted(q)) | Ok(StoreEvent::QueueChanged(q)) => {
-                if let Some(w) = shared.wakers.get(&q) {
-                    w.notify_one();
-                }
-            }
-            Ok(StoreEvent::CancelRequested(id)) => cancel_running(&shared, id),
-            Ok(StoreEvent::RunEvent(_)) => {}
-            Ok(StoreEvent::Resync) | Err(RecvError::Lagged(_)) => {
-                for w in shared.wakers.values() {
-                    w.notify_one();
-                }
-            }
-            Err(RecvError::Closed) => return,
-        }
-    }
-}
+/// How long a shutdown waits for the completer to record the last outcomes.
+const COMPLETER_DRAIN: Duration = Duration::from_secs(30);

@@ -1,8 +1,9 @@
 //! TLS to PostgreSQL: `sslmode=require` means an encrypted connection whose certificate and
 //! host name are verified (libpq's `verify-full`), against the public roots plus
-//! `ca_file`. Checked against the test server whatever its setup: with TLS on, a connection
-//! trusting its certificate is encrypted and one that does not is refused; with TLS off,
-//! `require` is refused rather than silently plain.
+//! `ca_file`. Checked against the test server, which must have TLS on with a certificate for
+//! `localhost` readable here (`scripts/test` makes one for its throwaway cluster): a
+//! connection trusting the certificate is encrypted, one that does not is refused, and one
+//! that trusts it but addresses the server by another name is refused.
 #![allow(clippy::unwrap_used)]
 
 use specline_queue::store::{PgConfig, PgStore, Store};
@@ -31,34 +32,43 @@ async fn server_tls() -> (bool, String) {
 }
 
 #[tokio::test]
-async fn require_encrypts_and_verifies_or_refuses() {
+async fn require_verifies_the_certificate_and_the_host_name() {
     let schema = PgSchema::new();
     let (tls_on, cert_file) = server_tls().await;
+    // `scripts/test` gives its throwaway cluster a certificate it makes for `localhost`; a
+    // server of one's own must have TLS on too, or this check would prove nothing.
+    assert!(
+        tls_on,
+        "the test server has no TLS: run the suite with scripts/test, or turn `ssl` on"
+    );
     let untrusted = PgStore::connect(PgConfig::new(require_url()).schema(schema.name()))
         .await
         .unwrap();
     let err = untrusted.migrate().await.unwrap_err().to_string();
-    if !tls_on {
-        // No TLS on the server: `require` never falls back to plain.
-        assert!(
-            err.to_lowercase().contains("tls") || err.to_lowercase().contains("ssl"),
-            "{err}"
-        );
-        return;
-    }
     // TLS on, but its certificate is not among the trusted roots: refused.
     assert!(
         err.contains("TLS handshake") && err.to_lowercase().contains("certificate"),
         "{err}"
     );
-    let Ok(pem) = std::fs::read(&cert_file) else {
-        // A remote server whose certificate file is not here: the refusal above is what
-        // this machine can check.
-        return;
-    };
+    let pem = std::fs::read(&cert_file).unwrap_or_else(|e| {
+        panic!("the server's certificate {cert_file} is not readable here ({e}): run the suite with scripts/test on this machine")
+    });
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("server.pem");
     std::fs::write(&ca, pem).unwrap();
+
+    // Trusted certificate, but addressed by a name it was not made for: refused.
+    let by_ip = require_url().replace("@localhost", "@127.0.0.1");
+    let wrong_name = PgStore::connect(PgConfig::new(by_ip).schema(schema.name()).ca_file(&ca))
+        .await
+        .unwrap();
+    let err = wrong_name.migrate().await.unwrap_err().to_string();
+    assert!(
+        err.contains("TLS handshake") && err.to_lowercase().contains("name"),
+        "a certificate for `localhost` must not be accepted for 127.0.0.1: {err}"
+    );
+
+    // Trusted certificate and its own name: encrypted.
     let trusted = PgStore::connect(
         PgConfig::new(require_url())
             .schema(schema.name())
@@ -77,6 +87,22 @@ async fn require_encrypts_and_verifies_or_refuses() {
         .unwrap()
         .get(0);
     assert!(encrypted, "the pooled connection is not encrypted");
+}
+
+#[tokio::test]
+async fn require_never_falls_back_to_plain() {
+    // Whatever the server: `require` with no trusted certificate yields no plain connection.
+    let schema = PgSchema::new();
+    let store = PgStore::connect(PgConfig::new(require_url()).schema(schema.name()))
+        .await
+        .unwrap();
+    let err = store
+        .migrate()
+        .await
+        .unwrap_err()
+        .to_string()
+        .to_lowercase();
+    assert!(err.contains("tls") || err.contains("ssl"), "{err}");
 }
 
 #[tokio::test]

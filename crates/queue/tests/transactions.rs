@@ -49,7 +49,7 @@ async fn postgres_job_commits_and_rolls_back_with_the_callers_transaction() {
         assert!(h.store.get_job(ins[0].id).await.unwrap().is_none());
     }
     // Committed: both exist, and a listening worker is woken by the commit.
-    let mut events = h.store.events();
+    let mut events = h.store.wakeups();
     tokio::time::sleep(Duration::from_millis(200)).await; // let LISTEN start
     let tx = conn.transaction().await.unwrap();
     tx.execute("INSERT INTO orders VALUES (2)", &[])
@@ -70,7 +70,7 @@ async fn postgres_job_commits_and_rolls_back_with_the_callers_transaction() {
         .unwrap();
     assert_eq!(
         ev,
-        specline_queue::store::StoreEvent::Inserted("default".into())
+        specline_queue::store::Wakeup::Inserted("default".into())
     );
     let orders: i64 = conn
         .query_one("SELECT count(*) FROM orders", &[])
@@ -105,7 +105,7 @@ async fn sqlite_job_commits_and_rolls_back_with_the_callers_transaction() {
     assert_eq!(failed.unwrap_err().code(), "INVALID_ARGS");
     assert_eq!(h.count(JobState::Available).await, 0);
 
-    let mut events = h.store.events();
+    let mut events = h.store.wakeups();
     let ids = store
         .transaction(|tx| {
             tx.conn().execute("INSERT INTO orders VALUES (2)", [])?;
@@ -120,7 +120,7 @@ async fn sqlite_job_commits_and_rolls_back_with_the_callers_transaction() {
         .unwrap();
     assert_eq!(
         ev,
-        specline_queue::store::StoreEvent::Inserted("default".into())
+        specline_queue::store::Wakeup::Inserted("default".into())
     );
     let orders: i64 = store
         .transaction(|tx| {

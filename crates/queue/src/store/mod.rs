@@ -11,9 +11,9 @@ use tokio::sync::broadcast;
 
 use crate::error::Result;
 use crate::job::{
-    CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
+    AttemptError, CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
 };
-use crate::run::{Run, RunEvent, RunSubmission, StepCompletion, Submitted};
+use crate::run::{Run, RunCancelOutcome, RunEvent, RunSubmission, StepCompletion, Submitted};
 
 pub mod postgres;
 pub mod sqlite;
@@ -28,18 +28,20 @@ pub enum Backend {
     Sqlite,
 }
 
-/// A wake-up or control signal from the store to workers.
+/// A wake-up or control signal from the store to workers and run subscribers. (Not to be
+/// confused with a run's *events*, the rows of its history: a wake-up carries no data and
+/// may be missed or repeated; it only says where to look.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreEvent {
+pub enum Wakeup {
     /// Jobs were inserted (or became runnable) in the queue.
     Inserted(String),
-    /// The event stream was interrupted: events may have been missed, look at every queue.
+    /// The wake-up stream was interrupted: wake-ups may have been missed, look everywhere.
     Resync,
     /// Someone asked to cancel this running job.
     CancelRequested(i64),
     /// A queue was paused or resumed.
     QueueChanged(String),
-    /// A run has new events (`0`: some run, look at yours).
+    /// A run has new events in its history (`0`: some run, look at yours).
     RunEvent(i64),
 }
 
@@ -103,6 +105,15 @@ pub trait Store: Send + Sync + 'static {
     /// Claim up to `limit` due jobs of `queue` for `worker`, marking them running.
     async fn fetch(&self, queue: &str, limit: usize, worker: &str) -> Result<Vec<FetchedJob>>;
 
+    /// Like [`Store::fetch`], but only jobs of the pipeline run `run_id`.
+    async fn fetch_run(
+        &self,
+        queue: &str,
+        limit: usize,
+        worker: &str,
+        run_id: i64,
+    ) -> Result<Vec<FetchedJob>>;
+
     /// Record the end of many attempts at once. An entry whose job is no longer running that
     /// attempt (rescued, cancelled meanwhile) is ignored. Returns how many were applied.
     async fn complete(&self, batch: &[Completion]) -> Result<usize>;
@@ -123,9 +134,32 @@ pub trait Store: Send + Sync + 'static {
     /// Give up leadership, if held.
     async fn resign(&self, lease: &Lease) -> Result<()>;
 
-    /// Return running jobs whose worker stopped heartbeating for longer than `stale` to
-    /// `retryable` (or `discarded` when out of attempts). Returns the number rescued.
-    async fn rescue(&self, lease: &Lease, stale: Duration) -> Result<u64>;
+    /// Running jobs whose worker stopped heartbeating for longer than `stale` (at most
+    /// `limit`), with what the rescuer needs to decide their fate.
+    async fn stale_jobs(
+        &self,
+        lease: &Lease,
+        stale: Duration,
+        limit: usize,
+    ) -> Result<Vec<StaleJob>>;
+
+    /// Apply the rescuer's decisions. Each applies only while its job is still running that
+    /// attempt under a stale worker, and only while `lease` holds. Returns how many applied.
+    async fn rescue_jobs(&self, lease: &Lease, stale: Duration, rescues: &[Rescue]) -> Result<u64>;
+
+    /// Delete finished runs (with their events and checkpoints) that ended before `before`,
+    /// at most `limit`: not one whose result has not expired yet, one that a live
+    /// idempotency key points to, or one with a job that has not finished.
+    async fn prune_finished_runs(
+        &self,
+        lease: &Lease,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64>;
+
+    /// Delete the rows of workers whose last heartbeat is older than `before` and that own no
+    /// running job (the rescuer takes those first).
+    async fn prune_workers(&self, lease: &Lease, before: DateTime<Utc>) -> Result<u64>;
 
     /// Delete finished jobs older than the spec's bounds. Returns the number deleted.
     async fn prune(&self, lease: &Lease, spec: PruneSpec) -> Result<u64>;
@@ -146,7 +180,7 @@ pub trait Store: Send + Sync + 'static {
     async fn paused_queues(&self) -> Result<Vec<String>>;
 
     /// Wake-ups and control signals.
-    fn events(&self) -> broadcast::Receiver<StoreEvent>;
+    fn wakeups(&self) -> broadcast::Receiver<Wakeup>;
 
     /// The earliest `scheduled_at` of a pending job in the queue, to sleep precisely.
     async fn next_due(&self, queue: &str) -> Result<Option<DateTime<Utc>>>;
@@ -168,6 +202,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Outputs of the run's finished steps, by step name.
     async fn step_outputs(&self, run_id: i64) -> Result<Vec<(String, serde_json::Value)>>;
+
+    /// The run and its finished steps' outputs, in one read: what a step needs to start.
+    async fn step_context(&self, run_id: i64) -> Result<Option<StepInputs>>;
 
     /// Save an intermediate checkpoint of a step (`key` must not be empty).
     async fn put_checkpoint(
@@ -203,8 +240,55 @@ pub trait Store: Send + Sync + 'static {
     /// Restart a failed run from its first step without a checkpoint.
     async fn resume_run(&self, run_id: i64) -> Result<()>;
 
+    /// Cancel a running run in one transaction: the run fails with code `CANCELLED` (one
+    /// `failed` event), and its unfinished step job is cancelled (pending) or asked to stop
+    /// (running). A step that finishes meanwhile no longer advances the run.
+    async fn cancel_run(&self, run_id: i64) -> Result<RunCancelOutcome>;
+
     /// Delete expired results and idempotency keys (leader only).
     async fn prune_runs(&self, lease: &Lease) -> Result<u64>;
+}
+
+/// What a step reads before it runs: its run, and the outputs of the run's finished steps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepInputs {
+    pub run: Run,
+    pub outputs: Vec<(String, serde_json::Value)>,
+}
+
+/// Step outputs from a JSON object `{step: output}` (as both drivers aggregate them).
+pub(crate) fn outputs_from_object(text: &str) -> Result<Vec<(String, serde_json::Value)>> {
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+        .map_err(|e| crate::error::Error::Corrupt(format!("step outputs: {e}")))?;
+    Ok(map.into_iter().collect())
+}
+
+/// A running job whose worker stopped heartbeating, as the rescuer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleJob {
+    pub id: i64,
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub cancel_requested: bool,
+    /// The worker of the attempt.
+    pub worker: String,
+    /// A pipeline step whose intermediate checkpoint was written during this attempt.
+    pub progressed: bool,
+    /// Attempts already given back for progress (see [`crate::rescuer`]).
+    pub credits: i32,
+}
+
+/// The rescuer's decision for one stale job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rescue {
+    pub id: i64,
+    /// The attempt the decision is about (the fence).
+    pub attempt: i32,
+    /// `retryable`, `cancelled` or `discarded`.
+    pub state: JobState,
+    /// Give the attempt back: `max_attempts` and the credits both grow by one.
+    pub credit: bool,
+    pub error: AttemptError,
 }
 
 /// The row of a rescued or failed attempt as written in the error history.

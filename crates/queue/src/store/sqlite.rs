@@ -17,167 +17,43 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use tokio::sync::broadcast;
 
 use super::{
-    rescue_message, Backend, Lease, MigrationStatus, PruneSpec, StateCounts, Store, StoreEvent,
+    Backend, Lease, MigrationStatus, PruneSpec, Rescue, StaleJob, StateCounts, StepInputs, Store,
+    Wakeup,
 };
+use crate::clock;
 use crate::error::{Error, Result};
 use crate::job::{
-    AttemptError, CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
+    AttemptError, CancelOutcome, Completion, Fence, FetchedJob, Inserted, Job, JobFilter, JobState,
+    NewJob,
 };
 use crate::run::{
-    EventStatus, Run, RunEvent, RunState, RunSubmission, StepCompletion, StepSpec, Submitted,
+    EventStatus, Run, RunCancelOutcome, RunEvent, RunState, RunSubmission, StepCompletion,
+    StepSpec, Submitted, RUN_CANCELLED,
 };
 
 const STATE_BIT: &str = "(CASE state WHEN 'available' THEN 1 WHEN 'scheduled' THEN 2 \
     WHEN 'running' THEN 4 WHEN 'retryable' THEN 8 WHEN 'completed' THEN 16 \
     WHEN 'cancelled' THEN 32 WHEN 'discarded' THEN 64 ELSE 0 END)";
 
-const MIGRATIONS: &[(i32, &str)] = &[
-    (1, "jobs, queues, workers, leader"),
+/// Schema migrations, in order: version, name, SQL (one file each). Never edit one that has
+/// shipped; add a new one.
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "jobs, queues, workers, leader",
+        include_str!("sql/sqlite/0001_jobs_queues_workers_leader.sql"),
+    ),
     (
         2,
         "pipelines: runs, events, checkpoints, results, idempotency",
+        include_str!("sql/sqlite/0002_pipelines.sql"),
+    ),
+    (
+        3,
+        "rescue credits for progress; jobs by run",
+        include_str!("sql/sqlite/0003_rescue_credits_jobs_by_run.sql"),
     ),
 ];
-
-/// Now, in microseconds since the epoch, inside SQL (triggers).
-const NOW_US: &str = "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
-
-/// The statements of a trigger that append an event with `status` for the job `NEW` to its
-/// run, if the run is in `run_state` after `update` ran. The seq comes from the run row.
-fn trigger_event(status: &str, payload: &str, run_state: &str) -> String {
-    format!(
-        "INSERT INTO specline_run_events (run_id, seq, job_id, stage, status, progress, payload, at)
-           SELECT r.id, r.last_seq, NEW.id, NEW.kind, '{status}', r.progress, {payload}, {NOW_US}
-           FROM specline_runs r
-           WHERE r.id = NEW.run_id AND r.state = '{run_state}'
-             AND NOT EXISTS (SELECT 1 FROM specline_run_events e WHERE e.run_id = r.id AND e.seq = r.last_seq);"
-    )
-}
-
-fn migration_sql(version: i32) -> String {
-    match version {
-        1 => format!(
-            r#"
-CREATE TABLE specline_jobs (
-  id            INTEGER PRIMARY KEY AUTOINCREMENT,
-  kind          TEXT NOT NULL,
-  queue         TEXT NOT NULL,
-  args          TEXT NOT NULL,
-  state         TEXT NOT NULL CHECK (state IN ('available','scheduled','running','retryable','completed','cancelled','discarded')),
-  priority      INTEGER NOT NULL DEFAULT 1,
-  attempt       INTEGER NOT NULL DEFAULT 0,
-  max_attempts  INTEGER NOT NULL CHECK (max_attempts >= 1),
-  created_at    INTEGER NOT NULL,
-  scheduled_at  INTEGER NOT NULL,
-  attempted_at  INTEGER,
-  finalized_at  INTEGER,
-  attempted_by  TEXT NOT NULL DEFAULT '[]',
-  errors        TEXT NOT NULL DEFAULT '[]',
-  metadata      TEXT NOT NULL DEFAULT '{{}}',
-  tags          TEXT NOT NULL DEFAULT '[]',
-  unique_key    TEXT,
-  unique_states INTEGER NOT NULL DEFAULT 0,
-  cancel_requested_at INTEGER
-);
-CREATE INDEX specline_jobs_fetch ON specline_jobs (queue, priority, scheduled_at, id)
-  WHERE state IN ('available', 'scheduled', 'retryable');
-CREATE INDEX specline_jobs_running ON specline_jobs (id) WHERE state = 'running';
-CREATE INDEX specline_jobs_finalized ON specline_jobs (finalized_at) WHERE finalized_at IS NOT NULL;
-CREATE UNIQUE INDEX specline_jobs_unique ON specline_jobs (unique_key)
-  WHERE unique_key IS NOT NULL AND (unique_states & {STATE_BIT}) <> 0;
-CREATE TABLE specline_queues (
-  name TEXT PRIMARY KEY, paused INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);
-CREATE TABLE specline_workers (
-  id TEXT PRIMARY KEY, queues TEXT NOT NULL, started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL);
-CREATE TABLE specline_leader (
-  name TEXT PRIMARY KEY, holder TEXT NOT NULL, term INTEGER NOT NULL,
-  elected_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
-"#
-        ),
-        2 => format!(
-            r#"
-ALTER TABLE specline_jobs ADD COLUMN run_id INTEGER;
-CREATE TABLE specline_runs (
-  id            INTEGER PRIMARY KEY AUTOINCREMENT,
-  pipeline      TEXT NOT NULL,
-  owner         TEXT NOT NULL,
-  state         TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed')),
-  steps         TEXT NOT NULL,
-  input         TEXT NOT NULL,
-  current_step  INTEGER NOT NULL DEFAULT 0,
-  stage         TEXT,
-  progress      INTEGER NOT NULL DEFAULT 0,
-  last_seq      INTEGER NOT NULL DEFAULT 0,
-  error_code    TEXT,
-  error_message TEXT,
-  created_at    INTEGER NOT NULL,
-  updated_at    INTEGER NOT NULL,
-  finished_at   INTEGER
-);
-CREATE TABLE specline_run_events (
-  run_id   INTEGER NOT NULL REFERENCES specline_runs (id) ON DELETE CASCADE,
-  seq      INTEGER NOT NULL,
-  job_id   INTEGER,
-  stage    TEXT,
-  status   TEXT NOT NULL CHECK (status IN ('queued', 'started', 'progress', 'completed', 'failed', 'done')),
-  progress INTEGER NOT NULL DEFAULT 0,
-  payload  TEXT,
-  at       INTEGER NOT NULL,
-  PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE specline_checkpoints (
-  run_id INTEGER NOT NULL REFERENCES specline_runs (id) ON DELETE CASCADE,
-  step TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
-  PRIMARY KEY (run_id, step, key)
-);
-CREATE TABLE specline_results (
-  run_id INTEGER PRIMARY KEY REFERENCES specline_runs (id) ON DELETE CASCADE,
-  result TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
-);
-CREATE INDEX specline_results_expiry ON specline_results (expires_at);
-CREATE TABLE specline_idempotency (
-  owner TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, run_id INTEGER,
-  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-  PRIMARY KEY (owner, key)
-);
-CREATE TRIGGER specline_step_queued AFTER INSERT ON specline_jobs
-WHEN NEW.run_id IS NOT NULL
-BEGIN
-  UPDATE specline_runs SET last_seq = last_seq + 1, stage = NEW.kind, updated_at = {NOW_US}
-   WHERE id = NEW.run_id AND state = 'running';
-  {queued}
-END;
-CREATE TRIGGER specline_step_started AFTER UPDATE OF state ON specline_jobs
-WHEN NEW.run_id IS NOT NULL AND NEW.state = 'running' AND OLD.state <> 'running'
-BEGIN
-  UPDATE specline_runs SET last_seq = last_seq + 1, stage = NEW.kind, updated_at = {NOW_US}
-   WHERE id = NEW.run_id AND state = 'running';
-  {started}
-END;
-CREATE TRIGGER specline_step_failed AFTER UPDATE OF state ON specline_jobs
-WHEN NEW.run_id IS NOT NULL AND NEW.state IN ('discarded', 'cancelled') AND OLD.state <> NEW.state
-BEGIN
-  UPDATE specline_runs SET state = 'failed', finished_at = {NOW_US}, updated_at = {NOW_US},
-    last_seq = last_seq + 1, stage = NEW.kind,
-    error_code = COALESCE(json_extract(NEW.errors, '$[#-1].code'),
-                          CASE WHEN NEW.state = 'cancelled' THEN 'CANCELLED' ELSE 'DISCARDED' END),
-    error_message = COALESCE(json_extract(NEW.errors, '$[#-1].message'),
-                             'step ' || NEW.kind || ' was ' || NEW.state)
-   WHERE id = NEW.run_id AND state = 'running';
-  {failed}
-END;
-"#,
-            queued = trigger_event("queued", "NULL", "running"),
-            started = trigger_event("started", "json_object('attempt', NEW.attempt)", "running"),
-            failed = trigger_event(
-                "failed",
-                "json_object('code', r.error_code, 'message', r.error_message)",
-                "failed"
-            ),
-        ),
-        _ => String::new(),
-    }
-}
 
 /// How to open the SQLite file.
 #[derive(Debug, Clone)]
@@ -204,7 +80,7 @@ pub struct SqliteStore {
 
 struct Inner {
     conn: Mutex<Connection>,
-    events: broadcast::Sender<StoreEvent>,
+    events: broadcast::Sender<Wakeup>,
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -217,6 +93,46 @@ fn from_micros(us: i64) -> DateTime<Utc> {
 
 fn now_us() -> i64 {
     micros(Utc::now())
+}
+
+/// `us + d` in microseconds, saturating (see [`crate::clock`]).
+fn plus(us: i64, d: Duration) -> i64 {
+    micros(clock::after(from_micros(us), d))
+}
+
+/// `us - d` in microseconds, saturating.
+fn minus(us: i64, d: Duration) -> i64 {
+    micros(clock::before(from_micros(us), d))
+}
+
+const RUN_COLUMNS: &str = "id, pipeline, owner, state, steps, input, current_step, stage, \
+    progress, last_seq, error_code, error_message, created_at, finished_at";
+
+/// A run from the columns [`RUN_COLUMNS`]; the outer error is SQLite's, the inner one a row
+/// that does not decode.
+fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Run>> {
+    let state: String = r.get(3)?;
+    let steps: String = r.get(4)?;
+    let input: String = r.get(5)?;
+    let build = |state: &str| -> Result<Run> {
+        Ok(Run {
+            id: r.get(0)?,
+            pipeline: r.get(1)?,
+            owner: r.get(2)?,
+            state: RunState::parse(state)?,
+            steps: serde_json::from_str(&steps).map_err(|e| Error::Corrupt(e.to_string()))?,
+            input: serde_json::from_str(&input).map_err(|e| Error::Corrupt(e.to_string()))?,
+            current_step: r.get(6)?,
+            stage: r.get(7)?,
+            progress: r.get(8)?,
+            last_seq: r.get(9)?,
+            error_code: r.get(10)?,
+            error_message: r.get(11)?,
+            created_at: from_micros(r.get(12)?),
+            finished_at: r.get::<_, Option<i64>>(13)?.map(from_micros),
+        })
+    };
+    Ok(build(&state))
 }
 
 const JOB_COLUMNS: &str = "id, kind, queue, args, state, priority, attempt, max_attempts, \
@@ -269,6 +185,21 @@ impl SqliteTx<'_> {
     /// The underlying transaction, for the application's own statements.
     pub fn conn(&self) -> &rusqlite::Transaction<'_> {
         &self.tx
+    }
+
+    /// Whether `fence` holds: the job is still running that attempt. The transaction holds
+    /// the database's write lock, so the attempt cannot be rescued or recorded before the
+    /// caller's own writes in it commit: check it, then write, in one transaction.
+    pub fn holds_fence(&self, fence: Fence) -> Result<bool> {
+        let found: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT 1 FROM specline_jobs WHERE id = ?1 AND attempt = ?2 AND state = 'running'",
+                params![fence.job_id, fence.attempt],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.is_some())
     }
 
     /// Insert jobs in this transaction; workers are woken after it commits.
@@ -440,7 +371,7 @@ impl SqliteStore {
             })
             .await?;
         for q in queues {
-            let _ = self.inner.events.send(StoreEvent::Inserted(q));
+            let _ = self.inner.events.send(Wakeup::Inserted(q));
         }
         Ok(value)
     }
@@ -469,7 +400,27 @@ impl SqliteStore {
         .map_err(|e| E::from(Error::from(e)))?
     }
 
-    fn emit(&self, ev: StoreEvent) {
+    /// Run `f` in one write transaction if `lease` still holds (the fencing of every
+    /// maintenance statement); nothing happens, and 0 is returned, when it does not.
+    async fn as_leader<F>(&self, lease: &Lease, f: F) -> Result<u64>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>, i64) -> Result<u64> + Send + 'static,
+    {
+        let lease = lease.clone();
+        self.with_conn(move |conn| {
+            let now = now_us();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if !lease_ok(&tx, &lease, now)? {
+                return Ok(0);
+            }
+            let n = f(&tx, now)?;
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+
+    fn emit(&self, ev: Wakeup) {
         let _ = self.inner.events.send(ev);
     }
 }
@@ -480,6 +431,7 @@ fn claim(
     worker: &str,
     now: i64,
     limit: usize,
+    run: Option<i64>,
 ) -> Result<Vec<FetchedJob>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut jobs = {
@@ -490,13 +442,13 @@ fn claim(
                      WHERE id IN (
                        SELECT id FROM specline_jobs
                        WHERE queue = ?3 AND state IN ('available', 'scheduled', 'retryable')
-                         AND scheduled_at <= ?1
+                         AND scheduled_at <= ?1 AND (?5 IS NULL OR run_id = ?5)
                          AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = ?3 AND q.paused)
                        ORDER BY priority, scheduled_at, id
                        LIMIT ?4)
                      RETURNING id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at, metadata",
                 )?;
-        let rows = stmt.query_map(params![now, worker, queue, limit as i64], |r| {
+        let rows = stmt.query_map(params![now, worker, queue, limit as i64, run], |r| {
             Ok(FetchedJob {
                 id: r.get(0)?,
                 kind: r.get(1)?,
@@ -519,6 +471,16 @@ fn claim(
     Ok(jobs)
 }
 
+/// Running jobs of workers whose heartbeat is older than `?1` (or that have no row).
+const STALE_WORKER: &str = "NOT EXISTS (
+   SELECT 1 FROM specline_workers w
+   WHERE w.id = json_extract(j.attempted_by, '$[#-1]') AND w.heartbeat_at > ?1)";
+
+/// [`STALE_WORKER`] with its bound as `?7`.
+const STALE_WORKER_7: &str = "NOT EXISTS (
+   SELECT 1 FROM specline_workers w
+   WHERE w.id = json_extract(j.attempted_by, '$[#-1]') AND w.heartbeat_at > ?7)";
+
 fn lease_ok(tx: &Connection, lease: &Lease, now: i64) -> Result<bool> {
     let ok: Option<i64> = tx
         .query_row(
@@ -528,6 +490,129 @@ fn lease_ok(tx: &Connection, lease: &Lease, now: i64) -> Result<bool> {
         )
         .optional()?;
     Ok(ok.is_some())
+}
+
+impl SqliteStore {
+    async fn claim(
+        &self,
+        queue: &str,
+        limit: usize,
+        worker: &str,
+        run: Option<i64>,
+    ) -> Result<Vec<FetchedJob>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let queue = queue.to_string();
+        let worker = worker.to_string();
+        self.with_conn(move |conn| {
+            let now = now_us();
+            // Claiming jobs need not wait for fsync: a claim lost to a power cut leaves the
+            // job pending, never lost. The next durable commit syncs the WAL anyway.
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            let claimed = claim(conn, &queue, &worker, now, limit, run);
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            claimed
+        })
+        .await
+    }
+
+    async fn complete_batch(&self, batch: &[Completion]) -> Result<usize> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let batch = batch.to_vec();
+        let (applied, wake, runs) = self
+            .with_conn(move |conn| {
+                let now = now_us();
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let mut applied = 0;
+                let mut wake: Vec<String> = Vec::new();
+                let mut runs: Vec<i64> = Vec::new();
+                {
+                    // Every successful outcome of the batch in one statement: the pairs
+                    // (id, attempt) travel as one JSON array.
+                    let done: Vec<(i64, i32)> = batch
+                        .iter()
+                        .filter(|c| matches!(c.outcome, crate::job::Outcome::Completed))
+                        .map(|c| (c.id, c.attempt))
+                        .collect();
+                    if !done.is_empty() {
+                        let pairs = serde_json::to_string(&done)
+                            .map_err(|e| Error::Corrupt(e.to_string()))?;
+                        applied += tx
+                            .prepare_cached(
+                                "UPDATE specline_jobs SET state = 'completed', finalized_at = ?1
+                                 FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempt FROM json_each(?2)) AS u
+                                 WHERE specline_jobs.id = u.id AND specline_jobs.attempt = u.attempt
+                                   AND specline_jobs.state = 'running'",
+                            )?
+                            .execute(params![now, pairs])?;
+                    }
+                    let mut slow = tx.prepare_cached(
+                        "UPDATE specline_jobs SET
+                           state = ?1,
+                           scheduled_at = COALESCE(?2, scheduled_at),
+                           finalized_at = CASE WHEN ?1 IN ('completed', 'cancelled', 'discarded') THEN ?3 END,
+                           errors = CASE WHEN ?4 IS NULL THEN errors ELSE json_insert(errors, '$[#]', json(?4)) END,
+                           attempt = attempt - ?5
+                         WHERE id = ?6 AND attempt = ?7 AND state = 'running'
+                         RETURNING queue",
+                    )?;
+                    for c in &batch {
+                        if matches!(c.outcome, crate::job::Outcome::Completed) {
+                            continue;
+                        }
+                        if let crate::job::Outcome::StepDone(step) = &c.outcome {
+                            let (done, q) = step_done(&tx, step, now)?;
+                            if done {
+                                applied += 1;
+                                runs.push(step.run_id);
+                            }
+                            if let Some(q) = q.filter(|q| !wake.contains(q)) {
+                                wake.push(q);
+                            }
+                            continue;
+                        }
+                        let error = c
+                            .outcome
+                            .error()
+                            .and_then(|e| serde_json::to_string(e).ok());
+                        let run_at = c.outcome.run_at().map(micros);
+                        let q: Option<String> = slow
+                            .query_row(
+                                params![
+                                    c.outcome.state().as_str(),
+                                    run_at,
+                                    now,
+                                    error,
+                                    i32::from(c.outcome.uncounts_attempt()),
+                                    c.id,
+                                    c.attempt
+                                ],
+                                |r| r.get(0),
+                            )
+                            .optional()?;
+                        if let Some(q) = q {
+                            applied += 1;
+                            if run_at.is_some_and(|t| t <= now) && !wake.contains(&q) {
+                                wake.push(q);
+                            }
+                        }
+                    }
+                }
+                tx.commit()?;
+                Ok((applied, wake, runs))
+            })
+            .await?;
+        for q in wake {
+            self.emit(Wakeup::Inserted(q));
+        }
+        for run in runs {
+            self.emit(Wakeup::RunEvent(run));
+        }
+        Ok(applied)
+    }
 }
 
 #[async_trait]
@@ -554,8 +639,8 @@ impl Store for SqliteStore {
                     "database schema is at version {current}, newer than this build ({latest}); upgrade specline"
                 )));
             }
-            for (version, name) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-                tx.execute_batch(&migration_sql(*version))?;
+            for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+                tx.execute_batch(sql)?;
                 tx.execute(
                     "INSERT INTO specline_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
                     params![version, name, now_us()],
@@ -594,105 +679,22 @@ impl Store for SqliteStore {
     }
 
     async fn fetch(&self, queue: &str, limit: usize, worker: &str) -> Result<Vec<FetchedJob>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let queue = queue.to_string();
-        let worker = worker.to_string();
-        self.with_conn(move |conn| {
-            let now = now_us();
-            // Claiming jobs need not wait for fsync: a claim lost to a power cut leaves the
-            // job pending, never lost. The next durable commit syncs the WAL anyway.
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            let claimed = claim(conn, &queue, &worker, now, limit);
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            claimed
-        })
-        .await
+        self.claim(queue, limit, worker, None).await
+    }
+
+    async fn fetch_run(
+        &self,
+        queue: &str,
+        limit: usize,
+        worker: &str,
+        run_id: i64,
+    ) -> Result<Vec<FetchedJob>> {
+        self.claim(queue, limit, worker, Some(run_id)).await
     }
 
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {
-        if batch.is_empty() {
-            return Ok(0);
-        }
-        let batch = batch.to_vec();
-        let (applied, wake) = self
-            .with_conn(move |conn| {
-                let now = now_us();
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let mut applied = 0;
-                let mut wake: Vec<String> = Vec::new();
-                {
-                    // Every successful outcome of the batch in one statement: the pairs
-                    // (id, attempt) travel as one JSON array.
-                    let done: Vec<(i64, i32)> = batch
-                        .iter()
-                        .filter(|c| matches!(c.outcome, crate::job::Outcome::Completed))
-                        .map(|c| (c.id, c.attempt))
-                        .collect();
-                    if !done.is_empty() {
-                        let pairs = serde_json::to_string(&done)
-                            .map_err(|e| Error::Corrupt(e.to_string()))?;
-                        applied += tx
-                            .prepare_cached(
-                                "UPDATE specline_jobs SET state = 'completed', finalized_at = ?1
-                                 FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempt FROM json_each(?2)) AS u
-                                 WHERE specline_jobs.id = u.id AND specline_jobs.attempt = u.attempt
-                                   AND specline_jobs.state = 'running'",
-                            )?
-                            .execute(params![now, pairs])?;
-                    }
-                    let mut slow = tx.prepare_cached(
-                        "UPDATE specline_jobs SET
-                           state = ?1,
-                           scheduled_at = COALESCE(?2, scheduled_at),
-                           finalized_at = CASE WHEN ?1 IN ('completed', 'cancelled', 'discarded') THEN ?3 END,
-                           errors = CASE WHEN ?4 IS NULL THEN errors ELSE json_insert(errors, '$[#]', json(?4)) END,
-                           attempt = attempt - ?5
-                         WHERE id = ?6 AND attempt = ?7 AND state = 'running'
-                         RETURNING queue",
-                    )?;
-                    for c in &batch {
-                        if matches!(c.outcome, crate::job::Outcome::Completed) {
-                            continue;
-                        }
-                        let error = c
-                            .outcome
-                            .error()
-                            .and_then(|e| serde_json::to_string(e).ok());
-                        let run_at = c.outcome.run_at().map(micros);
-                        let q: Option<String> = slow
-                            .query_row(
-                                params![
-                                    c.outcome.state().as_str(),
-                                    run_at,
-                                    now,
-                                    error,
-                                    i32::from(c.outcome.uncounts_attempt()),
-                                    c.id,
-                                    c.attempt
-                                ],
-                                |r| r.get(0),
-                            )
-                            .optional()?;
-                        if let Some(q) = q {
-                            applied += 1;
-                            if run_at.is_some_and(|t| t <= now) && !wake.contains(&q) {
-                                wake.push(q);
-                            }
-                        }
-                    }
-                }
-                tx.commit()?;
-                Ok((applied, wake))
-            })
-            .await?;
-        for q in wake {
-            self.emit(StoreEvent::Inserted(q));
-        }
-        Ok(applied)
+        self.complete_batch(batch).await
     }
-
     async fn register_worker(&self, worker: &str, queues: &[String]) -> Result<()> {
         let worker = worker.to_string();
         let queues = serde_json::to_string(queues).unwrap_or_else(|_| "[]".into());
@@ -742,7 +744,7 @@ impl Store for SqliteStore {
         let holder = holder.to_string();
         self.with_conn(move |conn| {
             let now = now_us();
-            let expires = now + ttl.as_micros() as i64;
+            let expires = plus(now, ttl);
             let term: Option<i64> = conn
                 .query_row(
                     "INSERT INTO specline_leader (name, holder, term, elected_at, expires_at)
@@ -777,8 +779,53 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn rescue(&self, lease: &Lease, stale: Duration) -> Result<u64> {
+    async fn stale_jobs(
+        &self,
+        lease: &Lease,
+        stale: Duration,
+        limit: usize,
+    ) -> Result<Vec<StaleJob>> {
         let lease = lease.clone();
+        self.with_conn(move |conn| {
+            let now = now_us();
+            if !lease_ok(conn, &lease, now)? {
+                return Ok(Vec::new());
+            }
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT j.id, j.attempt, j.max_attempts, j.cancel_requested_at IS NOT NULL,
+                        COALESCE(json_extract(j.attempted_by, '$[#-1]'), ''), j.rescue_credits,
+                        j.run_id IS NOT NULL AND EXISTS (
+                          SELECT 1 FROM specline_checkpoints c
+                          WHERE c.run_id = j.run_id AND c.step = j.kind AND c.key <> ''
+                            AND c.updated_at > j.attempted_at)
+                 FROM specline_jobs j
+                 WHERE j.state = 'running' AND {STALE_WORKER}
+                 ORDER BY j.id LIMIT ?2"
+            ))?;
+            let rows = stmt
+                .query_map(params![minus(now, stale), limit as i64], |r| {
+                    Ok(StaleJob {
+                        id: r.get(0)?,
+                        attempt: r.get(1)?,
+                        max_attempts: r.get(2)?,
+                        cancel_requested: r.get(3)?,
+                        worker: r.get(4)?,
+                        credits: r.get(5)?,
+                        progressed: r.get(6)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn rescue_jobs(&self, lease: &Lease, stale: Duration, rescues: &[Rescue]) -> Result<u64> {
+        if rescues.is_empty() {
+            return Ok(0);
+        }
+        let lease = lease.clone();
+        let rescues = rescues.to_vec();
         let (n, queues) = self
             .with_conn(move |conn| {
                 let now = now_us();
@@ -786,34 +833,43 @@ impl Store for SqliteStore {
                 if !lease_ok(&tx, &lease, now)? {
                     return Ok((0, Vec::new()));
                 }
-                let cutoff = now - stale.as_micros() as i64;
-                let message = rescue_message(stale);
                 let mut queues: Vec<String> = Vec::new();
-                let n;
+                let mut n = 0;
                 {
-                    let mut stmt = tx.prepare_cached(
-                        "UPDATE specline_jobs SET
-                           state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
-                                        WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
-                           scheduled_at = ?1,
-                           finalized_at = CASE WHEN cancel_requested_at IS NOT NULL OR attempt >= max_attempts THEN ?1 END,
-                           errors = json_insert(errors, '$[#]', json_object(
-                             'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', ?1 / 1000000.0, 'unixepoch'),
-                             'code', 'RESCUED', 'message', ?2, 'worker', json_extract(attempted_by, '$[#-1]')))
-                         WHERE state = 'running' AND NOT EXISTS (
-                           SELECT 1 FROM specline_workers w
-                           WHERE w.id = json_extract(specline_jobs.attempted_by, '$[#-1]') AND w.heartbeat_at > ?3)
-                         RETURNING queue, state",
-                    )?;
-                    let rows = stmt
-                        .query_map(params![now, message, cutoff], |r| {
-                            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                        })?
-                        .collect::<rusqlite::Result<Vec<_>>>()?;
-                    n = rows.len() as u64;
-                    for (q, st) in rows {
-                        if st == "retryable" && !queues.contains(&q) {
-                            queues.push(q);
+                    let mut stmt = tx.prepare_cached(&format!(
+                        "UPDATE specline_jobs AS j SET
+                           state = ?1,
+                           scheduled_at = ?2,
+                           finalized_at = CASE WHEN ?1 IN ('cancelled', 'discarded') THEN ?2 END,
+                           errors = json_insert(errors, '$[#]', json(?3)),
+                           max_attempts = max_attempts + ?4,
+                           rescue_credits = rescue_credits + ?4
+                         WHERE j.id = ?5 AND j.attempt = ?6 AND j.state = 'running'
+                           AND {STALE_WORKER_7}
+                         RETURNING queue"
+                    ))?;
+                    for r in &rescues {
+                        let error = serde_json::to_string(&r.error)
+                            .map_err(|e| Error::Corrupt(e.to_string()))?;
+                        let q: Option<String> = stmt
+                            .query_row(
+                                params![
+                                    r.state.as_str(),
+                                    now,
+                                    error,
+                                    i32::from(r.credit),
+                                    r.id,
+                                    r.attempt,
+                                    minus(now, stale)
+                                ],
+                                |row| row.get(0),
+                            )
+                            .optional()?;
+                        if let Some(q) = q {
+                            n += 1;
+                            if r.state == JobState::Retryable && !queues.contains(&q) {
+                                queues.push(q);
+                            }
                         }
                     }
                 }
@@ -822,19 +878,50 @@ impl Store for SqliteStore {
             })
             .await?;
         for q in queues {
-            self.emit(StoreEvent::Inserted(q));
+            self.emit(Wakeup::Inserted(q));
         }
         Ok(n)
     }
 
+    async fn prune_finished_runs(
+        &self,
+        lease: &Lease,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64> {
+        self.as_leader(lease, move |tx, now| {
+            let n = tx.execute(
+                "DELETE FROM specline_runs WHERE id IN (
+                   SELECT r.id FROM specline_runs r
+                   WHERE r.finished_at IS NOT NULL AND r.finished_at < ?1 AND r.state <> 'running'
+                     AND NOT EXISTS (SELECT 1 FROM specline_results x WHERE x.run_id = r.id AND x.expires_at > ?2)
+                     AND NOT EXISTS (SELECT 1 FROM specline_idempotency i WHERE i.run_id = r.id AND i.expires_at > ?2)
+                     AND NOT EXISTS (SELECT 1 FROM specline_jobs j WHERE j.run_id = r.id
+                                       AND j.state NOT IN ('completed', 'cancelled', 'discarded'))
+                   LIMIT ?3)",
+                params![micros(before), now, limit as i64],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn prune_workers(&self, lease: &Lease, before: DateTime<Utc>) -> Result<u64> {
+        self.as_leader(lease, move |tx, _now| {
+            let n = tx.execute(
+                "DELETE FROM specline_workers
+                 WHERE heartbeat_at < ?1 AND NOT EXISTS (
+                   SELECT 1 FROM specline_jobs j WHERE j.state = 'running'
+                     AND json_extract(j.attempted_by, '$[#-1]') = specline_workers.id)",
+                params![micros(before)],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn prune(&self, lease: &Lease, spec: PruneSpec) -> Result<u64> {
-        let lease = lease.clone();
-        self.with_conn(move |conn| {
-            let now = now_us();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if !lease_ok(&tx, &lease, now)? {
-                return Ok(0);
-            }
+        self.as_leader(lease, move |tx, _now| {
             let (c, x, d) = (
                 micros(spec.completed_before),
                 micros(spec.cancelled_before),
@@ -850,7 +937,6 @@ impl Store for SqliteStore {
                    LIMIT ?4)",
                 params![c, x, d, spec.limit as i64],
             )?;
-            tx.commit()?;
             Ok(n as u64)
         })
         .await
@@ -945,7 +1031,7 @@ impl Store for SqliteStore {
             })
             .await?;
         if out == CancelOutcome::Requested {
-            self.emit(StoreEvent::CancelRequested(id));
+            self.emit(Wakeup::CancelRequested(id));
         }
         Ok(out)
     }
@@ -994,7 +1080,7 @@ impl Store for SqliteStore {
                 Ok(job)
             })
             .await?;
-        self.emit(StoreEvent::Inserted(job.queue.clone()));
+        self.emit(Wakeup::Inserted(job.queue.clone()));
         Ok(job)
     }
 
@@ -1045,9 +1131,9 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await?;
-        self.emit(StoreEvent::QueueChanged(queue.to_string()));
+        self.emit(Wakeup::QueueChanged(queue.to_string()));
         if !paused {
-            self.emit(StoreEvent::Inserted(queue.to_string()));
+            self.emit(Wakeup::Inserted(queue.to_string()));
         }
         Ok(())
     }
@@ -1064,7 +1150,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    fn events(&self) -> broadcast::Receiver<StoreEvent> {
+    fn wakeups(&self) -> broadcast::Receiver<Wakeup> {
         self.inner.events.subscribe()
     }
 
@@ -1117,7 +1203,7 @@ impl Store for SqliteStore {
                     tx.execute(
                         "INSERT INTO specline_idempotency (owner, key, fingerprint, created_at, expires_at)
                          VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![sub.owner, idem.key, idem.fingerprint, now, now + idem.ttl.as_micros() as i64],
+                        params![sub.owner, idem.key, idem.fingerprint, now, plus(now, idem.ttl)],
                     )?;
                 }
                 let steps = serde_json::to_string(&sub.steps).map_err(|e| Error::InvalidArgs(e.to_string()))?;
@@ -1139,8 +1225,8 @@ impl Store for SqliteStore {
             })
             .await?;
         if let Some(q) = queue {
-            self.emit(StoreEvent::Inserted(q));
-            self.emit(StoreEvent::RunEvent(out.run_id));
+            self.emit(Wakeup::Inserted(q));
+            self.emit(Wakeup::RunEvent(out.run_id));
         }
         Ok(out)
     }
@@ -1151,71 +1237,16 @@ impl Store for SqliteStore {
             .with_conn(move |conn| {
                 let now = now_us();
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let done = tx.execute(
-                    "UPDATE specline_jobs SET state = 'completed', finalized_at = ?3
-                     WHERE id = ?1 AND attempt = ?2 AND state = 'running'",
-                    params![cpl.job_id, cpl.attempt, now],
-                )?;
-                if done == 0 {
-                    return Ok((false, None));
-                }
-                let (steps, state, current): (String, String, i64) = tx
-                    .query_row(
-                        "SELECT steps, state, current_step FROM specline_runs WHERE id = ?1",
-                        [cpl.run_id],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
-                    .optional()?
-                    .ok_or(Error::RunNotFound(cpl.run_id))?;
-                let steps: Vec<StepSpec> = serde_json::from_str(&steps)
-                    .map_err(|e| Error::Corrupt(format!("steps of run {}: {e}", cpl.run_id)))?;
-                let step = steps.get(cpl.step_index).ok_or_else(|| {
-                    Error::Corrupt(format!("run {} has no step {}", cpl.run_id, cpl.step_index))
-                })?;
-                tx.execute(
-                    "INSERT INTO specline_checkpoints (run_id, step, key, value, updated_at) VALUES (?1, ?2, '', ?3, ?4)
-                     ON CONFLICT (run_id, step, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                    params![cpl.run_id, step.kind, cpl.output.to_string(), now],
-                )?;
-                let mut queue = None;
-                // Only the run's current step advances it: a redelivered earlier step just completes.
-                if RunState::parse(&state)? == RunState::Running && current as usize == cpl.step_index {
-                    let next = cpl.step_index + 1;
-                    let pct = ((next * 100) / steps.len().max(1)) as i16;
-                    tx.execute(
-                        "UPDATE specline_runs SET current_step = ?2 WHERE id = ?1",
-                        params![cpl.run_id, next as i64],
-                    )?;
-                    append_event(&tx, cpl.run_id, Some(cpl.job_id), &step.kind, EventStatus::Completed, Some(pct), None, now)?;
-                    match steps.get(next) {
-                        Some(next_step) => {
-                            insert_step_job(&tx, cpl.run_id, next, next_step, now)?;
-                            queue = Some(next_step.queue.clone());
-                        }
-                        None => {
-                            tx.execute(
-                                "INSERT INTO specline_results (run_id, result, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)
-                                 ON CONFLICT (run_id) DO UPDATE SET result = excluded.result,
-                                   created_at = excluded.created_at, expires_at = excluded.expires_at",
-                                params![cpl.run_id, cpl.output.to_string(), now, now + cpl.result_ttl.as_micros() as i64],
-                            )?;
-                            tx.execute(
-                                "UPDATE specline_runs SET state = 'done', finished_at = ?2 WHERE id = ?1",
-                                params![cpl.run_id, now],
-                            )?;
-                            append_event(&tx, cpl.run_id, Some(cpl.job_id), &step.kind, EventStatus::Done, Some(100), None, now)?;
-                        }
-                    }
-                }
+                let out = step_done(&tx, &cpl, now)?;
                 tx.commit()?;
-                Ok((true, queue))
+                Ok(out)
             })
             .await?;
         if let Some(q) = queue {
-            self.emit(StoreEvent::Inserted(q));
+            self.emit(Wakeup::Inserted(q));
         }
         if applied {
-            self.emit(StoreEvent::RunEvent(run_id));
+            self.emit(Wakeup::RunEvent(run_id));
         }
         Ok(applied)
     }
@@ -1223,39 +1254,37 @@ impl Store for SqliteStore {
     async fn get_run(&self, run_id: i64) -> Result<Option<Run>> {
         self.with_conn(move |conn| {
             let row = conn
-                .query_row(
-                    "SELECT id, pipeline, owner, state, steps, input, current_step, stage, progress,
-                            last_seq, error_code, error_message, created_at, finished_at
-                     FROM specline_runs WHERE id = ?1",
-                    [run_id],
-                    |r| {
-                        Ok((
-                            (r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?),
-                            (r.get::<_, String>(4)?, r.get::<_, String>(5)?, r.get::<_, i32>(6)?, r.get::<_, Option<String>>(7)?),
-                            (r.get::<_, i16>(8)?, r.get::<_, i64>(9)?, r.get::<_, Option<String>>(10)?, r.get::<_, Option<String>>(11)?),
-                            (r.get::<_, i64>(12)?, r.get::<_, Option<i64>>(13)?),
-                        ))
-                    },
-                )
+                .prepare_cached(&format!(
+                    "SELECT {RUN_COLUMNS} FROM specline_runs WHERE id = ?1"
+                ))?
+                .query_row([run_id], run_from_row)
                 .optional()?;
-            let Some(((id, pipeline, owner, state), (steps, input, current_step, stage), (progress, last_seq, error_code, error_message), (created, finished))) = row else {
+            row.transpose()
+        })
+        .await
+    }
+
+    async fn step_context(&self, run_id: i64) -> Result<Option<StepInputs>> {
+        self.with_conn(move |conn| {
+            let row = conn
+                .prepare_cached(&format!(
+                    "SELECT {RUN_COLUMNS},
+                            (SELECT COALESCE(json_group_object(step, json(value)), '{{}}')
+                             FROM specline_checkpoints WHERE run_id = ?1 AND key = '')
+                     FROM specline_runs WHERE id = ?1"
+                ))?
+                .query_row([run_id], |r| {
+                    let run = run_from_row(r)?;
+                    let outputs: String = r.get(14)?;
+                    Ok((run, outputs))
+                })
+                .optional()?;
+            let Some((run, outputs)) = row else {
                 return Ok(None);
             };
-            Ok(Some(Run {
-                id,
-                pipeline,
-                owner,
-                state: RunState::parse(&state)?,
-                steps: serde_json::from_str(&steps).map_err(|e| Error::Corrupt(e.to_string()))?,
-                input: serde_json::from_str(&input).map_err(|e| Error::Corrupt(e.to_string()))?,
-                current_step,
-                stage,
-                progress,
-                last_seq,
-                error_code,
-                error_message,
-                created_at: from_micros(created),
-                finished_at: finished.map(from_micros),
+            Ok(Some(StepInputs {
+                run: run?,
+                outputs: super::outputs_from_object(&outputs)?,
             }))
         })
         .await
@@ -1361,7 +1390,7 @@ impl Store for SqliteStore {
             })
             .await?;
         if wrote {
-            self.emit(StoreEvent::RunEvent(run_id));
+            self.emit(Wakeup::RunEvent(run_id));
         }
         Ok(())
     }
@@ -1470,29 +1499,181 @@ impl Store for SqliteStore {
                 Ok(step.queue.clone())
             })
             .await?;
-        self.emit(StoreEvent::Inserted(queue));
-        self.emit(StoreEvent::RunEvent(run_id));
+        self.emit(Wakeup::Inserted(queue));
+        self.emit(Wakeup::RunEvent(run_id));
         Ok(())
     }
 
+    async fn cancel_run(&self, run_id: i64) -> Result<RunCancelOutcome> {
+        let (out, running) = self
+            .with_conn(move |conn| {
+                let now = now_us();
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let (state, stage): (String, Option<String>) = tx
+                    .query_row(
+                        "SELECT state, stage FROM specline_runs WHERE id = ?1",
+                        [run_id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?
+                    .ok_or(Error::RunNotFound(run_id))?;
+                let state = RunState::parse(&state)?;
+                if state != RunState::Running {
+                    return Ok((RunCancelOutcome::AlreadyFinal(state), Vec::new()));
+                }
+                let current: Option<i64> = tx.query_row(
+                    "SELECT max(id) FROM specline_jobs WHERE run_id = ?1
+                           AND state NOT IN ('completed', 'cancelled', 'discarded')",
+                    [run_id],
+                    |r| r.get(0),
+                )?;
+                let (code, message) = RUN_CANCELLED;
+                tx.execute(
+                    "UPDATE specline_runs SET state = 'failed', finished_at = ?2, updated_at = ?2,
+                       error_code = ?3, error_message = ?4 WHERE id = ?1",
+                    params![run_id, now, code, message],
+                )?;
+                let payload = serde_json::json!({ "code": code, "message": message }).to_string();
+                append_event(
+                    &tx,
+                    run_id,
+                    current,
+                    stage.as_deref().unwrap_or(""),
+                    EventStatus::Failed,
+                    None,
+                    Some(payload),
+                    now,
+                )?;
+                // Pending step jobs are cancelled, a running one is asked to stop. The step
+                // trigger finds the run failed already and adds no second event.
+                let running: Vec<i64> = {
+                    let mut stmt = tx.prepare_cached(
+                        "UPDATE specline_jobs SET
+                           state = CASE WHEN state = 'running' THEN 'running' ELSE 'cancelled' END,
+                           finalized_at = CASE WHEN state = 'running' THEN NULL ELSE ?2 END,
+                           cancel_requested_at = ?2
+                         WHERE run_id = ?1 AND state NOT IN ('completed', 'cancelled', 'discarded')
+                         RETURNING id, state",
+                    )?;
+                    let rows = stmt
+                        .query_map(params![run_id, now], |r| {
+                            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                        })?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    rows.into_iter()
+                        .filter(|(_, st)| st == "running")
+                        .map(|(id, _)| id)
+                        .collect()
+                };
+                tx.commit()?;
+                Ok((RunCancelOutcome::Cancelled { step_job: current }, running))
+            })
+            .await?;
+        for id in running {
+            self.emit(Wakeup::CancelRequested(id));
+        }
+        if matches!(out, RunCancelOutcome::Cancelled { .. }) {
+            self.emit(Wakeup::RunEvent(run_id));
+        }
+        Ok(out)
+    }
+
     async fn prune_runs(&self, lease: &Lease) -> Result<u64> {
-        let lease = lease.clone();
-        self.with_conn(move |conn| {
-            let now = now_us();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if !lease_ok(&tx, &lease, now)? {
-                return Ok(0);
-            }
+        self.as_leader(lease, move |tx, now| {
             let a = tx.execute("DELETE FROM specline_results WHERE expires_at <= ?1", [now])?;
             let b = tx.execute(
                 "DELETE FROM specline_idempotency WHERE expires_at <= ?1",
                 [now],
             )?;
-            tx.commit()?;
             Ok((a + b) as u64)
         })
         .await
     }
+}
+
+/// Record a finished step in the caller's transaction: the job's completion, the output as
+/// the step's checkpoint, and, when it is the run's current step, the `completed` event and
+/// either the next step's job or the run's result and `done` event. Returns whether it
+/// applied (the job was still running that attempt) and the queue to wake.
+fn step_done(
+    tx: &rusqlite::Transaction<'_>,
+    cpl: &StepCompletion,
+    now: i64,
+) -> Result<(bool, Option<String>)> {
+    let done = tx
+        .prepare_cached(
+            "UPDATE specline_jobs SET state = 'completed', finalized_at = ?3
+         WHERE id = ?1 AND attempt = ?2 AND state = 'running'",
+        )?
+        .execute(params![cpl.job_id, cpl.attempt, now])?;
+    if done == 0 {
+        return Ok((false, None));
+    }
+    let (steps, state, current): (String, String, i64) = tx
+        .query_row(
+            "SELECT steps, state, current_step FROM specline_runs WHERE id = ?1",
+            [cpl.run_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?
+        .ok_or(Error::RunNotFound(cpl.run_id))?;
+    let steps: Vec<StepSpec> = serde_json::from_str(&steps)
+        .map_err(|e| Error::Corrupt(format!("steps of run {}: {e}", cpl.run_id)))?;
+    let step = steps.get(cpl.step_index).ok_or_else(|| {
+        Error::Corrupt(format!("run {} has no step {}", cpl.run_id, cpl.step_index))
+    })?;
+    tx.prepare_cached(
+        "INSERT INTO specline_checkpoints (run_id, step, key, value, updated_at) VALUES (?1, ?2, '', ?3, ?4)
+         ON CONFLICT (run_id, step, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )?
+    .execute(params![cpl.run_id, step.kind, cpl.output.to_string(), now])?;
+    let mut queue = None;
+    // Only the run's current step advances it: a redelivered earlier step just completes.
+    if RunState::parse(&state)? == RunState::Running && current as usize == cpl.step_index {
+        let next = cpl.step_index + 1;
+        let pct = ((next * 100) / steps.len().max(1)) as i16;
+        tx.prepare_cached("UPDATE specline_runs SET current_step = ?2 WHERE id = ?1")?
+            .execute(params![cpl.run_id, next as i64])?;
+        append_event(
+            tx,
+            cpl.run_id,
+            Some(cpl.job_id),
+            &step.kind,
+            EventStatus::Completed,
+            Some(pct),
+            None,
+            now,
+        )?;
+        match steps.get(next) {
+            Some(next_step) => {
+                insert_step_job(tx, cpl.run_id, next, next_step, now)?;
+                queue = Some(next_step.queue.clone());
+            }
+            None => {
+                tx.prepare_cached(
+                    "INSERT INTO specline_results (run_id, result, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (run_id) DO UPDATE SET result = excluded.result,
+                       created_at = excluded.created_at, expires_at = excluded.expires_at",
+                )?
+                .execute(params![cpl.run_id, cpl.output.to_string(), now, plus(now, cpl.result_ttl)])?;
+                tx.prepare_cached(
+                    "UPDATE specline_runs SET state = 'done', finished_at = ?2 WHERE id = ?1",
+                )?
+                .execute(params![cpl.run_id, now])?;
+                append_event(
+                    tx,
+                    cpl.run_id,
+                    Some(cpl.job_id),
+                    &step.kind,
+                    EventStatus::Done,
+                    Some(100),
+                    None,
+                    now,
+                )?;
+            }
+        }
+    }
+    Ok((true, queue))
 }
 
 /// Insert the job of step `index` of a run (its `queued` event comes from the trigger).
@@ -1504,9 +1685,11 @@ fn insert_step_job(
     now: i64,
 ) -> Result<i64> {
     let args = serde_json::json!({ "run_id": run_id, "step": index }).to_string();
-    let id = tx.query_row(
+    let id = tx.prepare_cached(
         "INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, created_at, scheduled_at, run_id)
          VALUES (?1, ?2, ?3, 'available', ?4, ?5, ?6, ?6, ?7) RETURNING id",
+    )?
+    .query_row(
         params![step.kind, step.queue, args, step.priority, step.max_attempts, now, run_id],
         |r| r.get(0),
     )?;
@@ -1525,17 +1708,19 @@ fn append_event(
     payload: Option<String>,
     now: i64,
 ) -> Result<i64> {
-    let (seq, pr): (i64, i16) = tx.query_row(
-        "UPDATE specline_runs SET last_seq = last_seq + 1, stage = ?2,
+    let (seq, pr): (i64, i16) = tx
+        .prepare_cached(
+            "UPDATE specline_runs SET last_seq = last_seq + 1, stage = ?2,
            progress = COALESCE(?3, progress), updated_at = ?4
          WHERE id = ?1 RETURNING last_seq, progress",
-        params![run_id, stage, progress, now],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    tx.execute(
+        )?
+        .query_row(params![run_id, stage, progress, now], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    tx.prepare_cached(
         "INSERT INTO specline_run_events (run_id, seq, job_id, stage, status, progress, payload, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![run_id, seq, job_id, stage, status.as_str(), pr, payload, now],
-    )?;
+    )?
+    .execute(params![run_id, seq, job_id, stage, status.as_str(), pr, payload, now])?;
     Ok(seq)
 }
