@@ -397,6 +397,23 @@ impl SubmitOpts {
     }
 }
 
+/// The longest idempotency key accepted, in bytes.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// An idempotency key names one submission: an empty or blank key would make every keyless
+/// caller share one run, and a control character has no place in a name that is logged.
+fn check_idempotency_key(key: &str) -> Result<()> {
+    if key.trim().is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY_LEN
+        || key.chars().any(char::is_control)
+    {
+        return Err(Error::InvalidArgs(format!(
+            "an idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} bytes of visible text"
+        )));
+    }
+    Ok(())
+}
+
 fn fingerprint_of(value: &serde_json::Value) -> String {
     hex::encode(Sha256::digest(value.to_string().as_bytes()))
 }
@@ -412,6 +429,9 @@ impl Client {
     ) -> Result<Submitted> {
         if owner.is_empty() {
             return Err(Error::InvalidArgs("a run needs an owner".into()));
+        }
+        if let Some(key) = &opts.idempotency_key {
+            check_idempotency_key(key)?;
         }
         let input = serde_json::to_value(input).map_err(|e| Error::InvalidArgs(e.to_string()))?;
         let idempotency = opts.idempotency_key.map(|key| Idempotency {

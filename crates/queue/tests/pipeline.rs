@@ -741,6 +741,20 @@ async fn unknown_runs_and_other_owners_get_clear_answers(h: Harness) {
             .code(),
         "INVALID_ARGS"
     );
+    // An empty or blank key would make unrelated submissions share one run.
+    let long = "k".repeat(specline_queue::pipeline::MAX_IDEMPOTENCY_KEY_LEN + 1);
+    for key in ["", "   ", "a\nb", long.as_str()] {
+        let err = client
+            .submit(
+                &pipeline(),
+                OWNER,
+                &input(),
+                SubmitOpts::default().idempotency_key(key),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "INVALID_ARGS", "key {key:?}: {err}");
+    }
 }
 
 async fn results_expire_and_are_pruned_by_the_leader(h: Harness) {

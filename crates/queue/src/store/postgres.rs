@@ -67,8 +67,8 @@ const JOB_COLUMNS: &str = "id, kind, queue, args::text, state, priority, attempt
     created_at, scheduled_at, attempted_at, finalized_at, attempted_by, errors::text, \
     metadata::text, tags, unique_key, cancel_requested_at IS NOT NULL";
 
-/// How to reach PostgreSQL.
-#[derive(Debug, Clone)]
+/// How to reach PostgreSQL. Its `Debug` never shows the URL (it may hold a password).
+#[derive(Clone)]
 pub struct PgConfig {
     /// `postgres://user@host:port/db`.
     pub url: String,
@@ -81,6 +81,18 @@ pub struct PgConfig {
     /// PEM file of certificate authorities trusted for `sslmode=require`, besides the
     /// public web roots (a managed database's CA, or a private one).
     pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for PgConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgConfig")
+            .field("url", &"<redacted>")
+            .field("schema", &self.schema)
+            .field("pool_size", &self.pool_size)
+            .field("notify_cooldown", &self.notify_cooldown)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
 }
 
 impl PgConfig {
@@ -205,8 +217,12 @@ impl PgStore {
     /// Connect (lazily: the pool opens connections on demand).
     pub async fn connect(config: PgConfig) -> Result<PgStore> {
         let mut pg_config: tokio_postgres::Config =
-            config.url.parse().map_err(|e: tokio_postgres::Error| {
-                Error::InvalidConfig(format!("database url: {e}"))
+            // The parser's message can quote part of the URL, password included: not shown.
+            config.url.parse().map_err(|_: tokio_postgres::Error| {
+                Error::InvalidConfig(
+                    "the database URL is not a valid PostgreSQL connection string (not shown)"
+                        .into(),
+                )
             })?;
         let tls = tls_connector(&mut pg_config, config.ca_file.as_deref())?;
         let schema = config
@@ -1778,4 +1794,29 @@ async fn insert_step_job<C: tokio_postgres::GenericClient>(
         )
         .await?;
     Ok(row.get(0))
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_url() {
+        let c = PgConfig::new("postgres://u:hunter2@db.internal:5432/x");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("db.internal"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn an_unparseable_url_is_refused_without_quoting_it() {
+        let err = match PgStore::connect(PgConfig::new("postgres://u:hun=ter2 x@h/db?sslmode=zz"))
+            .await
+        {
+            Ok(_) => panic!("connected with a malformed URL"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.starts_with("INVALID_CONFIG"), "{err}");
+        assert!(!err.contains("hun"), "{err}");
+    }
 }
