@@ -540,7 +540,10 @@ impl Tools {
                 print_json(&a)
             }
             AnalysisCommand::List { repository, limit } => {
-                let list = self.app.list_analyses(repository.as_deref(), limit).await?;
+                let list = self
+                    .app
+                    .list_analyses(repository.as_deref(), None, limit)
+                    .await?;
                 if self.json {
                     return print_json(&list);
                 }

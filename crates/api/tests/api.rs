@@ -7,6 +7,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
+use specline_app::store::NewAnalysis;
 use support::{read_events, Backend, Options, Server};
 
 macro_rules! on_both_backends {
@@ -43,6 +44,7 @@ on_both_backends!(
     a_badge_is_served_without_credentials_only_once_its_owner_marks_it_public,
     an_access_token_is_stored_encrypted_for_its_repository_and_never_echoed,
     many_subscribers_with_a_one_event_buffer_each_get_every_event_once,
+    paging_through_a_repositorys_analyses_repeats_and_skips_none,
 );
 
 const REPO: &str = "https://git.example/acme/shop.git";
@@ -763,4 +765,78 @@ async fn many_subscribers_with_a_one_event_buffer_each_get_every_event_once(b: B
             "gapless and complete (before release: {stored:?})"
         );
     }
+}
+
+async fn paging_through_a_repositorys_analyses_repeats_and_skips_none(b: Backend) {
+    let s = Server::start(b, Options::new()).await;
+    let (alice, bob) = (s.token("alice", false).await, s.token("bob", false).await);
+    let (id, _) = run_to_end(&s, &alice, REPO).await;
+    let (_, result) = s.get(&alice, &format!("/api/v1/runs/{id}/result")).await;
+    let mut expected = vec![result["analysis_id"].as_i64().unwrap()];
+    for i in 0..4 {
+        for repository in [REPO, "https://git.example/acme/other.git"] {
+            let a = s
+                .dbs
+                .app
+                .begin_analysis(&NewAnalysis {
+                    repository: repository.into(),
+                    commit: Some(format!("c{i}")),
+                    branch: None,
+                    commit_time: None,
+                    parser_version: "1".into(),
+                    run_id: None,
+                })
+                .await
+                .unwrap();
+            if repository == REPO {
+                expected.push(a.id);
+            }
+        }
+    }
+    expected.reverse();
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    // Bounded, so a cursor the route ignores fails the test instead of paging forever.
+    for _ in 0..10 {
+        let route = match &cursor {
+            None => format!("/api/v1/analyses?repository={REPO}&limit=2"),
+            Some(c) => format!("/api/v1/analyses?repository={REPO}&limit=2&cursor={c}"),
+        };
+        let (status, page) = s.get(&alice, &route).await;
+        assert_eq!(status, 200, "{page}");
+        let rows = page["analyses"].as_array().unwrap();
+        assert!(rows.len() <= 2);
+        assert!(rows.iter().all(|a| a["repository"] == REPO));
+        seen.extend(rows.iter().map(|a| a["id"].as_i64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected, "every analysis once, newest first");
+
+    // The cursor does not open another owner's repository, and a forged cursor is refused.
+    let c = expected[1];
+    let (status, _) = s
+        .get(
+            &bob,
+            &format!("/api/v1/analyses?repository={REPO}&cursor={c}"),
+        )
+        .await;
+    assert_eq!(status, 404);
+    for bad in ["abc", "-1", "0"] {
+        let (status, body) = s
+            .get(
+                &alice,
+                &format!("/api/v1/analyses?repository={REPO}&cursor={bad}"),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("INVALID_REQUEST")),
+            "{bad}"
+        );
+    }
+    s.stop().await;
 }

@@ -14,7 +14,7 @@ use crate::access;
 use crate::auth::Caller;
 use crate::body::{Path, Query};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::routes::page_size;
+use crate::routes::{next_cursor, page_size, parse_cursor};
 use crate::ApiState;
 
 /// The repositories the caller's runs analysed.
@@ -91,16 +91,21 @@ impl From<AnalysisRecord> for AnalysisView {
 pub struct ListParams {
     /// The repository, as `GET /api/v1/repositories` names it.
     pub repository: String,
+    /// From `next_cursor` of the previous page.
+    pub cursor: Option<String>,
     /// 1 to 100 (default 50).
     pub limit: Option<usize>,
 }
 
+/// One page of a repository's analyses.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AnalysisList {
     pub analyses: Vec<AnalysisView>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// A repository's analyses, newest first.
+/// A repository's analyses, newest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/analyses", tag = "analyses", params(ListParams),
     responses((status = 200, body = AnalysisList), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -111,17 +116,20 @@ pub async fn list(
     Query(p): Query<ListParams>,
 ) -> ApiResult<axum::Json<AnalysisList>> {
     let limit = page_size(p.limit)?;
+    let before = parse_cursor(p.cursor.as_deref())?;
     access::repository(&state, &caller, &p.repository).await?;
-    let analyses = state
+    let mut rows = state
         .inner
         .parts
         .app
-        .list_analyses(Some(&p.repository), limit)
-        .await?
-        .into_iter()
-        .map(AnalysisView::from)
-        .collect();
-    Ok(axum::Json(AnalysisList { analyses }))
+        .list_analyses(Some(&p.repository), before, limit + 1)
+        .await?;
+    let next_cursor = next_cursor(&mut rows, limit, |a| a.id);
+    let analyses = rows.into_iter().map(AnalysisView::from).collect();
+    Ok(axum::Json(AnalysisList {
+        analyses,
+        next_cursor,
+    }))
 }
 
 /// Tests counted by status, framework and language.

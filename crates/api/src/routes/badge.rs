@@ -85,7 +85,7 @@ pub async fn svg(
     }
     let tests = parts
         .app
-        .list_analyses(Some(&p.repository), RECENT)
+        .list_analyses(Some(&p.repository), None, RECENT)
         .await?
         .into_iter()
         .find(|a| a.state == AnalysisState::Complete)

@@ -72,3 +72,29 @@ pub(crate) fn page_size(limit: Option<usize>) -> Result<usize, ApiError> {
         Some(_) => Err(ApiError::bad_request("limit must be 1 to 100")),
     }
 }
+
+/// Id cursors are opaque to clients; here, the id to continue below (newest first).
+pub(crate) fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
+    cursor
+        .map(|c| {
+            c.parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))
+        })
+        .transpose()
+}
+
+/// Given `limit + 1` rows fetched newest first, cuts them to `limit` and answers the cursor of
+/// the next page: the last id sent, or `None` when there is no further row.
+pub(crate) fn next_cursor<T>(
+    rows: &mut Vec<T>,
+    limit: usize,
+    id: impl Fn(&T) -> i64,
+) -> Option<String> {
+    if rows.len() <= limit {
+        return None;
+    }
+    rows.truncate(limit);
+    rows.last().map(|r| id(r).to_string())
+}

@@ -12,7 +12,7 @@ use crate::access;
 use crate::auth::Caller;
 use crate::body::{Path, Query};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::routes::page_size;
+use crate::routes::{next_cursor, page_size, parse_cursor};
 use crate::ApiState;
 
 /// A run's state.
@@ -89,18 +89,6 @@ pub struct PageParams {
     pub limit: Option<usize>,
 }
 
-/// Cursors are opaque to clients; here, the id to continue below.
-pub(crate) fn parse_cursor(cursor: Option<&str>) -> ApiResult<Option<i64>> {
-    cursor
-        .map(|c| {
-            c.parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))
-        })
-        .transpose()
-}
-
 /// The caller's runs, newest first.
 #[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(PageParams),
     responses((status = 200, body = RunPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
@@ -118,12 +106,7 @@ pub async fn list(
         .api
         .owner_runs(&caller.owner, before, limit + 1)
         .await?;
-    let next_cursor = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|r| r.run_id.to_string())
-    } else {
-        None
-    };
+    let next_cursor = next_cursor(&mut rows, limit, |r| r.run_id);
     let mut runs = Vec::with_capacity(rows.len());
     for row in rows {
         let run = match state

@@ -232,10 +232,13 @@ pub trait AppStore: Send + Sync + 'static {
 
     async fn get_analysis(&self, analysis_id: i64) -> Result<Option<AnalysisRecord>>;
 
-    /// Newest first, optionally of one repository.
+    /// Newest first, optionally of one repository, with `id < before` (all when `None`):
+    /// `before` is the last id of the previous page, a keyset cursor that neither repeats nor
+    /// skips a row when analyses are added between pages.
     async fn list_analyses(
         &self,
         repository: Option<&str>,
+        before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<AnalysisRecord>>;
 

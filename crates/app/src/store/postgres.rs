@@ -701,15 +701,16 @@ impl AppStore for PgAppStore {
     async fn list_analyses(
         &self,
         repository: Option<&str>,
+        before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<AnalysisRecord>> {
         self.all(
             &format!(
                 "SELECT {ANALYSIS_COLUMNS} FROM specline_analyses a
-                 WHERE $1::text IS NULL OR a.repository = $1
-                 ORDER BY a.id DESC LIMIT $2"
+                 WHERE ($1::text IS NULL OR a.repository = $1) AND a.id < $2
+                 ORDER BY a.id DESC LIMIT $3"
             ),
-            &[&repository, &limit_of(limit)],
+            &[&repository, &before.unwrap_or(i64::MAX), &limit_of(limit)],
             rows::analysis,
         )
         .await

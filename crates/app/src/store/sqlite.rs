@@ -688,6 +688,7 @@ impl AppStore for SqliteAppStore {
     async fn list_analyses(
         &self,
         repository: Option<&str>,
+        before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<AnalysisRecord>> {
         let repository = repository.map(str::to_string);
@@ -696,9 +697,10 @@ impl AppStore for SqliteAppStore {
                 conn,
                 &format!(
                     "SELECT {ANALYSIS_COLUMNS} FROM specline_analyses a
-                     WHERE ?1 IS NULL OR a.repository = ?1 ORDER BY a.id DESC LIMIT ?2"
+                     WHERE (?1 IS NULL OR a.repository = ?1) AND a.id < ?2
+                     ORDER BY a.id DESC LIMIT ?3"
                 ),
-                params![repository, limit_of(limit)],
+                params![repository, before.unwrap_or(i64::MAX), limit_of(limit)],
                 |r| rows::analysis(r),
             )
         })
