@@ -12,6 +12,7 @@
 //! | 413 | `BODY_TOO_LARGE` | a body over `api.max_body_bytes` |
 //! | 415 | `UNSUPPORTED_MEDIA_TYPE` | a body that is not `application/json` |
 //! | 422 | `POLICY_*` | the repository policy refused the repository (see `specline_app::policy`) |
+//! | 422 | `UNKNOWN_FORMAT` | a document export in a format other than `md` or `json` |
 //! | 422 | `TOKEN_KEY_MISSING` | an access token was sent but this deployment has no encryption key |
 //! | 422 | the run's own code | `GET /runs/{id}/result` of a failed run (`TARGET_NOT_FOUND`, `GIT_FAILED`, ...) |
 //! | 429 | `RATE_LIMITED` | too many submissions for this owner (`Retry-After`) |

@@ -7,7 +7,8 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
-use specline_app::store::NewAnalysis;
+use specline_app::store::{NewAnalysis, NewDocument};
+use specline_specdoc_model::{export, LanguageTag};
 use support::{read_events, Backend, Options, Server};
 
 macro_rules! on_both_backends {
@@ -45,6 +46,7 @@ on_both_backends!(
     an_access_token_is_stored_encrypted_for_its_repository_and_never_echoed,
     many_subscribers_with_a_one_event_buffer_each_get_every_event_once,
     paging_through_a_repositorys_analyses_repeats_and_skips_none,
+    a_document_exports_as_the_cli_renders_it_and_only_to_its_owner,
 );
 
 const REPO: &str = "https://git.example/acme/shop.git";
@@ -223,6 +225,7 @@ async fn another_owner_gets_404_on_every_route_and_no_token_gets_401(b: Backend)
         format!("/api/v1/analyses/{analysis}/tree"),
         format!("/api/v1/analyses?repository={REPO}"),
         format!("/api/v1/documents/{doc}"),
+        format!("/api/v1/documents/{doc}/export"),
         format!("/api/v1/documents?repository={REPO}"),
         format!("/api/v1/documents/latest?repository={REPO}"),
     ];
@@ -836,6 +839,93 @@ async fn paging_through_a_repositorys_analyses_repeats_and_skips_none(b: Backend
             (status, body["code"].as_str()),
             (400, Some("INVALID_REQUEST")),
             "{bad}"
+        );
+    }
+    s.stop().await;
+}
+
+async fn a_document_exports_as_the_cli_renders_it_and_only_to_its_owner(b: Backend) {
+    let s = Server::start(b, Options::new()).await;
+    let (alice, bob) = (s.token("alice", false).await, s.token("bob", false).await);
+    let (id, _) = run_to_end(&s, &alice, REPO).await;
+    let (_, result) = s.get(&alice, &format!("/api/v1/runs/{id}/result")).await;
+
+    // A document whose names try to break out of the Markdown, in Korean (its own labels).
+    let mut doc = support::spec_document(REPO, "Cart *bold* </sub>");
+    doc.language = LanguageTag::parse("ko").unwrap();
+    doc.content_language = doc.language.clone();
+    let behavior = &mut doc.domains[0].features[0].behaviors[0];
+    behavior.test_name = "adds ``tax``\n</sub><script>".into();
+    behavior.sentence = "세금을 더한다 [link](javascript:x)".into();
+    let stored = s
+        .dbs
+        .app
+        .store_document(&NewDocument {
+            analysis_id: result["analysis_id"].as_i64().unwrap(),
+            repository: REPO.into(),
+            language: "ko".into(),
+            generator_kind: "offline".into(),
+            model: "offline-1".into(),
+            prompt_version: "test".into(),
+            content: serde_json::to_value(&doc).unwrap(),
+            behaviors: 1,
+            run_id: None,
+        })
+        .await
+        .unwrap();
+    // The store assigns the version and writes it into the JSON.
+    doc.version = u32::try_from(stored.version).unwrap();
+
+    let export = |token: String, query: &'static str| {
+        let url = s.url(&format!("/api/v1/documents/{}/export{query}", stored.id));
+        let request = s.http.get(url).bearer_auth(token);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, content_type, response.text().await.unwrap())
+        }
+    };
+    let markdown = export::to_markdown(&doc);
+    assert!(markdown.contains("세금을 더한다"), "{markdown}");
+    for query in ["", "?format=md"] {
+        assert_eq!(
+            export(alice.clone(), query).await,
+            (
+                200,
+                Some("text/markdown; charset=utf-8".into()),
+                markdown.clone()
+            ),
+            "{query}"
+        );
+    }
+    assert_eq!(
+        export(alice.clone(), "?format=json").await,
+        (200, Some("application/json".into()), export::to_json(&doc))
+    );
+
+    for query in ["", "?format=json"] {
+        let (status, _, body) = export(bob.clone(), query).await;
+        assert_eq!(status, 404, "{body}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap()["code"],
+            "NOT_FOUND"
+        );
+    }
+    for format in ["pdf", "MD", ""] {
+        let (status, body) = s
+            .get(
+                &alice,
+                &format!("/api/v1/documents/{}/export?format={format}", stored.id),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("UNKNOWN_FORMAT")),
+            "{format:?}"
         );
     }
     s.stop().await;

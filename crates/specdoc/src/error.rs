@@ -191,6 +191,12 @@ pub enum SpecError {
     InputTooLarge { limit: u64 },
 }
 
+impl From<crate::lang::InvalidLanguage> for SpecError {
+    fn from(e: crate::lang::InvalidLanguage) -> Self {
+        Self::InvalidLanguage(e.0)
+    }
+}
+
 impl SpecError {
     /// The stable code string.
     pub fn code(&self) -> &'static str {

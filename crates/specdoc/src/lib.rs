@@ -23,14 +23,13 @@
 //! ```
 
 pub mod cache;
+// The document and its renderers live in `specline-specdoc-model` (so the API can render
+// without linking a model provider); re-exported here under the paths they always had.
+pub use specline_specdoc_model::{document, export, lang};
 pub mod cli;
-pub mod document;
 pub mod error;
-pub mod export;
 pub mod input;
 pub mod inventory_file;
-mod labels;
-pub mod lang;
 pub mod offline;
 pub mod phases;
 pub mod prompts;

@@ -1,9 +1,14 @@
-//! Spec documents of a repository: versions, the latest by language, one version.
+//! Spec documents of a repository: versions, the latest by language, one version, and one
+//! version exported as Markdown or JSON by the renderers the CLI uses.
 
 use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use specline_app::store::DocumentRecord;
+use specline_specdoc_model::export::{self, Format};
+use specline_specdoc_model::SpecDocument;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access;
@@ -144,4 +149,56 @@ pub async fn show(
     Ok(axum::Json(
         access::document(&state, &caller, id).await?.into(),
     ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// `md` (Markdown, the default) or `json`.
+    pub format: Option<String>,
+}
+
+/// The export formats by their names in a URL (the CLI's `--format` names).
+fn export_format(name: Option<&str>) -> ApiResult<Format> {
+    match name {
+        None | Some("md") => Ok(Format::Markdown),
+        Some("json") => Ok(Format::Json),
+        Some(_) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "UNKNOWN_FORMAT",
+            "format must be md or json",
+        )),
+    }
+}
+
+/// One document version rendered as the CLI renders it (`specline spec --format md|json`).
+#[utoipa::path(get, path = "/api/v1/documents/{id}/export", tag = "documents",
+    params(("id" = i64, Path), ExportParams),
+    responses(
+        (status = 200, description = "The rendering", content(
+            (String = "text/markdown; charset=utf-8"),
+            (Object = "application/json"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, description = "`UNKNOWN_FORMAT`", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn export(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(p): Query<ExportParams>,
+) -> ApiResult<Response> {
+    let format = export_format(p.format.as_deref())?;
+    let record = access::document(&state, &caller, id).await?;
+    // Stored by the spec generator from this very type; unreadable means a fault of ours.
+    let doc: SpecDocument = serde_json::from_value(record.content)
+        .map_err(|e| ApiError::internal(format!("document {id}: unreadable content: {e}")))?;
+    let content_type = match format {
+        Format::Markdown => "text/markdown; charset=utf-8",
+        Format::Json => "application/json",
+    };
+    Ok((
+        [(header::CONTENT_TYPE, content_type)],
+        export::render(&doc, format),
+    )
+        .into_response())
 }

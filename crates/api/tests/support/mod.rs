@@ -21,6 +21,10 @@ use specline_queue::pipeline::{Step, StepContext};
 use specline_queue::{JobError, Registry, Worker, WorkerHandle};
 use specline_service::db::{self, Databases};
 use specline_settings::{DatabaseTarget, Secret};
+use specline_specdoc_model::document::{
+    Behavior, DocumentStats, Domain, Feature, GeneratorInfo, TokenUsage, DOCUMENT_SCHEMA_VERSION,
+};
+use specline_specdoc_model::{LanguageTag, SpecDocument};
 use specline_testkit::{database_url, PgSchema, TempSqlite};
 use tokio::sync::Semaphore;
 
@@ -486,6 +490,55 @@ where
     }
 }
 
+/// A one-behavior document of `repository` whose one domain is `domain`, as the spec
+/// generator would store it.
+pub fn spec_document(repository: &str, domain: &str) -> SpecDocument {
+    let en = LanguageTag::english();
+    SpecDocument {
+        schema_version: DOCUMENT_SCHEMA_VERSION,
+        version: 1,
+        analysis_id: "1".into(),
+        repository: repository.into(),
+        commit: Some("0123abc".into()),
+        content_hash: "00".repeat(32),
+        language: en.clone(),
+        content_language: en,
+        generated_at: chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
+        generator: GeneratorInfo {
+            kind: "offline".into(),
+            model: "offline-1".into(),
+            prompt_version: "test".into(),
+        },
+        summary: format!("The {domain} domain, summarised."),
+        summary_fallback: None,
+        stats: DocumentStats {
+            behaviors: 1,
+            domains: 1,
+            features: 1,
+            ..DocumentStats::default()
+        },
+        usage: TokenUsage::default(),
+        notes: Vec::new(),
+        domains: vec![Domain {
+            name: domain.into(),
+            description: None,
+            features: vec![Feature {
+                name: "Totals".into(),
+                fallback: None,
+                behaviors: vec![Behavior {
+                    sentence: "Adds tax to the total".into(),
+                    test_name: "adds tax".into(),
+                    file: "src/cart.test.ts".into(),
+                    suite_path: vec!["Cart".into(), "totals".into()],
+                    line: 3,
+                    status: Status::Active,
+                    test_index: 0,
+                }],
+            }],
+        }],
+    }
+}
+
 /// `generate_spec_document`: stores a one-behavior document.
 struct StoreDocument {
     app: Arc<dyn AppStore>,
@@ -505,7 +558,7 @@ impl Step for StoreDocument {
                 generator_kind: "offline".into(),
                 model: "none".into(),
                 prompt_version: "test".into(),
-                content: serde_json::json!({"domains": [{"name": "Cart"}]}),
+                content: serde_json::to_value(spec_document(&a.repository, "Cart")).unwrap(),
                 behaviors: 1,
                 run_id: Some(ctx.run_id()),
             })

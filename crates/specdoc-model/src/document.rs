@@ -28,7 +28,7 @@ pub struct SpecDocument {
     pub repository: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    /// SHA-256 of the inventory's tests (see [`crate::input::SpecInput::content_hash`]).
+    /// SHA-256 of the inventory's tests (see `specline_specdoc::SpecInput::content_hash`).
     pub content_hash: String,
     /// The language that was requested.
     pub language: LanguageTag,

@@ -7,7 +7,18 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::SpecError;
+/// A tag that is not well-formed BCP 47 (`INVALID_LANGUAGE`); holds at most 64 characters of
+/// what was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("INVALID_LANGUAGE: {0:?} is not a well-formed BCP-47 language tag")]
+pub struct InvalidLanguage(pub String);
+
+impl InvalidLanguage {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        "INVALID_LANGUAGE"
+    }
+}
 
 /// A well-formed BCP-47 language tag in canonical case (`en`, `pt-BR`, `zh-Hant-TW`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -16,10 +27,10 @@ pub struct LanguageTag(String);
 
 impl LanguageTag {
     /// Parses and canonicalises the case of a tag. Rejects empty, over-long and malformed tags.
-    pub fn parse(tag: &str) -> Result<Self, SpecError> {
+    pub fn parse(tag: &str) -> Result<Self, InvalidLanguage> {
         canonical(tag)
             .map(Self)
-            .ok_or_else(|| SpecError::InvalidLanguage(tag.chars().take(64).collect()))
+            .ok_or_else(|| InvalidLanguage(tag.chars().take(64).collect()))
     }
 
     /// English, the offline generator's only language.
@@ -53,7 +64,7 @@ impl LanguageTag {
 }
 
 impl TryFrom<String> for LanguageTag {
-    type Error = SpecError;
+    type Error = InvalidLanguage;
     fn try_from(value: String) -> Result<Self, Self::Error> {
         Self::parse(&value)
     }
@@ -72,7 +83,7 @@ impl std::fmt::Display for LanguageTag {
 }
 
 impl std::str::FromStr for LanguageTag {
-    type Err = SpecError;
+    type Err = InvalidLanguage;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
     }

@@ -8,16 +8,15 @@
 use crate::document::{Behavior, SpecDocument};
 use specline_inventory_model::Status;
 
-use crate::input::{clean_text, MAX_NAME_CHARS};
 use crate::labels::{self, Labels, Noun};
+use crate::text::{clean_text, MAX_NAME_CHARS};
 
 /// Output format.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
-    #[value(name = "md")]
+    #[cfg_attr(feature = "clap", value(name = "md"))]
     Markdown,
     Json,
 }
