@@ -428,6 +428,7 @@ impl Tools {
                         kind,
                         state,
                         limit,
+                        ..JobFilter::default()
                     })
                     .await?;
                 if self.json {

@@ -40,6 +40,7 @@ on_both_backends!(
     the_policy_refuses_hostile_repositories_with_422_and_stores_nothing,
     limits_answer_413_and_429_with_retry_after,
     admin_routes_need_an_admin_and_act_on_every_matching_job,
+    admin_job_filters_are_exact_and_a_bulk_action_touches_only_matches,
     gateway_mode_believes_the_owner_header_only_from_trusted_proxies,
     the_diff_of_two_analyses_names_what_changed_and_is_the_owners_only,
     a_badge_is_served_without_credentials_only_once_its_owner_marks_it_public,
@@ -554,6 +555,118 @@ async fn admin_routes_need_an_admin_and_act_on_every_matching_job(b: Backend) {
         .clone();
     assert_eq!(analyze["paused"], true);
     assert_eq!(analyze["counts"]["cancelled"], 3, "{analyze}");
+}
+
+/// A job kind of its own queue, so the admin filters see only these jobs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Probe {
+    repo: String,
+    n: i64,
+}
+impl specline_queue::JobKind for Probe {
+    const KIND: &'static str = "probe";
+    const QUEUE: &'static str = "probe";
+}
+
+async fn admin_job_filters_are_exact_and_a_bulk_action_touches_only_matches(b: Backend) {
+    let s = Server::start(b, Options::without_workers()).await;
+    let ops = s.token("ops", true).await;
+    let client = specline_queue::Client::new(s.dbs.jobs.clone());
+    let insert = |repo: &str, n: i64, tags: &[&str]| {
+        let opts = tags
+            .iter()
+            .fold(specline_queue::InsertOpts::default(), |o, t| o.tag(*t));
+        let probe = Probe {
+            repo: repo.into(),
+            n,
+        };
+        let client = &client;
+        async move { client.insert_with(&probe, opts).await.unwrap().id }
+    };
+    let a = insert("x", 1, &["red", "big"]).await;
+    let b_ = insert("x", 2, &["red"]).await;
+    let c = insert("y", 3, &["blue"]).await;
+    let ids = |body: &Value| -> Vec<i64> {
+        body["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_i64().unwrap())
+            .collect()
+    };
+    let list = |query: &str| {
+        let path = format!("/api/v1/admin/jobs?queue=probe&{query}");
+        let s = &s;
+        let ops = &ops;
+        async move { s.get(ops, &path).await }
+    };
+    // A page holds matching jobs only, even when newer jobs do not match.
+    let (status, body) = list("tag=red&limit=1").await;
+    assert_eq!((status, ids(&body)), (200, vec![b_]), "{body}");
+    assert_eq!(body["next"], b_);
+    let (_, body) = list(&format!("tag=red&limit=1&before={b_}")).await;
+    assert_eq!(ids(&body), vec![a]);
+    let (_, body) = list(&format!("tag=red&limit=1&before={a}")).await;
+    assert_eq!((ids(&body), &body["next"]), (vec![], &Value::Null));
+    for query in ["tag=red&tag=big", "tag=red,big", "tag=big"] {
+        assert_eq!(ids(&list(query).await.1), vec![a], "{query}");
+    }
+    // args={"repo":"x"} and {"n":3}
+    let (_, body) = list("args=%7B%22repo%22%3A%22x%22%7D").await;
+    assert_eq!(ids(&body), vec![b_, a]);
+    let (_, body) = list("args=%7B%22n%22%3A3%7D").await;
+    assert_eq!(ids(&body), vec![c]);
+    let (_, body) = list("limit=2").await;
+    assert_eq!((ids(&body), &body["next"]), (vec![c, b_], &json!(b_)));
+    for bad in ["args=%7Bnope", "args=%5B1%5D", "metadata=3"] {
+        let (status, body) = list(bad).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("INVALID_FILTER")),
+            "{bad}: {body}"
+        );
+    }
+
+    let act = |body: Value| {
+        let (s, ops) = (&s, &ops);
+        async move {
+            let r = s
+                .http
+                .post(s.url("/api/v1/admin/jobs/actions"))
+                .bearer_auth(ops)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = act(json!({"action": "cancel",
+        "matching": {"queue": "probe", "args": "[]"}}))
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("INVALID_FILTER"))
+    );
+    let (status, done) = act(json!({"action": "cancel",
+        "matching": {"queue": "probe", "tag": "red", "args": "{\"repo\":\"x\",\"n\":2}"}}))
+    .await;
+    assert_eq!(
+        (status, &done["affected"], &done["more"]),
+        (200, &json!(1), &json!(false)),
+        "{done}"
+    );
+    let (status, done) =
+        act(json!({"action": "cancel", "matching": {"queue": "probe", "tag": "red"}})).await;
+    assert_eq!((status, &done["affected"]), (200, &json!(1)), "{done}");
+    assert_eq!(
+        done["refused"],
+        json!([{"id": b_, "code": "INVALID_STATE"}])
+    );
+    let (_, cancelled) = list("state=cancelled").await;
+    assert_eq!(ids(&cancelled), vec![b_, a]);
+    let (_, available) = list("state=available").await;
+    assert_eq!(ids(&available), vec![c], "the unmatched job is untouched");
 }
 
 async fn gateway_mode_believes_the_owner_header_only_from_trusted_proxies(b: Backend) {

@@ -286,14 +286,40 @@ pub enum CancelOutcome {
     AlreadyFinal(JobState),
 }
 
-/// Filter for listing jobs.
+/// Filter for listing jobs. Every field narrows the list; both stores apply all of them in
+/// SQL, so a page is exact and "everything matching" can be walked with [`JobFilter::before_id`].
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {
     pub queue: Option<String>,
     pub kind: Option<String>,
     pub state: Option<JobState>,
+    /// Only jobs carrying every one of these tags.
+    pub tags: Vec<String>,
+    /// Only jobs whose args contain this JSON object (PostgreSQL `@>` semantics: nested
+    /// objects by key, an array by each of the pattern's elements being in some element).
+    pub args: Option<serde_json::Value>,
+    /// Only jobs whose metadata contain this JSON object (same semantics as `args`).
+    pub metadata: Option<serde_json::Value>,
+    /// Keyset cursor: only jobs with an id below this one. The list is newest (highest id)
+    /// first, so passing the last id of a page gives the next page without OFFSET.
+    pub before_id: Option<i64>,
     /// At most this many, newest first. 0 means 100.
     pub limit: usize,
+}
+
+impl JobFilter {
+    /// Refuse a containment pattern that is not a JSON object (`INVALID_ARGS`): args and
+    /// metadata are objects, so any other pattern is a caller's mistake, not "no match".
+    pub fn validate(&self) -> Result<()> {
+        for (name, pattern) in [("args", &self.args), ("metadata", &self.metadata)] {
+            if pattern.as_ref().is_some_and(|p| !p.is_object()) {
+                return Err(Error::InvalidArgs(format!(
+                    "the {name} filter must be a JSON object"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

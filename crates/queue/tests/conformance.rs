@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use specline_queue::maintenance::RoundTimers;
 use specline_queue::store::PruneSpec;
 use specline_queue::{
-    Backoff, CancelOutcome, Catalog, Client, Error, InsertOpts, JobContext, JobError, JobKind,
-    JobState, KindOptions, Maintenance, MaintenanceConfig, NewJob, PeriodicJob, Registry, Schedule,
-    UniqueOpts, Worker,
+    Backoff, CancelOutcome, Catalog, Client, Error, InsertOpts, JobContext, JobError, JobFilter,
+    JobKind, JobState, KindOptions, Maintenance, MaintenanceConfig, NewJob, PeriodicJob, Registry,
+    Schedule, UniqueOpts, Worker,
 };
 
 use common::Harness;
@@ -919,7 +919,231 @@ async fn heartbeat_reports_cancel_requests_for_the_workers_running_jobs(h: Harne
     assert_eq!(h.job(other).await.state, JobState::Available);
 }
 
+/// A kind with nested args, for the list filters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Doc {
+    repo: DocRepo,
+    langs: Vec<String>,
+    n: i64,
+}
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DocRepo {
+    name: String,
+    branch: String,
+}
+impl JobKind for Doc {
+    const KIND: &'static str = "doc";
+    const QUEUE: &'static str = "docs";
+}
+
+fn doc(name: &str, branch: &str, langs: &[&str], n: i64) -> Doc {
+    Doc {
+        repo: DocRepo {
+            name: name.into(),
+            branch: branch.into(),
+        },
+        langs: langs.iter().map(|l| l.to_string()).collect(),
+        n,
+    }
+}
+
+async fn insert_doc(client: &Client, d: Doc, opts: InsertOpts) -> i64 {
+    client.insert_with(&d, opts).await.unwrap().id
+}
+
+/// Ids of the jobs `filter` lists, in the order listed.
+async fn listed(h: &Harness, filter: JobFilter) -> Vec<i64> {
+    h.store
+        .list_jobs(&filter)
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect()
+}
+
+fn tags(t: &[&str]) -> JobFilter {
+    JobFilter {
+        tags: t.iter().map(|t| t.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+async fn list_filters_by_tags_carrying_all_of_them(h: Harness) {
+    let client = Client::new(h.store.clone());
+    let ab = insert_doc(
+        &client,
+        doc("r", "main", &[], 1),
+        InsertOpts::default().tag("a").tag("b"),
+    )
+    .await;
+    let a = insert_doc(
+        &client,
+        doc("r", "main", &[], 2),
+        InsertOpts::default().tag("a"),
+    )
+    .await;
+    let b = insert_doc(
+        &client,
+        doc("r", "main", &[], 3),
+        InsertOpts::default().tag("b"),
+    )
+    .await;
+    let none = insert_doc(&client, doc("r", "main", &[], 4), InsertOpts::default()).await;
+    assert_eq!(listed(&h, tags(&["a"])).await, vec![a, ab]);
+    assert_eq!(listed(&h, tags(&["b"])).await, vec![b, ab]);
+    assert_eq!(listed(&h, tags(&["b", "a"])).await, vec![ab]);
+    assert_eq!(listed(&h, tags(&["a", "c"])).await, Vec::<i64>::new());
+    assert_eq!(listed(&h, tags(&[])).await, vec![none, b, a, ab]);
+    // The limit applies after the tag filter: a page is full of matching jobs.
+    let page = JobFilter {
+        limit: 1,
+        ..tags(&["b"])
+    };
+    assert_eq!(listed(&h, page).await, vec![b]);
+}
+
+async fn list_filters_by_args_containment(h: Harness) {
+    let client = Client::new(h.store.clone());
+    let o = InsertOpts::default;
+    let x = insert_doc(&client, doc("x", "main", &["rust", "go"], 1), o()).await;
+    let y = insert_doc(&client, doc("y", "main", &["python"], 2), o()).await;
+    let x_dev = insert_doc(&client, doc("x", "dev", &["go"], 3), o()).await;
+    let args = |v: serde_json::Value| JobFilter {
+        args: Some(v),
+        ..Default::default()
+    };
+    use serde_json::json;
+    assert_eq!(
+        listed(&h, args(json!({"repo": {"name": "x"}}))).await,
+        vec![x_dev, x]
+    );
+    assert_eq!(
+        listed(&h, args(json!({"repo": {"name": "x", "branch": "main"}}))).await,
+        vec![x]
+    );
+    assert_eq!(
+        listed(&h, args(json!({"langs": ["go"]}))).await,
+        vec![x_dev, x]
+    );
+    assert_eq!(
+        listed(&h, args(json!({"langs": ["go", "rust"]}))).await,
+        vec![x]
+    );
+    assert_eq!(
+        listed(&h, args(json!({"langs": "go"}))).await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(listed(&h, args(json!({"n": 2.0}))).await, vec![y]);
+    assert_eq!(listed(&h, args(json!({"n": "2"}))).await, Vec::<i64>::new());
+    assert_eq!(
+        listed(&h, args(json!({"repo": {"owner": "x"}}))).await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(listed(&h, args(json!({}))).await, vec![x_dev, y, x]);
+    for bad in [json!(["x"]), json!("x"), json!(1), serde_json::Value::Null] {
+        let err = h.store.list_jobs(&args(bad.clone())).await.unwrap_err();
+        assert_eq!(err.code(), "INVALID_ARGS", "{bad}");
+        let err = h
+            .store
+            .list_jobs(&JobFilter {
+                metadata: Some(bad.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "INVALID_ARGS", "{bad}");
+    }
+}
+
+async fn list_filters_by_metadata_containment(h: Harness) {
+    use serde_json::json;
+    let client = Client::new(h.store.clone());
+    let with = |m: serde_json::Value| InsertOpts::default().metadata(m);
+    let p1 = insert_doc(
+        &client,
+        doc("r", "main", &[], 1),
+        with(json!({"source": {"user": "ann"}, "labels": ["p1", "ui"]})),
+    )
+    .await;
+    let p2 = insert_doc(
+        &client,
+        doc("r", "main", &[], 2),
+        with(json!({"source": {"user": "bob"}, "labels": ["p2"]})),
+    )
+    .await;
+    let meta = |v: serde_json::Value| JobFilter {
+        metadata: Some(v),
+        ..Default::default()
+    };
+    assert_eq!(
+        listed(&h, meta(json!({"source": {"user": "ann"}}))).await,
+        vec![p1]
+    );
+    assert_eq!(listed(&h, meta(json!({"labels": ["p2"]}))).await, vec![p2]);
+    assert_eq!(listed(&h, meta(json!({"labels": []}))).await, vec![p2, p1]);
+    assert_eq!(listed(&h, meta(json!({"n": 1}))).await, Vec::<i64>::new());
+    // Args and metadata are separate documents.
+    assert_eq!(
+        listed(
+            &h,
+            JobFilter {
+                args: Some(json!({"source": {"user": "ann"}})),
+                ..Default::default()
+            }
+        )
+        .await,
+        Vec::<i64>::new()
+    );
+}
+
+async fn the_cursor_pages_through_every_match_once(h: Harness) {
+    let client = Client::new(h.store.clone());
+    let mut tagged = Vec::new();
+    for n in 0..23 {
+        let opts = if n % 3 == 0 {
+            InsertOpts::default()
+        } else {
+            InsertOpts::default().tag("keep")
+        };
+        let id = insert_doc(&client, doc("r", "main", &[], n), opts).await;
+        if n % 3 != 0 {
+            tagged.push(id);
+        }
+    }
+    tagged.reverse();
+    let mut seen = Vec::new();
+    let mut before_id = None;
+    let mut pages = 0;
+    loop {
+        let page = listed(
+            &h,
+            JobFilter {
+                before_id,
+                limit: 4,
+                ..tags(&["keep"])
+            },
+        )
+        .await;
+        pages += 1;
+        assert!(page.len() <= 4);
+        assert!(
+            page.iter().all(|id| !seen.contains(id)),
+            "page {pages} repeats a job: {page:?} after {seen:?}"
+        );
+        let Some(&last) = page.last() else { break };
+        seen.extend(page);
+        before_id = Some(last);
+    }
+    assert_eq!(seen, tagged, "every tagged job, newest first, once, no gap");
+    assert_eq!(pages, tagged.len().div_ceil(4) + 1);
+}
+
 on_both_backends!(
+    list_filters_by_tags_carrying_all_of_them,
+    list_filters_by_args_containment,
+    list_filters_by_metadata_containment,
+    the_cursor_pages_through_every_match_once,
     a_binary_can_override_the_declared_timeout,
     heartbeat_reports_cancel_requests_for_the_workers_running_jobs,
     job_runs_and_completes_with_its_history,

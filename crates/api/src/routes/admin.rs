@@ -2,9 +2,11 @@
 //! job with its errors, retry/cancel/discard one or many, queues with counts and pause,
 //! watched repositories.
 //!
-//! "All matching a filter" runs server-side in batches of [`BATCH`], each job once, up to
-//! [`MAX_AFFECTED`] per request (the answer says when more remain), so a request never
-//! holds a transaction over millions of rows.
+//! Every filter (queue, kind, state, tags, args/metadata containment) runs in the engine's
+//! SQL, and lists page with an id cursor, so a page is exact. "All matching a filter" walks
+//! that cursor server-side in batches of [`BATCH`], each job once, up to [`MAX_AFFECTED`] per
+//! request (the answer says when more remain), so a request never holds a transaction over
+//! millions of rows.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -115,45 +117,125 @@ pub struct JobQuery {
     pub kind: Option<String>,
     /// available, scheduled, running, retryable, completed, cancelled, discarded
     pub state: Option<String>,
-    /// Only jobs carrying this tag (applied to the page read).
+    /// Only jobs carrying every one of these tags: comma-separated, and in a query string
+    /// also repeatable (`tag=a&tag=b`).
     pub tag: Option<String>,
+    /// Only jobs whose args contain this JSON object (PostgreSQL `@>` semantics), given as
+    /// JSON text, e.g. `{"repository":{"url":"https://example.com/r.git"}}`.
+    pub args: Option<String>,
+    /// Only jobs whose metadata contain this JSON object, as JSON text.
+    pub metadata: Option<String>,
+    /// Cursor: only jobs with an id below this one (the `next` of the previous page).
+    pub before: Option<i64>,
     /// 1 to 100 (default 50).
     pub limit: Option<usize>,
+}
+
+impl JobQuery {
+    /// From a query string's pairs, where `tag` may repeat (the plain query extractor
+    /// refuses a repeated key). Unknown keys are ignored, as before.
+    fn from_pairs(pairs: Vec<(String, String)>) -> ApiResult<JobQuery> {
+        let mut q = JobQuery::default();
+        let mut tags: Vec<String> = Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "queue" => q.queue = Some(value),
+                "kind" => q.kind = Some(value),
+                "state" => q.state = Some(value),
+                "tag" => tags.push(value),
+                "args" => q.args = Some(value),
+                "metadata" => q.metadata = Some(value),
+                "before" => q.before = Some(number(&key, &value)?),
+                "limit" => q.limit = Some(number(&key, &value)?),
+                _ => {}
+            }
+        }
+        if !tags.is_empty() {
+            q.tag = Some(tags.join(","));
+        }
+        Ok(q)
+    }
+
+    /// The engine's filter (without cursor or limit): an unknown state is 400, args or
+    /// metadata that are not a JSON object 422 `INVALID_FILTER`.
+    fn filter(&self) -> ApiResult<JobFilter> {
+        Ok(JobFilter {
+            queue: self.queue.clone(),
+            kind: self.kind.clone(),
+            state: parse_state(self.state.as_deref())?,
+            tags: self
+                .tag
+                .iter()
+                .flat_map(|t| t.split(','))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+            args: json_object("args", self.args.as_deref())?,
+            metadata: json_object("metadata", self.metadata.as_deref())?,
+            before_id: self.before,
+            limit: 0,
+        })
+    }
+}
+
+fn number<T: std::str::FromStr>(key: &str, value: &str) -> ApiResult<T> {
+    value
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("`{key}` must be a whole number")))
+}
+
+/// A containment pattern given as JSON text; it must be a JSON object.
+fn json_object(name: &str, text: Option<&str>) -> ApiResult<Option<serde_json::Value>> {
+    let Some(text) = text else { return Ok(None) };
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) if v.is_object() => Ok(Some(v)),
+        _ => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID_FILTER",
+            format!("`{name}` must be a JSON object, e.g. {{\"key\":\"value\"}}"),
+        )),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct JobList {
     pub jobs: Vec<JobView>,
+    /// Pass as `before` for the next page; absent on the last page.
+    pub next: Option<i64>,
 }
 
 /// Jobs, newest first.
 #[utoipa::path(get, path = "/api/v1/admin/jobs", tag = "admin", params(JobQuery),
     responses((status = 200, body = JobList), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn jobs(
     State(state): State<ApiState>,
     caller: Caller,
-    Query(q): Query<JobQuery>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> ApiResult<axum::Json<JobList>> {
     admin(&caller)?;
+    let q = JobQuery::from_pairs(pairs)?;
+    let limit = page_size(q.limit)?;
     let filter = JobFilter {
-        queue: q.queue,
-        kind: q.kind,
-        state: parse_state(q.state.as_deref())?,
-        limit: page_size(q.limit)?,
+        limit,
+        ..q.filter()?
     };
-    let jobs = state
+    let jobs: Vec<JobView> = state
         .inner
         .parts
         .client
         .list(&filter)
         .await?
         .into_iter()
-        .filter(|j| q.tag.as_ref().is_none_or(|t| j.tags.contains(t)))
         .map(JobView::from)
         .collect();
-    Ok(axum::Json(JobList { jobs }))
+    let next = (jobs.len() == limit)
+        .then(|| jobs.last().map(|j| j.id))
+        .flatten();
+    Ok(axum::Json(JobList { jobs, next }))
 }
 
 /// One job with its errors and attempts.
@@ -193,7 +275,8 @@ pub struct BulkRequest {
     pub action: Action,
     #[serde(default)]
     pub ids: Vec<i64>,
-    /// Every job matching this (queue, kind, state); `ids` must then be empty.
+    /// Every job matching this filter (`limit` is ignored; `before` starts below an id);
+    /// `ids` must then be empty.
     #[serde(default)]
     pub matching: Option<JobQuery>,
 }
@@ -234,7 +317,8 @@ async fn apply(state: &ApiState, action: Action, id: i64) -> Result<(), String> 
 #[utoipa::path(post, path = "/api/v1/admin/jobs/actions", tag = "admin", request_body = BulkRequest,
     responses((status = 200, body = BulkResult), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn bulk(
     State(state): State<ApiState>,
@@ -262,24 +346,16 @@ pub async fn bulk(
             }
         }
         (true, Some(q)) => {
-            let filter = JobFilter {
-                queue: q.queue,
-                kind: q.kind,
-                state: parse_state(q.state.as_deref())?,
+            let mut filter = JobFilter {
                 limit: BATCH,
+                ..q.filter()?
             };
-            let mut seen = BTreeSet::new();
+            // The id cursor visits each matching job once, even as actions change states.
             'batches: loop {
                 let page = state.inner.parts.client.list(&filter).await?;
-                let fresh: Vec<Job> = page
-                    .into_iter()
-                    .filter(|j| q.tag.as_ref().is_none_or(|t| j.tags.contains(t)))
-                    .filter(|j| seen.insert(j.id))
-                    .collect();
-                if fresh.is_empty() {
-                    break;
-                }
-                for j in fresh {
+                let Some(last) = page.last() else { break };
+                filter.before_id = Some(last.id);
+                for j in page {
                     if result.affected + result.refused.len() >= MAX_AFFECTED {
                         result.more = true;
                         break 'batches;

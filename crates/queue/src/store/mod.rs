@@ -15,6 +15,7 @@ use crate::job::{
 };
 use crate::run::{Run, RunCancelOutcome, RunEvent, RunSubmission, StepCompletion, Submitted};
 
+mod json_contains;
 pub mod postgres;
 pub mod sqlite;
 

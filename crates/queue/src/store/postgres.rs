@@ -1215,6 +1215,7 @@ impl Store for PgStore {
     }
 
     async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<Job>> {
+        f.validate()?;
         let c = self.client().await?;
         let limit = if f.limit == 0 { 100 } else { f.limit } as i64;
         let state = f.state.map(|s| s.as_str());
@@ -1223,10 +1224,22 @@ impl Store for PgStore {
                 &format!(
                     "SELECT {JOB_COLUMNS} FROM specline_jobs
                      WHERE ($1::text IS NULL OR queue = $1) AND ($2::text IS NULL OR kind = $2)
-                       AND ($3::text IS NULL OR state = $3)
+                       AND ($3::text IS NULL OR state = $3) AND tags @> $5::text[]
+                       AND ($6::jsonb IS NULL OR args @> $6::jsonb)
+                       AND ($7::jsonb IS NULL OR metadata @> $7::jsonb)
+                       AND ($8::bigint IS NULL OR id < $8)
                      ORDER BY id DESC LIMIT $4"
                 ),
-                &[&f.queue, &f.kind, &state, &limit],
+                &[
+                    &f.queue,
+                    &f.kind,
+                    &state,
+                    &limit,
+                    &f.tags,
+                    &f.args,
+                    &f.metadata,
+                    &f.before_id,
+                ],
             )
             .await?;
         rows.iter().map(job_from_row).collect()

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use tokio::sync::broadcast;
 
+use super::json_contains;
 use super::{
     Backend, Lease, MigrationStatus, PruneSpec, Rescue, StaleJob, StateCounts, StepInputs, Store,
     Wakeup,
@@ -301,6 +302,29 @@ fn insert_rows(tx: &rusqlite::Transaction<'_>, jobs: &[NewJob]) -> Result<Vec<In
         .collect()
 }
 
+/// Register [`json_contains::contains`] as `specline_json_contains(doc, pattern)`, so the
+/// args/metadata filters run in SQL. NULL in, NULL out (no match).
+fn register_json_contains(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        json_contains::SQL_NAME,
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let parse = |i: usize| -> rusqlite::Result<Option<serde_json::Value>> {
+                ctx.get::<Option<String>>(i)?
+                    .map(|text| serde_json::from_str(&text))
+                    .transpose()
+                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+            };
+            Ok(match (parse(0)?, parse(1)?) {
+                (Some(doc), Some(pattern)) => Some(json_contains::contains(&doc, &pattern)),
+                _ => None,
+            })
+        },
+    )
+}
+
 impl SqliteStore {
     /// Open (creating if needed) the database file.
     pub async fn open(config: SqliteConfig) -> Result<SqliteStore> {
@@ -321,6 +345,7 @@ impl SqliteStore {
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
             conn.set_prepared_statement_cache_capacity(64);
+            register_json_contains(&conn)?;
             Ok(conn)
         })
         .await??;
@@ -957,17 +982,36 @@ impl Store for SqliteStore {
     }
 
     async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<Job>> {
+        f.validate()?;
         let f = f.clone();
+        let tags = serde_json::Value::from(f.tags.clone()).to_string();
+        let args = f.args.as_ref().map(|v| v.to_string());
+        let metadata = f.metadata.as_ref().map(|v| v.to_string());
         self.with_conn(move |conn| {
             let limit = if f.limit == 0 { 100 } else { f.limit } as i64;
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {JOB_COLUMNS} FROM specline_jobs
                  WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR state = ?3)
-                 ORDER BY id DESC LIMIT ?4"
+                   AND NOT EXISTS (SELECT 1 FROM json_each(?5) want
+                                   WHERE want.value NOT IN (SELECT value FROM json_each(specline_jobs.tags)))
+                   AND (?6 IS NULL OR {contains}(args, ?6))
+                   AND (?7 IS NULL OR {contains}(metadata, ?7))
+                   AND (?8 IS NULL OR id < ?8)
+                 ORDER BY id DESC LIMIT ?4",
+                contains = json_contains::SQL_NAME,
             ))?;
             let rows = stmt
                 .query_map(
-                    params![f.queue, f.kind, f.state.map(|s| s.as_str()), limit],
+                    params![
+                        f.queue,
+                        f.kind,
+                        f.state.map(|s| s.as_str()),
+                        limit,
+                        tags,
+                        args,
+                        metadata,
+                        f.before_id
+                    ],
                     job_from_row,
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
