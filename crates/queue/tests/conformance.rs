@@ -537,7 +537,9 @@ async fn pruner_deletes_old_finished_jobs_only(h: Harness) {
 }
 
 async fn leadership_is_exclusive_and_fenced(h: Harness) {
-    let ttl = Duration::from_millis(300);
+    // Long enough that the checks made while a holds the lease finish inside it on a loaded
+    // machine (300 ms failed once under load 8); the wait below outlasts it.
+    let ttl = Duration::from_millis(2000);
     let a = h.store.try_lead("a", ttl).await.unwrap().expect("a leads");
     assert!(
         h.store.try_lead("b", ttl).await.unwrap().is_none(),
@@ -545,7 +547,7 @@ async fn leadership_is_exclusive_and_fenced(h: Harness) {
     );
     let renewed = h.store.try_lead("a", ttl).await.unwrap().unwrap();
     assert_eq!(renewed.term, a.term, "renewal keeps the term");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
     let b = h
         .store
         .try_lead("b", ttl)
@@ -770,8 +772,11 @@ async fn jobs_of_a_dead_worker_are_rescued_and_run_again(h: Harness) {
 }
 
 async fn long_jobs_are_never_rescued_while_their_worker_lives(h: Harness) {
+    // The job runs 2.5 times as long as `rescue_after`, and heartbeats come every 100 ms:
+    // ten beats per rescue window, so a loaded CI machine's scheduling stalls do not pass
+    // for a dead worker (400 ms, four beats, was seen rescued once under load 8).
     let id = Client::new(h.store.clone())
-        .insert(&Slow { ms: 1500 })
+        .insert(&Slow { ms: 2500 })
         .await
         .unwrap()
         .id;
@@ -779,7 +784,7 @@ async fn long_jobs_are_never_rescued_while_their_worker_lives(h: Harness) {
     let m = Maintenance::new(
         h.store.clone(),
         MaintenanceConfig {
-            rescue_after: Duration::from_millis(400),
+            rescue_after: Duration::from_millis(1000),
             rescue_interval: Duration::from_millis(50),
             tick: Duration::from_millis(50),
             ..MaintenanceConfig::default()
