@@ -214,6 +214,9 @@ impl MaintenanceHandle {
     }
 }
 
+/// How many lease periods a new leader looks back for periodic ticks.
+const HANDOVER_LOOK_BACK: u32 = 4;
+
 struct Timers {
     next_rescue: tokio::time::Instant,
     next_prune: tokio::time::Instant,
@@ -247,9 +250,13 @@ impl Maintenance {
         };
         let now = tokio::time::Instant::now();
         let t = timers.inner.get_or_insert_with(|| {
-            // A new leader looks back one lease period so that a tick missed during a
-            // handover still fires (the unique key makes a repeat harmless).
-            let from = clock::ago(self.config.lease_ttl);
+            // A new leader looks back so that a tick missed during a handover still fires
+            // (the unique key per tick makes a repeat harmless). The gap to cover is the old
+            // lease running out plus however long the new leader's round took to come round:
+            // one lease period was too short on a loaded machine (a tick was seen missed),
+            // so four. Exact would be the previous holder's last renewal, read from the lease
+            // row at election.
+            let from = clock::ago(self.config.lease_ttl.saturating_mul(HANDOVER_LOOK_BACK));
             Timers {
                 next_rescue: now,
                 next_prune: now,
