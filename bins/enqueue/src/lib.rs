@@ -23,6 +23,7 @@ use specline_queue::{
     SubmitOpts,
 };
 use specline_settings::{Secret, TokenCipher};
+use specline_specdoc_model::lang::LanguageTag;
 
 /// The operator commands.
 #[derive(Debug, Clone, Subcommand)]
@@ -626,14 +627,14 @@ impl Tools {
 }
 
 /// Language tags are checked where they are typed, not when the run reaches the spec step.
+/// The generator's own rule (`specline_specdoc_model::lang`), so a tag refused here is the
+/// tag the spec generator would refuse, and no second copy of it exists.
 fn check_language(lang: &str) -> anyhow::Result<()> {
-    let ok = !lang.is_empty()
-        && lang.len() <= 35
-        && lang
-            .split('-')
-            .all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()));
-    if !ok {
-        bail!("INVALID_LANGUAGE: {lang:?} is not a well-formed BCP-47 language tag");
+    if let Err(e) = LanguageTag::parse(lang) {
+        bail!(
+            "{}: {lang:?} is not a well-formed BCP-47 language tag",
+            e.code()
+        );
     }
     Ok(())
 }
