@@ -17,11 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use specline_app::policy::RunPolicy;
-use specline_app::store::{AppStore, NewAnalysis, StoreError};
-use specline_app::{AnalysisSummary, AnalyzeContext, AnalyzeRepository};
+use specline_app::store::{AppStore, NewAnalysis};
+use specline_app::{AnalysisSummary, AnalyzeContext, AnalyzeRepository, StepError};
 use specline_inventory::scan::{record_omitted, scan_each, CancelToken, ScanOptions};
 use specline_inventory::source::{prepare_opts, remote_head, GitOptions, SourceSpec, Token};
-use specline_inventory::InventoryError;
 use specline_inventory_model::TestFile;
 use specline_queue::pipeline::{Step, StepContext};
 use specline_queue::{JobError, Registry};
@@ -80,16 +79,6 @@ pub fn sweep_stale_clones(config: &AnalyzerConfig, started: std::time::SystemTim
     }
 }
 
-/// A source error as a job error: permanent when asking again cannot help (a refused
-/// target, a missing ref, a clone over its budget), retryable otherwise (the network).
-fn source_error(e: InventoryError) -> JobError {
-    if e.is_permanent() {
-        JobError::permanent(e.code(), e)
-    } else {
-        JobError::retryable(e.code(), e)
-    }
-}
-
 /// Runs `analyze_repository`.
 pub struct Analyzer {
     pub app: Arc<dyn AppStore>,
@@ -109,51 +98,27 @@ pub fn registry(analyzer: Analyzer) -> Registry {
 /// Queues this binary consumes.
 pub const QUEUES: &[&str] = &[specline_app::ANALYZE_QUEUE];
 
-fn db_error(e: StoreError) -> JobError {
-    // The database being unreachable is worth retrying; anything else about the rows is not.
-    match e {
-        StoreError::Database(_) => JobError::retryable(e.code(), e),
-        _ => JobError::permanent(e.code(), e),
-    }
-}
-
 impl Step for Analyzer {
     type Kind = AnalyzeRepository;
 
     async fn run(&self, ctx: StepContext, c: AnalyzeContext) -> Result<AnalysisSummary, JobError> {
         let req = c.input;
-        self.policy
-            .check(ctx.run_id(), &req)
-            .await
-            .map_err(|e| JobError::permanent(e.code(), e.message()))?;
-        let mut spec =
-            SourceSpec::parse(&req.target, req.git_ref.clone(), None).map_err(source_error)?;
+        self.policy.check(ctx.run_id(), &req).await?;
+        let mut spec = SourceSpec::parse(&req.target, req.git_ref.clone(), None)?;
         let repository = match &spec {
             SourceSpec::Git { url, .. } => url.clone(),
             SourceSpec::Local(path) => std::fs::canonicalize(path)
-                .map_err(|e| {
-                    JobError::permanent(
-                        "TARGET_NOT_FOUND",
-                        format!("cannot open {}: {e}", path.display()),
-                    )
+                .map_err(|e| StepError::TargetMissing {
+                    path: path.display().to_string(),
+                    problem: e.to_string(),
                 })?
                 .display()
                 .to_string(),
         };
         let token = match (&req.encrypted_token, &self.cipher) {
             (None, _) => None,
-            (Some(_), None) => {
-                return Err(JobError::permanent(
-                    "TOKEN_KEY_MISSING",
-                    "the request carries an encrypted access token but this analyzer has no \
-                     security.encryption_key",
-                ))
-            }
-            (Some(stored), Some(cipher)) => Some(
-                cipher
-                    .decrypt(stored, &repository)
-                    .map_err(|e| JobError::permanent(e.code(), e))?,
-            ),
+            (Some(_), None) => return Err(StepError::TokenKeyMissing.into()),
+            (Some(stored), Some(cipher)) => Some(cipher.decrypt(stored, &repository)?),
         };
         if let (SourceSpec::Git { token: slot, .. }, Some(t)) = (&mut spec, token) {
             *slot = Some(Token::new(t.expose()));
@@ -170,15 +135,13 @@ impl Step for Analyzer {
             let (spec, git) = (spec.clone(), git.clone());
             tokio::task::spawn_blocking(move || remote_head(&spec, &git))
                 .await
-                .map_err(|e| JobError::retryable("PANIC", e))?
-                .map_err(source_error)?
+                .map_err(StepError::from)??
         };
         if let Some(commit) = &head {
             if let Some(found) = self
                 .app
                 .find_reusable_analysis(&repository, commit, specline_inventory::PARSER_VERSION)
-                .await
-                .map_err(db_error)?
+                .await?
             {
                 let stats = found.stats.clone().unwrap_or_default();
                 let _ = ctx
@@ -206,8 +169,7 @@ impl Step for Analyzer {
             .await;
         let checkout = tokio::task::spawn_blocking(move || prepare_opts(&spec, &git))
             .await
-            .map_err(|e| JobError::retryable("PANIC", e))?
-            .map_err(source_error)?;
+            .map_err(StepError::from)??;
         let source = checkout.source().clone();
         let analysis = self
             .app
@@ -219,8 +181,7 @@ impl Step for Analyzer {
                 parser_version: specline_inventory::PARSER_VERSION.to_string(),
                 run_id: Some(ctx.run_id()),
             })
-            .await
-            .map_err(db_error)?;
+            .await?;
         let _ = ctx
             .progress(
                 10,
@@ -290,7 +251,7 @@ impl Analyzer {
                 cancel.cancel();
             }
             if let Err(e) = self.app.insert_files(analysis_id, &batch).await {
-                write_error = Some(db_error(e));
+                write_error = Some(JobError::from(e));
                 cancel.cancel();
                 break;
             }
@@ -305,8 +266,8 @@ impl Analyzer {
         drop(rx);
         let inventory = scan
             .await
-            .map_err(|e| JobError::retryable("PANIC", e))?
-            .map_err(|e| JobError::permanent("SCAN_FAILED", e))?;
+            .map_err(StepError::from)?
+            .map_err(|e| StepError::ScanFailed(e.to_string()))?;
         if let Some(e) = write_error {
             return Err(e);
         }
@@ -315,13 +276,11 @@ impl Analyzer {
         }
         self.app
             .insert_file_errors(analysis_id, &inventory.errors)
-            .await
-            .map_err(db_error)?;
+            .await?;
         let record = self
             .app
             .finish_analysis(analysis_id, &inventory.stats)
-            .await
-            .map_err(db_error)?;
+            .await?;
         let stats = inventory.stats;
         let _ = ctx
             .progress(
@@ -345,10 +304,12 @@ impl Analyzer {
 
 #[cfg(test)]
 mod tests {
+    use specline_inventory::InventoryError;
+
     use super::*;
 
     fn class(e: InventoryError) -> (&'static str, String) {
-        match source_error(e) {
+        match JobError::from(e) {
             JobError::Permanent { code, .. } => ("permanent", code),
             JobError::Retryable { code, .. } => ("retryable", code),
             other => ("other", format!("{other:?}")),

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use specline_app::store::{AppStore, NewDocument, StoreError};
 use specline_app::{
-    ClassifyTests, ConvertBehaviors, DocumentSummary, GenerateSpecDocument, SpecContext,
+    ClassifyTests, ConvertBehaviors, DocumentSummary, GenerateSpecDocument, SpecContext, StepError,
     SummarizeDocument,
 };
 use specline_queue::pipeline::{Step, StepContext};
@@ -80,38 +80,18 @@ enum Phase<T> {
     Done(T),
 }
 
-fn db_error(e: StoreError) -> JobError {
-    match e {
-        StoreError::Database(_) => JobError::retryable(e.code(), e),
-        _ => JobError::permanent(e.code(), e),
-    }
-}
-
-/// Provider trouble (rate limits, outages) is worth another attempt later; bad input is not.
-/// An open circuit breaker snoozes the step until the breaker's next trial: the provider is
-/// resting, and failing the run for it would lose the work.
+/// A failed phase as the job's error (an open circuit breaker snoozes the step: see
+/// [`SpecError`]'s class), logged when it snoozes so a paused provider shows in the log.
 fn spec_error(e: SpecError) -> JobError {
-    if let Some(wait) = e.provider_error().and_then(|p| p.snooze_for()) {
-        tracing::info!(
-            code = e.code(),
-            ?wait,
-            "provider paused by its circuit breaker; snoozing"
-        );
-        return JobError::snooze(wait);
+    let job = JobError::from(e);
+    if let JobError::Snooze(wait) = &job {
+        tracing::info!(?wait, "provider paused by its circuit breaker; snoozing");
     }
-    let retryable = e.provider_error().is_some_and(|p| p.is_retryable());
-    if retryable {
-        JobError::retryable(e.code(), e)
-    } else {
-        JobError::permanent(e.code(), e)
-    }
+    job
 }
 
 fn bad_checkpoint(step: &str, e: impl std::fmt::Display) -> JobError {
-    JobError::permanent(
-        "INCONSISTENT_INPUT",
-        format!("the output of `{step}` cannot be read: {e}"),
-    )
+    SpecError::InconsistentInput(format!("the output of `{step}` cannot be read: {e}")).into()
 }
 
 /// The output of an earlier spec step, typed.
@@ -126,13 +106,12 @@ fn earlier<T: DeserializeOwned>(
 }
 
 fn to_value<T: Serialize>(phase: &Phase<T>) -> Result<serde_json::Value, JobError> {
-    serde_json::to_value(phase).map_err(|e| JobError::permanent("SERIALIZE", e))
+    Ok(serde_json::to_value(phase).map_err(StepError::from)?)
 }
 
 impl SpecGenerator {
     fn options(&self, c: &SpecContext) -> Result<GenerateOptions, JobError> {
-        let language =
-            LanguageTag::parse(&c.input.lang).map_err(|e| JobError::permanent(e.code(), e))?;
+        let language = LanguageTag::parse(&c.input.lang).map_err(SpecError::from)?;
         let mut opts = GenerateOptions::new(language);
         opts.concurrency = self.convert_concurrency.max(1);
         Ok(opts)
@@ -142,8 +121,7 @@ impl SpecGenerator {
         let inventory = self
             .app
             .load_inventory(c.analyze_repository.analysis_id)
-            .await
-            .map_err(db_error)?;
+            .await?;
         SpecInput::from_inventory(&inventory, Some(&c.analyze_repository.repository))
             .map_err(spec_error)
     }
@@ -160,8 +138,7 @@ impl SpecGenerator {
                 &info.model,
                 &info.prompt_version,
             )
-            .await
-            .map_err(db_error)?
+            .await?
             .map(|d| d.id))
     }
 }
@@ -206,10 +183,7 @@ impl Step for Classify {
         }
         let input = s.input(&c).await?;
         let opts = s.options(&c)?;
-        let resume: Option<ClassifyProgress> = ctx
-            .restore("classify")
-            .await
-            .map_err(|e| JobError::retryable(e.code(), e))?;
+        let resume: Option<ClassifyProgress> = ctx.restore("classify").await?;
         let chunks = phases::chunk_by_file(&input.tests, opts.classify_chunk_tests).len();
         let gen = &s.generator;
         let classification = with_checkpoints(&ctx, "classify", |tx| {
@@ -248,10 +222,7 @@ impl Step for Convert {
         };
         let input = s.input(&c).await?;
         let opts = s.options(&c)?;
-        let resume: Option<Behaviors> = ctx
-            .restore("convert")
-            .await
-            .map_err(|e| JobError::retryable(e.code(), e))?;
+        let resume: Option<Behaviors> = ctx.restore("convert").await?;
         if let Some(r) = &resume {
             tracing::info!(
                 run = ctx.run_id(),
@@ -322,11 +293,8 @@ impl Step for Assemble {
             let d = s
                 .app
                 .get_document(id)
-                .await
-                .map_err(db_error)?
-                .ok_or_else(|| {
-                    JobError::permanent("APP_NOT_FOUND", format!("document {id} is gone"))
-                })?;
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("document {id} is gone")))?;
             Ok::<_, JobError>(summary_of(id, &d))
         };
         let classification = match earlier::<Classification>(&c.classify_tests, "classify_tests")? {
@@ -349,8 +317,7 @@ impl Step for Assemble {
         let next_version = s
             .app
             .latest_document(&analysis.repository, &c.input.lang)
-            .await
-            .map_err(db_error)?
+            .await?
             .map_or(1, |d| d.version.saturating_add(1));
         let info = s.generator.info();
         let mut document = phases::assemble(
@@ -369,8 +336,7 @@ impl Step for Assemble {
         document.analysis_id = analysis.analysis_id.to_string();
         document.commit = analysis.commit.clone();
         let behaviors_count = i64::try_from(document.stats.behaviors).unwrap_or(i64::MAX);
-        let content =
-            serde_json::to_value(&document).map_err(|e| JobError::permanent("SERIALIZE", e))?;
+        let content = serde_json::to_value(&document).map_err(StepError::from)?;
         let record = s
             .app
             .store_document(&NewDocument {
@@ -384,8 +350,7 @@ impl Step for Assemble {
                 behaviors: behaviors_count,
                 run_id: Some(ctx.run_id()),
             })
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(DocumentSummary {
             reused: false,
             ..summary_of(record.id, &record)

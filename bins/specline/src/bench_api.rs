@@ -53,8 +53,7 @@ impl Step for Ticker {
         for i in 0..EVENTS_PER_RUN {
             tokio::time::sleep(Duration::from_millis(20)).await;
             ctx.progress(100, Some(serde_json::json!({"tick": i})))
-                .await
-                .map_err(|e| JobError::retryable("DB", e))?;
+                .await?;
         }
         Ok(0)
     }

@@ -9,6 +9,7 @@
 //! data (classification, behaviors, summary) is therefore opaque JSON here: only the spec
 //! generator reads it.
 
+mod codes;
 pub mod policy;
 pub mod store;
 pub mod tokens;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use specline_queue::{KindOptions, Pipeline, StepKind};
 
+pub use codes::{AppCode, StepError};
 pub use store::{AppStore, PgAppStore, SqliteAppStore};
 
 /// Queue of the analyzer: short, CPU-bound jobs.

@@ -21,6 +21,8 @@
 
 use std::path::PathBuf;
 
+use specline_error_codes::CodeSet;
+
 /// Schemes a git URL may use.
 pub const GIT_SCHEMES: &[&str] = &["https", "http", "ssh", "git", "file", "git+ssh", "ssh+git"];
 
@@ -66,19 +68,46 @@ pub enum TargetError {
     InvalidRef(&'static str),
 }
 
+specline_error_codes::codes! {
+    /// The codes of a refused target, each once.
+    pub enum TargetCode in "specline-inventory-model" {
+        InvalidTarget = ("INVALID_TARGET", Permanent, "the target is empty, too long, has a control character or is not a URL git can use"),
+        TargetOption = ("TARGET_OPTION", Permanent, "the target starts with `-`, which git would read as an option"),
+        CredentialsInUrl = ("CREDENTIALS_IN_URL", Permanent, "the URL carries a user name or password"),
+        UnsupportedScheme = ("UNSUPPORTED_SCHEME", Permanent, "a URL scheme other than http, https, ssh, git and file"),
+        InvalidRef = ("INVALID_REF", Permanent, "a branch or tag `git check-ref-format --branch` would refuse"),
+    }
+}
+
 impl TargetError {
     /// The stable code of the error.
     pub fn code(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The error's code in the list.
+    pub fn kind(&self) -> TargetCode {
         match self {
             TargetError::Empty
             | TargetError::TooLong
             | TargetError::ControlCharacter
-            | TargetError::InvalidUrl(_) => "INVALID_TARGET",
-            TargetError::LooksLikeOption => "TARGET_OPTION",
-            TargetError::CredentialsInUrl => "CREDENTIALS_IN_URL",
-            TargetError::UnsupportedScheme => "UNSUPPORTED_SCHEME",
-            TargetError::InvalidRef(_) => "INVALID_REF",
+            | TargetError::InvalidUrl(_) => TargetCode::InvalidTarget,
+            TargetError::LooksLikeOption => TargetCode::TargetOption,
+            TargetError::CredentialsInUrl => TargetCode::CredentialsInUrl,
+            TargetError::UnsupportedScheme => TargetCode::UnsupportedScheme,
+            TargetError::InvalidRef(_) => TargetCode::InvalidRef,
         }
+    }
+}
+
+impl specline_error_codes::ErrorCode for TargetError {
+    fn code(&self) -> &'static str {
+        TargetError::code(self)
+    }
+
+    /// A refused target is refused again on every attempt.
+    fn class(&self) -> specline_error_codes::ErrorClass {
+        specline_error_codes::ErrorClass::Permanent
     }
 }
 
@@ -273,6 +302,11 @@ pub fn check_ref(name: &str) -> Result<(), TargetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_target_code_is_listed_once_and_spelled_screaming_snake() {
+        assert_eq!(specline_error_codes::check_codes::<TargetCode>(), Ok(()));
+    }
 
     fn code(input: &str) -> &'static str {
         match Target::parse(input) {

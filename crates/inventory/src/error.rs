@@ -3,9 +3,27 @@
 
 use std::path::PathBuf;
 
+use specline_error_codes::{codes, CodeSet, ErrorClass, ErrorCode};
+
 use crate::model::target::TargetError;
 
-/// Why a scan or a source could not be had at all. [`InventoryError::code`] is stable.
+codes! {
+    /// The library's own codes, each once (a refused target keeps its
+    /// [`crate::model::target::TargetCode`]).
+    pub enum InventoryCode in "specline-inventory" {
+        TargetNotFound = ("TARGET_NOT_FOUND", Permanent, "the directory to scan does not exist or is not a directory"),
+        DefinitionInvalid = ("DEFINITION_INVALID", Permanent, "a built-in language or framework definition does not compile (a bug)"),
+        GitFailed = ("GIT_FAILED", Retryable, "cloning or inspecting a git repository failed (the network may come back)"),
+        GitTimeout = ("GIT_TIMEOUT", Retryable, "a git process took longer than its time limit and was stopped"),
+        RefNotFound = ("REF_NOT_FOUND", Permanent, "the remote has no such branch or tag"),
+        CloneTooLarge = ("CLONE_TOO_LARGE", Permanent, "the clone grew past its disk budget"),
+        IoFailed = ("IO_FAILED", Retryable, "an I/O error outside any single file (temporary directories, spawning processes)"),
+        ParseTimeout = ("PARSE_TIMEOUT", Retryable, "one file took longer than its time budget (single-file API)"),
+    }
+}
+
+/// Why a scan or a source could not be had at all. [`InventoryError::code`] is stable, one
+/// of [`InventoryCode`] or of a refused target's codes.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
     /// The root to scan does not exist or is not a directory.
@@ -55,28 +73,57 @@ impl InventoryError {
 
     /// The stable code of the error.
     pub fn code(&self) -> &'static str {
-        match self {
-            InventoryError::NotADirectory(_) => "TARGET_NOT_FOUND",
-            InventoryError::Target(e) => e.code(),
-            InventoryError::Definition(_) => "DEFINITION_INVALID",
-            InventoryError::Git { .. } => "GIT_FAILED",
-            InventoryError::GitTimeout { .. } => "GIT_TIMEOUT",
-            InventoryError::RefNotFound(_) => "REF_NOT_FOUND",
-            InventoryError::CloneTooLarge { .. } => "CLONE_TOO_LARGE",
-            InventoryError::Io { .. } => "IO_FAILED",
-            InventoryError::FileTimeout => "PARSE_TIMEOUT",
+        match self.kind() {
+            Ok(code) => code.as_str(),
+            Err(target) => target.code(),
         }
     }
 
-    /// True when the same request can never succeed (a retry would fail the same way).
-    pub fn is_permanent(&self) -> bool {
-        matches!(
-            self,
-            InventoryError::NotADirectory(_)
-                | InventoryError::Target(_)
-                | InventoryError::Definition(_)
-                | InventoryError::RefNotFound(_)
-                | InventoryError::CloneTooLarge { .. }
-        )
+    /// The error's code in the library's list, or the refused target whose code it keeps.
+    pub fn kind(&self) -> Result<InventoryCode, &TargetError> {
+        Ok(match self {
+            InventoryError::NotADirectory(_) => InventoryCode::TargetNotFound,
+            InventoryError::Target(e) => return Err(e),
+            InventoryError::Definition(_) => InventoryCode::DefinitionInvalid,
+            InventoryError::Git { .. } => InventoryCode::GitFailed,
+            InventoryError::GitTimeout { .. } => InventoryCode::GitTimeout,
+            InventoryError::RefNotFound(_) => InventoryCode::RefNotFound,
+            InventoryError::CloneTooLarge { .. } => InventoryCode::CloneTooLarge,
+            InventoryError::Io { .. } => InventoryCode::IoFailed,
+            InventoryError::FileTimeout => InventoryCode::ParseTimeout,
+        })
+    }
+}
+
+impl ErrorCode for InventoryError {
+    fn code(&self) -> &'static str {
+        InventoryError::code(self)
+    }
+
+    /// Permanent when the same request can never succeed (a refused target, a missing ref, a
+    /// clone over its budget); retryable when the network or the machine may recover.
+    fn class(&self) -> ErrorClass {
+        match self.kind() {
+            // Every code of the list has a fixed class (tested below).
+            Ok(code) => code.rule().fixed().unwrap_or(ErrorClass::Permanent),
+            Err(target) => target.class(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_and_spelled_screaming_snake() {
+        assert_eq!(specline_error_codes::check_codes::<InventoryCode>(), Ok(()));
+    }
+
+    #[test]
+    fn every_code_has_a_fixed_class() {
+        for code in InventoryCode::ALL {
+            assert!(code.rule().fixed().is_some(), "{code}");
+        }
     }
 }

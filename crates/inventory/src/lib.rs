@@ -28,7 +28,7 @@ pub mod workdir;
 
 pub use specline_inventory_model as model;
 
-pub use error::InventoryError;
+pub use error::{InventoryCode, InventoryError};
 pub use scan::{scan, scan_each, scan_with, CancelToken, ScanOptions};
 
 /// Version of this crate, recorded as `parser_version` in every inventory.

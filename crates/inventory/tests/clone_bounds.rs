@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use git_repos::served;
 use rand::{Rng, SeedableRng};
+use specline_error_codes::{ErrorClass, ErrorCode};
 use specline_inventory::materialize::OmitReason;
 use specline_inventory::scan::record_omitted;
 use specline_inventory::source::{prepare_opts, remote_head, GitOptions, SourceSpec};
@@ -148,7 +149,7 @@ fn a_clone_over_its_disk_budget_stops_with_clone_too_large() {
     let spec = SourceSpec::parse(&url, None, None).unwrap();
     let err = prepare_opts(&spec, &opts).unwrap_err();
     assert_eq!(err.code(), "CLONE_TOO_LARGE", "{err}");
-    assert!(err.is_permanent());
+    assert_eq!(ErrorCode::class(&err), ErrorClass::Permanent);
     // The stopped clone's directory is gone.
     assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0);
     // Under a larger budget the same clone succeeds.
@@ -251,12 +252,12 @@ fn a_missing_ref_is_a_permanent_error_with_a_code() {
     let spec = SourceSpec::parse(&url, Some("no-such-branch".into()), None).unwrap();
     let err = remote_head(&spec, &opts).unwrap_err();
     assert_eq!(err.code(), "REF_NOT_FOUND", "{err}");
-    assert!(err.is_permanent());
+    assert_eq!(ErrorCode::class(&err), ErrorClass::Permanent);
     let err = prepare_opts(&spec, &opts).unwrap_err();
     assert_eq!(err.code(), "REF_NOT_FOUND", "{err}");
-    assert!(err.is_permanent());
+    assert_eq!(ErrorCode::class(&err), ErrorClass::Permanent);
     // A server that is down is not permanent: it may come back.
     let down = SourceSpec::parse("http://127.0.0.1:1/r.git", None, None).unwrap();
     let err = remote_head(&down, &opts).unwrap_err();
-    assert!(!err.is_permanent(), "{err}");
+    assert_eq!(ErrorCode::class(&err), ErrorClass::Retryable, "{err}");
 }

@@ -1,8 +1,15 @@
-//! Errors of the engine itself (as opposed to a handler's [`crate::JobError`]).
+//! Errors of the engine itself, the engine's code list, and a handler's [`JobError`] with
+//! the one conversion into it from any coded error ([`ErrorCode`], Specline's shared error
+//! vocabulary).
 
 use std::fmt;
 
-/// Everything the engine's API can fail with. Each variant has a stable [`Error::code`].
+pub use specline_error_codes::{
+    check_codes, codes, ClassRule, CodeInfo, CodeSet, ErrorClass, ErrorCode,
+};
+
+/// Everything the engine's API can fail with. Each variant has a stable code
+/// ([`ErrorCode::code`], one of [`QueueCode`]).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A kind was inserted into a queue it is not declared for.
@@ -68,25 +75,48 @@ pub enum Error {
 }
 
 impl Error {
-    /// Stable, machine-readable code of the error (the prefix of its message).
+    /// Stable, machine-readable code of the error (the prefix of its message); the same as
+    /// [`ErrorCode::code`], callable without importing the trait.
     pub fn code(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The error's code in the engine's list.
+    pub fn kind(&self) -> QueueCode {
         match self {
-            Error::WrongQueue { .. } => "WRONG_QUEUE",
-            Error::UnhandledKind { .. } => "UNHANDLED_KIND",
-            Error::DuplicateHandler { .. } => "DUPLICATE_HANDLER",
-            Error::InvalidConfig(_) => "INVALID_CONFIG",
-            Error::InvalidArgs(_) => "INVALID_ARGS",
-            Error::InvalidSchedule { .. } => "INVALID_SCHEDULE",
-            Error::JobNotFound(_) => "NOT_FOUND",
-            Error::SchemaMismatch(_) => "SCHEMA_MISMATCH",
-            Error::WorkerState(_) => "WORKER_STATE",
-            Error::InvalidState(_) => "INVALID_STATE",
-            Error::RunNotFound(_) => "RUN_NOT_FOUND",
-            Error::IdempotencyConflict { .. } => "IDEMPOTENCY_CONFLICT",
-            Error::UniqueConflict(_) => "UNIQUE_CONFLICT",
-            Error::Postgres(_) | Error::Pool(_) | Error::Sqlite(_) => "DATABASE",
-            Error::Corrupt(_) => "CORRUPT_ROW",
-            Error::Runtime(_) => "RUNTIME",
+            Error::WrongQueue { .. } => QueueCode::WrongQueue,
+            Error::UnhandledKind { .. } => QueueCode::UnhandledKind,
+            Error::DuplicateHandler { .. } => QueueCode::DuplicateHandler,
+            Error::InvalidConfig(_) => QueueCode::InvalidConfig,
+            Error::InvalidArgs(_) => QueueCode::InvalidArgs,
+            Error::InvalidSchedule { .. } => QueueCode::InvalidSchedule,
+            Error::JobNotFound(_) => QueueCode::NotFound,
+            Error::SchemaMismatch(_) => QueueCode::SchemaMismatch,
+            Error::WorkerState(_) => QueueCode::WorkerState,
+            Error::InvalidState(_) => QueueCode::InvalidState,
+            Error::RunNotFound(_) => QueueCode::RunNotFound,
+            Error::IdempotencyConflict { .. } => QueueCode::IdempotencyConflict,
+            Error::UniqueConflict(_) => QueueCode::UniqueConflict,
+            Error::Postgres(_) | Error::Pool(_) | Error::Sqlite(_) => QueueCode::Database,
+            Error::Corrupt(_) => QueueCode::CorruptRow,
+            Error::Runtime(_) => QueueCode::Runtime,
+        }
+    }
+}
+
+impl ErrorCode for Error {
+    fn code(&self) -> &'static str {
+        Error::code(self)
+    }
+
+    /// A handler that meets an engine error (a checkpoint that cannot be written, say) is
+    /// retried when the database was only out of reach, and fails otherwise: a corrupt row
+    /// or a rejected value stays so.
+    fn class(&self) -> ErrorClass {
+        if self.is_transient() {
+            ErrorClass::Retryable
+        } else {
+            ErrorClass::Permanent
         }
     }
 }
@@ -148,49 +178,42 @@ impl From<tokio::task::JoinError> for Error {
     }
 }
 
-/// Where a code appears.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeUse {
-    /// The engine's API fails with an [`Error`] carrying it.
-    Api,
-    /// The engine writes it in a job's error history (or a run's failure).
-    Attempt,
-    /// Both.
-    Both,
+codes! {
+    /// Every code of the engine, once: the codes of its API's [`Error`]s and the codes it
+    /// writes into a job's error history or a run's failure. `docs/error-codes.md` is
+    /// generated from this list (`specline errors`); `tests/error_codes.rs` checks that
+    /// every code the engine's source writes is in it.
+    pub enum QueueCode in "specline-queue" {
+        Cancelled = ("CANCELLED", Cancel, "history: the job (or the run) was cancelled"),
+        CorruptRow = ("CORRUPT_ROW", Permanent, "API: a stored row did not decode"),
+        Database = ("DATABASE", Varies("retryable when the database was out of reach, busy or rolled back; else permanent"), "API: PostgreSQL, its pool, or SQLite failed"),
+        Discarded = ("DISCARDED", Permanent, "history: a step job was discarded by hand; its run fails"),
+        DuplicateHandler = ("DUPLICATE_HANDLER", Permanent, "API: a kind was registered twice"),
+        Failed = ("FAILED", Permanent, "history: a failed run that recorded no code (what `run_status` reports then)"),
+        Fenced = ("FENCED", Snooze, "history: the worker could not renew its heartbeat and stopped the attempt (not counted)"),
+        IdempotencyConflict = ("IDEMPOTENCY_CONFLICT", Permanent, "API: an idempotency key was reused for another request"),
+        InvalidArgs = ("INVALID_ARGS", Permanent, "API and history: arguments that do not serialize, or a job whose arguments do not deserialize (discarded)"),
+        InvalidConfig = ("INVALID_CONFIG", Permanent, "API: a worker, store or pipeline is configured wrongly"),
+        InvalidSchedule = ("INVALID_SCHEDULE", Permanent, "API: a cron expression or interval is invalid"),
+        InvalidState = ("INVALID_STATE", Permanent, "API: the job or run is in a state that does not allow the action"),
+        InvalidStepInput = ("INVALID_STEP_INPUT", Permanent, "history: the run's context does not fit the step (the run fails)"),
+        InvalidStepOutput = ("INVALID_STEP_OUTPUT", Permanent, "history: a step's output does not serialize (the run fails)"),
+        NotFound = ("NOT_FOUND", Permanent, "API: the job does not exist"),
+        OutcomeRejected = ("OUTCOME_REJECTED", Varies("the class the attempt had"), "history: the database rejected the attempt's own error record or step output; its decided state was recorded with this plain record"),
+        Panic = ("PANIC", Retryable, "history: the handler panicked"),
+        Rescued = ("RESCUED", Retryable, "history: the attempt's worker died; the rescuer returned the job"),
+        Runtime = ("RUNTIME", Retryable, "API: a blocking task could not run (runtime shutting down)"),
+        RunNotFound = ("RUN_NOT_FOUND", Permanent, "API and history: the run does not exist or belongs to another owner"),
+        SchemaMismatch = ("SCHEMA_MISMATCH", Permanent, "API: the database schema is older or newer than this build"),
+        Shutdown = ("SHUTDOWN", Snooze, "history: the worker shut down before the attempt finished (not counted)"),
+        Timeout = ("TIMEOUT", Retryable, "history: the attempt exceeded its kind's timeout"),
+        UnhandledKind = ("UNHANDLED_KIND", Permanent, "API: a consumed queue carries a kind without a handler in this worker"),
+        UniqueConflict = ("UNIQUE_CONFLICT", Permanent, "API: the action would give two live jobs the same unique key"),
+        UnknownKind = ("UNKNOWN_KIND", Retryable, "history: no handler in this worker for the job's kind (retried until its attempts run out)"),
+        WorkerState = ("WORKER_STATE", Permanent, "API: the worker was already started or shut down"),
+        WrongQueue = ("WRONG_QUEUE", Permanent, "API: a kind was inserted into a queue it is not bound to"),
+    }
 }
-
-/// Every code of the engine, with where it appears and what it means: the source of the
-/// table in `docs/queue-errors.md` (checked by `tests/error_codes.rs`).
-pub const CODES: &[(&str, CodeUse, &str)] = &[
-    ("CANCELLED", CodeUse::Attempt, "the job (or the run) was cancelled"),
-    ("CORRUPT_ROW", CodeUse::Api, "a stored row did not decode"),
-    ("DATABASE", CodeUse::Api, "PostgreSQL, its pool, or SQLite failed"),
-    ("DISCARDED", CodeUse::Attempt, "a step job was discarded by hand; its run fails"),
-    ("DUPLICATE_HANDLER", CodeUse::Api, "a kind was registered twice"),
-    ("FAILED", CodeUse::Attempt, "a failed run that recorded no code (what `run_status` reports then)"),
-    ("FENCED", CodeUse::Attempt, "the worker could not renew its heartbeat and stopped the attempt (not counted)"),
-    ("IDEMPOTENCY_CONFLICT", CodeUse::Api, "an idempotency key was reused for another request"),
-    ("INVALID_ARGS", CodeUse::Both, "arguments that do not serialize, or a job whose arguments do not deserialize (discarded)"),
-    ("INVALID_CONFIG", CodeUse::Api, "a worker, store or pipeline is configured wrongly"),
-    ("INVALID_SCHEDULE", CodeUse::Api, "a cron expression or interval is invalid"),
-    ("INVALID_STATE", CodeUse::Api, "the job or run is in a state that does not allow the action"),
-    ("INVALID_STEP_INPUT", CodeUse::Attempt, "the run's context does not fit the step (the run fails)"),
-    ("INVALID_STEP_OUTPUT", CodeUse::Attempt, "a step's output does not serialize (the run fails)"),
-    ("NOT_FOUND", CodeUse::Api, "the job does not exist"),
-    ("OUTCOME_REJECTED", CodeUse::Attempt, "the database rejected the attempt's own error record or step output; its decided state was recorded with this plain record"),
-    ("PANIC", CodeUse::Attempt, "the handler panicked (retryable)"),
-    ("RESCUED", CodeUse::Attempt, "the attempt's worker died; the rescuer returned the job"),
-    ("RUNTIME", CodeUse::Api, "a blocking task could not run (runtime shutting down)"),
-    ("RUN_NOT_FOUND", CodeUse::Both, "the run does not exist or belongs to another owner"),
-    ("SCHEMA_MISMATCH", CodeUse::Api, "the database schema is older or newer than this build"),
-    ("SHUTDOWN", CodeUse::Attempt, "the worker shut down before the attempt finished (not counted)"),
-    ("TIMEOUT", CodeUse::Attempt, "the attempt exceeded its kind's timeout (retryable)"),
-    ("UNHANDLED_KIND", CodeUse::Api, "a consumed queue carries a kind without a handler in this worker"),
-    ("UNIQUE_CONFLICT", CodeUse::Api, "the action would give two live jobs the same unique key"),
-    ("UNKNOWN_KIND", CodeUse::Attempt, "no handler in this worker for the job's kind (retried until its attempts run out)"),
-    ("WORKER_STATE", CodeUse::Api, "the worker was already started or shut down"),
-    ("WRONG_QUEUE", CodeUse::Api, "a kind was inserted into a queue it is not bound to"),
-];
 
 /// Result alias of the engine.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -246,3 +269,25 @@ impl fmt::Display for JobError {
 }
 
 impl std::error::Error for JobError {}
+
+impl<E: ErrorCode> From<E> for JobError {
+    /// The one conversion from a coded error: its class decides the variant, its code and
+    /// message are kept (a message never holds a secret: see [`ErrorCode::message`]). A step
+    /// writes `?` on any Specline error.
+    fn from(e: E) -> Self {
+        match e.class() {
+            ErrorClass::Retryable => JobError::Retryable {
+                code: e.code().to_string(),
+                message: e.message(),
+            },
+            ErrorClass::Permanent => JobError::Permanent {
+                code: e.code().to_string(),
+                message: e.message(),
+            },
+            ErrorClass::Cancel => JobError::Cancel {
+                message: e.message(),
+            },
+            ErrorClass::Snooze(wait) => JobError::Snooze(wait),
+        }
+    }
+}

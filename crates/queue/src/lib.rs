@@ -62,7 +62,10 @@ mod unique;
 pub mod worker;
 
 pub use client::Client;
-pub use error::{Error, JobError, Result};
+pub use error::{
+    check_codes, codes, ClassRule, CodeInfo, CodeSet, Error, ErrorClass, ErrorCode, JobError,
+    QueueCode, Result,
+};
 pub use handler::{Catalog, Handler, JobContext, Registry};
 pub use job::{
     AttemptError, CancelOutcome, Fence, InsertOpts, Inserted, Job, JobFilter, JobState, NewJob,

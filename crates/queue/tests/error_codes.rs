@@ -1,58 +1,32 @@
-//! The engine's codes are listed once (`specline_queue::error::CODES`); `docs/queue-errors.md`
-//! is generated from that list, and every code the engine's source writes is in it.
-//! `SPECLINE_WRITE_DOCS=1 cargo test -p specline-queue --test error_codes` rewrites the file.
+//! The engine's codes are listed once ([`specline_queue::QueueCode`]), each spelled
+//! `SCREAMING_SNAKE` with a class that its errors keep; every code the engine's source writes
+//! is in the list. `docs/error-codes.md` is generated from the list by `specline errors`
+//! (checked in `bins/specline/tests/error_codes.rs`).
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 
-use specline_queue::error::{CodeUse, CODES};
-use specline_queue::Error;
+use specline_error_codes::{check_codes, CodeSet};
+use specline_queue::{Error, ErrorClass, ErrorCode, JobError, QueueCode};
 
-fn table() -> String {
-    let mut out = String::from(
-        "# specline-queue: error codes\n\n\
-         Generated from `specline_queue::error::CODES` by `crates/queue/tests/error_codes.rs`\n\
-         (`SPECLINE_WRITE_DOCS=1 cargo test -p specline-queue --test error_codes`); do not edit by hand.\n\n\
-         An API error's message starts with its code (`CODE: …`); a job's error history and a\n\
-         failed run carry the code in their `code` field. Handlers add their own codes.\n\n\
-         | code | where | meaning |\n|---|---|---|\n",
-    );
-    for (code, used, meaning) in CODES {
-        let used = match used {
-            CodeUse::Api => "API error",
-            CodeUse::Attempt => "job or run history",
-            CodeUse::Both => "both",
-        };
-        out.push_str(&format!("| `{code}` | {used} | {meaning} |\n"));
-    }
-    out
-}
-
-#[test]
-fn the_docs_table_is_generated_from_the_list() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/queue-errors.md");
-    if std::env::var_os("SPECLINE_WRITE_DOCS").is_some() {
-        std::fs::write(&path, table()).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(
-        committed,
-        table(),
-        "docs/queue-errors.md is stale: rerun with SPECLINE_WRITE_DOCS=1"
-    );
-}
-
-#[test]
-fn every_code_in_the_engine_source_is_listed() {
-    let listed: Vec<&str> = CODES.iter().map(|c| c.0).collect();
-    let mut sorted = listed.clone();
-    sorted.sort();
-    sorted.dedup();
-    assert_eq!(sorted, listed, "keep CODES sorted and without repeats");
-    // Errors' own codes.
-    for e in [
+fn samples() -> Vec<Error> {
+    vec![
+        Error::WrongQueue {
+            kind: "k".into(),
+            queue: "q".into(),
+            allowed: vec![],
+        },
+        Error::UnhandledKind {
+            kind: "k".into(),
+            queue: "q".into(),
+        },
+        Error::DuplicateHandler { kind: "k".into() },
         Error::InvalidConfig(String::new()),
         Error::InvalidArgs(String::new()),
+        Error::InvalidSchedule {
+            expr: "x".into(),
+            message: String::new(),
+        },
         Error::JobNotFound(1),
         Error::RunNotFound(1),
         Error::Pool(String::new()),
@@ -60,11 +34,61 @@ fn every_code_in_the_engine_source_is_listed() {
         Error::Runtime(String::new()),
         Error::InvalidState(String::new()),
         Error::UniqueConflict(String::new()),
+        Error::IdempotencyConflict {
+            owner: "o".into(),
+            key: "k".into(),
+        },
         Error::SchemaMismatch(String::new()),
         Error::WorkerState(String::new()),
-    ] {
-        assert!(listed.contains(&e.code()), "{} is not listed", e.code());
+    ]
+}
+
+#[test]
+fn every_code_is_listed_once_and_spelled_screaming_snake() {
+    check_codes::<QueueCode>().unwrap();
+}
+
+#[test]
+fn every_error_has_a_listed_code_whose_class_it_keeps() {
+    for e in samples() {
+        let kind = e.kind();
+        assert!(QueueCode::ALL.contains(&kind));
+        assert_eq!(ErrorCode::code(&e), kind.as_str());
+        assert!(
+            e.to_string().starts_with(&format!("{}: ", kind.as_str())),
+            "the message of {e:?} starts with its code"
+        );
+        assert!(
+            kind.rule().admits(ErrorCode::class(&e)),
+            "{e:?} is {} but {} is declared {}",
+            ErrorCode::class(&e),
+            kind,
+            kind.rule()
+        );
     }
+}
+
+#[test]
+fn an_engine_error_in_a_handler_is_retried_only_when_the_database_was_out_of_reach() {
+    let busy = Error::Pool("timed out waiting for a connection".into());
+    assert_eq!(busy.class(), ErrorClass::Retryable);
+    assert_eq!(
+        JobError::from(busy),
+        JobError::retryable(
+            "DATABASE",
+            "DATABASE: postgres pool: timed out waiting for a connection"
+        )
+    );
+    let corrupt = Error::Corrupt("checkpoint `x`: expected a map".into());
+    assert_eq!(
+        JobError::from(corrupt),
+        JobError::permanent("CORRUPT_ROW", "CORRUPT_ROW: checkpoint `x`: expected a map")
+    );
+}
+
+#[test]
+fn every_code_in_the_engine_source_is_listed() {
+    let listed: Vec<&str> = QueueCode::ALL.iter().map(|c| c.as_str()).collect();
     // Codes the engine writes into histories: the string literals passed as codes.
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     for file in [

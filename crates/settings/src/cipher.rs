@@ -16,7 +16,9 @@ use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use rand::RngCore as _;
 use thiserror::Error;
 
-use crate::error::{Origin, SettingsError};
+use specline_error_codes::{CodeSet, ErrorClass, ErrorCode};
+
+use crate::error::{Origin, SettingsCode, SettingsError};
 use crate::keys::SECURITY_ENCRYPTION_KEY;
 use crate::secret::Secret;
 use crate::value::decode_key32;
@@ -40,10 +42,26 @@ pub enum CipherError {
 impl CipherError {
     /// The stable code.
     pub fn code(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The error's code in the list.
+    pub fn kind(&self) -> SettingsCode {
         match self {
-            CipherError::Decrypt(_) => "DECRYPT_FAILED",
-            CipherError::Encrypt => "ENCRYPT_FAILED",
+            CipherError::Decrypt(_) => SettingsCode::DecryptFailed,
+            CipherError::Encrypt => SettingsCode::EncryptFailed,
         }
+    }
+}
+
+impl ErrorCode for CipherError {
+    fn code(&self) -> &'static str {
+        CipherError::code(self)
+    }
+
+    /// The same key and the same stored value fail the same way every time.
+    fn class(&self) -> ErrorClass {
+        ErrorClass::Permanent
     }
 }
 

@@ -8,7 +8,20 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use specline_error_codes::{codes, CodeSet, ErrorClass, ErrorCode};
 use thiserror::Error;
+
+codes! {
+    /// Every code of the settings crate, once (its errors, its warnings and its cipher).
+    pub enum SettingsCode in "specline-settings" {
+        Missing = ("SETTINGS_MISSING", Permanent, "a required key is not set"),
+        Invalid = ("SETTINGS_INVALID", Permanent, "a value has the wrong type or is out of range"),
+        Unknown = ("SETTINGS_UNKNOWN", Permanent, "a name that looks like a setting but is none (an error in strict mode, else a warning)"),
+        File = ("SETTINGS_FILE", Permanent, "the settings file cannot be read or is not valid TOML"),
+        DecryptFailed = ("DECRYPT_FAILED", Permanent, "a stored token cannot be decrypted with this key (wrong key, tampered data, another context)"),
+        EncryptFailed = ("ENCRYPT_FAILED", Permanent, "the cipher refused the plaintext"),
+    }
+}
 
 /// Where a value or a name came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,12 +84,28 @@ pub enum SettingsError {
 impl SettingsError {
     /// The stable code.
     pub fn code(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The error's code in the list.
+    pub fn kind(&self) -> SettingsCode {
         match self {
-            SettingsError::Missing { .. } => "SETTINGS_MISSING",
-            SettingsError::Invalid { .. } => "SETTINGS_INVALID",
-            SettingsError::Unknown { .. } => "SETTINGS_UNKNOWN",
-            SettingsError::File { .. } => "SETTINGS_FILE",
+            SettingsError::Missing { .. } => SettingsCode::Missing,
+            SettingsError::Invalid { .. } => SettingsCode::Invalid,
+            SettingsError::Unknown { .. } => SettingsCode::Unknown,
+            SettingsError::File { .. } => SettingsCode::File,
         }
+    }
+}
+
+impl ErrorCode for SettingsError {
+    fn code(&self) -> &'static str {
+        SettingsError::code(self)
+    }
+
+    /// Settings do not change while a process runs: asking again gives the same answer.
+    fn class(&self) -> ErrorClass {
+        ErrorClass::Permanent
     }
 }
 
@@ -95,7 +124,7 @@ pub struct SettingsWarning {
 impl SettingsWarning {
     /// The stable code.
     pub fn code(&self) -> &'static str {
-        "SETTINGS_UNKNOWN"
+        SettingsCode::Unknown.as_str()
     }
 
     /// The message without the code (used inside [`SettingsError::Unknown`]).
@@ -122,5 +151,15 @@ impl SettingsWarning {
 impl fmt::Display for SettingsWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code(), self.describe())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_and_spelled_screaming_snake() {
+        assert_eq!(specline_error_codes::check_codes::<SettingsCode>(), Ok(()));
     }
 }

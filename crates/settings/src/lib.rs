@@ -40,7 +40,7 @@ mod value;
 
 pub use cipher::{CipherError, TokenCipher};
 pub use env::Env;
-pub use error::{Origin, SettingsError, SettingsWarning};
+pub use error::{Origin, SettingsCode, SettingsError, SettingsWarning};
 pub use keys::{Binary, Section};
 pub use load::{LoadOptions, Loaded, Profile, Resolver, Settings, MAX_FILE_BYTES};
 pub use reference::reference_markdown;

@@ -7,7 +7,11 @@
 
 use std::time::Duration;
 
-/// Whether trying again could help.
+use specline_error_codes::{codes, CodeSet, ErrorCode};
+
+/// Whether trying the *provider call* again could help, inside the one retry loop of
+/// [`crate::reliability`]. What a *job* does with a failed generation is the shared
+/// [`specline_error_codes::ErrorClass`] of [`SpecError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ErrorClass {
@@ -17,61 +21,32 @@ pub enum ErrorClass {
     Permanent,
 }
 
-/// What went wrong calling a model provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ProviderErrorCode {
-    /// HTTP 429 (or Gemini `RESOURCE_EXHAUSTED`): slow down and retry.
-    RateLimited,
-    /// HTTP 5xx.
-    ServerError,
-    /// The call took longer than the per-call timeout.
-    Timeout,
-    /// The connection failed or broke before a response arrived.
-    Transport,
-    /// The model answered with something that is not the JSON asked for.
-    InvalidJson,
-    /// The model stopped because it hit its output limit; the JSON is cut.
-    Truncated,
-    /// HTTP 401: the API key is missing or wrong.
-    Unauthorized,
-    /// HTTP 403: the key may not use this model or API.
-    Forbidden,
-    /// HTTP 400/404/422: the request itself is wrong (unknown model, bad schema, …).
-    InvalidRequest,
-    /// The provider refused to answer for safety or policy reasons.
-    SafetyBlocked,
-    /// The account is out of quota (an OpenAI 429 with `insufficient_quota`): not a rate limit.
-    QuotaExhausted,
-    /// The circuit breaker is open after repeated failures; the call was not made.
-    CircuitOpen,
-    /// The server answered with a redirect. Redirects are never followed: the API key rides
-    /// in a header, and following one to another host would hand that host the key.
-    RedirectRefused,
-    /// The response body exceeded [`crate::provider::http::MAX_RESPONSE_BYTES`]; reading
-    /// stopped there.
-    ResponseTooLarge,
+codes! {
+    /// What went wrong calling a model provider, each code once.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum ProviderErrorCode in "specline-specdoc (provider)" {
+        RateLimited = ("RATE_LIMITED", Retryable, "HTTP 429 (or Gemini `RESOURCE_EXHAUSTED`): slow down and retry"),
+        ServerError = ("SERVER_ERROR", Retryable, "HTTP 5xx"),
+        Timeout = ("TIMEOUT", Retryable, "the call took longer than the per-call timeout"),
+        Transport = ("TRANSPORT", Retryable, "the connection failed or broke before a response arrived"),
+        InvalidJson = ("INVALID_JSON", Retryable, "the model answered with something that is not the JSON asked for"),
+        Truncated = ("TRUNCATED", Retryable, "the model stopped at its output limit; the JSON is cut"),
+        Unauthorized = ("UNAUTHORIZED", Permanent, "HTTP 401: the API key is missing or wrong"),
+        Forbidden = ("FORBIDDEN", Permanent, "HTTP 403: the key may not use this model or API"),
+        InvalidRequest = ("INVALID_REQUEST", Permanent, "HTTP 400/404/422: the request itself is wrong (unknown model, bad schema)"),
+        SafetyBlocked = ("SAFETY_BLOCKED", Permanent, "the provider refused to answer for safety or policy reasons"),
+        QuotaExhausted = ("QUOTA_EXHAUSTED", Permanent, "the account is out of quota (not a rate limit)"),
+        CircuitOpen = ("CIRCUIT_OPEN", Snooze, "the circuit breaker is open after repeated failures; the call was not made and the job waits for the breaker's next trial"),
+        RedirectRefused = ("REDIRECT_REFUSED", Permanent, "the server answered with a redirect, never followed (it would hand the API key to another host)"),
+        ResponseTooLarge = ("RESPONSE_TOO_LARGE", Permanent, "the response body exceeded its bound; reading stopped there"),
+    }
 }
 
 impl ProviderErrorCode {
     /// The stable code string, e.g. `RATE_LIMITED`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RateLimited => "RATE_LIMITED",
-            Self::ServerError => "SERVER_ERROR",
-            Self::Timeout => "TIMEOUT",
-            Self::Transport => "TRANSPORT",
-            Self::InvalidJson => "INVALID_JSON",
-            Self::Truncated => "TRUNCATED",
-            Self::Unauthorized => "UNAUTHORIZED",
-            Self::Forbidden => "FORBIDDEN",
-            Self::InvalidRequest => "INVALID_REQUEST",
-            Self::SafetyBlocked => "SAFETY_BLOCKED",
-            Self::QuotaExhausted => "QUOTA_EXHAUSTED",
-            Self::CircuitOpen => "CIRCUIT_OPEN",
-            Self::RedirectRefused => "REDIRECT_REFUSED",
-            Self::ResponseTooLarge => "RESPONSE_TOO_LARGE",
-        }
+        <Self as CodeSet>::as_str(self)
     }
 
     /// The class that decides retrying. A `CircuitOpen` is permanent *for this call*: the
@@ -94,12 +69,6 @@ impl ProviderErrorCode {
             | Self::RedirectRefused
             | Self::ResponseTooLarge => ErrorClass::Permanent,
         }
-    }
-}
-
-impl std::fmt::Display for ProviderErrorCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -152,6 +121,21 @@ impl ProviderError {
     }
 }
 
+codes! {
+    /// Every code of a failed generation, once.
+    pub enum SpecCode in "specline-specdoc" {
+        InvalidLanguage = ("INVALID_LANGUAGE", Permanent, "the output language is not a well-formed BCP-47 tag"),
+        InvalidInventory = ("INVALID_INVENTORY", Permanent, "the inventory cannot be read or has an unsupported schema version"),
+        TooManyTests = ("TOO_MANY_TESTS", Permanent, "the inventory has more tests than the limit"),
+        InconsistentInput = ("INCONSISTENT_INPUT", Permanent, "a phase's input does not belong to the same request (a stale or unreadable checkpoint)"),
+        ClassifyFailed = ("CLASSIFY_FAILED", Varies("as its provider error: retryable, permanent, or snooze while the circuit is open"), "classification failed after retries with a provider error"),
+        ConvertFailed = ("CONVERT_FAILED", Varies("as its provider error: retryable, permanent, or snooze while the circuit is open"), "more than half of the features failed to convert; what succeeded is checkpointed"),
+        Cache = ("CACHE", Permanent, "a cache could not be read or written"),
+        InvalidConfig = ("INVALID_CONFIG", Permanent, "the provider configuration is incomplete (e.g. no model name)"),
+        InputTooLarge = ("INPUT_TOO_LARGE", Permanent, "the input file is larger than its bound"),
+    }
+}
+
 /// A failed generation, with a stable code from [`SpecError::code`].
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -200,16 +184,21 @@ impl From<crate::lang::InvalidLanguage> for SpecError {
 impl SpecError {
     /// The stable code string.
     pub fn code(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The error's code in the list.
+    pub fn kind(&self) -> SpecCode {
         match self {
-            Self::InvalidLanguage(_) => "INVALID_LANGUAGE",
-            Self::InvalidInventory(_) => "INVALID_INVENTORY",
-            Self::TooManyTests { .. } => "TOO_MANY_TESTS",
-            Self::InconsistentInput(_) => "INCONSISTENT_INPUT",
-            Self::ClassifyFailed(_) => "CLASSIFY_FAILED",
-            Self::ConvertFailed { .. } => "CONVERT_FAILED",
-            Self::Cache(_) => "CACHE",
-            Self::InvalidConfig(_) => "INVALID_CONFIG",
-            Self::InputTooLarge { .. } => "INPUT_TOO_LARGE",
+            Self::InvalidLanguage(_) => SpecCode::InvalidLanguage,
+            Self::InvalidInventory(_) => SpecCode::InvalidInventory,
+            Self::TooManyTests { .. } => SpecCode::TooManyTests,
+            Self::InconsistentInput(_) => SpecCode::InconsistentInput,
+            Self::ClassifyFailed(_) => SpecCode::ClassifyFailed,
+            Self::ConvertFailed { .. } => SpecCode::ConvertFailed,
+            Self::Cache(_) => SpecCode::Cache,
+            Self::InvalidConfig(_) => SpecCode::InvalidConfig,
+            Self::InputTooLarge { .. } => SpecCode::InputTooLarge,
         }
     }
 
@@ -220,5 +209,76 @@ impl SpecError {
             Self::ConvertFailed { last_error, .. } => Some(last_error),
             _ => None,
         }
+    }
+}
+
+impl ErrorCode for SpecError {
+    fn code(&self) -> &'static str {
+        SpecError::code(self)
+    }
+
+    /// Provider trouble (rate limits, outages) is worth another attempt later; bad input is
+    /// not. An open circuit breaker snoozes the job until the breaker's next trial: the
+    /// provider is resting, and failing the run for it would lose the work.
+    fn class(&self) -> specline_error_codes::ErrorClass {
+        use specline_error_codes::ErrorClass as Job;
+        match self.provider_error() {
+            Some(p) => match p.snooze_for() {
+                Some(wait) => Job::Snooze(wait),
+                None if p.is_retryable() => Job::Retryable,
+                None => Job::Permanent,
+            },
+            None => Job::Permanent,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use specline_error_codes::{check_codes, ErrorClass as Job};
+
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_and_spelled_screaming_snake() {
+        assert_eq!(check_codes::<SpecCode>(), Ok(()));
+        assert_eq!(check_codes::<ProviderErrorCode>(), Ok(()));
+    }
+
+    /// The provider's own retry class and the listed rule agree: the table does not lie.
+    #[test]
+    fn each_provider_code_is_retried_as_its_rule_says() {
+        for code in ProviderErrorCode::ALL {
+            let job = match (code.class(), *code == ProviderErrorCode::CircuitOpen) {
+                (_, true) => Job::Snooze(Duration::from_secs(1)),
+                (ErrorClass::Retryable, false) => Job::Retryable,
+                (ErrorClass::Permanent, false) => Job::Permanent,
+            };
+            assert!(code.rule().admits(job), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_generation_is_classed_by_its_provider_error() {
+        let failed = |code| SpecError::ClassifyFailed(ProviderError::new(code, "x"));
+        let mut open = ProviderError::new(ProviderErrorCode::CircuitOpen, "resting");
+        open.retry_after = Some(Duration::from_secs(7));
+        assert_eq!(
+            SpecError::ClassifyFailed(open).class(),
+            Job::Snooze(Duration::from_secs(7))
+        );
+        assert_eq!(
+            failed(ProviderErrorCode::ServerError).class(),
+            Job::Retryable
+        );
+        assert_eq!(
+            failed(ProviderErrorCode::Unauthorized).class(),
+            Job::Permanent
+        );
+        assert_eq!(SpecError::Cache("disk full".into()).class(), Job::Permanent);
+        assert_eq!(
+            SpecError::InvalidLanguage("??".into()).class(),
+            Job::Permanent
+        );
     }
 }

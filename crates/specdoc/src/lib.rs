@@ -37,6 +37,6 @@ pub mod provider;
 pub mod reliability;
 
 pub use document::SpecDocument;
-pub use error::{ProviderError, ProviderErrorCode, SpecError};
+pub use error::{ProviderError, ProviderErrorCode, SpecCode, SpecError};
 pub use input::SpecInput;
 pub use lang::LanguageTag;

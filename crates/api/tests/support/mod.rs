@@ -408,7 +408,6 @@ impl Step for FakeAnalyze {
                 "the repository does not exist",
             ));
         }
-        let perm = |e: specline_app::store::StoreError| JobError::permanent(e.code(), e);
         let analysis = self
             .app
             .begin_analysis(&NewAnalysis {
@@ -419,8 +418,7 @@ impl Step for FakeAnalyze {
                 parser_version: "test".into(),
                 run_id: Some(ctx.run_id()),
             })
-            .await
-            .map_err(perm)?;
+            .await?;
         let mut files = sample_files();
         if c.input.git_ref.as_deref() == Some("v2") {
             // A later commit: "signs up" removed, "removes an item" no longer skipped, a
@@ -434,8 +432,7 @@ impl Step for FakeAnalyze {
         for (i, f) in files.iter().enumerate() {
             self.app
                 .insert_files(analysis.id, std::slice::from_ref(f))
-                .await
-                .map_err(perm)?;
+                .await?;
             // 100% is never rate-limited, so each of these is an event.
             let _ = ctx
                 .progress(100, Some(serde_json::json!({"file": i})))
@@ -452,10 +449,7 @@ impl Step for FakeAnalyze {
             tests: 6,
             ..ScanStats::default()
         };
-        self.app
-            .finish_analysis(analysis.id, &stats)
-            .await
-            .map_err(perm)?;
+        self.app.finish_analysis(analysis.id, &stats).await?;
         Ok(AnalysisSummary {
             analysis_id: analysis.id,
             repository,
@@ -562,8 +556,7 @@ impl Step for StoreDocument {
                 behaviors: 1,
                 run_id: Some(ctx.run_id()),
             })
-            .await
-            .map_err(|e| JobError::permanent(e.code(), e))?;
+            .await?;
         Ok(DocumentSummary {
             document_id: doc.id,
             analysis_id: a.analysis_id,

@@ -30,7 +30,10 @@ mod run;
 
 use std::net::IpAddr;
 
+use specline_queue::{CodeSet, ErrorClass, ErrorCode};
 use specline_settings::list_items as list;
+
+use crate::AppCode;
 
 pub use address::{classify, AddressClass};
 pub use resolve::{Resolve, StaticResolver, SystemResolver};
@@ -67,17 +70,22 @@ pub enum PolicyError {
 
 impl PolicyError {
     pub fn code(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The error's code in the list.
+    pub fn kind(&self) -> AppCode {
         match self {
-            PolicyError::OptionLike(_) => "POLICY_OPTION_LIKE",
-            PolicyError::InvalidRef(_) => "POLICY_INVALID_REF",
-            PolicyError::InvalidUrl(_) => "POLICY_INVALID_URL",
-            PolicyError::Credentials(_) => "POLICY_CREDENTIALS",
-            PolicyError::Scheme(_) => "POLICY_SCHEME",
-            PolicyError::LocalPath(_) => "POLICY_LOCAL_PATH",
-            PolicyError::Host(_) => "POLICY_HOST",
-            PolicyError::Address(_) => "POLICY_ADDRESS",
-            PolicyError::Unresolved(_) => "POLICY_UNRESOLVED",
-            PolicyError::Settings(_) => "POLICY_SETTINGS",
+            PolicyError::OptionLike(_) => AppCode::PolicyOptionLike,
+            PolicyError::InvalidRef(_) => AppCode::PolicyInvalidRef,
+            PolicyError::InvalidUrl(_) => AppCode::PolicyInvalidUrl,
+            PolicyError::Credentials(_) => AppCode::PolicyCredentials,
+            PolicyError::Scheme(_) => AppCode::PolicyScheme,
+            PolicyError::LocalPath(_) => AppCode::PolicyLocalPath,
+            PolicyError::Host(_) => AppCode::PolicyHost,
+            PolicyError::Address(_) => AppCode::PolicyAddress,
+            PolicyError::Unresolved(_) => AppCode::PolicyUnresolved,
+            PolicyError::Settings(_) => AppCode::PolicySettings,
         }
     }
 
@@ -86,6 +94,23 @@ impl PolicyError {
         let text = self.to_string();
         text.split_once(": ")
             .map_or(text.clone(), |(_, m)| m.to_string())
+    }
+}
+
+impl ErrorCode for PolicyError {
+    fn code(&self) -> &'static str {
+        PolicyError::code(self)
+    }
+
+    /// A refused repository is refused again on every attempt (a host whose address
+    /// changes is refused at run time, by design).
+    fn class(&self) -> ErrorClass {
+        crate::codes::fixed(self.kind())
+    }
+
+    /// Without the code, which the job's history keeps apart.
+    fn message(&self) -> String {
+        PolicyError::message(self)
     }
 }
 

@@ -19,6 +19,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use specline_inventory_model::{FileError, Inventory, ScanStats, TestFile};
+use specline_queue::{CodeSet, ErrorClass, ErrorCode};
+
+use crate::AppCode;
 
 pub use api::{ApiStore, ApiToken, NewApiToken, OwnedRun};
 pub use postgres::PgAppStore;
@@ -44,12 +47,29 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn code(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The error's code in the list.
+    pub fn kind(&self) -> AppCode {
         match self {
-            StoreError::Database(_) => "APP_DB",
-            StoreError::NotFound(_) => "APP_NOT_FOUND",
-            StoreError::Conflict(_) => "APP_CONFLICT",
-            StoreError::Corrupt(_) => "APP_CORRUPT",
+            StoreError::Database(_) => AppCode::AppDb,
+            StoreError::NotFound(_) => AppCode::AppNotFound,
+            StoreError::Conflict(_) => AppCode::AppConflict,
+            StoreError::Corrupt(_) => AppCode::AppCorrupt,
         }
+    }
+}
+
+impl ErrorCode for StoreError {
+    fn code(&self) -> &'static str {
+        StoreError::code(self)
+    }
+
+    /// The database being out of reach is worth another attempt; anything about the rows
+    /// themselves is not.
+    fn class(&self) -> ErrorClass {
+        crate::codes::fixed(self.kind())
     }
 }
 
