@@ -5,6 +5,7 @@ mod bench;
 mod bench_api;
 mod db;
 mod doctor;
+mod errors;
 mod local;
 mod scratch_schema;
 mod serve;
@@ -43,6 +44,8 @@ enum Command {
     Inventory(specline_inventory::cli::InventoryArgs),
     /// Turn a test inventory (JSON) into a spec document (offline generator by default).
     Spec(specline_specdoc::cli::SpecArgs),
+    /// Print every error code with its class and meaning (Markdown; docs/error-codes.md).
+    Errors,
 }
 
 /// `specline admin`: the operator commands of `specline-enqueue`.
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
             Command::Doctor(args) => doctor::run(args).await,
             Command::Admin(args) => admin(args).await,
             Command::Spec(args) => specline_specdoc::cli::run(args).await,
+            Command::Errors => errors::run(),
             Command::Inventory(args) => {
                 tokio::task::spawn_blocking(move || specline_inventory::cli::run(args)).await?
             }

@@ -16,7 +16,7 @@ use chrono::Utc;
 use specline_app::tokens;
 
 use crate::config::AuthMode;
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::ApiState;
 
 /// The authenticated caller.
@@ -44,7 +44,7 @@ impl FromRequestParts<ApiState> for Caller {
                 if !peer.is_some_and(|ip| trusted.iter().any(|net| net.contains(&ip))) {
                     return Err(ApiError::new(
                         StatusCode::UNAUTHORIZED,
-                        "UNTRUSTED_PROXY",
+                        ApiCode::UntrustedProxy,
                         "this API accepts requests only through its gateway",
                     ));
                 }

@@ -1,30 +1,15 @@
-//! Errors as the API answers them: JSON `{code, message}` with a stable code.
-//!
-//! | status | code | when |
-//! |---|---|---|
-//! | 400 | `INVALID_REQUEST` | a malformed body, parameter, cursor or header |
-//! | 401 | `UNAUTHENTICATED` | no credentials, or a token that is unknown, revoked or expired |
-//! | 401 | `UNTRUSTED_PROXY` | gateway mode: the request did not come from a trusted proxy |
-//! | 403 | `ADMIN_ONLY` | an admin route called without an admin token |
-//! | 404 | `NOT_FOUND` | no such route, run, analysis or document, or not the caller's |
-//! | 409 | `IDEMPOTENCY_CONFLICT` | an `Idempotency-Key` reused with a different request |
-//! | 410 | `RESULT_EXPIRED` | the run finished but its result was pruned |
-//! | 413 | `BODY_TOO_LARGE` | a body over `api.max_body_bytes` |
-//! | 415 | `UNSUPPORTED_MEDIA_TYPE` | a body that is not `application/json` |
-//! | 422 | `POLICY_*` | the repository policy refused the repository (see `specline_app::policy`) |
-//! | 422 | `UNKNOWN_FORMAT` | a document export in a format other than `md` or `json` |
-//! | 422 | `TOKEN_KEY_MISSING` | an access token was sent but this deployment has no encryption key |
-//! | 422 | the run's own code | `GET /runs/{id}/result` of a failed run (`TARGET_NOT_FOUND`, `GIT_FAILED`, ...) |
-//! | 429 | `RATE_LIMITED` | too many submissions for this owner (`Retry-After`) |
-//! | 429 | `TOO_MANY_STREAMS` | too many open event streams for this owner (`Retry-After`) |
-//! | 500 | `INTERNAL` | a fault of the service; the message carries no detail, the log does |
-//! | 503 | `UNAVAILABLE` | the database did not answer |
-//! | 503 | `TIMEOUT` | the route did not answer within `api.request_timeout_secs` |
+//! Errors as the API answers them: JSON `{code, message}` with a stable code, one of
+//! [`ApiCode`] (each with its HTTP status), or another crate's passed on unchanged: the
+//! repository policy's `POLICY_*` (422) and a failed run's own code on
+//! `GET /runs/{id}/result` (422). `docs/error-codes.md` lists every code.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use specline_queue::{CodeSet, QueueCode};
 use utoipa::ToSchema;
+
+pub use crate::codes::ApiCode;
 
 /// The body of every error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -46,7 +31,13 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+    /// An answer with one of the API's own codes.
+    pub fn new(status: StatusCode, code: ApiCode, message: impl Into<String>) -> ApiError {
+        ApiError::passing(status, code.as_str(), message)
+    }
+    /// An answer that passes another crate's code on unchanged (the repository policy's, a
+    /// failed run's own).
+    pub fn passing(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             code: code.to_string(),
@@ -55,15 +46,15 @@ impl ApiError {
         }
     }
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message)
+        ApiError::new(StatusCode::BAD_REQUEST, ApiCode::InvalidRequest, message)
     }
     pub fn unauthenticated(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
+        ApiError::new(StatusCode::UNAUTHORIZED, ApiCode::Unauthenticated, message)
     }
     pub fn not_found() -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "not found")
+        ApiError::new(StatusCode::NOT_FOUND, ApiCode::NotFound, "not found")
     }
-    pub fn too_many(code: &str, message: impl Into<String>, retry_after: u64) -> ApiError {
+    pub fn too_many(code: ApiCode, message: impl Into<String>, retry_after: u64) -> ApiError {
         ApiError {
             retry_after: Some(retry_after.max(1)),
             ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
@@ -74,7 +65,7 @@ impl ApiError {
         tracing::error!(error = %detail, "internal error");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
+            ApiCode::Internal,
             "internal error; see the service's log",
         )
     }
@@ -83,14 +74,14 @@ impl ApiError {
 impl From<specline_queue::Error> for ApiError {
     /// By the engine's stable codes, so the engine may reshape its variants.
     fn from(e: specline_queue::Error) -> Self {
-        match e.code() {
-            "RUN_NOT_FOUND" | "NOT_FOUND" => ApiError::not_found(),
-            "IDEMPOTENCY_CONFLICT" => ApiError::new(
+        match e.kind() {
+            QueueCode::RunNotFound | QueueCode::NotFound => ApiError::not_found(),
+            QueueCode::IdempotencyConflict => ApiError::new(
                 StatusCode::CONFLICT,
-                "IDEMPOTENCY_CONFLICT",
+                ApiCode::IdempotencyConflict,
                 "this Idempotency-Key was used with a different request",
             ),
-            "DATABASE" => unavailable(&e),
+            QueueCode::Database => unavailable(&e),
             _ => ApiError::internal(e),
         }
     }
@@ -100,7 +91,7 @@ fn unavailable(e: &dyn std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "database error");
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        "UNAVAILABLE",
+        ApiCode::Unavailable,
         "the database did not answer; retry later",
     )
 }
@@ -118,7 +109,7 @@ impl From<specline_app::store::StoreError> for ApiError {
 
 impl From<specline_app::policy::PolicyError> for ApiError {
     fn from(e: specline_app::policy::PolicyError) -> Self {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.message())
+        ApiError::passing(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.message())
     }
 }
 

@@ -18,6 +18,7 @@
 pub mod access;
 pub mod auth;
 pub mod body;
+mod codes;
 pub mod config;
 pub mod error;
 pub mod event;

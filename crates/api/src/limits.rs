@@ -15,7 +15,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::ApiConfig;
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 
 /// Per-owner counters.
 pub struct Limits {
@@ -41,7 +41,7 @@ impl Limits {
             .map_err(|not_until| {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 ApiError::too_many(
-                    "RATE_LIMITED",
+                    ApiCode::RateLimited,
                     "too many submissions; retry after the time in Retry-After",
                     wait.as_secs_f64().ceil() as u64,
                 )
@@ -58,7 +58,7 @@ impl Limits {
         let n = open.entry(owner.to_string()).or_insert(0);
         if *n >= self.max_streams {
             return Err(ApiError::too_many(
-                "TOO_MANY_STREAMS",
+                ApiCode::TooManyStreams,
                 format!(
                     "at most {} event streams may be open at once",
                     self.max_streams
@@ -102,7 +102,7 @@ pub async fn timeout(State(limit): State<Duration>, req: Request, next: Next) ->
         Ok(response) => response,
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "TIMEOUT",
+            ApiCode::Timeout,
             format!("no answer within {} s", limit.as_secs()),
         )
         .into_response(),

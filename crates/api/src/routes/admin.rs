@@ -14,12 +14,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use specline_queue::{Job, JobFilter, JobState};
+use specline_queue::{CodeSet, Job, JobFilter, JobState, QueueCode};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::body::{Json, Path, Query};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiCode, ApiError, ApiResult, ErrorBody};
 use crate::routes::page_size;
 use crate::ApiState;
 
@@ -34,7 +34,7 @@ fn admin(caller: &Caller) -> ApiResult<()> {
     } else {
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "ADMIN_ONLY",
+            ApiCode::AdminOnly,
             "this route needs an admin token",
         ))
     }
@@ -192,7 +192,7 @@ fn json_object(name: &str, text: Option<&str>) -> ApiResult<Option<serde_json::V
         Ok(v) if v.is_object() => Ok(Some(v)),
         _ => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "INVALID_FILTER",
+            ApiCode::InvalidFilter,
             format!("`{name}` must be a JSON object, e.g. {{\"key\":\"value\"}}"),
         )),
     }
@@ -306,7 +306,9 @@ async fn apply(state: &ApiState, action: Action, id: i64) -> Result<(), String> 
         Action::Retry => client.retry(id).await.map(drop).map_err(code),
         Action::Discard => client.discard(id).await.map(drop).map_err(code),
         Action::Cancel => match client.cancel(id).await {
-            Ok(specline_queue::CancelOutcome::AlreadyFinal(_)) => Err("INVALID_STATE".into()),
+            Ok(specline_queue::CancelOutcome::AlreadyFinal(_)) => {
+                Err(QueueCode::InvalidState.as_str().into())
+            }
             Ok(_) => Ok(()),
             Err(e) => Err(code(e)),
         },

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::access;
 use crate::auth::Caller;
 use crate::body::{Path, Query};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiCode, ApiError, ApiResult, ErrorBody};
 use crate::ApiState;
 
 /// Versions listed per request (retention keeps few).
@@ -165,7 +165,7 @@ fn export_format(name: Option<&str>) -> ApiResult<Format> {
         Some("json") => Ok(Format::Json),
         Some(_) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "UNKNOWN_FORMAT",
+            ApiCode::UnknownFormat,
             "format must be md or json",
         )),
     }

@@ -13,7 +13,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::ApiState;
 
 /// Every route of the API, with the body limit and the route timeout.
@@ -60,7 +60,7 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
+        ApiCode::MethodNotAllowed,
         "this route does not take that method",
     )
 }

@@ -5,13 +5,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use specline_queue::{Run, RunState};
+use specline_queue::{CodeSet, QueueCode, Run, RunState};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access;
 use crate::auth::Caller;
 use crate::body::{Path, Query};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiCode, ApiError, ApiResult, ErrorBody};
 use crate::routes::{next_cursor, page_size, parse_cursor};
 use crate::ApiState;
 
@@ -41,7 +41,7 @@ impl From<Run> for RunView {
     fn from(r: Run) -> Self {
         let error = match (r.state, r.error_code) {
             (RunState::Failed, code) => Some(ErrorBody {
-                code: code.unwrap_or_else(|| "FAILED".into()),
+                code: code.unwrap_or_else(|| QueueCode::Failed.as_str().into()),
                 message: r.error_message.unwrap_or_default(),
             }),
             _ => None,
@@ -190,9 +190,11 @@ pub async fn result(
             }),
         )
             .into_response()),
-        RunState::Failed => Err(ApiError::new(
+        RunState::Failed => Err(ApiError::passing(
             StatusCode::UNPROCESSABLE_ENTITY,
-            run.error_code.as_deref().unwrap_or("FAILED"),
+            run.error_code
+                .as_deref()
+                .unwrap_or(QueueCode::Failed.as_str()),
             run.error_message.unwrap_or_default(),
         )),
         RunState::Done => match state.inner.parts.client.store().run_result(id).await? {
@@ -201,7 +203,7 @@ pub async fn result(
                 .map_err(|e| ApiError::internal(format!("run {id}: unreadable result: {e}"))),
             None => Err(ApiError::new(
                 StatusCode::GONE,
-                "RESULT_EXPIRED",
+                ApiCode::ResultExpired,
                 "the run finished but its result has expired",
             )),
         },

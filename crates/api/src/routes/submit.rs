@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::body::Json;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiCode, ApiError, ApiResult, ErrorBody};
 use crate::ApiState;
 
 /// What to analyze.
@@ -145,7 +145,7 @@ pub async fn submit(
         (Some(_), None) => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "TOKEN_KEY_MISSING",
+                ApiCode::TokenKeyMissing,
                 "this deployment cannot store access tokens (no security.encryption_key)",
             ))
         }
