@@ -326,8 +326,12 @@ mod tests {
             class(InventoryError::CloneTooLarge { budget: 1 }),
             ("permanent", "CLONE_TOO_LARGE".into())
         );
-        let refused = SourceSpec::parse("https://tok@h.invalid/r", None, None).unwrap_err();
+        let refused = SourceSpec::parse("https://tok3n@h.invalid/r", None, None).unwrap_err();
         assert_eq!(class(refused), ("permanent", "CREDENTIALS_IN_URL".into()));
+        // The job's history records the message, which never repeats the token.
+        let refused = SourceSpec::parse("https://tok3n@h.invalid/r", None, None).unwrap_err();
+        let recorded = JobError::from(refused).to_string();
+        assert!(!recorded.contains("tok3n"), "{recorded}");
         assert_eq!(
             class(InventoryError::NotADirectory("/nope".into())),
             ("permanent", "TARGET_NOT_FOUND".into())

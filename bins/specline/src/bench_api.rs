@@ -48,7 +48,8 @@ impl Step for Ticker {
         self.go
             .acquire()
             .await
-            .map_err(|e| JobError::permanent("BENCH", e))?
+            // Closed only when the bench ends: the run is not wanted any more.
+            .map_err(|_| JobError::cancel("the bench stopped"))?
             .forget();
         for i in 0..EVENTS_PER_RUN {
             tokio::time::sleep(Duration::from_millis(20)).await;

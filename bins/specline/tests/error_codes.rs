@@ -2,7 +2,7 @@
 //! crates' code lists. Rewrite it with `cargo run -p specline -- errors > docs/error-codes.md`.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 #[test]
@@ -44,5 +44,43 @@ fn the_table_lists_every_crate_and_classes_the_codes() {
         "| specline-api | `RATE_LIMITED` | snooze |",
     ] {
         assert!(printed.contains(row), "no row starting {row}");
+    }
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Whether an error is worth retrying is decided once, by the error's `ErrorCode::class`, and
+/// the engine's one conversion applies it: the binaries and the application crate never build
+/// a retryable or permanent `JobError` of their own.
+#[test]
+fn no_binary_maps_errors_to_job_errors_by_hand() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(root.join("bins")).unwrap() {
+        let src = dir.unwrap().path().join("src");
+        if src.is_dir() {
+            rust_files(&src, &mut files);
+        }
+    }
+    rust_files(&root.join("crates/app/src"), &mut files);
+    assert!(files.len() > 10, "found only {files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for needle in ["JobError::permanent(", "JobError::retryable("] {
+            assert!(
+                !text.contains(needle),
+                "{} builds `{needle}…)` by hand; return a coded error (ErrorCode) with `?`",
+                file.display()
+            );
+        }
     }
 }
