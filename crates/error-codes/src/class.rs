@@ -47,14 +47,14 @@ impl ClassRule {
     /// Whether an error of this code may have `class`. Crates' tests use it to keep their
     /// declared rules true.
     pub fn admits(self, class: ErrorClass) -> bool {
-        match (self, class) {
-            (ClassRule::Varies(_), _) => true,
-            (ClassRule::Retryable, ErrorClass::Retryable)
-            | (ClassRule::Permanent, ErrorClass::Permanent)
-            | (ClassRule::Cancel, ErrorClass::Cancel)
-            | (ClassRule::Snooze, ErrorClass::Snooze(_)) => true,
-            _ => false,
-        }
+        matches!(
+            (self, class),
+            (ClassRule::Varies(_), _)
+                | (ClassRule::Retryable, ErrorClass::Retryable)
+                | (ClassRule::Permanent, ErrorClass::Permanent)
+                | (ClassRule::Cancel, ErrorClass::Cancel)
+                | (ClassRule::Snooze, ErrorClass::Snooze(_))
+        )
     }
 }
 
