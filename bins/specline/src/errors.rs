@@ -16,6 +16,7 @@ fn all() -> Vec<CodeInfo> {
         specline_specdoc::ProviderErrorCode::infos(),
         specline_app::AppCode::infos(),
         specline_api::error::ApiCode::infos(),
+        specline_deploy_check::DeployCode::infos(),
     ]
     .concat()
 }

@@ -42,6 +42,7 @@ fn the_table_lists_every_crate_and_classes_the_codes() {
         "| specline-specdoc (provider) | `CIRCUIT_OPEN` | snooze |",
         "| specline-app | `APP_DB` | retryable |",
         "| specline-api | `RATE_LIMITED` | snooze |",
+        "| specline-deploy-check | `DEPLOY_LITERAL_SECRET` | permanent |",
     ] {
         assert!(printed.contains(row), "no row starting {row}");
     }

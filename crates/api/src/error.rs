@@ -6,7 +6,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use specline_queue::{CodeSet, QueueCode};
+use specline_queue::QueueCode;
 use utoipa::ToSchema;
 
 pub use crate::codes::ApiCode;

@@ -59,39 +59,51 @@ use std::path::{Path, PathBuf};
 use specline_settings::Binary;
 use thiserror::Error;
 
-/// Stable finding codes. Scripts and tests match on these; the messages may change.
+specline_error_codes::codes! {
+    /// Every code of the deployment check, once: the findings' and the errors'. A finding is
+    /// permanent in the sense of the error classes: the manifest has to change.
+    pub enum DeployCode in "specline-deploy-check" {
+        QueueMismatch = ("DEPLOY_QUEUE_MISMATCH", Permanent, "a queue label or annotation differs from the queues the code gives the binary, or a long-running binary's is missing"),
+        UnknownVariable = ("DEPLOY_UNKNOWN_VARIABLE", Permanent, "a `SPECLINE_*` variable (or a near miss of one) that no settings key has"),
+        ForeignVariable = ("DEPLOY_FOREIGN_VARIABLE", Permanent, "a known variable that this binary does not load: dead configuration, or a secret leak"),
+        MissingRequired = ("DEPLOY_MISSING_REQUIRED", Permanent, "a key the binary requires (always, or because of another key's value) is not given"),
+        InvalidValue = ("DEPLOY_INVALID_VALUE", Permanent, "a literal value the settings crate rejects"),
+        LiteralSecret = ("DEPLOY_LITERAL_SECRET", Permanent, "a secret value written into a manifest or ConfigMap instead of a Secret or interpolation"),
+        MissingSecret = ("DEPLOY_MISSING_SECRET", Permanent, "a reference to a Secret (or key) no manifest defines, or an undeclared compose secret"),
+        MissingConfig = ("DEPLOY_MISSING_CONFIG", Permanent, "a reference to a ConfigMap (or key) no manifest defines"),
+        ProbePort = ("DEPLOY_PROBE_PORT", Permanent, "a probe, healthcheck or container port that is not the port the binary listens on"),
+        MissingProbe = ("DEPLOY_MISSING_PROBE", Permanent, "a long-running binary without a healthcheck or liveness/readiness probe"),
+        GracePeriod = ("DEPLOY_GRACE_PERIOD", Permanent, "a stop grace period shorter than the binary's shutdown deadline"),
+        MissingService = ("DEPLOY_MISSING_SERVICE", Permanent, "a long-running binary of the code absent from a manifest set"),
+        UnknownBinary = ("DEPLOY_UNKNOWN_BINARY", Permanent, "a Specline container whose command names no known binary"),
+        AllInOne = ("DEPLOY_ALL_IN_ONE", Permanent, "the all-in-one `specline` deployed for anything but `specline migrate`"),
+        Malformed = ("DEPLOY_MALFORMED", Permanent, "a manifest field of an unexpected shape, so it could not be checked"),
+        Io = ("DEPLOY_IO", Permanent, "a manifest file or directory could not be read"),
+        Yaml = ("DEPLOY_YAML", Permanent, "a manifest is not valid YAML"),
+        NoManifests = ("DEPLOY_NO_MANIFESTS", Permanent, "neither a compose file nor a `k8s/` directory is in the directory"),
+    }
+}
+
+/// Stable finding codes (each [`DeployCode`]'s string). Scripts and tests match on these; the
+/// messages may change.
 pub mod codes {
-    /// A queue label/annotation differs from the queues the code gives the binary, or a
-    /// long-running binary's label/annotation is missing.
-    pub const QUEUE_MISMATCH: &str = "DEPLOY_QUEUE_MISMATCH";
-    /// A `SPECLINE_*` variable (or a near miss of one) that no settings key has.
-    pub const UNKNOWN_VARIABLE: &str = "DEPLOY_UNKNOWN_VARIABLE";
-    /// A known variable that this binary does not load: dead configuration, or a secret leak.
-    pub const FOREIGN_VARIABLE: &str = "DEPLOY_FOREIGN_VARIABLE";
-    /// A key the binary requires (always, or because of another key's value) is not given.
-    pub const MISSING_REQUIRED: &str = "DEPLOY_MISSING_REQUIRED";
-    /// A literal value the settings crate rejects.
-    pub const INVALID_VALUE: &str = "DEPLOY_INVALID_VALUE";
-    /// A secret value written into a manifest or ConfigMap instead of a Secret/interpolation.
-    pub const LITERAL_SECRET: &str = "DEPLOY_LITERAL_SECRET";
-    /// A reference to a Secret (or key) no manifest defines, or an undeclared compose secret.
-    pub const MISSING_SECRET: &str = "DEPLOY_MISSING_SECRET";
-    /// A reference to a ConfigMap (or key) no manifest defines.
-    pub const MISSING_CONFIG: &str = "DEPLOY_MISSING_CONFIG";
-    /// A probe, healthcheck or container port that is not the port the binary listens on.
-    pub const PROBE_PORT: &str = "DEPLOY_PROBE_PORT";
-    /// A long-running binary without a healthcheck or liveness/readiness probe.
-    pub const MISSING_PROBE: &str = "DEPLOY_MISSING_PROBE";
-    /// A stop grace period shorter than the binary's shutdown deadline.
-    pub const GRACE_PERIOD: &str = "DEPLOY_GRACE_PERIOD";
-    /// A long-running binary of the code absent from a manifest set.
-    pub const MISSING_SERVICE: &str = "DEPLOY_MISSING_SERVICE";
-    /// A Specline container whose command names no known binary.
-    pub const UNKNOWN_BINARY: &str = "DEPLOY_UNKNOWN_BINARY";
-    /// The all-in-one `specline` deployed for anything but `specline migrate`.
-    pub const ALL_IN_ONE: &str = "DEPLOY_ALL_IN_ONE";
-    /// A manifest field of an unexpected shape, so it could not be checked.
-    pub const MALFORMED: &str = "DEPLOY_MALFORMED";
+    use super::DeployCode as C;
+
+    pub const QUEUE_MISMATCH: &str = C::QueueMismatch.as_str();
+    pub const UNKNOWN_VARIABLE: &str = C::UnknownVariable.as_str();
+    pub const FOREIGN_VARIABLE: &str = C::ForeignVariable.as_str();
+    pub const MISSING_REQUIRED: &str = C::MissingRequired.as_str();
+    pub const INVALID_VALUE: &str = C::InvalidValue.as_str();
+    pub const LITERAL_SECRET: &str = C::LiteralSecret.as_str();
+    pub const MISSING_SECRET: &str = C::MissingSecret.as_str();
+    pub const MISSING_CONFIG: &str = C::MissingConfig.as_str();
+    pub const PROBE_PORT: &str = C::ProbePort.as_str();
+    pub const MISSING_PROBE: &str = C::MissingProbe.as_str();
+    pub const GRACE_PERIOD: &str = C::GracePeriod.as_str();
+    pub const MISSING_SERVICE: &str = C::MissingService.as_str();
+    pub const UNKNOWN_BINARY: &str = C::UnknownBinary.as_str();
+    pub const ALL_IN_ONE: &str = C::AllInOne.as_str();
+    pub const MALFORMED: &str = C::Malformed.as_str();
 }
 
 /// What the code says one binary consumes: the truth the manifests' labels are compared with.
@@ -186,11 +198,27 @@ pub enum DeployCheckError {
 impl DeployCheckError {
     /// The stable code.
     pub fn code(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The error's code in the list.
+    pub fn kind(&self) -> DeployCode {
         match self {
-            DeployCheckError::Io { .. } => "DEPLOY_IO",
-            DeployCheckError::Yaml { .. } => "DEPLOY_YAML",
-            DeployCheckError::NoManifests { .. } => "DEPLOY_NO_MANIFESTS",
+            DeployCheckError::Io { .. } => DeployCode::Io,
+            DeployCheckError::Yaml { .. } => DeployCode::Yaml,
+            DeployCheckError::NoManifests { .. } => DeployCode::NoManifests,
         }
+    }
+}
+
+impl specline_error_codes::ErrorCode for DeployCheckError {
+    fn code(&self) -> &'static str {
+        DeployCheckError::code(self)
+    }
+
+    /// The manifests have to change before the check can pass.
+    fn class(&self) -> specline_error_codes::ErrorClass {
+        specline_error_codes::ErrorClass::Permanent
     }
 }
 
@@ -238,4 +266,14 @@ pub fn check_deploy(dir: &Path, services: &[ServiceSpec]) -> Result<Report, Depl
         (&a.file, &a.service, a.code, &a.message).cmp(&(&b.file, &b.service, b.code, &b.message))
     });
     Ok(report)
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_and_spelled_screaming_snake() {
+        assert_eq!(specline_error_codes::check_codes::<DeployCode>(), Ok(()));
+    }
 }

@@ -38,7 +38,8 @@ pub trait CodeSet: Copy + 'static {
 }
 
 /// Declares a crate's code enum: a variant per code with its string, its [`ClassRule`] and
-/// its meaning, and the [`CodeSet`] impl over them.
+/// its meaning, the [`CodeSet`] impl over them, and an inherent `const fn as_str` (callable
+/// without the trait, and in constants).
 ///
 /// ```
 /// specline_error_codes::codes! {
@@ -67,11 +68,19 @@ macro_rules! codes {
             $( #[doc = $meaning] $variant, )+
         }
 
+        impl $name {
+            /// The stable code string (a `const fn`, so constants can name it).
+            #[allow(dead_code)]
+            pub const fn as_str(self) -> &'static str {
+                match self { $( $name::$variant => $code, )+ }
+            }
+        }
+
         impl $crate::CodeSet for $name {
             const CRATE: &'static str = $krate;
             const ALL: &'static [Self] = &[ $( $name::$variant ),+ ];
             fn as_str(self) -> &'static str {
-                match self { $( $name::$variant => $code, )+ }
+                $name::as_str(self)
             }
             fn rule(self) -> $crate::ClassRule {
                 match self { $( $name::$variant => $crate::ClassRule::$rule $(($how))?, )+ }

@@ -21,8 +21,6 @@
 
 use std::path::PathBuf;
 
-use specline_error_codes::CodeSet;
-
 /// Schemes a git URL may use.
 pub const GIT_SCHEMES: &[&str] = &["https", "http", "ssh", "git", "file", "git+ssh", "ssh+git"];
 

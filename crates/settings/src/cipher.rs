@@ -16,7 +16,7 @@ use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use rand::RngCore as _;
 use thiserror::Error;
 
-use specline_error_codes::{CodeSet, ErrorClass, ErrorCode};
+use specline_error_codes::{ErrorClass, ErrorCode};
 
 use crate::error::{Origin, SettingsCode, SettingsError};
 use crate::keys::SECURITY_ENCRYPTION_KEY;

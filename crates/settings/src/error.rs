@@ -8,7 +8,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use specline_error_codes::{codes, CodeSet, ErrorClass, ErrorCode};
+use specline_error_codes::{codes, ErrorClass, ErrorCode};
 use thiserror::Error;
 
 codes! {

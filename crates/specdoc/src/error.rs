@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use specline_error_codes::{codes, CodeSet, ErrorCode};
+use specline_error_codes::{codes, ErrorCode};
 
 /// Whether trying the *provider call* again could help, inside the one retry loop of
 /// [`crate::reliability`]. What a *job* does with a failed generation is the shared
@@ -44,11 +44,6 @@ codes! {
 }
 
 impl ProviderErrorCode {
-    /// The stable code string, e.g. `RATE_LIMITED`.
-    pub fn as_str(self) -> &'static str {
-        <Self as CodeSet>::as_str(self)
-    }
-
     /// The class that decides retrying. A `CircuitOpen` is permanent *for this call*: the
     /// breaker already decided the provider needs a rest, so retrying at once would defeat it.
     /// The job behind the call is snoozed instead (see [`ProviderError::snooze_for`]).
@@ -235,7 +230,7 @@ impl ErrorCode for SpecError {
 
 #[cfg(test)]
 mod tests {
-    use specline_error_codes::{check_codes, ErrorClass as Job};
+    use specline_error_codes::{check_codes, CodeSet, ErrorClass as Job};
 
     use super::*;
 

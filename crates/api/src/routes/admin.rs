@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use specline_queue::{CodeSet, Job, JobFilter, JobState, QueueCode};
+use specline_queue::{Job, JobFilter, JobState, QueueCode};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;

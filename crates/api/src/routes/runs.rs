@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use specline_queue::{CodeSet, QueueCode, Run, RunState};
+use specline_queue::{QueueCode, Run, RunState};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access;

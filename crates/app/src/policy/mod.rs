@@ -30,7 +30,7 @@ mod run;
 
 use std::net::IpAddr;
 
-use specline_queue::{CodeSet, ErrorClass, ErrorCode};
+use specline_queue::{ErrorClass, ErrorCode};
 use specline_settings::list_items as list;
 
 use crate::AppCode;

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use specline_inventory_model::{FileError, Inventory, ScanStats, TestFile};
-use specline_queue::{CodeSet, ErrorClass, ErrorCode};
+use specline_queue::{ErrorClass, ErrorCode};
 
 use crate::AppCode;
 
