@@ -86,6 +86,48 @@ fn an_engine_error_in_a_handler_is_retried_only_when_the_database_was_out_of_rea
     );
 }
 
+/// A coded error of some other crate, in each of the four classes.
+struct Coded(ErrorClass);
+
+impl std::fmt::Display for Coded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SOME_CODE: what happened")
+    }
+}
+
+impl ErrorCode for Coded {
+    fn code(&self) -> &'static str {
+        "SOME_CODE"
+    }
+    fn class(&self) -> ErrorClass {
+        self.0
+    }
+}
+
+#[test]
+fn the_one_conversion_keeps_the_code_the_class_and_the_message() {
+    let from = |class| JobError::from(Coded(class));
+    assert_eq!(
+        from(ErrorClass::Retryable),
+        JobError::retryable("SOME_CODE", "SOME_CODE: what happened")
+    );
+    assert_eq!(
+        from(ErrorClass::Permanent),
+        JobError::permanent("SOME_CODE", "SOME_CODE: what happened")
+    );
+    assert_eq!(
+        from(ErrorClass::Cancel),
+        JobError::cancel("SOME_CODE: what happened")
+    );
+    let wait = std::time::Duration::from_secs(42);
+    assert_eq!(from(ErrorClass::Snooze(wait)), JobError::snooze(wait));
+    // `?` in a handler is the same conversion.
+    fn step() -> Result<(), JobError> {
+        Err(Coded(ErrorClass::Permanent))?
+    }
+    assert!(matches!(step(), Err(JobError::Permanent { .. })));
+}
+
 #[test]
 fn every_code_in_the_engine_source_is_listed() {
     let listed: Vec<&str> = QueueCode::ALL.iter().map(|c| c.as_str()).collect();
