@@ -17,10 +17,10 @@ pub struct Asset {
     pub body: &'static [u8],
 }
 
-/// Every embedded file.
+/// Every embedded file: `app.css` and `app.js` on every page, and a page's own files
+/// (`<page>.css`, `<page>.js`) linked only by that page.
 pub struct Assets {
-    pub css: Asset,
-    pub js: Asset,
+    files: Vec<(&'static str, Asset)>,
 }
 
 impl Asset {
@@ -34,35 +34,51 @@ impl Asset {
     }
 }
 
+/// The embedded files: (logical name, content type, content). Add a page's own files here.
+const FILES: &[(&str, &str, &[u8])] = &[
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/app.js"),
+    ),
+];
+
 impl Assets {
     pub fn embedded() -> Assets {
         Assets {
-            css: Asset::new(
-                "app",
-                "css",
-                "text/css; charset=utf-8",
-                include_bytes!("../assets/app.css"),
-            ),
-            js: Asset::new(
-                "app",
-                "js",
-                "text/javascript; charset=utf-8",
-                include_bytes!("../assets/app.js"),
-            ),
+            files: FILES
+                .iter()
+                .map(|(logical, content_type, body)| {
+                    let (stem, ext) = logical.rsplit_once('.').unwrap_or((logical, ""));
+                    (*logical, Asset::new(stem, ext, content_type, body))
+                })
+                .collect(),
         }
     }
 
     fn by_name(&self, name: &str) -> Option<&Asset> {
-        [&self.css, &self.js].into_iter().find(|a| a.name == name)
+        self.files.iter().map(|(_, a)| a).find(|a| a.name == name)
     }
 
-    /// The path a page links to.
-    pub fn css_href(&self) -> String {
-        format!("/assets/{}", self.css.name)
+    /// The path a page links to for a logical name (`"run.js"`); `None` for an unknown name.
+    pub fn href(&self, logical: &str) -> Option<String> {
+        self.files
+            .iter()
+            .find(|(l, _)| *l == logical)
+            .map(|(_, a)| format!("/assets/{}", a.name))
     }
 
-    pub fn js_src(&self) -> String {
-        format!("/assets/{}", self.js.name)
+    /// Every embedded file's size in bytes, by logical name (for the page-weight budget).
+    pub fn size(&self, logical: &str) -> Option<usize> {
+        self.files
+            .iter()
+            .find(|(l, _)| *l == logical)
+            .map(|(_, a)| a.body.len())
     }
 }
 

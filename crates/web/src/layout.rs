@@ -23,21 +23,39 @@ pub fn page(
     title: &str,
     content: Markup,
 ) -> Markup {
-    frame(state, title, Some((viewer, section)), content)
+    frame(state, title, Some((viewer, section)), &[], content)
+}
+
+/// A whole page that also links its own embedded files (`&["run.css", "run.js"]`).
+pub fn page_with(
+    state: &WebState,
+    viewer: &Viewer,
+    section: Section,
+    title: &str,
+    own_assets: &[&str],
+    content: Markup,
+) -> Markup {
+    frame(state, title, Some((viewer, section)), own_assets, content)
 }
 
 /// A whole page for nobody in particular (sign-in, errors).
 pub fn bare(state: &WebState, title: &str, content: Markup) -> Markup {
-    frame(state, title, None, content)
+    frame(state, title, None, &[], content)
 }
 
 fn frame(
     state: &WebState,
     title: &str,
     viewer: Option<(&Viewer, Section)>,
+    own_assets: &[&str],
     content: Markup,
 ) -> Markup {
     let assets = &state.inner.assets;
+    let linked: Vec<(&str, String)> = ["app.css", "app.js"]
+        .iter()
+        .chain(own_assets)
+        .filter_map(|logical| assets.href(logical).map(|href| (*logical, href)))
+        .collect();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -46,8 +64,13 @@ fn frame(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
                 title { (title) " · Specline" }
-                link rel="stylesheet" href=(assets.css_href());
-                script src=(assets.js_src()) defer {}
+                @for (logical, href) in &linked {
+                    @if logical.ends_with(".css") {
+                        link rel="stylesheet" href=(href);
+                    } @else {
+                        script src=(href) defer {}
+                    }
+                }
             }
             body {
                 a.skip href="#main" { "Skip to content" }
