@@ -1,4 +1,4 @@
-//! `specline-api`: the HTTP API on its own, beside `/healthz`, `/readyz` and `/metrics` on
+//! `specline-api`: the HTTP API and the web UI, beside `/healthz`, `/readyz` and `/metrics` on
 //! one port.
 //!
 //! Settings: `[database]`, `[http]`, `[api]`, `[repository_policy]`, and `[security]` only
@@ -29,10 +29,10 @@ fn main() -> ExitCode {
         let state = ApiState::from_settings(&dbs, &s.api, &s.repository_policy, &s.security)
             .context("configuring the API")?;
         let metrics = http::install_metrics()?;
-        let app = specline_api::router(state).merge(http::router(dbs.clone(), metrics, vec![]));
+        let app = specline_web::with_api(state).merge(http::router(dbs.clone(), metrics, vec![]));
         let server = http::serve_router(s.http.listen, app).await?;
         eprintln!(
-            "specline-api: serving the API on http://{} ({})",
+            "specline-api: serving the API and the web UI on http://{} ({})",
             server.addr, dbs.describe
         );
         specline_service::signal::shutdown().await;

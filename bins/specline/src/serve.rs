@@ -43,14 +43,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let api =
         specline_api::ApiState::from_settings(&dbs, &s.api, &s.repository_policy, &s.security)
             .context("configuring the API")?;
-    let app = specline_api::router(api).merge(http::router(
+    let app = specline_web::with_api(api).merge(http::router(
         dbs.clone(),
         metrics,
         vec![scheduler.readiness()],
     ));
     let server = http::serve_router(s.http.listen, app).await?;
     eprintln!(
-        "specline serve: workers on `analyze` and `spec`, scheduler, API and health on http://{} ({})",
+        "specline serve: workers on `analyze` and `spec`, scheduler, API, web UI and health on http://{} ({})",
         server.addr, dbs.describe
     );
     specline_service::signal::shutdown().await;

@@ -6,6 +6,10 @@
 //! - **gateway**: a proxy in front authenticates users and names the owner in a header;
 //!   the header is believed only from the configured proxy addresses (anyone else could
 //!   set it), checked on the TCP peer address, never on a forwarded-for header.
+//! - **the web UI's session cookie** ([`SESSION_COOKIE`], HttpOnly, SameSite=Strict) holds
+//!   the token the user signed in with; it is believed on reads only (`GET`, `HEAD`), so a
+//!   page's live stream can follow a run, while every change made with the cookie goes
+//!   through the UI's own forms and their CSRF check.
 
 use std::net::SocketAddr;
 
@@ -18,6 +22,9 @@ use specline_app::tokens;
 use crate::config::AuthMode;
 use crate::error::{ApiCode, ApiError};
 use crate::ApiState;
+
+/// The cookie the web UI keeps the signed-in token in.
+pub const SESSION_COOKIE: &str = "specline_session";
 
 /// The authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,10 +75,16 @@ impl FromRequestParts<ApiState> for Caller {
 }
 
 async fn by_token(parts: &Parts, state: &ApiState) -> Result<Caller, ApiError> {
-    let value = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthenticated("an `Authorization: Bearer` token is required"))?;
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        let safe =
+            parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD;
+        return match session_cookie(&parts.headers) {
+            Some(token) if safe => caller_for_token(state, token).await,
+            _ => Err(ApiError::unauthenticated(
+                "an `Authorization: Bearer` token is required",
+            )),
+        };
+    };
     let token = value
         .to_str()
         .ok()
@@ -84,6 +97,24 @@ async fn by_token(parts: &Parts, state: &ApiState) -> Result<Caller, ApiError> {
         .ok_or_else(|| {
             ApiError::unauthenticated("the Authorization header is not `Bearer <token>`")
         })?;
+    caller_for_token(state, token).await
+}
+
+/// The value of the [`SESSION_COOKIE`] in a request's `Cookie` headers, if any.
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// The owner a token acts as; unknown, revoked and expired tokens get the same 401.
+pub async fn caller_for_token(state: &ApiState, token: &str) -> Result<Caller, ApiError> {
     match state
         .inner
         .parts

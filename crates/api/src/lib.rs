@@ -62,6 +62,11 @@ pub struct ApiParts {
 }
 
 impl ApiState {
+    /// What the state was built from: the engine client, the stores, the settings.
+    pub fn parts(&self) -> &ApiParts {
+        &self.inner.parts
+    }
+
     pub fn new(parts: ApiParts) -> ApiState {
         let hub = hub::Hub::with_capacity(parts.client.clone(), parts.config.stream_buffer);
         let limits = limits::Limits::new(&parts.config);

@@ -2,7 +2,7 @@
 //! owners, idempotency, the repository policy and the limits.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use specline_api_testkit as support;
 
 use std::collections::BTreeSet;
 

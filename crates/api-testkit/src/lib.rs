@@ -2,7 +2,10 @@
 //! file), with a worker running the real pipeline's steps implemented here: the analysis
 //! step stores a small inventory through the real application store (instead of cloning
 //! with Tree-sitter, which this crate must not link) and can be held mid-run by the test.
-#![allow(dead_code, clippy::unwrap_used)]
+//!
+//! Shared by the API's tests and the web UI's browser tests, so both drive the same
+//! server; [`Options::router`] says which routes it serves (the API alone by default).
+#![allow(clippy::unwrap_used)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -42,6 +45,14 @@ pub struct Options {
     pub config: ApiConfig,
     pub policy: RepositoryPolicy,
     pub workers: bool,
+    /// The routes served: the API's alone, or merged with the web UI's.
+    pub router: fn(ApiState) -> axum::Router,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options::new()
+    }
 }
 
 impl Options {
@@ -58,6 +69,7 @@ impl Options {
             },
             policy: RepositoryPolicy::default(),
             workers: true,
+            router: specline_api::router,
         }
     }
 
@@ -80,6 +92,8 @@ pub fn resolver() -> StaticResolver {
         )
 }
 
+/// Kept for its `Drop`: the schema or file lives as long as the server.
+#[allow(dead_code)]
 enum Db {
     Pg(PgSchema),
     Sqlite(TempSqlite),
@@ -164,7 +178,7 @@ impl Server {
             resolver: Arc::new(resolver()),
             cipher: Some(cipher()),
         });
-        let app = specline_api::router(state);
+        let app = (options.router)(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {

@@ -1,0 +1,21 @@
+//! The pages, one module per page, and the router that serves them.
+
+pub mod error;
+pub mod home;
+pub mod sign_in;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::WebState;
+
+/// Every page of the UI and its assets, with the security headers.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/", get(home::show))
+        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/sign-out", post(sign_in::sign_out))
+        .route("/assets/{name}", get(crate::assets::serve))
+        .layer(axum::middleware::from_fn(crate::security::headers))
+        .with_state(state)
+}
