@@ -53,7 +53,7 @@
     text("run-percent", pct + "%");
     var bar = $("run-progress");
     if (bar) { bar.value = pct; bar.textContent = pct + "%"; }
-    text("run-stage", title(stage));
+    text("run-stage", runState === "done" ? "Done" : title(stage));
     stepEls.forEach(function (li, i) {
       var s;
       if (runState === "done" || i < step) s = "completed";
@@ -83,7 +83,7 @@
       if (a) a.href = "/analyses/" + res.analysis_id;
       var x = $("run-export-link");
       if (x) x.href = "/api/v1/documents/" + res.document_id + "/export?format=md";
-      text("run-result-summary", res.behaviors + " behaviors, document version " + res.version + " (" + res.language + ").");
+      text("run-result-summary", "Behaviors: " + res.behaviors + "; document version " + res.version + " (" + res.language + ").");
       show("run-result", true);
     }).catch(function () { /* the links stay hidden; a reload shows them */ });
   }

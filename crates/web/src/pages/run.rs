@@ -103,7 +103,7 @@ fn render(
             }
             div.card #run-summary {
                 p #run-status aria-live="polite" {
-                    span #run-stage { (run.stage.as_deref().map(run_steps::title).unwrap_or_else(|| "Waiting".into())) }
+                    span #run-stage { (stage_title(run)) }
                     " · "
                     span #run-percent { (percent) "%" }
                 }
@@ -131,7 +131,7 @@ fn render(
                 }
                 p.muted #run-result-summary {
                     @if let Some(r) = result {
-                        (r.behaviors) " behaviors, document version " (r.version) " (" (r.language) ")."
+                        "Behaviors: " (r.behaviors) "; document version " (r.version) " (" (r.language) ")."
                     }
                 }
             }
@@ -163,6 +163,15 @@ fn render(
                 }
             }
         }
+    }
+}
+
+/// What the summary names: the step running or last run, `Done` once done.
+fn stage_title(run: &Run) -> String {
+    match (run.state, run.stage.as_deref()) {
+        (RunState::Done, _) => "Done".into(),
+        (_, Some(stage)) => run_steps::title(stage),
+        (_, None) => "Waiting".into(),
     }
 }
 

@@ -92,4 +92,3 @@ pub fn table(runs: &[RunListItem]) -> Markup {
 pub fn time(at: &chrono::DateTime<chrono::Utc>) -> Markup {
     html! { time datetime=(at.to_rfc3339()) { (at.format("%Y-%m-%d %H:%M:%S UTC")) } }
 }
-
