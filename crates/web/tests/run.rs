@@ -15,6 +15,10 @@ use support::{ui_options, Backend, Options, Server};
 
 /// A UI server whose policy admits local repositories (the test's own git repository).
 async fn server() -> Server {
+    server_on(Backend::Sqlite).await
+}
+
+async fn server_on(backend: Backend) -> Server {
     let options = Options {
         policy: RepositoryPolicy {
             allow_local_paths: true,
@@ -22,7 +26,7 @@ async fn server() -> Server {
         },
         ..ui_options()
     };
-    Server::start(Backend::Sqlite, options).await
+    Server::start(backend, options).await
 }
 
 /// The id in a `/runs/{id}` URL.
@@ -65,7 +69,19 @@ async fn marker(b: &Browser) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_submitted_repository_goes_live_to_succeeded_without_a_reload() {
-    let server = server().await;
+    live_to_succeeded(Backend::Sqlite, true).await;
+}
+
+/// The same on PostgreSQL, whose live events come through LISTEN/NOTIFY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submitted_repository_goes_live_to_succeeded_on_postgres() {
+    live_to_succeeded(Backend::Postgres, false).await;
+}
+
+/// Submits a repository made by the test on the home page and follows its run page to
+/// "succeeded" without a reload; `screenshots` saves the home and run pages.
+async fn live_to_succeeded(backend: Backend, screenshots: bool) {
+    let server = server_on(backend).await;
     let token = server.token("alice", false).await;
     let repo = GitRepo::new("shop");
     server.hold();
@@ -87,7 +103,9 @@ async fn a_submitted_repository_goes_live_to_succeeded_without_a_reload() {
     .await;
     b.wait_text("#run-live", |t| t == "Live.").await;
     b.wait_text("#run-events", |t| t.contains("progress")).await;
-    b.screenshot("run-running").await;
+    if screenshots {
+        b.screenshot("run-running").await;
+    }
 
     server.release(1);
     b.wait_text("#run-state", |t| t == "succeeded").await;
@@ -134,7 +152,9 @@ async fn a_submitted_repository_goes_live_to_succeeded_without_a_reload() {
     stored.reverse();
     assert_eq!(seqs, stored);
     b.wait_text("#run-live", |t| t == "Finished.").await;
-    b.screenshot("run-done").await;
+    if screenshots {
+        b.screenshot("run-done").await;
+    }
 
     // Home lists the run and the repository the analysis stored.
     b.goto(&server.url("/")).await;
@@ -146,13 +166,17 @@ async fn a_submitted_repository_goes_live_to_succeeded_without_a_reload() {
         t.contains("shop") && t.contains("complete")
     })
     .await;
-    b.screenshot("home").await;
+    if screenshots {
+        b.screenshot("home").await;
+    }
 
     // The same run page at 360 px wide.
     b.client.set_window_size(360, 900).await.unwrap();
     b.goto(&server.url(&format!("/runs/{id}"))).await;
     b.wait_text("#run-state", |t| t == "succeeded").await;
-    b.screenshot("run-360").await;
+    if screenshots {
+        b.screenshot("run-360").await;
+    }
     b.close().await;
     server.stop().await;
 }

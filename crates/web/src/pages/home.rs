@@ -183,7 +183,10 @@ fn analysis_badge(state: &str) -> &'static str {
 }
 
 fn submit_form(viewer: &Viewer, form: &SubmitForm, problem: Option<&Problem>) -> Markup {
-    let key = if form.idempotency_key.is_empty() {
+    // A refusal happens before the key is used, so the form keeps it; after a conflict (the
+    // key went with another request, e.g. a form shown again by the back button) a new one.
+    let conflict = problem.is_some_and(|p| p.error.code == "IDEMPOTENCY_CONFLICT");
+    let key = if form.idempotency_key.is_empty() || conflict {
         new_key()
     } else {
         form.idempotency_key.clone()

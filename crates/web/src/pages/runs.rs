@@ -10,7 +10,7 @@ use specline_api::routes::runs::{owner_page, RunListItem, RunPage};
 
 use crate::layout::{self, Section};
 use crate::pages::error::PageResult;
-use crate::pages::run_badge;
+use crate::pages::{run_badge, run_steps};
 use crate::session::Viewer;
 use crate::WebState;
 
@@ -78,7 +78,7 @@ pub fn table(runs: &[RunListItem]) -> Markup {
                             td { a href={ "/runs/" (item.run_id) } { "#" (item.run_id) } }
                             td.mono { (item.repository) }
                             td { (run_badge::badge(item.run.as_ref())) }
-                            td { (item.run.as_ref().and_then(|r| r.stage.as_deref()).unwrap_or("–")) }
+                            td { (item.run.as_ref().and_then(|r| r.stage.as_deref()).map(run_steps::title).unwrap_or_else(|| "–".into())) }
                             td { (time(&item.submitted_at)) }
                         }
                     }
