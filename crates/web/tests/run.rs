@@ -178,6 +178,24 @@ async fn live_to_succeeded(backend: Backend, screenshots: bool) {
         b.screenshot("run-360").await;
     }
     b.close().await;
+    if screenshots {
+        // Dark, for the screenshots (the colours are app.css's dark variables).
+        let dark = Browser::start_dark(1280).await;
+        dark.sign_in(&server.base, &token).await;
+        dark.goto(&server.url(&format!("/runs/{id}"))).await;
+        dark.wait_text("#run-state", |t| t == "succeeded").await;
+        let background = dark
+            .client
+            .execute(
+                "return getComputedStyle(document.body).backgroundColor",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(background, serde_json::json!("rgb(13, 17, 23)"));
+        dark.screenshot("run-dark").await;
+        dark.close().await;
+    }
     server.stop().await;
 }
 
