@@ -482,6 +482,80 @@ async fn the_runs_list_pages_with_a_cursor() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn the_home_page_pages_the_repositories_with_their_latest_analysis() {
+    let server = server().await;
+    let token = server.token("alice", false).await;
+    let mut ids = Vec::new();
+    for i in 0..21 {
+        let repository = format!("https://git.example/o/r{i:02}.git");
+        let (status, body) = server
+            .submit(
+                &token,
+                serde_json::json!({ "repository": repository }),
+                None,
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        ids.push(body["run_id"].as_i64().unwrap());
+    }
+    let deadline = Instant::now() + WAIT;
+    for id in ids {
+        loop {
+            let (_, run) = server.get(&token, &format!("/api/v1/runs/{id}")).await;
+            if run["state"] == "done" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "run {id} never finished: {run}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let http = reqwest::Client::new();
+    let cookie = format!("specline_session={token}");
+    let get = |path: String| {
+        let (http, cookie) = (http.clone(), cookie.clone());
+        async move {
+            http.get(path)
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let repositories = |html: &str| -> Vec<String> {
+        let list = html
+            .split("id=\"repository-list\"")
+            .nth(1)
+            .and_then(|s| s.split("</table>").next())
+            .unwrap_or("");
+        list.split("<td class=\"mono\">")
+            .skip(1)
+            .filter_map(|s| s.split('<').next())
+            .map(str::to_string)
+            .collect()
+    };
+    let first = get(server.url("/")).await;
+    let names = repositories(&first);
+    assert_eq!(names.len(), 20);
+    assert_eq!(names[0], "https://git.example/o/r00.git");
+    assert_eq!(first.matches("complete</span>").count(), 20);
+    let more = first
+        .split("href=\"/?repos_after=")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap();
+    let second = get(server.url(&format!("/?repos_after={more}"))).await;
+    assert_eq!(
+        repositories(&second),
+        vec!["https://git.example/o/r20.git".to_string()]
+    );
+    assert!(!second.contains("repos_after="));
+    server.stop().await;
+}
+
 /// The run page's HTML, and every script and style sheet it links, fetched as a browser
 /// would: under 200 KB together.
 #[tokio::test]
