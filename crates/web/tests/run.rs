@@ -57,6 +57,46 @@ async fn wait_for_run_page(b: &Browser) -> i64 {
     }
 }
 
+/// Waits until the run is done, as the API answers.
+async fn wait_done(server: &Server, token: &str, id: i64) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (_, run) = server.get(token, &format!("/api/v1/runs/{id}")).await;
+        if run["state"] == "done" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "run {id} never finished: {run}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A page's HTML fetched with `token`'s session cookie, and its status.
+async fn page(server: &Server, token: &str, path: &str) -> (u16, String) {
+    let r = server
+        .http
+        .get(server.url(path))
+        .header("Cookie", format!("specline_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The seqs of the events in the page's timeline, top to bottom.
+async fn timeline_seqs(b: &Browser) -> Vec<i64> {
+    serde_json::from_value(
+        b.client
+            .execute(
+                "return Array.from(document.querySelectorAll('#run-events [data-seq]'))\
+                 .map(li => Number(li.getAttribute('data-seq')))",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap()
+}
+
 async fn marker(b: &Browser) -> serde_json::Value {
     b.client
         .execute(
@@ -137,17 +177,7 @@ async fn live_to_succeeded(backend: Backend, screenshots: bool) {
     );
     assert_eq!(run_id_of(&b.url().await), id);
     // The timeline has each event once, newest first, as stored.
-    let seqs: Vec<i64> = serde_json::from_value(
-        b.client
-            .execute(
-                "return Array.from(document.querySelectorAll('#run-events [data-seq]'))\
-                 .map(li => Number(li.getAttribute('data-seq')))",
-                vec![],
-            )
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let seqs = timeline_seqs(&b).await;
     let mut stored = server.stored_seqs(id).await;
     stored.reverse();
     assert_eq!(seqs, stored);
@@ -285,32 +315,18 @@ async fn the_owner_cancels_and_resumes_a_held_run_and_another_owner_finds_nothin
     b.wait_text("h1", |t| t == "Not Found").await;
     b.wait_text("p.error", |t| t.contains("not yours")).await;
     b.close().await;
-    let http = reqwest::Client::new();
-    let cookie = format!("specline_session={bob}");
-    let page = http
-        .get(server.url(&format!("/runs/{id}")))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 404);
-    let home = http
-        .get(server.url("/"))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (status, _) = page(&server, &bob, &format!("/runs/{id}")).await;
+    assert_eq!(status, 404);
+    let (_, home) = page(&server, &bob, "/").await;
     let csrf = home
         .split("name=\"csrf\" value=\"")
         .nth(1)
         .and_then(|s| s.split('"').next())
         .unwrap();
-    let r = http
+    let r = server
+        .http
         .post(server.url(&format!("/runs/{id}/cancel")))
-        .header("Cookie", &cookie)
+        .header("Cookie", format!("specline_session={bob}"))
         .form(&[("csrf", csrf)])
         .send()
         .await
@@ -369,30 +385,12 @@ async fn a_refused_stream_is_retried_and_resumes_after_the_last_event_shown() {
 
     // The run ends while the page has no stream; then the slot is freed.
     server.release(1);
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (_, run) = server.get(&token, &format!("/api/v1/runs/{id}")).await;
-        if run["state"] == "done" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the run never finished: {run}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_done(&server, &token, id).await;
     drop(holder);
 
     b.wait_text("#run-state", |t| t == "succeeded").await;
     b.wait_text("#run-live", |t| t == "Finished.").await;
-    let seqs: Vec<i64> = serde_json::from_value(
-        b.client
-            .execute(
-                "return Array.from(document.querySelectorAll('#run-events [data-seq]'))\
-                 .map(li => Number(li.getAttribute('data-seq')))",
-                vec![],
-            )
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let seqs = timeline_seqs(&b).await;
     let mut stored = server.stored_seqs(id).await;
     stored.reverse();
     assert_eq!(seqs, stored);
@@ -450,23 +448,8 @@ async fn the_runs_list_pages_with_a_cursor() {
         assert_eq!(status, 202, "{body}");
         ids.push(body["run_id"].as_i64().unwrap());
     }
-    let http = reqwest::Client::new();
-    let cookie = format!("specline_session={token}");
-    let get = |path: String| {
-        let (http, cookie) = (http.clone(), cookie.clone());
-        async move {
-            http.get(path)
-                .header("Cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
     let rows = |html: &str| html.matches("<tr data-run=").count();
-    let first = get(server.url("/runs")).await;
+    let (_, first) = page(&server, &token, "/runs").await;
     assert_eq!(rows(&first), 50);
     assert!(first.contains(&format!("href=\"/runs/{}\"", ids[50])));
     let next = first
@@ -475,7 +458,7 @@ async fn the_runs_list_pages_with_a_cursor() {
         .and_then(|s| s.split('"').next())
         .unwrap()
         .replace("&amp;", "&");
-    let second = get(server.url(&next)).await;
+    let (_, second) = page(&server, &token, &next).await;
     assert_eq!(rows(&second), 1);
     assert!(second.contains(&format!("href=\"/runs/{}\"", ids[0])));
     assert!(!second.contains("rel=\"next\""));
@@ -499,32 +482,9 @@ async fn the_home_page_pages_the_repositories_with_their_latest_analysis() {
         assert_eq!(status, 202, "{body}");
         ids.push(body["run_id"].as_i64().unwrap());
     }
-    let deadline = Instant::now() + WAIT;
     for id in ids {
-        loop {
-            let (_, run) = server.get(&token, &format!("/api/v1/runs/{id}")).await;
-            if run["state"] == "done" {
-                break;
-            }
-            assert!(Instant::now() < deadline, "run {id} never finished: {run}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_done(&server, &token, id).await;
     }
-    let http = reqwest::Client::new();
-    let cookie = format!("specline_session={token}");
-    let get = |path: String| {
-        let (http, cookie) = (http.clone(), cookie.clone());
-        async move {
-            http.get(path)
-                .header("Cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
     let repositories = |html: &str| -> Vec<String> {
         let list = html
             .split("id=\"repository-list\"")
@@ -537,7 +497,7 @@ async fn the_home_page_pages_the_repositories_with_their_latest_analysis() {
             .map(str::to_string)
             .collect()
     };
-    let first = get(server.url("/")).await;
+    let (_, first) = page(&server, &token, "/").await;
     let names = repositories(&first);
     assert_eq!(names.len(), 20);
     assert_eq!(names[0], "https://git.example/o/r00.git");
@@ -547,7 +507,7 @@ async fn the_home_page_pages_the_repositories_with_their_latest_analysis() {
         .nth(1)
         .and_then(|s| s.split('"').next())
         .unwrap();
-    let second = get(server.url(&format!("/?repos_after={more}"))).await;
+    let (_, second) = page(&server, &token, &format!("/?repos_after={more}")).await;
     assert_eq!(
         repositories(&second),
         vec!["https://git.example/o/r20.git".to_string()]
@@ -572,39 +532,9 @@ async fn the_run_page_weighs_under_200_kb() {
         .await;
     assert_eq!(status, 202, "{body}");
     let id = body["run_id"].as_i64().unwrap();
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (_, run) = server.get(&token, &format!("/api/v1/runs/{id}")).await;
-        if run["state"] == "done" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the run never finished: {run}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let http = reqwest::Client::new();
-    let cookie = format!("specline_session={token}");
-    let fetch = |path: String| {
-        let (http, cookie) = (http.clone(), cookie.clone());
-        async move {
-            let r = http
-                .get(path)
-                .header("Cookie", cookie)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200);
-            r.bytes().await.unwrap().len()
-        }
-    };
-    let html = http
-        .get(server.url(&format!("/runs/{id}")))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    wait_done(&server, &token, id).await;
+    let (status, html) = page(&server, &token, &format!("/runs/{id}")).await;
+    assert_eq!(status, 200);
     let assets: Vec<&str> = html
         .split("=\"/assets/")
         .skip(1)
@@ -619,7 +549,9 @@ async fn the_run_page_weighs_under_200_kb() {
     );
     let mut total = html.len();
     for a in &assets {
-        total += fetch(server.url(&format!("/assets/{a}"))).await;
+        let (status, body) = page(&server, &token, &format!("/assets/{a}")).await;
+        assert_eq!(status, 200, "{a}");
+        total += body.len();
     }
     println!("run page: {total} bytes ({} assets)", assets.len());
     assert!(total < BUDGET, "the run page weighs {total} bytes");
