@@ -23,6 +23,7 @@
   var es = null;
   var delay = 1000;
   var timer = null;
+  var MAX_EVENTS = 1000;
 
   function $(sel) { return document.getElementById(sel); }
   function text(sel, value) { var el = $(sel); if (el) el.textContent = value; }
@@ -126,6 +127,8 @@
       li.appendChild(p);
     }
     timeline.insertBefore(li, timeline.firstChild);
+    // A long run's progress events: keep the newest, not an ever-growing page.
+    while (timeline.children.length > MAX_EVENTS) timeline.removeChild(timeline.lastChild);
   }
 
   function apply(ev) {
