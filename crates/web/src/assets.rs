@@ -46,6 +46,21 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/app.js"),
     ),
+    (
+        "home.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/home.css"),
+    ),
+    (
+        "run.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/run.css"),
+    ),
+    (
+        "run.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/run.js"),
+    ),
 ];
 
 impl Assets {

@@ -99,7 +99,20 @@ pub async fn list(
     Query(p): Query<PageParams>,
 ) -> ApiResult<axum::Json<RunPage>> {
     let limit = page_size(p.limit)?;
-    let before = parse_cursor(p.cursor.as_deref())?;
+    Ok(axum::Json(
+        owner_page(&state, &caller, p.cursor.as_deref(), limit).await?,
+    ))
+}
+
+/// One page of the caller's runs, newest first, after `cursor` (a `next_cursor` this gave):
+/// what `GET /api/v1/runs` answers and the web UI's run lists show.
+pub async fn owner_page(
+    state: &ApiState,
+    caller: &Caller,
+    cursor: Option<&str>,
+    limit: usize,
+) -> ApiResult<RunPage> {
+    let before = parse_cursor(cursor)?;
     let mut rows = state
         .inner
         .parts
@@ -127,7 +140,7 @@ pub async fn list(
             run,
         });
     }
-    Ok(axum::Json(RunPage { runs, next_cursor }))
+    Ok(RunPage { runs, next_cursor })
 }
 
 /// One run's state, step and progress.

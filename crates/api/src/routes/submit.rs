@@ -75,7 +75,8 @@ fn fingerprint(repository: &str, git_ref: Option<&str>, lang: &str, token: Optio
     hash(&canonical.to_string())
 }
 
-fn language(requested: Option<String>) -> ApiResult<String> {
+/// The document's language: a BCP 47 tag (`en` when unset), or `INVALID_REQUEST`.
+pub fn language(requested: Option<String>) -> ApiResult<String> {
     let lang = requested.unwrap_or_else(|| "en".to_string());
     let ok = (2..=35).contains(&lang.len())
         && lang.split('-').all(|part| {
@@ -104,30 +105,18 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(key.to_string()))
 }
 
-/// Submit a repository.
-#[utoipa::path(
-    post, path = "/api/v1/analyses", tag = "analyses",
-    request_body = SubmitRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "One run per owner and key")),
-    responses(
-        (status = 202, description = "Run created", body = Submitted),
-        (status = 200, description = "The run an earlier request with this key created", body = Submitted),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 409, description = "Key reused with another request", body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, description = "Refused by the repository policy", body = ErrorBody),
-        (status = 429, body = ErrorBody),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn submit(
-    State(state): State<ApiState>,
-    caller: Caller,
-    headers: HeaderMap,
-    Json(req): Json<SubmitRequest>,
-) -> ApiResult<Response> {
+/// Submit a repository for `caller`: the language, the submission rate, the repository
+/// policy and the access token are checked, then one run of `analyze_and_generate` is
+/// started (or, for a reused idempotency key, the earlier one found) and recorded as the
+/// caller's. The JSON route and the web UI's form both call this, so they apply the same
+/// rules.
+pub async fn submit_analysis(
+    state: &ApiState,
+    caller: &Caller,
+    req: SubmitRequest,
+    key: Option<String>,
+) -> ApiResult<Submitted> {
     let inner = &state.inner;
-    let key = idempotency_key(&headers)?;
     let lang = language(req.language)?;
     inner.limits.submission(&caller.owner)?;
     inner
@@ -183,14 +172,37 @@ pub async fn submit(
         .await?;
     metrics::counter!("specline_api_submissions_total", "existing" => submitted.existing.to_string())
         .increment(1);
+    Ok(Submitted::new(submitted.run_id, submitted.existing))
+}
+
+/// Submit a repository.
+#[utoipa::path(
+    post, path = "/api/v1/analyses", tag = "analyses",
+    request_body = SubmitRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "One run per owner and key")),
+    responses(
+        (status = 202, description = "Run created", body = Submitted),
+        (status = 200, description = "The run an earlier request with this key created", body = Submitted),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, description = "Key reused with another request", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, description = "Refused by the repository policy", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn submit(
+    State(state): State<ApiState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Json(req): Json<SubmitRequest>,
+) -> ApiResult<Response> {
+    let key = idempotency_key(&headers)?;
+    let submitted = submit_analysis(&state, &caller, req, key).await?;
     let status = if submitted.existing {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
     };
-    Ok((
-        status,
-        axum::Json(Submitted::new(submitted.run_id, submitted.existing)),
-    )
-        .into_response())
+    Ok((status, axum::Json(submitted)).into_response())
 }

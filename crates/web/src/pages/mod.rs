@@ -2,6 +2,10 @@
 
 pub mod error;
 pub mod home;
+pub mod run;
+pub mod run_badge;
+pub mod run_steps;
+pub mod runs;
 pub mod sign_in;
 
 use axum::routing::{get, post};
@@ -12,7 +16,11 @@ use crate::WebState;
 /// Every page of the UI and its assets, with the security headers.
 pub fn router(state: WebState) -> Router {
     Router::new()
-        .route("/", get(home::show))
+        .route("/", get(home::show).post(home::submit))
+        .route("/runs", get(runs::list))
+        .route("/runs/{id}", get(run::show))
+        .route("/runs/{id}/cancel", post(run::cancel))
+        .route("/runs/{id}/resume", post(run::resume))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/assets/{name}", get(crate::assets::serve))

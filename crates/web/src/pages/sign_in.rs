@@ -46,7 +46,7 @@ fn render(
     let content = html! {
         section.card.narrow {
             h1 { "Sign in" }
-            p { "Sign in with an API token (an operator makes one with " code { "specline token create" } ")." }
+            p { "Sign in with an API token (an operator makes one with " code { "specline admin token create --owner NAME" } " or " code { "specline-enqueue token create --owner NAME" } ")." }
             @if let Some(problem) = problem {
                 p.error role="alert" #sign-in-error { (problem) }
             }

@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod browser;
+pub mod git_repo;
 
 pub use specline_api_testkit::{Backend, Options, Server};
 
