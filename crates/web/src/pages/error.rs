@@ -23,7 +23,11 @@ impl PageError {
     }
 
     pub fn forbidden(message: &str) -> PageError {
-        PageError(ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", message))
+        PageError(ApiError::new(
+            StatusCode::FORBIDDEN,
+            specline_api::error::ApiCode::CsrfRejected,
+            message,
+        ))
     }
 
     pub fn bad_request(message: impl Into<String>) -> PageError {

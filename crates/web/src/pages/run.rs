@@ -222,7 +222,7 @@ pub async fn resume(
         Ok(()) => Ok(Redirect::to(&format!("/runs/{id}")).into_response()),
         Err(e) if e.code() == "INVALID_STATE" => Err(PageError(ApiError::new(
             StatusCode::CONFLICT,
-            "RUN_NOT_RESUMABLE",
+            specline_api::error::ApiCode::RunNotResumable,
             "only a failed run with a step left to run can be resumed",
         ))),
         Err(e) => Err(ApiError::from(e).into()),

@@ -15,7 +15,23 @@ pub const WAIT: Duration = Duration::from_secs(20);
 
 pub struct Browser {
     pub client: Client,
-    _driver: Child,
+    _driver: Driver,
+}
+
+/// chromedriver in a process group of its own, with the Chromium it starts: dropping it
+/// (also when a test panics before `close`) kills the whole group, so no browser outlives
+/// its test.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }
 
 fn program(env: &str, default: &str) -> String {
@@ -53,6 +69,7 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {driver_path}: {e}"));
         let url = format!("http://127.0.0.1:{port}");
@@ -97,7 +114,7 @@ impl Browser {
         };
         Browser {
             client,
-            _driver: driver,
+            _driver: Driver(driver),
         }
     }
 
