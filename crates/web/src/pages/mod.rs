@@ -1,5 +1,6 @@
 //! The pages, one module per page, and the router that serves them.
 
+pub mod analysis;
 pub mod error;
 pub mod home;
 pub mod sign_in;
@@ -13,6 +14,8 @@ use crate::WebState;
 pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/", get(home::show))
+        .route("/analyses/go", get(analysis::go))
+        .route("/analyses/{id}", get(analysis::show))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/assets/{name}", get(crate::assets::serve))
