@@ -510,7 +510,11 @@ pub fn many_files(tests: usize) -> Vec<TestFile> {
             if n == tests {
                 break;
             }
-            let t = test(&format!("case {n} handles input {i}"), 3 + 2 * i as u32, statuses(n));
+            let t = test(
+                &format!("case {n} handles input {i}"),
+                3 + 2 * i as u32,
+                statuses(n),
+            );
             if i < 10 {
                 inner.push(t);
             } else {

@@ -79,13 +79,15 @@ async fn the_tests_tab_filters_to_skipped_and_the_spec_tab_finds_a_behavior() {
     b.find("#s-q").await;
     b.fill("#s-q", "tax").await;
     b.click("form.spec-controls button[type=submit]").await;
-    b.wait_text("#behavior-count", |t| t == "1 behaviors match").await;
+    b.wait_text("#behavior-count", |t| t == "1 behaviors match")
+        .await;
     let behavior = b.find("li.behavior").await.text().await.unwrap();
     assert!(behavior.contains("Adds tax to the total"), "{behavior}");
     assert!(behavior.contains("src/cart.test.ts:3"), "{behavior}");
     b.fill("#s-q", "no such behavior").await;
     b.click("form.spec-controls button[type=submit]").await;
-    b.wait_text("#behavior-count", |t| t == "0 behaviors match").await;
+    b.wait_text("#behavior-count", |t| t == "0 behaviors match")
+        .await;
     b.fill("#s-q", "").await;
     b.click("form.spec-controls button[type=submit]").await;
     b.wait_text("#behavior-count", |t| t == "1 behaviors").await;
@@ -112,7 +114,9 @@ async fn comparing_two_commits_shows_what_changed_on_a_narrow_screen() {
     let server = ui_server(Backend::Sqlite).await;
     let token = server.token("alice", false).await;
     let first = server.analyse(&token, REPO, None).await;
-    let second = server.store_analysis(REPO, "def4567", &second_commit()).await;
+    let second = server
+        .store_analysis(REPO, "def4567", &second_commit())
+        .await;
     let b = Browser::start(360).await;
     b.sign_in(&server.base, &token).await;
 
@@ -130,15 +134,27 @@ async fn comparing_two_commits_shows_what_changed_on_a_narrow_screen() {
         .text()
         .await
         .unwrap();
-    assert!(changed.contains("removes an item") && changed.contains("was skipped"), "{changed}");
+    assert!(
+        changed.contains("removes an item") && changed.contains("was skipped"),
+        "{changed}"
+    );
     let removed = b.find("#removed li.removed").await.text().await.unwrap();
     assert!(removed.contains("signs up"), "{removed}");
+    b.client
+        .execute(
+            "document.getElementById('compare').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
     b.screenshot("analysis-tests-360").await;
 
     // The commit selector opens the other analysis.
     b.click(&format!("#commit option[value='{first}']")).await;
-    b.wait_text(".analysis-head p.muted", |t| t.contains(&format!("analysis #{first}")))
-        .await;
+    b.wait_text(".analysis-head p.muted", |t| {
+        t.contains(&format!("analysis #{first}"))
+    })
+    .await;
     b.close().await;
     server.stop().await;
 }
@@ -178,7 +194,10 @@ async fn another_owner_gets_not_found_and_a_hostile_address_a_clear_error() {
     ] {
         let (status, html) = page(&server, &bob, &path).await;
         assert_eq!(status, 404, "{path}");
-        assert!(html.contains("not yours") && !html.contains("cart.test.ts"), "{path}");
+        assert!(
+            html.contains("not yours") && !html.contains("cart.test.ts"),
+            "{path}"
+        );
         assert_eq!(page(&server, &alice, &path).await.0, 200, "{path}");
     }
     for (path, status) in [
@@ -219,7 +238,10 @@ async fn every_page_of_a_fifty_thousand_test_repository_stays_under_two_megabyte
     let skipped = count_status(&files, Status::Skipped);
     let open = &files[400].path;
     let variants = [
-        (format!("/analyses/{big}"), "50000</strong> of 50000 tests".to_string()),
+        (
+            format!("/analyses/{big}"),
+            "50000</strong> of 50000 tests".to_string(),
+        ),
         (format!("/analyses/{big}?page=3"), "Page 3 of".into()),
         (
             format!("/analyses/{big}?page=3&open={open}"),
@@ -229,21 +251,39 @@ async fn every_page_of_a_fifty_thousand_test_repository_stays_under_two_megabyte
             format!("/analyses/{big}?status=skipped"),
             format!("{skipped}</strong> of 50000 tests"),
         ),
-        (format!("/analyses/{big}?q=handles+input+7"), "of 50000 tests".into()),
+        (
+            format!("/analyses/{big}?q=handles+input+7"),
+            "of 50000 tests".into(),
+        ),
         (format!("/analyses/{big}?view=list"), "Page 1 of 100".into()),
-        (format!("/analyses/{big}?view=list&page=100"), "Page 100 of 100".into()),
+        (
+            format!("/analyses/{big}?view=list&page=100"),
+            "Page 100 of 100".into(),
+        ),
         (
             format!("/analyses/{big}?view=list&status=skipped"),
             format!("{skipped}</strong> of 50000 tests"),
         ),
-        (format!("/analyses/{big}?base={small}"), "Compared with".into()),
+        (
+            format!("/analyses/{big}?base={small}"),
+            "Compared with".into(),
+        ),
         (
             format!("/analyses/{big}?view=list&base={small}"),
             "Compared with".into(),
         ),
-        (format!("/analyses/{big}?tab=spec"), "50000</strong> behaviors".into()),
-        (format!("/analyses/{big}?tab=spec&page=50"), "Page 50 of 50".into()),
-        (format!("/analyses/{big}?tab=spec&q=input+7"), "behaviors match".into()),
+        (
+            format!("/analyses/{big}?tab=spec"),
+            "50000</strong> behaviors".into(),
+        ),
+        (
+            format!("/analyses/{big}?tab=spec&page=50"),
+            "Page 50 of 50".into(),
+        ),
+        (
+            format!("/analyses/{big}?tab=spec&q=input+7"),
+            "behaviors match".into(),
+        ),
     ];
     for (path, expect) in &variants {
         let mut times = Vec::new();
@@ -260,7 +300,11 @@ async fn every_page_of_a_fifty_thousand_test_repository_stays_under_two_megabyte
         times.sort();
         let median: Duration = times[1];
         // Figures for docs/ui.md (run with --nocapture); not asserted.
-        eprintln!("{path:<60} {:>9} bytes  median {:>5} ms", size, median.as_millis());
+        eprintln!(
+            "{path:<60} {:>9} bytes  median {:>5} ms",
+            size,
+            median.as_millis()
+        );
     }
     server.stop().await;
 }

@@ -329,7 +329,10 @@ impl TreeFilter {
                 .status
                 .as_ref()
                 .is_none_or(|s| s == &status_name(r.test)),
-            framework: self.framework.as_ref().is_none_or(|x| &r.file.framework == x),
+            framework: self
+                .framework
+                .as_ref()
+                .is_none_or(|x| &r.file.framework == x),
             language: self.language.as_ref().is_none_or(|x| &r.file.language == x),
             text,
         }

@@ -121,9 +121,8 @@ pub async fn versions(
 /// A stored document's content as the type the spec generator stored it from.
 pub fn content(record: &DocumentRecord) -> ApiResult<SpecDocument> {
     // Stored by the spec generator from this very type; unreadable means a fault of ours.
-    SpecDocument::deserialize(&record.content).map_err(|e| {
-        ApiError::internal(format!("document {}: unreadable content: {e}", record.id))
-    })
+    SpecDocument::deserialize(&record.content)
+        .map_err(|e| ApiError::internal(format!("document {}: unreadable content: {e}", record.id)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -60,10 +60,20 @@ impl Highlights {
             put(t, Change::Added);
         }
         for m in &d.moved {
-            put(&m.to, Change::Moved { from: m.from.file.clone() });
+            put(
+                &m.to,
+                Change::Moved {
+                    from: m.from.file.clone(),
+                },
+            );
         }
         for s in &d.status_changed {
-            put(&s.test, Change::Status { from: s.from.clone() });
+            put(
+                &s.test,
+                Change::Status {
+                    from: s.from.clone(),
+                },
+            );
         }
         for t in &d.removed {
             h.files.insert(t.file.clone());

@@ -7,15 +7,15 @@ use maud::{html, Markup};
 /// The forge's web address of `path` at `line` in `commit`, for a repository at
 /// `https://<known forge>/<owner>/<name>[.git]`.
 pub fn source_url(repository: &str, commit: Option<&str>, path: &str, line: u32) -> Option<String> {
-    let commit = commit.filter(|c| !c.is_empty() && c.chars().all(|c| c.is_ascii_alphanumeric()))?;
+    let commit =
+        commit.filter(|c| !c.is_empty() && c.chars().all(|c| c.is_ascii_alphanumeric()))?;
     let rest = repository.strip_prefix("https://")?;
     let (host, project) = rest.split_once('/')?;
     let project = project.trim_end_matches('/');
     let project = project.strip_suffix(".git").unwrap_or(project);
     let clean = |s: &str| {
         !s.is_empty()
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     };
     let segments: Vec<&str> = project.split('/').collect();
@@ -65,7 +65,13 @@ mod tests {
     #[test]
     fn known_forges_link_to_the_line_at_the_commit() {
         assert_eq!(
-            source_url("https://github.com/o/r.git", Some("abc123"), "src/a b.ts", 7).as_deref(),
+            source_url(
+                "https://github.com/o/r.git",
+                Some("abc123"),
+                "src/a b.ts",
+                7
+            )
+            .as_deref(),
             Some("https://github.com/o/r/blob/abc123/src/a%20b.ts#L7")
         );
         assert_eq!(

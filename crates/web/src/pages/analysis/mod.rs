@@ -154,7 +154,11 @@ pub async fn show(
     } else {
         tests::render(&state, &viewer, &record, &commits, &q).await?
     };
-    let title = format!("{} · {}", short_repository(&record.repository), commit_label(&record));
+    let title = format!(
+        "{} · {}",
+        short_repository(&record.repository),
+        commit_label(&record)
+    );
     let content = html! {
         (header(&record, &commits, &q, spec_tab))
         (body)
@@ -177,16 +181,12 @@ pub struct GoQuery {
 }
 
 /// `GET /analyses/go?id=N&tab=...`: the commit selector's form, without JavaScript.
-pub async fn go(
-    _viewer: Viewer,
-    q: Result<Query<GoQuery>, QueryRejection>,
-) -> PageResult {
+pub async fn go(_viewer: Viewer, q: Result<Query<GoQuery>, QueryRejection>) -> PageResult {
     let Query(q) = q.map_err(|_| PageError::bad_request("choose a commit"))?;
-    let id: i64 = q
-        .id
-        .trim()
-        .parse()
-        .map_err(|_| PageError::bad_request("choose a commit"))?;
+    let id: i64 =
+        q.id.trim()
+            .parse()
+            .map_err(|_| PageError::bad_request("choose a commit"))?;
     let tab = match q.tab.as_deref() {
         Some("spec") => "?tab=spec",
         _ => "",
@@ -215,7 +215,11 @@ pub fn option_label(a: &AnalysisView) -> String {
         .commit
         .as_deref()
         .map_or_else(|| "no commit".into(), |c| c.chars().take(10).collect());
-    let branch = a.branch.as_deref().map(|b| format!(" · {b}")).unwrap_or_default();
+    let branch = a
+        .branch
+        .as_deref()
+        .map(|b| format!(" · {b}"))
+        .unwrap_or_default();
     format!(
         "{commit}{branch} · {} · #{} ({})",
         a.started_at.format("%Y-%m-%d %H:%M"),
@@ -224,7 +228,12 @@ pub fn option_label(a: &AnalysisView) -> String {
     )
 }
 
-fn header(record: &AnalysisRecord, commits: &[AnalysisView], q: &AnalysisQuery, spec_tab: bool) -> Markup {
+fn header(
+    record: &AnalysisRecord,
+    commits: &[AnalysisView],
+    q: &AnalysisQuery,
+    spec_tab: bool,
+) -> Markup {
     let id = record.id;
     let tab = |spec: bool, label: &str, href: String| {
         html! {
@@ -241,7 +250,7 @@ fn header(record: &AnalysisRecord, commits: &[AnalysisView], q: &AnalysisQuery, 
             h1 {
                 span.repo { (short_repository(&record.repository)) }
                 " "
-                span.badge class=(state) { (state) }
+                span.badge.(state) { (state) }
             }
             p.muted {
                 "Commit " code { (commit_label(record)) }

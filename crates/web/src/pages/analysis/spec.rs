@@ -63,8 +63,10 @@ pub async fn render(
     let mut languages: Vec<&str> = mine.iter().map(|d| d.language.as_str()).collect();
     languages.sort_unstable();
     languages.dedup();
-    let same_language: Vec<&&DocumentRecord> =
-        mine.iter().filter(|d| d.language == chosen.language).collect();
+    let same_language: Vec<&&DocumentRecord> = mine
+        .iter()
+        .filter(|d| d.language == chosen.language)
+        .collect();
     let text = q.text().map(str::to_lowercase);
     let matches = |b: &Behavior| {
         text.as_ref().is_none_or(|t| {
@@ -87,7 +89,11 @@ pub async fn render(
     let start = (page - 1) * BEHAVIORS_PER_PAGE;
     let on_page = &placed[start.min(placed.len())..(start + BEHAVIORS_PER_PAGE).min(placed.len())];
     let id = record.id;
-    let v = View { record, doc: &doc, text: text.as_deref() };
+    let v = View {
+        record,
+        doc: &doc,
+        text: text.as_deref(),
+    };
     Ok(html! {
         section.spec-tab aria-labelledby="spec-heading" {
             h2 #spec-heading .visually-hidden { "Spec" }
@@ -151,6 +157,11 @@ pub async fn render(
     })
 }
 
+/// A domain's features in the contents: (feature, first match's index, matches).
+type TocFeatures = Vec<(usize, usize, usize)>;
+/// A domain's features on a page, each with its behaviors there.
+type FeatureGroups<'a> = Vec<(usize, Vec<&'a Behavior>)>;
+
 struct View<'a> {
     record: &'a AnalysisRecord,
     doc: &'a SpecDocument,
@@ -170,9 +181,12 @@ fn toc(v: &View<'_>, q: &AnalysisQuery, placed: &[(usize, usize, &Behavior)]) ->
     let id = v.record.id;
     let link = |first: usize, anchor: String| {
         let page = first / BEHAVIORS_PER_PAGE + 1;
-        format!("{}#{anchor}", q.href(id, |x| x.page = Some(page.to_string())))
+        format!(
+            "{}#{anchor}",
+            q.href(id, |x| x.page = Some(page.to_string()))
+        )
     };
-    let mut domains: Vec<(usize, Vec<(usize, usize, usize)>)> = Vec::new();
+    let mut domains: Vec<(usize, TocFeatures)> = Vec::new();
     for (d, f, first, n) in features.into_iter().take(TOC_FEATURES) {
         match domains.last_mut() {
             Some((ld, list)) if *ld == d => list.push((f, first, n)),
@@ -203,7 +217,7 @@ fn toc(v: &View<'_>, q: &AnalysisQuery, placed: &[(usize, usize, &Behavior)]) ->
 
 fn body(v: &View<'_>, on_page: &[(usize, usize, &Behavior)]) -> Markup {
     // Group the page's behaviors by domain, then feature.
-    let mut groups: Vec<(usize, Vec<(usize, Vec<&Behavior>)>)> = Vec::new();
+    let mut groups: Vec<(usize, FeatureGroups<'_>)> = Vec::new();
     for (d, f, b) in on_page {
         if groups.last().is_none_or(|(ld, _)| ld != d) {
             groups.push((*d, Vec::new()));
@@ -236,7 +250,7 @@ fn body(v: &View<'_>, on_page: &[(usize, usize, &Behavior)]) -> Markup {
                                 @let status = status_word(b.status);
                                 li.behavior {
                                     span.sentence { (highlight(&b.sentence, v.text)) }
-                                    @if status != "active" { " " span.badge class=(status) { (status) } }
+                                    @if status != "active" { " " span.badge.(status) { (status) } }
                                     div.proof {
                                         "Proved by " span.test-name { (highlight(&b.test_name, v.text)) } " · "
                                         (location(&v.record.repository, v.record.commit.as_deref(), &b.file, b.line))

@@ -169,21 +169,22 @@ impl Ctx<'_> {
 }
 
 fn filters(id: i64, q: &AnalysisQuery, c: &Facets) -> Markup {
-    let select = |name: &str, label: &str, current: Option<&str>, options: &BTreeMap<String, u64>| {
-        html! {
-            div.field {
-                label for=(format!("f-{name}")) { (label) }
-                select id=(format!("f-{name}")) name=(name) data-autosubmit {
-                    option value="" { "Any" }
-                    @for (value, n) in options {
-                        option value=(value) selected[current == Some(value.as_str())] {
-                            (value) " (" (n) ")"
+    let select =
+        |name: &str, label: &str, current: Option<&str>, options: &BTreeMap<String, u64>| {
+            html! {
+                div.field {
+                    label for=(format!("f-{name}")) { (label) }
+                    select id=(format!("f-{name}")) name=(name) data-autosubmit {
+                        option value="" { "Any" }
+                        @for (value, n) in options {
+                            option value=(value) selected[current == Some(value.as_str())] {
+                                (value) " (" (n) ")"
+                            }
                         }
                     }
                 }
             }
-        }
-    };
+        };
     html! {
         form.filters method="get" action=(format!("/analyses/{id}")) role="search" aria-label="Filter tests" {
             input type="hidden" name="tab" value="tests";
@@ -248,8 +249,8 @@ pub fn pager(q: &AnalysisQuery, id: i64, page: usize, pages: usize, label: &str)
 fn test_item(v: &Ctx<'_>, file: &str, suites: &[&str], t: &TestNode) -> Markup {
     let change = v.highlights.of_test(file, suites, &t.name);
     html! {
-        li.test class=[change.map(|c| c.class())] {
-            span.badge class=(t.status) { (t.status) }
+        li.test.(change.map_or("", |c| c.class())) {
+            span.badge.(t.status) { (t.status) }
             " "
             span.name { (t.name) }
             @if let Some(c) = change { " " span.change { (c.label()) } }
@@ -281,6 +282,15 @@ fn count(f: &FileNode) -> usize {
     f.tests.len() + f.suites.iter().map(suite).sum::<usize>()
 }
 
+/// "1 test", "2 tests".
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn pages_of(n: usize, per: usize) -> usize {
     n.div_ceil(per).max(1)
 }
@@ -294,17 +304,31 @@ fn tree_view(v: &Ctx<'_>, files: &[FileNode], page: usize, open_all: bool) -> Ma
         .enumerate()
         .skip((page - 1) * FILES_PER_PAGE)
         .take(FILES_PER_PAGE);
-    // Directories in path order (files come sorted by path).
-    let mut dirs: Vec<(&str, Vec<(usize, &FileNode)>)> = Vec::new();
-    for (i, f) in shown {
-        let dir = f.path.rsplit_once('/').map_or("", |(d, _)| d);
+    let open = v.q.open.as_deref();
+    // Directories in path order (files come sorted by path); each file's tests are written
+    // while the budget lasts, and always for the opened file.
+    let mut budget = TESTS_BUDGET;
+    let mut dirs: Vec<(&str, Vec<Shown<'_>>)> = Vec::new();
+    for (index, file) in shown {
+        let tests = count(file);
+        let opened = open == Some(file.path.as_str());
+        let render = opened || tests <= budget;
+        if render && !opened {
+            budget -= tests;
+        }
+        let entry = Shown {
+            index,
+            file,
+            tests,
+            opened,
+            render,
+        };
+        let dir = file.path.rsplit_once('/').map_or("", |(d, _)| d);
         match dirs.last_mut() {
-            Some((d, v)) if *d == dir => v.push((i, f)),
-            _ => dirs.push((dir, vec![(i, f)])),
+            Some((d, list)) if *d == dir => list.push(entry),
+            _ => dirs.push((dir, vec![entry])),
         }
     }
-    let open = v.q.open.as_deref();
-    let mut budget = TESTS_BUDGET;
     html! {
         @if files.is_empty() {
             p.empty { "No test matches these filters." }
@@ -314,25 +338,21 @@ fn tree_view(v: &Ctx<'_>, files: &[FileNode], page: usize, open_all: bool) -> Ma
             @for (dir, dir_files) in &dirs {
                 @let dir_open = open_all
                     || open.is_some_and(|o| o.rsplit_once('/').map_or("", |(d, _)| d) == *dir)
-                    || dir_files.iter().any(|(_, f)| v.highlights.touches_file(&f.path));
+                    || dir_files.iter().any(|e| v.highlights.touches_file(&e.file.path));
                 li.dir {
                     details open[dir_open] {
                         summary {
                             span.dir-name { (if dir.is_empty() { "(root)" } else { dir }) "/" }
-                            " " span.muted { (dir_files.len()) " files" }
+                            " " span.muted { (plural(dir_files.len(), "file")) }
                         }
                         ul {
-                            @for (i, f) in dir_files {
-                                @let n = count(f);
-                                @let this_open = open == Some(f.path.as_str());
-                                @let render = this_open || n <= budget;
-                                @let _ = { if render && !this_open { budget -= n; } };
-                                li.file id=(format!("file-{i}")) class=[v.highlights.touches_file(&f.path).then_some("changed-file")] {
+                            @for &Shown { index: i, file: f, tests: n, opened: this_open, render } in dir_files {
+                                li.file.changed-file[v.highlights.touches_file(&f.path)] id=(format!("file-{i}")) {
                                     details open[this_open || open_all] {
                                         summary {
                                             span.file-name { (f.path.rsplit_once('/').map_or(f.path.as_str(), |(_, n)| n)) }
                                             " " span.badge.fw { (f.framework) }
-                                            " " span.muted { (n) (if n == 1 { " test" } else { " tests" }) }
+                                            " " span.muted { (plural(n, "test")) }
                                         }
                                         @if render {
                                             ul {
@@ -358,6 +378,16 @@ fn tree_view(v: &Ctx<'_>, files: &[FileNode], page: usize, open_all: bool) -> Ma
     }
 }
 
+/// A file on a page of the tree: its place among the matching files, its matching tests,
+/// whether it was opened (`?open=`) and whether its tests are written into the page.
+struct Shown<'a> {
+    index: usize,
+    file: &'a FileNode,
+    tests: usize,
+    opened: bool,
+    render: bool,
+}
+
 /// One test as a row of the flat list.
 struct Row<'a> {
     file: &'a FileNode,
@@ -366,10 +396,19 @@ struct Row<'a> {
 }
 
 fn rows(files: &[FileNode]) -> Vec<Row<'_>> {
-    fn walk<'a>(file: &'a FileNode, s: &'a SuiteNode, path: &mut Vec<&'a str>, out: &mut Vec<Row<'a>>) {
+    fn walk<'a>(
+        file: &'a FileNode,
+        s: &'a SuiteNode,
+        path: &mut Vec<&'a str>,
+        out: &mut Vec<Row<'a>>,
+    ) {
         path.push(&s.name);
         for t in &s.tests {
-            out.push(Row { file, suites: path.clone(), test: t });
+            out.push(Row {
+                file,
+                suites: path.clone(),
+                test: t,
+            });
         }
         for c in &s.suites {
             walk(file, c, path, out);
@@ -379,7 +418,11 @@ fn rows(files: &[FileNode]) -> Vec<Row<'_>> {
     let mut out = Vec::new();
     for f in files {
         for t in &f.tests {
-            out.push(Row { file: f, suites: Vec::new(), test: t });
+            out.push(Row {
+                file: f,
+                suites: Vec::new(),
+                test: t,
+            });
         }
         for s in &f.suites {
             walk(f, s, &mut Vec::new(), &mut out);
@@ -404,7 +447,7 @@ fn list_view(v: &Ctx<'_>, files: &[FileNode], page: usize) -> Markup {
                         @for r in all.iter().skip((page - 1) * LIST_PER_PAGE).take(LIST_PER_PAGE) {
                             @let change = v.highlights.of_test(&r.file.path, &r.suites, &r.test.name);
                             tr class=[change.map(|c| c.class())] {
-                                td { span.badge class=(r.test.status) { (r.test.status) } }
+                                td { span.badge.(r.test.status) { (r.test.status) } }
                                 td {
                                     @for s in &r.suites { span.muted { (s) " › " } }
                                     (r.test.name)
