@@ -14,7 +14,7 @@ use specline_api::routes::analyses::{
     status_word, AnalysisView, FileNode, SuiteNode, TestNode, TreeFilter,
 };
 use specline_app::store::AnalysisRecord;
-use specline_inventory_model::Inventory;
+use specline_inventory_model::{Inventory, TestRef};
 
 use super::compare::{self, Highlights};
 use super::links::location;
@@ -109,12 +109,17 @@ pub async fn render(
         None => None,
     };
     let highlights = diff.as_ref().map(Highlights::of).unwrap_or_default();
-    let files: Vec<FileNode> = inventory
-        .files
-        .iter()
-        .filter_map(|f| filter.file(f))
-        .collect();
     let list = q.view.as_deref() == Some("list");
+    // The tree's files with what passes the filter (the list walks the inventory itself).
+    let files: Vec<FileNode> = if list {
+        Vec::new()
+    } else {
+        inventory
+            .files
+            .iter()
+            .filter_map(|f| filter.file(f))
+            .collect()
+    };
     let view = Ctx {
         record,
         q,
@@ -142,7 +147,7 @@ pub async fn render(
                 }
             }
             @if list {
-                (list_view(&view, &files, page))
+                (list_view(&view, &inventory, &filter, page))
             } @else {
                 (tree_view(&view, &files, page, counts.matched <= OPEN_ALL_UNDER))
             }
@@ -388,51 +393,13 @@ struct Shown<'a> {
     render: bool,
 }
 
-/// One test as a row of the flat list.
-struct Row<'a> {
-    file: &'a FileNode,
-    suites: Vec<&'a str>,
-    test: &'a TestNode,
-}
-
-fn rows(files: &[FileNode]) -> Vec<Row<'_>> {
-    fn walk<'a>(
-        file: &'a FileNode,
-        s: &'a SuiteNode,
-        path: &mut Vec<&'a str>,
-        out: &mut Vec<Row<'a>>,
-    ) {
-        path.push(&s.name);
-        for t in &s.tests {
-            out.push(Row {
-                file,
-                suites: path.clone(),
-                test: t,
-            });
-        }
-        for c in &s.suites {
-            walk(file, c, path, out);
-        }
-        path.pop();
-    }
-    let mut out = Vec::new();
-    for f in files {
-        for t in &f.tests {
-            out.push(Row {
-                file: f,
-                suites: Vec::new(),
-                test: t,
-            });
-        }
-        for s in &f.suites {
-            walk(f, s, &mut Vec::new(), &mut out);
-        }
-    }
-    out
-}
-
-fn list_view(v: &Ctx<'_>, files: &[FileNode], page: usize) -> Markup {
-    let all = rows(files);
+/// The flat list: the inventory's own walk order, kept by the same filter as the tree.
+fn list_view(v: &Ctx<'_>, inventory: &Inventory, filter: &TreeFilter, page: usize) -> Markup {
+    let all: Vec<TestRef<'_>> = inventory
+        .walk_tests()
+        .into_iter()
+        .filter(|r| filter.check(r).all())
+        .collect();
     let pages = pages_of(all.len(), LIST_PER_PAGE);
     let page = page.min(pages);
     html! {
@@ -445,15 +412,16 @@ fn list_view(v: &Ctx<'_>, files: &[FileNode], page: usize) -> Markup {
                     thead { tr { th { "Status" } th { "Test" } th { "Location" } th { "Framework" } } }
                     tbody {
                         @for r in all.iter().skip((page - 1) * LIST_PER_PAGE).take(LIST_PER_PAGE) {
-                            @let change = v.highlights.of_test(&r.file.path, &r.suites, &r.test.name);
+                            @let change = v.highlights.of_test(&r.file.path, &r.suite_path, &r.test.name);
+                            @let status = status_word(r.test.status);
                             tr class=[change.map(|c| c.class())] {
-                                td { span.badge.(r.test.status) { (r.test.status) } }
+                                td { span.badge.(status) { (status) } }
                                 td {
-                                    @for s in &r.suites { span.muted { (s) " › " } }
+                                    @for s in &r.suite_path { span.muted { (s) " › " } }
                                     (r.test.name)
                                     @if let Some(c) = change { " " span.change { (c.label()) } }
                                 }
-                                td { (v.location(&r.file.path, r.test.line)) }
+                                td { (v.location(&r.file.path, r.test.location.start_line)) }
                                 td { (r.file.framework) " · " (r.file.language) }
                             }
                         }
