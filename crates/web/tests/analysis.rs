@@ -323,6 +323,8 @@ async fn every_page_of_a_fifty_thousand_test_repository_stays_under_two_megabyte
         &format!("/analyses/{big}?page=3&open={open}"),
     )
     .await;
+    let (_, found) = page(&server, &token, &format!("/analyses/{big}?open={open}")).await;
+    assert!(found.contains("Page 3 of") && found.contains(hidden.as_str()));
     assert!(
         opened.contains(hidden.as_str()),
         "{hidden} not shown when opened"

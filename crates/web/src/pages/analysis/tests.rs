@@ -303,7 +303,15 @@ fn pages_of(n: usize, per: usize) -> usize {
 fn tree_view(v: &Ctx<'_>, files: &[FileNode], page: usize, open_all: bool) -> Markup {
     let id = v.record.id;
     let pages = pages_of(files.len(), FILES_PER_PAGE);
-    let page = page.min(pages);
+    // An opened file without a page number: the page it is on.
+    let opened_at =
+        v.q.open
+            .as_deref()
+            .filter(|_| v.q.page.is_none())
+            .and_then(|o| files.iter().position(|f| f.path == o));
+    let page = opened_at
+        .map_or(page, |i| i / FILES_PER_PAGE + 1)
+        .min(pages);
     let shown = files
         .iter()
         .enumerate()
