@@ -96,6 +96,31 @@ async fn the_tests_tab_filters_to_skipped_and_the_spec_tab_finds_a_behavior() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spec_tab_reads_in_dark_mode() {
+    let server = ui_server(Backend::Sqlite).await;
+    let token = server.token("alice", false).await;
+    let id = server.analyse(&token, REPO, None).await;
+    let b = Browser::start_dark(1280).await;
+    b.sign_in(&server.base, &token).await;
+    b.goto(&server.url(&format!("/analyses/{id}?tab=spec")))
+        .await;
+    b.wait_text("#behavior-count", |t| t == "1 behaviors").await;
+    // app.css's dark palette applies (`--bg: #0d1117`).
+    let bg = b
+        .client
+        .execute(
+            "return getComputedStyle(document.body).backgroundColor",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(bg, serde_json::json!("rgb(13, 17, 23)"));
+    b.screenshot("analysis-spec-dark").await;
+    b.close().await;
+    server.stop().await;
+}
+
 /// The fixture's second commit: "signs up" removed, "removes an item" no longer skipped,
 /// a new pytest test (what the fake analysis stores for `ref: v2`).
 fn second_commit() -> Vec<TestFile> {

@@ -25,6 +25,16 @@ fn program(env: &str, default: &str) -> String {
 impl Browser {
     /// A browser `width` pixels wide.
     pub async fn start(width: u32) -> Browser {
+        Browser::start_with(width, &[]).await
+    }
+
+    /// A browser `width` pixels wide whose pages see `prefers-color-scheme: dark`.
+    pub async fn start_dark(width: u32) -> Browser {
+        Browser::start_with(width, &["--blink-settings=preferredColorScheme=0"]).await
+    }
+
+    /// A browser `width` pixels wide, with more Chromium arguments.
+    pub async fn start_with(width: u32, extra_args: &[&str]) -> Browser {
         let driver_path = program("CHROMEDRIVER", "/usr/bin/chromedriver");
         let chromium = program("CHROMIUM", "/usr/bin/chromium");
         for p in [&driver_path, &chromium] {
@@ -46,18 +56,29 @@ impl Browser {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {driver_path}: {e}"));
         let url = format!("http://127.0.0.1:{port}");
-        let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--no-first-run", "--disable-extensions", "--hide-scrollbars",
-                    format!("--window-size={width},900"),
-                ]
-            }
-        }))
-        .expect("capabilities");
+        let args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-extensions",
+            "--hide-scrollbars",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .chain([format!("--window-size={width},900")])
+        .chain(extra_args.iter().map(|a| a.to_string()))
+        .collect();
+        let caps: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_value(serde_json::json!({
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": chromium,
+                    "args": args
+                }
+            }))
+            .expect("capabilities");
         // chromedriver takes a moment to listen: retry the connection until the deadline.
         // fantoccini's client speaks rustls (unused on plain http, but it needs a provider).
         let _ = rustls::crypto::ring::default_provider().install_default();
