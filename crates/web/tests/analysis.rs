@@ -248,6 +248,35 @@ async fn another_owner_gets_not_found_and_a_hostile_address_a_clear_error() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn the_spec_tab_shows_the_chosen_language_over_the_version_sent_with_it() {
+    let server = ui_server(Backend::Sqlite).await;
+    let alice = server.token("alice", false).await;
+    let id = server.analyse(&alice, REPO, None).await;
+    // The selector form sends the version of the old language with the new language.
+    let mut german = specline_api_testkit::spec_document(REPO, "Warenkorb");
+    german.language = specline_specdoc_model::LanguageTag::parse("de").unwrap();
+    let de = server.store_document(id, &german).await;
+    let (_, html) = page(&server, &alice, &format!("/analyses/{id}?tab=spec")).await;
+    assert!(html.contains(">Cart<") && !html.contains("Warenkorb"));
+    let (_, english) = page(&server, &alice, &format!("/analyses/{id}?tab=spec&lang=en")).await;
+    let en = english
+        .split("/api/v1/documents/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap()
+        .to_string();
+    let (_, html) = page(
+        &server,
+        &alice,
+        &format!("/analyses/{id}?tab=spec&lang=de&doc={en}"),
+    )
+    .await;
+    assert!(html.contains("Warenkorb"), "the German document is shown");
+    assert!(html.contains(&format!("/api/v1/documents/{de}/export?format=md")));
+    server.stop().await;
+}
+
 /// The largest page the analysis page may answer.
 const BUDGET: usize = 2 * 1024 * 1024;
 

@@ -45,11 +45,19 @@ pub async fn render(
             }
         });
     }
-    let chosen = match wanted {
-        Some(id) => *mine
-            .iter()
-            .find(|d| d.id == id)
-            .ok_or_else(PageError::not_found)?,
+    // A version of another language than the one asked for is the selector form sending
+    // both after the language changed: the language wins.
+    let asked = wanted
+        .map(|id| {
+            mine.iter()
+                .find(|d| d.id == id)
+                .copied()
+                .ok_or_else(PageError::not_found)
+        })
+        .transpose()?
+        .filter(|d| q.lang.as_deref().is_none_or(|l| l == d.language));
+    let chosen = match asked {
+        Some(d) => d,
         None => {
             let lang = q.lang.as_deref().unwrap_or("en");
             // Newest first: the first of the language, else the newest of any.
