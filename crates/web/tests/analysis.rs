@@ -184,6 +184,47 @@ async fn comparing_two_commits_shows_what_changed_on_a_narrow_screen() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_past_the_trees_budget_shows_its_tests_when_opened() {
+    let server = ui_server(Backend::Sqlite).await;
+    let token = server.token("alice", false).await;
+    server.analyse(&token, REPO, None).await;
+    // 2,100 tests: the first page of the tree writes 2,000 of them.
+    let files = many_files(2_100);
+    let id = server.store_analysis(REPO, "feedf00d", &files).await;
+    let last = files.len() - 1;
+    // The first test the file lists (its top-level tests come first).
+    let hidden = &files[last].tests[0].name;
+    let b = Browser::start(1280).await;
+    b.sign_in(&server.base, &token).await;
+    b.goto(&server.url(&format!("/analyses/{id}"))).await;
+    let file = format!("#file-{last}");
+    // Its directory, then the file: analysis.js fetches its tests into the page.
+    b.client
+        .execute(
+            "var f = document.querySelector(arguments[0]); f.closest('li.dir').querySelector('details').open = true;",
+            vec![serde_json::json!(file)],
+        )
+        .await
+        .unwrap();
+    let before = b
+        .client
+        .find_all(fantoccini::Locator::Css(&format!("{file} li.test")))
+        .await
+        .unwrap();
+    assert!(
+        before.is_empty(),
+        "the page did not write this file's tests"
+    );
+    let url = b.url().await;
+    b.click(&format!("{file} > details > summary")).await;
+    b.wait_text(&format!("{file} li.test"), |t| t.contains(hidden.as_str()))
+        .await;
+    assert_eq!(b.url().await, url, "no navigation: the tests came by fetch");
+    b.close().await;
+    server.stop().await;
+}
+
 /// A client whose requests carry `token`'s session cookie.
 fn session(token: &str) -> (reqwest::Client, String) {
     (

@@ -5,7 +5,9 @@
 //! Scale: a repository of 50,000 tests must not make a page of megabytes. The tree pages by
 //! files ([`FILES_PER_PAGE`]), renders directories collapsed, and writes the tests of at
 //! most [`TESTS_BUDGET`] tests' worth of files; the other files link to `?open=<path>`,
-//! which shows that file's tests. The list pages by [`LIST_PER_PAGE`] tests.
+//! which shows that file's tests (`analysis.js` fetches that page when such a file is
+//! opened and moves the file's tests in, so no second renderer exists). The list pages by
+//! [`LIST_PER_PAGE`] tests.
 
 use std::collections::BTreeMap;
 
@@ -361,7 +363,8 @@ fn tree_view(v: &Ctx<'_>, files: &[FileNode], page: usize, open_all: bool) -> Ma
                         ul {
                             @for &Shown { index: i, file: f, tests: n, opened: this_open, render } in dir_files {
                                 li.file.changed-file[v.highlights.touches_file(&f.path)] id=(format!("file-{i}")) {
-                                    details open[this_open || open_all] {
+                                    @let open_url = v.q.href(id, |x| { x.open = Some(f.path.clone()); x.page = Some(page.to_string()); });
+                                    details open[this_open || open_all] data-open-url=[(!render).then_some(open_url.as_str())] {
                                         summary {
                                             span.file-name { (f.path.rsplit_once('/').map_or(f.path.as_str(), |(_, n)| n)) }
                                             " " span.badge.fw { (f.framework) }
@@ -373,8 +376,8 @@ fn tree_view(v: &Ctx<'_>, files: &[FileNode], page: usize, open_all: bool) -> Ma
                                                 @for s in &f.suites { (suite_item(v, &f.path, &mut Vec::new(), s)) }
                                             }
                                         } @else {
-                                            p {
-                                                a href=(format!("{}#file-{i}", v.q.href(id, |x| { x.open = Some(f.path.clone()); x.page = Some(page.to_string()); }))) {
+                                            p.more {
+                                                a href=(format!("{open_url}#file-{i}")) {
                                                     "Show its " (n) " tests"
                                                 }
                                             }
