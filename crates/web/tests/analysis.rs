@@ -165,6 +165,12 @@ async fn comparing_two_commits_shows_what_changed_on_a_narrow_screen() {
     );
     let removed = b.find("#removed li.removed").await.text().await.unwrap();
     assert!(removed.contains("signs up"), "{removed}");
+    let width = b
+        .client
+        .execute("return document.documentElement.clientWidth", vec![])
+        .await
+        .unwrap();
+    assert_eq!(width, serde_json::json!(360));
     b.client
         .execute(
             "document.getElementById('compare').scrollIntoView()",

@@ -70,15 +70,18 @@ impl Browser {
         .chain([format!("--window-size={width},900")])
         .chain(extra_args.iter().map(|a| a.to_string()))
         .collect();
-        let caps: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_value(serde_json::json!({
-                "browserName": "chrome",
-                "goog:chromeOptions": {
-                    "binary": chromium,
-                    "args": args
-                }
-            }))
-            .expect("capabilities");
+        let mut options = serde_json::json!({ "binary": chromium, "args": args });
+        // Chromium makes no window narrower than 500 px: a narrower page is emulated
+        // (its layout viewport is then `width` CSS pixels).
+        if width < 500 {
+            options["mobileEmulation"] = serde_json::json!({
+                "deviceMetrics": { "width": width, "height": 800, "pixelRatio": 1.0 }
+            });
+        }
+        let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(
+            serde_json::json!({ "browserName": "chrome", "goog:chromeOptions": options }),
+        )
+        .expect("capabilities");
         // chromedriver takes a moment to listen: retry the connection until the deadline.
         // fantoccini's client speaks rustls (unused on plain http, but it needs a provider).
         let _ = rustls::crypto::ring::default_provider().install_default();
