@@ -9,9 +9,12 @@
 pub mod compare;
 pub mod header;
 pub mod links;
+pub mod list;
+pub mod paging;
 pub mod query;
 pub mod spec;
 pub mod tests;
+pub mod tree;
 
 pub use header::{commit_label, option_label};
 pub use query::AnalysisQuery;

@@ -13,7 +13,7 @@ use specline_specdoc_model::document::Behavior;
 use specline_specdoc_model::SpecDocument;
 
 use super::links::location;
-use super::tests::pager;
+use super::paging::pager;
 use super::AnalysisQuery;
 use crate::pages::error::{PageError, PageResult};
 use crate::session::Viewer;
