@@ -274,6 +274,79 @@ impl Server {
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Submit `repository` (at `git_ref`) as `token` through the API, follow the run to its
+    /// end, and answer the id of the analysis it stored. Panics unless the run is `done`.
+    pub async fn analyse(&self, token: &str, repository: &str, git_ref: Option<&str>) -> i64 {
+        let mut body = serde_json::json!({"repository": repository});
+        if let Some(r) = git_ref {
+            body["ref"] = r.into();
+        }
+        let (status, submitted) = self.submit(token, body, None).await;
+        assert_eq!(status, 202, "{submitted}");
+        let events = self
+            .http
+            .get(self.url(submitted["events_url"].as_str().unwrap()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let last = read_events(events, None).await.pop().unwrap();
+        assert_eq!(last.event, "done", "{:?}", last.data);
+        let (_, result) = self
+            .get(token, submitted["result_url"].as_str().unwrap())
+            .await;
+        result["analysis_id"].as_i64().unwrap()
+    }
+
+    /// Store a complete analysis of `files` for `repository` at `commit` through the
+    /// application store, as the analyzer would (in batches of 500 files). Whoever may
+    /// read `repository` may read it.
+    pub async fn store_analysis(&self, repository: &str, commit: &str, files: &[TestFile]) -> i64 {
+        let app = &self.dbs.app;
+        let analysis = app
+            .begin_analysis(&NewAnalysis {
+                repository: repository.into(),
+                commit: Some(commit.into()),
+                branch: Some("main".into()),
+                commit_time: None,
+                parser_version: "test".into(),
+                run_id: None,
+            })
+            .await
+            .unwrap();
+        for batch in files.chunks(500) {
+            app.insert_files(analysis.id, batch).await.unwrap();
+        }
+        let tests: usize = files.iter().map(count_tests).sum();
+        let stats = ScanStats {
+            test_files: files.len() as u64,
+            tests: tests as u64,
+            ..ScanStats::default()
+        };
+        app.finish_analysis(analysis.id, &stats).await.unwrap();
+        analysis.id
+    }
+
+    /// Store `doc` as the next document version of analysis `analysis_id`.
+    pub async fn store_document(&self, analysis_id: i64, doc: &SpecDocument) -> i64 {
+        self.dbs
+            .app
+            .store_document(&NewDocument {
+                analysis_id,
+                repository: doc.repository.clone(),
+                language: doc.language.to_string(),
+                generator_kind: doc.generator.kind.clone(),
+                model: doc.generator.model.clone(),
+                prompt_version: doc.generator.prompt_version.clone(),
+                content: serde_json::to_value(doc).unwrap(),
+                behaviors: doc.behaviors().count() as i64,
+                run_id: None,
+            })
+            .await
+            .unwrap()
+            .id
+    }
+
     pub async fn stop(mut self) {
         if let Some(w) = self.worker.take() {
             let _ = w.shutdown(Duration::from_secs(5)).await;
@@ -402,6 +475,125 @@ pub fn sample_files() -> Vec<TestFile> {
             ],
         ),
     ]
+}
+
+fn count_tests(f: &TestFile) -> usize {
+    fn suite(s: &Suite) -> usize {
+        s.tests.len() + s.suites.iter().map(suite).sum::<usize>()
+    }
+    f.tests.len() + f.suites.iter().map(suite).sum::<usize>()
+}
+
+/// A large inventory of `tests` tests: files of 20 tests (a suite of 10 and 10 at the top)
+/// in 50 directories of `packages/pN/src/`, every 7th test skipped, every 11th todo, every
+/// 13th focused, every 17th xfail; jest (TypeScript) and pytest (Python) files alternate.
+pub fn many_files(tests: usize) -> Vec<TestFile> {
+    let statuses = |n: usize| match n {
+        n if n % 7 == 0 => Status::Skipped,
+        n if n % 11 == 0 => Status::Todo,
+        n if n % 13 == 0 => Status::Focused,
+        n if n % 17 == 0 => Status::Xfail,
+        _ => Status::Active,
+    };
+    let mut files = Vec::new();
+    let mut n = 0;
+    let mut f = 0;
+    while n < tests {
+        let (language, framework, ext) = if f % 2 == 0 {
+            ("typescript", "jest", "test.ts")
+        } else {
+            ("python", "pytest", "py")
+        };
+        let mut top = Vec::new();
+        let mut inner = Vec::new();
+        for i in 0..20 {
+            if n == tests {
+                break;
+            }
+            let t = test(
+                &format!("case {n} handles input {i}"),
+                3 + 2 * i as u32,
+                statuses(n),
+            );
+            if i < 10 {
+                inner.push(t);
+            } else {
+                top.push(t);
+            }
+            n += 1;
+        }
+        files.push(TestFile {
+            path: format!("packages/p{:02}/src/module_{f:05}.{ext}", f % 50),
+            language: language.into(),
+            framework: framework.into(),
+            domain_hints: Default::default(),
+            suites: vec![Suite {
+                name: format!("Module {f}"),
+                location: loc(1),
+                status: Status::Active,
+                modifier: None,
+                suites: vec![],
+                tests: inner,
+            }],
+            tests: top,
+        });
+        f += 1;
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+/// A document of `files`' tests, one behavior each, in 10 domains of features of 50
+/// behaviors, as the spec generator would store it.
+pub fn document_of(repository: &str, files: &[TestFile]) -> SpecDocument {
+    let mut doc = spec_document(repository, "Cart");
+    let mut behaviors = Vec::new();
+    for f in files {
+        let mut walk = |suites: Vec<String>, t: &Test| {
+            behaviors.push(Behavior {
+                sentence: format!("It {}", t.name),
+                test_name: t.name.clone(),
+                file: f.path.clone(),
+                suite_path: suites,
+                line: t.location.start_line,
+                status: t.status,
+                test_index: behaviors.len(),
+            })
+        };
+        for t in &f.tests {
+            walk(Vec::new(), t);
+        }
+        for s in &f.suites {
+            for t in &s.tests {
+                walk(vec![s.name.clone()], t);
+            }
+        }
+    }
+    let per_domain = behaviors.len().div_ceil(10).max(1);
+    doc.domains = behaviors
+        .chunks(per_domain)
+        .enumerate()
+        .map(|(d, chunk)| Domain {
+            name: format!("Domain {d}"),
+            description: None,
+            features: chunk
+                .chunks(50)
+                .enumerate()
+                .map(|(i, b)| Feature {
+                    name: format!("Feature {d}.{i}"),
+                    fallback: None,
+                    behaviors: b.to_vec(),
+                })
+                .collect(),
+        })
+        .collect();
+    doc.stats = DocumentStats {
+        behaviors: behaviors.len(),
+        domains: doc.domains.len(),
+        features: doc.domains.iter().map(|d| d.features.len()).sum(),
+        ..DocumentStats::default()
+    };
+    doc
 }
 
 /// `analyze_repository` without git: stores [`sample_files`] for the requested URL. A

@@ -61,6 +61,16 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/run.js"),
     ),
+    (
+        "analysis.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/analysis.css"),
+    ),
+    (
+        "analysis.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/analysis.js"),
+    ),
 ];
 
 impl Assets {

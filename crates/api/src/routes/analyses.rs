@@ -7,7 +7,7 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use specline_app::store::AnalysisRecord;
-use specline_inventory_model::{Suite, Test, TestFile};
+use specline_inventory_model::{Status, Suite, Test, TestFile, TestRef};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access;
@@ -117,19 +117,33 @@ pub async fn list(
 ) -> ApiResult<axum::Json<AnalysisList>> {
     let limit = page_size(p.limit)?;
     let before = parse_cursor(p.cursor.as_deref())?;
-    access::repository(&state, &caller, &p.repository).await?;
+    Ok(axum::Json(
+        list_page(&state, &caller, &p.repository, before, limit).await?,
+    ))
+}
+
+/// One page of `repository`'s analyses, newest first, with ids below `before`: what
+/// `GET /api/v1/analyses` answers (the web UI's commit selector calls it too).
+pub async fn list_page(
+    state: &ApiState,
+    caller: &Caller,
+    repository: &str,
+    before: Option<i64>,
+    limit: usize,
+) -> ApiResult<AnalysisList> {
+    access::repository(state, caller, repository).await?;
     let mut rows = state
         .inner
         .parts
         .app
-        .list_analyses(Some(&p.repository), before, limit + 1)
+        .list_analyses(Some(repository), before, limit + 1)
         .await?;
     let next_cursor = next_cursor(&mut rows, limit, |a| a.id);
     let analyses = rows.into_iter().map(AnalysisView::from).collect();
-    Ok(axum::Json(AnalysisList {
+    Ok(AnalysisList {
         analyses,
         next_cursor,
-    }))
+    })
 }
 
 /// Tests counted by status, framework and language.
@@ -147,11 +161,16 @@ pub struct AnalysisDetail {
     pub counts: Counts,
 }
 
-fn status_name(t: &Test) -> String {
-    serde_json::to_value(t.status)
+/// A status as its word in JSON and URLs (`active`, `skipped`, ...).
+pub fn status_word(status: Status) -> String {
+    serde_json::to_value(status)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+fn status_name(t: &Test) -> String {
+    status_word(t.status)
 }
 
 /// One analysis with its counts.
@@ -234,21 +253,98 @@ pub struct TreePage {
     pub next_cursor: Option<String>,
 }
 
-struct Filter {
-    status: Option<String>,
+/// What the tree and the UI's test lists keep: tests with a status, in files of a
+/// framework and language, whose name, suite or file path contains a text
+/// (case-insensitive). One rule for the API's tree and the web UI's pages.
+#[derive(Debug, Clone, Default)]
+pub struct TreeFilter {
+    pub status: Option<String>,
+    pub framework: Option<String>,
+    pub language: Option<String>,
+    /// Lower-cased; never empty.
     q: Option<String>,
 }
 
-impl Filter {
+/// Which parts of a [`TreeFilter`] one test passes (the UI counts each facet apart).
+#[derive(Debug, Clone, Copy)]
+pub struct FilterMatch {
+    pub status: bool,
+    pub framework: bool,
+    pub language: bool,
+    pub text: bool,
+}
+
+impl FilterMatch {
+    pub fn all(&self) -> bool {
+        self.status && self.framework && self.language && self.text
+    }
+}
+
+impl TreeFilter {
+    /// Empty values mean no filter.
+    pub fn new(
+        status: Option<String>,
+        framework: Option<String>,
+        language: Option<String>,
+        q: Option<&str>,
+    ) -> TreeFilter {
+        let some = |v: Option<String>| v.filter(|v| !v.is_empty());
+        TreeFilter {
+            status: some(status),
+            framework: some(framework),
+            language: some(language),
+            q: q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty()),
+        }
+    }
+
+    /// The text filter, lower-cased.
+    pub fn text(&self) -> Option<&str> {
+        self.q.as_deref()
+    }
+
+    fn keeps_file(&self, f: &TestFile) -> bool {
+        self.framework.as_ref().is_none_or(|x| &f.framework == x)
+            && self.language.as_ref().is_none_or(|x| &f.language == x)
+    }
+
+    fn keeps_text(&self, name: &str, context: &str) -> bool {
+        self.q
+            .as_ref()
+            .is_none_or(|q| name.to_lowercase().contains(q) || context.contains(q))
+    }
+
+    /// How one test of [`Inventory::walk_tests`](specline_inventory_model::Inventory::walk_tests)
+    /// fares, facet by facet.
+    pub fn check(&self, r: &TestRef<'_>) -> FilterMatch {
+        let text = self.q.is_none() || {
+            let mut context = r.file.path.to_lowercase();
+            for s in &r.suite_path {
+                context.push(' ');
+                context.push_str(&s.to_lowercase());
+            }
+            self.keeps_text(&r.test.name, &context)
+        };
+        FilterMatch {
+            status: self
+                .status
+                .as_ref()
+                .is_none_or(|s| s == &status_name(r.test)),
+            framework: self
+                .framework
+                .as_ref()
+                .is_none_or(|x| &r.file.framework == x),
+            language: self.language.as_ref().is_none_or(|x| &r.file.language == x),
+            text,
+        }
+    }
+
     fn test(&self, t: &Test, context: &str) -> Option<TestNode> {
         let status = status_name(t);
         if self.status.as_ref().is_some_and(|s| s != &status) {
             return None;
         }
-        if let Some(q) = &self.q {
-            if !t.name.to_lowercase().contains(q) && !context.contains(q) {
-                return None;
-            }
+        if !self.keeps_text(&t.name, context) {
+            return None;
         }
         Some(TestNode {
             name: t.name.clone(),
@@ -273,16 +369,17 @@ impl Filter {
         (!tests.is_empty() || !suites.is_empty()).then(|| SuiteNode {
             name: s.name.clone(),
             line: s.location.start_line,
-            status: serde_json::to_value(s.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            status: status_word(s.status),
             suites,
             tests,
         })
     }
 
-    fn file(&self, f: &TestFile) -> Option<FileNode> {
+    /// The file with the suites and tests that pass, or `None` when none does.
+    pub fn file(&self, f: &TestFile) -> Option<FileNode> {
+        if !self.keeps_file(f) {
+            return None;
+        }
         let context = f.path.to_lowercase();
         let tests: Vec<TestNode> = f
             .tests
@@ -320,18 +417,15 @@ pub async fn tree(
     let after = p.cursor.as_deref().map(decode_cursor).transpose()?;
     access::analysis(&state, &caller, id).await?;
     let inventory = state.inner.parts.app.load_inventory(id).await?;
-    let filter = Filter {
-        status: p.status,
-        q: p.q.map(|q| q.to_lowercase()).filter(|q| !q.is_empty()),
-    };
+    let filter = TreeFilter::new(p.status, p.framework, p.language, p.q.as_deref());
     let mut files = Vec::new();
     let mut next_cursor = None;
     // Files come sorted by path, so the cursor is the last path sent.
-    for f in inventory.files.iter().filter(|f| {
-        after.as_ref().is_none_or(|a| f.path.as_str() > a.as_str())
-            && p.framework.as_ref().is_none_or(|x| &f.framework == x)
-            && p.language.as_ref().is_none_or(|x| &f.language == x)
-    }) {
+    for f in inventory
+        .files
+        .iter()
+        .filter(|f| after.as_ref().is_none_or(|a| f.path.as_str() > a.as_str()))
+    {
         let Some(node) = filter.file(f) else { continue };
         if files.len() == limit {
             next_cursor = files.last().map(|n: &FileNode| encode_cursor(&n.path));

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use specline_inventory_model::{Inventory, Test};
+use specline_inventory_model::Inventory;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access;
@@ -73,13 +73,6 @@ pub struct AnalysisDiff {
     pub head_totals: BTreeMap<String, u64>,
 }
 
-fn status(t: &Test) -> String {
-    serde_json::to_value(t.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// Every test of an inventory, with its framework.
 fn tests(inv: &Inventory) -> (Vec<TestRefView>, BTreeMap<String, u64>) {
     let mut totals = BTreeMap::new();
@@ -90,7 +83,7 @@ fn tests(inv: &Inventory) -> (Vec<TestRefView>, BTreeMap<String, u64>) {
             file: r.file.path.clone(),
             suites: r.suite_path.iter().map(|s| s.to_string()).collect(),
             name: r.test.name.clone(),
-            status: status(r.test),
+            status: crate::routes::analyses::status_word(r.test.status),
         });
     }
     (out, totals)
@@ -200,8 +193,20 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(p): Query<DiffParams>,
 ) -> ApiResult<axum::Json<AnalysisDiff>> {
-    let head = access::analysis(&state, &caller, id).await?;
-    let base = access::analysis(&state, &caller, p.base).await?;
+    Ok(axum::Json(compare(&state, &caller, id, p.base).await?))
+}
+
+/// What changed from analysis `base` to analysis `head` (both the caller's, of one
+/// repository), each list cut to its first 1,000: what `GET /api/v1/analyses/{id}/diff`
+/// answers, and what the web UI's compare view shows.
+pub async fn compare(
+    state: &ApiState,
+    caller: &Caller,
+    head: i64,
+    base: i64,
+) -> ApiResult<AnalysisDiff> {
+    let head = access::analysis(state, caller, head).await?;
+    let base = access::analysis(state, caller, base).await?;
     if base.repository != head.repository {
         return Err(ApiError::bad_request(
             "both analyses must be of the same repository",
@@ -215,7 +220,7 @@ pub async fn show(
     c.removed.truncate(MAX_LISTED);
     c.moved.truncate(MAX_LISTED);
     c.status_changed.truncate(MAX_LISTED);
-    Ok(axum::Json(AnalysisDiff {
+    Ok(AnalysisDiff {
         base: base.id,
         head: head.id,
         counts: c.counts,
@@ -225,7 +230,7 @@ pub async fn show(
         status_changed: c.status_changed,
         base_totals,
         head_totals,
-    }))
+    })
 }
 
 #[cfg(test)]

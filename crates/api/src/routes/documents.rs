@@ -93,18 +93,36 @@ pub async fn list(
     caller: Caller,
     Query(p): Query<DocumentParams>,
 ) -> ApiResult<axum::Json<DocumentList>> {
-    access::repository(&state, &caller, &p.repository).await?;
-    let documents = state
+    let documents = versions(&state, &caller, &p.repository)
+        .await?
+        .into_iter()
+        .filter(|d| p.language.as_ref().is_none_or(|l| &d.language == l))
+        .map(|d| DocumentMeta::from(&d))
+        .collect();
+    Ok(axum::Json(DocumentList { documents }))
+}
+
+/// A repository's document versions (up to 200), newest first, if the caller may read it:
+/// what `GET /api/v1/documents` lists, and the web UI's version selector.
+pub async fn versions(
+    state: &ApiState,
+    caller: &Caller,
+    repository: &str,
+) -> ApiResult<Vec<DocumentRecord>> {
+    access::repository(state, caller, repository).await?;
+    Ok(state
         .inner
         .parts
         .app
-        .list_documents(Some(&p.repository), MAX_VERSIONS)
-        .await?
-        .iter()
-        .filter(|d| p.language.as_ref().is_none_or(|l| &d.language == l))
-        .map(DocumentMeta::from)
-        .collect();
-    Ok(axum::Json(DocumentList { documents }))
+        .list_documents(Some(repository), MAX_VERSIONS)
+        .await?)
+}
+
+/// A stored document's content as the type the spec generator stored it from.
+pub fn content(record: &DocumentRecord) -> ApiResult<SpecDocument> {
+    // Stored by the spec generator from this very type; unreadable means a fault of ours.
+    SpecDocument::deserialize(&record.content)
+        .map_err(|e| ApiError::internal(format!("document {}: unreadable content: {e}", record.id)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -189,9 +207,7 @@ pub async fn export(
 ) -> ApiResult<Response> {
     let format = export_format(p.format.as_deref())?;
     let record = access::document(&state, &caller, id).await?;
-    // Stored by the spec generator from this very type; unreadable means a fault of ours.
-    let doc: SpecDocument = serde_json::from_value(record.content)
-        .map_err(|e| ApiError::internal(format!("document {id}: unreadable content: {e}")))?;
+    let doc = content(&record)?;
     let content_type = match format {
         Format::Markdown => "text/markdown; charset=utf-8",
         Format::Json => "application/json",

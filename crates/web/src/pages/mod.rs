@@ -1,5 +1,6 @@
 //! The pages, one module per page, and the router that serves them.
 
+pub mod analysis;
 pub mod error;
 pub mod home;
 pub mod run;
@@ -21,6 +22,8 @@ pub fn router(state: WebState) -> Router {
         .route("/runs/{id}", get(run::show))
         .route("/runs/{id}/cancel", post(run::cancel))
         .route("/runs/{id}/resume", post(run::resume))
+        .route("/analyses/go", get(analysis::go))
+        .route("/analyses/{id}", get(analysis::show))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/assets/{name}", get(crate::assets::serve))

@@ -49,8 +49,8 @@ impl Browser {
         Browser::start_with(width, &["--blink-settings=preferredColorScheme=0"]).await
     }
 
-    /// A browser `width` pixels wide, started with Chromium's `extra` arguments too.
-    pub async fn start_with(width: u32, extra: &[&str]) -> Browser {
+    /// A browser `width` pixels wide, with more Chromium arguments.
+    pub async fn start_with(width: u32, extra_args: &[&str]) -> Browser {
         let driver_path = program("CHROMEDRIVER", "/usr/bin/chromedriver");
         let chromium = program("CHROMIUM", "/usr/bin/chromium");
         for p in [&driver_path, &chromium] {
@@ -73,7 +73,7 @@ impl Browser {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {driver_path}: {e}"));
         let url = format!("http://127.0.0.1:{port}");
-        let mut args: Vec<String> = [
+        let args: Vec<String> = [
             "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
@@ -83,16 +83,22 @@ impl Browser {
             "--hide-scrollbars",
         ]
         .iter()
-        .chain(extra)
         .map(|a| a.to_string())
+        .chain([format!("--window-size={width},900")])
+        .chain(extra_args.iter().map(|a| a.to_string()))
         .collect();
-        args.push(format!("--window-size={width},900"));
-        let caps: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_value(serde_json::json!({
-                "browserName": "chrome",
-                "goog:chromeOptions": { "binary": chromium, "args": args }
-            }))
-            .expect("capabilities");
+        let mut options = serde_json::json!({ "binary": chromium, "args": args });
+        // Chromium makes no window narrower than 500 px: a narrower page is emulated
+        // (its layout viewport is then `width` CSS pixels).
+        if width < 500 {
+            options["mobileEmulation"] = serde_json::json!({
+                "deviceMetrics": { "width": width, "height": 800, "pixelRatio": 1.0 }
+            });
+        }
+        let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(
+            serde_json::json!({ "browserName": "chrome", "goog:chromeOptions": options }),
+        )
+        .expect("capabilities");
         // chromedriver takes a moment to listen: retry the connection until the deadline.
         // fantoccini's client speaks rustls (unused on plain http, but it needs a provider).
         let _ = rustls::crypto::ring::default_provider().install_default();
