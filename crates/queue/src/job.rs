@@ -189,6 +189,8 @@ pub struct FetchedJob {
     pub created_at: DateTime<Utc>,
     pub scheduled_at: DateTime<Utc>,
     pub metadata: String,
+    /// The pipeline run of a step's job.
+    pub run_id: Option<i64>,
 }
 
 /// How an attempt ended, as sent to the store in a completion batch.

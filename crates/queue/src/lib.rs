@@ -47,6 +47,8 @@ pub mod handler;
 mod heartbeat;
 pub mod job;
 pub mod kind;
+mod lease;
+pub mod lifecycle;
 mod listener;
 pub mod maintenance;
 pub mod metrics;

@@ -11,7 +11,7 @@ use tokio::sync::broadcast;
 
 use crate::error::Result;
 use crate::job::{
-    AttemptError, CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
+    CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
 };
 use crate::run::{Run, RunCancelOutcome, RunEvent, RunSubmission, StepCompletion, Submitted};
 
@@ -46,15 +46,8 @@ pub enum Wakeup {
     RunEvent(i64),
 }
 
-/// Proof of leadership: the holder and the term (fencing token) it acquired.
-///
-/// Maintenance statements check the lease in the same statement, so a deposed leader that
-/// still believes it leads cannot act.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lease {
-    pub holder: String,
-    pub term: i64,
-}
+pub use crate::lease::Lease;
+pub use crate::lifecycle::{Rescue, StaleJob};
 
 /// What the pruner deletes.
 #[derive(Debug, Clone, Copy)]
@@ -262,40 +255,4 @@ pub(crate) fn outputs_from_object(text: &str) -> Result<Vec<(String, serde_json:
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
         .map_err(|e| crate::error::Error::Corrupt(format!("step outputs: {e}")))?;
     Ok(map.into_iter().collect())
-}
-
-/// A running job whose worker stopped heartbeating, as the rescuer sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaleJob {
-    pub id: i64,
-    pub attempt: i32,
-    pub max_attempts: i32,
-    pub cancel_requested: bool,
-    /// The worker of the attempt.
-    pub worker: String,
-    /// A pipeline step whose intermediate checkpoint was written during this attempt.
-    pub progressed: bool,
-    /// Attempts already given back for progress (see [`crate::rescuer`]).
-    pub credits: i32,
-}
-
-/// The rescuer's decision for one stale job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rescue {
-    pub id: i64,
-    /// The attempt the decision is about (the fence).
-    pub attempt: i32,
-    /// `retryable`, `cancelled` or `discarded`.
-    pub state: JobState,
-    /// Give the attempt back: `max_attempts` and the credits both grow by one.
-    pub credit: bool,
-    pub error: AttemptError,
-}
-
-/// The row of a rescued or failed attempt as written in the error history.
-pub(crate) fn rescue_message(stale: Duration) -> String {
-    format!(
-        "the worker running this attempt stopped heartbeating for more than {}s (crashed or lost)",
-        stale.as_secs_f64()
-    )
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::executor::block_on;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
@@ -23,18 +25,18 @@ use super::{
 };
 use crate::clock;
 use crate::error::{Error, Result};
+use crate::lifecycle::{self, outcomes, Statements};
+use statements::SqliteStatements;
+
+mod statements;
 use crate::job::{
     AttemptError, CancelOutcome, Completion, Fence, FetchedJob, Inserted, Job, JobFilter, JobState,
     NewJob,
 };
 use crate::run::{
     EventStatus, Run, RunCancelOutcome, RunEvent, RunState, RunSubmission, StepCompletion,
-    StepSpec, Submitted, RUN_CANCELLED,
+    Submitted,
 };
-
-const STATE_BIT: &str = "(CASE state WHEN 'available' THEN 1 WHEN 'scheduled' THEN 2 \
-    WHEN 'running' THEN 4 WHEN 'retryable' THEN 8 WHEN 'completed' THEN 16 \
-    WHEN 'cancelled' THEN 32 WHEN 'discarded' THEN 64 ELSE 0 END)";
 
 /// Schema migrations, in order: version, name, SQL (one file each). Never edit one that has
 /// shipped; add a new one.
@@ -42,17 +44,22 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (
         1,
         "jobs, queues, workers, leader",
-        include_str!("sql/sqlite/0001_jobs_queues_workers_leader.sql"),
+        include_str!("migrations/0001_jobs_queues_workers_leader.sql"),
     ),
     (
         2,
         "pipelines: runs, events, checkpoints, results, idempotency",
-        include_str!("sql/sqlite/0002_pipelines.sql"),
+        include_str!("migrations/0002_pipelines.sql"),
     ),
     (
         3,
         "rescue credits for progress; jobs by run",
-        include_str!("sql/sqlite/0003_rescue_credits_jobs_by_run.sql"),
+        include_str!("migrations/0003_rescue_credits_jobs_by_run.sql"),
+    ),
+    (
+        4,
+        "the lifecycle in Rust: no trigger",
+        include_str!("migrations/0004_lifecycle_in_rust.sql"),
     ),
 ];
 
@@ -97,12 +104,12 @@ fn now_us() -> i64 {
 }
 
 /// `us + d` in microseconds, saturating (see [`crate::clock`]).
-fn plus(us: i64, d: Duration) -> i64 {
+pub(crate) fn plus(us: i64, d: Duration) -> i64 {
     micros(clock::after(from_micros(us), d))
 }
 
 /// `us - d` in microseconds, saturating.
-fn minus(us: i64, d: Duration) -> i64 {
+pub(crate) fn minus(us: i64, d: Duration) -> i64 {
     micros(clock::before(from_micros(us), d))
 }
 
@@ -136,11 +143,12 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Run>> {
     Ok(build(&state))
 }
 
-const JOB_COLUMNS: &str = "id, kind, queue, args, state, priority, attempt, max_attempts, \
+pub(crate) const JOB_COLUMNS: &str =
+    "id, kind, queue, args, state, priority, attempt, max_attempts, \
     created_at, scheduled_at, attempted_at, finalized_at, attempted_by, errors, metadata, tags, \
     unique_key, cancel_requested_at IS NOT NULL";
 
-fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Job>> {
+pub(crate) fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Job>> {
     let args: String = r.get(3)?;
     let state: String = r.get(4)?;
     let attempted_by: String = r.get(12)?;
@@ -238,9 +246,11 @@ fn insert_rows(tx: &rusqlite::Transaction<'_>, jobs: &[NewJob]) -> Result<Vec<In
     let now = micros(now_dt);
     let mut out: Vec<Option<Inserted>> = vec![None; jobs.len()];
     let mut plain: Vec<usize> = Vec::new();
-    let mut find_unique = tx.prepare_cached(&format!(
-        "SELECT id FROM specline_jobs WHERE unique_key = ?1 AND (unique_states & {STATE_BIT}) <> 0"
-    ))?;
+    // The rows holding the key; which of them count is the job's mask of states
+    // (`JobState::bit`, the one state table).
+    let mut find_unique = tx.prepare_cached(
+        "SELECT id, state, unique_states FROM specline_jobs WHERE unique_key = ?1",
+    )?;
     let mut insert_one = tx.prepare_cached(&insert_sql(1))?;
     let bind = |j: &NewJob| -> Vec<rusqlite::types::Value> {
         use rusqlite::types::Value as V;
@@ -262,7 +272,22 @@ fn insert_rows(tx: &rusqlite::Transaction<'_>, jobs: &[NewJob]) -> Result<Vec<In
     for (i, j) in jobs.iter().enumerate() {
         match &j.unique_key {
             Some(k) => {
-                let existing: Option<i64> = find_unique.query_row([k], |r| r.get(0)).optional()?;
+                let holders = find_unique
+                    .query_map([k], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i32>(2)?,
+                        ))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut existing = None;
+                for (id, state, mask) in holders {
+                    if JobState::parse(&state)?.bit() & mask != 0 {
+                        existing = Some(id);
+                        break;
+                    }
+                }
                 out[i] = Some(match existing {
                     Some(id) => Inserted {
                         id,
@@ -457,7 +482,7 @@ fn claim(
     now: i64,
     limit: usize,
     run: Option<i64>,
-) -> Result<Vec<FetchedJob>> {
+) -> Result<(Vec<FetchedJob>, Vec<Wakeup>)> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut jobs = {
         let mut stmt = tx.prepare_cached(
@@ -471,7 +496,7 @@ fn claim(
                          AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = ?3 AND q.paused)
                        ORDER BY priority, scheduled_at, id
                        LIMIT ?4)
-                     RETURNING id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at, metadata",
+                     RETURNING id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at, metadata, run_id",
                 )?;
         let rows = stmt.query_map(params![now, worker, queue, limit as i64, run], |r| {
             Ok(FetchedJob {
@@ -485,15 +510,19 @@ fn claim(
                 created_at: from_micros(r.get(6)?),
                 scheduled_at: from_micros(r.get(7)?),
                 metadata: r.get(8)?,
+                run_id: r.get(9)?,
             })
         })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
+    let mut st = SqliteStatements::new(&tx, now);
+    futures::executor::block_on(lifecycle::steps::claimed(&mut st, &jobs))?;
+    let wake = std::mem::take(&mut st.wake);
     tx.commit()?;
     jobs.sort_by(|a, b| {
         (a.priority, a.scheduled_at, a.id).cmp(&(b.priority, b.scheduled_at, b.id))
     });
-    Ok(jobs)
+    Ok((jobs, wake))
 }
 
 /// Running jobs of workers whose heartbeat is older than `?1` (or that have no row).
@@ -501,12 +530,7 @@ const STALE_WORKER: &str = "NOT EXISTS (
    SELECT 1 FROM specline_workers w
    WHERE w.id = json_extract(j.attempted_by, '$[#-1]') AND w.heartbeat_at > ?1)";
 
-/// [`STALE_WORKER`] with its bound as `?7`.
-const STALE_WORKER_7: &str = "NOT EXISTS (
-   SELECT 1 FROM specline_workers w
-   WHERE w.id = json_extract(j.attempted_by, '$[#-1]') AND w.heartbeat_at > ?7)";
-
-fn lease_ok(tx: &Connection, lease: &Lease, now: i64) -> Result<bool> {
+pub(crate) fn lease_ok(tx: &Connection, lease: &Lease, now: i64) -> Result<bool> {
     let ok: Option<i64> = tx
         .query_row(
             "SELECT 1 FROM specline_leader WHERE name = 'default' AND holder = ?1 AND term = ?2 AND expires_at > ?3",
@@ -530,16 +554,44 @@ impl SqliteStore {
         }
         let queue = queue.to_string();
         let worker = worker.to_string();
-        self.with_conn(move |conn| {
-            let now = now_us();
-            // Claiming jobs need not wait for fsync: a claim lost to a power cut leaves the
-            // job pending, never lost. The next durable commit syncs the WAL anyway.
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            let claimed = claim(conn, &queue, &worker, now, limit, run);
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            claimed
-        })
-        .await
+        let (jobs, wake) = self
+            .with_conn(move |conn| {
+                let now = now_us();
+                // Claiming jobs need not wait for fsync: a claim lost to a power cut leaves the
+                // job pending, never lost. The next durable commit syncs the WAL anyway.
+                conn.pragma_update(None, "synchronous", "NORMAL")?;
+                let claimed = claim(conn, &queue, &worker, now, limit, run);
+                conn.pragma_update(None, "synchronous", "FULL")?;
+                claimed
+            })
+            .await?;
+        for w in wake {
+            self.emit(w);
+        }
+        Ok(jobs)
+    }
+
+    /// Run `f` with the lifecycle's statements in one write transaction; the wake-ups its
+    /// statements collected are sent after the commit.
+    async fn apply<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteStatements<'_>) -> Result<T> + Send + 'static,
+    {
+        let (value, wake) = self
+            .with_conn(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let mut st = SqliteStatements::new(&tx, now_us());
+                let value = f(&mut st)?;
+                let wake = std::mem::take(&mut st.wake);
+                tx.commit()?;
+                Ok((value, wake))
+            })
+            .await?;
+        for w in wake {
+            self.emit(w);
+        }
+        Ok(value)
     }
 
     async fn complete_batch(&self, batch: &[Completion]) -> Result<usize> {
@@ -547,96 +599,8 @@ impl SqliteStore {
             return Ok(0);
         }
         let batch = batch.to_vec();
-        let (applied, wake, runs) = self
-            .with_conn(move |conn| {
-                let now = now_us();
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let mut applied = 0;
-                let mut wake: Vec<String> = Vec::new();
-                let mut runs: Vec<i64> = Vec::new();
-                {
-                    // Every successful outcome of the batch in one statement: the pairs
-                    // (id, attempt) travel as one JSON array.
-                    let done: Vec<(i64, i32)> = batch
-                        .iter()
-                        .filter(|c| matches!(c.outcome, crate::job::Outcome::Completed))
-                        .map(|c| (c.id, c.attempt))
-                        .collect();
-                    if !done.is_empty() {
-                        let pairs = serde_json::to_string(&done)
-                            .map_err(|e| Error::Corrupt(e.to_string()))?;
-                        applied += tx
-                            .prepare_cached(
-                                "UPDATE specline_jobs SET state = 'completed', finalized_at = ?1
-                                 FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempt FROM json_each(?2)) AS u
-                                 WHERE specline_jobs.id = u.id AND specline_jobs.attempt = u.attempt
-                                   AND specline_jobs.state = 'running'",
-                            )?
-                            .execute(params![now, pairs])?;
-                    }
-                    let mut slow = tx.prepare_cached(
-                        "UPDATE specline_jobs SET
-                           state = ?1,
-                           scheduled_at = COALESCE(?2, scheduled_at),
-                           finalized_at = CASE WHEN ?1 IN ('completed', 'cancelled', 'discarded') THEN ?3 END,
-                           errors = CASE WHEN ?4 IS NULL THEN errors ELSE json_insert(errors, '$[#]', json(?4)) END,
-                           attempt = attempt - ?5
-                         WHERE id = ?6 AND attempt = ?7 AND state = 'running'
-                         RETURNING queue",
-                    )?;
-                    for c in &batch {
-                        if matches!(c.outcome, crate::job::Outcome::Completed) {
-                            continue;
-                        }
-                        if let crate::job::Outcome::StepDone(step) = &c.outcome {
-                            let (done, q) = step_done(&tx, step, now)?;
-                            if done {
-                                applied += 1;
-                                runs.push(step.run_id);
-                            }
-                            if let Some(q) = q.filter(|q| !wake.contains(q)) {
-                                wake.push(q);
-                            }
-                            continue;
-                        }
-                        let error = c
-                            .outcome
-                            .error()
-                            .and_then(|e| serde_json::to_string(e).ok());
-                        let run_at = c.outcome.run_at().map(micros);
-                        let q: Option<String> = slow
-                            .query_row(
-                                params![
-                                    c.outcome.state().as_str(),
-                                    run_at,
-                                    now,
-                                    error,
-                                    i32::from(c.outcome.uncounts_attempt()),
-                                    c.id,
-                                    c.attempt
-                                ],
-                                |r| r.get(0),
-                            )
-                            .optional()?;
-                        if let Some(q) = q {
-                            applied += 1;
-                            if run_at.is_some_and(|t| t <= now) && !wake.contains(&q) {
-                                wake.push(q);
-                            }
-                        }
-                    }
-                }
-                tx.commit()?;
-                Ok((applied, wake, runs))
-            })
-            .await?;
-        for q in wake {
-            self.emit(Wakeup::Inserted(q));
-        }
-        for run in runs {
-            self.emit(Wakeup::RunEvent(run));
-        }
-        Ok(applied)
+        self.apply(move |st| block_on(outcomes::record(st, &batch)))
+            .await
     }
 }
 
@@ -849,63 +813,9 @@ impl Store for SqliteStore {
         if rescues.is_empty() {
             return Ok(0);
         }
-        let lease = lease.clone();
-        let rescues = rescues.to_vec();
-        let (n, queues) = self
-            .with_conn(move |conn| {
-                let now = now_us();
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                if !lease_ok(&tx, &lease, now)? {
-                    return Ok((0, Vec::new()));
-                }
-                let mut queues: Vec<String> = Vec::new();
-                let mut n = 0;
-                {
-                    let mut stmt = tx.prepare_cached(&format!(
-                        "UPDATE specline_jobs AS j SET
-                           state = ?1,
-                           scheduled_at = ?2,
-                           finalized_at = CASE WHEN ?1 IN ('cancelled', 'discarded') THEN ?2 END,
-                           errors = json_insert(errors, '$[#]', json(?3)),
-                           max_attempts = max_attempts + ?4,
-                           rescue_credits = rescue_credits + ?4
-                         WHERE j.id = ?5 AND j.attempt = ?6 AND j.state = 'running'
-                           AND {STALE_WORKER_7}
-                         RETURNING queue"
-                    ))?;
-                    for r in &rescues {
-                        let error = serde_json::to_string(&r.error)
-                            .map_err(|e| Error::Corrupt(e.to_string()))?;
-                        let q: Option<String> = stmt
-                            .query_row(
-                                params![
-                                    r.state.as_str(),
-                                    now,
-                                    error,
-                                    i32::from(r.credit),
-                                    r.id,
-                                    r.attempt,
-                                    minus(now, stale)
-                                ],
-                                |row| row.get(0),
-                            )
-                            .optional()?;
-                        if let Some(q) = q {
-                            n += 1;
-                            if r.state == JobState::Retryable && !queues.contains(&q) {
-                                queues.push(q);
-                            }
-                        }
-                    }
-                }
-                tx.commit()?;
-                Ok((n, queues))
-            })
-            .await?;
-        for q in queues {
-            self.emit(Wakeup::Inserted(q));
-        }
-        Ok(n)
+        let (lease, rescues) = (lease.clone(), rescues.to_vec());
+        self.apply(move |st| block_on(lifecycle::rescue::apply(st, &lease, stale, &rescues)))
+            .await
     }
 
     async fn prune_finished_runs(
@@ -1040,44 +950,8 @@ impl Store for SqliteStore {
     }
 
     async fn cancel(&self, id: i64) -> Result<CancelOutcome> {
-        let out = self
-            .with_conn(move |conn| {
-                let now = now_us();
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let state: Option<String> = tx
-                    .query_row("SELECT state FROM specline_jobs WHERE id = ?1", [id], |r| {
-                        r.get(0)
-                    })
-                    .optional()?;
-                let Some(state) = state else {
-                    return Err(Error::JobNotFound(id));
-                };
-                let state = JobState::parse(&state)?;
-                let out = match state {
-                    s if s.is_final() => CancelOutcome::AlreadyFinal(s),
-                    JobState::Running => {
-                        tx.execute(
-                            "UPDATE specline_jobs SET cancel_requested_at = ?1 WHERE id = ?2",
-                            params![now, id],
-                        )?;
-                        CancelOutcome::Requested
-                    }
-                    _ => {
-                        tx.execute(
-                            "UPDATE specline_jobs SET state = 'cancelled', finalized_at = ?1, cancel_requested_at = ?1 WHERE id = ?2",
-                            params![now, id],
-                        )?;
-                        CancelOutcome::Cancelled
-                    }
-                };
-                tx.commit()?;
-                Ok(out)
-            })
-            .await?;
-        if out == CancelOutcome::Requested {
-            self.emit(Wakeup::CancelRequested(id));
-        }
-        Ok(out)
+        self.apply(move |st| block_on(lifecycle::cancel::job(st, id)))
+            .await
     }
 
     async fn retry(&self, id: i64) -> Result<Job> {
@@ -1129,39 +1003,8 @@ impl Store for SqliteStore {
     }
 
     async fn discard(&self, id: i64) -> Result<Job> {
-        self.with_conn(move |conn| {
-            let now = now_us();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let job = tx
-                .query_row(
-                    &format!(
-                        "UPDATE specline_jobs SET state = 'discarded', finalized_at = ?1
-                         WHERE id = ?2 AND state <> 'running' RETURNING {JOB_COLUMNS}"
-                    ),
-                    params![now, id],
-                    job_from_row,
-                )
-                .optional()?;
-            let job = match job {
-                Some(j) => j?,
-                None => {
-                    let exists: Option<i64> = tx
-                        .query_row("SELECT id FROM specline_jobs WHERE id = ?1", [id], |r| {
-                            r.get(0)
-                        })
-                        .optional()?;
-                    return Err(match exists {
-                        None => Error::JobNotFound(id),
-                        Some(_) => Error::InvalidState(format!(
-                            "job {id} is running; cancel it instead of discarding"
-                        )),
-                    });
-                }
-            };
-            tx.commit()?;
-            Ok(job)
-        })
-        .await
+        self.apply(move |st| block_on(lifecycle::cancel::discard(st, id)))
+            .await
     }
 
     async fn set_paused(&self, queue: &str, paused: bool) -> Result<()> {
@@ -1236,7 +1079,7 @@ impl Store for SqliteStore {
                         return match run_id {
                             Some(run_id) if fingerprint == idem.fingerprint => Ok((
                                 Submitted { run_id, existing: true },
-                                None,
+                                Vec::new(),
                             )),
                             _ => Err(Error::IdempotencyConflict {
                                 owner: sub.owner.clone(),
@@ -1257,7 +1100,9 @@ impl Store for SqliteStore {
                     params![sub.pipeline, sub.owner, steps, sub.input.to_string(), first.kind, now],
                     |r| r.get(0),
                 )?;
-                insert_step_job(&tx, run_id, 0, &first, now)?;
+                let mut st = SqliteStatements::new(&tx, now);
+                block_on(lifecycle::steps::start(&mut st, run_id, &sub.steps))?;
+                let wake = std::mem::take(&mut st.wake);
                 if let Some(idem) = &sub.idempotency {
                     tx.execute(
                         "UPDATE specline_idempotency SET run_id = ?3 WHERE owner = ?1 AND key = ?2",
@@ -1265,34 +1110,20 @@ impl Store for SqliteStore {
                     )?;
                 }
                 tx.commit()?;
-                Ok((Submitted { run_id, existing: false }, Some(first.queue.clone())))
+                Ok((Submitted { run_id, existing: false }, wake))
             })
             .await?;
-        if let Some(q) = queue {
-            self.emit(Wakeup::Inserted(q));
-            self.emit(Wakeup::RunEvent(out.run_id));
+        for w in queue {
+            self.emit(w);
         }
         Ok(out)
     }
 
     async fn complete_step(&self, cpl: StepCompletion) -> Result<bool> {
-        let run_id = cpl.run_id;
-        let (applied, queue) = self
-            .with_conn(move |conn| {
-                let now = now_us();
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let out = step_done(&tx, &cpl, now)?;
-                tx.commit()?;
-                Ok(out)
-            })
+        let n = self
+            .apply(move |st| block_on(lifecycle::steps::complete(st, &[&cpl])))
             .await?;
-        if let Some(q) = queue {
-            self.emit(Wakeup::Inserted(q));
-        }
-        if applied {
-            self.emit(Wakeup::RunEvent(run_id));
-        }
-        Ok(applied)
+        Ok(n > 0)
     }
 
     async fn get_run(&self, run_id: i64) -> Result<Option<Run>> {
@@ -1365,11 +1196,8 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         let (step, key) = (step.to_string(), key.to_string());
         self.with_conn(move |conn| {
-            conn.execute(
-                "INSERT INTO specline_checkpoints (run_id, step, key, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (run_id, step, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                params![run_id, step, key, value.to_string(), now_us()],
-            )?;
+            conn.prepare_cached(include_str!("sql/put_checkpoint.sql"))?
+                .execute(params![run_id, step, key, value.to_string(), now_us()])?;
             Ok(())
         })
         .await
@@ -1404,39 +1232,9 @@ impl Store for SqliteStore {
         progress: i16,
         payload: Option<serde_json::Value>,
     ) -> Result<()> {
-        let stage = stage.to_string();
-        let wrote = self
-            .with_conn(move |conn| {
-                let now = now_us();
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let running: Option<i64> = tx
-                    .query_row(
-                        "SELECT 1 FROM specline_runs WHERE id = ?1 AND state = 'running'",
-                        [run_id],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if running.is_none() {
-                    return Ok(false);
-                }
-                append_event(
-                    &tx,
-                    run_id,
-                    Some(job_id),
-                    &stage,
-                    EventStatus::Progress,
-                    Some(progress.clamp(0, 100)),
-                    payload.map(|p| p.to_string()),
-                    now,
-                )?;
-                tx.commit()?;
-                Ok(true)
-            })
-            .await?;
-        if wrote {
-            self.emit(Wakeup::RunEvent(run_id));
-        }
-        Ok(())
+        let events = lifecycle::events::progress(run_id, job_id, stage, progress, payload);
+        self.apply(move |st| block_on(st.append_events(&[events])))
+            .await
     }
 
     async fn run_events(&self, run_id: i64, after: i64, limit: usize) -> Result<Vec<RunEvent>> {
@@ -1498,128 +1296,13 @@ impl Store for SqliteStore {
     }
 
     async fn resume_run(&self, run_id: i64) -> Result<()> {
-        let queue = self
-            .with_conn(move |conn| {
-                let now = now_us();
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let (state, steps): (String, String) = tx
-                    .query_row(
-                        "SELECT state, steps FROM specline_runs WHERE id = ?1",
-                        [run_id],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?
-                    .ok_or(Error::RunNotFound(run_id))?;
-                let state = RunState::parse(&state)?;
-                if state != RunState::Failed {
-                    return Err(Error::InvalidState(format!(
-                        "run {run_id} is {}; only a failed run can be resumed",
-                        state.as_str()
-                    )));
-                }
-                let steps: Vec<StepSpec> =
-                    serde_json::from_str(&steps).map_err(|e| Error::Corrupt(e.to_string()))?;
-                let done: Vec<String> = {
-                    let mut stmt = tx.prepare_cached(
-                        "SELECT step FROM specline_checkpoints WHERE run_id = ?1 AND key = ''",
-                    )?;
-                    let rows = stmt
-                        .query_map([run_id], |r| r.get(0))?
-                        .collect::<rusqlite::Result<Vec<String>>>()?;
-                    rows
-                };
-                let Some((index, step)) = steps.iter().enumerate().find(|(_, s)| !done.contains(&s.kind)) else {
-                    return Err(Error::InvalidState(format!(
-                        "run {run_id} has a checkpoint for every step; nothing to resume"
-                    )));
-                };
-                tx.execute(
-                    "UPDATE specline_runs SET state = 'running', error_code = NULL, error_message = NULL,
-                       finished_at = NULL, current_step = ?2, stage = ?3, updated_at = ?4 WHERE id = ?1",
-                    params![run_id, index as i64, step.kind, now],
-                )?;
-                insert_step_job(&tx, run_id, index, step, now)?;
-                tx.commit()?;
-                Ok(step.queue.clone())
-            })
-            .await?;
-        self.emit(Wakeup::Inserted(queue));
-        self.emit(Wakeup::RunEvent(run_id));
-        Ok(())
+        self.apply(move |st| block_on(lifecycle::steps::resume(st, run_id)).map(drop))
+            .await
     }
 
     async fn cancel_run(&self, run_id: i64) -> Result<RunCancelOutcome> {
-        let (out, running) = self
-            .with_conn(move |conn| {
-                let now = now_us();
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let (state, stage): (String, Option<String>) = tx
-                    .query_row(
-                        "SELECT state, stage FROM specline_runs WHERE id = ?1",
-                        [run_id],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?
-                    .ok_or(Error::RunNotFound(run_id))?;
-                let state = RunState::parse(&state)?;
-                if state != RunState::Running {
-                    return Ok((RunCancelOutcome::AlreadyFinal(state), Vec::new()));
-                }
-                let current: Option<i64> = tx.query_row(
-                    "SELECT max(id) FROM specline_jobs WHERE run_id = ?1
-                           AND state NOT IN ('completed', 'cancelled', 'discarded')",
-                    [run_id],
-                    |r| r.get(0),
-                )?;
-                let (code, message) = RUN_CANCELLED;
-                tx.execute(
-                    "UPDATE specline_runs SET state = 'failed', finished_at = ?2, updated_at = ?2,
-                       error_code = ?3, error_message = ?4 WHERE id = ?1",
-                    params![run_id, now, code, message],
-                )?;
-                let payload = serde_json::json!({ "code": code, "message": message }).to_string();
-                append_event(
-                    &tx,
-                    run_id,
-                    current,
-                    stage.as_deref().unwrap_or(""),
-                    EventStatus::Failed,
-                    None,
-                    Some(payload),
-                    now,
-                )?;
-                // Pending step jobs are cancelled, a running one is asked to stop. The step
-                // trigger finds the run failed already and adds no second event.
-                let running: Vec<i64> = {
-                    let mut stmt = tx.prepare_cached(
-                        "UPDATE specline_jobs SET
-                           state = CASE WHEN state = 'running' THEN 'running' ELSE 'cancelled' END,
-                           finalized_at = CASE WHEN state = 'running' THEN NULL ELSE ?2 END,
-                           cancel_requested_at = ?2
-                         WHERE run_id = ?1 AND state NOT IN ('completed', 'cancelled', 'discarded')
-                         RETURNING id, state",
-                    )?;
-                    let rows = stmt
-                        .query_map(params![run_id, now], |r| {
-                            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-                        })?
-                        .collect::<rusqlite::Result<Vec<_>>>()?;
-                    rows.into_iter()
-                        .filter(|(_, st)| st == "running")
-                        .map(|(id, _)| id)
-                        .collect()
-                };
-                tx.commit()?;
-                Ok((RunCancelOutcome::Cancelled { step_job: current }, running))
-            })
-            .await?;
-        for id in running {
-            self.emit(Wakeup::CancelRequested(id));
-        }
-        if matches!(out, RunCancelOutcome::Cancelled { .. }) {
-            self.emit(Wakeup::RunEvent(run_id));
-        }
-        Ok(out)
+        self.apply(move |st| block_on(lifecycle::cancel::run(st, run_id)))
+            .await
     }
 
     async fn prune_runs(&self, lease: &Lease) -> Result<u64> {
@@ -1633,138 +1316,4 @@ impl Store for SqliteStore {
         })
         .await
     }
-}
-
-/// Record a finished step in the caller's transaction: the job's completion, the output as
-/// the step's checkpoint, and, when it is the run's current step, the `completed` event and
-/// either the next step's job or the run's result and `done` event. Returns whether it
-/// applied (the job was still running that attempt) and the queue to wake.
-fn step_done(
-    tx: &rusqlite::Transaction<'_>,
-    cpl: &StepCompletion,
-    now: i64,
-) -> Result<(bool, Option<String>)> {
-    let done = tx
-        .prepare_cached(
-            "UPDATE specline_jobs SET state = 'completed', finalized_at = ?3
-         WHERE id = ?1 AND attempt = ?2 AND state = 'running'",
-        )?
-        .execute(params![cpl.job_id, cpl.attempt, now])?;
-    if done == 0 {
-        return Ok((false, None));
-    }
-    let (steps, state, current): (String, String, i64) = tx
-        .query_row(
-            "SELECT steps, state, current_step FROM specline_runs WHERE id = ?1",
-            [cpl.run_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?
-        .ok_or(Error::RunNotFound(cpl.run_id))?;
-    let steps: Vec<StepSpec> = serde_json::from_str(&steps)
-        .map_err(|e| Error::Corrupt(format!("steps of run {}: {e}", cpl.run_id)))?;
-    let step = steps.get(cpl.step_index).ok_or_else(|| {
-        Error::Corrupt(format!("run {} has no step {}", cpl.run_id, cpl.step_index))
-    })?;
-    tx.prepare_cached(
-        "INSERT INTO specline_checkpoints (run_id, step, key, value, updated_at) VALUES (?1, ?2, '', ?3, ?4)
-         ON CONFLICT (run_id, step, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-    )?
-    .execute(params![cpl.run_id, step.kind, cpl.output.to_string(), now])?;
-    let mut queue = None;
-    // Only the run's current step advances it: a redelivered earlier step just completes.
-    if RunState::parse(&state)? == RunState::Running && current as usize == cpl.step_index {
-        let next = cpl.step_index + 1;
-        let pct = ((next * 100) / steps.len().max(1)) as i16;
-        tx.prepare_cached("UPDATE specline_runs SET current_step = ?2 WHERE id = ?1")?
-            .execute(params![cpl.run_id, next as i64])?;
-        append_event(
-            tx,
-            cpl.run_id,
-            Some(cpl.job_id),
-            &step.kind,
-            EventStatus::Completed,
-            Some(pct),
-            None,
-            now,
-        )?;
-        match steps.get(next) {
-            Some(next_step) => {
-                insert_step_job(tx, cpl.run_id, next, next_step, now)?;
-                queue = Some(next_step.queue.clone());
-            }
-            None => {
-                tx.prepare_cached(
-                    "INSERT INTO specline_results (run_id, result, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (run_id) DO UPDATE SET result = excluded.result,
-                       created_at = excluded.created_at, expires_at = excluded.expires_at",
-                )?
-                .execute(params![cpl.run_id, cpl.output.to_string(), now, plus(now, cpl.result_ttl)])?;
-                tx.prepare_cached(
-                    "UPDATE specline_runs SET state = 'done', finished_at = ?2 WHERE id = ?1",
-                )?
-                .execute(params![cpl.run_id, now])?;
-                append_event(
-                    tx,
-                    cpl.run_id,
-                    Some(cpl.job_id),
-                    &step.kind,
-                    EventStatus::Done,
-                    Some(100),
-                    None,
-                    now,
-                )?;
-            }
-        }
-    }
-    Ok((true, queue))
-}
-
-/// Insert the job of step `index` of a run (its `queued` event comes from the trigger).
-fn insert_step_job(
-    tx: &rusqlite::Transaction<'_>,
-    run_id: i64,
-    index: usize,
-    step: &StepSpec,
-    now: i64,
-) -> Result<i64> {
-    let args = serde_json::json!({ "run_id": run_id, "step": index }).to_string();
-    let id = tx.prepare_cached(
-        "INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, created_at, scheduled_at, run_id)
-         VALUES (?1, ?2, ?3, 'available', ?4, ?5, ?6, ?6, ?7) RETURNING id",
-    )?
-    .query_row(
-        params![step.kind, step.queue, args, step.priority, step.max_attempts, now, run_id],
-        |r| r.get(0),
-    )?;
-    Ok(id)
-}
-
-/// Append an event to a run: the seq comes from the run row, in the caller's transaction.
-#[allow(clippy::too_many_arguments)]
-fn append_event(
-    tx: &rusqlite::Transaction<'_>,
-    run_id: i64,
-    job_id: Option<i64>,
-    stage: &str,
-    status: EventStatus,
-    progress: Option<i16>,
-    payload: Option<String>,
-    now: i64,
-) -> Result<i64> {
-    let (seq, pr): (i64, i16) = tx
-        .prepare_cached(
-            "UPDATE specline_runs SET last_seq = last_seq + 1, stage = ?2,
-           progress = COALESCE(?3, progress), updated_at = ?4
-         WHERE id = ?1 RETURNING last_seq, progress",
-        )?
-        .query_row(params![run_id, stage, progress, now], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-    tx.prepare_cached(
-        "INSERT INTO specline_run_events (run_id, seq, job_id, stage, status, progress, payload, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![run_id, seq, job_id, stage, status.as_str(), pr, payload, now])?;
-    Ok(seq)
 }

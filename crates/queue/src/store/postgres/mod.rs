@@ -29,13 +29,17 @@ use super::{
 };
 use crate::clock;
 use crate::error::{Error, Result};
+use crate::lifecycle::{self, outcomes, Statements};
+use statements::PgStatements;
+
+mod statements;
 use crate::job::{
     AttemptError, CancelOutcome, Completion, Fence, FetchedJob, Inserted, Job, JobFilter, JobState,
-    NewJob, Outcome,
+    NewJob,
 };
 use crate::run::{
     EventStatus, Run, RunCancelOutcome, RunEvent, RunState, RunSubmission, StepCompletion,
-    StepSpec, Submitted, RUN_CANCELLED,
+    Submitted,
 };
 
 /// Schema migrations, in order: version, name, SQL (one file each). Never edit one that has
@@ -44,26 +48,32 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (
         1,
         "jobs, queues, workers, leader",
-        include_str!("sql/postgres/0001_jobs_queues_workers_leader.sql"),
+        include_str!("migrations/0001_jobs_queues_workers_leader.sql"),
     ),
     (
         2,
         "pipelines: runs, events, checkpoints, results, idempotency",
-        include_str!("sql/postgres/0002_pipelines.sql"),
+        include_str!("migrations/0002_pipelines.sql"),
     ),
     (
         3,
         "complete a pipeline step in one call",
-        include_str!("sql/postgres/0003_complete_step.sql"),
+        include_str!("migrations/0003_complete_step.sql"),
     ),
     (
         4,
         "rescue credits for progress; jobs by run",
-        include_str!("sql/postgres/0004_rescue_credits_jobs_by_run.sql"),
+        include_str!("migrations/0004_rescue_credits_jobs_by_run.sql"),
+    ),
+    (
+        5,
+        "the lifecycle in Rust: no trigger, no function",
+        include_str!("migrations/0005_lifecycle_in_rust.sql"),
     ),
 ];
 
-const JOB_COLUMNS: &str = "id, kind, queue, args::text, state, priority, attempt, max_attempts, \
+pub(crate) const JOB_COLUMNS: &str =
+    "id, kind, queue, args::text, state, priority, attempt, max_attempts, \
     created_at, scheduled_at, attempted_at, finalized_at, attempted_by, errors::text, \
     metadata::text, tags, unique_key, cancel_requested_at IS NOT NULL";
 
@@ -332,6 +342,17 @@ impl PgStore {
             )
             .await?;
         Ok(row.is_some())
+    }
+
+    /// The lifecycle's statements on `c` (a transaction or a pooled connection).
+    fn statements<'a, C: deadpool_postgres::GenericClient>(
+        &'a self,
+        c: &'a C,
+    ) -> PgStatements<'a, C> {
+        PgStatements {
+            c,
+            channel: &self.inner.channel,
+        }
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {
@@ -633,7 +654,7 @@ SET state = 'running', attempt = j.attempt + 1, attempted_at = now(),
     attempted_by = array_append(j.attempted_by, $3)
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.kind, j.args::text, j.attempt, j.max_attempts, j.priority,
-          j.created_at, j.scheduled_at, j.metadata::text
+          j.created_at, j.scheduled_at, j.metadata::text, j.run_id
 "#;
 
 const FETCH_RUN_SQL: &str = r#"
@@ -651,7 +672,7 @@ SET state = 'running', attempt = j.attempt + 1, attempted_at = now(),
     attempted_by = array_append(j.attempted_by, $3)
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.kind, j.args::text, j.attempt, j.max_attempts, j.priority,
-          j.created_at, j.scheduled_at, j.metadata::text
+          j.created_at, j.scheduled_at, j.metadata::text, j.run_id
 "#;
 
 /// Running jobs of workers whose heartbeat is older than `$3` seconds (or that have no row).
@@ -659,25 +680,6 @@ const STALE_WORKER: &str = "NOT EXISTS (
    SELECT 1 FROM specline_workers w
    WHERE w.id = j.attempted_by[cardinality(j.attempted_by)]
      AND w.heartbeat_at > now() - make_interval(secs => $3))";
-
-const COMPLETE_FAST_SQL: &str = r#"
-UPDATE specline_jobs j SET state = 'completed', finalized_at = now()
-FROM unnest($1::bigint[], $2::int[]) AS u(id, attempt)
-WHERE j.id = u.id AND j.attempt = u.attempt AND j.state = 'running'
-"#;
-
-const COMPLETE_SQL: &str = r#"
-UPDATE specline_jobs j SET
-  state = u.state,
-  scheduled_at = COALESCE(u.run_at, j.scheduled_at),
-  finalized_at = CASE WHEN u.state IN ('completed', 'cancelled', 'discarded') THEN now() END,
-  errors = CASE WHEN u.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(u.error::jsonb) END,
-  attempt = j.attempt - u.uncount
-FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::int[])
-  AS u(id, attempt, state, run_at, error, uncount)
-WHERE j.id = u.id AND j.attempt = u.attempt AND j.state = 'running'
-RETURNING j.queue, u.state
-"#;
 
 const RUN_COLUMNS: &str = "id, pipeline, owner, state, steps::text, input::text, current_step, \
     stage, progress, last_seq, error_code, error_message, created_at, finished_at";
@@ -703,45 +705,6 @@ fn run_from_row(r: &Row) -> Result<Run> {
     })
 }
 
-const COMPLETE_STEP_SQL: &str =
-    "SELECT specline_complete_step($1, $2, $3, $4, $5::text::jsonb, $6, $7)";
-
-/// The step completions of a batch in one transaction: one commit for all of them, the
-/// calls pipelined on the connection.
-async fn complete_steps(
-    c: &mut deadpool_postgres::Object,
-    steps: &[&Completion],
-    channel: &str,
-) -> Result<usize> {
-    let params: Vec<(i64, i32, i64, i32, String, f64)> = steps
-        .iter()
-        .filter_map(|c| match &c.outcome {
-            Outcome::StepDone(s) => Some((
-                s.job_id,
-                s.attempt,
-                s.run_id,
-                s.step_index as i32,
-                s.output.to_string(),
-                clock::bounded(s.result_ttl).as_secs_f64(),
-            )),
-            _ => None,
-        })
-        .collect();
-    let tx = c.transaction().await?;
-    let stmt = tx.prepare_cached(COMPLETE_STEP_SQL).await?;
-    type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
-    let bound: Vec<[Param<'_>; 7]> = params
-        .iter()
-        .map(|(job, attempt, run, index, output, ttl)| {
-            [job as Param<'_>, attempt, run, index, output, ttl, &channel]
-        })
-        .collect();
-    let calls = bound.iter().map(|p| tx.query_one(&stmt, p));
-    let rows = futures::future::try_join_all(calls).await?;
-    tx.commit().await?;
-    Ok(rows.iter().filter(|r| r.get::<_, bool>(0)).count())
-}
-
 fn fetched_from_row(r: &Row, queue: &str) -> FetchedJob {
     FetchedJob {
         id: r.get(0),
@@ -754,10 +717,11 @@ fn fetched_from_row(r: &Row, queue: &str) -> FetchedJob {
         created_at: r.get(6),
         scheduled_at: r.get(7),
         metadata: r.get(8),
+        run_id: r.get(9),
     }
 }
 
-fn job_from_row(r: &Row) -> Result<Job> {
+pub(crate) fn job_from_row(r: &Row) -> Result<Job> {
     let args: String = r.get(3);
     let errors: String = r.get(13);
     let metadata: String = r.get(14);
@@ -886,7 +850,9 @@ impl Store for PgStore {
         let stmt = c.prepare_cached(FETCH_SQL).await?;
         let limit = limit as i64;
         let rows = c.query(&stmt, &[&queue, &limit, &worker]).await?;
-        Ok(rows.iter().map(|r| fetched_from_row(r, queue)).collect())
+        let jobs: Vec<FetchedJob> = rows.iter().map(|r| fetched_from_row(r, queue)).collect();
+        lifecycle::steps::claimed(&mut self.statements(&c), &jobs).await?;
+        Ok(jobs)
     }
 
     async fn fetch_run(
@@ -903,7 +869,9 @@ impl Store for PgStore {
         let stmt = c.prepare_cached(FETCH_RUN_SQL).await?;
         let limit = limit as i64;
         let rows = c.query(&stmt, &[&queue, &limit, &worker, &run_id]).await?;
-        Ok(rows.iter().map(|r| fetched_from_row(r, queue)).collect())
+        let jobs: Vec<FetchedJob> = rows.iter().map(|r| fetched_from_row(r, queue)).collect();
+        lifecycle::steps::claimed(&mut self.statements(&c), &jobs).await?;
+        Ok(jobs)
     }
 
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {
@@ -911,50 +879,14 @@ impl Store for PgStore {
             return Ok(0);
         }
         let mut c = self.client().await?;
-        let mut applied = 0;
-        let (steps, rest): (Vec<&Completion>, Vec<&Completion>) = batch
-            .iter()
-            .partition(|c| matches!(c.outcome, Outcome::StepDone(_)));
-        if !steps.is_empty() {
-            applied += complete_steps(&mut c, &steps, &self.inner.channel).await?;
+        if !outcomes::touches_runs(batch) {
+            // Plain successes: one statement, no transaction around it.
+            return outcomes::record(&mut self.statements(&c), batch).await;
         }
-        let (fast, slow): (Vec<&Completion>, Vec<&Completion>) = rest
-            .into_iter()
-            .partition(|c| matches!(c.outcome, Outcome::Completed));
-        if !fast.is_empty() {
-            let ids: Vec<i64> = fast.iter().map(|c| c.id).collect();
-            let attempts: Vec<i32> = fast.iter().map(|c| c.attempt).collect();
-            let stmt = c.prepare_cached(COMPLETE_FAST_SQL).await?;
-            applied += c.execute(&stmt, &[&ids, &attempts]).await? as usize;
-        }
-        if !slow.is_empty() {
-            let ids: Vec<i64> = slow.iter().map(|c| c.id).collect();
-            let attempts: Vec<i32> = slow.iter().map(|c| c.attempt).collect();
-            let states: Vec<&str> = slow.iter().map(|c| c.outcome.state().as_str()).collect();
-            let run_at: Vec<Option<DateTime<Utc>>> =
-                slow.iter().map(|c| c.outcome.run_at()).collect();
-            let errors: Vec<Option<String>> = slow
-                .iter()
-                .map(|c| {
-                    c.outcome
-                        .error()
-                        .and_then(|e| serde_json::to_string(e).ok())
-                })
-                .collect();
-            let uncount: Vec<i32> = slow
-                .iter()
-                .map(|c| i32::from(c.outcome.uncounts_attempt()))
-                .collect();
-            let stmt = c.prepare_cached(COMPLETE_SQL).await?;
-            let rows = c
-                .query(
-                    &stmt,
-                    &[&ids, &attempts, &states, &run_at, &errors, &uncount],
-                )
-                .await?;
-            applied += rows.len();
-        }
-        Ok(applied)
+        let tx = c.transaction().await?;
+        let n = outcomes::record(&mut self.statements(&tx), batch).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn register_worker(&self, worker: &str, queues: &[String]) -> Result<()> {
@@ -1078,53 +1010,11 @@ impl Store for PgStore {
         if rescues.is_empty() {
             return Ok(0);
         }
-        let c = self.client().await?;
-        let ids: Vec<i64> = rescues.iter().map(|r| r.id).collect();
-        let attempts: Vec<i32> = rescues.iter().map(|r| r.attempt).collect();
-        let states: Vec<&str> = rescues.iter().map(|r| r.state.as_str()).collect();
-        let credits: Vec<i32> = rescues.iter().map(|r| i32::from(r.credit)).collect();
-        let errors: Vec<String> = rescues
-            .iter()
-            .map(|r| serde_json::to_string(&r.error).map_err(|e| Error::Corrupt(e.to_string())))
-            .collect::<Result<_>>()?;
-        let sql = format!(
-            "WITH {lease}, moved AS (
-               UPDATE specline_jobs j SET
-                 state = u.state,
-                 scheduled_at = now(),
-                 finalized_at = CASE WHEN u.state IN ('cancelled', 'discarded') THEN now() END,
-                 errors = j.errors || jsonb_build_array(u.error::jsonb),
-                 max_attempts = j.max_attempts + u.credit,
-                 rescue_credits = j.rescue_credits + u.credit
-               FROM unnest($4::bigint[], $5::int[], $6::text[], $7::int[], $8::text[])
-                 AS u(id, attempt, state, credit, error)
-               WHERE j.id = u.id AND j.attempt = u.attempt AND j.state = 'running'
-                 AND EXISTS (SELECT 1 FROM lease) AND {STALE_WORKER}
-               RETURNING j.queue, j.state
-             ), woke AS (
-               SELECT pg_notify($9, 'i:' || q) FROM (SELECT DISTINCT queue AS q FROM moved WHERE state = 'retryable') x
-             )
-             SELECT count(*), (SELECT count(*) FROM woke) FROM moved",
-            lease = lease_cte()
-        );
-        let row = c
-            .query_one(
-                &sql,
-                &[
-                    &lease.holder,
-                    &lease.term,
-                    &clock::bounded(stale).as_secs_f64(),
-                    &ids,
-                    &attempts,
-                    &states,
-                    &credits,
-                    &errors,
-                    &self.inner.channel,
-                ],
-            )
-            .await?;
-        let n: i64 = row.get(0);
-        Ok(n as u64)
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let n = lifecycle::rescue::apply(&mut self.statements(&tx), lease, stale, rescues).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn prune_finished_runs(
@@ -1260,35 +1150,11 @@ impl Store for PgStore {
     }
 
     async fn cancel(&self, id: i64) -> Result<CancelOutcome> {
-        let c = self.client().await?;
-        let row = c
-            .query_opt(
-                "WITH old AS (SELECT state FROM specline_jobs WHERE id = $1 FOR UPDATE),
-                 upd AS (
-                   UPDATE specline_jobs j SET
-                     state = CASE WHEN j.state = 'running' THEN 'running' ELSE 'cancelled' END,
-                     finalized_at = CASE WHEN j.state = 'running' THEN NULL ELSE now() END,
-                     cancel_requested_at = now()
-                   WHERE j.id = $1 AND j.state NOT IN ('completed', 'cancelled', 'discarded')
-                   RETURNING j.state
-                 ), woke AS (
-                   SELECT pg_notify($2, 'c:' || $1::text) WHERE EXISTS (SELECT 1 FROM upd WHERE state = 'running')
-                 )
-                 SELECT (SELECT state FROM old), (SELECT state FROM upd), (SELECT count(*) FROM woke)",
-                &[&id, &self.inner.channel],
-            )
-            .await?;
-        let Some(row) = row else {
-            return Err(Error::JobNotFound(id));
-        };
-        let old: Option<String> = row.get(0);
-        let new: Option<String> = row.get(1);
-        match (old, new) {
-            (None, _) => Err(Error::JobNotFound(id)),
-            (Some(_), Some(n)) if n == "running" => Ok(CancelOutcome::Requested),
-            (Some(_), Some(_)) => Ok(CancelOutcome::Cancelled),
-            (Some(o), None) => Ok(CancelOutcome::AlreadyFinal(JobState::parse(&o)?)),
-        }
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let out = lifecycle::cancel::job(&mut self.statements(&tx), id).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn retry(&self, id: i64) -> Result<Job> {
@@ -1323,25 +1189,11 @@ impl Store for PgStore {
     }
 
     async fn discard(&self, id: i64) -> Result<Job> {
-        let c = self.client().await?;
-        let row = c
-            .query_opt(
-                &format!(
-                    "UPDATE specline_jobs SET state = 'discarded', finalized_at = now()
-                     WHERE id = $1 AND state <> 'running' RETURNING {JOB_COLUMNS}"
-                ),
-                &[&id],
-            )
-            .await?;
-        match row {
-            Some(r) => job_from_row(&r),
-            None => match self.get_job(id).await? {
-                None => Err(Error::JobNotFound(id)),
-                Some(_) => Err(Error::InvalidState(format!(
-                    "job {id} is running; cancel it instead of discarding"
-                ))),
-            },
-        }
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let job = lifecycle::cancel::discard(&mut self.statements(&tx), id).await?;
+        tx.commit().await?;
+        Ok(job)
     }
 
     async fn set_paused(&self, queue: &str, paused: bool) -> Result<()> {
@@ -1451,7 +1303,7 @@ impl Store for PgStore {
             )
             .await?
             .get(0);
-        insert_step_job(&*tx, run_id, 0, &first, &self.inner.channel).await?;
+        lifecycle::steps::start(&mut self.statements(&tx), run_id, &sub.steps).await?;
         if let Some(idem) = &sub.idempotency {
             tx.execute(
                 "UPDATE specline_idempotency SET run_id = $3 WHERE owner = $1 AND key = $2",
@@ -1467,32 +1319,11 @@ impl Store for PgStore {
     }
 
     async fn complete_step(&self, cpl: StepCompletion) -> Result<bool> {
-        let c = self.client().await?;
-        let stmt = c.prepare_cached(COMPLETE_STEP_SQL).await?;
-        let res = c
-            .query_one(
-                &stmt,
-                &[
-                    &cpl.job_id,
-                    &cpl.attempt,
-                    &cpl.run_id,
-                    &(cpl.step_index as i32),
-                    &cpl.output.to_string(),
-                    &clock::bounded(cpl.result_ttl).as_secs_f64(),
-                    &self.inner.channel,
-                ],
-            )
-            .await;
-        match res {
-            Ok(row) => Ok(row.get(0)),
-            Err(e)
-                if e.as_db_error()
-                    .is_some_and(|d| d.message().starts_with("RUN_NOT_FOUND")) =>
-            {
-                Err(Error::RunNotFound(cpl.run_id))
-            }
-            Err(e) => Err(e.into()),
-        }
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let n = lifecycle::steps::complete(&mut self.statements(&tx), &[&cpl]).await?;
+        tx.commit().await?;
+        Ok(n > 0)
     }
 
     async fn get_run(&self, run_id: i64) -> Result<Option<Run>> {
@@ -1588,14 +1419,8 @@ impl Store for PgStore {
         payload: Option<serde_json::Value>,
     ) -> Result<()> {
         let c = self.client().await?;
-        let payload = payload.map(|p| p.to_string());
-        c.execute(
-            "SELECT specline_run_event($1, $2, $3, 'progress', $4, $5::text::jsonb)
-             WHERE EXISTS (SELECT 1 FROM specline_runs WHERE id = $1 AND state = 'running')",
-            &[&run_id, &job_id, &stage, &progress.clamp(0, 100), &payload],
-        )
-        .await?;
-        Ok(())
+        let events = lifecycle::events::progress(run_id, job_id, stage, progress, payload);
+        self.statements(&c).append_events(&[events]).await
     }
 
     async fn run_events(&self, run_id: i64, after: i64, limit: usize) -> Result<Vec<RunEvent>> {
@@ -1644,47 +1469,7 @@ impl Store for PgStore {
     async fn resume_run(&self, run_id: i64) -> Result<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let row = tx
-            .query_opt(
-                "SELECT state, steps::text FROM specline_runs WHERE id = $1 FOR UPDATE",
-                &[&run_id],
-            )
-            .await?
-            .ok_or(Error::RunNotFound(run_id))?;
-        let state = RunState::parse(row.get(0))?;
-        if state != RunState::Failed {
-            return Err(Error::InvalidState(format!(
-                "run {run_id} is {}; only a failed run can be resumed",
-                state.as_str()
-            )));
-        }
-        let steps: Vec<StepSpec> = serde_json::from_str(row.get::<_, &str>(1))
-            .map_err(|e| Error::Corrupt(e.to_string()))?;
-        let done: Vec<String> = tx
-            .query(
-                "SELECT step FROM specline_checkpoints WHERE run_id = $1 AND key = ''",
-                &[&run_id],
-            )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        let Some((index, step)) = steps
-            .iter()
-            .enumerate()
-            .find(|(_, s)| !done.contains(&s.kind))
-        else {
-            return Err(Error::InvalidState(format!(
-                "run {run_id} has a checkpoint for every step; nothing to resume"
-            )));
-        };
-        tx.execute(
-            "UPDATE specline_runs SET state = 'running', error_code = NULL, error_message = NULL,
-               finished_at = NULL, current_step = $2, stage = $3 WHERE id = $1",
-            &[&run_id, &(index as i32), &step.kind],
-        )
-        .await?;
-        insert_step_job(&*tx, run_id, index, step, &self.inner.channel).await?;
+        lifecycle::steps::resume(&mut self.statements(&tx), run_id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1692,72 +1477,9 @@ impl Store for PgStore {
     async fn cancel_run(&self, run_id: i64) -> Result<RunCancelOutcome> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        // The run first: a step finishing meanwhile waits for it, then finds the run failed
-        // and does not advance it.
-        let row = tx
-            .query_opt(
-                "SELECT state, stage FROM specline_runs WHERE id = $1 FOR UPDATE",
-                &[&run_id],
-            )
-            .await?
-            .ok_or(Error::RunNotFound(run_id))?;
-        let state = RunState::parse(row.get(0))?;
-        if state != RunState::Running {
-            tx.commit().await?;
-            return Ok(RunCancelOutcome::AlreadyFinal(state));
-        }
-        let stage: Option<String> = row.get(1);
-        let current: Option<i64> = tx
-            .query_opt(
-                "SELECT id FROM specline_jobs WHERE run_id = $1
-                   AND state NOT IN ('completed', 'cancelled', 'discarded')
-                 ORDER BY id DESC LIMIT 1",
-                &[&run_id],
-            )
-            .await?
-            .map(|r| r.get(0));
-        let (code, message) = RUN_CANCELLED;
-        tx.execute(
-            "UPDATE specline_runs SET state = 'failed', finished_at = now(), error_code = $2,
-               error_message = $3 WHERE id = $1",
-            &[&run_id, &code, &message],
-        )
-        .await?;
-        tx.execute(
-            "SELECT specline_run_event($1, $2, $3, 'failed', NULL::smallint,
-                                       jsonb_build_object('code', $4::text, 'message', $5::text))",
-            &[&run_id, &current, &stage, &code, &message],
-        )
-        .await?;
-        // The step's job: pending ones are cancelled, a running one is asked to stop. A row
-        // locked by a claim or a completion in flight is skipped rather than waited for (that
-        // transaction waits for the run's lock we hold): its step no longer advances the run,
-        // and a step whose run is not running is not executed.
-        let row = tx
-            .query_one(
-                "WITH cur AS (
-                   SELECT id FROM specline_jobs WHERE run_id = $1
-                     AND state NOT IN ('completed', 'cancelled', 'discarded')
-                   FOR UPDATE SKIP LOCKED
-                 ), upd AS (
-                   UPDATE specline_jobs j SET
-                     state = CASE WHEN j.state = 'running' THEN 'running' ELSE 'cancelled' END,
-                     finalized_at = CASE WHEN j.state = 'running' THEN NULL ELSE now() END,
-                     cancel_requested_at = now()
-                   FROM cur WHERE j.id = cur.id
-                   RETURNING j.id, j.state
-                 ), woke AS (
-                   SELECT pg_notify($2, 'c:' || id::text) FROM upd WHERE state = 'running'
-                 )
-                 SELECT (SELECT max(id) FROM upd), (SELECT count(*) FROM woke)",
-                &[&run_id, &self.inner.channel],
-            )
-            .await?;
-        let step_job: Option<i64> = row.get(0);
+        let out = lifecycle::cancel::run(&mut self.statements(&tx), run_id).await?;
         tx.commit().await?;
-        Ok(RunCancelOutcome::Cancelled {
-            step_job: step_job.or(current),
-        })
+        Ok(out)
     }
 
     async fn prune_runs(&self, lease: &Lease) -> Result<u64> {
@@ -1777,36 +1499,6 @@ impl Store for PgStore {
             .get(0);
         Ok(n as u64)
     }
-}
-
-/// Insert the job of step `index` of a run (its `queued` event comes from the trigger).
-async fn insert_step_job<C: tokio_postgres::GenericClient>(
-    c: &C,
-    run_id: i64,
-    index: usize,
-    step: &StepSpec,
-    channel: &str,
-) -> Result<i64> {
-    let args = serde_json::json!({ "run_id": run_id, "step": index }).to_string();
-    let row = c
-        .query_one(
-            "WITH ins AS (
-               INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, run_id)
-               VALUES ($1, $2, $3::text::jsonb, 'available', $4, $5, $6) RETURNING id
-             )
-             SELECT id, pg_notify($7, 'i:' || $2) FROM ins",
-            &[
-                &step.kind,
-                &step.queue,
-                &args,
-                &step.priority,
-                &step.max_attempts,
-                &run_id,
-                &channel,
-            ],
-        )
-        .await?;
-    Ok(row.get(0))
 }
 
 #[cfg(test)]
