@@ -41,6 +41,7 @@ pub mod client;
 mod clock;
 mod completer;
 mod config;
+pub mod driver_tests;
 pub mod error;
 mod executor;
 pub mod handler;

@@ -28,6 +28,7 @@ use crate::run::{RunState, StepCompletion, StepSpec};
 pub mod cancel;
 pub mod events;
 pub mod failure;
+pub mod ops;
 pub mod outcomes;
 pub mod rescue;
 pub mod steps;

@@ -47,6 +47,7 @@ pub enum Wakeup {
 }
 
 pub use crate::lease::Lease;
+pub use crate::lifecycle::ops::{Op, OpResult};
 pub use crate::lifecycle::{Rescue, StaleJob};
 
 /// What the pruner deletes.
@@ -241,6 +242,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Delete expired results and idempotency keys (leader only).
     async fn prune_runs(&self, lease: &Lease) -> Result<u64>;
+
+    /// Run the driver's lifecycle statements `ops` in one transaction, in order: all of them
+    /// commit, or (on the first error, [`Op::Abort`] included) none. This is the door the
+    /// driver conformance suite ([`crate::driver_tests`]) uses; a driver implements it with
+    /// [`crate::lifecycle::ops::dispatch`] on its [`crate::lifecycle::Statements`].
+    async fn apply_ops(&self, ops: Vec<Op>) -> Result<Vec<OpResult>>;
 }
 
 /// What a step reads before it runs: its run, and the outputs of the run's finished steps.

@@ -24,8 +24,8 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Backend, Lease, MigrationStatus, PruneSpec, Rescue, StaleJob, StateCounts, StepInputs, Store,
-    Wakeup,
+    Backend, Lease, MigrationStatus, Op, OpResult, PruneSpec, Rescue, StaleJob, StateCounts,
+    StepInputs, Store, Wakeup,
 };
 use crate::clock;
 use crate::error::{Error, Result};
@@ -1472,6 +1472,14 @@ impl Store for PgStore {
         lifecycle::steps::resume(&mut self.statements(&tx), run_id).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn apply_ops(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let out = lifecycle::ops::dispatch(&mut self.statements(&tx), &ops).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn cancel_run(&self, run_id: i64) -> Result<RunCancelOutcome> {

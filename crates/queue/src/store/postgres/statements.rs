@@ -159,60 +159,23 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
     }
 
     async fn append_events(&mut self, batch: &[RunEvents]) -> Result<()> {
-        let batch: Vec<&RunEvents> = batch.iter().filter(|g| !g.events.is_empty()).collect();
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let g_run: Vec<i64> = batch.iter().map(|g| g.run_id).collect();
-        let g_k: Vec<i32> = batch.iter().map(|g| g.events.len() as i32).collect();
-        let g_stage: Vec<Option<&str>> = batch.iter().map(|g| g.stage_after()).collect();
-        let g_progress: Vec<Option<i16>> = batch.iter().map(|g| g.progress_after()).collect();
-        let g_only: Vec<bool> = batch.iter().map(|g| g.only_if_running).collect();
-        let mut e_run = Vec::new();
-        let mut e_i = Vec::new();
-        let mut e_job = Vec::new();
-        let mut e_stage = Vec::new();
-        let mut e_status = Vec::new();
-        let mut e_progress = Vec::new();
-        let mut e_payload = Vec::new();
-        for g in &batch {
-            for (i, e) in g.events.iter().enumerate() {
-                e_run.push(g.run_id);
-                e_i.push(i as i32 + 1);
-                e_job.push(e.job_id);
-                e_stage.push(e.stage.as_deref());
-                e_status.push(e.status.as_str());
-                e_progress.push(e.progress);
-                e_payload.push(e.payload.as_ref().map(|p| p.to_string()));
+        // One statement updates a run row once: a run named twice goes to a later statement
+        // (each sees the seqs the one before took).
+        let mut rounds: Vec<Vec<&RunEvents>> = Vec::new();
+        for g in batch.iter().filter(|g| !g.events.is_empty()) {
+            match rounds
+                .iter_mut()
+                .find(|r| r.iter().all(|o| o.run_id != g.run_id))
+            {
+                Some(round) => round.push(g),
+                None => rounds.push(vec![g]),
             }
         }
-        let stmt = self
-            .c
-            .prepare_cached(include_str!("sql/append_events.sql"))
-            .await?;
-        self.c
-            .query_one(
-                &stmt,
-                &[
-                    &g_run,
-                    &g_k,
-                    &g_stage,
-                    &g_progress,
-                    &g_only,
-                    &e_run,
-                    &e_i,
-                    &e_job,
-                    &e_stage,
-                    &e_status,
-                    &e_progress,
-                    &e_payload,
-                    &self.channel,
-                ],
-            )
-            .await?;
+        for round in rounds {
+            self.append_round(&round).await?;
+        }
         Ok(())
     }
-
     async fn fail_runs(&mut self, failures: &[RunFailure]) -> Result<Vec<bool>> {
         if failures.is_empty() {
             return Ok(Vec::new());
@@ -398,5 +361,59 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
             )
             .await?;
         Ok(row.get(0))
+    }
+}
+
+impl<C: GenericClient> PgStatements<'_, C> {
+    /// Append the events of distinct runs with one statement.
+    async fn append_round(&mut self, batch: &[&RunEvents]) -> Result<()> {
+        let g_run: Vec<i64> = batch.iter().map(|g| g.run_id).collect();
+        let g_k: Vec<i32> = batch.iter().map(|g| g.events.len() as i32).collect();
+        let g_stage: Vec<Option<&str>> = batch.iter().map(|g| g.stage_after()).collect();
+        let g_progress: Vec<Option<i16>> = batch.iter().map(|g| g.progress_after()).collect();
+        let g_only: Vec<bool> = batch.iter().map(|g| g.only_if_running).collect();
+        let mut e_run = Vec::new();
+        let mut e_i = Vec::new();
+        let mut e_job = Vec::new();
+        let mut e_stage = Vec::new();
+        let mut e_status = Vec::new();
+        let mut e_progress = Vec::new();
+        let mut e_payload = Vec::new();
+        for g in batch {
+            for (i, e) in g.events.iter().enumerate() {
+                e_run.push(g.run_id);
+                e_i.push(i as i32 + 1);
+                e_job.push(e.job_id);
+                e_stage.push(e.stage.as_deref());
+                e_status.push(e.status.as_str());
+                e_progress.push(e.progress);
+                e_payload.push(e.payload.as_ref().map(|p| p.to_string()));
+            }
+        }
+        let stmt = self
+            .c
+            .prepare_cached(include_str!("sql/append_events.sql"))
+            .await?;
+        self.c
+            .query_one(
+                &stmt,
+                &[
+                    &g_run,
+                    &g_k,
+                    &g_stage,
+                    &g_progress,
+                    &g_only,
+                    &e_run,
+                    &e_i,
+                    &e_job,
+                    &e_stage,
+                    &e_status,
+                    &e_progress,
+                    &e_payload,
+                    &self.channel,
+                ],
+            )
+            .await?;
+        Ok(())
     }
 }

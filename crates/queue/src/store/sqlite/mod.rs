@@ -20,8 +20,8 @@ use tokio::sync::broadcast;
 
 use super::json_contains;
 use super::{
-    Backend, Lease, MigrationStatus, PruneSpec, Rescue, StaleJob, StateCounts, StepInputs, Store,
-    Wakeup,
+    Backend, Lease, MigrationStatus, Op, OpResult, PruneSpec, Rescue, StaleJob, StateCounts,
+    StepInputs, Store, Wakeup,
 };
 use crate::clock;
 use crate::error::{Error, Result};
@@ -1297,6 +1297,11 @@ impl Store for SqliteStore {
 
     async fn resume_run(&self, run_id: i64) -> Result<()> {
         self.apply(move |st| block_on(lifecycle::steps::resume(st, run_id)).map(drop))
+            .await
+    }
+
+    async fn apply_ops(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
+        self.apply(move |st| block_on(lifecycle::ops::dispatch(st, &ops)))
             .await
     }
 
