@@ -9,17 +9,14 @@
 //! - Every statement that maintenance runs checks the leader lease in the same statement
 //!   (fencing), so a deposed leader cannot prune or rescue.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use futures::StreamExt;
 use tokio::sync::broadcast;
-use tokio_postgres::{AsyncMessage, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 use tokio_util::sync::CancellationToken;
 
@@ -32,154 +29,28 @@ use crate::error::{Error, Result};
 use crate::lifecycle::{self, outcomes, Statements};
 use statements::PgStatements;
 
+mod config;
+mod insert;
+mod listener;
+mod migrate;
+mod rows;
 mod statements;
+mod tls;
+
 use crate::job::{
-    AttemptError, CancelOutcome, Completion, Fence, FetchedJob, Inserted, Job, JobFilter, JobState,
-    NewJob,
+    CancelOutcome, Completion, Fence, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
 };
 use crate::run::{
-    EventStatus, Run, RunCancelOutcome, RunEvent, RunState, RunSubmission, StepCompletion,
-    Submitted,
+    EventStatus, Run, RunCancelOutcome, RunEvent, RunSubmission, StepCompletion, Submitted,
 };
-
-/// Schema migrations, in order: version, name, SQL (one file each). Never edit one that has
-/// shipped; add a new one.
-const MIGRATIONS: &[(i32, &str, &str)] = &[
-    (
-        1,
-        "jobs, queues, workers, leader",
-        include_str!("migrations/0001_jobs_queues_workers_leader.sql"),
-    ),
-    (
-        2,
-        "pipelines: runs, events, checkpoints, results, idempotency",
-        include_str!("migrations/0002_pipelines.sql"),
-    ),
-    (
-        3,
-        "complete a pipeline step in one call",
-        include_str!("migrations/0003_complete_step.sql"),
-    ),
-    (
-        4,
-        "rescue credits for progress; jobs by run",
-        include_str!("migrations/0004_rescue_credits_jobs_by_run.sql"),
-    ),
-    (
-        5,
-        "the lifecycle in Rust: no trigger, no function",
-        include_str!("migrations/0005_lifecycle_in_rust.sql"),
-    ),
-];
-
-pub(crate) const JOB_COLUMNS: &str =
-    "id, kind, queue, args::text, state, priority, attempt, max_attempts, \
-    created_at, scheduled_at, attempted_at, finalized_at, attempted_by, errors::text, \
-    metadata::text, tags, unique_key, cancel_requested_at IS NOT NULL";
-
-/// How to reach PostgreSQL. Its `Debug` never shows the URL (it may hold a password).
-#[derive(Clone)]
-pub struct PgConfig {
-    /// `postgres://user@host:port/db`.
-    pub url: String,
-    /// Schema holding the engine's tables (created by `migrate`). `None`: `public`.
-    pub schema: Option<String>,
-    /// Connections in the pool (the LISTEN connection is extra).
-    pub pool_size: usize,
-    /// At most one insert wake-up per queue within this time.
-    pub notify_cooldown: Duration,
-    /// PEM file of certificate authorities trusted for `sslmode=require`, besides the
-    /// public web roots (a managed database's CA, or a private one).
-    pub ca_file: Option<std::path::PathBuf>,
-}
-
-impl std::fmt::Debug for PgConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgConfig")
-            .field("url", &"<redacted>")
-            .field("schema", &self.schema)
-            .field("pool_size", &self.pool_size)
-            .field("notify_cooldown", &self.notify_cooldown)
-            .field("ca_file", &self.ca_file)
-            .finish()
-    }
-}
-
-impl PgConfig {
-    pub fn new(url: impl Into<String>) -> Self {
-        PgConfig {
-            url: url.into(),
-            schema: None,
-            pool_size: 16,
-            notify_cooldown: Duration::from_millis(2),
-            ca_file: None,
-        }
-    }
-    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.ca_file = Some(path.into());
-        self
-    }
-    pub fn schema(mut self, schema: impl Into<String>) -> Self {
-        self.schema = Some(schema.into());
-        self
-    }
-    pub fn pool_size(mut self, n: usize) -> Self {
-        self.pool_size = n.max(1);
-        self
-    }
-}
-
-/// The connector of every connection: TLS with certificate and host name verification when
-/// the URL says `sslmode=require`, plain otherwise.
-///
-/// Why not libpq's meaning of `prefer`/`require` (encrypt, verify nothing): encryption that
-/// accepts any certificate stops a passive eavesdropper but not an active one, and a job
-/// database carries credentials and tokens. So `require` here is libpq's `verify-full`, and
-/// `prefer` (the default) stays plain rather than silently unverified.
-fn tls_connector(
-    pg_config: &mut tokio_postgres::Config,
-    ca_file: Option<&std::path::Path>,
-) -> Result<MakeRustlsConnect> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::CertificateDer;
-    use tokio_postgres::config::SslMode;
-    if pg_config.get_ssl_mode() != SslMode::Require {
-        pg_config.ssl_mode(SslMode::Disable);
-    }
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-            .and_then(|it| it.collect::<std::result::Result<_, _>>())
-            .map_err(|e| {
-                Error::InvalidConfig(format!(
-                    "database CA file {}: not a readable PEM certificate file ({e})",
-                    path.display()
-                ))
-            })?;
-        if certs.is_empty() {
-            return Err(Error::InvalidConfig(format!(
-                "database CA file {} holds no certificate",
-                path.display()
-            )));
-        }
-        for cert in certs {
-            roots.add(cert).map_err(|e| {
-                Error::InvalidConfig(format!(
-                    "database CA file {}: a certificate is unusable ({e})",
-                    path.display()
-                ))
-            })?;
-        }
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::InvalidConfig(format!("TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(MakeRustlsConnect::new(config))
-}
+use config::valid_identifier;
+pub use config::PgConfig;
+use insert::{distinct_queues, insert_rows, INSERT_CHUNK, INSERT_SQL};
+use listener::NotifyLimiter;
+use migrate::MIGRATIONS;
+use rows::{fetched_from_row, run_from_row, RUN_COLUMNS};
+pub(crate) use rows::{job_from_row, JOB_COLUMNS};
+use tls::tls_connector;
 
 /// The PostgreSQL store. Cheap to clone.
 #[derive(Clone)]
@@ -208,19 +79,6 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
-}
-
-#[derive(Default)]
-struct NotifyLimiter {
-    last: HashMap<String, Instant>,
-    trailing: HashSet<String>,
-}
-
-fn valid_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 48
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !s.starts_with(|c: char| c.is_ascii_digit())
 }
 
 impl PgStore {
@@ -358,395 +216,13 @@ impl PgStore {
     async fn client(&self) -> Result<deadpool_postgres::Object> {
         Ok(self.inner.pool.get().await?)
     }
-
-    /// Decide which queues may be notified now; schedule a trailing wake-up for the others.
-    fn queues_to_notify(&self, jobs: &[NewJob]) -> Vec<String> {
-        let now = Instant::now();
-        let cooldown = self.inner.cooldown;
-        let mut notify = Vec::new();
-        let mut trailing = Vec::new();
-        {
-            let Ok(mut lim) = self.inner.limiter.lock() else {
-                return distinct_queues(jobs);
-            };
-            for q in distinct_queues(jobs) {
-                match lim.last.get(&q).copied() {
-                    Some(t) if now.duration_since(t) < cooldown => {
-                        if lim.trailing.insert(q.clone()) {
-                            trailing.push((q, cooldown - now.duration_since(t)));
-                        }
-                    }
-                    _ => {
-                        lim.last.insert(q.clone(), now);
-                        notify.push(q);
-                    }
-                }
-            }
-        }
-        for (q, wait) in trailing {
-            let store = self.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(wait).await;
-                if let Ok(mut lim) = store.inner.limiter.lock() {
-                    lim.trailing.remove(&q);
-                    lim.last.insert(q.clone(), Instant::now());
-                }
-                if let Ok(c) = store.client().await {
-                    let _ = c
-                        .execute(
-                            "SELECT pg_notify($1, $2)",
-                            &[&store.inner.channel, &format!("i:{q}")],
-                        )
-                        .await;
-                }
-            });
-        }
-        notify
-    }
-
-    fn start_listener(&self) {
-        if self.inner.listener_started.set(()).is_err() {
-            return;
-        }
-        let cfg = self.inner.pg_config.clone();
-        let tls = self.inner.tls.clone();
-        let channel = self.inner.channel.clone();
-        let tx = self.inner.events.clone();
-        let stop = self.inner.shutdown.clone();
-        let listening = self.inner.listening.clone();
-        tokio::spawn(async move {
-            let mut first = true;
-            loop {
-                if stop.is_cancelled() {
-                    return;
-                }
-                match cfg.connect(tls.clone()).await {
-                    Ok((client, mut conn)) => {
-                        let mut messages =
-                            futures::stream::poll_fn(move |cx| conn.poll_message(cx));
-                        let listen_sql = format!("LISTEN \"{channel}\"");
-                        let ok = {
-                            let listen = client.batch_execute(&listen_sql);
-                            // Drive the connection while LISTEN runs.
-                            tokio::pin!(listen);
-                            loop {
-                                tokio::select! {
-                                    r = &mut listen => break r.is_ok(),
-                                    m = messages.next() => if m.is_none() { break false },
-                                }
-                            }
-                        };
-                        if ok {
-                            if !first {
-                                let _ = tx.send(Wakeup::Resync);
-                            }
-                            first = false;
-                            listening.store(true, Ordering::Relaxed);
-                            loop {
-                                tokio::select! {
-                                    _ = stop.cancelled() => return,
-                                    m = messages.next() => match m {
-                                        Some(Ok(AsyncMessage::Notification(n))) => {
-                                            if let Some(ev) = parse_event(n.payload()) {
-                                                let _ = tx.send(ev);
-                                            }
-                                        }
-                                        Some(Ok(_)) => {}
-                                        Some(Err(e)) => {
-                                            tracing::warn!(error = %e, "specline LISTEN connection failed; reconnecting");
-                                            break;
-                                        }
-                                        None => break,
-                                    }
-                                }
-                            }
-                        }
-                        listening.store(false, Ordering::Relaxed);
-                        drop(client);
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "specline LISTEN connection could not connect; retrying");
-                    }
-                }
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                }
-            }
-        });
-    }
-
-    async fn notify(&self, payload: String) -> Result<()> {
-        let c = self.client().await?;
-        c.execute("SELECT pg_notify($1, $2)", &[&self.inner.channel, &payload])
-            .await?;
-        Ok(())
-    }
 }
-
-fn parse_event(payload: &str) -> Option<Wakeup> {
-    let (tag, rest) = payload.split_once(':')?;
-    match tag {
-        "i" => Some(Wakeup::Inserted(rest.to_string())),
-        "c" => rest.parse().ok().map(Wakeup::CancelRequested),
-        "q" => Some(Wakeup::QueueChanged(rest.to_string())),
-        "e" => rest.parse().ok().map(Wakeup::RunEvent),
-        _ => None,
-    }
-}
-
-fn distinct_queues(jobs: &[NewJob]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for j in jobs {
-        if !out.contains(&j.queue) {
-            out.push(j.queue.clone());
-        }
-    }
-    out
-}
-
-/// Rows per insert statement: keeps each statement's parameter arrays to a sane size.
-const INSERT_CHUNK: usize = 10_000;
-
-const INSERT_SQL: &str = r#"
-WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::int[],
-                       $6::timestamptz[], $7::text[], $8::int[], $9::text[], $10::text[])
-    AS t(kind, queue, args, priority, max_attempts, scheduled_at, unique_key, unique_states, metadata, tags)
-), ins AS (
-  INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, scheduled_at,
-                             unique_key, unique_states, metadata, tags)
-  SELECT kind, queue, args::jsonb,
-         CASE WHEN scheduled_at > now() THEN 'scheduled' ELSE 'available' END,
-         priority, max_attempts, COALESCE(scheduled_at, now()),
-         unique_key, unique_states, metadata::jsonb,
-         ARRAY(SELECT jsonb_array_elements_text(tags::jsonb))
-  FROM input
-  ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND (unique_states & specline_state_bit(state)) <> 0
-  DO UPDATE SET unique_key = EXCLUDED.unique_key
-  RETURNING id, unique_key, (xmax <> 0) AS duplicate, queue, state
-), woke AS (
-  SELECT pg_notify($11, 'i:' || q) FROM unnest($12::text[]) AS q
-  WHERE q IN (SELECT queue FROM ins WHERE NOT duplicate AND state = 'available')
-)
-SELECT id, unique_key, duplicate, (SELECT count(*) FROM woke) FROM ins
-"#;
-
-/// Insert with one statement; the result is mapped back to input order.
-async fn insert_rows<C: tokio_postgres::GenericClient>(
-    client: &C,
-    stmt: &tokio_postgres::Statement,
-    jobs: &[NewJob],
-    channel: &str,
-    notify_queues: &[String],
-) -> Result<Vec<Inserted>> {
-    if jobs.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Within one statement a row may be touched once: collapse repeated unique keys first.
-    let mut first_of_key: HashMap<&str, usize> = HashMap::new();
-    let mut send: Vec<usize> = Vec::with_capacity(jobs.len());
-    let mut alias: Vec<Option<usize>> = vec![None; jobs.len()];
-    for (i, j) in jobs.iter().enumerate() {
-        if let Some(k) = j.unique_key.as_deref() {
-            if let Some(&first) = first_of_key.get(k) {
-                alias[i] = Some(first);
-                continue;
-            }
-            first_of_key.insert(k, i);
-        }
-        send.push(i);
-    }
-    let n = send.len();
-    let mut kinds = Vec::with_capacity(n);
-    let mut queues = Vec::with_capacity(n);
-    let mut args = Vec::with_capacity(n);
-    let mut prios = Vec::with_capacity(n);
-    let mut maxes = Vec::with_capacity(n);
-    let mut sched: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(n);
-    let mut ukeys: Vec<Option<&str>> = Vec::with_capacity(n);
-    let mut ustates = Vec::with_capacity(n);
-    let mut metas = Vec::with_capacity(n);
-    let mut tags = Vec::with_capacity(n);
-    for &i in &send {
-        let j = &jobs[i];
-        kinds.push(j.kind.as_str());
-        queues.push(j.queue.as_str());
-        args.push(j.args.to_string());
-        prios.push(j.priority);
-        maxes.push(j.max_attempts);
-        sched.push(j.scheduled_at);
-        ukeys.push(j.unique_key.as_deref());
-        ustates.push(j.unique_states);
-        metas.push(j.metadata.to_string());
-        tags.push(serde_json::to_string(&j.tags).unwrap_or_else(|_| "[]".into()));
-    }
-    let rows = client
-        .query(
-            stmt,
-            &[
-                &kinds,
-                &queues,
-                &args,
-                &prios,
-                &maxes,
-                &sched,
-                &ukeys,
-                &ustates,
-                &metas,
-                &tags,
-                &channel,
-                &notify_queues,
-            ],
-        )
-        .await?;
-    let mut by_key: HashMap<String, Inserted> = HashMap::new();
-    let mut plain: Vec<i64> = Vec::new();
-    for r in &rows {
-        let id: i64 = r.get(0);
-        let key: Option<String> = r.get(1);
-        let duplicate: bool = r.get(2);
-        match key {
-            Some(k) => {
-                by_key.insert(k, Inserted { id, duplicate });
-            }
-            None => plain.push(id),
-        }
-    }
-    // Identity values are drawn in input order, so ascending ids map to input order.
-    plain.sort_unstable();
-    let mut plain = plain.into_iter();
-    let mut out: Vec<Option<Inserted>> = vec![None; jobs.len()];
-    for &i in &send {
-        let got = match jobs[i].unique_key.as_deref() {
-            Some(k) => by_key.get(k).copied(),
-            None => plain.next().map(|id| Inserted {
-                id,
-                duplicate: false,
-            }),
-        };
-        out[i] = got;
-    }
-    for i in 0..jobs.len() {
-        if let Some(first) = alias[i] {
-            out[i] = out[first].map(|ins| Inserted {
-                id: ins.id,
-                duplicate: true,
-            });
-        }
-    }
-    out.into_iter()
-        .map(|o| o.ok_or_else(|| Error::Corrupt("insert returned fewer rows than sent".into())))
-        .collect()
-}
-
-const FETCH_SQL: &str = r#"
-WITH picked AS (
-  SELECT id FROM specline_jobs
-  WHERE queue = $1 AND state IN ('available', 'scheduled', 'retryable') AND scheduled_at <= now()
-    AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = $1 AND q.paused)
-  ORDER BY priority, scheduled_at, id
-  LIMIT $2
-  FOR UPDATE SKIP LOCKED
-)
-UPDATE specline_jobs j
-SET state = 'running', attempt = j.attempt + 1, attempted_at = now(),
-    attempted_by = array_append(j.attempted_by, $3)
-FROM picked WHERE j.id = picked.id
-RETURNING j.id, j.kind, j.args::text, j.attempt, j.max_attempts, j.priority,
-          j.created_at, j.scheduled_at, j.metadata::text, j.run_id
-"#;
-
-const FETCH_RUN_SQL: &str = r#"
-WITH picked AS (
-  SELECT id FROM specline_jobs
-  WHERE queue = $1 AND run_id = $4 AND state IN ('available', 'scheduled', 'retryable')
-    AND scheduled_at <= now()
-    AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = $1 AND q.paused)
-  ORDER BY priority, scheduled_at, id
-  LIMIT $2
-  FOR UPDATE SKIP LOCKED
-)
-UPDATE specline_jobs j
-SET state = 'running', attempt = j.attempt + 1, attempted_at = now(),
-    attempted_by = array_append(j.attempted_by, $3)
-FROM picked WHERE j.id = picked.id
-RETURNING j.id, j.kind, j.args::text, j.attempt, j.max_attempts, j.priority,
-          j.created_at, j.scheduled_at, j.metadata::text, j.run_id
-"#;
 
 /// Running jobs of workers whose heartbeat is older than `$3` seconds (or that have no row).
 const STALE_WORKER: &str = "NOT EXISTS (
    SELECT 1 FROM specline_workers w
    WHERE w.id = j.attempted_by[cardinality(j.attempted_by)]
      AND w.heartbeat_at > now() - make_interval(secs => $3))";
-
-const RUN_COLUMNS: &str = "id, pipeline, owner, state, steps::text, input::text, current_step, \
-    stage, progress, last_seq, error_code, error_message, created_at, finished_at";
-
-fn run_from_row(r: &Row) -> Result<Run> {
-    Ok(Run {
-        id: r.get(0),
-        pipeline: r.get(1),
-        owner: r.get(2),
-        state: RunState::parse(r.get(3))?,
-        steps: serde_json::from_str(r.get::<_, &str>(4))
-            .map_err(|e| Error::Corrupt(e.to_string()))?,
-        input: serde_json::from_str(r.get::<_, &str>(5))
-            .map_err(|e| Error::Corrupt(e.to_string()))?,
-        current_step: r.get(6),
-        stage: r.get(7),
-        progress: r.get(8),
-        last_seq: r.get(9),
-        error_code: r.get(10),
-        error_message: r.get(11),
-        created_at: r.get(12),
-        finished_at: r.get(13),
-    })
-}
-
-fn fetched_from_row(r: &Row, queue: &str) -> FetchedJob {
-    FetchedJob {
-        id: r.get(0),
-        kind: r.get(1),
-        queue: queue.to_string(),
-        args: r.get(2),
-        attempt: r.get(3),
-        max_attempts: r.get(4),
-        priority: r.get(5),
-        created_at: r.get(6),
-        scheduled_at: r.get(7),
-        metadata: r.get(8),
-        run_id: r.get(9),
-    }
-}
-
-pub(crate) fn job_from_row(r: &Row) -> Result<Job> {
-    let args: String = r.get(3);
-    let errors: String = r.get(13);
-    let metadata: String = r.get(14);
-    Ok(Job {
-        id: r.get(0),
-        kind: r.get(1),
-        queue: r.get(2),
-        args: serde_json::from_str(&args).map_err(|e| Error::Corrupt(e.to_string()))?,
-        state: JobState::parse(r.get(4))?,
-        priority: r.get(5),
-        attempt: r.get(6),
-        max_attempts: r.get(7),
-        created_at: r.get(8),
-        scheduled_at: r.get(9),
-        attempted_at: r.get(10),
-        finalized_at: r.get(11),
-        attempted_by: r.get(12),
-        errors: serde_json::from_str::<Vec<AttemptError>>(&errors)
-            .map_err(|e| Error::Corrupt(format!("errors of job: {e}")))?,
-        metadata: serde_json::from_str(&metadata).map_err(|e| Error::Corrupt(e.to_string()))?,
-        tags: r.get(15),
-        unique_key: r.get(16),
-        cancel_requested: r.get(17),
-    })
-}
 
 fn lease_cte() -> &'static str {
     "lease AS (SELECT 1 FROM specline_leader WHERE name = 'default' AND holder = $1 AND term = $2 AND expires_at > now())"
@@ -847,7 +323,7 @@ impl Store for PgStore {
             return Ok(Vec::new());
         }
         let c = self.inner.fetch_pool.get().await?;
-        let stmt = c.prepare_cached(FETCH_SQL).await?;
+        let stmt = c.prepare_cached(include_str!("sql/fetch.sql")).await?;
         let limit = limit as i64;
         let rows = c.query(&stmt, &[&queue, &limit, &worker]).await?;
         let jobs: Vec<FetchedJob> = rows.iter().map(|r| fetched_from_row(r, queue)).collect();
@@ -866,7 +342,7 @@ impl Store for PgStore {
             return Ok(Vec::new());
         }
         let c = self.inner.fetch_pool.get().await?;
-        let stmt = c.prepare_cached(FETCH_RUN_SQL).await?;
+        let stmt = c.prepare_cached(include_str!("sql/fetch_run.sql")).await?;
         let limit = limit as i64;
         let rows = c.query(&stmt, &[&queue, &limit, &worker, &run_id]).await?;
         let jobs: Vec<FetchedJob> = rows.iter().map(|r| fetched_from_row(r, queue)).collect();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
-use super::{job_from_row, JOB_COLUMNS};
+use super::rows::{job_from_row, JOB_COLUMNS};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::job::{AttemptError, Completion, Job, JobState};

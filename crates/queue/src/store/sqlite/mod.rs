@@ -7,7 +7,6 @@
 //! Wake-ups are an in-process broadcast sent after each commit; other processes on the
 //! same file find work by polling.
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use futures::executor::block_on;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::broadcast;
 
 use super::json_contains;
@@ -23,62 +22,32 @@ use super::{
     Backend, Lease, MigrationStatus, Op, OpResult, PruneSpec, Rescue, StaleJob, StateCounts,
     StepInputs, Store, Wakeup,
 };
-use crate::clock;
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, outcomes, Statements};
 use statements::SqliteStatements;
 
+mod claim;
+mod config;
+mod insert;
+mod migrate;
+mod rows;
 mod statements;
+mod time;
+
 use crate::job::{
-    AttemptError, CancelOutcome, Completion, Fence, FetchedJob, Inserted, Job, JobFilter, JobState,
-    NewJob,
+    CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
 };
 use crate::run::{
-    EventStatus, Run, RunCancelOutcome, RunEvent, RunState, RunSubmission, StepCompletion,
-    Submitted,
+    EventStatus, Run, RunCancelOutcome, RunEvent, RunSubmission, StepCompletion, Submitted,
 };
-
-/// Schema migrations, in order: version, name, SQL (one file each). Never edit one that has
-/// shipped; add a new one.
-const MIGRATIONS: &[(i32, &str, &str)] = &[
-    (
-        1,
-        "jobs, queues, workers, leader",
-        include_str!("migrations/0001_jobs_queues_workers_leader.sql"),
-    ),
-    (
-        2,
-        "pipelines: runs, events, checkpoints, results, idempotency",
-        include_str!("migrations/0002_pipelines.sql"),
-    ),
-    (
-        3,
-        "rescue credits for progress; jobs by run",
-        include_str!("migrations/0003_rescue_credits_jobs_by_run.sql"),
-    ),
-    (
-        4,
-        "the lifecycle in Rust: no trigger",
-        include_str!("migrations/0004_lifecycle_in_rust.sql"),
-    ),
-];
-
-/// How to open the SQLite file.
-#[derive(Debug, Clone)]
-pub struct SqliteConfig {
-    pub path: PathBuf,
-    /// How long a writer waits for another process's lock before failing.
-    pub busy_timeout: Duration,
-}
-
-impl SqliteConfig {
-    pub fn new(path: impl AsRef<Path>) -> Self {
-        SqliteConfig {
-            path: path.as_ref().to_path_buf(),
-            busy_timeout: Duration::from_secs(10),
-        }
-    }
-}
+use claim::claim;
+pub use config::SqliteConfig;
+pub use insert::SqliteTx;
+use migrate::MIGRATIONS;
+pub(crate) use rows::{job_from_row, JOB_COLUMNS};
+use rows::{run_from_row, RUN_COLUMNS};
+use time::{from_micros, micros, now_us};
+pub(crate) use time::{minus, plus};
 
 /// The SQLite store. Cheap to clone.
 #[derive(Clone)]
@@ -89,242 +58,6 @@ pub struct SqliteStore {
 struct Inner {
     conn: Mutex<Connection>,
     events: broadcast::Sender<Wakeup>,
-}
-
-fn micros(t: DateTime<Utc>) -> i64 {
-    t.timestamp_micros()
-}
-
-fn from_micros(us: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(us).unwrap_or_default()
-}
-
-fn now_us() -> i64 {
-    micros(Utc::now())
-}
-
-/// `us + d` in microseconds, saturating (see [`crate::clock`]).
-pub(crate) fn plus(us: i64, d: Duration) -> i64 {
-    micros(clock::after(from_micros(us), d))
-}
-
-/// `us - d` in microseconds, saturating.
-pub(crate) fn minus(us: i64, d: Duration) -> i64 {
-    micros(clock::before(from_micros(us), d))
-}
-
-const RUN_COLUMNS: &str = "id, pipeline, owner, state, steps, input, current_step, stage, \
-    progress, last_seq, error_code, error_message, created_at, finished_at";
-
-/// A run from the columns [`RUN_COLUMNS`]; the outer error is SQLite's, the inner one a row
-/// that does not decode.
-fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Run>> {
-    let state: String = r.get(3)?;
-    let steps: String = r.get(4)?;
-    let input: String = r.get(5)?;
-    let build = |state: &str| -> Result<Run> {
-        Ok(Run {
-            id: r.get(0)?,
-            pipeline: r.get(1)?,
-            owner: r.get(2)?,
-            state: RunState::parse(state)?,
-            steps: serde_json::from_str(&steps).map_err(|e| Error::Corrupt(e.to_string()))?,
-            input: serde_json::from_str(&input).map_err(|e| Error::Corrupt(e.to_string()))?,
-            current_step: r.get(6)?,
-            stage: r.get(7)?,
-            progress: r.get(8)?,
-            last_seq: r.get(9)?,
-            error_code: r.get(10)?,
-            error_message: r.get(11)?,
-            created_at: from_micros(r.get(12)?),
-            finished_at: r.get::<_, Option<i64>>(13)?.map(from_micros),
-        })
-    };
-    Ok(build(&state))
-}
-
-pub(crate) const JOB_COLUMNS: &str =
-    "id, kind, queue, args, state, priority, attempt, max_attempts, \
-    created_at, scheduled_at, attempted_at, finalized_at, attempted_by, errors, metadata, tags, \
-    unique_key, cancel_requested_at IS NOT NULL";
-
-pub(crate) fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Job>> {
-    let args: String = r.get(3)?;
-    let state: String = r.get(4)?;
-    let attempted_by: String = r.get(12)?;
-    let errors: String = r.get(13)?;
-    let metadata: String = r.get(14)?;
-    let tags: String = r.get(15)?;
-    let build = || -> Result<Job> {
-        let corrupt = |what: &str, e: serde_json::Error| Error::Corrupt(format!("{what}: {e}"));
-        Ok(Job {
-            id: r.get(0)?,
-            kind: r.get(1)?,
-            queue: r.get(2)?,
-            args: serde_json::from_str(&args).map_err(|e| corrupt("args", e))?,
-            state: JobState::parse(&state)?,
-            priority: r.get(5)?,
-            attempt: r.get(6)?,
-            max_attempts: r.get(7)?,
-            created_at: from_micros(r.get(8)?),
-            scheduled_at: from_micros(r.get(9)?),
-            attempted_at: r.get::<_, Option<i64>>(10)?.map(from_micros),
-            finalized_at: r.get::<_, Option<i64>>(11)?.map(from_micros),
-            attempted_by: serde_json::from_str(&attempted_by)
-                .map_err(|e| corrupt("attempted_by", e))?,
-            errors: serde_json::from_str::<Vec<AttemptError>>(&errors)
-                .map_err(|e| corrupt("errors", e))?,
-            metadata: serde_json::from_str(&metadata).map_err(|e| corrupt("metadata", e))?,
-            tags: serde_json::from_str(&tags).map_err(|e| corrupt("tags", e))?,
-            unique_key: r.get(16)?,
-            cancel_requested: r.get(17)?,
-        })
-    };
-    Ok(build())
-}
-
-/// A transaction on the store's connection, for inserting jobs together with the
-/// application's own writes (see [`SqliteStore::transaction`]).
-pub struct SqliteTx<'a> {
-    tx: rusqlite::Transaction<'a>,
-    inserted_queues: Vec<String>,
-}
-
-impl SqliteTx<'_> {
-    /// The underlying transaction, for the application's own statements.
-    pub fn conn(&self) -> &rusqlite::Transaction<'_> {
-        &self.tx
-    }
-
-    /// Whether `fence` holds: the job is still running that attempt. The transaction holds
-    /// the database's write lock, so the attempt cannot be rescued or recorded before the
-    /// caller's own writes in it commit: check it, then write, in one transaction.
-    pub fn holds_fence(&self, fence: Fence) -> Result<bool> {
-        let found: Option<i64> = self
-            .tx
-            .query_row(
-                "SELECT 1 FROM specline_jobs WHERE id = ?1 AND attempt = ?2 AND state = 'running'",
-                params![fence.job_id, fence.attempt],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(found.is_some())
-    }
-
-    /// Insert jobs in this transaction; workers are woken after it commits.
-    pub fn insert(&mut self, jobs: &[NewJob]) -> Result<Vec<Inserted>> {
-        let out = insert_rows(&self.tx, jobs)?;
-        for j in jobs {
-            if !self.inserted_queues.contains(&j.queue) {
-                self.inserted_queues.push(j.queue.clone());
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// Rows per multi-row INSERT statement.
-const INSERT_CHUNK: usize = 100;
-
-fn insert_sql(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, created_at, \
-         scheduled_at, unique_key, unique_states, metadata, tags) VALUES ",
-    );
-    for i in 0..rows {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?)");
-    }
-    sql.push_str(" RETURNING id");
-    sql
-}
-
-fn insert_rows(tx: &rusqlite::Transaction<'_>, jobs: &[NewJob]) -> Result<Vec<Inserted>> {
-    let now_dt = Utc::now();
-    let now = micros(now_dt);
-    let mut out: Vec<Option<Inserted>> = vec![None; jobs.len()];
-    let mut plain: Vec<usize> = Vec::new();
-    // The rows holding the key; which of them count is the job's mask of states
-    // (`JobState::bit`, the one state table).
-    let mut find_unique = tx.prepare_cached(
-        "SELECT id, state, unique_states FROM specline_jobs WHERE unique_key = ?1",
-    )?;
-    let mut insert_one = tx.prepare_cached(&insert_sql(1))?;
-    let bind = |j: &NewJob| -> Vec<rusqlite::types::Value> {
-        use rusqlite::types::Value as V;
-        vec![
-            V::Text(j.kind.clone()),
-            V::Text(j.queue.clone()),
-            V::Text(j.args.to_string()),
-            V::Text(j.initial_state(now_dt).as_str().to_string()),
-            V::Integer(j.priority.into()),
-            V::Integer(j.max_attempts.into()),
-            V::Integer(now),
-            V::Integer(j.scheduled_at.map(micros).unwrap_or(now)),
-            j.unique_key.clone().map(V::Text).unwrap_or(V::Null),
-            V::Integer(j.unique_states.into()),
-            V::Text(j.metadata.to_string()),
-            V::Text(serde_json::to_string(&j.tags).unwrap_or_else(|_| "[]".into())),
-        ]
-    };
-    for (i, j) in jobs.iter().enumerate() {
-        match &j.unique_key {
-            Some(k) => {
-                let holders = find_unique
-                    .query_map([k], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, i32>(2)?,
-                        ))
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                let mut existing = None;
-                for (id, state, mask) in holders {
-                    if JobState::parse(&state)?.bit() & mask != 0 {
-                        existing = Some(id);
-                        break;
-                    }
-                }
-                out[i] = Some(match existing {
-                    Some(id) => Inserted {
-                        id,
-                        duplicate: true,
-                    },
-                    None => {
-                        let id: i64 = insert_one
-                            .query_row(rusqlite::params_from_iter(bind(j)), |r| r.get(0))?;
-                        Inserted {
-                            id,
-                            duplicate: false,
-                        }
-                    }
-                });
-            }
-            None => plain.push(i),
-        }
-    }
-    for chunk in plain.chunks(INSERT_CHUNK) {
-        let mut stmt = tx.prepare_cached(&insert_sql(chunk.len()))?;
-        let values: Vec<rusqlite::types::Value> =
-            chunk.iter().flat_map(|&i| bind(&jobs[i])).collect();
-        let mut ids: Vec<i64> = stmt
-            .query_map(rusqlite::params_from_iter(values), |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        // AUTOINCREMENT ids follow the VALUES order; RETURNING order is not promised.
-        ids.sort_unstable();
-        for (&i, id) in chunk.iter().zip(ids) {
-            out[i] = Some(Inserted {
-                id,
-                duplicate: false,
-            });
-        }
-    }
-    out.into_iter()
-        .map(|o| o.ok_or_else(|| Error::Corrupt("insert returned fewer rows than sent".into())))
-        .collect()
 }
 
 /// Register [`json_contains::contains`] as `specline_json_contains(doc, pattern)`, so the
@@ -473,56 +206,6 @@ impl SqliteStore {
     fn emit(&self, ev: Wakeup) {
         let _ = self.inner.events.send(ev);
     }
-}
-
-fn claim(
-    conn: &mut Connection,
-    queue: &str,
-    worker: &str,
-    now: i64,
-    limit: usize,
-    run: Option<i64>,
-) -> Result<(Vec<FetchedJob>, Vec<Wakeup>)> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut jobs = {
-        let mut stmt = tx.prepare_cached(
-                    "UPDATE specline_jobs
-                     SET state = 'running', attempt = attempt + 1, attempted_at = ?1,
-                         attempted_by = json_insert(attempted_by, '$[#]', ?2)
-                     WHERE id IN (
-                       SELECT id FROM specline_jobs
-                       WHERE queue = ?3 AND state IN ('available', 'scheduled', 'retryable')
-                         AND scheduled_at <= ?1 AND (?5 IS NULL OR run_id = ?5)
-                         AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = ?3 AND q.paused)
-                       ORDER BY priority, scheduled_at, id
-                       LIMIT ?4)
-                     RETURNING id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at, metadata, run_id",
-                )?;
-        let rows = stmt.query_map(params![now, worker, queue, limit as i64, run], |r| {
-            Ok(FetchedJob {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                queue: queue.to_string(),
-                args: r.get(2)?,
-                attempt: r.get(3)?,
-                max_attempts: r.get(4)?,
-                priority: r.get(5)?,
-                created_at: from_micros(r.get(6)?),
-                scheduled_at: from_micros(r.get(7)?),
-                metadata: r.get(8)?,
-                run_id: r.get(9)?,
-            })
-        })?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
-    };
-    let mut st = SqliteStatements::new(&tx, now);
-    futures::executor::block_on(lifecycle::steps::claimed(&mut st, &jobs))?;
-    let wake = std::mem::take(&mut st.wake);
-    tx.commit()?;
-    jobs.sort_by(|a, b| {
-        (a.priority, a.scheduled_at, a.id).cmp(&(b.priority, b.scheduled_at, b.id))
-    });
-    Ok((jobs, wake))
 }
 
 /// Running jobs of workers whose heartbeat is older than `?1` (or that have no row).

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{job_from_row, lease_ok, minus, plus, JOB_COLUMNS};
+use super::lease_ok;
+use super::rows::{job_from_row, JOB_COLUMNS};
+use super::time::{minus, plus};
 use crate::error::{Error, Result};
 use crate::job::{AttemptError, Completion, Job, JobState};
 use crate::lease::Lease;
