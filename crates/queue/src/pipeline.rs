@@ -246,17 +246,25 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 )
             })?;
             let store = ctx.store.clone();
-            // The run and the outputs so far, in one read.
-            let crate::store::StepInputs { run, outputs } = store
-                .step_context(args.run_id)
-                .await
-                .map_err(db_error)?
-                .ok_or_else(|| {
-                    JobError::permanent(
-                        "RUN_NOT_FOUND",
-                        format!("run {} does not exist", args.run_id),
-                    )
-                })?;
+            // The run and the outputs so far: as the claim read them, or in one read.
+            let prefetched = ctx
+                .step_inputs
+                .as_deref()
+                .filter(|i| i.run.id == args.run_id)
+                .cloned();
+            let crate::run::StepInputs { run, outputs } = match prefetched {
+                Some(inputs) => inputs,
+                None => store
+                    .step_context(args.run_id)
+                    .await
+                    .map_err(db_error)?
+                    .ok_or_else(|| {
+                        JobError::permanent(
+                            "RUN_NOT_FOUND",
+                            format!("run {} does not exist", args.run_id),
+                        )
+                    })?,
+            };
             // What the step's completion will do is decided now, from the run's steps.
             let completion = |output| {
                 crate::lifecycle::steps::completion(&run, ctx.id, ctx.attempt, args.step, output)

@@ -212,3 +212,10 @@ pub enum RunCancelOutcome {
 
 /// The code and message of a cancelled run.
 pub(crate) const RUN_CANCELLED: (&str, &str) = ("CANCELLED", "the run was cancelled");
+
+/// What a step reads before it runs: its run, and the outputs of the run's finished steps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepInputs {
+    pub run: Run,
+    pub outputs: Vec<(String, serde_json::Value)>,
+}

@@ -49,6 +49,7 @@ pub enum Wakeup {
 pub use crate::lease::Lease;
 pub use crate::lifecycle::ops::{Op, OpResult};
 pub use crate::lifecycle::{Rescue, StaleJob};
+pub use crate::run::StepInputs;
 
 /// What the pruner deletes.
 #[derive(Debug, Clone, Copy)]
@@ -248,13 +249,6 @@ pub trait Store: Send + Sync + 'static {
     /// driver conformance suite ([`crate::driver_tests`]) uses; a driver implements it with
     /// [`crate::lifecycle::ops::dispatch`] on its [`crate::lifecycle::Statements`].
     async fn apply_ops(&self, ops: Vec<Op>) -> Result<Vec<OpResult>>;
-}
-
-/// What a step reads before it runs: its run, and the outputs of the run's finished steps.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepInputs {
-    pub run: Run,
-    pub outputs: Vec<(String, serde_json::Value)>,
 }
 
 /// Step outputs from a JSON object `{step: output}` (as both drivers aggregate them).

@@ -73,7 +73,7 @@ impl PgStore {
         let cfg = self.inner.pg_config.clone();
         let tls = self.inner.tls.clone();
         let channel = self.inner.channel.clone();
-        let tx = self.inner.events.clone();
+        let tx = self.inner.wakeups.clone();
         let stop = self.inner.shutdown.clone();
         let listening = self.inner.listening.clone();
         tokio::spawn(async move {
@@ -109,7 +109,7 @@ impl PgStore {
                                     _ = stop.cancelled() => return,
                                     m = messages.next() => match m {
                                         Some(Ok(AsyncMessage::Notification(n))) => {
-                                            if let Some(ev) = parse_event(n.payload()) {
+                                            if let Some(ev) = parse_wakeup(n.payload()) {
                                                 let _ = tx.send(ev);
                                             }
                                         }
@@ -146,7 +146,7 @@ impl PgStore {
     }
 }
 
-fn parse_event(payload: &str) -> Option<Wakeup> {
+fn parse_wakeup(payload: &str) -> Option<Wakeup> {
     let (tag, rest) = payload.split_once(':')?;
     match tag {
         "i" => Some(Wakeup::Inserted(rest.to_string())),

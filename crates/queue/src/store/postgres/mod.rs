@@ -66,7 +66,7 @@ struct Inner {
     tls: MakeRustlsConnect,
     schema: String,
     channel: String,
-    events: broadcast::Sender<Wakeup>,
+    wakeups: broadcast::Sender<Wakeup>,
     listener_started: OnceLock<()>,
     /// True while the LISTEN connection is up (readiness probes report it).
     listening: Arc<AtomicBool>,
@@ -139,7 +139,7 @@ impl PgStore {
         .max_size((config.pool_size / 2).max(2))
         .build()
         .map_err(|e| Error::Pool(e.to_string()))?;
-        let (events, _) = broadcast::channel(4096);
+        let (wakeups, _) = broadcast::channel(4096);
         Ok(PgStore {
             inner: Arc::new(Inner {
                 pool,
@@ -148,7 +148,7 @@ impl PgStore {
                 tls,
                 channel: format!("specline_{schema}"),
                 schema,
-                events,
+                wakeups,
                 listener_started: OnceLock::new(),
                 listening: Arc::new(AtomicBool::new(false)),
                 shutdown: CancellationToken::new(),
@@ -326,7 +326,10 @@ impl Store for PgStore {
         let stmt = c.prepare_cached(include_str!("sql/fetch.sql")).await?;
         let limit = limit as i64;
         let rows = c.query(&stmt, &[&queue, &limit, &worker]).await?;
-        let jobs: Vec<FetchedJob> = rows.iter().map(|r| fetched_from_row(r, queue)).collect();
+        let jobs: Vec<FetchedJob> = rows
+            .iter()
+            .map(|r| fetched_from_row(r, queue))
+            .collect::<Result<_>>()?;
         lifecycle::steps::claimed(&mut self.statements(&c), &jobs).await?;
         Ok(jobs)
     }
@@ -345,7 +348,10 @@ impl Store for PgStore {
         let stmt = c.prepare_cached(include_str!("sql/fetch_run.sql")).await?;
         let limit = limit as i64;
         let rows = c.query(&stmt, &[&queue, &limit, &worker, &run_id]).await?;
-        let jobs: Vec<FetchedJob> = rows.iter().map(|r| fetched_from_row(r, queue)).collect();
+        let jobs: Vec<FetchedJob> = rows
+            .iter()
+            .map(|r| fetched_from_row(r, queue))
+            .collect::<Result<_>>()?;
         lifecycle::steps::claimed(&mut self.statements(&c), &jobs).await?;
         Ok(jobs)
     }
@@ -699,7 +705,7 @@ impl Store for PgStore {
     }
 
     fn wakeups(&self) -> broadcast::Receiver<Wakeup> {
-        let rx = self.inner.events.subscribe();
+        let rx = self.inner.wakeups.subscribe();
         self.start_listener();
         rx
     }

@@ -46,10 +46,17 @@ pub(super) fn claim(
                 scheduled_at: from_micros(r.get(7)?),
                 metadata: r.get(8)?,
                 run_id: r.get(9)?,
+                step_inputs: None,
             })
         })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
+    // A step job's run and outputs come with it (the step need not read them again).
+    for job in &mut jobs {
+        if let Some(run_id) = job.run_id {
+            job.step_inputs = super::step_inputs(&tx, run_id)?.map(std::sync::Arc::new);
+        }
+    }
     let mut st = SqliteStatements::new(&tx, now);
     futures::executor::block_on(lifecycle::steps::claimed(&mut st, &jobs))?;
     let wake = std::mem::take(&mut st.wake);

@@ -57,7 +57,7 @@ pub struct SqliteStore {
 
 struct Inner {
     conn: Mutex<Connection>,
-    events: broadcast::Sender<Wakeup>,
+    wakeups: broadcast::Sender<Wakeup>,
 }
 
 /// Register [`json_contains::contains`] as `specline_json_contains(doc, pattern)`, so the
@@ -107,11 +107,11 @@ impl SqliteStore {
             Ok(conn)
         })
         .await??;
-        let (events, _) = broadcast::channel(4096);
+        let (wakeups, _) = broadcast::channel(4096);
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
-                events,
+                wakeups,
             }),
         })
     }
@@ -154,7 +154,7 @@ impl SqliteStore {
             })
             .await?;
         for q in queues {
-            let _ = self.inner.events.send(Wakeup::Inserted(q));
+            let _ = self.inner.wakeups.send(Wakeup::Inserted(q));
         }
         Ok(value)
     }
@@ -204,7 +204,7 @@ impl SqliteStore {
     }
 
     fn emit(&self, ev: Wakeup) {
-        let _ = self.inner.events.send(ev);
+        let _ = self.inner.wakeups.send(ev);
     }
 }
 
@@ -285,6 +285,30 @@ impl SqliteStore {
         self.apply(move |st| block_on(outcomes::record(st, &batch)))
             .await
     }
+}
+
+/// A run and its finished steps' outputs, in one read.
+pub(super) fn step_inputs(conn: &Connection, run_id: i64) -> Result<Option<StepInputs>> {
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT {RUN_COLUMNS},
+                    (SELECT COALESCE(json_group_object(step, json(value)), '{{}}')
+                     FROM specline_checkpoints WHERE run_id = ?1 AND key = '')
+             FROM specline_runs WHERE id = ?1"
+        ))?
+        .query_row([run_id], |r| {
+            let run = run_from_row(r)?;
+            let outputs: String = r.get(14)?;
+            Ok((run, outputs))
+        })
+        .optional()?;
+    let Some((run, outputs)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(StepInputs {
+        run: run?,
+        outputs: super::outputs_from_object(&outputs)?,
+    }))
 }
 
 #[async_trait]
@@ -721,7 +745,7 @@ impl Store for SqliteStore {
     }
 
     fn wakeups(&self) -> broadcast::Receiver<Wakeup> {
-        self.inner.events.subscribe()
+        self.inner.wakeups.subscribe()
     }
 
     async fn next_due(&self, queue: &str) -> Result<Option<DateTime<Utc>>> {
@@ -823,29 +847,7 @@ impl Store for SqliteStore {
     }
 
     async fn step_context(&self, run_id: i64) -> Result<Option<StepInputs>> {
-        self.with_conn(move |conn| {
-            let row = conn
-                .prepare_cached(&format!(
-                    "SELECT {RUN_COLUMNS},
-                            (SELECT COALESCE(json_group_object(step, json(value)), '{{}}')
-                             FROM specline_checkpoints WHERE run_id = ?1 AND key = '')
-                     FROM specline_runs WHERE id = ?1"
-                ))?
-                .query_row([run_id], |r| {
-                    let run = run_from_row(r)?;
-                    let outputs: String = r.get(14)?;
-                    Ok((run, outputs))
-                })
-                .optional()?;
-            let Some((run, outputs)) = row else {
-                return Ok(None);
-            };
-            Ok(Some(StepInputs {
-                run: run?,
-                outputs: super::outputs_from_object(&outputs)?,
-            }))
-        })
-        .await
+        self.with_conn(move |conn| step_inputs(conn, run_id)).await
     }
 
     async fn step_outputs(&self, run_id: i64) -> Result<Vec<(String, serde_json::Value)>> {
