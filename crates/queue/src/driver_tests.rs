@@ -352,13 +352,7 @@ async fn advance_steps_leaves_a_run_that_is_not_running_alone(
     let run_id = two_step_run(&store).await?;
     let job = claim_step(&store, "dq_a").await?;
     let c = completion_of(&store, &job, 0).await?;
-    let failure = RunFailure {
-        run_id,
-        job_id: None,
-        stage: None,
-        code: "STOP".into(),
-        message: "stopped".into(),
-    };
+    let failure = stop(run_id);
     let got = apply(
         &store,
         vec![Op::FailRuns(vec![failure]), Op::AdvanceSteps(vec![c])],
@@ -378,6 +372,17 @@ async fn advance_steps_leaves_a_run_that_is_not_running_alone(
         "the failed run changed: {run:?}"
     );
     Ok(())
+}
+
+/// A failure of `run_id` with code `STOP`.
+fn stop(run_id: i64) -> RunFailure {
+    RunFailure {
+        run_id,
+        job_id: None,
+        stage: None,
+        code: "STOP".into(),
+        message: "stopped".into(),
+    }
 }
 
 fn ev(status: EventStatus, progress: Option<i16>) -> NewEvent {
@@ -410,13 +415,7 @@ async fn append_events_takes_gapless_seqs_and_honours_only_if_running(
         after.iter().all(|e| e.progress == 40),
         "an event without progress must get the run's: {after:?}"
     );
-    let failure = RunFailure {
-        run_id,
-        job_id: None,
-        stage: None,
-        code: "STOP".into(),
-        message: "stopped".into(),
-    };
+    let failure = stop(run_id);
     one(&store, Op::FailRuns(vec![failure])).await?;
     let gated = RunEvents::new(run_id, true).push(ev(EventStatus::Progress, Some(50)));
     let forced = RunEvents::new(run_id, false).push(ev(EventStatus::Failed, None));
@@ -493,13 +492,7 @@ async fn insert_step_jobs_returns_ids_in_input_order(store: Arc<dyn Store>) -> C
 async fn a_transaction_of_statements_is_atomic(store: Arc<dyn Store>) -> CheckResult {
     let job = running_job(&store, "dq", "w").await?;
     let run_id = two_step_run(&store).await?;
-    let failure = RunFailure {
-        run_id,
-        job_id: None,
-        stage: None,
-        code: "STOP".into(),
-        message: "stopped".into(),
-    };
+    let failure = stop(run_id);
     let res = store
         .apply_ops(vec![
             Op::CompleteJobs(vec![(job.id, job.attempt)]),

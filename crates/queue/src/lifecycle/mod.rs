@@ -20,7 +20,7 @@
 
 use std::time::Duration;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::job::{AttemptError, Completion, Job, JobState};
 use crate::lease::Lease;
 use crate::run::{RunState, StepCompletion, StepSpec};
@@ -63,12 +63,46 @@ pub struct JobHead {
     pub last_error: Option<AttemptError>,
 }
 
+impl JobHead {
+    /// From a row's columns as both drivers read them (`last_error`: the JSON of the last
+    /// error record, if any).
+    pub fn decode(
+        id: i64,
+        state: &str,
+        kind: String,
+        run_id: Option<i64>,
+        last_error: Option<&str>,
+    ) -> Result<JobHead> {
+        Ok(JobHead {
+            state: JobState::parse(state)?,
+            kind,
+            run_id,
+            last_error: last_error
+                .map(serde_json::from_str::<AttemptError>)
+                .transpose()
+                .map_err(|e| Error::Corrupt(format!("errors of job {id}: {e}")))?,
+        })
+    }
+}
+
 /// A run as a cancel or resume sees it (its row locked until the transaction ends).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunHead {
     pub state: RunState,
     pub stage: Option<String>,
     pub steps: Vec<StepSpec>,
+}
+
+impl RunHead {
+    /// From a row's columns as both drivers read them (`steps`: their JSON).
+    pub fn decode(run_id: i64, state: &str, stage: Option<String>, steps: &str) -> Result<RunHead> {
+        Ok(RunHead {
+            state: RunState::parse(state)?,
+            stage,
+            steps: serde_json::from_str::<Vec<StepSpec>>(steps)
+                .map_err(|e| Error::Corrupt(format!("steps of run {run_id}: {e}")))?,
+        })
+    }
 }
 
 /// The statements a driver offers, inside one transaction (or, where a batch needs no

@@ -213,6 +213,31 @@ impl PgStore {
         }
     }
 
+    /// Claim up to `limit` due jobs of `queue` (of run `run`, if given) for `worker`, on a
+    /// connection that commits without waiting for the WAL flush; step jobs get their
+    /// `started` events.
+    async fn claim(
+        &self,
+        queue: &str,
+        limit: usize,
+        worker: &str,
+        run: Option<i64>,
+    ) -> Result<Vec<FetchedJob>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let c = self.inner.fetch_pool.get().await?;
+        let stmt = c.prepare_cached(include_str!("sql/fetch.sql")).await?;
+        let limit = limit as i64;
+        let rows = c.query(&stmt, &[&queue, &limit, &worker, &run]).await?;
+        let jobs: Vec<FetchedJob> = rows
+            .iter()
+            .map(|r| fetched_from_row(r, queue))
+            .collect::<Result<_>>()?;
+        lifecycle::steps::claimed(&mut self.statements(&c), &jobs).await?;
+        Ok(jobs)
+    }
+
     async fn client(&self) -> Result<deadpool_postgres::Object> {
         Ok(self.inner.pool.get().await?)
     }
@@ -319,19 +344,7 @@ impl Store for PgStore {
     }
 
     async fn fetch(&self, queue: &str, limit: usize, worker: &str) -> Result<Vec<FetchedJob>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let c = self.inner.fetch_pool.get().await?;
-        let stmt = c.prepare_cached(include_str!("sql/fetch.sql")).await?;
-        let limit = limit as i64;
-        let rows = c.query(&stmt, &[&queue, &limit, &worker]).await?;
-        let jobs: Vec<FetchedJob> = rows
-            .iter()
-            .map(|r| fetched_from_row(r, queue))
-            .collect::<Result<_>>()?;
-        lifecycle::steps::claimed(&mut self.statements(&c), &jobs).await?;
-        Ok(jobs)
+        self.claim(queue, limit, worker, None).await
     }
 
     async fn fetch_run(
@@ -341,19 +354,7 @@ impl Store for PgStore {
         worker: &str,
         run_id: i64,
     ) -> Result<Vec<FetchedJob>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let c = self.inner.fetch_pool.get().await?;
-        let stmt = c.prepare_cached(include_str!("sql/fetch_run.sql")).await?;
-        let limit = limit as i64;
-        let rows = c.query(&stmt, &[&queue, &limit, &worker, &run_id]).await?;
-        let jobs: Vec<FetchedJob> = rows
-            .iter()
-            .map(|r| fetched_from_row(r, queue))
-            .collect::<Result<_>>()?;
-        lifecycle::steps::claimed(&mut self.statements(&c), &jobs).await?;
-        Ok(jobs)
+        self.claim(queue, limit, worker, Some(run_id)).await
     }
 
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {

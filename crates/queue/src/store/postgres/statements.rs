@@ -10,12 +10,12 @@ use deadpool_postgres::GenericClient;
 use super::rows::{job_from_row, JOB_COLUMNS};
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::job::{AttemptError, Completion, Job, JobState};
+use crate::job::{Completion, Job};
 use crate::lease::Lease;
 use crate::lifecycle::{
     Advanced, Ended, JobHead, Rescue, RunEvents, RunFailure, RunHead, Statements, StepJob,
 };
-use crate::run::{RunState, StepCompletion, StepSpec, Then};
+use crate::run::{StepCompletion, Then};
 
 /// The statements on one client: a transaction, or a pooled connection for a batch that
 /// needs none.
@@ -27,6 +27,21 @@ pub(crate) struct PgStatements<'a, C: GenericClient> {
 
 fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+/// One entry per input from rows `(ordinality, run_id, kind, …)` of the jobs that applied.
+fn ended_by_ordinality(rows: &[tokio_postgres::Row], len: usize) -> Vec<Option<Ended>> {
+    let mut out = vec![None; len];
+    for r in rows {
+        let n: i64 = r.get(0);
+        if let Some(slot) = usize::try_from(n - 1).ok().and_then(|i| out.get_mut(i)) {
+            *slot = Some(Ended {
+                run_id: r.get(1),
+                kind: r.get(2),
+            });
+        }
+    }
+    out
 }
 
 impl<C: GenericClient> Statements for PgStatements<'_, C> {
@@ -70,17 +85,7 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
                 &[&ids, &attempts, &states, &run_at, &errors, &uncount],
             )
             .await?;
-        let mut out = vec![None; batch.len()];
-        for r in rows {
-            let n: i64 = r.get(0);
-            if let Some(slot) = out.get_mut((n - 1) as usize) {
-                *slot = Some(Ended {
-                    run_id: r.get(1),
-                    kind: r.get(2),
-                });
-            }
-        }
-        Ok(out)
+        Ok(ended_by_ordinality(&rows, batch.len()))
     }
 
     async fn advance_steps(&mut self, steps: &[&StepCompletion]) -> Result<Vec<Advanced>> {
@@ -236,17 +241,7 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
                 ],
             )
             .await?;
-        let mut out = vec![None; rescues.len()];
-        for r in rows {
-            let n: i64 = r.get(0);
-            if let Some(slot) = out.get_mut((n - 1) as usize) {
-                *slot = Some(Ended {
-                    run_id: r.get(1),
-                    kind: r.get(2),
-                });
-            }
-        }
-        Ok(out)
+        Ok(ended_by_ordinality(&rows, rescues.len()))
     }
 
     async fn lock_job(&mut self, id: i64) -> Result<Option<JobHead>> {
@@ -258,19 +253,8 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
                 &[&id],
             )
             .await?;
-        row.map(|r| {
-            Ok(JobHead {
-                state: JobState::parse(r.get(0))?,
-                kind: r.get(1),
-                run_id: r.get(2),
-                last_error: r
-                    .get::<_, Option<&str>>(3)
-                    .map(serde_json::from_str::<AttemptError>)
-                    .transpose()
-                    .map_err(|e| Error::Corrupt(format!("errors of job {id}: {e}")))?,
-            })
-        })
-        .transpose()
+        row.map(|r| JobHead::decode(id, r.get(0), r.get(1), r.get(2), r.get(3)))
+            .transpose()
     }
 
     async fn cancel_job(&mut self, id: i64, running: bool) -> Result<()> {
@@ -305,15 +289,8 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
                 &[&run_id],
             )
             .await?;
-        row.map(|r| {
-            Ok(RunHead {
-                state: RunState::parse(r.get(0))?,
-                stage: r.get(1),
-                steps: serde_json::from_str::<Vec<StepSpec>>(r.get::<_, &str>(2))
-                    .map_err(|e| Error::Corrupt(format!("steps of run {run_id}: {e}")))?,
-            })
-        })
-        .transpose()
+        row.map(|r| RunHead::decode(run_id, r.get(0), r.get(1), r.get(2)))
+            .transpose()
     }
 
     async fn done_steps(&mut self, run_id: i64) -> Result<Vec<String>> {

@@ -14,12 +14,12 @@ use super::lease_ok;
 use super::rows::{job_from_row, JOB_COLUMNS};
 use super::time::{minus, plus};
 use crate::error::{Error, Result};
-use crate::job::{AttemptError, Completion, Job, JobState};
+use crate::job::{Completion, Job, JobState};
 use crate::lease::Lease;
 use crate::lifecycle::{
     Advanced, Ended, JobHead, Rescue, RunEvents, RunFailure, RunHead, Statements, StepJob,
 };
-use crate::run::{RunState, StepCompletion, StepSpec, Then};
+use crate::run::{StepCompletion, Then};
 use crate::store::Wakeup;
 
 /// The statements on one connection (in a transaction), at one `now` (microseconds).
@@ -294,15 +294,7 @@ impl Statements for SqliteStatements<'_> {
             )
             .optional()?;
         row.map(|(state, kind, run_id, err)| {
-            Ok(JobHead {
-                state: JobState::parse(&state)?,
-                kind,
-                run_id,
-                last_error: err
-                    .map(|e| serde_json::from_str::<AttemptError>(&e))
-                    .transpose()
-                    .map_err(|e| Error::Corrupt(format!("errors of job {id}: {e}")))?,
-            })
+            JobHead::decode(id, &state, kind, run_id, err.as_deref())
         })
         .transpose()
     }
@@ -347,15 +339,8 @@ impl Statements for SqliteStatements<'_> {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        row.map(|(state, stage, steps)| {
-            Ok(RunHead {
-                state: RunState::parse(&state)?,
-                stage,
-                steps: serde_json::from_str::<Vec<StepSpec>>(&steps)
-                    .map_err(|e| Error::Corrupt(format!("steps of run {run_id}: {e}")))?,
-            })
-        })
-        .transpose()
+        row.map(|(state, stage, steps)| RunHead::decode(run_id, &state, stage, &steps))
+            .transpose()
     }
 
     async fn done_steps(&mut self, run_id: i64) -> Result<Vec<String>> {

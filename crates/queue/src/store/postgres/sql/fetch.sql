@@ -1,7 +1,9 @@
--- Claim up to $2 due jobs of queue $1 for worker $3, in fetch order, skipping locked rows.
+-- Claim up to $2 due jobs of queue $1 (of run $4, if not null) for worker $3, in fetch
+-- order, skipping locked rows.
 WITH picked AS (
   SELECT id FROM specline_jobs
   WHERE queue = $1 AND state IN ('available', 'scheduled', 'retryable') AND scheduled_at <= now()
+    AND ($4::bigint IS NULL OR run_id = $4)
     AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = $1 AND q.paused)
   ORDER BY priority, scheduled_at, id
   LIMIT $2
