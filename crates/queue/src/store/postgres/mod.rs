@@ -48,7 +48,7 @@ pub use config::PgConfig;
 use insert::{distinct_queues, insert_rows, INSERT_CHUNK, INSERT_SQL};
 use listener::NotifyLimiter;
 use migrate::MIGRATIONS;
-use rows::{fetched_from_row, run_from_row, RUN_COLUMNS};
+use rows::{fetched_from_row, run_from_row, step_inputs_from_row, RUN_COLUMNS};
 pub(crate) use rows::{job_from_row, JOB_COLUMNS};
 use tls::tls_connector;
 
@@ -230,11 +230,17 @@ impl PgStore {
         let stmt = c.prepare_cached(include_str!("sql/fetch.sql")).await?;
         let limit = limit as i64;
         let rows = c.query(&stmt, &[&queue, &limit, &worker, &run]).await?;
-        let jobs: Vec<FetchedJob> = rows
-            .iter()
-            .map(|r| fetched_from_row(r, queue))
-            .collect::<Result<_>>()?;
-        lifecycle::steps::claimed(&mut self.statements(&c), &jobs).await?;
+        let mut jobs: Vec<FetchedJob> = rows.iter().map(|r| fetched_from_row(r, queue)).collect();
+        // Step jobs: their runs and outputs in one read (not one per step), then their
+        // `started` events. Plain jobs pay for neither.
+        let runs: Vec<i64> = jobs.iter().filter_map(|j| j.run_id).collect();
+        if !runs.is_empty() {
+            let inputs = step_inputs(&c, &runs).await?;
+            for job in &mut jobs {
+                job.step_inputs = job.run_id.and_then(|id| inputs.get(&id).cloned());
+            }
+            lifecycle::steps::claimed(&mut self.statements(&c), &jobs).await?;
+        }
         Ok(jobs)
     }
 
@@ -255,6 +261,20 @@ fn lease_cte() -> &'static str {
 
 fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+}
+
+/// Runs and their finished steps' outputs, by run id, in one read.
+async fn step_inputs(
+    c: &deadpool_postgres::Object,
+    runs: &[i64],
+) -> Result<std::collections::HashMap<i64, Arc<StepInputs>>> {
+    let stmt = c
+        .prepare_cached(include_str!("sql/step_inputs.sql"))
+        .await?;
+    let rows = c.query(&stmt, &[&runs]).await?;
+    rows.iter()
+        .map(|r| Ok((r.get::<_, i64>(0), Arc::new(step_inputs_from_row(r)?))))
+        .collect()
 }
 
 #[async_trait]
@@ -822,20 +842,8 @@ impl Store for PgStore {
 
     async fn step_context(&self, run_id: i64) -> Result<Option<StepInputs>> {
         let c = self.client().await?;
-        let stmt = c
-            .prepare_cached(&format!(
-                "SELECT {RUN_COLUMNS},
-                        (SELECT COALESCE(json_object_agg(step, value), '{{}}')::text
-                         FROM specline_checkpoints WHERE run_id = $1 AND key = '')
-                 FROM specline_runs WHERE id = $1"
-            ))
-            .await?;
-        let Some(row) = c.query_opt(&stmt, &[&run_id]).await? else {
-            return Ok(None);
-        };
-        let run = run_from_row(&row)?;
-        let outputs = super::outputs_from_object(row.get::<_, &str>(14))?;
-        Ok(Some(StepInputs { run, outputs }))
+        let mut inputs = step_inputs(&c, &[run_id]).await?;
+        Ok(inputs.remove(&run_id).map(Arc::unwrap_or_clone))
     }
 
     async fn step_outputs(&self, run_id: i64) -> Result<Vec<(String, serde_json::Value)>> {

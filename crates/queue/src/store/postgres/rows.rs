@@ -16,41 +16,29 @@ pub(super) const RUN_COLUMNS: &str =
     stage, progress, last_seq, error_code, error_message, created_at, finished_at";
 
 pub(super) fn run_from_row(r: &Row) -> Result<Run> {
-    run_at(r, 0)
-}
-
-/// A run from the columns [`RUN_COLUMNS`] starting at column `o`.
-fn run_at(r: &Row, o: usize) -> Result<Run> {
     Ok(Run {
-        id: r.get(o),
-        pipeline: r.get(o + 1),
-        owner: r.get(o + 2),
-        state: RunState::parse(r.get(o + 3))?,
-        steps: serde_json::from_str(r.get::<_, &str>(o + 4))
+        id: r.get(0),
+        pipeline: r.get(1),
+        owner: r.get(2),
+        state: RunState::parse(r.get(3))?,
+        steps: serde_json::from_str(r.get::<_, &str>(4))
             .map_err(|e| Error::Corrupt(e.to_string()))?,
-        input: serde_json::from_str(r.get::<_, &str>(o + 5))
+        input: serde_json::from_str(r.get::<_, &str>(5))
             .map_err(|e| Error::Corrupt(e.to_string()))?,
-        current_step: r.get(o + 6),
-        stage: r.get(o + 7),
-        progress: r.get(o + 8),
-        last_seq: r.get(o + 9),
-        error_code: r.get(o + 10),
-        error_message: r.get(o + 11),
-        created_at: r.get(o + 12),
-        finished_at: r.get(o + 13),
+        current_step: r.get(6),
+        stage: r.get(7),
+        progress: r.get(8),
+        last_seq: r.get(9),
+        error_code: r.get(10),
+        error_message: r.get(11),
+        created_at: r.get(12),
+        finished_at: r.get(13),
     })
 }
 
-/// A claimed job from `sql/fetch.sql`'s columns: the job, then its run's (if a step's).
-pub(super) fn fetched_from_row(r: &Row, queue: &str) -> Result<FetchedJob> {
-    let step_inputs = match r.get::<_, Option<i64>>(10) {
-        Some(_) => Some(std::sync::Arc::new(StepInputs {
-            run: run_at(r, 10)?,
-            outputs: crate::store::outputs_from_object(r.get::<_, &str>(24))?,
-        })),
-        None => None,
-    };
-    Ok(FetchedJob {
+/// A claimed job from `sql/fetch.sql`'s columns (its step inputs are read apart).
+pub(super) fn fetched_from_row(r: &Row, queue: &str) -> FetchedJob {
+    FetchedJob {
         id: r.get(0),
         kind: r.get(1),
         queue: queue.to_string(),
@@ -62,7 +50,15 @@ pub(super) fn fetched_from_row(r: &Row, queue: &str) -> Result<FetchedJob> {
         scheduled_at: r.get(7),
         metadata: r.get(8),
         run_id: r.get(9),
-        step_inputs,
+        step_inputs: None,
+    }
+}
+
+/// A run and its outputs from `sql/step_inputs.sql`'s columns.
+pub(super) fn step_inputs_from_row(r: &Row) -> Result<StepInputs> {
+    Ok(StepInputs {
+        run: run_from_row(r)?,
+        outputs: crate::store::outputs_from_object(r.get::<_, &str>(14))?,
     })
 }
 
