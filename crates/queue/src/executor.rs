@@ -130,6 +130,7 @@ async fn execute(
         cancel: token.clone(),
         store: shared.store.clone(),
         completing: completing.clone(),
+        step_inputs: job.step_inputs.clone(),
     };
     let timeout = entry.spec.options.timeout;
     let fut = AssertUnwindSafe(entry.handler.call(ctx, &job.args)).catch_unwind();

@@ -32,6 +32,8 @@ pub struct JobContext {
     /// checkpoint): from then on a cancel request no longer abandons the attempt, because
     /// the write may already be committing and the outcome must agree with the database.
     pub(crate) completing: Arc<std::sync::atomic::AtomicBool>,
+    /// A step's inputs as its claim read them.
+    pub(crate) step_inputs: Option<Arc<crate::run::StepInputs>>,
 }
 
 impl std::fmt::Debug for JobContext {

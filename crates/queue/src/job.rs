@@ -189,6 +189,11 @@ pub struct FetchedJob {
     pub created_at: DateTime<Utc>,
     pub scheduled_at: DateTime<Utc>,
     pub metadata: String,
+    /// The pipeline run of a step's job.
+    pub run_id: Option<i64>,
+    /// For a step's job: its run and the outputs of the run's finished steps, read by the
+    /// claim itself so that the step need not read them again.
+    pub step_inputs: Option<std::sync::Arc<crate::run::StepInputs>>,
 }
 
 /// How an attempt ended, as sent to the store in a completion batch.

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::Stream;
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
@@ -26,8 +26,8 @@ use crate::error::{Error, JobError, Result};
 use crate::handler::{Catalog, Done, ErasedFuture, ErasedHandler, JobContext, Registry};
 use crate::kind::{KindOptions, KindSpec};
 use crate::run::{
-    Idempotency, Run, RunCancelOutcome, RunEvent, RunStatus, RunSubmission, StepCompletion,
-    StepSpec, Submitted, RUN_CANCELLED,
+    Idempotency, Run, RunCancelOutcome, RunEvent, RunStatus, RunSubmission, StepSpec, Submitted,
+    RUN_CANCELLED,
 };
 use crate::sanitize;
 use crate::store::{Backend, Store, Wakeup};
@@ -141,13 +141,6 @@ impl Pipeline {
     }
 }
 
-/// The arguments of a step's job.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub(crate) struct StepArgs {
-    pub run_id: i64,
-    pub step: usize,
-}
-
 /// What a running step can do besides returning its output.
 pub struct StepContext {
     job: JobContext,
@@ -243,7 +236,7 @@ fn db_error(e: Error) -> JobError {
 
 impl<S: Step> ErasedHandler for StepHandler<S> {
     fn call(&self, ctx: JobContext, args: &str) -> ErasedFuture {
-        let parsed = serde_json::from_str::<StepArgs>(args);
+        let parsed = serde_json::from_str::<crate::lifecycle::StepArgs>(args);
         let step = self.step.clone();
         Box::pin(async move {
             let args = parsed.map_err(|e| {
@@ -253,25 +246,30 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 )
             })?;
             let store = ctx.store.clone();
-            // The run and the outputs so far, in one read.
-            let crate::store::StepInputs { run, outputs } = store
-                .step_context(args.run_id)
-                .await
-                .map_err(db_error)?
-                .ok_or_else(|| {
-                    JobError::permanent(
-                        "RUN_NOT_FOUND",
-                        format!("run {} does not exist", args.run_id),
-                    )
-                })?;
-            let result_ttl = run_result_ttl(&run);
-            let completion = |output| StepCompletion {
-                job_id: ctx.id,
-                attempt: ctx.attempt,
-                run_id: args.run_id,
-                step_index: args.step,
-                output,
-                result_ttl,
+            // The run and the outputs so far: as the claim read them, or in one read.
+            let prefetched = ctx
+                .step_inputs
+                .as_deref()
+                .filter(|i| i.run.id == args.run_id)
+                .cloned();
+            let crate::run::StepInputs { run, outputs } = match prefetched {
+                Some(inputs) => inputs,
+                None => store
+                    .step_context(args.run_id)
+                    .await
+                    .map_err(db_error)?
+                    .ok_or_else(|| {
+                        JobError::permanent(
+                            "RUN_NOT_FOUND",
+                            format!("run {} does not exist", args.run_id),
+                        )
+                    })?,
+            };
+            // What the step's completion will do is decided now, from the run's steps.
+            let completion = |output| {
+                crate::lifecycle::steps::completion(&run, ctx.id, ctx.attempt, args.step, output)
+                    .map(Box::new)
+                    .map_err(|e| JobError::permanent(e.code(), e))
             };
             if let Some((_, out)) = outputs
                 .iter()
@@ -286,7 +284,7 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 if !ctx.begin_completion() {
                     return Err(JobError::cancel("the step was cancelled"));
                 }
-                return Ok(Done::Step(Box::new(completion(out.clone()))));
+                return Ok(Done::Step(completion(out.clone())?));
             }
             if run.state == crate::run::RunState::Failed
                 && run.error_code.as_deref() == Some(RUN_CANCELLED.0)
@@ -338,18 +336,9 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 return Err(JobError::cancel("the step was cancelled"));
             }
             // Recorded by the completer, batched with other outcomes in one transaction.
-            Ok(Done::Step(Box::new(completion(output))))
+            Ok(Done::Step(completion(output)?))
         })
     }
-}
-
-fn run_result_ttl(run: &Run) -> Duration {
-    Duration::from_secs(
-        run.steps
-            .last()
-            .map(|s| s.result_ttl_secs)
-            .unwrap_or(7 * 24 * 3600),
-    )
 }
 
 impl Catalog {

@@ -52,16 +52,30 @@ pub struct Submitted {
     pub existing: bool,
 }
 
-/// A step finished: its output is its checkpoint.
+/// A step finished: its output is its checkpoint. Built by
+/// [`crate::lifecycle::steps::completion`], which decides what follows from the run's steps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepCompletion {
     pub job_id: i64,
     pub attempt: i32,
     pub run_id: i64,
     pub step_index: usize,
+    /// The step's name (its job kind, and its checkpoint's name).
+    pub step: String,
+    /// The share of the run's steps done once this one is (0–100).
+    pub progress: i16,
     pub output: serde_json::Value,
-    /// How long the run's result is kept when this is the last step.
-    pub result_ttl: Duration,
+    /// What follows when the step advances its run.
+    pub then: Then,
+}
+
+/// What follows a step that advances its run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Then {
+    /// The next step's job is inserted.
+    Next(StepSpec),
+    /// It was the last step: the run is done, its result (the output) kept this long.
+    Finish { result_ttl: Duration },
 }
 
 /// The state of a run.
@@ -198,3 +212,10 @@ pub enum RunCancelOutcome {
 
 /// The code and message of a cancelled run.
 pub(crate) const RUN_CANCELLED: (&str, &str) = ("CANCELLED", "the run was cancelled");
+
+/// What a step reads before it runs: its run, and the outputs of the run's finished steps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepInputs {
+    pub run: Run,
+    pub outputs: Vec<(String, serde_json::Value)>,
+}

@@ -69,11 +69,11 @@ impl UniqueOpts {
         self
     }
 
-    pub(crate) fn mask(&self) -> i32 {
+    pub fn mask(&self) -> i32 {
         self.states.iter().fold(0, |m, s| m | s.bit())
     }
 
-    pub(crate) fn compute_key(
+    pub fn compute_key(
         &self,
         kind: &str,
         queue: &str,

@@ -11,7 +11,7 @@ use tokio::sync::broadcast;
 
 use crate::error::Result;
 use crate::job::{
-    AttemptError, CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
+    CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
 };
 use crate::run::{Run, RunCancelOutcome, RunEvent, RunSubmission, StepCompletion, Submitted};
 
@@ -46,15 +46,10 @@ pub enum Wakeup {
     RunEvent(i64),
 }
 
-/// Proof of leadership: the holder and the term (fencing token) it acquired.
-///
-/// Maintenance statements check the lease in the same statement, so a deposed leader that
-/// still believes it leads cannot act.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lease {
-    pub holder: String,
-    pub term: i64,
-}
+pub use crate::lease::Lease;
+pub use crate::lifecycle::ops::{Op, OpResult};
+pub use crate::lifecycle::{Rescue, StaleJob};
+pub use crate::run::StepInputs;
 
 /// What the pruner deletes.
 #[derive(Debug, Clone, Copy)]
@@ -248,13 +243,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Delete expired results and idempotency keys (leader only).
     async fn prune_runs(&self, lease: &Lease) -> Result<u64>;
-}
 
-/// What a step reads before it runs: its run, and the outputs of the run's finished steps.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepInputs {
-    pub run: Run,
-    pub outputs: Vec<(String, serde_json::Value)>,
+    /// Run the driver's lifecycle statements `ops` in one transaction, in order: all of them
+    /// commit, or (on the first error, [`Op::Abort`] included) none. This is the door the
+    /// driver conformance suite ([`crate::driver_tests`]) uses; a driver implements it with
+    /// [`crate::lifecycle::ops::dispatch`] on its [`crate::lifecycle::Statements`].
+    async fn apply_ops(&self, ops: Vec<Op>) -> Result<Vec<OpResult>>;
 }
 
 /// Step outputs from a JSON object `{step: output}` (as both drivers aggregate them).
@@ -262,40 +256,4 @@ pub(crate) fn outputs_from_object(text: &str) -> Result<Vec<(String, serde_json:
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
         .map_err(|e| crate::error::Error::Corrupt(format!("step outputs: {e}")))?;
     Ok(map.into_iter().collect())
-}
-
-/// A running job whose worker stopped heartbeating, as the rescuer sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaleJob {
-    pub id: i64,
-    pub attempt: i32,
-    pub max_attempts: i32,
-    pub cancel_requested: bool,
-    /// The worker of the attempt.
-    pub worker: String,
-    /// A pipeline step whose intermediate checkpoint was written during this attempt.
-    pub progressed: bool,
-    /// Attempts already given back for progress (see [`crate::rescuer`]).
-    pub credits: i32,
-}
-
-/// The rescuer's decision for one stale job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rescue {
-    pub id: i64,
-    /// The attempt the decision is about (the fence).
-    pub attempt: i32,
-    /// `retryable`, `cancelled` or `discarded`.
-    pub state: JobState,
-    /// Give the attempt back: `max_attempts` and the credits both grow by one.
-    pub credit: bool,
-    pub error: AttemptError,
-}
-
-/// The row of a rescued or failed attempt as written in the error history.
-pub(crate) fn rescue_message(stale: Duration) -> String {
-    format!(
-        "the worker running this attempt stopped heartbeating for more than {}s (crashed or lost)",
-        stale.as_secs_f64()
-    )
 }

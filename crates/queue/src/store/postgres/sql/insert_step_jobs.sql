@@ -1,0 +1,11 @@
+-- Insert step jobs (available now) and wake their queues when the transaction commits.
+WITH ins AS (
+  INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, run_id)
+  SELECT kind, queue, args::jsonb, 'available', priority, max_attempts, run
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::int[], $6::bigint[])
+    AS t(kind, queue, args, priority, max_attempts, run)
+  RETURNING id, run_id, queue
+), woke AS (
+  SELECT pg_notify($7, 'i:' || q) FROM (SELECT DISTINCT queue AS q FROM ins) x
+)
+SELECT id, run_id, (SELECT count(*) FROM woke) FROM ins

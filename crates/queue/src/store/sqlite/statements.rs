@@ -1,0 +1,396 @@
+//! The lifecycle's statements on SQLite ([`crate::lifecycle::Statements`]), in the caller's
+//! write transaction. SQLite runs in-process, so a batch is a prepared statement run per
+//! entry (no round trips to save); each checks its fence in its `WHERE` like PostgreSQL's.
+//! Wake-ups are collected and sent by the store after the commit.
+//!
+//! The methods are `async` to share the trait with PostgreSQL but never wait: the store runs
+//! the lifecycle's functions on its blocking thread with `futures::executor::block_on`.
+
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::lease_ok;
+use super::rows::{job_from_row, JOB_COLUMNS};
+use super::time::{minus, plus};
+use crate::error::{Error, Result};
+use crate::job::{Completion, Job, JobState};
+use crate::lease::Lease;
+use crate::lifecycle::{
+    Advanced, Ended, JobHead, Rescue, RunEvents, RunFailure, RunHead, Statements, StepJob,
+};
+use crate::run::{StepCompletion, Then};
+use crate::store::Wakeup;
+
+/// The statements on one connection (in a transaction), at one `now` (microseconds).
+pub(crate) struct SqliteStatements<'a> {
+    pub conn: &'a Connection,
+    pub now: i64,
+    /// Wake-ups to send once the transaction commits.
+    pub wake: Vec<Wakeup>,
+}
+
+impl<'a> SqliteStatements<'a> {
+    pub fn new(conn: &'a Connection, now: i64) -> Self {
+        SqliteStatements {
+            conn,
+            now,
+            wake: Vec::new(),
+        }
+    }
+
+    fn wake(&mut self, w: Wakeup) {
+        if !self.wake.contains(&w) {
+            self.wake.push(w);
+        }
+    }
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+impl Statements for SqliteStatements<'_> {
+    async fn complete_jobs(&mut self, done: &[(i64, i32)]) -> Result<u64> {
+        if done.is_empty() {
+            return Ok(0);
+        }
+        // One statement for the batch: the pairs (id, attempt) travel as one JSON array.
+        let pairs = json_text(&done)?;
+        let n = self
+            .conn
+            .prepare_cached(include_str!("sql/complete_jobs.sql"))?
+            .execute(params![self.now, pairs])?;
+        Ok(n as u64)
+    }
+
+    async fn record_outcomes(&mut self, batch: &[&Completion]) -> Result<Vec<Option<Ended>>> {
+        let mut out = Vec::with_capacity(batch.len());
+        let mut stmt = self
+            .conn
+            .prepare_cached(include_str!("sql/record_outcome.sql"))?;
+        let mut wake = Vec::new();
+        for c in batch {
+            let error = c.outcome.error().map(json_text).transpose()?;
+            let run_at = c.outcome.run_at().map(|t| t.timestamp_micros());
+            let row: Option<(String, Option<i64>, String)> = stmt
+                .query_row(
+                    params![
+                        c.outcome.state().as_str(),
+                        run_at,
+                        self.now,
+                        error,
+                        i32::from(c.outcome.uncounts_attempt()),
+                        c.id,
+                        c.attempt
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            out.push(row.map(|(queue, run_id, kind)| {
+                if run_at.is_some_and(|t| t <= self.now) {
+                    wake.push(Wakeup::Inserted(queue));
+                }
+                Ended { run_id, kind }
+            }));
+        }
+        drop(stmt);
+        for w in wake {
+            self.wake(w);
+        }
+        Ok(out)
+    }
+
+    async fn advance_steps(&mut self, steps: &[&StepCompletion]) -> Result<Vec<Advanced>> {
+        let mut complete = self.conn.prepare_cached(
+            "UPDATE specline_jobs SET state = 'completed', finalized_at = ?3
+             WHERE id = ?1 AND attempt = ?2 AND state = 'running'",
+        )?;
+        let mut checkpoint = self
+            .conn
+            .prepare_cached(include_str!("sql/put_checkpoint.sql"))?;
+        let mut advance = self.conn.prepare_cached(
+            "UPDATE specline_runs SET current_step = ?2 + 1,
+               state = CASE WHEN ?3 THEN 'done' ELSE state END,
+               finished_at = CASE WHEN ?3 THEN ?4 ELSE finished_at END, updated_at = ?4
+             WHERE id = ?1 AND state = 'running' AND current_step = ?2",
+        )?;
+        let mut result = self.conn.prepare_cached(
+            "INSERT INTO specline_results (run_id, result, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (run_id) DO UPDATE SET result = excluded.result,
+               created_at = excluded.created_at, expires_at = excluded.expires_at",
+        )?;
+        let mut out = Vec::with_capacity(steps.len());
+        for s in steps {
+            if complete.execute(params![s.job_id, s.attempt, self.now])? == 0 {
+                out.push(Advanced {
+                    job_completed: false,
+                    run_advanced: false,
+                });
+                continue;
+            }
+            let output = s.output.to_string();
+            checkpoint.execute(params![s.run_id, s.step, "", output, self.now])?;
+            let finish = matches!(s.then, Then::Finish { .. });
+            let advanced =
+                advance.execute(params![s.run_id, s.step_index as i64, finish, self.now])? > 0;
+            if let (true, Then::Finish { result_ttl }) = (advanced, &s.then) {
+                result.execute(params![
+                    s.run_id,
+                    output,
+                    self.now,
+                    plus(self.now, *result_ttl)
+                ])?;
+            }
+            out.push(Advanced {
+                job_completed: true,
+                run_advanced: advanced,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn insert_step_jobs(&mut self, jobs: &[StepJob]) -> Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(jobs.len());
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts,
+                   created_at, scheduled_at, run_id)
+                 VALUES (?1, ?2, ?3, 'available', ?4, ?5, ?6, ?6, ?7) RETURNING id",
+            )?;
+            for j in jobs {
+                ids.push(stmt.query_row(
+                    params![
+                        j.spec.kind,
+                        j.spec.queue,
+                        j.args().to_string(),
+                        j.spec.priority,
+                        j.spec.max_attempts,
+                        self.now,
+                        j.run_id
+                    ],
+                    |r| r.get::<_, i64>(0),
+                )?);
+            }
+        }
+        for j in jobs {
+            self.wake(Wakeup::Inserted(j.spec.queue.clone()));
+        }
+        Ok(ids)
+    }
+
+    async fn append_events(&mut self, batch: &[RunEvents]) -> Result<()> {
+        let mut take = self.conn.prepare_cached(
+            "UPDATE specline_runs SET last_seq = last_seq + ?2, stage = COALESCE(?3, stage),
+               progress = COALESCE(?4, progress), updated_at = ?5
+             WHERE id = ?1 AND (NOT ?6 OR state = 'running')
+             RETURNING last_seq - ?2, progress",
+        )?;
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO specline_run_events (run_id, seq, job_id, stage, status, progress, payload, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let mut woke = Vec::new();
+        for g in batch.iter().filter(|g| !g.events.is_empty()) {
+            let taken: Option<(i64, i16)> = take
+                .query_row(
+                    params![
+                        g.run_id,
+                        g.events.len() as i64,
+                        g.stage_after(),
+                        g.progress_after(),
+                        self.now,
+                        g.only_if_running
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((base, progress)) = taken else {
+                continue;
+            };
+            for (i, e) in g.events.iter().enumerate() {
+                insert.execute(params![
+                    g.run_id,
+                    base + i as i64 + 1,
+                    e.job_id,
+                    e.stage,
+                    e.status.as_str(),
+                    e.progress.unwrap_or(progress),
+                    e.payload.as_ref().map(|p| p.to_string()),
+                    self.now
+                ])?;
+            }
+            woke.push(Wakeup::RunEvent(g.run_id));
+        }
+        drop((take, insert));
+        for w in woke {
+            self.wake(w);
+        }
+        Ok(())
+    }
+
+    async fn fail_runs(&mut self, failures: &[RunFailure]) -> Result<Vec<bool>> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE specline_runs SET state = 'failed', finished_at = ?2, updated_at = ?2,
+               error_code = ?3, error_message = ?4
+             WHERE id = ?1 AND state = 'running'",
+        )?;
+        failures
+            .iter()
+            .map(|f| Ok(stmt.execute(params![f.run_id, self.now, f.code, f.message])? > 0))
+            .collect()
+    }
+
+    async fn rescue_jobs(
+        &mut self,
+        lease: &Lease,
+        stale: Duration,
+        rescues: &[Rescue],
+    ) -> Result<Vec<Option<Ended>>> {
+        if !lease_ok(self.conn, lease, self.now)? {
+            return Ok(vec![None; rescues.len()]);
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(include_str!("sql/rescue_job.sql"))?;
+        let mut out = Vec::with_capacity(rescues.len());
+        let mut wake = Vec::new();
+        for r in rescues {
+            let row: Option<(String, Option<i64>, String)> = stmt
+                .query_row(
+                    params![
+                        r.state.as_str(),
+                        self.now,
+                        json_text(&r.error)?,
+                        i32::from(r.credit),
+                        r.id,
+                        r.attempt,
+                        minus(self.now, stale)
+                    ],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?;
+            out.push(row.map(|(queue, run_id, kind)| {
+                if r.state == JobState::Retryable {
+                    wake.push(Wakeup::Inserted(queue));
+                }
+                Ended { run_id, kind }
+            }));
+        }
+        drop(stmt);
+        for w in wake {
+            self.wake(w);
+        }
+        Ok(out)
+    }
+
+    async fn lock_job(&mut self, id: i64) -> Result<Option<JobHead>> {
+        let row: Option<(String, String, Option<i64>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT state, kind, run_id, errors -> '$[#-1]' FROM specline_jobs WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        row.map(|(state, kind, run_id, err)| {
+            JobHead::decode(id, &state, kind, run_id, err.as_deref())
+        })
+        .transpose()
+    }
+
+    async fn cancel_job(&mut self, id: i64, running: bool) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE specline_jobs SET
+               state = CASE WHEN ?3 THEN state ELSE 'cancelled' END,
+               finalized_at = CASE WHEN ?3 THEN finalized_at ELSE ?2 END,
+               cancel_requested_at = ?2
+             WHERE id = ?1 AND state NOT IN ('completed', 'cancelled', 'discarded')
+               AND (state = 'running') = ?3",
+            params![id, self.now, running],
+        )?;
+        if n > 0 && running {
+            self.wake(Wakeup::CancelRequested(id));
+        }
+        Ok(())
+    }
+
+    async fn discard_job(&mut self, id: i64) -> Result<Option<Job>> {
+        let job = self
+            .conn
+            .query_row(
+                &format!(
+                    "UPDATE specline_jobs SET state = 'discarded', finalized_at = ?1
+                     WHERE id = ?2 AND state <> 'running' RETURNING {JOB_COLUMNS}"
+                ),
+                params![self.now, id],
+                job_from_row,
+            )
+            .optional()?;
+        job.transpose()
+    }
+
+    async fn lock_run(&mut self, run_id: i64) -> Result<Option<RunHead>> {
+        let row: Option<(String, Option<String>, String)> = self
+            .conn
+            .query_row(
+                "SELECT state, stage, steps FROM specline_runs WHERE id = ?1",
+                [run_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        row.map(|(state, stage, steps)| RunHead::decode(run_id, &state, stage, &steps))
+            .transpose()
+    }
+
+    async fn done_steps(&mut self, run_id: i64) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT step FROM specline_checkpoints WHERE run_id = ?1 AND key = ''",
+        )?;
+        let rows = stmt
+            .query_map([run_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(rows)
+    }
+
+    async fn restart_run(&mut self, run_id: i64, index: usize, stage: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE specline_runs SET state = 'running', error_code = NULL, error_message = NULL,
+               finished_at = NULL, current_step = ?2, stage = ?3, updated_at = ?4 WHERE id = ?1",
+            params![run_id, index as i64, stage, self.now],
+        )?;
+        Ok(())
+    }
+
+    async fn current_step_job(&mut self, run_id: i64) -> Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT max(id) FROM specline_jobs WHERE run_id = ?1
+               AND state NOT IN ('completed', 'cancelled', 'discarded')",
+            [run_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    async fn stop_run_jobs(&mut self, run_id: i64) -> Result<Option<i64>> {
+        let rows: Vec<(i64, String)> = {
+            let mut stmt = self.conn.prepare_cached(
+                "UPDATE specline_jobs SET
+                   state = CASE WHEN state = 'running' THEN 'running' ELSE 'cancelled' END,
+                   finalized_at = CASE WHEN state = 'running' THEN NULL ELSE ?2 END,
+                   cancel_requested_at = ?2
+                 WHERE run_id = ?1 AND state NOT IN ('completed', 'cancelled', 'discarded')
+                 RETURNING id, state",
+            )?;
+            let rows = stmt
+                .query_map(params![run_id, self.now], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows
+        };
+        for (id, state) in &rows {
+            if state == "running" {
+                self.wake(Wakeup::CancelRequested(*id));
+            }
+        }
+        Ok(rows.iter().map(|r| r.0).max())
+    }
+}
