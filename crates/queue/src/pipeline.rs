@@ -230,8 +230,10 @@ struct StepHandler<S: Step> {
     step: Arc<S>,
 }
 
+/// An engine error inside a step is classed by its code like any other
+/// (the database out of reach retries; a corrupt row does not).
 fn db_error(e: Error) -> JobError {
-    JobError::retryable(e.code(), e)
+    JobError::from(e)
 }
 
 impl<S: Step> ErasedHandler for StepHandler<S> {
