@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "rescue credits for progress; jobs by run",
         include_str!("sql/postgres/0004_rescue_credits_jobs_by_run.sql"),
     ),
+    (
+        5,
+        "dashboard indexes",
+        include_str!("sql/postgres/0005_dashboard_indexes.sql"),
+    ),
 ];
 
 const JOB_COLUMNS: &str = "id, kind, queue, args::text, state, priority, attempt, max_attempts, \
@@ -796,6 +801,9 @@ fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
 impl Store for PgStore {
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+    fn stats(&self) -> &dyn crate::stats::JobStats {
+        self
     }
 
     fn wakeups_alive(&self) -> bool {

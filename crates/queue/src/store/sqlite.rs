@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "rescue credits for progress; jobs by run",
         include_str!("sql/sqlite/0003_rescue_credits_jobs_by_run.sql"),
     ),
+    (
+        4,
+        "dashboard indexes",
+        include_str!("sql/sqlite/0004_dashboard_indexes.sql"),
+    ),
 ];
 
 /// How to open the SQLite file.
@@ -644,6 +649,9 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+    fn stats(&self) -> &dyn crate::stats::JobStats {
+        self
     }
 
     async fn migrate(&self) -> Result<()> {
