@@ -64,6 +64,9 @@ pub trait JobStats: Send + Sync {
 
     /// Per queue and minute since `since`: jobs finished, attempts started and their wait.
     async fn activity(&self, since: DateTime<Utc>) -> Result<Vec<MinuteActivity>>;
+
+    /// Ids of every owner's runs, newest first, below `before` (a keyset cursor).
+    async fn recent_run_ids(&self, before: Option<i64>, limit: usize) -> Result<Vec<i64>>;
 }
 
 /// One row of the "finished per minute" read: queue, minute (seconds since the epoch / 60).

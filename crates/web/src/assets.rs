@@ -46,6 +46,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/app.js"),
     ),
+    (
+        "jobs.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/jobs.css"),
+    ),
 ];
 
 impl Assets {

@@ -85,4 +85,16 @@ impl JobStats for PgStore {
             .collect();
         Ok(merge_activity(finished, attempted))
     }
+
+    async fn recent_run_ids(&self, before: Option<i64>, limit: usize) -> Result<Vec<i64>> {
+        let c = self.pool().get().await?;
+        let rows = c
+            .query(
+                "SELECT id FROM specline_runs WHERE ($1::bigint IS NULL OR id < $1)
+                 ORDER BY id DESC LIMIT $2",
+                &[&before, &(limit as i64)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
 }

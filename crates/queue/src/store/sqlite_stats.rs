@@ -93,4 +93,18 @@ impl JobStats for SqliteStore {
         })
         .await
     }
+
+    async fn recent_run_ids(&self, before: Option<i64>, limit: usize) -> Result<Vec<i64>> {
+        self.read(move |conn| {
+            let ids = conn
+                .prepare_cached(
+                    "SELECT id FROM specline_runs WHERE (?1 IS NULL OR id < ?1)
+                     ORDER BY id DESC LIMIT ?2",
+                )?
+                .query_map(rusqlite::params![before, limit as i64], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            Ok::<_, Error>(ids)
+        })
+        .await
+    }
 }
