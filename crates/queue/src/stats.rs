@@ -80,7 +80,7 @@ pub(crate) fn merge_activity(
     attempted: Vec<AttemptedRow>,
 ) -> Vec<MinuteActivity> {
     type Points = std::collections::BTreeMap<(String, i64), MinuteActivity>;
-    fn point<'a>(map: &'a mut Points, queue: String, minute: i64) -> &'a mut MinuteActivity {
+    fn point(map: &mut Points, queue: String, minute: i64) -> &mut MinuteActivity {
         map.entry((queue.clone(), minute))
             .or_insert_with(|| MinuteActivity {
                 queue,

@@ -72,7 +72,8 @@ async fn admin_filters_jobs_by_kind_and_retries_a_discarded_one() {
     // Select the discarded job and retry it.
     b.click(&format!("#sel-{probe}")).await;
     b.click("#selected button[value=retry]").await;
-    b.wait_text("#notice", |t| t.contains("Changed 1 job")).await;
+    b.wait_text("#notice", |t| t.contains("Changed 1 job"))
+        .await;
     assert_eq!(
         client.get(probe).await.unwrap().unwrap().state,
         JobState::Available
@@ -101,7 +102,8 @@ async fn admin_pauses_and_resumes_a_queue() {
     b.wait_text(&format!("{row} .status"), |t| t == "running")
         .await;
     b.click(&format!("{row} button[type=submit]")).await;
-    b.wait_text(&format!("{row} .status"), |t| t == "paused").await;
+    b.wait_text(&format!("{row} .status"), |t| t == "paused")
+        .await;
     let paused = server.dbs.jobs.paused_queues().await.unwrap();
     assert!(paused.contains(&specline_app::ANALYZE_QUEUE.to_string()));
     b.screenshot("queues").await;
@@ -127,7 +129,12 @@ async fn someone_not_admin_gets_not_found_and_forms_need_the_csrf_token() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    for path in ["/admin/jobs", "/admin/jobs/1", "/admin/queues", "/admin/runs"] {
+    for path in [
+        "/admin/jobs",
+        "/admin/jobs/1",
+        "/admin/queues",
+        "/admin/runs",
+    ] {
         let r = http
             .get(server.url(path))
             .header("Cookie", format!("specline_session={alice}"))

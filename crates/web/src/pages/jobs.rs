@@ -208,6 +208,13 @@ fn filter_form(filter: &[(String, String)]) -> Markup {
     }
 }
 
+/// The filter and the cursor of the next page.
+fn with_before(filter: &[(String, String)], before: i64) -> Vec<(String, String)> {
+    let mut p = filter.to_vec();
+    p.push(("before".into(), before.to_string()));
+    p
+}
+
 fn hidden_filter(filter: &[(String, String)]) -> Markup {
     html! { @for (k, v) in filter { input type="hidden" name=(format!("f_{k}")) value=(v); } }
 }
@@ -254,8 +261,7 @@ fn job_table(viewer: &Viewer, filter: &[(String, String)], list: &JobList) -> Ma
             nav.pager aria-label="Pages" {
                 a href=(format!("/admin/jobs?{}", encode(filter))) { "Newest" }
                 @if let Some(next) = list.next {
-                    @let mut p = filter.to_vec();
-                    @let _ = p.push(("before".into(), next.to_string()));
+                    @let p = with_before(filter, next);
                     " · " a #older href=(format!("/admin/jobs?{}", encode(&p))) { "Older →" }
                 }
             }
