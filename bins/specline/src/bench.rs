@@ -60,6 +60,10 @@ pub struct BenchArgs {
     /// Concurrent SSE subscribers for --api.
     #[arg(long, default_value_t = 1000)]
     pub subscribers: usize,
+    /// Measure the admin dashboard's pages over HTTP on a table of `--jobs` jobs (filled
+    /// in SQL; `--keep` with `--schema`/`--sqlite-path` reuses a filled table).
+    #[arg(long)]
+    pub dashboard: bool,
     /// Keep the data: reuse `--schema` as it is (created if missing) and drop nothing, or keep
     /// the SQLite file at `--sqlite-path`. Without it the bench works in a schema it creates
     /// (`--schema`, which must not exist yet, or a fresh name) and drops only that one.
@@ -168,8 +172,11 @@ async fn measure(args: &BenchArgs, target: &Target) -> anyhow::Result<()> {
             BackendArg::Sqlite => format!(" ({})", target.db.sqlite_path.display()),
         }
     );
-    if args.api {
-        api(args, &target.db).await
+    if args.dashboard {
+        let dbs = app_databases(&target.db).await?;
+        crate::bench_dashboard::run(args, &target.db, dbs).await
+    } else if args.api {
+        crate::bench_api::run(args, app_databases(&target.db).await?).await
     } else if args.pipeline {
         pipeline(args, store).await
     } else if args.latency {
@@ -179,8 +186,8 @@ async fn measure(args: &BenchArgs, target: &Target) -> anyhow::Result<()> {
     }
 }
 
-/// The API bench needs the application's tables too.
-async fn api(args: &BenchArgs, db: &DbArgs) -> anyhow::Result<()> {
+/// The API and dashboard benches need the application's tables too.
+async fn app_databases(db: &DbArgs) -> anyhow::Result<specline_service::db::Databases> {
     let target = match db.backend {
         BackendArg::Postgres => specline_settings::DatabaseTarget::Postgres {
             url: specline_settings::Secret::new(db.database_url.clone()),
@@ -194,7 +201,7 @@ async fn api(args: &BenchArgs, db: &DbArgs) -> anyhow::Result<()> {
     };
     let dbs = specline_service::db::open(&target).await?;
     dbs.migrate().await?;
-    crate::bench_api::run(args, dbs).await
+    Ok(dbs)
 }
 
 fn worker_config(args: &BenchArgs) -> WorkerConfig {

@@ -73,8 +73,9 @@ fn rss_kib() -> Option<f64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-pub async fn run(args: &BenchArgs, dbs: Databases) -> anyhow::Result<()> {
-    let state = ApiState::new(ApiParts {
+/// The API's state over the bench's databases: no rate limits, one allowed host.
+pub fn api_state(dbs: &Databases) -> ApiState {
+    ApiState::new(ApiParts {
         client: Client::new(dbs.jobs.clone()),
         app: dbs.app.clone(),
         api: dbs.api.clone(),
@@ -93,10 +94,13 @@ pub async fn run(args: &BenchArgs, dbs: Databases) -> anyhow::Result<()> {
             &[IpAddr::V4(Ipv4Addr::new(140, 82, 112, 3))],
         )),
         cipher: None,
-    });
+    })
+}
+
+/// Serve `app` on a free port of 127.0.0.1: its base URL and the server's task.
+pub async fn serve(app: axum::Router) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let app = specline_api::router(state);
     let server = tokio::spawn(async move {
         let _ = axum::serve(
             listener,
@@ -104,6 +108,11 @@ pub async fn run(args: &BenchArgs, dbs: Databases) -> anyhow::Result<()> {
         )
         .await;
     });
+    Ok((base, server))
+}
+
+pub async fn run(args: &BenchArgs, dbs: Databases) -> anyhow::Result<()> {
+    let (base, server) = serve(specline_api::router(api_state(&dbs))).await?;
     let token = specline_app::tokens::generate();
     dbs.api
         .create_token(&NewApiToken {

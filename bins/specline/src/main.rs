@@ -3,6 +3,7 @@
 mod analyze;
 mod bench;
 mod bench_api;
+mod bench_dashboard;
 mod db;
 mod doctor;
 mod errors;

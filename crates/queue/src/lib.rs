@@ -60,6 +60,7 @@ pub mod run;
 mod sanitize;
 mod shared;
 mod state;
+pub mod stats;
 pub mod store;
 mod unique;
 pub mod worker;

@@ -71,6 +71,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/analysis.js"),
     ),
+    (
+        "jobs.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/jobs.css"),
+    ),
 ];
 
 impl Assets {

@@ -28,7 +28,8 @@ const BATCH: usize = 500;
 /// Jobs changed by one bulk request at most.
 const MAX_AFFECTED: usize = 10_000;
 
-fn admin(caller: &Caller) -> ApiResult<()> {
+/// Ok for an admin caller; 403 `ADMIN_ONLY` for anyone else.
+pub fn admin(caller: &Caller) -> ApiResult<()> {
     if caller.admin {
         Ok(())
     } else {
@@ -134,7 +135,7 @@ pub struct JobQuery {
 impl JobQuery {
     /// From a query string's pairs, where `tag` may repeat (the plain query extractor
     /// refuses a repeated key). Unknown keys are ignored, as before.
-    fn from_pairs(pairs: Vec<(String, String)>) -> ApiResult<JobQuery> {
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> ApiResult<JobQuery> {
         let mut q = JobQuery::default();
         let mut tags: Vec<String> = Vec::new();
         for (key, value) in pairs {
@@ -158,7 +159,7 @@ impl JobQuery {
 
     /// The engine's filter (without cursor or limit): an unknown state is 400, args or
     /// metadata that are not a JSON object 422 `INVALID_FILTER`.
-    fn filter(&self) -> ApiResult<JobFilter> {
+    pub fn filter(&self) -> ApiResult<JobFilter> {
         Ok(JobFilter {
             queue: self.queue.clone(),
             kind: self.kind.clone(),
@@ -218,6 +219,11 @@ pub async fn jobs(
 ) -> ApiResult<axum::Json<JobList>> {
     admin(&caller)?;
     let q = JobQuery::from_pairs(pairs)?;
+    Ok(axum::Json(list_jobs(&state, &q).await?))
+}
+
+/// One page of jobs matching a query, newest first (the JSON route and the dashboard).
+pub async fn list_jobs(state: &ApiState, q: &JobQuery) -> ApiResult<JobList> {
     let limit = page_size(q.limit)?;
     let filter = JobFilter {
         limit,
@@ -235,7 +241,7 @@ pub async fn jobs(
     let next = (jobs.len() == limit)
         .then(|| jobs.last().map(|j| j.id))
         .flatten();
-    Ok(axum::Json(JobList { jobs, next }))
+    Ok(JobList { jobs, next })
 }
 
 /// One job with its errors and attempts.
@@ -249,6 +255,11 @@ pub async fn job(
     Path(id): Path<i64>,
 ) -> ApiResult<axum::Json<JobView>> {
     admin(&caller)?;
+    Ok(axum::Json(job_view(&state, id).await?))
+}
+
+/// One job, or 404.
+pub async fn job_view(state: &ApiState, id: i64) -> ApiResult<JobView> {
     let job = state
         .inner
         .parts
@@ -256,7 +267,7 @@ pub async fn job(
         .get(id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(axum::Json(job.into()))
+    Ok(job.into())
 }
 
 /// What to do with jobs.
@@ -328,6 +339,12 @@ pub async fn bulk(
     Json(req): Json<BulkRequest>,
 ) -> ApiResult<axum::Json<BulkResult>> {
     admin(&caller)?;
+    Ok(axum::Json(act(&state, req).await?))
+}
+
+/// Apply a bulk request: the ids given (at most one batch), or every job matching a filter
+/// in batches along the id cursor, up to [`MAX_AFFECTED`].
+pub async fn act(state: &ApiState, req: BulkRequest) -> ApiResult<BulkResult> {
     let mut result = BulkResult {
         affected: 0,
         refused: Vec::new(),
@@ -341,7 +358,7 @@ pub async fn bulk(
                 )));
             }
             for id in req.ids {
-                match apply(&state, req.action, id).await {
+                match apply(state, req.action, id).await {
                     Ok(()) => result.affected += 1,
                     Err(code) => result.refused.push(Refused { id, code }),
                 }
@@ -362,7 +379,7 @@ pub async fn bulk(
                         result.more = true;
                         break 'batches;
                     }
-                    match apply(&state, req.action, j.id).await {
+                    match apply(state, req.action, j.id).await {
                         Ok(()) => result.affected += 1,
                         Err(code) => result.refused.push(Refused { id: j.id, code }),
                     }
@@ -375,7 +392,7 @@ pub async fn bulk(
             ))
         }
     }
-    Ok(axum::Json(result))
+    Ok(result)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -400,6 +417,15 @@ pub async fn queues(
     caller: Caller,
 ) -> ApiResult<axum::Json<QueueList>> {
     admin(&caller)?;
+    let mut queues = Vec::new();
+    for (name, paused) in queue_names(&state).await? {
+        queues.push(queue_view(&state, name, paused).await?);
+    }
+    Ok(axum::Json(QueueList { queues }))
+}
+
+/// The application's queues and any other paused one, each with whether it is paused.
+pub async fn queue_names(state: &ApiState) -> ApiResult<Vec<(String, bool)>> {
     let client = &state.inner.parts.client;
     let paused: BTreeSet<String> = client.store().paused_queues().await?.into_iter().collect();
     let mut names: BTreeSet<String> = specline_app::queues()
@@ -407,12 +433,13 @@ pub async fn queues(
         .map(|q| q.to_string())
         .collect();
     names.extend(paused.iter().cloned());
-    let mut queues = Vec::new();
-    for name in names {
-        let paused = paused.contains(&name);
-        queues.push(queue_view(&state, name, paused).await?);
-    }
-    Ok(axum::Json(QueueList { queues }))
+    Ok(names
+        .into_iter()
+        .map(|n| {
+            let p = paused.contains(&n);
+            (n, p)
+        })
+        .collect())
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -435,18 +462,24 @@ pub async fn pause(
     Json(req): Json<PauseRequest>,
 ) -> ApiResult<axum::Json<QueueView>> {
     admin(&caller)?;
+    set_paused(&state, &name, req.paused).await?;
+    Ok(axum::Json(queue_view(&state, name, req.paused).await?))
+}
+
+/// Pause or resume a queue by name (1 to 128 printable characters).
+pub async fn set_paused(state: &ApiState, name: &str, paused: bool) -> ApiResult<()> {
     if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
             "a queue name is 1 to 128 printable characters",
         ));
     }
     let client = &state.inner.parts.client;
-    if req.paused {
-        client.pause_queue(&name).await?;
+    if paused {
+        client.pause_queue(name).await?;
     } else {
-        client.resume_queue(&name).await?;
+        client.resume_queue(name).await?;
     }
-    Ok(axum::Json(queue_view(&state, name, req.paused).await?))
+    Ok(())
 }
 
 /// A queue with its job counts per state.

@@ -17,7 +17,9 @@ use crate::run::{Run, RunCancelOutcome, RunEvent, RunSubmission, StepCompletion,
 
 mod json_contains;
 pub mod postgres;
+mod postgres_stats;
 pub mod sqlite;
+mod sqlite_stats;
 
 pub use postgres::{PgConfig, PgStore};
 pub use sqlite::{SqliteConfig, SqliteStore};
@@ -80,6 +82,9 @@ pub type StateCounts = Vec<(JobState, i64)>;
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
+
+    /// The dashboard's reads (capped counts, the last hour's activity).
+    fn stats(&self) -> &dyn crate::stats::JobStats;
 
     /// Whether wake-ups are being received: on PostgreSQL, the LISTEN connection is up (or
     /// nothing has subscribed yet). Workers still poll without it, but slowly, so readiness

@@ -28,4 +28,9 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "the lifecycle in Rust: no trigger, no function",
         include_str!("migrations/0005_lifecycle_in_rust.sql"),
     ),
+    (
+        6,
+        "dashboard indexes",
+        include_str!("migrations/0006_dashboard_indexes.sql"),
+    ),
 ];

@@ -283,6 +283,10 @@ impl Store for PgStore {
         Backend::Postgres
     }
 
+    fn stats(&self) -> &dyn crate::stats::JobStats {
+        self
+    }
+
     fn wakeups_alive(&self) -> bool {
         self.inner.listener_started.get().is_none() || self.inner.listening.load(Ordering::Relaxed)
     }
@@ -620,7 +624,7 @@ impl Store for PgStore {
                        AND ($3::text IS NULL OR state = $3) AND tags @> $5::text[]
                        AND ($6::jsonb IS NULL OR args @> $6::jsonb)
                        AND ($7::jsonb IS NULL OR metadata @> $7::jsonb)
-                       AND ($8::bigint IS NULL OR id < $8)
+                       AND id < COALESCE($8::bigint, 9223372036854775807)
                      ORDER BY id DESC LIMIT $4"
                 ),
                 &[

@@ -23,4 +23,9 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "the lifecycle in Rust: no trigger",
         include_str!("migrations/0004_lifecycle_in_rust.sql"),
     ),
+    (
+        5,
+        "dashboard indexes",
+        include_str!("migrations/0005_dashboard_indexes.sql"),
+    ),
 ];

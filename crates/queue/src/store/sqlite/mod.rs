@@ -317,6 +317,10 @@ impl Store for SqliteStore {
         Backend::Sqlite
     }
 
+    fn stats(&self) -> &dyn crate::stats::JobStats {
+        self
+    }
+
     async fn migrate(&self) -> Result<()> {
         self.with_conn(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -613,7 +617,7 @@ impl Store for SqliteStore {
                                    WHERE want.value NOT IN (SELECT value FROM json_each(specline_jobs.tags)))
                    AND (?6 IS NULL OR {contains}(args, ?6))
                    AND (?7 IS NULL OR {contains}(metadata, ?7))
-                   AND (?8 IS NULL OR id < ?8)
+                   AND id < COALESCE(?8, 9223372036854775807)
                  ORDER BY id DESC LIMIT ?4",
                 contains = json_contains::SQL_NAME,
             ))?;
