@@ -100,6 +100,8 @@ enum Db {
 }
 
 pub struct Server {
+    /// The state the server serves (to call the API's functions directly).
+    pub state: ApiState,
     pub base: String,
     pub http: reqwest::Client,
     pub dbs: Databases,
@@ -178,7 +180,7 @@ impl Server {
             resolver: Arc::new(resolver()),
             cipher: Some(cipher()),
         });
-        let app = (options.router)(state);
+        let app = (options.router)(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
@@ -189,6 +191,7 @@ impl Server {
             .await;
         });
         Server {
+            state,
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             dbs,

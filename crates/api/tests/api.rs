@@ -41,6 +41,7 @@ on_both_backends!(
     limits_answer_413_and_429_with_retry_after,
     admin_routes_need_an_admin_and_act_on_every_matching_job,
     admin_job_filters_are_exact_and_a_bulk_action_touches_only_matches,
+    a_narrow_job_filter_searches_a_bounded_window_and_continues_below_it,
     gateway_mode_believes_the_owner_header_only_from_trusted_proxies,
     the_diff_of_two_analyses_names_what_changed_and_is_the_owners_only,
     a_badge_is_served_without_credentials_only_once_its_owner_marks_it_public,
@@ -1041,5 +1042,61 @@ async fn a_document_exports_as_the_cli_renders_it_and_only_to_its_owner(b: Backe
             "{format:?}"
         );
     }
+    s.stop().await;
+}
+
+async fn a_narrow_job_filter_searches_a_bounded_window_and_continues_below_it(b: Backend) {
+    use specline_api::routes::admin::{list_jobs_within, JobQuery};
+    let s = Server::start(b, Options::without_workers()).await;
+    let client = specline_queue::Client::new(s.dbs.jobs.clone());
+    let probe = |n| Probe {
+        repo: "r".into(),
+        n,
+    };
+    // One tagged job, then 25 newer ones without the tag.
+    let first = client
+        .insert_with(&probe(0), specline_queue::InsertOpts::default().tag("rare"))
+        .await
+        .unwrap()
+        .id;
+    for n in 1..=25 {
+        client.insert(&probe(n)).await.unwrap();
+    }
+    let q = |before: Option<i64>| JobQuery {
+        tag: Some("rare".into()),
+        before,
+        limit: Some(5),
+        ..JobQuery::default()
+    };
+    // A window of 10 ids: the first pages find nothing, say how far they searched, and
+    // hand on a cursor below it; following the cursors reaches the job.
+    let mut before = None;
+    let mut seen = Vec::new();
+    let mut floors = Vec::new();
+    for _ in 0..10 {
+        let page = list_jobs_within(&s.state, &q(before), 10).await.unwrap();
+        seen.extend(page.jobs.iter().map(|j| j.id));
+        floors.extend(page.searched_down_to);
+        match page.next {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![first]);
+    assert!(floors.len() >= 2, "the window never ran out: {floors:?}");
+    assert!(floors.windows(2).all(|w| w[1] < w[0]), "{floors:?}");
+    // Unfiltered pages read no window.
+    let all = list_jobs_within(
+        &s.state,
+        &JobQuery {
+            limit: Some(5),
+            ..JobQuery::default()
+        },
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(all.jobs.len(), 5);
+    assert_eq!(all.searched_down_to, None);
     s.stop().await;
 }

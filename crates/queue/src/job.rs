@@ -308,11 +308,25 @@ pub struct JobFilter {
     /// Keyset cursor: only jobs with an id below this one. The list is newest (highest id)
     /// first, so passing the last id of a page gives the next page without OFFSET.
     pub before_id: Option<i64>,
+    /// Only jobs with an id above this one: bounds how far a narrow filter may scan (a
+    /// filter that matches nothing would otherwise read the whole table to say so).
+    pub after_id: Option<i64>,
     /// At most this many, newest first. 0 means 100.
     pub limit: usize,
 }
 
 impl JobFilter {
+    /// Whether any field narrows the list (beyond the cursor and the limit): then a page may
+    /// have to read many rows to find its jobs.
+    pub fn narrows(&self) -> bool {
+        self.queue.is_some()
+            || self.kind.is_some()
+            || self.state.is_some()
+            || !self.tags.is_empty()
+            || self.args.is_some()
+            || self.metadata.is_some()
+    }
+
     /// Refuse a containment pattern that is not a JSON object (`INVALID_ARGS`): args and
     /// metadata are objects, so any other pattern is a caller's mistake, not "no match".
     pub fn validate(&self) -> Result<()> {

@@ -175,6 +175,7 @@ impl JobQuery {
             args: json_object("args", self.args.as_deref())?,
             metadata: json_object("metadata", self.metadata.as_deref())?,
             before_id: self.before,
+            after_id: None,
             limit: 0,
         })
     }
@@ -204,7 +205,15 @@ pub struct JobList {
     pub jobs: Vec<JobView>,
     /// Pass as `before` for the next page; absent on the last page.
     pub next: Option<i64>,
+    /// A filtered page searches at most [`SEARCH_WINDOW`] ids below its cursor, so that a
+    /// filter matching nothing answers at once instead of reading the whole table. When the
+    /// window ran out before the page filled, this is the lowest id searched, and `next`
+    /// continues below it: such a page may hold fewer jobs than `limit`, or none.
+    pub searched_down_to: Option<i64>,
 }
+
+/// How many ids a filtered page searches at most (see [`JobList::searched_down_to`]).
+pub const SEARCH_WINDOW: i64 = 100_000;
 
 /// Jobs, newest first.
 #[utoipa::path(get, path = "/api/v1/admin/jobs", tag = "admin", params(JobQuery),
@@ -223,25 +232,55 @@ pub async fn jobs(
 }
 
 /// One page of jobs matching a query, newest first (the JSON route and the dashboard).
+/// An unfiltered page reads `limit` rows; a filtered one at most [`SEARCH_WINDOW`] ids.
 pub async fn list_jobs(state: &ApiState, q: &JobQuery) -> ApiResult<JobList> {
+    list_jobs_within(state, q, SEARCH_WINDOW).await
+}
+
+/// [`list_jobs`] with a search window of `window` ids (tests use small ones).
+pub async fn list_jobs_within(state: &ApiState, q: &JobQuery, window: i64) -> ApiResult<JobList> {
     let limit = page_size(q.limit)?;
-    let filter = JobFilter {
+    let mut filter = JobFilter {
         limit,
         ..q.filter()?
     };
-    let jobs: Vec<JobView> = state
-        .inner
-        .parts
-        .client
+    let client = &state.inner.parts.client;
+    // The lowest id the window reaches, when it does not reach the first job.
+    let mut floor = None;
+    if filter.narrows() {
+        let top = match filter.before_id {
+            Some(before) => before,
+            None => client
+                .list(&JobFilter {
+                    limit: 1,
+                    ..JobFilter::default()
+                })
+                .await?
+                .first()
+                .map_or(0, |newest| newest.id.saturating_add(1)),
+        };
+        let lowest = top.saturating_sub(window.max(1));
+        if lowest > 1 {
+            filter.after_id = Some(lowest - 1);
+            floor = Some(lowest);
+        }
+    }
+    let jobs: Vec<JobView> = client
         .list(&filter)
         .await?
         .into_iter()
         .map(JobView::from)
         .collect();
-    let next = (jobs.len() == limit)
-        .then(|| jobs.last().map(|j| j.id))
-        .flatten();
-    Ok(JobList { jobs, next })
+    let (next, searched_down_to) = if jobs.len() == limit {
+        (jobs.last().map(|j| j.id), None)
+    } else {
+        (floor, floor)
+    };
+    Ok(JobList {
+        jobs,
+        next,
+        searched_down_to,
+    })
 }
 
 /// One job with its errors and attempts.

@@ -253,9 +253,15 @@ fn job_table(viewer: &Viewer, filter: &[(String, String)], list: &JobList) -> Ma
                                     td { (time(j.created_at)) }
                                 }
                             }
-                            @if list.jobs.is_empty() { tr { td colspan="8" { "No job matches." } } }
+                            @if list.jobs.is_empty() && list.searched_down_to.is_none() { tr { td colspan="8" { "No job matches." } } }
                         }
                     }
+                }
+            }
+            @if let Some(lowest) = list.searched_down_to {
+                p.muted #searched role="status" {
+                    "No more matches among jobs down to id " (lowest) " (a filtered page searches "
+                    (api::SEARCH_WINDOW) " ids at most). \"Older\" searches further down."
                 }
             }
             nav.pager aria-label="Pages" {

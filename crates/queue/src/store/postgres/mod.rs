@@ -625,6 +625,7 @@ impl Store for PgStore {
                        AND ($6::jsonb IS NULL OR args @> $6::jsonb)
                        AND ($7::jsonb IS NULL OR metadata @> $7::jsonb)
                        AND id < COALESCE($8::bigint, 9223372036854775807)
+                       AND id > COALESCE($9::bigint, 0)
                      ORDER BY id DESC LIMIT $4"
                 ),
                 &[
@@ -636,6 +637,7 @@ impl Store for PgStore {
                     &f.args,
                     &f.metadata,
                     &f.before_id,
+                    &f.after_id,
                 ],
             )
             .await?;

@@ -618,6 +618,7 @@ impl Store for SqliteStore {
                    AND (?6 IS NULL OR {contains}(args, ?6))
                    AND (?7 IS NULL OR {contains}(metadata, ?7))
                    AND id < COALESCE(?8, 9223372036854775807)
+                   AND id > COALESCE(?9, 0)
                  ORDER BY id DESC LIMIT ?4",
                 contains = json_contains::SQL_NAME,
             ))?;
@@ -631,7 +632,8 @@ impl Store for SqliteStore {
                         tags,
                         args,
                         metadata,
-                        f.before_id
+                        f.before_id,
+                        f.after_id
                     ],
                     job_from_row,
                 )?
