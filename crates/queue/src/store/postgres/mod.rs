@@ -259,7 +259,7 @@ fn lease_cte() -> &'static str {
     "lease AS (SELECT 1 FROM specline_leader WHERE name = 'default' AND holder = $1 AND term = $2 AND expires_at > now())"
 }
 
-fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
+pub(super) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
 }
 
@@ -665,34 +665,11 @@ impl Store for PgStore {
     }
 
     async fn retry(&self, id: i64) -> Result<Job> {
-        let c = self.client().await?;
-        let res = c
-            .query_opt(
-                &format!(
-                    "WITH upd AS (
-                       UPDATE specline_jobs SET state = 'available', scheduled_at = now(), finalized_at = NULL,
-                         cancel_requested_at = NULL, max_attempts = GREATEST(max_attempts, attempt + 1)
-                       WHERE id = $1 AND state <> 'running' RETURNING *
-                     ), woke AS (SELECT pg_notify($2, 'i:' || queue) FROM upd)
-                     SELECT {JOB_COLUMNS}, (SELECT count(*) FROM woke) FROM upd"
-                ),
-                &[&id, &self.inner.channel],
-            )
-            .await;
-        match res {
-            Ok(Some(row)) => job_from_row(&row),
-            Ok(None) => match self.get_job(id).await? {
-                None => Err(Error::JobNotFound(id)),
-                Some(j) => Err(Error::InvalidState(format!(
-                    "job {id} is {}; cancel it before retrying",
-                    j.state
-                ))),
-            },
-            Err(e) if is_unique_violation(&e) => Err(Error::UniqueConflict(format!(
-                "job {id} cannot run again: another live job holds its unique key"
-            ))),
-            Err(e) => Err(e.into()),
-        }
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let job = lifecycle::retry::job(&mut self.statements(&tx), id).await?;
+        tx.commit().await?;
+        Ok(job)
     }
 
     async fn discard(&self, id: i64) -> Result<Job> {

@@ -666,51 +666,8 @@ impl Store for SqliteStore {
     }
 
     async fn retry(&self, id: i64) -> Result<Job> {
-        let job = self
-            .with_conn(move |conn| {
-                let now = now_us();
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let res = tx
-                    .query_row(
-                        &format!(
-                            "UPDATE specline_jobs SET state = 'available', scheduled_at = ?1, finalized_at = NULL,
-                               cancel_requested_at = NULL, max_attempts = max(max_attempts, attempt + 1)
-                             WHERE id = ?2 AND state <> 'running' RETURNING {JOB_COLUMNS}"
-                        ),
-                        params![now, id],
-                        job_from_row,
-                    )
-                    .optional();
-                let job = match res {
-                    Ok(Some(job)) => job?,
-                    Ok(None) => {
-                        let state: Option<String> = tx
-                            .query_row("SELECT state FROM specline_jobs WHERE id = ?1", [id], |r| {
-                                r.get(0)
-                            })
-                            .optional()?;
-                        return Err(match state {
-                            None => Error::JobNotFound(id),
-                            Some(s) => Error::InvalidState(format!(
-                                "job {id} is {s}; cancel it before retrying"
-                            )),
-                        });
-                    }
-                    Err(rusqlite::Error::SqliteFailure(e, _))
-                        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
-                    {
-                        return Err(Error::UniqueConflict(format!(
-                            "job {id} cannot run again: another live job holds its unique key"
-                        )))
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                tx.commit()?;
-                Ok(job)
-            })
-            .await?;
-        self.emit(Wakeup::Inserted(job.queue.clone()));
-        Ok(job)
+        self.apply(move |st| block_on(lifecycle::retry::job(st, id)))
+            .await
     }
 
     async fn discard(&self, id: i64) -> Result<Job> {
