@@ -14,25 +14,6 @@ impl PgStore {
         Ok(out)
     }
 
-    pub(super) async fn fetch(
-        &self,
-        queue: &str,
-        limit: usize,
-        worker: &str,
-    ) -> Result<Vec<FetchedJob>> {
-        self.claim(queue, limit, worker, None).await
-    }
-
-    pub(super) async fn fetch_run(
-        &self,
-        queue: &str,
-        limit: usize,
-        worker: &str,
-        run_id: i64,
-    ) -> Result<Vec<FetchedJob>> {
-        self.claim(queue, limit, worker, Some(run_id)).await
-    }
-
     pub(super) async fn complete(&self, batch: &[Completion]) -> Result<usize> {
         if batch.is_empty() {
             return Ok(0);

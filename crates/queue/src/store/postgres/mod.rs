@@ -308,7 +308,7 @@ impl Store for PgStore {
     }
 
     async fn fetch(&self, queue: &str, limit: usize, worker: &str) -> Result<Vec<FetchedJob>> {
-        PgStore::fetch(self, queue, limit, worker).await
+        self.claim(queue, limit, worker, None).await
     }
 
     async fn fetch_run(
@@ -318,7 +318,7 @@ impl Store for PgStore {
         worker: &str,
         run_id: i64,
     ) -> Result<Vec<FetchedJob>> {
-        PgStore::fetch_run(self, queue, limit, worker, run_id).await
+        self.claim(queue, limit, worker, Some(run_id)).await
     }
 
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {

@@ -7,29 +7,6 @@ impl SqliteStore {
         self.transaction(move |tx| tx.insert(&jobs)).await
     }
 
-    pub(super) async fn fetch(
-        &self,
-        queue: &str,
-        limit: usize,
-        worker: &str,
-    ) -> Result<Vec<FetchedJob>> {
-        self.claim(queue, limit, worker, None).await
-    }
-
-    pub(super) async fn fetch_run(
-        &self,
-        queue: &str,
-        limit: usize,
-        worker: &str,
-        run_id: i64,
-    ) -> Result<Vec<FetchedJob>> {
-        self.claim(queue, limit, worker, Some(run_id)).await
-    }
-
-    pub(super) async fn complete(&self, batch: &[Completion]) -> Result<usize> {
-        self.complete_batch(batch).await
-    }
-
     pub(super) async fn get_job(&self, id: i64) -> Result<Option<Job>> {
         self.with_conn(move |conn| {
             let job = conn

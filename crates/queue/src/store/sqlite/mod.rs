@@ -338,7 +338,7 @@ impl Store for SqliteStore {
     }
 
     async fn fetch(&self, queue: &str, limit: usize, worker: &str) -> Result<Vec<FetchedJob>> {
-        SqliteStore::fetch(self, queue, limit, worker).await
+        self.claim(queue, limit, worker, None).await
     }
 
     async fn fetch_run(
@@ -348,12 +348,13 @@ impl Store for SqliteStore {
         worker: &str,
         run_id: i64,
     ) -> Result<Vec<FetchedJob>> {
-        SqliteStore::fetch_run(self, queue, limit, worker, run_id).await
+        self.claim(queue, limit, worker, Some(run_id)).await
     }
 
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {
-        SqliteStore::complete(self, batch).await
+        self.complete_batch(batch).await
     }
+
     async fn register_worker(&self, worker: &str, queues: &[String]) -> Result<()> {
         SqliteStore::register_worker(self, worker, queues).await
     }
