@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::job::{AttemptError, Completion, FetchedJob, JobState, NewJob, Outcome};
-use crate::lifecycle::{steps, Advanced, NewEvent, RunEvents, RunFailure, StepJob};
+use crate::lifecycle::{steps, Advanced, NewEvent, Retry, RunEvents, RunFailure, StepJob};
 use crate::run::{EventStatus, RunState, RunSubmission, StepSpec};
 use crate::store::{Op, OpResult, Rescue, Store};
 use crate::unique::UniqueOpts;
@@ -82,6 +82,9 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         }),
         ("cancel_and_discard_respect_the_jobs_state", |s| {
             Box::pin(cancel_and_discard_respect_the_jobs_state(s))
+        }),
+        ("retry_job_is_fenced_by_the_running_state", |s| {
+            Box::pin(retry_job_is_fenced_by_the_running_state(s))
         }),
         ("stop_run_jobs_stops_the_runs_unfinished_jobs", |s| {
             Box::pin(stop_run_jobs_stops_the_runs_unfinished_jobs(s))
@@ -618,6 +621,40 @@ async fn cancel_and_discard_respect_the_jobs_state(store: Arc<dyn Store>) -> Che
     ensure!(
         matches!(&head, OpResult::JobHead(Some(h)) if h.state == JobState::Cancelled && h.run_id.is_none()),
         "lock_job must report the job: {head:?}"
+    );
+    Ok(())
+}
+
+async fn retry_job_is_fenced_by_the_running_state(store: Arc<dyn Store>) -> CheckResult {
+    let running = running_job(&store, "rq", "w").await?;
+    let retry = Retry {
+        state: JobState::Available,
+        max_attempts: 9,
+    };
+    let got = one(
+        &store,
+        Op::RetryJob {
+            id: running.id,
+            retry,
+        },
+    )
+    .await?;
+    ensure!(
+        got == OpResult::Job(None),
+        "a running job was retried: {got:?}"
+    );
+    let done = ok("insert", store.insert_many(vec![new_job("rq_done")]).await)?[0].id;
+    one(&store, Op::DiscardJob(done)).await?;
+    let got = one(&store, Op::RetryJob { id: done, retry }).await?;
+    let OpResult::Job(Some(job)) = got else {
+        return Err(format!("a discarded job was not retried: {got:?}"));
+    };
+    ensure!(
+        job.state == JobState::Available
+            && job.max_attempts == 9
+            && job.finalized_at.is_none()
+            && !job.cancel_requested,
+        "retry_job must apply the decided change and clear the job's end: {job:?}"
     );
     Ok(())
 }

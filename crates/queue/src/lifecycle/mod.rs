@@ -12,6 +12,7 @@
 //! - [`failure`]: a run fails once, whichever path ended its step job;
 //! - [`cancel`]: an operator's cancel or discard of a job, an owner's cancel of a run;
 //! - [`rescue`]: the fate of a dead worker's jobs;
+//! - [`retry`]: an operator's retry of a job;
 //! - [`events`]: every run event, appended by one statement.
 //!
 //! Wake-ups are the driver's part: a statement that makes a job runnable wakes its queue, one
@@ -31,11 +32,13 @@ pub mod failure;
 pub mod ops;
 pub mod outcomes;
 pub mod rescue;
+pub mod retry;
 pub mod steps;
 
 pub use events::{NewEvent, RunEvents};
 pub use failure::RunFailure;
 pub use rescue::{Rescue, StaleJob};
+pub use retry::Retry;
 pub use steps::{StepArgs, StepJob};
 
 /// A job whose attempt a statement just ended: what the lifecycle needs to know of it.
@@ -60,23 +63,28 @@ pub struct JobHead {
     pub state: JobState,
     pub kind: String,
     pub run_id: Option<i64>,
+    pub attempt: i32,
+    pub max_attempts: i32,
     pub last_error: Option<AttemptError>,
 }
 
 impl JobHead {
-    /// From a row's columns as both drivers read them (`last_error`: the JSON of the last
-    /// error record, if any).
+    /// From a row's columns as both drivers read them (`attempts`: the attempt and
+    /// `max_attempts`; `last_error`: the JSON of the last error record, if any).
     pub fn decode(
         id: i64,
         state: &str,
         kind: String,
         run_id: Option<i64>,
+        attempts: (i32, i32),
         last_error: Option<&str>,
     ) -> Result<JobHead> {
         Ok(JobHead {
             state: JobState::parse(state)?,
             kind,
             run_id,
+            attempt: attempts.0,
+            max_attempts: attempts.1,
             last_error: last_error
                 .map(serde_json::from_str::<AttemptError>)
                 .transpose()
@@ -162,6 +170,12 @@ pub trait Statements {
     /// Discard a job that is neither running nor changed meanwhile to running; the job as it
     /// is then, or `None`.
     async fn discard_job(&mut self, id: i64) -> Result<Option<Job>>;
+
+    /// Retry a job that is not running (the fence): it takes `retry`'s state and
+    /// `max_attempts`, is due now, and its `finalized_at` and cancel request are cleared; its
+    /// queue is woken. The job then, or `None` when it is running; a unique key held by
+    /// another live job is `UNIQUE_CONFLICT`.
+    async fn retry_job(&mut self, id: i64, retry: &Retry) -> Result<Option<Job>>;
 
     /// The run, locked for the rest of the transaction; `None` if it does not exist.
     async fn lock_run(&mut self, run_id: i64) -> Result<Option<RunHead>>;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::{
-    Advanced, Ended, JobHead, Rescue, RunEvents, RunFailure, RunHead, Statements, StepJob,
+    Advanced, Ended, JobHead, Rescue, Retry, RunEvents, RunFailure, RunHead, Statements, StepJob,
 };
 use crate::error::{Error, Result};
 use crate::job::{Completion, Job};
@@ -32,6 +32,10 @@ pub enum Op {
         running: bool,
     },
     DiscardJob(i64),
+    RetryJob {
+        id: i64,
+        retry: Retry,
+    },
     LockRun(i64),
     DoneSteps(i64),
     RestartRun {
@@ -92,6 +96,9 @@ pub async fn dispatch<S: Statements>(s: &mut S, ops: &[Op]) -> Result<Vec<OpResu
                 OpResult::Done
             }
             Op::DiscardJob(id) => OpResult::Job(s.discard_job(*id).await?.map(Box::new)),
+            Op::RetryJob { id, retry } => {
+                OpResult::Job(s.retry_job(*id, retry).await?.map(Box::new))
+            }
             Op::LockRun(id) => OpResult::RunHead(s.lock_run(*id).await?),
             Op::DoneSteps(id) => OpResult::Names(s.done_steps(*id).await?),
             Op::RestartRun {

@@ -31,11 +31,16 @@ use statements::PgStatements;
 
 mod config;
 mod insert;
+mod jobs;
+mod leader;
 mod listener;
+mod maintenance;
 mod migrate;
 mod rows;
+mod runs;
 mod statements;
 mod tls;
+mod workers;
 
 use crate::job::{
     CancelOutcome, Completion, Fence, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
@@ -47,7 +52,6 @@ use config::valid_identifier;
 pub use config::PgConfig;
 use insert::{distinct_queues, insert_rows, INSERT_CHUNK, INSERT_SQL};
 use listener::NotifyLimiter;
-use migrate::MIGRATIONS;
 use rows::{fetched_from_row, run_from_row, step_inputs_from_row, RUN_COLUMNS};
 pub(crate) use rows::{job_from_row, JOB_COLUMNS};
 use tls::tls_connector;
@@ -259,7 +263,7 @@ fn lease_cte() -> &'static str {
     "lease AS (SELECT 1 FROM specline_leader WHERE name = 'default' AND holder = $1 AND term = $2 AND expires_at > now())"
 }
 
-fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
+pub(super) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
 }
 
@@ -292,79 +296,15 @@ impl Store for PgStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('specline_migrate:' || $1))",
-            &[&self.inner.schema],
-        )
-        .await?;
-        tx.batch_execute(&format!(
-            "CREATE SCHEMA IF NOT EXISTS \"{0}\";
-             CREATE TABLE IF NOT EXISTS \"{0}\".specline_migrations (
-               version integer PRIMARY KEY, name text NOT NULL,
-               applied_at timestamptz NOT NULL DEFAULT now())",
-            self.inner.schema
-        ))
-        .await?;
-        let row = tx
-            .query_one(
-                "SELECT COALESCE(max(version), 0) FROM specline_migrations",
-                &[],
-            )
-            .await?;
-        let current: i32 = row.get(0);
-        let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
-        if current > latest {
-            return Err(Error::SchemaMismatch(format!(
-                "database schema is at version {current}, newer than this build ({latest}); upgrade specline"
-            )));
-        }
-        for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-            tx.batch_execute(sql).await?;
-            tx.execute(
-                "INSERT INTO specline_migrations (version, name) VALUES ($1, $2)",
-                &[version, name],
-            )
-            .await?;
-            tracing::info!(version, name, "applied migration");
-        }
-        tx.commit().await?;
-        Ok(())
+        PgStore::migrate(self).await
     }
 
     async fn migration_status(&self) -> Result<MigrationStatus> {
-        let c = self.client().await?;
-        let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
-        let exists: bool = c
-            .query_one(
-                "SELECT to_regclass(current_schema() || '.specline_migrations') IS NOT NULL",
-                &[],
-            )
-            .await?
-            .get(0);
-        let current = if exists {
-            c.query_one(
-                "SELECT COALESCE(max(version), 0) FROM specline_migrations",
-                &[],
-            )
-            .await?
-            .get(0)
-        } else {
-            0
-        };
-        Ok(MigrationStatus { current, latest })
+        PgStore::migration_status(self).await
     }
 
     async fn insert_many(&self, jobs: Vec<NewJob>) -> Result<Vec<Inserted>> {
-        let notify = self.queues_to_notify(&jobs);
-        let c = self.client().await?;
-        let stmt = c.prepare_cached(INSERT_SQL).await?;
-        let mut out = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(INSERT_CHUNK) {
-            out.extend(insert_rows(&**c, &stmt, chunk, &self.inner.channel, &notify).await?);
-        }
-        Ok(out)
+        PgStore::insert_many(self, jobs).await
     }
 
     async fn fetch(&self, queue: &str, limit: usize, worker: &str) -> Result<Vec<FetchedJob>> {
@@ -382,90 +322,27 @@ impl Store for PgStore {
     }
 
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {
-        if batch.is_empty() {
-            return Ok(0);
-        }
-        let mut c = self.client().await?;
-        if !outcomes::touches_runs(batch) {
-            // Plain successes: one statement, no transaction around it.
-            return outcomes::record(&mut self.statements(&c), batch).await;
-        }
-        let tx = c.transaction().await?;
-        let n = outcomes::record(&mut self.statements(&tx), batch).await?;
-        tx.commit().await?;
-        Ok(n)
+        PgStore::complete(self, batch).await
     }
 
     async fn register_worker(&self, worker: &str, queues: &[String]) -> Result<()> {
-        let c = self.client().await?;
-        c.execute(
-            "INSERT INTO specline_workers (id, queues) VALUES ($1, $2)
-             ON CONFLICT (id) DO UPDATE SET queues = EXCLUDED.queues, heartbeat_at = now()",
-            &[&worker, &queues],
-        )
-        .await?;
-        Ok(())
+        PgStore::register_worker(self, worker, queues).await
     }
 
     async fn heartbeat(&self, worker: &str) -> Result<Vec<i64>> {
-        let c = self.client().await?;
-        let rows = c
-            .query(
-                "WITH hb AS (
-                   INSERT INTO specline_workers (id, queues) VALUES ($1, '{}')
-                   ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
-                 )
-                 SELECT id FROM specline_jobs
-                 WHERE state = 'running' AND cancel_requested_at IS NOT NULL
-                   AND attempted_by[cardinality(attempted_by)] = $1",
-                &[&worker],
-            )
-            .await?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        PgStore::heartbeat(self, worker).await
     }
 
     async fn deregister_worker(&self, worker: &str) -> Result<()> {
-        let c = self.client().await?;
-        c.execute("DELETE FROM specline_workers WHERE id = $1", &[&worker])
-            .await?;
-        Ok(())
+        PgStore::deregister_worker(self, worker).await
     }
 
     async fn try_lead(&self, holder: &str, ttl: Duration) -> Result<Option<Lease>> {
-        let c = self.client().await?;
-        let secs = clock::bounded(ttl).as_secs_f64();
-        let row = c
-            .query_opt(
-                "INSERT INTO specline_leader (name, holder, term, elected_at, expires_at)
-                 VALUES ('default', $1, 1, now(), now() + make_interval(secs => $2))
-                 ON CONFLICT (name) DO UPDATE SET
-                   holder = EXCLUDED.holder,
-                   term = CASE WHEN specline_leader.holder = EXCLUDED.holder
-                                AND specline_leader.expires_at > now()
-                               THEN specline_leader.term ELSE specline_leader.term + 1 END,
-                   elected_at = CASE WHEN specline_leader.holder = EXCLUDED.holder
-                                      AND specline_leader.expires_at > now()
-                                     THEN specline_leader.elected_at ELSE now() END,
-                   expires_at = EXCLUDED.expires_at
-                 WHERE specline_leader.holder = EXCLUDED.holder OR specline_leader.expires_at <= now()
-                 RETURNING term",
-                &[&holder, &secs],
-            )
-            .await?;
-        Ok(row.map(|r| Lease {
-            holder: holder.to_string(),
-            term: r.get(0),
-        }))
+        PgStore::try_lead(self, holder, ttl).await
     }
 
     async fn resign(&self, lease: &Lease) -> Result<()> {
-        let c = self.client().await?;
-        c.execute(
-            "DELETE FROM specline_leader WHERE name = 'default' AND holder = $1 AND term = $2",
-            &[&lease.holder, &lease.term],
-        )
-        .await?;
-        Ok(())
+        PgStore::resign(self, lease).await
     }
 
     async fn stale_jobs(
@@ -474,54 +351,11 @@ impl Store for PgStore {
         stale: Duration,
         limit: usize,
     ) -> Result<Vec<StaleJob>> {
-        let c = self.client().await?;
-        let sql = format!(
-            "WITH {lease}
-             SELECT j.id, j.attempt, j.max_attempts, j.cancel_requested_at IS NOT NULL,
-                    COALESCE(j.attempted_by[cardinality(j.attempted_by)], ''), j.rescue_credits,
-                    j.run_id IS NOT NULL AND EXISTS (
-                      SELECT 1 FROM specline_checkpoints c
-                      WHERE c.run_id = j.run_id AND c.step = j.kind AND c.key <> ''
-                        AND c.updated_at > j.attempted_at)
-             FROM specline_jobs j
-             WHERE j.state = 'running' AND EXISTS (SELECT 1 FROM lease) AND {STALE_WORKER}
-             ORDER BY j.id LIMIT $4",
-            lease = lease_cte()
-        );
-        let rows = c
-            .query(
-                &sql,
-                &[
-                    &lease.holder,
-                    &lease.term,
-                    &clock::bounded(stale).as_secs_f64(),
-                    &(limit as i64),
-                ],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| StaleJob {
-                id: r.get(0),
-                attempt: r.get(1),
-                max_attempts: r.get(2),
-                cancel_requested: r.get(3),
-                worker: r.get(4),
-                credits: r.get(5),
-                progressed: r.get(6),
-            })
-            .collect())
+        PgStore::stale_jobs(self, lease, stale, limit).await
     }
 
     async fn rescue_jobs(&self, lease: &Lease, stale: Duration, rescues: &[Rescue]) -> Result<u64> {
-        if rescues.is_empty() {
-            return Ok(0);
-        }
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        let n = lifecycle::rescue::apply(&mut self.statements(&tx), lease, stale, rescues).await?;
-        tx.commit().await?;
-        Ok(n)
+        PgStore::rescue_jobs(self, lease, stale, rescues).await
     }
 
     async fn prune_finished_runs(
@@ -530,205 +364,47 @@ impl Store for PgStore {
         before: DateTime<Utc>,
         limit: usize,
     ) -> Result<u64> {
-        let c = self.client().await?;
-        let sql = format!(
-            "WITH {lease}, doomed AS (
-               SELECT r.id FROM specline_runs r
-               WHERE r.finished_at IS NOT NULL AND r.finished_at < $3 AND r.state <> 'running'
-                 AND EXISTS (SELECT 1 FROM lease)
-                 AND NOT EXISTS (SELECT 1 FROM specline_results x WHERE x.run_id = r.id AND x.expires_at > now())
-                 AND NOT EXISTS (SELECT 1 FROM specline_idempotency i WHERE i.run_id = r.id AND i.expires_at > now())
-                 AND NOT EXISTS (SELECT 1 FROM specline_jobs j WHERE j.run_id = r.id
-                                   AND j.state NOT IN ('completed', 'cancelled', 'discarded'))
-               LIMIT $4
-             )
-             DELETE FROM specline_runs WHERE id IN (SELECT id FROM doomed)",
-            lease = lease_cte()
-        );
-        let n = c
-            .execute(
-                &sql,
-                &[&lease.holder, &lease.term, &before, &(limit as i64)],
-            )
-            .await?;
-        Ok(n)
+        PgStore::prune_finished_runs(self, lease, before, limit).await
     }
 
     async fn prune_workers(&self, lease: &Lease, before: DateTime<Utc>) -> Result<u64> {
-        let c = self.client().await?;
-        let sql = format!(
-            "WITH {lease}
-             DELETE FROM specline_workers w
-             WHERE w.heartbeat_at < $3 AND EXISTS (SELECT 1 FROM lease)
-               AND NOT EXISTS (SELECT 1 FROM specline_jobs j WHERE j.state = 'running'
-                                 AND j.attempted_by[cardinality(j.attempted_by)] = w.id)",
-            lease = lease_cte()
-        );
-        Ok(c.execute(&sql, &[&lease.holder, &lease.term, &before])
-            .await?)
+        PgStore::prune_workers(self, lease, before).await
     }
 
     async fn prune(&self, lease: &Lease, spec: PruneSpec) -> Result<u64> {
-        let c = self.client().await?;
-        let sql = format!(
-            "WITH {lease}, doomed AS (
-               SELECT id FROM specline_jobs
-               WHERE finalized_at IS NOT NULL AND finalized_at < GREATEST($3::timestamptz, $4::timestamptz, $5::timestamptz)
-                 AND ((state = 'completed' AND finalized_at < $3)
-                   OR (state = 'cancelled' AND finalized_at < $4)
-                   OR (state = 'discarded' AND finalized_at < $5))
-                 AND EXISTS (SELECT 1 FROM lease)
-               LIMIT $6
-             )
-             DELETE FROM specline_jobs WHERE id IN (SELECT id FROM doomed)",
-            lease = lease_cte()
-        );
-        let limit = spec.limit as i64;
-        let n = c
-            .execute(
-                &sql,
-                &[
-                    &lease.holder,
-                    &lease.term,
-                    &spec.completed_before,
-                    &spec.cancelled_before,
-                    &spec.discarded_before,
-                    &limit,
-                ],
-            )
-            .await?;
-        Ok(n)
+        PgStore::prune(self, lease, spec).await
     }
 
     async fn get_job(&self, id: i64) -> Result<Option<Job>> {
-        let c = self.client().await?;
-        let row = c
-            .query_opt(
-                &format!("SELECT {JOB_COLUMNS} FROM specline_jobs WHERE id = $1"),
-                &[&id],
-            )
-            .await?;
-        row.as_ref().map(job_from_row).transpose()
+        PgStore::get_job(self, id).await
     }
 
     async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<Job>> {
-        f.validate()?;
-        let c = self.client().await?;
-        let limit = if f.limit == 0 { 100 } else { f.limit } as i64;
-        let state = f.state.map(|s| s.as_str());
-        let rows = c
-            .query(
-                &format!(
-                    "SELECT {JOB_COLUMNS} FROM specline_jobs
-                     WHERE ($1::text IS NULL OR queue = $1) AND ($2::text IS NULL OR kind = $2)
-                       AND ($3::text IS NULL OR state = $3) AND tags @> $5::text[]
-                       AND ($6::jsonb IS NULL OR args @> $6::jsonb)
-                       AND ($7::jsonb IS NULL OR metadata @> $7::jsonb)
-                       AND id < COALESCE($8::bigint, 9223372036854775807)
-                       AND id > COALESCE($9::bigint, 0)
-                     ORDER BY id DESC LIMIT $4"
-                ),
-                &[
-                    &f.queue,
-                    &f.kind,
-                    &state,
-                    &limit,
-                    &f.tags,
-                    &f.args,
-                    &f.metadata,
-                    &f.before_id,
-                    &f.after_id,
-                ],
-            )
-            .await?;
-        rows.iter().map(job_from_row).collect()
+        PgStore::list_jobs(self, f).await
     }
 
     async fn count_by_state(&self, queue: Option<&str>) -> Result<StateCounts> {
-        let c = self.client().await?;
-        let rows = c
-            .query(
-                "SELECT state, count(*) FROM specline_jobs WHERE ($1::text IS NULL OR queue = $1)
-                 GROUP BY state ORDER BY state",
-                &[&queue],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| Ok((JobState::parse(r.get(0))?, r.get::<_, i64>(1))))
-            .collect()
+        PgStore::count_by_state(self, queue).await
     }
 
     async fn cancel(&self, id: i64) -> Result<CancelOutcome> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        let out = lifecycle::cancel::job(&mut self.statements(&tx), id).await?;
-        tx.commit().await?;
-        Ok(out)
+        PgStore::cancel(self, id).await
     }
 
     async fn retry(&self, id: i64) -> Result<Job> {
-        let c = self.client().await?;
-        let res = c
-            .query_opt(
-                &format!(
-                    "WITH upd AS (
-                       UPDATE specline_jobs SET state = 'available', scheduled_at = now(), finalized_at = NULL,
-                         cancel_requested_at = NULL, max_attempts = GREATEST(max_attempts, attempt + 1)
-                       WHERE id = $1 AND state <> 'running' RETURNING *
-                     ), woke AS (SELECT pg_notify($2, 'i:' || queue) FROM upd)
-                     SELECT {JOB_COLUMNS}, (SELECT count(*) FROM woke) FROM upd"
-                ),
-                &[&id, &self.inner.channel],
-            )
-            .await;
-        match res {
-            Ok(Some(row)) => job_from_row(&row),
-            Ok(None) => match self.get_job(id).await? {
-                None => Err(Error::JobNotFound(id)),
-                Some(j) => Err(Error::InvalidState(format!(
-                    "job {id} is {}; cancel it before retrying",
-                    j.state
-                ))),
-            },
-            Err(e) if is_unique_violation(&e) => Err(Error::UniqueConflict(format!(
-                "job {id} cannot run again: another live job holds its unique key"
-            ))),
-            Err(e) => Err(e.into()),
-        }
+        PgStore::retry(self, id).await
     }
 
     async fn discard(&self, id: i64) -> Result<Job> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        let job = lifecycle::cancel::discard(&mut self.statements(&tx), id).await?;
-        tx.commit().await?;
-        Ok(job)
+        PgStore::discard(self, id).await
     }
 
     async fn set_paused(&self, queue: &str, paused: bool) -> Result<()> {
-        let c = self.client().await?;
-        c.execute(
-            "INSERT INTO specline_queues (name, paused, updated_at) VALUES ($1, $2, now())
-             ON CONFLICT (name) DO UPDATE SET paused = EXCLUDED.paused, updated_at = now()",
-            &[&queue, &paused],
-        )
-        .await?;
-        self.notify(format!("q:{queue}")).await?;
-        if !paused {
-            self.notify(format!("i:{queue}")).await?;
-        }
-        Ok(())
+        PgStore::set_paused(self, queue, paused).await
     }
 
     async fn paused_queues(&self) -> Result<Vec<String>> {
-        let c = self.client().await?;
-        let rows = c
-            .query(
-                "SELECT name FROM specline_queues WHERE paused ORDER BY name",
-                &[],
-            )
-            .await?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        PgStore::paused_queues(self).await
     }
 
     fn wakeups(&self) -> broadcast::Receiver<Wakeup> {
@@ -738,137 +414,27 @@ impl Store for PgStore {
     }
 
     async fn next_due(&self, queue: &str) -> Result<Option<DateTime<Utc>>> {
-        let c = self.client().await?;
-        let row = c
-            .query_one(
-                "SELECT min(scheduled_at) FROM specline_jobs
-                 WHERE queue = $1 AND state IN ('available', 'scheduled', 'retryable')",
-                &[&queue],
-            )
-            .await?;
-        Ok(row.get(0))
+        PgStore::next_due(self, queue).await
     }
 
     async fn submit_run(&self, sub: RunSubmission) -> Result<Submitted> {
-        let first = sub.steps.first().cloned().ok_or_else(|| {
-            Error::InvalidConfig(format!("pipeline `{}` has no steps", sub.pipeline))
-        })?;
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        if let Some(idem) = &sub.idempotency {
-            tx.execute(
-                "DELETE FROM specline_idempotency WHERE owner = $1 AND key = $2 AND expires_at <= now()",
-                &[&sub.owner, &idem.key],
-            )
-            .await?;
-            let reserved = tx
-                .query_opt(
-                    "INSERT INTO specline_idempotency (owner, key, fingerprint, expires_at)
-                     VALUES ($1, $2, $3, now() + make_interval(secs => $4))
-                     ON CONFLICT (owner, key) DO NOTHING RETURNING 1",
-                    &[
-                        &sub.owner,
-                        &idem.key,
-                        &idem.fingerprint,
-                        &clock::bounded(idem.ttl).as_secs_f64(),
-                    ],
-                )
-                .await?;
-            if reserved.is_none() {
-                let row = tx
-                    .query_one(
-                        "SELECT fingerprint, run_id FROM specline_idempotency WHERE owner = $1 AND key = $2",
-                        &[&sub.owner, &idem.key],
-                    )
-                    .await?;
-                let fingerprint: String = row.get(0);
-                let run_id: Option<i64> = row.get(1);
-                tx.commit().await?;
-                return match run_id {
-                    Some(run_id) if fingerprint == idem.fingerprint => Ok(Submitted {
-                        run_id,
-                        existing: true,
-                    }),
-                    _ => Err(Error::IdempotencyConflict {
-                        owner: sub.owner.clone(),
-                        key: idem.key.clone(),
-                    }),
-                };
-            }
-        }
-        let steps =
-            serde_json::to_value(&sub.steps).map_err(|e| Error::InvalidArgs(e.to_string()))?;
-        let run_id: i64 = tx
-            .query_one(
-                "INSERT INTO specline_runs (pipeline, owner, state, steps, input, stage)
-                 VALUES ($1, $2, 'running', $3::text::jsonb, $4::text::jsonb, $5) RETURNING id",
-                &[
-                    &sub.pipeline,
-                    &sub.owner,
-                    &steps.to_string(),
-                    &sub.input.to_string(),
-                    &first.kind,
-                ],
-            )
-            .await?
-            .get(0);
-        lifecycle::steps::start(&mut self.statements(&tx), run_id, &sub.steps).await?;
-        if let Some(idem) = &sub.idempotency {
-            tx.execute(
-                "UPDATE specline_idempotency SET run_id = $3 WHERE owner = $1 AND key = $2",
-                &[&sub.owner, &idem.key, &run_id],
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(Submitted {
-            run_id,
-            existing: false,
-        })
+        PgStore::submit_run(self, sub).await
     }
 
     async fn complete_step(&self, cpl: StepCompletion) -> Result<bool> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        let n = lifecycle::steps::complete(&mut self.statements(&tx), &[&cpl]).await?;
-        tx.commit().await?;
-        Ok(n > 0)
+        PgStore::complete_step(self, cpl).await
     }
 
     async fn get_run(&self, run_id: i64) -> Result<Option<Run>> {
-        let c = self.client().await?;
-        let row = c
-            .query_opt(
-                &format!("SELECT {RUN_COLUMNS} FROM specline_runs WHERE id = $1"),
-                &[&run_id],
-            )
-            .await?;
-        row.as_ref().map(run_from_row).transpose()
+        PgStore::get_run(self, run_id).await
     }
 
     async fn step_context(&self, run_id: i64) -> Result<Option<StepInputs>> {
-        let c = self.client().await?;
-        let mut inputs = step_inputs(&c, &[run_id]).await?;
-        Ok(inputs.remove(&run_id).map(Arc::unwrap_or_clone))
+        PgStore::step_context(self, run_id).await
     }
 
     async fn step_outputs(&self, run_id: i64) -> Result<Vec<(String, serde_json::Value)>> {
-        let c = self.client().await?;
-        let rows = c
-            .query(
-                "SELECT step, value::text FROM specline_checkpoints WHERE run_id = $1 AND key = ''",
-                &[&run_id],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.get::<_, String>(0),
-                    serde_json::from_str(r.get::<_, &str>(1))
-                        .map_err(|e| Error::Corrupt(e.to_string()))?,
-                ))
-            })
-            .collect()
+        PgStore::step_outputs(self, run_id).await
     }
 
     async fn put_checkpoint(
@@ -878,14 +444,7 @@ impl Store for PgStore {
         key: &str,
         value: serde_json::Value,
     ) -> Result<()> {
-        let c = self.client().await?;
-        c.execute(
-            "INSERT INTO specline_checkpoints (run_id, step, key, value) VALUES ($1, $2, $3, $4::text::jsonb)
-             ON CONFLICT (run_id, step, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-            &[&run_id, &step, &key, &value.to_string()],
-        )
-        .await?;
-        Ok(())
+        PgStore::put_checkpoint(self, run_id, step, key, value).await
     }
 
     async fn get_checkpoint(
@@ -894,17 +453,7 @@ impl Store for PgStore {
         step: &str,
         key: &str,
     ) -> Result<Option<serde_json::Value>> {
-        let c = self.client().await?;
-        let row = c
-            .query_opt(
-                "SELECT value::text FROM specline_checkpoints WHERE run_id = $1 AND step = $2 AND key = $3",
-                &[&run_id, &step, &key],
-            )
-            .await?;
-        row.map(|r| {
-            serde_json::from_str(r.get::<_, &str>(0)).map_err(|e| Error::Corrupt(e.to_string()))
-        })
-        .transpose()
+        PgStore::get_checkpoint(self, run_id, step, key).await
     }
 
     async fn run_progress(
@@ -915,60 +464,19 @@ impl Store for PgStore {
         progress: i16,
         payload: Option<serde_json::Value>,
     ) -> Result<()> {
-        let c = self.client().await?;
-        let events = lifecycle::events::progress(run_id, job_id, stage, progress, payload);
-        self.statements(&c).append_events(&[events]).await
+        PgStore::run_progress(self, run_id, job_id, stage, progress, payload).await
     }
 
     async fn run_events(&self, run_id: i64, after: i64, limit: usize) -> Result<Vec<RunEvent>> {
-        let c = self.client().await?;
-        let rows = c
-            .query(
-                "SELECT run_id, seq, job_id, stage, status, at, progress, payload::text
-                 FROM specline_run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                &[&run_id, &after, &(limit as i64)],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(RunEvent {
-                    run_id: r.get(0),
-                    seq: r.get(1),
-                    job_id: r.get(2),
-                    stage: r.get(3),
-                    status: EventStatus::parse(r.get(4))?,
-                    at: r.get(5),
-                    progress: r.get(6),
-                    payload: r
-                        .get::<_, Option<&str>>(7)
-                        .map(serde_json::from_str)
-                        .transpose()
-                        .map_err(|e| Error::Corrupt(e.to_string()))?,
-                })
-            })
-            .collect()
+        PgStore::run_events(self, run_id, after, limit).await
     }
 
     async fn run_result(&self, run_id: i64) -> Result<Option<serde_json::Value>> {
-        let c = self.client().await?;
-        let row = c
-            .query_opt(
-                "SELECT result::text FROM specline_results WHERE run_id = $1 AND expires_at > now()",
-                &[&run_id],
-            )
-            .await?;
-        row.map(|r| {
-            serde_json::from_str(r.get::<_, &str>(0)).map_err(|e| Error::Corrupt(e.to_string()))
-        })
-        .transpose()
+        PgStore::run_result(self, run_id).await
     }
 
     async fn resume_run(&self, run_id: i64) -> Result<()> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        lifecycle::steps::resume(&mut self.statements(&tx), run_id).await?;
-        tx.commit().await?;
-        Ok(())
+        PgStore::resume_run(self, run_id).await
     }
 
     async fn apply_ops(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
@@ -980,29 +488,11 @@ impl Store for PgStore {
     }
 
     async fn cancel_run(&self, run_id: i64) -> Result<RunCancelOutcome> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        let out = lifecycle::cancel::run(&mut self.statements(&tx), run_id).await?;
-        tx.commit().await?;
-        Ok(out)
+        PgStore::cancel_run(self, run_id).await
     }
 
     async fn prune_runs(&self, lease: &Lease) -> Result<u64> {
-        let c = self.client().await?;
-        let sql = format!(
-            "WITH {lease}, r AS (
-               DELETE FROM specline_results WHERE expires_at <= now() AND EXISTS (SELECT 1 FROM lease) RETURNING 1
-             ), i AS (
-               DELETE FROM specline_idempotency WHERE expires_at <= now() AND EXISTS (SELECT 1 FROM lease) RETURNING 1
-             )
-             SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM i)",
-            lease = lease_cte()
-        );
-        let n: i64 = c
-            .query_one(&sql, &[&lease.holder, &lease.term])
-            .await?
-            .get(0);
-        Ok(n as u64)
+        PgStore::prune_runs(self, lease).await
     }
 }
 

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::job::{Completion, Job};
 use crate::lease::Lease;
 use crate::lifecycle::{
-    Advanced, Ended, JobHead, Rescue, RunEvents, RunFailure, RunHead, Statements, StepJob,
+    Advanced, Ended, JobHead, Rescue, Retry, RunEvents, RunFailure, RunHead, Statements, StepJob,
 };
 use crate::run::{StepCompletion, Then};
 
@@ -248,13 +248,22 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
         let row = self
             .c
             .query_opt(
-                "SELECT state, kind, run_id, (errors -> -1)::text FROM specline_jobs
-                 WHERE id = $1 FOR UPDATE",
+                "SELECT state, kind, run_id, attempt, max_attempts, (errors -> -1)::text
+                 FROM specline_jobs WHERE id = $1 FOR UPDATE",
                 &[&id],
             )
             .await?;
-        row.map(|r| JobHead::decode(id, r.get(0), r.get(1), r.get(2), r.get(3)))
-            .transpose()
+        row.map(|r| {
+            JobHead::decode(
+                id,
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                (r.get(3), r.get(4)),
+                r.get(5),
+            )
+        })
+        .transpose()
     }
 
     async fn cancel_job(&mut self, id: i64, running: bool) -> Result<()> {
@@ -279,6 +288,30 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
             )
             .await?;
         row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn retry_job(&mut self, id: i64, retry: &Retry) -> Result<Option<Job>> {
+        let res = self
+            .c
+            .query_opt(
+                &format!(
+                    "WITH upd AS (
+                       UPDATE specline_jobs SET state = $2, scheduled_at = now(), finalized_at = NULL,
+                         cancel_requested_at = NULL, max_attempts = $3
+                       WHERE id = $1 AND state <> 'running' RETURNING *
+                     ), woke AS (SELECT pg_notify($4, 'i:' || queue) FROM upd)
+                     SELECT {JOB_COLUMNS}, (SELECT count(*) FROM woke) FROM upd"
+                ),
+                &[&id, &retry.state.as_str(), &retry.max_attempts, &self.channel],
+            )
+            .await;
+        match res {
+            Ok(row) => row.as_ref().map(job_from_row).transpose(),
+            Err(e) if super::is_unique_violation(&e) => Err(Error::UniqueConflict(format!(
+                "job {id} cannot run again: another live job holds its unique key"
+            ))),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn lock_run(&mut self, run_id: i64) -> Result<Option<RunHead>> {

@@ -29,10 +29,15 @@ use statements::SqliteStatements;
 mod claim;
 mod config;
 mod insert;
+mod jobs;
+mod leader;
+mod maintenance;
 mod migrate;
 mod rows;
+mod runs;
 mod statements;
 mod time;
+mod workers;
 
 use crate::job::{
     CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
@@ -43,7 +48,6 @@ use crate::run::{
 use claim::claim;
 pub use config::SqliteConfig;
 pub use insert::SqliteTx;
-use migrate::MIGRATIONS;
 pub(crate) use rows::{job_from_row, JOB_COLUMNS};
 use rows::{run_from_row, RUN_COLUMNS};
 use time::{from_micros, micros, now_us};
@@ -322,60 +326,15 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(
-                "CREATE TABLE IF NOT EXISTS specline_migrations (
-                   version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-            )?;
-            let current: i32 = tx.query_row(
-                "SELECT COALESCE(max(version), 0) FROM specline_migrations",
-                [],
-                |r| r.get(0),
-            )?;
-            let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
-            if current > latest {
-                return Err(Error::SchemaMismatch(format!(
-                    "database schema is at version {current}, newer than this build ({latest}); upgrade specline"
-                )));
-            }
-            for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-                tx.execute_batch(sql)?;
-                tx.execute(
-                    "INSERT INTO specline_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                    params![version, name, now_us()],
-                )?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+        SqliteStore::migrate(self).await
     }
 
     async fn migration_status(&self) -> Result<MigrationStatus> {
-        self.with_conn(|conn| {
-            let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
-            let exists: bool = conn.query_row(
-                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'specline_migrations'",
-                [],
-                |r| r.get(0),
-            )?;
-            let current = if exists {
-                conn.query_row(
-                    "SELECT COALESCE(max(version), 0) FROM specline_migrations",
-                    [],
-                    |r| r.get(0),
-                )?
-            } else {
-                0
-            };
-            Ok(MigrationStatus { current, latest })
-        })
-        .await
+        SqliteStore::migration_status(self).await
     }
 
     async fn insert_many(&self, jobs: Vec<NewJob>) -> Result<Vec<Inserted>> {
-        self.transaction(move |tx| tx.insert(&jobs)).await
+        SqliteStore::insert_many(self, jobs).await
     }
 
     async fn fetch(&self, queue: &str, limit: usize, worker: &str) -> Result<Vec<FetchedJob>> {
@@ -395,88 +354,25 @@ impl Store for SqliteStore {
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {
         self.complete_batch(batch).await
     }
+
     async fn register_worker(&self, worker: &str, queues: &[String]) -> Result<()> {
-        let worker = worker.to_string();
-        let queues = serde_json::to_string(queues).unwrap_or_else(|_| "[]".into());
-        self.with_conn(move |conn| {
-            let now = now_us();
-            conn.execute(
-                "INSERT INTO specline_workers (id, queues, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?3)
-                 ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, heartbeat_at = excluded.heartbeat_at",
-                params![worker, queues, now],
-            )?;
-            Ok(())
-        })
-        .await
+        SqliteStore::register_worker(self, worker, queues).await
     }
 
     async fn heartbeat(&self, worker: &str) -> Result<Vec<i64>> {
-        let worker = worker.to_string();
-        self.with_conn(move |conn| {
-            let now = now_us();
-            conn.execute(
-                "INSERT INTO specline_workers (id, queues, started_at, heartbeat_at) VALUES (?1, '[]', ?2, ?2)
-                 ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-                params![worker, now],
-            )?;
-            let mut stmt = conn.prepare_cached(
-                "SELECT id FROM specline_jobs WHERE state = 'running' AND cancel_requested_at IS NOT NULL
-                   AND json_extract(attempted_by, '$[#-1]') = ?1",
-            )?;
-            let ids = stmt
-                .query_map([&worker], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<i64>>>()?;
-            Ok(ids)
-        })
-        .await
+        SqliteStore::heartbeat(self, worker).await
     }
 
     async fn deregister_worker(&self, worker: &str) -> Result<()> {
-        let worker = worker.to_string();
-        self.with_conn(move |conn| {
-            conn.execute("DELETE FROM specline_workers WHERE id = ?1", [worker])?;
-            Ok(())
-        })
-        .await
+        SqliteStore::deregister_worker(self, worker).await
     }
 
     async fn try_lead(&self, holder: &str, ttl: Duration) -> Result<Option<Lease>> {
-        let holder = holder.to_string();
-        self.with_conn(move |conn| {
-            let now = now_us();
-            let expires = plus(now, ttl);
-            let term: Option<i64> = conn
-                .query_row(
-                    "INSERT INTO specline_leader (name, holder, term, elected_at, expires_at)
-                     VALUES ('default', ?1, 1, ?2, ?3)
-                     ON CONFLICT (name) DO UPDATE SET
-                       holder = excluded.holder,
-                       term = CASE WHEN specline_leader.holder = excluded.holder AND specline_leader.expires_at > ?2
-                                   THEN specline_leader.term ELSE specline_leader.term + 1 END,
-                       elected_at = CASE WHEN specline_leader.holder = excluded.holder AND specline_leader.expires_at > ?2
-                                         THEN specline_leader.elected_at ELSE ?2 END,
-                       expires_at = excluded.expires_at
-                     WHERE specline_leader.holder = excluded.holder OR specline_leader.expires_at <= ?2
-                     RETURNING term",
-                    params![holder, now, expires],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            Ok(term.map(|term| Lease { holder, term }))
-        })
-        .await
+        SqliteStore::try_lead(self, holder, ttl).await
     }
 
     async fn resign(&self, lease: &Lease) -> Result<()> {
-        let lease = lease.clone();
-        self.with_conn(move |conn| {
-            conn.execute(
-                "DELETE FROM specline_leader WHERE name = 'default' AND holder = ?1 AND term = ?2",
-                params![lease.holder, lease.term],
-            )?;
-            Ok(())
-        })
-        .await
+        SqliteStore::resign(self, lease).await
     }
 
     async fn stale_jobs(
@@ -485,48 +381,11 @@ impl Store for SqliteStore {
         stale: Duration,
         limit: usize,
     ) -> Result<Vec<StaleJob>> {
-        let lease = lease.clone();
-        self.with_conn(move |conn| {
-            let now = now_us();
-            if !lease_ok(conn, &lease, now)? {
-                return Ok(Vec::new());
-            }
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT j.id, j.attempt, j.max_attempts, j.cancel_requested_at IS NOT NULL,
-                        COALESCE(json_extract(j.attempted_by, '$[#-1]'), ''), j.rescue_credits,
-                        j.run_id IS NOT NULL AND EXISTS (
-                          SELECT 1 FROM specline_checkpoints c
-                          WHERE c.run_id = j.run_id AND c.step = j.kind AND c.key <> ''
-                            AND c.updated_at > j.attempted_at)
-                 FROM specline_jobs j
-                 WHERE j.state = 'running' AND {STALE_WORKER}
-                 ORDER BY j.id LIMIT ?2"
-            ))?;
-            let rows = stmt
-                .query_map(params![minus(now, stale), limit as i64], |r| {
-                    Ok(StaleJob {
-                        id: r.get(0)?,
-                        attempt: r.get(1)?,
-                        max_attempts: r.get(2)?,
-                        cancel_requested: r.get(3)?,
-                        worker: r.get(4)?,
-                        credits: r.get(5)?,
-                        progressed: r.get(6)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        })
-        .await
+        SqliteStore::stale_jobs(self, lease, stale, limit).await
     }
 
     async fn rescue_jobs(&self, lease: &Lease, stale: Duration, rescues: &[Rescue]) -> Result<u64> {
-        if rescues.is_empty() {
-            return Ok(0);
-        }
-        let (lease, rescues) = (lease.clone(), rescues.to_vec());
-        self.apply(move |st| block_on(lifecycle::rescue::apply(st, &lease, stale, &rescues)))
-            .await
+        SqliteStore::rescue_jobs(self, lease, stale, rescues).await
     }
 
     async fn prune_finished_runs(
@@ -535,219 +394,47 @@ impl Store for SqliteStore {
         before: DateTime<Utc>,
         limit: usize,
     ) -> Result<u64> {
-        self.as_leader(lease, move |tx, now| {
-            let n = tx.execute(
-                "DELETE FROM specline_runs WHERE id IN (
-                   SELECT r.id FROM specline_runs r
-                   WHERE r.finished_at IS NOT NULL AND r.finished_at < ?1 AND r.state <> 'running'
-                     AND NOT EXISTS (SELECT 1 FROM specline_results x WHERE x.run_id = r.id AND x.expires_at > ?2)
-                     AND NOT EXISTS (SELECT 1 FROM specline_idempotency i WHERE i.run_id = r.id AND i.expires_at > ?2)
-                     AND NOT EXISTS (SELECT 1 FROM specline_jobs j WHERE j.run_id = r.id
-                                       AND j.state NOT IN ('completed', 'cancelled', 'discarded'))
-                   LIMIT ?3)",
-                params![micros(before), now, limit as i64],
-            )?;
-            Ok(n as u64)
-        })
-        .await
+        SqliteStore::prune_finished_runs(self, lease, before, limit).await
     }
 
     async fn prune_workers(&self, lease: &Lease, before: DateTime<Utc>) -> Result<u64> {
-        self.as_leader(lease, move |tx, _now| {
-            let n = tx.execute(
-                "DELETE FROM specline_workers
-                 WHERE heartbeat_at < ?1 AND NOT EXISTS (
-                   SELECT 1 FROM specline_jobs j WHERE j.state = 'running'
-                     AND json_extract(j.attempted_by, '$[#-1]') = specline_workers.id)",
-                params![micros(before)],
-            )?;
-            Ok(n as u64)
-        })
-        .await
+        SqliteStore::prune_workers(self, lease, before).await
     }
 
     async fn prune(&self, lease: &Lease, spec: PruneSpec) -> Result<u64> {
-        self.as_leader(lease, move |tx, _now| {
-            let (c, x, d) = (
-                micros(spec.completed_before),
-                micros(spec.cancelled_before),
-                micros(spec.discarded_before),
-            );
-            let n = tx.execute(
-                "DELETE FROM specline_jobs WHERE id IN (
-                   SELECT id FROM specline_jobs
-                   WHERE finalized_at IS NOT NULL AND finalized_at < max(?1, ?2, ?3)
-                     AND ((state = 'completed' AND finalized_at < ?1)
-                       OR (state = 'cancelled' AND finalized_at < ?2)
-                       OR (state = 'discarded' AND finalized_at < ?3))
-                   LIMIT ?4)",
-                params![c, x, d, spec.limit as i64],
-            )?;
-            Ok(n as u64)
-        })
-        .await
+        SqliteStore::prune(self, lease, spec).await
     }
 
     async fn get_job(&self, id: i64) -> Result<Option<Job>> {
-        self.with_conn(move |conn| {
-            let job = conn
-                .query_row(
-                    &format!("SELECT {JOB_COLUMNS} FROM specline_jobs WHERE id = ?1"),
-                    [id],
-                    job_from_row,
-                )
-                .optional()?;
-            job.transpose()
-        })
-        .await
+        SqliteStore::get_job(self, id).await
     }
 
     async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<Job>> {
-        f.validate()?;
-        let f = f.clone();
-        let tags = serde_json::Value::from(f.tags.clone()).to_string();
-        let args = f.args.as_ref().map(|v| v.to_string());
-        let metadata = f.metadata.as_ref().map(|v| v.to_string());
-        self.with_conn(move |conn| {
-            let limit = if f.limit == 0 { 100 } else { f.limit } as i64;
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {JOB_COLUMNS} FROM specline_jobs
-                 WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR state = ?3)
-                   AND NOT EXISTS (SELECT 1 FROM json_each(?5) want
-                                   WHERE want.value NOT IN (SELECT value FROM json_each(specline_jobs.tags)))
-                   AND (?6 IS NULL OR {contains}(args, ?6))
-                   AND (?7 IS NULL OR {contains}(metadata, ?7))
-                   AND id < COALESCE(?8, 9223372036854775807)
-                   AND id > COALESCE(?9, 0)
-                 ORDER BY id DESC LIMIT ?4",
-                contains = json_contains::SQL_NAME,
-            ))?;
-            let rows = stmt
-                .query_map(
-                    params![
-                        f.queue,
-                        f.kind,
-                        f.state.map(|s| s.as_str()),
-                        limit,
-                        tags,
-                        args,
-                        metadata,
-                        f.before_id,
-                        f.after_id
-                    ],
-                    job_from_row,
-                )?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter().collect()
-        })
-        .await
+        SqliteStore::list_jobs(self, f).await
     }
 
     async fn count_by_state(&self, queue: Option<&str>) -> Result<StateCounts> {
-        let queue = queue.map(str::to_string);
-        self.with_conn(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT state, count(*) FROM specline_jobs WHERE (?1 IS NULL OR queue = ?1)
-                 GROUP BY state ORDER BY state",
-            )?;
-            let rows = stmt
-                .query_map([queue], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter()
-                .map(|(s, n)| Ok((JobState::parse(&s)?, n)))
-                .collect()
-        })
-        .await
+        SqliteStore::count_by_state(self, queue).await
     }
 
     async fn cancel(&self, id: i64) -> Result<CancelOutcome> {
-        self.apply(move |st| block_on(lifecycle::cancel::job(st, id)))
-            .await
+        SqliteStore::cancel(self, id).await
     }
 
     async fn retry(&self, id: i64) -> Result<Job> {
-        let job = self
-            .with_conn(move |conn| {
-                let now = now_us();
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let res = tx
-                    .query_row(
-                        &format!(
-                            "UPDATE specline_jobs SET state = 'available', scheduled_at = ?1, finalized_at = NULL,
-                               cancel_requested_at = NULL, max_attempts = max(max_attempts, attempt + 1)
-                             WHERE id = ?2 AND state <> 'running' RETURNING {JOB_COLUMNS}"
-                        ),
-                        params![now, id],
-                        job_from_row,
-                    )
-                    .optional();
-                let job = match res {
-                    Ok(Some(job)) => job?,
-                    Ok(None) => {
-                        let state: Option<String> = tx
-                            .query_row("SELECT state FROM specline_jobs WHERE id = ?1", [id], |r| {
-                                r.get(0)
-                            })
-                            .optional()?;
-                        return Err(match state {
-                            None => Error::JobNotFound(id),
-                            Some(s) => Error::InvalidState(format!(
-                                "job {id} is {s}; cancel it before retrying"
-                            )),
-                        });
-                    }
-                    Err(rusqlite::Error::SqliteFailure(e, _))
-                        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
-                    {
-                        return Err(Error::UniqueConflict(format!(
-                            "job {id} cannot run again: another live job holds its unique key"
-                        )))
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                tx.commit()?;
-                Ok(job)
-            })
-            .await?;
-        self.emit(Wakeup::Inserted(job.queue.clone()));
-        Ok(job)
+        SqliteStore::retry(self, id).await
     }
 
     async fn discard(&self, id: i64) -> Result<Job> {
-        self.apply(move |st| block_on(lifecycle::cancel::discard(st, id)))
-            .await
+        SqliteStore::discard(self, id).await
     }
 
     async fn set_paused(&self, queue: &str, paused: bool) -> Result<()> {
-        let q = queue.to_string();
-        self.with_conn(move |conn| {
-            conn.execute(
-                "INSERT INTO specline_queues (name, paused, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at",
-                params![q, paused, now_us()],
-            )?;
-            Ok(())
-        })
-        .await?;
-        self.emit(Wakeup::QueueChanged(queue.to_string()));
-        if !paused {
-            self.emit(Wakeup::Inserted(queue.to_string()));
-        }
-        Ok(())
+        SqliteStore::set_paused(self, queue, paused).await
     }
 
     async fn paused_queues(&self) -> Result<Vec<String>> {
-        self.with_conn(|conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT name FROM specline_queues WHERE paused ORDER BY name")?;
-            let rows = stmt
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?;
-            Ok(rows)
-        })
-        .await
+        SqliteStore::paused_queues(self).await
     }
 
     fn wakeups(&self) -> broadcast::Receiver<Wakeup> {
@@ -755,127 +442,27 @@ impl Store for SqliteStore {
     }
 
     async fn next_due(&self, queue: &str) -> Result<Option<DateTime<Utc>>> {
-        let queue = queue.to_string();
-        self.with_conn(move |conn| {
-            let t: Option<i64> = conn.query_row(
-                "SELECT min(scheduled_at) FROM specline_jobs
-                 WHERE queue = ?1 AND state IN ('available', 'scheduled', 'retryable')",
-                [queue],
-                |r| r.get(0),
-            )?;
-            Ok(t.map(from_micros))
-        })
-        .await
+        SqliteStore::next_due(self, queue).await
     }
 
     async fn submit_run(&self, sub: RunSubmission) -> Result<Submitted> {
-        let first = sub.steps.first().cloned().ok_or_else(|| {
-            Error::InvalidConfig(format!("pipeline `{}` has no steps", sub.pipeline))
-        })?;
-        let (out, queue) = self
-            .with_conn(move |conn| {
-                let now = now_us();
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                if let Some(idem) = &sub.idempotency {
-                    tx.execute(
-                        "DELETE FROM specline_idempotency WHERE owner = ?1 AND key = ?2 AND expires_at <= ?3",
-                        params![sub.owner, idem.key, now],
-                    )?;
-                    let existing: Option<(String, Option<i64>)> = tx
-                        .query_row(
-                            "SELECT fingerprint, run_id FROM specline_idempotency WHERE owner = ?1 AND key = ?2",
-                            params![sub.owner, idem.key],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
-                        )
-                        .optional()?;
-                    if let Some((fingerprint, run_id)) = existing {
-                        return match run_id {
-                            Some(run_id) if fingerprint == idem.fingerprint => Ok((
-                                Submitted { run_id, existing: true },
-                                Vec::new(),
-                            )),
-                            _ => Err(Error::IdempotencyConflict {
-                                owner: sub.owner.clone(),
-                                key: idem.key.clone(),
-                            }),
-                        };
-                    }
-                    tx.execute(
-                        "INSERT INTO specline_idempotency (owner, key, fingerprint, created_at, expires_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![sub.owner, idem.key, idem.fingerprint, now, plus(now, idem.ttl)],
-                    )?;
-                }
-                let steps = serde_json::to_string(&sub.steps).map_err(|e| Error::InvalidArgs(e.to_string()))?;
-                let run_id: i64 = tx.query_row(
-                    "INSERT INTO specline_runs (pipeline, owner, state, steps, input, stage, created_at, updated_at)
-                     VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?6) RETURNING id",
-                    params![sub.pipeline, sub.owner, steps, sub.input.to_string(), first.kind, now],
-                    |r| r.get(0),
-                )?;
-                let mut st = SqliteStatements::new(&tx, now);
-                block_on(lifecycle::steps::start(&mut st, run_id, &sub.steps))?;
-                let wake = std::mem::take(&mut st.wake);
-                if let Some(idem) = &sub.idempotency {
-                    tx.execute(
-                        "UPDATE specline_idempotency SET run_id = ?3 WHERE owner = ?1 AND key = ?2",
-                        params![sub.owner, idem.key, run_id],
-                    )?;
-                }
-                tx.commit()?;
-                Ok((Submitted { run_id, existing: false }, wake))
-            })
-            .await?;
-        for w in queue {
-            self.emit(w);
-        }
-        Ok(out)
+        SqliteStore::submit_run(self, sub).await
     }
 
     async fn complete_step(&self, cpl: StepCompletion) -> Result<bool> {
-        let n = self
-            .apply(move |st| block_on(lifecycle::steps::complete(st, &[&cpl])))
-            .await?;
-        Ok(n > 0)
+        SqliteStore::complete_step(self, cpl).await
     }
 
     async fn get_run(&self, run_id: i64) -> Result<Option<Run>> {
-        self.with_conn(move |conn| {
-            let row = conn
-                .prepare_cached(&format!(
-                    "SELECT {RUN_COLUMNS} FROM specline_runs WHERE id = ?1"
-                ))?
-                .query_row([run_id], run_from_row)
-                .optional()?;
-            row.transpose()
-        })
-        .await
+        SqliteStore::get_run(self, run_id).await
     }
 
     async fn step_context(&self, run_id: i64) -> Result<Option<StepInputs>> {
-        self.with_conn(move |conn| step_inputs(conn, run_id)).await
+        SqliteStore::step_context(self, run_id).await
     }
 
     async fn step_outputs(&self, run_id: i64) -> Result<Vec<(String, serde_json::Value)>> {
-        self.with_conn(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT step, value FROM specline_checkpoints WHERE run_id = ?1 AND key = ''",
-            )?;
-            let rows = stmt
-                .query_map([run_id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter()
-                .map(|(k, v)| {
-                    Ok((
-                        k,
-                        serde_json::from_str(&v).map_err(|e| Error::Corrupt(e.to_string()))?,
-                    ))
-                })
-                .collect()
-        })
-        .await
+        SqliteStore::step_outputs(self, run_id).await
     }
 
     async fn put_checkpoint(
@@ -885,13 +472,7 @@ impl Store for SqliteStore {
         key: &str,
         value: serde_json::Value,
     ) -> Result<()> {
-        let (step, key) = (step.to_string(), key.to_string());
-        self.with_conn(move |conn| {
-            conn.prepare_cached(include_str!("sql/put_checkpoint.sql"))?
-                .execute(params![run_id, step, key, value.to_string(), now_us()])?;
-            Ok(())
-        })
-        .await
+        SqliteStore::put_checkpoint(self, run_id, step, key, value).await
     }
 
     async fn get_checkpoint(
@@ -900,19 +481,7 @@ impl Store for SqliteStore {
         step: &str,
         key: &str,
     ) -> Result<Option<serde_json::Value>> {
-        let (step, key) = (step.to_string(), key.to_string());
-        self.with_conn(move |conn| {
-            let v: Option<String> = conn
-                .query_row(
-                    "SELECT value FROM specline_checkpoints WHERE run_id = ?1 AND step = ?2 AND key = ?3",
-                    params![run_id, step, key],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            v.map(|v| serde_json::from_str(&v).map_err(|e| Error::Corrupt(e.to_string())))
-                .transpose()
-        })
-        .await
+        SqliteStore::get_checkpoint(self, run_id, step, key).await
     }
 
     async fn run_progress(
@@ -923,72 +492,19 @@ impl Store for SqliteStore {
         progress: i16,
         payload: Option<serde_json::Value>,
     ) -> Result<()> {
-        let events = lifecycle::events::progress(run_id, job_id, stage, progress, payload);
-        self.apply(move |st| block_on(st.append_events(&[events])))
-            .await
+        SqliteStore::run_progress(self, run_id, job_id, stage, progress, payload).await
     }
 
     async fn run_events(&self, run_id: i64, after: i64, limit: usize) -> Result<Vec<RunEvent>> {
-        self.with_conn(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT run_id, seq, job_id, stage, status, at, progress, payload
-                 FROM specline_run_events WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-            )?;
-            let rows = stmt
-                .query_map(params![run_id, after, limit as i64], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, Option<i64>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, i16>(6)?,
-                        r.get::<_, Option<String>>(7)?,
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter()
-                .map(
-                    |(run_id, seq, job_id, stage, status, at, progress, payload)| {
-                        Ok(RunEvent {
-                            run_id,
-                            seq,
-                            job_id,
-                            stage,
-                            status: EventStatus::parse(&status)?,
-                            at: from_micros(at),
-                            progress,
-                            payload: payload
-                                .map(|p| serde_json::from_str(&p))
-                                .transpose()
-                                .map_err(|e| Error::Corrupt(e.to_string()))?,
-                        })
-                    },
-                )
-                .collect()
-        })
-        .await
+        SqliteStore::run_events(self, run_id, after, limit).await
     }
 
     async fn run_result(&self, run_id: i64) -> Result<Option<serde_json::Value>> {
-        self.with_conn(move |conn| {
-            let v: Option<String> = conn
-                .query_row(
-                    "SELECT result FROM specline_results WHERE run_id = ?1 AND expires_at > ?2",
-                    params![run_id, now_us()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            v.map(|v| serde_json::from_str(&v).map_err(|e| Error::Corrupt(e.to_string())))
-                .transpose()
-        })
-        .await
+        SqliteStore::run_result(self, run_id).await
     }
 
     async fn resume_run(&self, run_id: i64) -> Result<()> {
-        self.apply(move |st| block_on(lifecycle::steps::resume(st, run_id)).map(drop))
-            .await
+        SqliteStore::resume_run(self, run_id).await
     }
 
     async fn apply_ops(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
@@ -997,19 +513,10 @@ impl Store for SqliteStore {
     }
 
     async fn cancel_run(&self, run_id: i64) -> Result<RunCancelOutcome> {
-        self.apply(move |st| block_on(lifecycle::cancel::run(st, run_id)))
-            .await
+        SqliteStore::cancel_run(self, run_id).await
     }
 
     async fn prune_runs(&self, lease: &Lease) -> Result<u64> {
-        self.as_leader(lease, move |tx, now| {
-            let a = tx.execute("DELETE FROM specline_results WHERE expires_at <= ?1", [now])?;
-            let b = tx.execute(
-                "DELETE FROM specline_idempotency WHERE expires_at <= ?1",
-                [now],
-            )?;
-            Ok((a + b) as u64)
-        })
-        .await
+        SqliteStore::prune_runs(self, lease).await
     }
 }

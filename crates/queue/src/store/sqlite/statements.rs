@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::job::{Completion, Job, JobState};
 use crate::lease::Lease;
 use crate::lifecycle::{
-    Advanced, Ended, JobHead, Rescue, RunEvents, RunFailure, RunHead, Statements, StepJob,
+    Advanced, Ended, JobHead, Rescue, Retry, RunEvents, RunFailure, RunHead, Statements, StepJob,
 };
 use crate::run::{StepCompletion, Then};
 use crate::store::Wakeup;
@@ -285,16 +285,34 @@ impl Statements for SqliteStatements<'_> {
     }
 
     async fn lock_job(&mut self, id: i64) -> Result<Option<JobHead>> {
-        let row: Option<(String, String, Option<i64>, Option<String>)> = self
+        type Row = (String, String, Option<i64>, i32, i32, Option<String>);
+        let row: Option<Row> = self
             .conn
             .query_row(
-                "SELECT state, kind, run_id, errors -> '$[#-1]' FROM specline_jobs WHERE id = ?1",
+                "SELECT state, kind, run_id, attempt, max_attempts, errors -> '$[#-1]'
+                 FROM specline_jobs WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
             )
             .optional()?;
-        row.map(|(state, kind, run_id, err)| {
-            JobHead::decode(id, &state, kind, run_id, err.as_deref())
+        row.map(|(state, kind, run_id, attempt, max_attempts, err)| {
+            JobHead::decode(
+                id,
+                &state,
+                kind,
+                run_id,
+                (attempt, max_attempts),
+                err.as_deref(),
+            )
         })
         .transpose()
     }
@@ -328,6 +346,36 @@ impl Statements for SqliteStatements<'_> {
             )
             .optional()?;
         job.transpose()
+    }
+
+    async fn retry_job(&mut self, id: i64, retry: &Retry) -> Result<Option<Job>> {
+        let res = self
+            .conn
+            .query_row(
+                &format!(
+                    "UPDATE specline_jobs SET state = ?3, scheduled_at = ?1, finalized_at = NULL,
+                       cancel_requested_at = NULL, max_attempts = ?4
+                     WHERE id = ?2 AND state <> 'running' RETURNING {JOB_COLUMNS}"
+                ),
+                params![self.now, id, retry.state.as_str(), retry.max_attempts],
+                job_from_row,
+            )
+            .optional();
+        let job = match res {
+            Ok(job) => job.transpose()?,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                return Err(Error::UniqueConflict(format!(
+                    "job {id} cannot run again: another live job holds its unique key"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(job) = &job {
+            self.wake(Wakeup::Inserted(job.queue.clone()));
+        }
+        Ok(job)
     }
 
     async fn lock_run(&mut self, run_id: i64) -> Result<Option<RunHead>> {
