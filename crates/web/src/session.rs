@@ -52,11 +52,22 @@ impl Viewer {
 }
 
 /// Not signed in: pages redirect to the sign-in page, keeping where the user was going.
-pub struct SignInRequired(String);
+pub enum SignInRequired {
+    /// Token mode: to the sign-in form, then back to this path.
+    Form(String),
+    /// Gateway mode: the proxy signs users in, so there is no form to send them to (it
+    /// would send them straight back); the page says what the API would (401, its code).
+    Gateway(specline_api::error::ApiError),
+}
 
 impl IntoResponse for SignInRequired {
     fn into_response(self) -> Response {
-        Redirect::to(&format!("/sign-in?next={}", encode_next(&self.0))).into_response()
+        match self {
+            SignInRequired::Form(next) => {
+                Redirect::to(&format!("/sign-in?next={}", encode_next(&next))).into_response()
+            }
+            SignInRequired::Gateway(e) => PageError(e).into_response(),
+        }
     }
 }
 
@@ -76,15 +87,15 @@ impl FromRequestParts<WebState> for Viewer {
         let (caller, identity) = if gateway {
             let caller = Caller::from_request_parts(parts, &state.api)
                 .await
-                .map_err(|_| SignInRequired(next.clone()))?;
+                .map_err(SignInRequired::Gateway)?;
             let identity = format!("gateway:{}", caller.owner);
             (caller, identity)
         } else {
             let token =
-                session_cookie(&parts.headers).ok_or_else(|| SignInRequired(next.clone()))?;
+                session_cookie(&parts.headers).ok_or_else(|| SignInRequired::Form(next.clone()))?;
             let caller = specline_api::auth::caller_for_token(&state.api, token)
                 .await
-                .map_err(|_| SignInRequired(next.clone()))?;
+                .map_err(|_| SignInRequired::Form(next.clone()))?;
             (
                 caller,
                 format!("token:{}", specline_app::tokens::hash(token)),
