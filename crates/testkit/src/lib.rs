@@ -107,3 +107,29 @@ pub fn assert_refused(out: &std::process::Output, needle: &str) {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(needle), "expected {needle:?} in: {err}");
 }
+
+/// Runs git for a test's own set-up (not the code under test), failing loudly: no system or
+/// global configuration, a fixed author and date, so repositories are alike on every machine.
+/// Answers its standard output, trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .env("GIT_AUTHOR_DATE", "2024-05-06T07:08:09Z")
+        .env("GIT_COMMITTER_DATE", "2024-05-06T07:08:09Z")
+        .output()
+        .unwrap_or_else(|e| panic!("git {args:?} did not run: {e}"));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

@@ -108,13 +108,8 @@ async fn the_spec_tab_reads_in_dark_mode() {
     b.wait_text("#behavior-count", |t| t == "1 behaviors").await;
     // app.css's dark palette applies (`--bg: #0d1117`).
     let bg = b
-        .client
-        .execute(
-            "return getComputedStyle(document.body).backgroundColor",
-            vec![],
-        )
-        .await
-        .unwrap();
+        .eval("return getComputedStyle(document.body).backgroundColor")
+        .await;
     assert_eq!(bg, serde_json::json!("rgb(13, 17, 23)"));
     b.screenshot("analysis-spec-dark").await;
     b.close().await;
@@ -165,19 +160,10 @@ async fn comparing_two_commits_shows_what_changed_on_a_narrow_screen() {
     );
     let removed = b.find("#removed li.removed").await.text().await.unwrap();
     assert!(removed.contains("signs up"), "{removed}");
-    let width = b
-        .client
-        .execute("return document.documentElement.clientWidth", vec![])
-        .await
-        .unwrap();
+    let width = b.eval("return document.documentElement.clientWidth").await;
     assert_eq!(width, serde_json::json!(360));
-    b.client
-        .execute(
-            "document.getElementById('compare').scrollIntoView()",
-            vec![],
-        )
-        .await
-        .unwrap();
+    b.eval("document.getElementById('compare').scrollIntoView()")
+        .await;
     b.screenshot("analysis-tests-360").await;
 
     // The commit selector opens the other analysis.

@@ -85,26 +85,18 @@ async fn page(server: &Server, token: &str, path: &str) -> (u16, String) {
 /// The seqs of the events in the page's timeline, top to bottom.
 async fn timeline_seqs(b: &Browser) -> Vec<i64> {
     serde_json::from_value(
-        b.client
-            .execute(
-                "return Array.from(document.querySelectorAll('#run-events [data-seq]'))\
+        b.eval(
+            "return Array.from(document.querySelectorAll('#run-events [data-seq]'))\
                  .map(li => Number(li.getAttribute('data-seq')))",
-                vec![],
-            )
-            .await
-            .unwrap(),
+        )
+        .await,
     )
     .unwrap()
 }
 
 async fn marker(b: &Browser) -> serde_json::Value {
-    b.client
-        .execute(
-            "return window.__marker === undefined ? null : window.__marker",
-            vec![],
-        )
+    b.eval("return window.__marker === undefined ? null : window.__marker")
         .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,10 +122,7 @@ async fn live_to_succeeded(backend: Backend, screenshots: bool) {
 
     submit_on_home(&b, &server.base, &repo.url()).await;
     let id = wait_for_run_page(&b).await;
-    b.client
-        .execute("window.__marker = 1", vec![])
-        .await
-        .unwrap();
+    b.eval("window.__marker = 1").await;
     // Held in the analysis step: running, its progress events shown live.
     b.wait_text("#run-state", |t| t == "running").await;
     b.wait_text(
@@ -215,13 +204,8 @@ async fn live_to_succeeded(backend: Backend, screenshots: bool) {
         dark.goto(&server.url(&format!("/runs/{id}"))).await;
         dark.wait_text("#run-state", |t| t == "succeeded").await;
         let background = dark
-            .client
-            .execute(
-                "return getComputedStyle(document.body).backgroundColor",
-                vec![],
-            )
-            .await
-            .unwrap();
+            .eval("return getComputedStyle(document.body).backgroundColor")
+            .await;
         assert_eq!(background, serde_json::json!("rgb(13, 17, 23)"));
         dark.screenshot("run-dark").await;
         dark.close().await;
@@ -375,10 +359,7 @@ async fn a_refused_stream_is_retried_and_resumes_after_the_last_event_shown() {
     let b = Browser::start(1280).await;
     b.sign_in(&server.base, &token).await;
     b.goto(&server.url(&format!("/runs/{id}"))).await;
-    b.client
-        .execute("window.__marker = 1", vec![])
-        .await
-        .unwrap();
+    b.eval("window.__marker = 1").await;
     b.wait_text("#run-live", |t| t.starts_with("Disconnected"))
         .await;
     assert_eq!(b.find("#run-state").await.text().await.unwrap(), "running");

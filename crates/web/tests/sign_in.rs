@@ -30,11 +30,7 @@ async fn sign_in_with_a_token_then_sign_out() {
     b.wait_text("header.top .owner", |t| t == "alice").await;
 
     // The cookie is HttpOnly: the page's scripts cannot read the token.
-    let visible = b
-        .client
-        .execute("return document.cookie", vec![])
-        .await
-        .unwrap();
+    let visible = b.eval("return document.cookie").await;
     assert_eq!(visible, serde_json::json!(""));
 
     b.click("header.top .who button[type=submit]").await;

@@ -15,13 +15,8 @@ async fn page_fits(width: u32, shot: &str) {
         b.goto(&server.url(path)).await;
         b.find("main h1").await;
         let fits = b
-            .client
-            .execute(
-                "return document.documentElement.scrollWidth <= window.innerWidth",
-                vec![],
-            )
-            .await
-            .unwrap();
+            .eval("return document.documentElement.scrollWidth <= window.innerWidth")
+            .await;
         assert_eq!(
             fits,
             serde_json::json!(true),

@@ -7,29 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Runs git for the test's own set-up (not the code under test), failing loudly.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .env("GIT_AUTHOR_DATE", "2024-05-06T07:08:09Z")
-        .env("GIT_COMMITTER_DATE", "2024-05-06T07:08:09Z")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+pub use specline_testkit::git;
 
 /// Runs git with `input` on stdin.
 pub fn git_stdin(dir: &Path, args: &[&str], input: &[u8]) -> String {

@@ -163,6 +163,14 @@ impl Browser {
         )
     }
 
+    /// The value a script returns in the page (`return ...;`).
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script {script:?} failed: {e}"))
+    }
+
     pub async fn url(&self) -> String {
         self.client
             .current_url()
