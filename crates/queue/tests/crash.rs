@@ -125,7 +125,7 @@ fn spawn_child(h: &Harness) -> (Child, String) {
     match &h.guard {
         Guard::Pg { schema } => {
             cmd.env("CRASH_BACKEND", "postgres")
-                .env("CRASH_URL", common::database_url())
+                .env("CRASH_URL", child_url(schema.name()))
                 .env("CRASH_SCHEMA", schema.name());
         }
         Guard::Sqlite { file } => {
@@ -148,6 +148,52 @@ fn spawn_child(h: &Harness) -> (Child, String) {
     (child, id)
 }
 
+/// The child's database URL: the test's server, with an application name that marks the
+/// child's sessions (so the test can wait for the server to finish them).
+fn child_url(schema: &str) -> String {
+    let url = common::database_url();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}application_name={}", child_app(schema))
+}
+
+fn child_app(schema: &str) -> String {
+    format!("crash-child-{schema}")
+}
+
+/// Wait until no server session of a killed child is left. A backend whose client died still
+/// finishes the statement it received (a COMMIT included) before it ends, so once its session is
+/// gone nothing of the child can still change a row. SQLite needs no wait: the child wrote the
+/// file itself, and it has exited.
+async fn children_gone(h: &Harness) {
+    let Guard::Pg { schema } = &h.guard else {
+        return;
+    };
+    let (db, conn) = tokio_postgres::connect(&common::database_url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let app = child_app(schema.name());
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let n: i64 = db
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                &[&app],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "the killed worker's sessions did not end"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn crash(h: Harness) {
     let client = Client::new(h.store.clone());
     let jobs: Vec<NewJob> = (0..JOBS)
@@ -163,9 +209,9 @@ async fn crash(h: Harness) {
     }
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
-    // A completion statement the worker sent just before dying may still commit: let the
-    // database finish it, then take the jobs the dead worker left running.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A completion statement the worker sent just before dying may still commit: wait until
+    // the server has ended every session of the dead worker, then take the jobs it left running.
+    children_gone(&h).await;
     let mut left_running: Vec<i64> = h
         .store
         .list_jobs(&JobFilter {

@@ -79,7 +79,7 @@ async fn the_tests_tab_filters_to_skipped_and_the_spec_tab_finds_a_behavior() {
     b.find("#s-q").await;
     b.fill("#s-q", "tax").await;
     b.click("form.spec-controls button[type=submit]").await;
-    b.wait_text("#behavior-count", |t| t == "1 behaviors match")
+    b.wait_text("#behavior-count", |t| t == "1 behavior matches")
         .await;
     let behavior = b.find("li.behavior").await.text().await.unwrap();
     assert!(behavior.contains("Adds tax to the total"), "{behavior}");
@@ -90,7 +90,7 @@ async fn the_tests_tab_filters_to_skipped_and_the_spec_tab_finds_a_behavior() {
         .await;
     b.fill("#s-q", "").await;
     b.click("form.spec-controls button[type=submit]").await;
-    b.wait_text("#behavior-count", |t| t == "1 behaviors").await;
+    b.wait_text("#behavior-count", |t| t == "1 behavior").await;
     b.screenshot("analysis-spec").await;
     b.close().await;
     server.stop().await;
@@ -105,7 +105,7 @@ async fn the_spec_tab_reads_in_dark_mode() {
     b.sign_in(&server.base, &token).await;
     b.goto(&server.url(&format!("/analyses/{id}?tab=spec")))
         .await;
-    b.wait_text("#behavior-count", |t| t == "1 behaviors").await;
+    b.wait_text("#behavior-count", |t| t == "1 behavior").await;
     // app.css's dark palette applies (`--bg: #0d1117`).
     let bg = b
         .eval("return getComputedStyle(document.body).backgroundColor")

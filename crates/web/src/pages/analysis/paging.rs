@@ -23,10 +23,15 @@ pub fn pager(q: &AnalysisQuery, id: i64, page: usize, pages: usize, label: &str)
 
 /// "1 test", "2 tests".
 pub fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {}", noun_for(n, noun))
+}
+
+/// The noun alone, for a count shown in its own element: "test" for 1, "tests" otherwise.
+pub fn noun_for(n: usize, noun: &str) -> String {
     if n == 1 {
-        format!("1 {noun}")
+        noun.to_string()
     } else {
-        format!("{n} {noun}s")
+        format!("{noun}s")
     }
 }
 

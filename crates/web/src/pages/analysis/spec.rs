@@ -13,7 +13,7 @@ use specline_specdoc_model::document::Behavior;
 use specline_specdoc_model::SpecDocument;
 
 use super::links::location;
-use super::paging::pager;
+use super::paging::{noun_for, pager, plural};
 use super::AnalysisQuery;
 use crate::pages::error::{PageError, PageResult};
 use crate::session::Viewer;
@@ -140,17 +140,19 @@ pub async fn render(
             div.spec-summary {
                 p { (doc.summary) }
                 p.muted {
-                    (doc.stats.behaviors) " behaviors in " (doc.stats.domains) " domains, "
-                    (doc.stats.features) " features · " (doc.generator.kind) " " (doc.generator.model)
+                    (plural(doc.stats.behaviors, "behavior")) " in "
+                    (plural(doc.stats.domains, "domain")) ", "
+                    (plural(doc.stats.features, "feature")) " · " (doc.generator.kind) " " (doc.generator.model)
                     " · written in " (doc.content_language.as_str())
                 }
                 @for n in &doc.notes { p.note { (n) } }
             }
             p #behavior-count aria-live="polite" {
                 @if text.is_some() {
-                    strong { (placed.len()) } " behaviors match"
+                    strong { (placed.len()) } " " (noun_for(placed.len(), "behavior"))
+                    @if placed.len() == 1 { " matches" } @else { " match" }
                 } @else {
-                    strong { (placed.len()) } " behaviors"
+                    strong { (placed.len()) } " " (noun_for(placed.len(), "behavior"))
                 }
             }
             div.spec-layout {
