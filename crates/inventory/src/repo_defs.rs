@@ -16,13 +16,16 @@ use std::sync::{Barrier, Mutex, OnceLock};
 
 use regex::Regex;
 
-use crate::lang::rust::TestMacro;
+use crate::lang::rust_macros::Macro;
 
 /// The repository's test-generating macros and test annotations.
 #[derive(Debug, Default)]
 pub struct RepoDefs {
-    /// Test-generating macros by name, each with the file that defines it.
-    pub rust_macros: HashMap<String, Vec<(String, TestMacro)>>,
+    /// `macro_rules!` macros of the files that define test-writing ones, by name, each
+    /// with the file that defines it.
+    pub rust_macros: HashMap<String, Vec<(String, Macro)>>,
+    /// The names among them whose expansion writes tests, itself or through another.
+    rust_test_macros: HashSet<String>,
     /// Annotation types that make a method a test, by simple name; `true` when the test is
     /// generated at run time (meta-annotated `@ParameterizedTest`, `@RepeatedTest`,
     /// `@TestFactory`, `@TestTemplate`).
@@ -59,7 +62,7 @@ impl RepoDefs {
         let text = String::from_utf8_lossy(src);
         match language {
             "rust" if text.contains("macro_rules!") && has_rust_test_attr(&text) => {
-                for (name, mac) in crate::lang::rust::test_macros(src) {
+                for (name, mac) in crate::lang::rust_macros::definitions(src) {
                     self.rust_macros
                         .entry(name)
                         .or_default()
@@ -108,8 +111,13 @@ impl RepoDefs {
             .into_iter()
             .filter(|(n, _)| !base.contains(n.as_str()))
             .collect();
-        if !self.rust_macros.is_empty() {
-            let names: Vec<String> = self.rust_macros.keys().map(|n| regex::escape(n)).collect();
+        self.rust_test_macros = self.settle_rust_macros();
+        if !self.rust_test_macros.is_empty() {
+            let names: Vec<String> = self
+                .rust_test_macros
+                .iter()
+                .map(|n| regex::escape(n))
+                .collect();
             if let Ok(re) = Regex::new(&format!(r"\b({})!", names.join("|"))) {
                 self.mentions.insert("rust", re);
             }
@@ -135,9 +143,41 @@ impl RepoDefs {
             .is_some_and(|re| re.is_match(src))
     }
 
-    /// The test macro `name` as seen from `rel`: the file's own definition first, else
-    /// the first one found elsewhere.
-    pub fn rust_macro(&self, name: &str, rel: &str) -> Option<&TestMacro> {
+    /// The names of the macros that write tests, themselves or by invoking one that does.
+    fn settle_rust_macros(&self) -> HashSet<String> {
+        let mut found: HashSet<String> = self
+            .rust_macros
+            .iter()
+            .filter(|(_, defs)| defs.iter().any(|(_, m)| m.has_tests()))
+            .map(|(n, _)| n.clone())
+            .collect();
+        loop {
+            let more: Vec<String> = self
+                .rust_macros
+                .iter()
+                .filter(|(n, defs)| {
+                    !found.contains(*n)
+                        && defs
+                            .iter()
+                            .any(|(_, m)| m.calls().any(|c| found.contains(c)))
+                })
+                .map(|(n, _)| n.clone())
+                .collect();
+            if more.is_empty() {
+                return found;
+            }
+            found.extend(more);
+        }
+    }
+
+    /// Whether the macro `name` writes tests when invoked.
+    pub fn is_rust_test_macro(&self, name: &str) -> bool {
+        self.rust_test_macros.contains(name)
+    }
+
+    /// The macro `name` as seen from `rel`: the file's own definition first, else the
+    /// first one found elsewhere.
+    pub fn rust_macro(&self, name: &str, rel: &str) -> Option<&Macro> {
         let all = self.rust_macros.get(name)?;
         all.iter()
             .find(|(file, _)| file == rel)

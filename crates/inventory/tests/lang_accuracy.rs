@@ -25,6 +25,7 @@ fn rust_tests_written_by_macros_count_per_invocation() {
             "T tests :: zero",
             "T tests :: two",
             "T tests :: negative",
+            "T tests :: forwarded",
             "T tests :: plain",
         ],
     );
@@ -37,6 +38,8 @@ fn rust_tests_written_by_macros_count_per_invocation() {
             "T second_slow | skipped #[ignore = \"slow\"]",
             // `paste!` builds the name: one test, its name unknown until expansion.
             "T pasted! (dynamic) | dynamic",
+            "T closure_args",
+            "T three_args",
         ],
     );
     assert_file(
@@ -58,7 +61,7 @@ fn a_single_file_expands_its_own_test_macros() {
         .unwrap()
         .unwrap();
     let names: Vec<&str> = f.suites[0].tests.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, vec!["zero", "two", "negative", "plain"]);
+    assert_eq!(names, vec!["zero", "two", "negative", "forwarded", "plain"]);
 }
 
 /// Classes 2 and 3: a TestNG class-level `@Test` makes public methods tests; composed

@@ -14,6 +14,7 @@ pub mod php;
 pub mod python;
 pub mod ruby;
 pub mod rust;
+pub mod rust_macros;
 pub mod swift;
 
 /// Every supported language. Extensions are unique across languages.
