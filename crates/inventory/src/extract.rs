@@ -628,30 +628,13 @@ fn raw_item<'t>(
         main = Some((kind, c.node));
     }
     let (kind, node) = main?;
-    let mut item = RawItem {
+    let mut item = RawItem::new(
         kind,
-        start_byte: node.start_byte(),
-        end_byte: node.end_byte(),
-        start: node.start_position(),
-        end: node.end_position(),
-        name: None,
-        name_is_literal: true,
-        display_name: false,
-        status: Status::Active,
-        modifier: None,
-        dynamic: false,
-        rule_test: false,
-        rule_not_test: false,
-        rule_suite: false,
-        chain: None,
-        arg_count: None,
-        args: None,
-        bodyless: false,
-        group: None,
-        loop_start: loop_ancestor(node, at, src, lang),
-        second_look: false,
-        conditional: false,
-    };
+        node.byte_range(),
+        node.start_position(),
+        node.end_position(),
+    );
+    item.loop_start = loop_ancestor(node, at, src, lang);
     let mut attrs: Vec<Node<'t>> = Vec::new();
     let mut has_params = false;
     for c in m.captures {

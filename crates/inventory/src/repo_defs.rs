@@ -112,26 +112,12 @@ impl RepoDefs {
             .filter(|(n, _)| !base.contains(n.as_str()))
             .collect();
         self.rust_test_macros = self.settle_rust_macros();
-        if !self.rust_test_macros.is_empty() {
-            let names: Vec<String> = self
-                .rust_test_macros
-                .iter()
-                .map(|n| regex::escape(n))
-                .collect();
-            if let Ok(re) = Regex::new(&format!(r"\b({})!", names.join("|"))) {
-                self.mentions.insert("rust", re);
-            }
+        if let Some(re) = names_regex(self.rust_test_macros.iter(), r"\b(", ")!") {
+            self.mentions.insert("rust", re);
         }
-        if !self.jvm_annotations.is_empty() {
-            let names: Vec<String> = self
-                .jvm_annotations
-                .keys()
-                .map(|n| regex::escape(n))
-                .collect();
-            if let Ok(re) = Regex::new(&format!(r"@([\w.]+\.)?({})\b", names.join("|"))) {
-                self.mentions.insert("java", re.clone());
-                self.mentions.insert("kotlin", re);
-            }
+        if let Some(re) = names_regex(self.jvm_annotations.keys(), r"@([\w.]+\.)?(", r")\b") {
+            self.mentions.insert("java", re.clone());
+            self.mentions.insert("kotlin", re);
         }
         self
     }
@@ -198,6 +184,19 @@ impl RepoDefs {
         let simple = name[..end].rsplit('.').next()?;
         self.jvm_annotations.get(simple).copied()
     }
+}
+
+/// `before` + the names as alternatives + `after`; `None` when there is no name.
+fn names_regex<'a>(
+    names: impl Iterator<Item = &'a String>,
+    before: &str,
+    after: &str,
+) -> Option<Regex> {
+    let names: Vec<String> = names.map(|n| regex::escape(n)).collect();
+    if names.is_empty() {
+        return None;
+    }
+    Regex::new(&format!("{before}{}{after}", names.join("|"))).ok()
 }
 
 fn has_rust_test_attr(text: &str) -> bool {
