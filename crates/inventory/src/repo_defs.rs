@@ -270,7 +270,7 @@ pub fn deferred(language: &str) -> bool {
 /// The two phases of a scan's workers around the definitions: in the first, files of
 /// [`deferred`] languages are only read for definitions and put aside; when every worker
 /// is through the first phase the definitions are settled, and the files put aside are
-/// analysed with them.
+/// analysed with them. Each worker takes one [`Gate::arrival`].
 pub struct Gate<J> {
     collecting: Mutex<RepoDefs>,
     put_aside: Mutex<Vec<J>>,
@@ -280,7 +280,7 @@ pub struct Gate<J> {
 }
 
 impl<J> Gate<J> {
-    /// A gate for `workers` worker threads (each must call [`Gate::settle`] once).
+    /// A gate for `workers` worker threads (each takes one [`Gate::arrival`]).
     pub fn new(workers: usize) -> Self {
         Gate {
             collecting: Mutex::new(RepoDefs::empty()),
@@ -310,10 +310,17 @@ impl<J> Gate<J> {
         }
     }
 
-    /// Waits for every worker to finish the first phase, then returns the settled
-    /// definitions.
-    pub fn settle(&self) -> &RepoDefs {
-        self.barrier.wait();
+    /// A worker's place at the barrier: [`Arrival::settle`] waits there; if the worker
+    /// unwinds before (a panic), dropping it waits in its stead, so the other workers are
+    /// not left waiting for ever.
+    pub fn arrival(&self) -> Arrival<'_, J> {
+        Arrival {
+            gate: self,
+            arrived: false,
+        }
+    }
+
+    fn settled(&self) -> &RepoDefs {
         self.settled.get_or_init(|| {
             let collected = self
                 .collecting
@@ -327,6 +334,30 @@ impl<J> Gate<J> {
     /// The next file put aside, for the second phase.
     pub fn next(&self) -> Option<J> {
         self.put_aside.lock().ok()?.pop()
+    }
+}
+
+/// See [`Gate::arrival`].
+pub struct Arrival<'g, J> {
+    gate: &'g Gate<J>,
+    arrived: bool,
+}
+
+impl<'g, J> Arrival<'g, J> {
+    /// Waits for every worker to finish the first phase, then returns the settled
+    /// definitions.
+    pub fn settle(mut self) -> &'g RepoDefs {
+        self.arrived = true;
+        self.gate.barrier.wait();
+        self.gate.settled()
+    }
+}
+
+impl<J> Drop for Arrival<'_, J> {
+    fn drop(&mut self) {
+        if !self.arrived {
+            self.gate.barrier.wait();
+        }
     }
 }
 
@@ -347,5 +378,61 @@ impl RepoDefs {
             self.rust_macros.entry(name).or_default().extend(defs);
         }
         self.pending_jvm.extend(other.pending_jvm);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker that panics in the first phase still arrives at the barrier, so the
+    /// others get the definitions instead of waiting for ever.
+    #[test]
+    fn a_worker_that_panics_does_not_hold_the_others_at_the_gate() {
+        let gate: Gate<u32> = Gate::new(2);
+        let (panicked, settled) = std::thread::scope(|s| {
+            let failing = s.spawn(|| {
+                let _arrival = gate.arrival();
+                panic!("a worker fails in the first phase");
+            });
+            let other = s.spawn(|| {
+                let arrival = gate.arrival();
+                gate.put_aside(
+                    7,
+                    "rust",
+                    "a.rs",
+                    Some(b"macro_rules! t { () => { #[test] fn x() {} } }"),
+                );
+                arrival.settle().is_rust_test_macro("t")
+            });
+            (failing.join().is_err(), other.join().unwrap_or(false))
+        });
+        assert!(panicked);
+        assert!(settled);
+        assert_eq!(gate.next(), Some(7));
+        assert_eq!(gate.next(), None);
+    }
+
+    /// Composed annotations resolve through one another, and only those carrying a test
+    /// annotation count; the names' regex finds a use for the prefilter.
+    #[test]
+    fn composed_annotations_resolve_transitively() {
+        let mut defs = RepoDefs::empty();
+        defs.add_file(
+            "java",
+            "A.java",
+            b"@Retention(RUNTIME)\n@Fast\n@interface VeryFast {}\n@Tag(\"x\")\n@interface Tagged {}\n",
+        );
+        defs.add_file(
+            "java",
+            "B.java",
+            b"import x;\n@Target({METHOD})\n@org.junit.jupiter.params.ParameterizedTest\npublic @interface Fast {}\n",
+        );
+        let defs = defs.finish();
+        assert_eq!(defs.jvm_annotation("@VeryFast"), Some(true));
+        assert_eq!(defs.jvm_annotation("@shop.Fast(\"x\")"), Some(true));
+        assert_eq!(defs.jvm_annotation("@Tagged"), None);
+        assert!(defs.mentioned("java", "class T { @VeryFast void t() {} }"));
+        assert!(!defs.mentioned("java", "class T { @Tagged void t() {} }"));
     }
 }

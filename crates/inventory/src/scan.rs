@@ -536,6 +536,7 @@ fn worker(
     jobs: &Receiver<Job>,
     out: &Sender<Outcome>,
 ) {
+    let arrival = gate.arrival();
     let mut parsers: HashMap<Grammar, Parser> = HashMap::new();
     let mut run = |ctx: &WorkerCtx<'_>, job: &Job| {
         !ctx.cancel.is_cancelled()
@@ -555,7 +556,7 @@ fn worker(
     }
     // Every worker reaches this point, even one that stopped early: the others wait here.
     let ctx = WorkerCtx {
-        defs: gate.settle(),
+        defs: arrival.settle(),
         ..ctx
     };
     while let Some(job) = gate.next() {
