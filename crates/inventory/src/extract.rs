@@ -116,6 +116,8 @@ pub struct RawItem {
     pub dynamic: bool,
     /// An attribute or name rule said [`Effect::Test`].
     pub rule_test: bool,
+    /// An attribute rule said [`Effect::NotTest`]: it wins over [`RawItem::rule_test`].
+    pub rule_not_test: bool,
     /// An attribute rule said [`Effect::Suite`].
     pub rule_suite: bool,
     /// `@chain` text, for the hook.
@@ -128,13 +130,76 @@ pub struct RawItem {
     pub args: Option<String>,
     pub group: Option<String>,
     loop_start: Option<usize>,
+    /// Found by a file pass as a second look: dropped when the query's own item at the
+    /// same start survives the hook.
+    pub second_look: bool,
+    /// A bodyless call under a runtime condition in its block (`skip "x" if cond`): as an
+    /// annotation it makes the enclosing item conditional, not skipped.
+    pub conditional: bool,
+}
+
+/// What a language's file pass ([`crate::lang::file_pass`]) sees: the whole parsed file,
+/// and what the files of the repository define (test-generating macros, composed
+/// annotations).
+pub struct FilePassCtx<'a> {
+    pub tree: &'a Tree,
+    pub src: &'a [u8],
+    pub defs: &'a RepoDefs,
+    /// The file's path relative to the scanned root.
+    pub rel: &'a str,
+}
+
+pub use crate::repo_defs::RepoDefs;
+
+/// Where a file comes from: its path in the tree and what the tree's files define.
+#[derive(Clone, Copy)]
+pub struct Origin<'a> {
+    pub rel: &'a str,
+    pub defs: &'a RepoDefs,
 }
 
 impl RawItem {
+    /// An item of `kind` spanning `start..end` bytes, with nothing else known yet.
+    pub fn new(kind: Kind, range: std::ops::Range<usize>, start: Point, end: Point) -> Self {
+        RawItem {
+            kind,
+            start_byte: range.start,
+            end_byte: range.end,
+            start,
+            end,
+            name: None,
+            name_is_literal: true,
+            display_name: false,
+            status: Status::Active,
+            modifier: None,
+            dynamic: false,
+            rule_test: false,
+            rule_not_test: false,
+            rule_suite: false,
+            chain: None,
+            arg_count: None,
+            args: None,
+            bodyless: false,
+            group: None,
+            loop_start: None,
+            second_look: false,
+            conditional: false,
+        }
+    }
+
     /// Sets a status unless one is already set: the first word the source says wins.
     pub fn set_status(&mut self, status: Status, modifier: &str) {
         if self.status == Status::Active && status != Status::Active {
             self.status = status;
+            self.modifier = Some(truncate(modifier.trim(), MAX_MODIFIER));
+        }
+    }
+
+    /// Records that a runtime condition may skip the item (`skip "x" if cond`): the
+    /// status stays, the modifier says what may skip it, unless the source already gave
+    /// the item a status of its own.
+    pub fn set_conditional(&mut self, modifier: &str) {
+        if self.status == Status::Active && self.modifier.is_none() {
             self.modifier = Some(truncate(modifier.trim(), MAX_MODIFIER));
         }
     }
@@ -237,8 +302,10 @@ pub fn analyze<'t>(
     grammar: crate::framework::Grammar,
     lang: &Language,
     budget: &Budget,
+    origin: Origin<'_>,
     choose: impl FnOnce(&[String]) -> &'static str,
 ) -> Option<Analysis> {
+    let Origin { rel, defs } = origin;
     let compiled = lang.compiled(grammar).ok()?;
     let query = &compiled.query;
     let names = query.capture_names();
@@ -256,11 +323,24 @@ pub fn analyze<'t>(
     if !complete || budget.check_now() {
         return None;
     }
+    if let Some(pass) = crate::lang::file_pass(lang.def.id) {
+        let ctx = FilePassCtx {
+            tree,
+            src,
+            defs,
+            rel,
+        };
+        pending.extend(pass(&ctx).into_iter().map(|item| Pending {
+            item,
+            attrs: Vec::new(),
+            has_params: false,
+        }));
+    }
     let framework = choose(&hints.imports);
     let fw = lang.framework(framework)?;
     let items: Vec<RawItem> = pending
         .into_iter()
-        .map(|p| apply_framework(p, fw, src))
+        .map(|p| apply_framework(p, fw, src, lang, defs))
         .collect();
     let (suites, tests) = finish(items, lang, fw);
     Some(Analysis {
@@ -445,7 +525,7 @@ fn finish(items: Vec<RawItem>, lang: &Language, fw: &Framework) -> (Vec<Suite>, 
         if item.kind == Kind::Candidate {
             if item.rule_suite {
                 item.kind = Kind::Suite;
-            } else if item.rule_test {
+            } else if item.rule_test && !item.rule_not_test {
                 item.kind = Kind::Test;
             } else {
                 continue;
@@ -461,6 +541,14 @@ fn finish(items: Vec<RawItem>, lang: &Language, fw: &Framework) -> (Vec<Suite>, 
         }
         kept.push(item);
     }
+    if kept.iter().any(|i| i.second_look) {
+        let firsts: std::collections::HashSet<usize> = kept
+            .iter()
+            .filter(|i| !i.second_look)
+            .map(|i| i.start_byte)
+            .collect();
+        kept.retain(|i| !i.second_look || !firsts.contains(&i.start_byte));
+    }
     build_tree(kept, fw.def.prune_empty_suites, lang.def.tests_nest)
 }
 
@@ -472,7 +560,13 @@ struct Pending<'t> {
 }
 
 /// Applies the framework's attribute and name rules to a pending item.
-fn apply_framework(p: Pending<'_>, fw: &Framework, src: &[u8]) -> RawItem {
+fn apply_framework(
+    p: Pending<'_>,
+    fw: &Framework,
+    src: &[u8],
+    lang: &Language,
+    defs: &RepoDefs,
+) -> RawItem {
     let Pending {
         mut item,
         attrs,
@@ -481,6 +575,13 @@ fn apply_framework(p: Pending<'_>, fw: &Framework, src: &[u8]) -> RawItem {
     for a in attrs {
         let t = text(a, src);
         apply_rules(&mut item, &fw.attr_rules, &t, t.trim());
+        // A composed annotation of the repository (`@FastTest` carrying `@Test`).
+        if matches!(lang.def.id, "java" | "kotlin") {
+            if let Some(dynamic) = defs.jvm_annotation(&t) {
+                item.rule_test = true;
+                item.dynamic |= dynamic;
+            }
+        }
     }
     // Name rules stand for runners that pick methods by name alone (`test*`), and those
     // take only methods without parameters (XCTest, PHPUnit without a data provider).
@@ -527,27 +628,13 @@ fn raw_item<'t>(
         main = Some((kind, c.node));
     }
     let (kind, node) = main?;
-    let mut item = RawItem {
+    let mut item = RawItem::new(
         kind,
-        start_byte: node.start_byte(),
-        end_byte: node.end_byte(),
-        start: node.start_position(),
-        end: node.end_position(),
-        name: None,
-        name_is_literal: true,
-        display_name: false,
-        status: Status::Active,
-        modifier: None,
-        dynamic: false,
-        rule_test: false,
-        rule_suite: false,
-        chain: None,
-        arg_count: None,
-        args: None,
-        bodyless: false,
-        group: None,
-        loop_start: loop_ancestor(node, at, src, lang),
-    };
+        node.byte_range(),
+        node.start_position(),
+        node.end_position(),
+    );
+    item.loop_start = loop_ancestor(node, at, src, lang);
     let mut attrs: Vec<Node<'t>> = Vec::new();
     let mut has_params = false;
     for c in m.captures {
@@ -581,6 +668,7 @@ fn raw_item<'t>(
                 item.args = Some(truncate(&text(c.node, src), 300));
             }
             "pending" => {
+                item.conditional = under_condition(node);
                 item.bodyless = true;
                 item.set_status(Status::Todo, "pending");
             }
@@ -635,6 +723,7 @@ fn apply_rules(
                 }
             }
             Effect::Test => item.rule_test = true,
+            Effect::NotTest => item.rule_not_test = true,
             Effect::Suite => item.rule_suite = true,
             Effect::Dynamic => item.dynamic = true,
             other => {
@@ -668,6 +757,20 @@ fn unescape(s: &str) -> String {
         }
     }
     out
+}
+
+/// True when a conditional (`if`, `unless`, a modifier `if`, `case`, `?:`) lies between
+/// `node` and the block it is written in.
+fn under_condition(node: Node<'_>) -> bool {
+    for n in parents(node) {
+        match n.kind() {
+            "do_block" | "block" | "program" => return false,
+            "if" | "unless" | "if_modifier" | "unless_modifier" | "case" | "conditional"
+            | "elsif" | "else" | "when" => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Byte offset of the innermost loop around `node`, if any.
@@ -747,6 +850,7 @@ fn merge_into(into: &mut RawItem, other: RawItem) {
     }
     into.dynamic |= other.dynamic;
     into.rule_test |= other.rule_test;
+    into.rule_not_test |= other.rule_not_test;
     into.rule_suite |= other.rule_suite;
     into.chain = into.chain.take().or(other.chain);
     into.arg_count = into.arg_count.or(other.arg_count);
@@ -776,7 +880,11 @@ fn build_tree(items: Vec<RawItem>, prune: bool, tests_nest: bool) -> (Vec<Suite>
         let parent = stack.last().copied();
         if item.kind == Kind::Annotation {
             if let (Some(p), Some(m)) = (parent, item.modifier.as_deref()) {
-                nodes[p].item.set_status(item.status, m);
+                if item.status == Status::Active {
+                    nodes[p].item.set_conditional(m);
+                } else {
+                    nodes[p].item.set_status(item.status, m);
+                }
             }
             continue;
         }

@@ -48,6 +48,9 @@ pub enum Effect {
     Xfail,
     /// The test is generated at run time (`@ParameterizedTest`, `parametrize`).
     Dynamic,
+    /// Never a test, whatever else says so: a TestNG configuration or data-provider method
+    /// (`@BeforeMethod`, `@DataProvider`) in a class whose `@Test` makes public methods tests.
+    NotTest,
     /// The rule's named group `name` is the display name (`@DisplayName("…")`,
     /// `@Test("…")`, `[Fact(DisplayName = "…")]`): what the runner reports.
     DisplayName,
@@ -60,7 +63,11 @@ impl Effect {
             Effect::Todo => Some(Status::Todo),
             Effect::Focus => Some(Status::Focused),
             Effect::Xfail => Some(Status::Xfail),
-            Effect::Test | Effect::Suite | Effect::Dynamic | Effect::DisplayName => None,
+            Effect::Test
+            | Effect::Suite
+            | Effect::Dynamic
+            | Effect::DisplayName
+            | Effect::NotTest => None,
         }
     }
 }

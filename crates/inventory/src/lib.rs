@@ -21,6 +21,7 @@ mod head;
 pub mod lang;
 pub mod materialize;
 pub mod registry;
+pub mod repo_defs;
 pub mod scan;
 pub mod source;
 pub mod untrusted_file;
@@ -63,7 +64,15 @@ pub fn analyze_bytes_within(
     let tree = scan::parse(&mut parsers, grammar, src, &budget)
         .map_err(InventoryError::Definition)?
         .ok_or(InventoryError::FileTimeout)?;
-    analyze_tree(&tree, src, grammar, lang, None, rel_path, &budget)
+    // On its own, a file sees only what it defines itself.
+    let mut defs = repo_defs::RepoDefs::empty();
+    defs.add_file(lang.def.id, rel_path, src);
+    let defs = defs.finish();
+    let origin = extract::Origin {
+        rel: rel_path,
+        defs: &defs,
+    };
+    analyze_tree(&tree, src, grammar, lang, None, origin, &budget)
         .map_err(|_| InventoryError::FileTimeout)
 }
 
@@ -74,11 +83,12 @@ pub(crate) fn analyze_tree(
     grammar: framework::Grammar,
     lang: &registry::Language,
     configs: Option<(&detect::ConfigIndex, &std::path::Path)>,
-    rel: &str,
+    origin: extract::Origin<'_>,
     budget: &extract::Budget,
 ) -> Result<Option<model::TestFile>, OutOfTime> {
+    let rel = origin.rel;
     let choose = |imports: &[String]| detect::resolve(configs, lang, rel, imports, src).0;
-    let a = extract::analyze(tree, src, grammar, lang, budget, choose).ok_or(OutOfTime)?;
+    let a = extract::analyze(tree, src, grammar, lang, budget, origin, choose).ok_or(OutOfTime)?;
     Ok(scan::build_file(
         rel,
         lang,

@@ -175,6 +175,7 @@ pub fn scan_each(
     let counters = Counters::default();
     let configs = ConfigIndex::new(&root, registry);
     let cancel = opts.cancel.clone();
+    let gate = crate::repo_defs::Gate::new(threads);
 
     let mut errors: Vec<FileError> = Vec::new();
     let mut stats = ScanStats::default();
@@ -195,10 +196,11 @@ pub fn scan_each(
             cancel: &cancel,
             file_timeout: opts.file_timeout,
             max_file_size: opts.max_file_size,
+            defs: gate.none(),
         };
         for _ in 0..threads {
-            let (job_rx, out_tx) = (job_rx.clone(), out_tx.clone());
-            s.spawn(move || worker(ctx, &job_rx, &out_tx));
+            let (job_rx, out_tx, gate) = (job_rx.clone(), out_tx.clone(), &gate);
+            s.spawn(move || worker(ctx, gate, &job_rx, &out_tx));
         }
         drop(out_tx);
         drop(job_rx);
@@ -521,19 +523,45 @@ struct WorkerCtx<'a> {
     cancel: &'a CancelToken,
     file_timeout: Option<Duration>,
     max_file_size: u64,
+    /// What files define for others (test macros, composed annotations): the pre-pass.
+    defs: &'a crate::repo_defs::RepoDefs,
 }
 
-fn worker(ctx: WorkerCtx<'_>, jobs: &Receiver<Job>, out: &Sender<Outcome>) {
+/// Analyses jobs in two phases (see [`crate::repo_defs::Gate`]): first every file whose
+/// language cannot use another file's definitions, while the others are read for their
+/// definitions and put aside; then, with every definition known, the files put aside.
+fn worker(
+    ctx: WorkerCtx<'_>,
+    gate: &crate::repo_defs::Gate<Job>,
+    jobs: &Receiver<Job>,
+    out: &Sender<Outcome>,
+) {
+    let arrival = gate.arrival();
     let mut parsers: HashMap<Grammar, Parser> = HashMap::new();
+    let mut run = |ctx: &WorkerCtx<'_>, job: &Job| {
+        !ctx.cancel.is_cancelled()
+            && analyze(ctx, &mut parsers, job).is_none_or(|o| out.send(o).is_ok())
+    };
     for job in jobs {
-        if ctx.cancel.is_cancelled() {
-            return;
+        let language = ctx.registry.languages.get(job.lang).map(|l| l.def.id);
+        if let Some(id) = language.filter(|id| crate::repo_defs::deferred(id)) {
+            let src = read_regular(&job.abs, ctx.max_file_size).ok();
+            let rel = job.rel.clone();
+            gate.put_aside(job, id, &rel, src.as_deref());
+            continue;
         }
-        let outcome = analyze(&ctx, &mut parsers, &job);
-        if let Some(o) = outcome {
-            if out.send(o).is_err() {
-                return;
-            }
+        if !run(&ctx, &job) {
+            break;
+        }
+    }
+    // Every worker reaches this point, even one that stopped early: the others wait here.
+    let ctx = WorkerCtx {
+        defs: arrival.settle(),
+        ..ctx
+    };
+    while let Some(job) = gate.next() {
+        if !run(&ctx, &job) {
+            break;
         }
     }
 }
@@ -641,6 +669,7 @@ fn analyze(
         cancel,
         file_timeout,
         max_file_size,
+        defs,
     } = *ctx;
     let rel = job.rel.as_str();
     // Checked again as it is opened: the walker saw a regular file, but it may have been
@@ -664,7 +693,8 @@ fn analyze(
     }
     let lang = registry.languages.get(job.lang)?;
     if let Some(pre) = &lang.prefilter {
-        if !pre.is_match(&String::from_utf8_lossy(&src)) {
+        let text = String::from_utf8_lossy(&src);
+        if !pre.is_match(&text) && !defs.mentioned(lang.def.id, &text) {
             return None;
         }
     }
@@ -688,7 +718,8 @@ fn analyze(
         Err(e) => return file_error(rel, ErrorPhase::Parsing, "GRAMMAR_FAILED", e),
     };
     let configs = Some((configs, job.abs.as_path()));
-    match crate::analyze_tree(&tree, &src, job.grammar, lang, configs, rel, &budget) {
+    let origin = crate::extract::Origin { rel, defs };
+    match crate::analyze_tree(&tree, &src, job.grammar, lang, configs, origin, &budget) {
         Ok(file) => file.map(Outcome::File),
         Err(_) if cancel.is_cancelled() => None,
         Err(_) => timed_out(),
@@ -741,6 +772,7 @@ mod tests {
             cancel: &cancel,
             file_timeout: None,
             max_file_size: u64::MAX,
+            defs: &crate::repo_defs::RepoDefs::empty(),
         };
         let got = analyze(&ctx, &mut HashMap::new(), &job);
         match got {

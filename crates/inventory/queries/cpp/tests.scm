@@ -8,9 +8,9 @@
 (function_declarator
   declarator: (identifier) @chain
   parameters: (parameter_list) @args
-  (#match? @chain "^(TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P)$")) @test
+  (#match? @chain "^(TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|GTEST_TEST)$")) @test
 
 (call_expression
   function: (identifier) @chain
   arguments: (argument_list) @args
-  (#match? @chain "^(TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P)$")) @test
+  (#match? @chain "^(TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|GTEST_TEST)$")) @test

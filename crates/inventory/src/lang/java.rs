@@ -1,4 +1,6 @@
-//! Java: JUnit 4, JUnit 5 (nested classes, `@ParameterizedTest`, `@Disabled`) and TestNG.
+//! Java: JUnit 4, JUnit 5 (nested classes, `@ParameterizedTest`, `@Disabled`, composed
+//! annotations of the repository), TestNG (a class-level `@Test` makes public methods
+//! tests) and jqwik (`@Property`, `@Example`).
 //!
 //! The three share one query and one set of annotation rules; they differ in detection.
 //! The rules are shared with Kotlin, whose JUnit tests use the same annotations.
@@ -32,9 +34,30 @@ pub const ANNOTATIONS: &[Rule] = &[
         r#"^@([\w.]+\.)?DisplayName\s*\(\s*"(?P<name>(?:[^"\\]|\\.)*)""#,
         Effect::DisplayName,
     ),
+    // TestNG configuration and data methods stay out even under a class-level `@Test`.
+    rule(
+        r"^@([\w.]+\.)?((Before|After)(Method|Class|Test|Suite|Groups)|DataProvider|Factory)\b",
+        Effect::NotTest,
+    ),
+];
+
+/// jqwik, a JUnit Platform engine: `@Property` and `@Example` methods are its tests.
+const JQWIK: &[Rule] = &[
+    rule(r"^@([\w.]+\.)?(Property|Example)\b", Effect::Test),
+    rule(r"^@([\w.]+\.)?Disabled\b", Effect::Skip),
+    rule(
+        r#"^@([\w.]+\.)?Label\s*\(\s*"(?P<name>(?:[^"\\]|\\.)*)""#,
+        Effect::DisplayName,
+    ),
 ];
 
 pub const FRAMEWORKS: &[FrameworkDef] = &[
+    FrameworkDef {
+        imports: &[r"^net\.jqwik\b"],
+        attr_rules: JQWIK,
+        prune_empty_suites: true,
+        ..FrameworkDef::new("jqwik", TESTS)
+    },
     FrameworkDef {
         imports: &[r"^org\.junit\.jupiter\b"],
         configs: &[
@@ -87,7 +110,7 @@ pub const JAVA: LanguageDef = LanguageDef {
     extensions: &[("java", Grammar::Java)],
     candidates: JVM_CANDIDATES,
     prefilter: Some(
-        r"@(Test|ParameterizedTest|RepeatedTest|TestFactory|TestTemplate|org\.junit|org\.testng)\b",
+        r"@(Test|ParameterizedTest|RepeatedTest|TestFactory|TestTemplate|Property|Example|org\.junit|org\.testng)\b",
     ),
     hints_query: HINTS,
     noise_receivers: &[

@@ -1,6 +1,8 @@
 //! Rust: `#[test]`, attribute macros such as `#[tokio::test]`, `#[ignore]`, `mod tests`.
 
+use crate::extract::{Kind, RawItem};
 use crate::framework::{rule, Effect, FrameworkDef, Grammar, LanguageDef};
+use crate::model::Status;
 
 const TESTS: &str = include_str!("../../queries/rust/tests.scm");
 const HINTS: &str = include_str!("../../queries/rust/hints.scm");
@@ -33,3 +35,80 @@ pub const RUST: LanguageDef = LanguageDef {
     sibling_attr_kinds: &["attribute_item"],
     hook: None,
 };
+
+/// Rust's file pass: every item-level invocation of a test-generating macro (defined in
+/// this file or anywhere in the repository) becomes its tests.
+pub fn file_pass(ctx: &crate::extract::FilePassCtx<'_>) -> Vec<RawItem> {
+    if ctx.defs.rust_macros.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![ctx.tree.root_node()];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            match child.kind() {
+                "mod_item" => {
+                    if let Some(body) = child.child_by_field_name("body") {
+                        stack.push(body);
+                    }
+                }
+                "macro_invocation" => invocation(ctx, child, &mut out),
+                "expression_statement" => {
+                    if let Some(m) = child
+                        .named_child(0)
+                        .filter(|m| m.kind() == "macro_invocation")
+                    {
+                        invocation(ctx, m, &mut out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn invocation(
+    ctx: &crate::extract::FilePassCtx<'_>,
+    call: tree_sitter::Node<'_>,
+    out: &mut Vec<RawItem>,
+) {
+    let Some(name) = call.child_by_field_name("macro") else {
+        return;
+    };
+    let name = crate::extract::text(name, ctx.src).into_owned();
+    if !ctx.defs.is_rust_test_macro(&name) {
+        return;
+    }
+    let mut cursor = call.walk();
+    let Some(tree) = call
+        .named_children(&mut cursor)
+        .find(|c| c.kind() == "token_tree")
+    else {
+        return;
+    };
+    let tests = super::rust_macros::expand(ctx.defs, ctx.rel, &name, tree, ctx.src);
+    for (k, test) in tests.into_iter().enumerate() {
+        // Items with one span merge; the tests of one invocation keep its location but
+        // get byte ranges of their own.
+        let mut item = RawItem::new(
+            Kind::Test,
+            call.start_byte()..call.end_byte().saturating_sub(k),
+            call.start_position(),
+            call.end_position(),
+        );
+        match test.name {
+            Some(n) => item.name = Some(n),
+            None => {
+                item.name = Some(format!("{name}!"));
+                item.name_is_literal = false;
+            }
+        }
+        item.dynamic = test.repeated;
+        if let Some(attr) = test.ignored {
+            item.set_status(Status::Skipped, &attr);
+        }
+        out.push(item);
+    }
+}

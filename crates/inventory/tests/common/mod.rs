@@ -31,7 +31,8 @@ pub fn file<'a>(inv: &'a Inventory, path: &str) -> &'a TestFile {
 
 fn status(s: Status, m: &Option<String>) -> String {
     let word = match s {
-        Status::Active => return String::new(),
+        // An active item with a modifier is conditional (`skip "x" if cond`).
+        Status::Active => return m.as_ref().map(|m| format!(" | {m}")).unwrap_or_default(),
         Status::Skipped => "skipped",
         Status::Todo => "todo",
         Status::Focused => "focused",
