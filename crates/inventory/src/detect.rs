@@ -43,6 +43,10 @@ pub struct ConfigIndex {
     root: PathBuf,
     registry: &'static Registry,
     cache: Mutex<HashMap<PathBuf, Arc<Vec<ConfigHit>>>>,
+    /// What test runners' own configurations say is a test.
+    runners: crate::runner_config::RunnerConfigs,
+    /// Local modules read for [`crate::local_imports`] (`None`: unreadable).
+    modules: Mutex<HashMap<PathBuf, Option<Arc<String>>>>,
 }
 
 impl ConfigIndex {
@@ -51,6 +55,8 @@ impl ConfigIndex {
             root: root.to_path_buf(),
             registry,
             cache: Mutex::new(HashMap::new()),
+            modules: Mutex::new(HashMap::new()),
+            runners: crate::runner_config::RunnerConfigs::new(root),
         }
     }
 
@@ -136,6 +142,32 @@ impl ConfigIndex {
         None
     }
 
+    /// Test runners' configurations (pytest's, Jest's, Vitest's, Mocha's) in the tree.
+    pub fn runners(&self) -> &crate::runner_config::RunnerConfigs {
+        &self.runners
+    }
+
+    /// The framework that `file`'s relative imports lead to ([`crate::local_imports`]).
+    pub fn via_local_imports(
+        &self,
+        file: &Path,
+        lang: &Language,
+        imports: &[String],
+    ) -> Option<&'static str> {
+        let read = |module: &Path| -> Option<Arc<String>> {
+            if let Some(hit) = self.modules.lock().ok()?.get(module) {
+                return hit.clone();
+            }
+            let text = crate::untrusted_file::read_regular_file(module, MAX_CONFIG_BYTES)
+                .map(|b| Arc::new(String::from_utf8_lossy(&b).into_owned()));
+            if let Ok(mut cache) = self.modules.lock() {
+                cache.insert(module.to_path_buf(), text.clone());
+            }
+            text
+        };
+        crate::local_imports::framework_via(&self.root, file, lang, imports, &read)
+    }
+
     /// The framework named by the nearest config, if any.
     pub fn nearest_for(&self, abs_path: &Path, lang: &Language) -> Option<&'static str> {
         self.nearest(abs_path, lang)
@@ -157,6 +189,14 @@ pub fn resolve(
                 .any(|i| fw.imports.iter().any(|re| re.is_match(i)))
             {
                 return (fw.def.id, Reason::Import);
+            }
+        }
+        if let Some((index, abs)) = configs.filter(|_| {
+            crate::local_imports::follows_local_imports(lang)
+                && imports.iter().any(|i| i.starts_with('.'))
+        }) {
+            if let Some(id) = index.via_local_imports(abs, lang, imports) {
+                return (id, Reason::Import);
             }
         }
         for fw in &lang.frameworks {
@@ -186,7 +226,7 @@ fn read_small(path: &Path) -> String {
 }
 
 /// `a/./b/../c` → `a/c`, without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for c in path.components() {

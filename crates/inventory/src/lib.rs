@@ -17,10 +17,13 @@ pub mod error;
 pub mod extract;
 pub mod framework;
 mod git;
+pub mod git_index;
 mod head;
 pub mod lang;
+mod local_imports;
 pub mod materialize;
 pub mod registry;
+pub mod runner_config;
 pub mod scan;
 pub mod source;
 pub mod untrusted_file;
@@ -78,7 +81,17 @@ pub(crate) fn analyze_tree(
     budget: &extract::Budget,
 ) -> Result<Option<model::TestFile>, OutOfTime> {
     let choose = |imports: &[String]| detect::resolve(configs, lang, rel, imports, src).0;
-    let a = extract::analyze(tree, src, grammar, lang, budget, choose).ok_or(OutOfTime)?;
+    let pytest = (lang.def.id == "python").then(|| match configs {
+        Some((index, abs)) => index.runners().pytest_for(abs),
+        None => None,
+    });
+    let found = pytest.flatten();
+    let rules = match (&found, lang.def.id) {
+        (Some(f), _) => Some(&f.config),
+        (None, "python") => Some(runner_config::pytest::defaults()),
+        _ => None,
+    };
+    let a = extract::analyze(tree, src, grammar, lang, budget, choose, rules).ok_or(OutOfTime)?;
     Ok(scan::build_file(
         rel,
         lang,
