@@ -137,3 +137,33 @@ fn a_symlinked_configuration_is_not_followed() {
     assert_eq!(paths(&inv), vec!["test_a.py"]);
     assert!(inv.errors.is_empty(), "{:?}", inv.errors);
 }
+
+#[test]
+fn pytest_9_native_toml_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // pyproject.toml's native [tool.pytest] table (pytest 9) wins over ini_options.
+    write(
+        root,
+        "a/pyproject.toml",
+        b"[tool.pytest]\npython_files = [\"check_*.py\"]\ntestpaths = [\"t\"]\n\n[tool.pytest.ini_options]\npython_files = \"test_*.py\"\n",
+    );
+    write(root, "a/t/check_a.py", b"def test_a():\n    pass\n");
+    write(root, "a/t/test_a.py", b"def test_a():\n    pass\n");
+    // pytest.toml comes first of all, even over pytest.ini.
+    write(
+        root,
+        "b/pytest.toml",
+        b"[pytest]\npython_functions = [\"should_\"]\n",
+    );
+    write(root, "b/pytest.ini", b"[pytest]\npython_functions = test\n");
+    write(
+        root,
+        "b/test_b.py",
+        b"def should_b():\n    pass\n\ndef test_b():\n    pass\n",
+    );
+    let inv = scan(root, &ScanOptions::default()).unwrap();
+    assert!(inv.errors.is_empty(), "{:?}", inv.errors);
+    assert_eq!(paths(&inv), vec!["a/t/check_a.py", "b/test_b.py"]);
+    assert_file(&inv, "b/test_b.py", "pytest", &["T should_b"]);
+}

@@ -1,10 +1,11 @@
 //! pytest's collection settings: `python_files`, `python_classes`, `python_functions` and
 //! `testpaths`, read from the configuration file pytest itself would use in a directory.
 //!
-//! pytest takes the first of `pytest.ini`, `.pytest.ini`, `pyproject.toml` (with a
-//! `[tool.pytest.ini_options]` table), `tox.ini` (with `[pytest]`) and `setup.cfg` (with
-//! `[tool:pytest]`); `pytest.ini` wins even without a `[pytest]` section. Whichever file
-//! is found decides, and a setting it does not give keeps pytest's default.
+//! pytest takes the first of `pytest.toml`, `.pytest.toml` (pytest 9), `pytest.ini`,
+//! `.pytest.ini`, `pyproject.toml` (with a `[tool.pytest]` table of native TOML values,
+//! pytest 9, or a `[tool.pytest.ini_options]` one), `tox.ini` (with `[pytest]`) and
+//! `setup.cfg` (with `[tool:pytest]`); the first four win even without a section. Whichever
+//! file is found decides, and a setting it does not give keeps pytest's default.
 
 use std::path::Path;
 
@@ -159,6 +160,18 @@ pub fn defaults() -> &'static PytestConfig {
 
 /// The pytest configuration file of `dir`, in pytest's order, if there is one.
 pub fn read_dir(dir: &Path) -> Result<Option<PytestConfig>, ConfigProblem> {
+    let toml_problem = |name: &str, message: String| ConfigProblem {
+        file: dir.join(name),
+        message,
+    };
+    for name in ["pytest.toml", ".pytest.toml"] {
+        if let Some(text) = read_config(dir, name)? {
+            let settings = toml_settings(&text, &["pytest"]).map_err(|e| toml_problem(name, e))?;
+            return Ok(Some(PytestConfig::from_settings(
+                &settings.unwrap_or_default(),
+            )));
+        }
+    }
     for name in ["pytest.ini", ".pytest.ini"] {
         if let Some(text) = read_config(dir, name)? {
             let settings = ini::section(&text, "pytest").unwrap_or_default();
@@ -166,11 +179,24 @@ pub fn read_dir(dir: &Path) -> Result<Option<PytestConfig>, ConfigProblem> {
         }
     }
     if let Some(text) = read_config(dir, "pyproject.toml")? {
-        if text.contains("tool.pytest") {
-            if let Some(settings) = pyproject(&text).map_err(|e| ConfigProblem {
-                file: dir.join("pyproject.toml"),
-                message: e,
-            })? {
+        if text.contains("tool.pytest") || text.contains("[tool]") {
+            let problem = |e| toml_problem("pyproject.toml", e);
+            // pytest 9's native table, when it holds settings of its own; then the
+            // INI-style one.
+            let native = toml_settings(&text, &["tool", "pytest"])
+                .map_err(problem)?
+                .map(|s| {
+                    s.into_iter()
+                        .filter(|(k, _)| k != "ini_options")
+                        .collect::<Vec<_>>()
+                })
+                .filter(|s| !s.is_empty());
+            let settings = match native {
+                Some(s) => Some(s),
+                None => toml_settings(&text, &["tool", "pytest", "ini_options"])
+                    .map_err(|e| toml_problem("pyproject.toml", e))?,
+            };
+            if let Some(settings) = settings {
                 return Ok(Some(PytestConfig::from_settings(&settings)));
             }
         }
@@ -192,18 +218,17 @@ fn split(settings: Vec<(String, String)>) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-/// The `[tool.pytest.ini_options]` table of a `pyproject.toml`, each value a string (split
-/// into words, as pytest does) or an array of strings.
-fn pyproject(text: &str) -> Result<Option<Vec<(String, Vec<String>)>>, String> {
+/// The table at `path` of a TOML text, each value a string (split into words, as pytest
+/// does with INI values) or an array of strings; `None` when there is no such table.
+fn toml_settings(text: &str, path: &[&str]) -> Result<Option<Vec<(String, Vec<String>)>>, String> {
     let doc: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| format!("not valid TOML: {}", e.message()))?;
-    let Some(options) = doc
-        .get("tool")
-        .and_then(|t| t.get("pytest"))
-        .and_then(|p| p.get("ini_options"))
-        .and_then(|o| o.as_table())
-    else {
+    let mut table = Some(&doc);
+    for key in path {
+        table = table.and_then(|t| t.get(*key)).and_then(|v| v.as_table());
+    }
+    let Some(options) = table else {
         return Ok(None);
     };
     let settings = options
@@ -272,13 +297,17 @@ mod tests {
     #[test]
     fn pyproject_strings_and_arrays() {
         let text = "[project]\nname='x'\n[tool.pytest.ini_options]\npython_files = \"check_*.py  *_check.py\"\ntestpaths = [\"tests\", \"more\"]\nminversion = 7\n";
-        let s = pyproject(text).unwrap().unwrap();
+        let s = toml_settings(text, &["tool", "pytest", "ini_options"])
+            .unwrap()
+            .unwrap();
         assert!(s.contains(&(
             "python_files".into(),
             vec!["check_*.py".into(), "*_check.py".into()]
         )));
         assert!(s.contains(&("testpaths".into(), vec!["tests".into(), "more".into()])));
-        assert!(pyproject("[tool.pytest.ini_options\nx=").is_err());
-        assert!(pyproject("[tool.black]\nx = 1\n").unwrap().is_none());
+        assert!(toml_settings("[tool.pytest.ini_options\nx=", &["tool"]).is_err());
+        assert!(toml_settings("[tool.black]\nx = 1\n", &["tool", "pytest"])
+            .unwrap()
+            .is_none());
     }
 }
