@@ -45,8 +45,10 @@ pub struct ConfigIndex {
     cache: Mutex<HashMap<PathBuf, Arc<Vec<ConfigHit>>>>,
     /// What test runners' own configurations say is a test.
     runners: crate::runner_config::RunnerConfigs,
-    /// Local modules read for [`crate::local_imports`] (`None`: unreadable).
-    modules: Mutex<HashMap<PathBuf, Option<Arc<String>>>>,
+    /// The imports of local modules read for [`crate::local_imports`] (`None`:
+    /// unreadable), and relative specifiers resolved from a directory.
+    modules: Mutex<HashMap<PathBuf, Option<Arc<Vec<String>>>>>,
+    resolved: Mutex<HashMap<(PathBuf, String), Option<PathBuf>>>,
 }
 
 impl ConfigIndex {
@@ -56,6 +58,7 @@ impl ConfigIndex {
             registry,
             cache: Mutex::new(HashMap::new()),
             modules: Mutex::new(HashMap::new()),
+            resolved: Mutex::new(HashMap::new()),
             runners: crate::runner_config::RunnerConfigs::new(root),
         }
     }
@@ -154,23 +157,45 @@ impl ConfigIndex {
         lang: &Language,
         imports: &[String],
     ) -> Option<&'static str> {
-        let read = |module: &Path| -> Option<Arc<String>> {
-            if let Some(hit) = self.modules.lock().ok()?.get(module) {
-                return hit.clone();
-            }
-            let text = crate::untrusted_file::read_regular_file(module, MAX_CONFIG_BYTES)
-                .map(|b| Arc::new(String::from_utf8_lossy(&b).into_owned()));
-            if let Ok(mut cache) = self.modules.lock() {
-                cache.insert(module.to_path_buf(), text.clone());
-            }
-            text
-        };
-        crate::local_imports::framework_via(&self.root, file, lang, imports, &read)
+        crate::local_imports::framework_via(file, lang, imports, self)
     }
 
     /// The framework named by the nearest config, if any.
     pub fn nearest_for(&self, abs_path: &Path, lang: &Language) -> Option<&'static str> {
         self.nearest(abs_path, lang)
+    }
+}
+
+impl crate::local_imports::Modules for ConfigIndex {
+    fn resolve(&self, dir: &Path, spec: &str) -> Option<PathBuf> {
+        let key = (dir.to_path_buf(), spec.to_string());
+        if let Some(hit) = self.resolved.lock().ok()?.get(&key) {
+            return hit.clone();
+        }
+        let found = crate::local_imports::resolve(&self.root, dir, spec);
+        if let Ok(mut cache) = self.resolved.lock() {
+            cache.insert(key, found.clone());
+        }
+        found
+    }
+
+    fn imports(&self, module: &Path) -> Option<Arc<Vec<String>>> {
+        if let Some(hit) = self.modules.lock().ok()?.get(module) {
+            return hit.clone();
+        }
+        let specs = crate::untrusted_file::read_regular_file(module, MAX_CONFIG_BYTES).map(|b| {
+            let text = String::from_utf8_lossy(&b);
+            Arc::new(
+                crate::local_imports::specifiers(&text)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+            )
+        });
+        if let Ok(mut cache) = self.modules.lock() {
+            cache.insert(module.to_path_buf(), specs.clone());
+        }
+        specs
     }
 }
 

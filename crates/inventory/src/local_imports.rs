@@ -79,25 +79,35 @@ pub fn resolve(root: &Path, dir: &Path, spec: &str) -> Option<PathBuf> {
     for ext in EXTENSIONS {
         tries.push(base.join(format!("index.{ext}")));
     }
-    tries
-        .into_iter()
-        .find(|p| crate::untrusted_file::size_in_tree(root, p).is_some())
+    // One `lstat` rules most tries out; the walk through every directory (no symlinked
+    // one on the way) is for the file that is there.
+    tries.into_iter().find(|p| {
+        p.symlink_metadata().is_ok_and(|m| m.is_file())
+            && crate::untrusted_file::size_in_tree(root, p).is_some()
+    })
+}
+
+/// Where [`framework_via`] gets modules from: resolution and reading, cached by the
+/// caller (many test files import the same modules).
+pub trait Modules {
+    /// [`resolve`], cached.
+    fn resolve(&self, dir: &Path, spec: &str) -> Option<PathBuf>;
+    /// The [`specifiers`] of a module's text (bounded read), cached.
+    fn imports(&self, module: &Path) -> Option<std::sync::Arc<Vec<String>>>;
 }
 
 /// The framework that `file`'s relative imports lead to, if one of the language's
-/// frameworks is imported by a module they reach; `read` gives a module's text (bounded,
-/// cached by the caller).
+/// frameworks is imported by a module they reach.
 pub fn framework_via(
-    root: &Path,
     file: &Path,
     lang: &Language,
     imports: &[String],
-    read: &dyn Fn(&Path) -> Option<std::sync::Arc<String>>,
+    modules: &dyn Modules,
 ) -> Option<&'static str> {
     let mut seen: HashSet<PathBuf> = HashSet::new();
     let mut level: Vec<PathBuf> = imports
         .iter()
-        .filter_map(|spec| resolve(root, file.parent()?, spec))
+        .filter_map(|spec| modules.resolve(file.parent()?, spec))
         .collect();
     for _ in 0..MAX_DEPTH {
         let mut next = Vec::new();
@@ -105,10 +115,9 @@ pub fn framework_via(
             if seen.len() >= MAX_MODULES || !seen.insert(module.clone()) || module == file {
                 continue;
             }
-            let Some(text) = read(&module) else {
+            let Some(specs) = modules.imports(&module) else {
                 continue;
             };
-            let specs = specifiers(&text);
             for fw in &lang.frameworks {
                 if specs
                     .iter()
@@ -121,7 +130,7 @@ pub fn framework_via(
             next.extend(
                 specs
                     .iter()
-                    .filter_map(|s| resolve(root, dir.as_deref()?, s)),
+                    .filter_map(|s| modules.resolve(dir.as_deref()?, s)),
             );
         }
         level = next;
