@@ -82,6 +82,7 @@ pub fn inventory_of(
     let checkout = source::prepare_opts(&spec, git)?;
     let opts = ScanOptions {
         timeout: opts.timeout.map(|t| t.saturating_sub(started.elapsed())),
+        gitignore: opts.gitignore && !checkout.all_tracked(),
         ..opts.clone()
     };
     let mut inventory = scan_with(checkout.path(), &opts, |_| {})?;

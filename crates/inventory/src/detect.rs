@@ -43,6 +43,12 @@ pub struct ConfigIndex {
     root: PathBuf,
     registry: &'static Registry,
     cache: Mutex<HashMap<PathBuf, Arc<Vec<ConfigHit>>>>,
+    /// What test runners' own configurations say is a test.
+    runners: crate::runner_config::RunnerConfigs,
+    /// The imports of local modules read for [`crate::local_imports`] (`None`:
+    /// unreadable), and relative specifiers resolved from a directory.
+    modules: Mutex<HashMap<PathBuf, Option<Arc<Vec<String>>>>>,
+    resolved: Mutex<HashMap<(PathBuf, String), Option<PathBuf>>>,
 }
 
 impl ConfigIndex {
@@ -51,6 +57,9 @@ impl ConfigIndex {
             root: root.to_path_buf(),
             registry,
             cache: Mutex::new(HashMap::new()),
+            modules: Mutex::new(HashMap::new()),
+            resolved: Mutex::new(HashMap::new()),
+            runners: crate::runner_config::RunnerConfigs::new(root),
         }
     }
 
@@ -136,9 +145,57 @@ impl ConfigIndex {
         None
     }
 
+    /// Test runners' configurations (pytest's, Jest's, Vitest's, Mocha's) in the tree.
+    pub fn runners(&self) -> &crate::runner_config::RunnerConfigs {
+        &self.runners
+    }
+
+    /// The framework that `file`'s relative imports lead to ([`crate::local_imports`]).
+    pub fn via_local_imports(
+        &self,
+        file: &Path,
+        lang: &Language,
+        imports: &[String],
+    ) -> Option<&'static str> {
+        crate::local_imports::framework_via(file, lang, imports, self)
+    }
+
     /// The framework named by the nearest config, if any.
     pub fn nearest_for(&self, abs_path: &Path, lang: &Language) -> Option<&'static str> {
         self.nearest(abs_path, lang)
+    }
+}
+
+impl crate::local_imports::Modules for ConfigIndex {
+    fn resolve(&self, dir: &Path, spec: &str) -> Option<PathBuf> {
+        let key = (dir.to_path_buf(), spec.to_string());
+        if let Some(hit) = self.resolved.lock().ok()?.get(&key) {
+            return hit.clone();
+        }
+        let found = crate::local_imports::resolve(&self.root, dir, spec);
+        if let Ok(mut cache) = self.resolved.lock() {
+            cache.insert(key, found.clone());
+        }
+        found
+    }
+
+    fn imports(&self, module: &Path) -> Option<Arc<Vec<String>>> {
+        if let Some(hit) = self.modules.lock().ok()?.get(module) {
+            return hit.clone();
+        }
+        let specs = crate::untrusted_file::read_regular_file(module, MAX_CONFIG_BYTES).map(|b| {
+            let text = String::from_utf8_lossy(&b);
+            Arc::new(
+                crate::local_imports::specifiers(&text)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+            )
+        });
+        if let Ok(mut cache) = self.modules.lock() {
+            cache.insert(module.to_path_buf(), specs.clone());
+        }
+        specs
     }
 }
 
@@ -157,6 +214,14 @@ pub fn resolve(
                 .any(|i| fw.imports.iter().any(|re| re.is_match(i)))
             {
                 return (fw.def.id, Reason::Import);
+            }
+        }
+        if let Some((index, abs)) = configs.filter(|_| {
+            crate::local_imports::follows_local_imports(lang)
+                && imports.iter().any(|i| i.starts_with('.'))
+        }) {
+            if let Some(id) = index.via_local_imports(abs, lang, imports) {
+                return (id, Reason::Import);
             }
         }
         for fw in &lang.frameworks {
@@ -186,7 +251,7 @@ fn read_small(path: &Path) -> String {
 }
 
 /// `a/./b/../c` → `a/c`, without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for c in path.components() {

@@ -23,6 +23,7 @@ use tree_sitter::{
 use crate::framework::{Effect, HookCtx};
 use crate::model::{Location, Status, Suite, Test};
 use crate::registry::{Framework, Language};
+use crate::runner_config::PytestConfig;
 
 /// Deeper suite nesting than this is flattened onto the deepest allowed suite, so that
 /// pathological input cannot exhaust the stack of the recursive conversion, and so that
@@ -304,6 +305,7 @@ pub fn analyze<'t>(
     budget: &Budget,
     origin: Origin<'_>,
     choose: impl FnOnce(&[String]) -> &'static str,
+    pytest: Option<&PytestConfig>,
 ) -> Option<Analysis> {
     let Origin { rel, defs } = origin;
     let compiled = lang.compiled(grammar).ok()?;
@@ -342,7 +344,7 @@ pub fn analyze<'t>(
         .into_iter()
         .map(|p| apply_framework(p, fw, src, lang, defs))
         .collect();
-    let (suites, tests) = finish(items, lang, fw);
+    let (suites, tests) = finish(items, lang, fw, pytest);
     Some(Analysis {
         imports: hints.imports,
         calls: hints.calls,
@@ -515,8 +517,16 @@ fn run_over_tree<'t>(
     true
 }
 
-fn finish(items: Vec<RawItem>, lang: &Language, fw: &Framework) -> (Vec<Suite>, Vec<Test>) {
-    let items = merge_same_node(items);
+fn finish(
+    items: Vec<RawItem>,
+    lang: &Language,
+    fw: &Framework,
+    pytest: Option<&PytestConfig>,
+) -> (Vec<Suite>, Vec<Test>) {
+    let mut items = merge_same_node(items);
+    if let Some(rules) = pytest {
+        pytest_collect(&mut items, rules);
+    }
     let ctx = HookCtx {
         framework: fw.def.id,
     };
@@ -550,6 +560,53 @@ fn finish(items: Vec<RawItem>, lang: &Language, fw: &Framework) -> (Vec<Suite>, 
         kept.retain(|i| !i.second_look || !firsts.contains(&i.start_byte));
     }
     build_tree(kept, fw.def.prune_empty_suites, lang.def.tests_nest)
+}
+
+/// pytest's choice among the classes and functions the Python query found: a class is
+/// collected when its name matches `python_classes` (or it derives from a `TestCase`)
+/// and any class around it is collected too; a module-level function or a method of a
+/// collected class is a test when its name matches `python_functions` (`test*` in a
+/// `TestCase`, whose methods unittest's own loader picks). Classes that are not
+/// collected are dropped with their methods; functions that are not tests stay
+/// candidates, which are dropped.
+fn pytest_collect(items: &mut Vec<RawItem>, rules: &PytestConfig) {
+    // Items are sorted by start, outer before inner: each class's enclosing class is
+    // already decided when it is reached.
+    let mut classes: Vec<(usize, bool, bool)> = Vec::new();
+    let mut keep = vec![true; items.len()];
+    for i in 0..items.len() {
+        let item = &items[i];
+        let inner = classes
+            .iter()
+            .rev()
+            .find(|(j, ..)| items[*j].contains(item))
+            .copied();
+        match item.kind {
+            Kind::Suite => {
+                let unittest = item.args.as_deref().is_some_and(|a| a.contains("TestCase"));
+                let named = item
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| rules.classes.matches(n));
+                let collected = inner.is_none_or(|(_, c, _)| c) && (unittest || named);
+                keep[i] = collected;
+                classes.push((i, collected, unittest));
+            }
+            Kind::Candidate => {
+                let name = item.name.as_deref().unwrap_or_default();
+                let test = match inner {
+                    None => rules.functions.matches(name),
+                    Some((_, false, _)) => false,
+                    Some((_, true, true)) => name.starts_with("test"),
+                    Some((_, true, false)) => rules.functions.matches(name),
+                };
+                items[i].rule_test = test;
+            }
+            _ => {}
+        }
+    }
+    let mut flags = keep.into_iter();
+    items.retain(|_| flags.next().unwrap_or(true));
 }
 
 /// An item match before the framework is known: rules still to apply.

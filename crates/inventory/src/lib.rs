@@ -17,11 +17,14 @@ pub mod error;
 pub mod extract;
 pub mod framework;
 mod git;
+pub mod git_index;
 mod head;
 pub mod lang;
+mod local_imports;
 pub mod materialize;
 pub mod registry;
 pub mod repo_defs;
+pub mod runner_config;
 pub mod scan;
 pub mod source;
 pub mod untrusted_file;
@@ -88,7 +91,18 @@ pub(crate) fn analyze_tree(
 ) -> Result<Option<model::TestFile>, OutOfTime> {
     let rel = origin.rel;
     let choose = |imports: &[String]| detect::resolve(configs, lang, rel, imports, src).0;
-    let a = extract::analyze(tree, src, grammar, lang, budget, origin, choose).ok_or(OutOfTime)?;
+    let pytest = (lang.def.id == "python").then(|| match configs {
+        Some((index, abs)) => index.runners().pytest_for(abs),
+        None => None,
+    });
+    let found = pytest.flatten();
+    let rules = match (&found, lang.def.id) {
+        (Some(f), _) => Some(&f.config),
+        (None, "python") => Some(runner_config::pytest::defaults()),
+        _ => None,
+    };
+    let a = extract::analyze(tree, src, grammar, lang, budget, origin, choose, rules)
+        .ok_or(OutOfTime)?;
     Ok(scan::build_file(
         rel,
         lang,

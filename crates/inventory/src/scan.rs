@@ -186,8 +186,12 @@ pub fn scan_each(
         let (out_tx, out_rx) = bounded::<Outcome>(256);
         {
             let out_tx = out_tx.clone();
-            let (root, counters, cancel) = (&root, &counters, &cancel);
-            s.spawn(move || discover(root, opts, registry, counters, cancel, &job_tx, &out_tx));
+            let (root, configs, counters, cancel) = (&root, &configs, &counters, &cancel);
+            s.spawn(move || {
+                discover(
+                    root, opts, registry, configs, counters, cancel, &job_tx, &out_tx,
+                )
+            });
         }
         let ctx = WorkerCtx {
             registry,
@@ -225,6 +229,18 @@ pub fn scan_each(
         );
     });
 
+    for problem in configs.runners().take_problems() {
+        stats.errored += 1;
+        errors.push(FileError {
+            path: rel_path(&root, &problem.file).0,
+            phase: ErrorPhase::Discovery,
+            code: "CONFIG_UNREADABLE".into(),
+            message: format!(
+                "{}; the naming conventions apply to the files it covers",
+                problem.message
+            ),
+        });
+    }
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     stats.files_seen = counters.seen.load(Ordering::Relaxed);
     stats.skipped_too_large = counters.too_large.load(Ordering::Relaxed);
@@ -276,12 +292,14 @@ pub fn candidates(root: &Path, opts: &ScanOptions) -> Result<Vec<Candidate>, Inv
         .canonicalize()
         .map_err(|e| InventoryError::io(format!("resolving {}", root.display()), e))?;
     let counters = Counters::default();
+    let configs = ConfigIndex::new(&root, registry);
     let (job_tx, job_rx) = crossbeam_channel::unbounded::<Job>();
     let (out_tx, _out_rx) = crossbeam_channel::unbounded::<Outcome>();
     discover(
         &root,
         opts,
         registry,
+        &configs,
         &counters,
         &opts.cancel,
         &job_tx,
@@ -358,6 +376,9 @@ struct Job {
     rel: String,
     lang: usize,
     grammar: Grammar,
+    /// Whether the language's content prefilter applies (not when a runner's
+    /// configuration chose the file by names the prefilter does not know).
+    prefilter: bool,
 }
 
 enum Outcome {
@@ -411,10 +432,12 @@ impl UniquePaths {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn discover(
     root: &Path,
     opts: &ScanOptions,
     registry: &Registry,
+    configs: &ConfigIndex,
     counters: &Counters,
     cancel: &CancelToken,
     jobs: &Sender<Job>,
@@ -422,7 +445,9 @@ fn discover(
 ) {
     let walker = ignore::WalkBuilder::new(root)
         .follow_links(false)
-        .hidden(true)
+        // Dot-directories are walked (`.github/`, `.storybook/` hold tests too); the
+        // ones never worth it (`.git`, caches, virtualenvs) are in DEFAULT_IGNORED_DIRS.
+        .hidden(false)
         .parents(false)
         .git_global(false)
         .git_ignore(opts.gitignore)
@@ -437,7 +462,17 @@ fn discover(
                     .is_some_and(|n| DEFAULT_IGNORED_DIRS.contains(&n)))
         })
         .build();
-    let mut paths = UniquePaths::default();
+    let mut found = Discovery {
+        root,
+        opts,
+        registry,
+        configs,
+        counters,
+        jobs,
+        out,
+        paths: UniquePaths::default(),
+        offered: std::collections::HashSet::new(),
+    };
     for entry in walker {
         if cancel.is_cancelled() {
             return;
@@ -449,12 +484,7 @@ fn discover(
                     ignore::Error::WithPath { path, .. } => rel_path(root, path).0,
                     _ => String::new(),
                 };
-                let _ = out.send(Outcome::Error(FileError {
-                    path,
-                    phase: ErrorPhase::Discovery,
-                    code: "WALK_FAILED".into(),
-                    message: err.to_string(),
-                }));
+                found.error(path, "WALK_FAILED", err.to_string());
                 continue;
             }
         };
@@ -463,39 +493,78 @@ fn discover(
             continue;
         }
         counters.seen.fetch_add(1, Ordering::Relaxed);
-        let name = entry.file_name().to_string_lossy();
-        let Some((lang, grammar)) = registry.for_file_name(&name) else {
-            continue;
-        };
-        let (rel, not_utf8) = rel_path(root, entry.path());
-        if !lang.candidates.is_match(&rel) {
-            continue;
-        }
-        let (rel, renamed) = paths.claim(rel);
-        if not_utf8 || renamed {
-            let _ = out.send(Outcome::Error(FileError {
-                path: rel.clone(),
-                phase: ErrorPhase::Discovery,
-                code: if renamed {
-                    "PATH_DISAMBIGUATED"
-                } else {
-                    "PATH_NOT_UTF8"
-                }
-                .into(),
-                message: if renamed {
-                    "the path is recorded with a suffix: another file has the same name once \
-                     its non-UTF-8 bytes are written as \\xNN"
-                        .into()
-                } else {
-                    "the path is not valid UTF-8; its invalid bytes are written as \\xNN".into()
-                },
-            }));
-        }
         let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-        if size > opts.max_file_size {
-            counters.too_large.fetch_add(1, Ordering::Relaxed);
-            let _ = out.send(too_large(&rel, Some(size), opts.max_file_size));
-            continue;
+        if !found.offer(entry.into_path(), size) {
+            return;
+        }
+    }
+    if opts.gitignore {
+        found.tracked_but_ignored(cancel);
+    }
+}
+
+/// The discovery stage's state: where candidates go, and which were handed out.
+struct Discovery<'a> {
+    root: &'a Path,
+    opts: &'a ScanOptions,
+    registry: &'a Registry,
+    configs: &'a ConfigIndex,
+    counters: &'a Counters,
+    jobs: &'a Sender<Job>,
+    out: &'a Sender<Outcome>,
+    paths: UniquePaths,
+    /// Candidates found by the walk, so the tracked-files pass adds only the others.
+    offered: std::collections::HashSet<PathBuf>,
+}
+
+impl Discovery<'_> {
+    fn error(&self, path: String, code: &str, message: String) {
+        let _ = self.out.send(Outcome::Error(FileError {
+            path,
+            phase: ErrorPhase::Discovery,
+            code: code.into(),
+            message,
+        }));
+    }
+
+    /// Hands a regular file of the tree to the workers if it is a candidate; false when
+    /// the workers are gone.
+    fn offer(&mut self, abs: PathBuf, size: u64) -> bool {
+        let registry = self.registry;
+        let name = abs
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let Some((lang, grammar)) = registry.for_file_name(&name) else {
+            return true;
+        };
+        let (rel, not_utf8) = rel_path(self.root, &abs);
+        let Some(prefilter) = self.selects(lang, &abs, &rel) else {
+            return true;
+        };
+        self.offered.insert(abs.clone());
+        let (rel, renamed) = self.paths.claim(rel);
+        if not_utf8 || renamed {
+            let (code, message) = if renamed {
+                (
+                    "PATH_DISAMBIGUATED",
+                    "the path is recorded with a suffix: another file has the same name once \
+                     its non-UTF-8 bytes are written as \\xNN",
+                )
+            } else {
+                (
+                    "PATH_NOT_UTF8",
+                    "the path is not valid UTF-8; its invalid bytes are written as \\xNN",
+                )
+            };
+            self.error(rel.clone(), code, message.into());
+        }
+        if size > self.opts.max_file_size {
+            self.counters.too_large.fetch_add(1, Ordering::Relaxed);
+            let _ = self
+                .out
+                .send(too_large(&rel, Some(size), self.opts.max_file_size));
+            return true;
         }
         let lang_idx = registry
             .languages
@@ -503,15 +572,96 @@ fn discover(
             .position(|l| std::ptr::eq(l, lang))
             .unwrap_or(0);
         let job = Job {
-            abs: entry.into_path(),
+            abs,
             rel,
             lang: lang_idx,
             grammar,
+            prefilter,
         };
-        if jobs.send(job).is_err() {
-            return;
+        self.jobs.send(job).is_ok()
+    }
+
+    /// Whether a file is a candidate test file: when a test runner's configuration says
+    /// which files it runs (pytest's `python_files` and `testpaths`; Jest, Vitest,
+    /// Mocha), that decides; otherwise the language's naming conventions do. `Some(true)`
+    /// when the content prefilter still applies, `Some(false)` when the configuration
+    /// names tests the prefilter does not know (`python_functions = check_*`).
+    fn selects(&self, lang: &crate::registry::Language, abs: &Path, rel: &str) -> Option<bool> {
+        let runners = self.configs.runners();
+        let by_config = match lang.def.id {
+            "python" => runners.pytest_for(abs).map(|found| {
+                crate::runner_config::relative(&found.dir, abs)
+                    .is_some_and(|r| found.config.collects_file(&r))
+            }),
+            "javascript" | "typescript" => runners.js_for(abs).map(|found| {
+                crate::runner_config::relative(&found.dir, abs)
+                    .is_some_and(|r| found.config.selects(&r))
+            }),
+            _ => None,
+        };
+        match by_config {
+            Some(true) => Some(lang.def.id != "python"),
+            Some(false) => None,
+            None => lang.candidates.is_match(rel).then_some(true),
         }
     }
+
+    /// Adds the files git tracks that an ignore rule hid from the walk: `.gitignore`
+    /// concerns untracked files only, so a committed test file is analysed whatever the
+    /// rules say. The index is data from the repository: each path is checked to stay in
+    /// the tree, outside `.git` and the default-ignored directories, and to reach a
+    /// regular file through real directories only (no symlink is followed).
+    fn tracked_but_ignored(&mut self, cancel: &CancelToken) {
+        let tracked = match crate::git_index::tracked_files(self.root) {
+            Ok(Some(t)) => t,
+            Ok(None) => return,
+            Err(e) => {
+                self.error(".git/index".into(), "GIT_INDEX_UNREADABLE", e.to_string());
+                return;
+            }
+        };
+        for path in tracked {
+            if cancel.is_cancelled() {
+                return;
+            }
+            let Some(abs) = safe_tracked_path(self.root, &path) else {
+                continue;
+            };
+            if self.offered.contains(&abs) {
+                continue;
+            }
+            let Some(size) = crate::untrusted_file::size_in_tree(self.root, &abs) else {
+                continue;
+            };
+            self.counters.seen.fetch_add(1, Ordering::Relaxed);
+            if !self.offer(abs, size) {
+                return;
+            }
+        }
+    }
+}
+
+/// The absolute path of an index entry, when each part is a plain name that is neither
+/// `.git` nor a default-ignored directory.
+fn safe_tracked_path(root: &Path, path: &[u8]) -> Option<PathBuf> {
+    let mut abs = root.to_path_buf();
+    let parts: Vec<&[u8]> = path.split(|&b| b == b'/').collect();
+    let last = parts.len().checked_sub(1)?;
+    for (i, part) in parts.iter().enumerate() {
+        if part.is_empty() || *part == b"." || *part == b".." || part.eq_ignore_ascii_case(b".git")
+        {
+            return None;
+        }
+        let name = std::str::from_utf8(part).ok();
+        if i < last && name.is_some_and(|n| DEFAULT_IGNORED_DIRS.contains(&n)) {
+            return None;
+        }
+        #[cfg(unix)]
+        abs.push(std::os::unix::ffi::OsStrExt::from_bytes(part) as &std::ffi::OsStr);
+        #[cfg(not(unix))]
+        abs.push(name?);
+    }
+    Some(abs)
 }
 
 /// What every worker shares.
@@ -692,7 +842,7 @@ fn analyze(
         );
     }
     let lang = registry.languages.get(job.lang)?;
-    if let Some(pre) = &lang.prefilter {
+    if let Some(pre) = lang.prefilter.as_ref().filter(|_| job.prefilter) {
         let text = String::from_utf8_lossy(&src);
         if !pre.is_match(&text) && !defs.mentioned(lang.def.id, &text) {
             return None;
@@ -763,6 +913,7 @@ mod tests {
             rel: "gone.test.js".into(),
             lang: 0,
             grammar: Grammar::JavaScript,
+            prefilter: true,
         };
         let cancel = CancelToken::new();
         let ctx = WorkerCtx {

@@ -102,6 +102,12 @@ impl Checkout {
     pub fn omitted(&self) -> &[Omitted] {
         &self.omitted
     }
+    /// True for a clone: its files were written from the commit's tree, so every one of
+    /// them is tracked and no `.gitignore` rule applies to it (ignore rules concern
+    /// untracked files only).
+    pub fn all_tracked(&self) -> bool {
+        self._temp.is_some()
+    }
 }
 
 /// How to reach a git remote, and what bounds a clone.

@@ -59,6 +59,30 @@ pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, Refused> {
     Ok(buf)
 }
 
+/// The size of `abs` when it is a regular file reached from `root` through real
+/// directories only: a path read from the tree's own data (an index entry, an import)
+/// must not lead through a symlinked directory out of the tree.
+pub fn size_in_tree(root: &Path, abs: &Path) -> Option<u64> {
+    let rel = abs.strip_prefix(root).ok()?;
+    let mut cur = root.to_path_buf();
+    let mut parts = rel.components().peekable();
+    while let Some(part) = parts.next() {
+        if !matches!(part, std::path::Component::Normal(_)) {
+            return None;
+        }
+        cur.push(part);
+        let meta = cur.symlink_metadata().ok()?;
+        if parts.peek().is_some() {
+            if !meta.is_dir() {
+                return None;
+            }
+        } else if meta.is_file() {
+            return Some(meta.len());
+        }
+    }
+    None
+}
+
 /// [`read_regular`], as an `Option`.
 pub(crate) fn read_regular_file(path: &Path, max: u64) -> Option<Vec<u8>> {
     read_regular(path, max).ok()

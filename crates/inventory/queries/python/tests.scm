@@ -1,46 +1,36 @@
-; pytest and unittest: test functions at module level, test methods in test classes
-; (named Test* for pytest, or inheriting a *TestCase for unittest). Decorators are
-; captured as @attr and read by the framework's attribute rules (skip, xfail, parametrize).
+; pytest and unittest: every module-level function, every class and every method is
+; found here; which of them pytest collects (`python_classes`, `python_functions`, a
+; `TestCase` base, from the project's pytest configuration or pytest's defaults) is
+; decided in Rust (`pytest_collect` in extract.rs). Decorators are captured as @attr and
+; read by the framework's attribute rules (skip, xfail, parametrize); a class's bases are
+; captured as @args.
 
 ; def test_x(): ... at module level (decorators are siblings inside decorated_definition)
 (module
-  (function_definition name: (identifier) @name (#match? @name "^test")) @test)
+  (function_definition name: (identifier) @name) @test.candidate)
 (module
   (decorated_definition
     (decorator)* @attr
-    definition: (function_definition name: (identifier) @name (#match? @name "^test")) @test))
+    definition: (function_definition name: (identifier) @name) @test.candidate))
 
 ; class TestX: ... / class X(unittest.TestCase): ... ; decorated classes merge with these
 ; (same node); a class without test methods is pruned.
-(class_definition name: (identifier) @name (#match? @name "^Test")) @suite
 (class_definition
   name: (identifier) @name
-  superclasses: (argument_list) @_bases (#match? @_bases "TestCase")) @suite
+  superclasses: (argument_list)? @args) @suite
 (decorated_definition
   (decorator)* @attr
   definition: (class_definition name: (identifier) @name) @suite)
 
-; Methods: only inside test classes.
+; Methods of any class.
 (class_definition
-  name: (identifier) @_cls (#match? @_cls "^Test")
   body: (block
-    (function_definition name: (identifier) @name (#match? @name "^test")) @test))
+    (function_definition name: (identifier) @name) @test.candidate))
 (class_definition
-  name: (identifier) @_cls (#match? @_cls "^Test")
   body: (block
     (decorated_definition
       (decorator)* @attr
-      definition: (function_definition name: (identifier) @name (#match? @name "^test")) @test)))
-(class_definition
-  superclasses: (argument_list) @_bases (#match? @_bases "TestCase")
-  body: (block
-    (function_definition name: (identifier) @name (#match? @name "^test")) @test))
-(class_definition
-  superclasses: (argument_list) @_bases (#match? @_bases "TestCase")
-  body: (block
-    (decorated_definition
-      (decorator)* @attr
-      definition: (function_definition name: (identifier) @name (#match? @name "^test")) @test)))
+      definition: (function_definition name: (identifier) @name) @test.candidate)))
 
 ; Runtime status calls inside a test: pytest.skip/xfail, unittest's self.skipTest.
 (call

@@ -53,17 +53,14 @@ pub const FRAMEWORKS: &[FrameworkDef] = &[
 pub const CSHARP: LanguageDef = LanguageDef {
     id: "csharp",
     extensions: &[("cs", Grammar::CSharp)],
-    candidates: &[
-        "**/*Test.cs",
-        "**/*Tests.cs",
-        "**/*Spec.cs",
-        "**/*Test/**/*.cs",
-        "**/*Tests/**/*.cs",
-        "**/*.Test*/**/*.cs",
-        "**/test/**/*.cs",
-        "**/tests/**/*.cs",
-    ],
-    prefilter: Some(r"\[(Fact|Theory|Test|TestCase|TestMethod|DataTestMethod|TestCaseSource)\b"),
+    // Every C# file: a test class is known by its attributes, not by where it lives
+    // (`unittests/`, `FooTESTS.cs` and `Specs/` are all common), so the prefilter decides.
+    candidates: &["**/*.cs"],
+    // An attribute list holding a test attribute, first or not, qualified or not:
+    // `[Fact]`, `[Category("x"), Test]`, `[NUnit.Framework.TestCase(1)]`.
+    prefilter: Some(
+        r"[\[,]\s*(?:\w+\.)*(Fact|Theory|Test|TestCase|TestMethod|DataTestMethod|TestCaseSource)\s*[\](,]",
+    ),
     hints_query: HINTS,
     noise_receivers: &[
         "Assert",

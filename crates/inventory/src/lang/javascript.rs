@@ -13,7 +13,7 @@ const TESTS: &str = include_str!("../../queries/javascript/tests.scm");
 const HINTS: &str = include_str!("../../queries/javascript/hints.scm");
 
 /// Candidate paths: the conventions of the five runners' default `testMatch`/`specPattern`.
-const CANDIDATES: &[&str] = &[
+pub const CANDIDATES: &[&str] = &[
     "**/*.{test,spec}.{js,jsx,mjs,cjs,ts,tsx,mts,cts}",
     "**/*.{test,spec}-d.{ts,tsx}",
     "**/*.cy.{js,jsx,ts,tsx}",
