@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use specline_app::store::{
-    AnalysisRecord, AnalysisState, AppStore, NewAnalysis, NewDocument, PgAppStore, SqliteAppStore,
-    StoreError, WatchedRepository,
+    AnalysisRecord, AnalysisState, AppStore, CacheEntry, NewAnalysis, NewDocument, PgAppStore,
+    SqliteAppStore, StoreError, WatchedRepository,
 };
 use specline_inventory_model::{
     DomainHints, ErrorPhase, FileError, Inventory, Location, ScanStats, Source, Status, Suite,
@@ -136,6 +136,7 @@ on_both_backends!(
         watched_repositories_are_claimed_once_per_interval_even_past_a_day,
         racing_schedulers_claim_each_repository_once,
         paging_through_a_repositorys_analyses_with_the_cursor_repeats_and_skips_none,
+        the_spec_cache_is_shared_overwritten_and_pruned_by_age_and_count,
     ],
     fresh: [migrations_run_twice_and_concurrently_and_report_their_status],
 );
@@ -1137,4 +1138,75 @@ async fn measure_postgres() {
 #[ignore = "a measurement; run in release with --ignored --nocapture"]
 async fn measure_sqlite() {
     measure(Harness::sqlite().await.migrated().await, "sqlite").await
+}
+
+fn entry(key: &str, value: serde_json::Value) -> CacheEntry {
+    CacheEntry {
+        key: key.to_string(),
+        value,
+    }
+}
+
+/// What one process writes another reads; a second write of a key replaces its value; retention
+/// deletes by count (oldest first) and by age.
+async fn the_spec_cache_is_shared_overwritten_and_pruned_by_age_and_count(h: Harness) {
+    let writer = &h.store;
+    let reader = h.reopen().await;
+    let keys: Vec<String> = ["behavior:a", "behavior:b", "summary:c", "behavior:absent"]
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    assert!(reader.cache_get_many(&keys).await.unwrap().is_empty());
+    writer
+        .cache_put_many(&[
+            entry("behavior:a", serde_json::json!("Logs in")),
+            entry("behavior:b", serde_json::json!("Logs out")),
+        ])
+        .await
+        .unwrap();
+    // Later than the first two, so the count limit keeps it.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    writer
+        .cache_put_many(&[entry("summary:c", serde_json::json!({"text": "S"}))])
+        .await
+        .unwrap();
+    writer
+        .cache_put_many(&[entry("behavior:b", serde_json::json!("Signs out"))])
+        .await
+        .unwrap();
+    let mut got = reader.cache_get_many(&keys).await.unwrap();
+    got.sort_by(|x, y| x.key.cmp(&y.key));
+    assert_eq!(
+        got,
+        vec![
+            entry("behavior:a", serde_json::json!("Logs in")),
+            entry("behavior:b", serde_json::json!("Signs out")),
+            entry("summary:c", serde_json::json!({"text": "S"})),
+        ]
+    );
+    assert_eq!(reader.cache_len().await.unwrap(), 3);
+
+    // Nothing is old; two entries may stay: the oldest (a) goes.
+    let r = writer
+        .prune_spec_cache(Utc::now() - Duration::hours(1), 2)
+        .await
+        .unwrap();
+    assert_eq!((r.expired, r.over_limit), (0, 1));
+    let left: Vec<String> = reader
+        .cache_get_many(&keys)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    assert!(!left.contains(&"behavior:a".to_string()), "{left:?}");
+    assert_eq!(left.len(), 2, "{left:?}");
+
+    // Everything is older than an hour from now.
+    let r = writer
+        .prune_spec_cache(Utc::now() + Duration::hours(1), 1000)
+        .await
+        .unwrap();
+    assert_eq!((r.expired, r.over_limit), (2, 0));
+    assert_eq!(reader.cache_len().await.unwrap(), 0);
 }

@@ -59,6 +59,12 @@ pub fn assemble(
     }
     let mut seen = vec![false; input.tests.len()];
     let mut notes: Vec<String> = classification.warnings.clone();
+    if let Some(p) = &classification.placement {
+        notes.push(format!(
+            "Placed on version {}: {} behaviors kept their domain, feature and sentence; {} new, {} removed.",
+            p.base_version, p.kept, p.added, p.removed
+        ));
+    }
     let mut domains: Vec<Domain> = Vec::new();
     let make = |t: &TestEntry, text: Option<&str>| Behavior {
         sentence: text.map(str::to_string).unwrap_or_else(|| fallback_text(t)),
