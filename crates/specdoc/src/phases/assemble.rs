@@ -200,7 +200,18 @@ pub async fn generate(
     opts: &GenerateOptions,
     version: u32,
 ) -> Result<SpecDocument, SpecError> {
-    let classification = classify(gen, input, opts).await?;
+    generate_from(gen, input, opts, None, version).await
+}
+
+/// [`generate`] on top of the previous version of the document (see [`super::placement`]).
+pub async fn generate_from(
+    gen: &Generator,
+    input: &SpecInput,
+    opts: &GenerateOptions,
+    previous: Option<&SpecDocument>,
+    version: u32,
+) -> Result<SpecDocument, SpecError> {
+    let classification = classify_from(gen, input, opts, previous, None, None).await?;
     let behaviors = convert(gen, input, &classification, opts, None, None).await?;
     let summary = summarize(gen, input, &classification, &behaviors, opts).await;
     assemble(

@@ -12,7 +12,7 @@ mod estimate;
 pub mod placement;
 mod summarize;
 
-pub use assemble::{assemble, generate, AssembleMeta};
+pub use assemble::{assemble, generate, generate_from, AssembleMeta};
 pub use classify::{
     chunk_by_file, classify, classify_from, classify_resumable, ClassDomain, ClassFeature,
     Classification, ClassifyHook, ClassifyProgress,
