@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use specline_app::store::{
-    AnalysisRecord, AnalysisState, AppStore, CacheEntry, NewAnalysis, NewDocument, PgAppStore,
-    SqliteAppStore, StoreError, WatchedRepository,
+    AnalysisRecord, AnalysisState, AppStore, CacheEntry, NewAnalysis, NewDocument, NewDocumentDiff,
+    PgAppStore, PhaseUsage, SqliteAppStore, StoreError, WatchedRepository,
 };
 use specline_inventory_model::{
     DomainHints, ErrorPhase, FileError, Inventory, Location, ScanStats, Source, Status, Suite,
@@ -137,6 +137,8 @@ on_both_backends!(
         racing_schedulers_claim_each_repository_once,
         paging_through_a_repositorys_analyses_with_the_cursor_repeats_and_skips_none,
         the_spec_cache_is_shared_overwritten_and_pruned_by_age_and_count,
+        a_versions_diff_is_stored_once_and_leaves_with_its_version,
+        model_usage_is_recorded_once_per_run_and_phase_and_summed_per_owner,
     ],
     fresh: [migrations_run_twice_and_concurrently_and_report_their_status],
 );
@@ -1209,4 +1211,126 @@ async fn the_spec_cache_is_shared_overwritten_and_pruned_by_age_and_count(h: Har
         .unwrap();
     assert_eq!((r.expired, r.over_limit), (2, 0));
     assert_eq!(reader.cache_len().await.unwrap(), 0);
+}
+
+/// A diff is stored with its version, a second one for the same version is ignored (a retried
+/// step), and retention deleting the version deletes its diff.
+async fn a_versions_diff_is_stored_once_and_leaves_with_its_version(h: Harness) {
+    let s = &*h.store;
+    let a = complete(s, &new_analysis("r", "c1", "1.0", None), false).await;
+    let v1 = s
+        .store_document(&new_document(a.id, "r", "en", Some(1)))
+        .await
+        .unwrap();
+    let v2 = s
+        .store_document(&new_document(a.id, "r", "en", Some(2)))
+        .await
+        .unwrap();
+    let v3 = s
+        .store_document(&new_document(a.id, "r", "en", Some(3)))
+        .await
+        .unwrap();
+    assert_eq!(s.document_diff(v2.id).await.unwrap(), None);
+    let diff = |added: i64| NewDocumentDiff {
+        document_id: v2.id,
+        base_document_id: v1.id,
+        added,
+        removed: 1,
+        reworded: 0,
+        moved: 2,
+        content: serde_json::json!({"added": added}),
+    };
+    s.store_document_diff(&diff(3)).await.unwrap();
+    s.store_document_diff(&diff(9)).await.unwrap();
+    let got = h
+        .reopen()
+        .await
+        .document_diff(v2.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            got.document_id,
+            got.base_document_id,
+            got.added,
+            got.removed,
+            got.reworded,
+            got.moved
+        ),
+        (v2.id, v1.id, 3, 1, 0, 2)
+    );
+    assert_eq!(got.content, serde_json::json!({"added": 3}));
+    // Retention keeps only the newest version (v3): v2 and its diff go.
+    s.apply_retention(Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(s.get_document(v3.id).await.unwrap().is_some());
+    assert_eq!(s.document_diff(v2.id).await.unwrap(), None);
+}
+
+fn usage(run_id: i64, owner: &str, phase: &str, calls: i64) -> PhaseUsage {
+    PhaseUsage {
+        run_id,
+        owner: owner.into(),
+        repository: "r".into(),
+        language: "en".into(),
+        phase: phase.into(),
+        calls,
+        prompt_tokens: calls * 100,
+        output_tokens: calls * 20,
+    }
+}
+
+/// A retried phase replaces its row; an owner's total counts every run and phase since a
+/// time; a document's rows are those of the run that stored it.
+async fn model_usage_is_recorded_once_per_run_and_phase_and_summed_per_owner(h: Harness) {
+    let s = &*h.store;
+    let start = Utc::now() - Duration::seconds(1);
+    s.record_usage(&usage(1, "ann", "classify", 2))
+        .await
+        .unwrap();
+    s.record_usage(&usage(1, "ann", "convert", 5))
+        .await
+        .unwrap();
+    // The convert step ran again after a crash: its row is replaced, not added.
+    s.record_usage(&usage(1, "ann", "convert", 4))
+        .await
+        .unwrap();
+    s.record_usage(&usage(2, "ann", "classify", 1))
+        .await
+        .unwrap();
+    s.record_usage(&usage(3, "bob", "classify", 7))
+        .await
+        .unwrap();
+    let ann = h.reopen().await.owner_usage("ann", start).await.unwrap();
+    assert_eq!(
+        (ann.calls, ann.prompt_tokens, ann.output_tokens),
+        (7, 700, 140)
+    );
+    assert_eq!(s.owner_usage("bob", start).await.unwrap().calls, 7);
+    assert_eq!(
+        s.owner_usage("ann", Utc::now() + Duration::hours(1))
+            .await
+            .unwrap()
+            .calls,
+        0
+    );
+    let a = complete(s, &new_analysis("r", "c1", "1.0", None), false).await;
+    let doc = s
+        .store_document(&new_document(a.id, "r", "en", Some(1)))
+        .await
+        .unwrap();
+    s.attach_usage(1, doc.id).await.unwrap();
+    let rows = s.document_usage(doc.id).await.unwrap();
+    let mut phases: Vec<(String, i64)> = rows
+        .iter()
+        .map(|r| (r.usage.phase.clone(), r.usage.calls))
+        .collect();
+    phases.sort();
+    assert_eq!(
+        phases,
+        vec![("classify".to_string(), 2), ("convert".to_string(), 4)]
+    );
+    assert!(rows.iter().all(|r| r.document_id == Some(doc.id)));
 }

@@ -33,7 +33,10 @@ use specline_specdoc::{LanguageTag, SpecDocument, SpecInput};
 fn measure(server: &FakeServer, from: usize) -> String {
     let calls = &server.requests()[from..];
     let count = |p: &str| calls.iter().filter(|r| r.phase() == p).count();
-    let sent: usize = calls.iter().map(|r| r.system().len() + r.user().len()).sum();
+    let sent: usize = calls
+        .iter()
+        .map(|r| r.system().len() + r.user().len())
+        .sum();
     let answered: usize = calls.iter().map(|r| good_answer(r).to_string().len()).sum();
     format!(
         "| {} | {} / {} / {} | {sent} | {answered} | ≈{} / ≈{} |",
