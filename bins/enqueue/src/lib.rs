@@ -585,7 +585,7 @@ impl Tools {
                          before diffs were stored); name the other version with --from ID"
                     )
                 })?;
-                serde_json::from_value(stored.content).with_context(|| {
+                serde_json::from_value(stored.diff.content).with_context(|| {
                     format!("APP_CORRUPT: the diff of document {id} cannot be read")
                 })
             }

@@ -43,15 +43,17 @@ pub async fn check_budget(
     Ok(())
 }
 
-/// Records one phase's cost. A failure is logged: the document matters more than its bill.
+/// Records one phase's cost with the run's owner. A failure to write is logged: the document
+/// matters more than its bill.
 pub async fn record(
+    jobs: &Arc<dyn Store>,
     app: &dyn AppStore,
     c: &SpecContext,
     run_id: i64,
-    owner: String,
     phase: &str,
     usage: &TokenUsage,
-) {
+) -> Result<(), JobError> {
+    let owner = owner_of(jobs, run_id).await?;
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let row = PhaseUsage {
         run_id,
@@ -66,4 +68,5 @@ pub async fn record(
     if let Err(e) = app.record_usage(&row).await {
         tracing::warn!(run = run_id, phase, error = %e, "model usage could not be recorded");
     }
+    Ok(())
 }

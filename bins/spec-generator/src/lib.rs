@@ -302,14 +302,14 @@ impl Step for Classify {
         .await
         .map_err(spec_error)?;
         cost::record(
+            &s.jobs,
             &*s.app,
             &c,
             ctx.run_id(),
-            owner,
             "classify",
             &classification.usage,
         )
-        .await;
+        .await?;
         let _ = ctx
             .progress(
                 100,
@@ -352,16 +352,15 @@ impl Step for Convert {
         })
         .await
         .map_err(spec_error)?;
-        let owner = cost::owner_of(&s.jobs, ctx.run_id()).await?;
         cost::record(
+            &s.jobs,
             &*s.app,
             &c,
             ctx.run_id(),
-            owner,
             "convert",
             &behaviors.usage,
         )
-        .await;
+        .await?;
         let _ = ctx
             .progress(
                 100,
@@ -392,16 +391,15 @@ impl Step for Summarize {
         let opts = s.options(&c)?;
         let summary =
             phases::summarize(&s.generator, &input, &classification, &behaviors, &opts).await;
-        let owner = cost::owner_of(&s.jobs, ctx.run_id()).await?;
         cost::record(
+            &s.jobs,
             &*s.app,
             &c,
             ctx.run_id(),
-            owner,
             "summarize",
             &summary.usage,
         )
-        .await;
+        .await?;
         to_value(&Phase::Done(summary))
     }
 }

@@ -82,40 +82,42 @@ fn provider_env(model: &FakeServer) -> Vec<(String, String)> {
     ]
 }
 
-/// Test name → (domain, feature, sentence) of a document.
-fn placements(doc: &Value) -> BTreeMap<String, (String, String, String)> {
-    let mut out = BTreeMap::new();
+/// Every behavior of a document with its domain and feature names.
+fn behaviors(doc: &Value) -> Vec<(&str, &str, &Value)> {
+    let mut out = Vec::new();
     for d in doc["domains"].as_array().unwrap() {
         for f in d["features"].as_array().unwrap() {
             for b in f["behaviors"].as_array().unwrap() {
-                out.insert(
-                    b["test_name"].as_str().unwrap().to_string(),
-                    (
-                        d["name"].as_str().unwrap().to_string(),
-                        f["name"].as_str().unwrap().to_string(),
-                        b["sentence"].as_str().unwrap().to_string(),
-                    ),
-                );
+                out.push((d["name"].as_str().unwrap(), f["name"].as_str().unwrap(), b));
             }
         }
     }
     out
 }
 
+/// Test name → (domain, feature, sentence) of a document.
+fn placements(doc: &Value) -> BTreeMap<String, (String, String, String)> {
+    behaviors(doc)
+        .into_iter()
+        .map(|(d, f, b)| {
+            let sentence = b["sentence"].as_str().unwrap().to_string();
+            (
+                b["test_name"].as_str().unwrap().to_string(),
+                (d.into(), f.into(), sentence),
+            )
+        })
+        .collect()
+}
+
 /// Test name → index in a document.
 fn indices(doc: &Value) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for d in doc["domains"].as_array().unwrap() {
-        for f in d["features"].as_array().unwrap() {
-            for b in f["behaviors"].as_array().unwrap() {
-                out.insert(
-                    b["test_name"].as_str().unwrap().to_string(),
-                    b["test_index"].as_u64().unwrap() as usize,
-                );
-            }
-        }
-    }
-    out
+    behaviors(doc)
+        .into_iter()
+        .map(|(_, _, b)| {
+            let i = b["test_index"].as_u64().unwrap() as usize;
+            (b["test_name"].as_str().unwrap().to_string(), i)
+        })
+        .collect()
 }
 
 /// Where documents are made: `generate(fresh)` makes one document of the repository's

@@ -160,39 +160,32 @@ pub fn to_text(diff: &DocumentDiff) -> String {
         diff.from_version, diff.to_version, c.added, c.removed, c.reworded, c.moved, c.unchanged
     );
     let at = |p: &Place| format!("{} / {}", p.domain, p.feature);
-    for b in &diff.added {
-        out.push_str(&format!(
-            "+ [{}] {} ({})\n",
-            at(&b.place),
-            b.sentence,
-            b.file
-        ));
+    let mut lines: Vec<(char, String, &str)> = Vec::new();
+    for (mark, list) in [('+', &diff.added), ('-', &diff.removed)] {
+        for b in list {
+            lines.push((mark, format!("[{}] {}", at(&b.place), b.sentence), &b.file));
+        }
     }
-    for b in &diff.removed {
-        out.push_str(&format!(
-            "- [{}] {} ({})\n",
-            at(&b.place),
-            b.sentence,
-            b.file
-        ));
+    for c in &diff.reworded {
+        let text = format!(
+            "[{}] {} -> {}",
+            at(&c.after),
+            c.sentence_before,
+            c.sentence_after
+        );
+        lines.push(('~', text, &c.file));
     }
-    for ch in &diff.reworded {
-        out.push_str(&format!(
-            "~ [{}] {} -> {} ({})\n",
-            at(&ch.after),
-            ch.sentence_before,
-            ch.sentence_after,
-            ch.file
-        ));
+    for c in &diff.moved {
+        let text = format!(
+            "{} -> {}: {}",
+            at(&c.before),
+            at(&c.after),
+            c.sentence_after
+        );
+        lines.push(('>', text, &c.file));
     }
-    for ch in &diff.moved {
-        out.push_str(&format!(
-            "> {} -> {}: {} ({})\n",
-            at(&ch.before),
-            at(&ch.after),
-            ch.sentence_after,
-            ch.file
-        ));
+    for (mark, text, file) in lines {
+        out.push_str(&format!("{mark} {text} ({file})\n"));
     }
     out
 }

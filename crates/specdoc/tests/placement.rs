@@ -43,6 +43,15 @@ fn shop_plus(n: usize) -> SpecInput {
     SpecInput::from_inventory(&inv, None).unwrap()
 }
 
+/// How many test lines the classify calls since request `from` sent.
+fn classified_since(server: &FakeServer, from: usize) -> usize {
+    server.requests()[from..]
+        .iter()
+        .filter(|r| r.phase() == "classify")
+        .map(|r| r.lines().len())
+        .sum()
+}
+
 /// (domain, feature, sentence) by test name.
 fn places(doc: &SpecDocument) -> Vec<(String, String, String, String)> {
     let mut v: Vec<_> = doc
@@ -147,13 +156,8 @@ async fn fresh_or_too_much_change_classifies_every_test_again() {
     let doc = phases::generate_from(&gen, &input, &opts(), Some(&first), 2)
         .await
         .unwrap();
-    let classify: Vec<usize> = server.requests()[before..]
-        .iter()
-        .filter(|r| r.phase() == "classify")
-        .flat_map(|r| r.lines().into_iter().map(|(i, _)| i))
-        .collect();
     assert_eq!(
-        classify.len(),
+        classified_since(&server, before),
         input.tests.len(),
         "every test was classified"
     );
@@ -166,12 +170,7 @@ async fn fresh_or_too_much_change_classifies_every_test_again() {
     phases::generate_from(&gen, &shop_plus(1), &o, Some(&first), 2)
         .await
         .unwrap();
-    let classified: usize = server.requests()[before..]
-        .iter()
-        .filter(|r| r.phase() == "classify")
-        .map(|r| r.lines().len())
-        .sum();
-    assert_eq!(classified, 14);
+    assert_eq!(classified_since(&server, before), 14);
 
     // A higher threshold lets the 5 new tests be placed incrementally.
     let before = server.requests().len();
@@ -180,12 +179,7 @@ async fn fresh_or_too_much_change_classifies_every_test_again() {
     phases::generate_from(&gen, &shop_plus(5), &o, Some(&first), 2)
         .await
         .unwrap();
-    let classified: usize = server.requests()[before..]
-        .iter()
-        .filter(|r| r.phase() == "classify")
-        .map(|r| r.lines().len())
-        .sum();
-    assert_eq!(classified, 5);
+    assert_eq!(classified_since(&server, before), 5);
 }
 
 #[tokio::test]

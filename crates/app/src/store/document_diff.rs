@@ -27,17 +27,11 @@ pub struct NewDocumentDiff {
     pub content: serde_json::Value,
 }
 
-/// A stored diff.
+/// A stored diff. Its `base_document_id` may name a version retention has since deleted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocumentDiffRecord {
-    pub document_id: i64,
-    /// May name a version retention has since deleted.
-    pub base_document_id: i64,
-    pub added: i64,
-    pub removed: i64,
-    pub reworded: i64,
-    pub moved: i64,
-    pub content: serde_json::Value,
+    #[serde(flatten)]
+    pub diff: NewDocumentDiff,
     pub created_at: DateTime<Utc>,
 }
 

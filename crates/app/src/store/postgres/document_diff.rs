@@ -26,13 +26,15 @@ CREATE TABLE specline_document_diffs (
 
 fn read(r: &Row) -> Result<DocumentDiffRecord> {
     Ok(DocumentDiffRecord {
-        document_id: r.try_get(0)?,
-        base_document_id: r.try_get(1)?,
-        added: r.try_get(2)?,
-        removed: r.try_get(3)?,
-        reworded: r.try_get(4)?,
-        moved: r.try_get(5)?,
-        content: r.try_get(6)?,
+        diff: NewDocumentDiff {
+            document_id: r.try_get(0)?,
+            base_document_id: r.try_get(1)?,
+            added: r.try_get(2)?,
+            removed: r.try_get(3)?,
+            reworded: r.try_get(4)?,
+            moved: r.try_get(5)?,
+            content: r.try_get(6)?,
+        },
         created_at: r.try_get(7)?,
     })
 }

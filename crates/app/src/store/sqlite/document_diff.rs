@@ -25,13 +25,15 @@ CREATE TABLE specline_document_diffs (
 
 fn read(r: &Row<'_>) -> Result<DocumentDiffRecord> {
     Ok(DocumentDiffRecord {
-        document_id: r.get(0)?,
-        base_document_id: r.get(1)?,
-        added: r.get(2)?,
-        removed: r.get(3)?,
-        reworded: r.get(4)?,
-        moved: r.get(5)?,
-        content: json(&r.get::<_, String>(6)?)?,
+        diff: NewDocumentDiff {
+            document_id: r.get(0)?,
+            base_document_id: r.get(1)?,
+            added: r.get(2)?,
+            removed: r.get(3)?,
+            reworded: r.get(4)?,
+            moved: r.get(5)?,
+            content: json(&r.get::<_, String>(6)?)?,
+        },
         created_at: from_micros(r.get(7)?)?,
     })
 }
