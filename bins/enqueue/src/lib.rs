@@ -226,6 +226,9 @@ pub enum DocumentCommand {
         #[arg(long)]
         from: Option<i64>,
     },
+    /// What a document version cost: model calls and tokens in and out per phase, and who
+    /// paid (the run's owner).
+    Cost { id: i64 },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -540,6 +543,28 @@ impl Tools {
                         d.model,
                         d.created_at.format("%Y-%m-%d %H:%M")
                     );
+                }
+                Ok(())
+            }
+            DocumentCommand::Cost { id } => {
+                let rows = self.app.document_usage(id).await?;
+                if self.json {
+                    return print_json(&rows);
+                }
+                for r in &rows {
+                    let u = &r.usage;
+                    say!(
+                        "{:<10} {:>5} calls {:>9} tokens in {:>8} out  (owner {}, run {})",
+                        u.phase,
+                        u.calls,
+                        u.prompt_tokens,
+                        u.output_tokens,
+                        u.owner,
+                        u.run_id
+                    );
+                }
+                if rows.is_empty() {
+                    say!("no model usage recorded for document {id} (offline, or reused)");
                 }
                 Ok(())
             }

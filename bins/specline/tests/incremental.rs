@@ -223,6 +223,25 @@ async fn three_generations(model: &FakeServer, repo: &Path, backend: &mut impl B
         .collect();
     assert_eq!(added, ADDED.into_iter().collect());
     assert_eq!(diff["removed"][0]["test_name"], REMOVED);
+
+    // Its cost is stored per phase: what the fake server counted for it, and no summary.
+    let cost = backend.tool(&["document", "cost", &id]);
+    let by_phase: BTreeMap<&str, i64> = cost
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["phase"].as_str().unwrap(), r["calls"].as_i64().unwrap()))
+        .collect();
+    let counted = |p: &str| calls.iter().filter(|r| r.phase() == p).count() as i64;
+    assert_eq!(
+        by_phase,
+        BTreeMap::from([
+            ("classify", counted("classify")),
+            ("convert", counted("convert")),
+            ("summarize", 0),
+        ]),
+        "{cost}"
+    );
 }
 
 /// PostgreSQL: the analyzer and the spec generator as separate processes; the spec generator
