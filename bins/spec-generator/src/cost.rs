@@ -18,19 +18,21 @@ pub async fn owner_of(jobs: &Arc<dyn Store>, run_id: i64) -> Result<String, JobE
 }
 
 /// Refuses a generation whose estimate would take `owner` past `budget` model calls over the
-/// last 24 hours (`BUDGET_EXCEEDED`, permanent: retrying costs the same).
+/// last 24 hours (`BUDGET_EXCEEDED`, permanent: retrying costs the same). A generation
+/// estimated at no call passes.
 pub async fn check_budget(
     app: &dyn AppStore,
     owner: &str,
     estimate: &Estimate,
     budget: Option<u64>,
 ) -> Result<(), JobError> {
-    let Some(budget) = budget else {
+    let total = estimate.total_calls();
+    // Nothing to pay for (offline, or everything cached): never refused, even past the budget.
+    let Some(budget) = budget.filter(|_| total > 0) else {
         return Ok(());
     };
     let since = chrono::Utc::now() - chrono::Duration::hours(24);
     let used = u64::try_from(app.owner_usage(owner, since).await?.calls).unwrap_or(0);
-    let total = estimate.total_calls();
     if used.saturating_add(total) > budget {
         return Err(StepError::BudgetExceeded {
             owner: owner.to_string(),
