@@ -186,6 +186,18 @@ impl Duties {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "retention failed; retrying next interval"),
         }
+        // Never inside the budgets' 24-hour window, however short the retention.
+        let usage_before = before.min(Utc::now() - chrono::Duration::hours(24));
+        match self.app.prune_usage(usage_before).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(
+                    rows = n,
+                    "retention deleted model usage of deleted documents"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "usage retention failed; retrying next interval"),
+        }
         let keep = chrono::Duration::from_std(self.config.spec_cache_retain)
             .unwrap_or(chrono::Duration::MAX);
         let before = Utc::now()

@@ -1322,4 +1322,13 @@ async fn model_usage_is_recorded_once_per_run_and_phase_and_summed_per_owner(h: 
         vec![("classify".to_string(), 2), ("convert".to_string(), 4)]
     );
     assert!(rows.iter().all(|r| r.document_id == Some(doc.id)));
+
+    // Retention: run 1's rows belong to a stored document and stay; the others go.
+    let deleted = s
+        .prune_usage(Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 2);
+    assert_eq!(s.document_usage(doc.id).await.unwrap().len(), 2);
+    assert_eq!(s.owner_usage("bob", start).await.unwrap().calls, 0);
 }

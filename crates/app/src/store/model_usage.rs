@@ -60,4 +60,8 @@ pub trait ModelUsageStore: Send + Sync {
 
     /// The rows of a document, by phase.
     async fn document_usage(&self, document_id: i64) -> Result<Vec<PhaseUsageRecord>>;
+
+    /// Retention: delete rows recorded before `before` unless they belong to a document that
+    /// is still stored (a kept version keeps its cost). Returns the rows deleted.
+    async fn prune_usage(&self, before: DateTime<Utc>) -> Result<u64>;
 }

@@ -112,4 +112,14 @@ impl ModelUsageStore for PgAppStore {
         )
         .await
     }
+
+    async fn prune_usage(&self, before: DateTime<Utc>) -> Result<u64> {
+        let c = self.client().await?;
+        Ok(c.execute(
+            "DELETE FROM specline_model_usage u WHERE u.recorded_at < $1
+               AND NOT EXISTS (SELECT 1 FROM specline_documents d WHERE d.id = u.document_id)",
+            &[&before],
+        )
+        .await?)
+    }
 }

@@ -124,4 +124,17 @@ impl ModelUsageStore for SqliteAppStore {
         })
         .await
     }
+
+    async fn prune_usage(&self, before: DateTime<Utc>) -> Result<u64> {
+        let before = micros(before);
+        self.write(move |tx| {
+            let n = tx.execute(
+                "DELETE FROM specline_model_usage AS u WHERE u.recorded_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM specline_documents d WHERE d.id = u.document_id)",
+                [before],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
 }
