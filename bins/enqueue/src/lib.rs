@@ -16,7 +16,7 @@ use futures::StreamExt;
 use specline_app::store::{ApiStore, AppStore, WatchedRepository};
 use specline_app::{analyze_and_generate, AnalysisRequest, DocumentSummary, SYSTEM_OWNER};
 use specline_inventory_model::target::{check_ref, Target};
-use specline_inventory_model::terminal::terminal_safe;
+use specline_inventory_model::terminal::{terminal_safe, terminal_safe_except};
 use specline_queue::store::Store;
 use specline_queue::{
     CancelOutcome, Client, EventStatus, JobFilter, JobState, RunCancelOutcome, RunStatus,
@@ -24,6 +24,7 @@ use specline_queue::{
 };
 use specline_settings::{Secret, TokenCipher};
 use specline_specdoc_model::lang::LanguageTag;
+use specline_specdoc_model::SpecDocument;
 
 /// The operator commands.
 #[derive(Debug, Clone, Subcommand)]
@@ -65,6 +66,11 @@ pub struct RequestArgs {
     /// The token is encrypted with `security.encryption_key` before it is stored.
     #[arg(long, value_name = "VAR")]
     pub token_env: Option<String>,
+    /// Classify every test again instead of placing only new tests into the previous
+    /// document version's domains and features (and write a new version even if this commit
+    /// already has a document).
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 impl RequestArgs {
@@ -91,6 +97,7 @@ impl RequestArgs {
             git_ref: self.git_ref.clone(),
             lang: self.lang.clone(),
             encrypted_token,
+            fresh: self.fresh,
         })
     }
 }
@@ -211,6 +218,17 @@ pub enum DocumentCommand {
         #[arg(long, default_value_t = 20, value_parser = limit)]
         limit: usize,
     },
+    /// What changed in a document version: behaviors added, removed, reworded and moved
+    /// between features. Without `--from`, against the version before it (stored when the
+    /// version was made); with `--from ID`, against that document.
+    Diff {
+        id: i64,
+        #[arg(long)]
+        from: Option<i64>,
+    },
+    /// What a document version cost: model calls and tokens in and out per phase, and who
+    /// paid (the run's owner).
+    Cost { id: i64 },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -528,6 +546,74 @@ impl Tools {
                 }
                 Ok(())
             }
+            DocumentCommand::Cost { id } => {
+                let rows = self.app.document_usage(id).await?;
+                if self.json {
+                    return print_json(&rows);
+                }
+                for r in &rows {
+                    let u = &r.usage;
+                    say!(
+                        "{:<10} {:>5} calls {:>9} tokens in {:>8} out  (owner {}, run {})",
+                        u.phase,
+                        u.calls,
+                        u.prompt_tokens,
+                        u.output_tokens,
+                        u.owner,
+                        u.run_id
+                    );
+                }
+                if rows.is_empty() {
+                    say!("no model usage recorded for document {id} (offline, or reused)");
+                }
+                Ok(())
+            }
+            DocumentCommand::Diff { id, from } => {
+                let diff = self.document_diff(id, from).await?;
+                if self.json {
+                    return print_json(&diff);
+                }
+                // Names and sentences come from the repository: no terminal escapes through.
+                let text = specline_specdoc_model::diff::to_text(&diff);
+                let mut out = std::io::stdout().lock();
+                out.write_all(terminal_safe_except(&text, &['\n']).as_bytes())?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The diff of document `id`: the stored one against its predecessor, or computed
+    /// against document `from`.
+    async fn document_diff(
+        &self,
+        id: i64,
+        from: Option<i64>,
+    ) -> anyhow::Result<specline_specdoc_model::diff::DocumentDiff> {
+        let read = |id: i64| async move {
+            let record = self
+                .app
+                .get_document(id)
+                .await?
+                .with_context(|| format!("NOT_FOUND: no document {id}"))?;
+            serde_json::from_value::<SpecDocument>(record.content)
+                .with_context(|| format!("APP_CORRUPT: document {id} cannot be read"))
+        };
+        match from {
+            Some(base) => Ok(specline_specdoc_model::diff::between(
+                &read(base).await?,
+                &read(id).await?,
+            )),
+            None => {
+                let stored = self.app.document_diff(id).await?.with_context(|| {
+                    format!(
+                        "NOT_FOUND: document {id} has no stored diff (a first version, or made \
+                         before diffs were stored); name the other version with --from ID"
+                    )
+                })?;
+                serde_json::from_value(stored.diff.content).with_context(|| {
+                    format!("APP_CORRUPT: the diff of document {id} cannot be read")
+                })
+            }
         }
     }
 
@@ -582,6 +668,7 @@ impl Tools {
                     git_ref: git_ref.clone(),
                     lang: lang.clone(),
                     token_env,
+                    fresh: false,
                 }
                 .request(self.cipher.as_ref())?
                 .encrypted_token;

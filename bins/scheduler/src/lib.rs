@@ -39,6 +39,10 @@ pub struct SchedulerConfig {
     pub prune_interval: Duration,
     pub retain_completed: Duration,
     pub reanalyze_interval: Option<Duration>,
+    /// Cached model answers older than this are deleted with each retention pass.
+    pub spec_cache_retain: Duration,
+    /// Most cached model answers kept (the oldest go first).
+    pub spec_cache_max_entries: u64,
     /// How often the application loop looks at its timers.
     pub tick: Duration,
 }
@@ -50,6 +54,8 @@ impl SchedulerConfig {
             prune_interval: s.prune_interval(),
             retain_completed: s.retain_completed(),
             reanalyze_interval: s.reanalyze_interval(),
+            spec_cache_retain: s.spec_cache_retain(),
+            spec_cache_max_entries: s.spec_cache_max_entries,
             tick: Duration::from_secs(1),
         }
     }
@@ -180,6 +186,36 @@ impl Duties {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "retention failed; retrying next interval"),
         }
+        // Never inside the budgets' 24-hour window, however short the retention.
+        let usage_before = before.min(Utc::now() - chrono::Duration::hours(24));
+        match self.app.prune_usage(usage_before).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(
+                    rows = n,
+                    "retention deleted model usage of deleted documents"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "usage retention failed; retrying next interval"),
+        }
+        let keep = chrono::Duration::from_std(self.config.spec_cache_retain)
+            .unwrap_or(chrono::Duration::MAX);
+        let before = Utc::now()
+            .checked_sub_signed(keep)
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        match self
+            .app
+            .prune_spec_cache(before, self.config.spec_cache_max_entries)
+            .await
+        {
+            Ok(r) if r.expired + r.over_limit > 0 => tracing::info!(
+                expired = r.expired,
+                over_limit = r.over_limit,
+                "retention deleted cached model answers"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cache retention failed; retrying next interval"),
+        }
     }
 
     async fn reanalyze(&self, interval: Duration) {
@@ -246,6 +282,7 @@ pub async fn reanalyze_due(
                 git_ref: repo.branch.clone(),
                 lang: repo.language.clone(),
                 encrypted_token: repo.encrypted_token.clone(),
+                fresh: false,
             };
             let key = format!("watch:{}:{}:{slot}", repo.repository, repo.language);
             match client

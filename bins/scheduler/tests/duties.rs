@@ -45,6 +45,8 @@ async fn each_watched_repository_gets_one_run_per_interval_across_two_schedulers
         retain_completed: Duration::from_secs(3600),
         // One interval for the whole test: every tick after the first must submit nothing.
         reanalyze_interval: Some(Duration::from_secs(24 * 3600)),
+        spec_cache_retain: Duration::from_secs(24 * 3600),
+        spec_cache_max_entries: 1000,
         tick: Duration::from_millis(20),
     };
     let one = start(jobs.clone(), app.clone(), config.clone());

@@ -13,25 +13,30 @@
 //! language and generator already produced a document, every step passes it through
 //! instead of calling the model again.
 
+pub mod cache;
+pub mod cost;
+
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use specline_app::store::{AppStore, NewDocument, StoreError};
+use specline_app::store::{AppStore, NewDocument, NewDocumentDiff, StoreError};
 use specline_app::{
     ClassifyTests, ConvertBehaviors, DocumentSummary, GenerateSpecDocument, SpecContext, StepError,
     SummarizeDocument,
 };
 use specline_queue::pipeline::{Step, StepContext};
+use specline_queue::store::Store;
 use specline_queue::{JobError, Registry};
-use specline_settings::{ProviderKind, ProviderSettings};
+use specline_service::db::Databases;
+use specline_settings::{ProviderKind, ProviderSettings, SpecGeneratorSection};
 use specline_specdoc::cli::{ModelConfig, ModelProvider};
 use specline_specdoc::phases::{
     self, AssembleMeta, Behaviors, Classification, ClassifyProgress, GenerateOptions, Generator,
     Summary,
 };
 use specline_specdoc::provider::ApiKey;
-use specline_specdoc::{LanguageTag, SpecError, SpecInput};
+use specline_specdoc::{LanguageTag, SpecDocument, SpecError, SpecInput};
 use tokio::sync::watch;
 
 /// Queues this binary consumes.
@@ -56,9 +61,49 @@ pub fn generator_from_settings(p: &ProviderSettings) -> Result<Generator, SpecEr
 /// What the four steps share.
 pub struct SpecGenerator {
     pub app: Arc<dyn AppStore>,
+    /// The engine's store: who owns a run (for cost accounting and budgets).
+    pub jobs: Arc<dyn Store>,
     pub generator: Generator,
     /// Features converted at once within one document.
     pub convert_concurrency: usize,
+    /// Past this share of changed tests (percent), a new version is classified from scratch
+    /// instead of incrementally (`spec_generator.max_changed_percent`).
+    pub max_changed_percent: u8,
+    /// Model calls an owner may spend over 24 hours (`spec_generator.owner_calls_per_day`).
+    pub owner_calls_per_day: Option<u64>,
+}
+
+impl SpecGenerator {
+    /// The steps' shared state as a binary's settings ask: the `[provider]`'s generator, the
+    /// `[spec_generator]` rules, the caches in the application's tables.
+    pub fn from_settings(
+        dbs: &Databases,
+        provider: &ProviderSettings,
+        section: &SpecGeneratorSection,
+    ) -> Result<Self, SpecError> {
+        let mut s = Self::new(
+            dbs.app.clone(),
+            dbs.jobs.clone(),
+            generator_from_settings(provider)?,
+        );
+        s.max_changed_percent = section.max_changed_percent;
+        s.owner_calls_per_day = section.owner_calls_per_day;
+        Ok(s)
+    }
+
+    /// The steps' shared state, with the generator's caches in the application's tables
+    /// (shared by every spec generator process on this database).
+    pub fn new(app: Arc<dyn AppStore>, jobs: Arc<dyn Store>, generator: Generator) -> Self {
+        let generator = generator.with_cache(Arc::new(cache::StoreCache::new(app.clone())));
+        Self {
+            app,
+            jobs,
+            generator,
+            convert_concurrency: 4,
+            max_changed_percent: phases::DEFAULT_MAX_CHANGED_PERCENT,
+            owner_calls_per_day: None,
+        }
+    }
 }
 
 /// The registry of everything this binary runs.
@@ -114,7 +159,41 @@ impl SpecGenerator {
         let language = LanguageTag::parse(&c.input.lang).map_err(SpecError::from)?;
         let mut opts = GenerateOptions::new(language);
         opts.concurrency = self.convert_concurrency.max(1);
+        opts.fresh = c.input.fresh;
+        opts.max_changed_percent = self.max_changed_percent;
         Ok(opts)
+    }
+
+    /// The latest document of this repository and language, if this generator (kind, model,
+    /// prompt version) wrote it: the start of incremental placement. A document of another
+    /// generator, or one that cannot be read, means classifying from scratch.
+    async fn previous(&self, c: &SpecContext) -> Result<Option<SpecDocument>, JobError> {
+        let info = self.generator.info();
+        let Some(record) = self
+            .app
+            .latest_document(&c.analyze_repository.repository, &c.input.lang)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if (
+            record.generator_kind.as_str(),
+            record.model.as_str(),
+            record.prompt_version.as_str(),
+        ) != (
+            info.kind.as_str(),
+            info.model.as_str(),
+            info.prompt_version.as_str(),
+        ) {
+            return Ok(None);
+        }
+        match serde_json::from_value::<SpecDocument>(record.content) {
+            Ok(doc) => Ok(Some(doc)),
+            Err(e) => {
+                tracing::warn!(document = record.id, error = %e, "the previous document cannot be read; classifying from scratch");
+                Ok(None)
+            }
+        }
     }
 
     async fn input(&self, c: &SpecContext) -> Result<SpecInput, JobError> {
@@ -176,30 +255,61 @@ impl Step for Classify {
     type Kind = ClassifyTests;
     async fn run(&self, ctx: StepContext, c: SpecContext) -> Result<serde_json::Value, JobError> {
         let s = &self.0;
-        if let Some(id) = s.existing(&c).await? {
-            return to_value(&Phase::<()>::Reused {
-                reused_document: id,
-            });
+        if !c.input.fresh {
+            if let Some(id) = s.existing(&c).await? {
+                return to_value(&Phase::<()>::Reused {
+                    reused_document: id,
+                });
+            }
         }
         let input = s.input(&c).await?;
         let opts = s.options(&c)?;
+        let previous = if opts.fresh {
+            None
+        } else {
+            s.previous(&c).await?
+        };
         let resume: Option<ClassifyProgress> = ctx.restore("classify").await?;
         let chunks = phases::chunk_by_file(&input.tests, opts.classify_chunk_tests).len();
         let gen = &s.generator;
+        let owner = cost::owner_of(&s.jobs, ctx.run_id()).await?;
+        let estimate = phases::estimate(gen, &input, &opts, previous.as_ref()).await;
+        tracing::info!(
+            run = ctx.run_id(),
+            calls = estimate.total_calls(),
+            classify = estimate.classify_calls,
+            convert = estimate.convert_calls,
+            summarize = estimate.summarize_calls,
+            "estimated model calls"
+        );
+        cost::check_budget(&*s.app, &owner, &estimate, s.owner_calls_per_day).await?;
         let classification = with_checkpoints(&ctx, "classify", |tx| {
-            let (input, opts, ctx) = (&input, &opts, &ctx);
+            let (input, opts, ctx, previous) = (&input, &opts, &ctx, &previous);
             async move {
                 let mut hook = move |p: &ClassifyProgress| {
                     let _ = tx.send(Some(p.clone()));
                 };
                 let _ = ctx
-                    .progress(0, Some(serde_json::json!({"chunks": chunks})))
+                    .progress(
+                        0,
+                        Some(serde_json::json!({"chunks": chunks, "estimate": estimate})),
+                    )
                     .await;
-                phases::classify_resumable(gen, input, opts, resume, Some(&mut hook)).await
+                phases::classify_from(gen, input, opts, previous.as_ref(), resume, Some(&mut hook))
+                    .await
             }
         })
         .await
         .map_err(spec_error)?;
+        cost::record(
+            &s.jobs,
+            &*s.app,
+            &c,
+            ctx.run_id(),
+            "classify",
+            &classification.usage,
+        )
+        .await?;
         let _ = ctx
             .progress(
                 100,
@@ -242,6 +352,15 @@ impl Step for Convert {
         })
         .await
         .map_err(spec_error)?;
+        cost::record(
+            &s.jobs,
+            &*s.app,
+            &c,
+            ctx.run_id(),
+            "convert",
+            &behaviors.usage,
+        )
+        .await?;
         let _ = ctx
             .progress(
                 100,
@@ -254,7 +373,7 @@ impl Step for Convert {
 
 impl Step for Summarize {
     type Kind = SummarizeDocument;
-    async fn run(&self, _ctx: StepContext, c: SpecContext) -> Result<serde_json::Value, JobError> {
+    async fn run(&self, ctx: StepContext, c: SpecContext) -> Result<serde_json::Value, JobError> {
         let s = &self.0;
         let classification = match earlier::<Classification>(&c.classify_tests, "classify_tests")? {
             Phase::Reused { reused_document } => {
@@ -272,6 +391,15 @@ impl Step for Summarize {
         let opts = s.options(&c)?;
         let summary =
             phases::summarize(&s.generator, &input, &classification, &behaviors, &opts).await;
+        cost::record(
+            &s.jobs,
+            &*s.app,
+            &c,
+            ctx.run_id(),
+            "summarize",
+            &summary.usage,
+        )
+        .await?;
         to_value(&Phase::Done(summary))
     }
 }
@@ -314,11 +442,11 @@ impl Step for Assemble {
         let analysis = &c.analyze_repository;
         // Only a guess: the store assigns the version under its lock and writes it into the
         // stored JSON (`store_document`), so concurrent generations cannot disagree.
-        let next_version = s
+        let latest = s
             .app
             .latest_document(&analysis.repository, &c.input.lang)
-            .await?
-            .map_or(1, |d| d.version.saturating_add(1));
+            .await?;
+        let next_version = latest.as_ref().map_or(1, |d| d.version.saturating_add(1));
         let info = s.generator.info();
         let mut document = phases::assemble(
             &input,
@@ -351,10 +479,51 @@ impl Step for Assemble {
                 run_id: Some(ctx.run_id()),
             })
             .await?;
+        if let Err(e) = s.app.attach_usage(ctx.run_id(), record.id).await {
+            tracing::warn!(document = record.id, error = %e, "model usage could not be tied to its document");
+        }
+        if let Some(base) = latest.filter(|b| b.id != record.id) {
+            document.version = u32::try_from(record.version).unwrap_or(document.version);
+            store_diff(&*s.app, &base, record.id, &document).await;
+        }
         Ok(DocumentSummary {
             reused: false,
             ..summary_of(record.id, &record)
         })
+    }
+}
+
+/// Stores what changed from `base` to the new version. A diff is an addition to the document,
+/// not part of it: a failure is logged, and the CLI can still compute it from both versions.
+async fn store_diff(
+    app: &dyn AppStore,
+    base: &specline_app::store::DocumentRecord,
+    document_id: i64,
+    document: &SpecDocument,
+) {
+    let previous = match serde_json::from_value::<SpecDocument>(base.content.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(document = base.id, error = %e, "the previous version cannot be read; no diff stored");
+            return;
+        }
+    };
+    let diff = specline_specdoc::diff::between(&previous, document);
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let new = NewDocumentDiff {
+        document_id,
+        base_document_id: base.id,
+        added: count(diff.counts.added),
+        removed: count(diff.counts.removed),
+        reworded: count(diff.counts.reworded),
+        moved: count(diff.counts.moved),
+        content: match serde_json::to_value(&diff) {
+            Ok(v) => v,
+            Err(_) => return,
+        },
+    };
+    if let Err(e) = app.store_document_diff(&new).await {
+        tracing::warn!(document = document_id, error = %e, "the diff could not be stored");
     }
 }
 

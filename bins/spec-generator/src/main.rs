@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use specline_service::{db, worker, CommonArgs};
 use specline_settings::SpecGeneratorSettings;
-use specline_spec_generator::{generator_from_settings, registry, SpecGenerator};
+use specline_spec_generator::{registry, SpecGenerator};
 
 /// Specline's spec generator worker: turns stored inventories into spec documents.
 #[derive(Parser)]
@@ -25,13 +25,8 @@ fn main() -> ExitCode {
         "specline-spec-generator",
         &cli.common,
         |s: SpecGeneratorSettings| async move {
-            let generator = generator_from_settings(&s.provider)?;
             let dbs = db::open(&s.database.target(std::path::Path::new("."))).await?;
-            let shared = SpecGenerator {
-                app: dbs.app.clone(),
-                generator,
-                convert_concurrency: 4,
-            };
+            let shared = SpecGenerator::from_settings(&dbs, &s.provider, &s.spec_generator)?;
             worker::run(
                 dbs,
                 worker::WorkerPlan {

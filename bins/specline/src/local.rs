@@ -8,7 +8,7 @@ use specline_queue::Registry;
 use specline_service::db::{self, Databases};
 use specline_service::CommonArgs;
 use specline_settings::{AllInOneSettings, TokenCipher};
-use specline_spec_generator::{generator_from_settings, SpecGenerator};
+use specline_spec_generator::SpecGenerator;
 
 /// Settings of `specline`: nothing required; SQLite in `local.data_dir` by default.
 pub fn settings(
@@ -64,11 +64,11 @@ pub fn registry(
         policy: policy(s, dbs)?,
     })
     .with_timeout(s.analyzer.job_timeout());
-    let generator = specline_spec_generator::registry(SpecGenerator {
-        app: dbs.app.clone(),
-        generator: generator_from_settings(&s.provider)?,
-        convert_concurrency: 4,
-    })
+    let generator = specline_spec_generator::registry(SpecGenerator::from_settings(
+        dbs,
+        &s.provider,
+        &s.spec_generator,
+    )?)
     .with_timeout(s.spec_generator.job_timeout());
     Ok((analyzer, generator))
 }

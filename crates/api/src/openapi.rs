@@ -14,7 +14,7 @@ use crate::routes::{admin, analyses, badge, diff, documents, events, runs, submi
         submit::submit, runs::list, runs::show, runs::result, events::stream,
         analyses::repositories, analyses::list, analyses::show, analyses::tree, diff::show,
         badge::set, badge::svg,
-        documents::list, documents::latest, documents::show, documents::export,
+        documents::list, documents::latest, documents::show, documents::export, documents::diff,
         admin::jobs, admin::job, admin::bulk, admin::queues, admin::pause, admin::watched,
     ),
     components(schemas(crate::error::ErrorBody)),

@@ -7,7 +7,7 @@ use specline_api_testkit as support;
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
-use specline_app::store::{NewAnalysis, NewDocument};
+use specline_app::store::{NewAnalysis, NewDocument, NewDocumentDiff};
 use specline_specdoc_model::{export, LanguageTag};
 use support::{read_events, Backend, Options, Server};
 
@@ -49,6 +49,7 @@ on_both_backends!(
     many_subscribers_with_a_one_event_buffer_each_get_every_event_once,
     paging_through_a_repositorys_analyses_repeats_and_skips_none,
     a_document_exports_as_the_cli_renders_it_and_only_to_its_owner,
+    a_versions_diff_is_served_to_its_owner_only,
 );
 
 const REPO: &str = "https://git.example/acme/shop.git";
@@ -1042,6 +1043,54 @@ async fn a_document_exports_as_the_cli_renders_it_and_only_to_its_owner(b: Backe
             "{format:?}"
         );
     }
+    s.stop().await;
+}
+
+async fn a_versions_diff_is_served_to_its_owner_only(b: Backend) {
+    let s = Server::start(b, Options::new()).await;
+    let (alice, bob) = (s.token("alice", false).await, s.token("bob", false).await);
+    let (id, _) = run_to_end(&s, &alice, REPO).await;
+    let (_, result) = s.get(&alice, &format!("/api/v1/runs/{id}/result")).await;
+    let first = result["document_id"].as_i64().unwrap();
+    // The run's document is a first version: no diff.
+    let (status, body) = s
+        .get(&alice, &format!("/api/v1/documents/{first}/diff"))
+        .await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
+    let second = s
+        .dbs
+        .app
+        .store_document(&NewDocument {
+            analysis_id: result["analysis_id"].as_i64().unwrap(),
+            repository: REPO.into(),
+            language: "en".into(),
+            generator_kind: "offline".into(),
+            model: "offline-1".into(),
+            prompt_version: "test".into(),
+            content: serde_json::to_value(support::spec_document(REPO, "Cart")).unwrap(),
+            behaviors: 1,
+            run_id: None,
+        })
+        .await
+        .unwrap();
+    let content = json!({"from_version": 1, "to_version": 2, "counts": {"added": 3, "removed": 1}});
+    s.dbs
+        .app
+        .store_document_diff(&NewDocumentDiff {
+            document_id: second.id,
+            base_document_id: first,
+            added: 3,
+            removed: 1,
+            reworded: 0,
+            moved: 0,
+            content: content.clone(),
+        })
+        .await
+        .unwrap();
+    let route = format!("/api/v1/documents/{}/diff", second.id);
+    assert_eq!(s.get(&alice, &route).await, (200, content));
+    let (status, body) = s.get(&bob, &route).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
     s.stop().await;
 }
 

@@ -25,6 +25,7 @@ specline_queue::codes! {
         ScanFailed = ("SCAN_FAILED", Permanent, "the scan of a checked-out repository failed as a whole"),
         Serialize = ("SERIALIZE", Permanent, "a step's value could not be turned into JSON"),
         Panic = ("PANIC", Retryable, "a step's blocking task panicked or was cancelled"),
+        BudgetExceeded = ("BUDGET_EXCEEDED", Permanent, "the generation's estimated model calls would take its owner past `spec_generator.owner_calls_per_day`; refused before any call"),
     }
 }
 
@@ -50,6 +51,17 @@ pub enum StepError {
     /// A blocking task panicked or was cancelled.
     #[error("PANIC: {0}")]
     Panic(#[from] tokio::task::JoinError),
+    /// The generation would take its owner past the daily budget of model calls.
+    #[error(
+        "BUDGET_EXCEEDED: this generation is estimated at {estimate} model calls; owner \
+         {owner} has used {used} of {budget} in the last 24 hours"
+    )]
+    BudgetExceeded {
+        owner: String,
+        estimate: u64,
+        used: u64,
+        budget: u64,
+    },
 }
 
 impl StepError {
@@ -61,6 +73,7 @@ impl StepError {
             StepError::ScanFailed(_) => AppCode::ScanFailed,
             StepError::Serialize(_) => AppCode::Serialize,
             StepError::Panic(_) => AppCode::Panic,
+            StepError::BudgetExceeded { .. } => AppCode::BudgetExceeded,
         }
     }
 }

@@ -46,6 +46,11 @@ pub struct AnalysisRequest {
     /// run's stored input never holds a usable secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypted_token: Option<String>,
+    /// Classify every test again instead of starting from the previous document version
+    /// (incremental placement), and write a new version even if this analysis already has a
+    /// document.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fresh: bool,
 }
 
 /// The context `analyze_repository` reads.
@@ -203,6 +208,7 @@ mod tests {
             git_ref: None,
             lang: "en".into(),
             encrypted_token: None,
+            fresh: false,
         };
         let v = serde_json::to_value(&r).unwrap_or_default();
         assert_eq!(

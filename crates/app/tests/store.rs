@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use specline_app::store::{
-    AnalysisRecord, AnalysisState, AppStore, NewAnalysis, NewDocument, PgAppStore, SqliteAppStore,
-    StoreError, WatchedRepository,
+    AnalysisRecord, AnalysisState, AppStore, CacheEntry, NewAnalysis, NewDocument, NewDocumentDiff,
+    PgAppStore, PhaseUsage, SqliteAppStore, StoreError, WatchedRepository,
 };
 use specline_inventory_model::{
     DomainHints, ErrorPhase, FileError, Inventory, Location, ScanStats, Source, Status, Suite,
@@ -136,6 +136,9 @@ on_both_backends!(
         watched_repositories_are_claimed_once_per_interval_even_past_a_day,
         racing_schedulers_claim_each_repository_once,
         paging_through_a_repositorys_analyses_with_the_cursor_repeats_and_skips_none,
+        the_spec_cache_is_shared_overwritten_and_pruned_by_age_and_count,
+        a_versions_diff_is_stored_once_and_leaves_with_its_version,
+        model_usage_is_recorded_once_per_run_and_phase_and_summed_per_owner,
     ],
     fresh: [migrations_run_twice_and_concurrently_and_report_their_status],
 );
@@ -1137,4 +1140,195 @@ async fn measure_postgres() {
 #[ignore = "a measurement; run in release with --ignored --nocapture"]
 async fn measure_sqlite() {
     measure(Harness::sqlite().await.migrated().await, "sqlite").await
+}
+
+fn entry(key: &str, value: serde_json::Value) -> CacheEntry {
+    CacheEntry {
+        key: key.to_string(),
+        value,
+    }
+}
+
+/// What one process writes another reads; a second write of a key replaces its value; retention
+/// deletes by count (oldest first) and by age.
+async fn the_spec_cache_is_shared_overwritten_and_pruned_by_age_and_count(h: Harness) {
+    let writer = &h.store;
+    let reader = h.reopen().await;
+    let keys: Vec<String> = ["behavior:a", "behavior:b", "summary:c", "behavior:absent"]
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    assert!(reader.cache_get_many(&keys).await.unwrap().is_empty());
+    writer
+        .cache_put_many(&[
+            entry("behavior:a", serde_json::json!("Logs in")),
+            entry("behavior:b", serde_json::json!("Logs out")),
+        ])
+        .await
+        .unwrap();
+    // Later than the first two, so the count limit keeps it.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    writer
+        .cache_put_many(&[entry("summary:c", serde_json::json!({"text": "S"}))])
+        .await
+        .unwrap();
+    writer
+        .cache_put_many(&[entry("behavior:b", serde_json::json!("Signs out"))])
+        .await
+        .unwrap();
+    let mut got = reader.cache_get_many(&keys).await.unwrap();
+    got.sort_by(|x, y| x.key.cmp(&y.key));
+    assert_eq!(
+        got,
+        vec![
+            entry("behavior:a", serde_json::json!("Logs in")),
+            entry("behavior:b", serde_json::json!("Signs out")),
+            entry("summary:c", serde_json::json!({"text": "S"})),
+        ]
+    );
+    assert_eq!(reader.cache_len().await.unwrap(), 3);
+
+    // Nothing is old; two entries may stay: the oldest (a) goes.
+    let r = writer
+        .prune_spec_cache(Utc::now() - Duration::hours(1), 2)
+        .await
+        .unwrap();
+    assert_eq!((r.expired, r.over_limit), (0, 1));
+    let left: Vec<String> = reader
+        .cache_get_many(&keys)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    assert!(!left.contains(&"behavior:a".to_string()), "{left:?}");
+    assert_eq!(left.len(), 2, "{left:?}");
+
+    // Everything is older than an hour from now.
+    let r = writer
+        .prune_spec_cache(Utc::now() + Duration::hours(1), 1000)
+        .await
+        .unwrap();
+    assert_eq!((r.expired, r.over_limit), (2, 0));
+    assert_eq!(reader.cache_len().await.unwrap(), 0);
+}
+
+/// A diff is stored with its version, a second one for the same version is ignored (a retried
+/// step), and retention deleting the version deletes its diff.
+async fn a_versions_diff_is_stored_once_and_leaves_with_its_version(h: Harness) {
+    let s = &*h.store;
+    let a = complete(s, &new_analysis("r", "c1", "1.0", None), false).await;
+    let v1 = s
+        .store_document(&new_document(a.id, "r", "en", Some(1)))
+        .await
+        .unwrap();
+    let v2 = s
+        .store_document(&new_document(a.id, "r", "en", Some(2)))
+        .await
+        .unwrap();
+    let v3 = s
+        .store_document(&new_document(a.id, "r", "en", Some(3)))
+        .await
+        .unwrap();
+    assert_eq!(s.document_diff(v2.id).await.unwrap(), None);
+    let diff = |added: i64| NewDocumentDiff {
+        document_id: v2.id,
+        base_document_id: v1.id,
+        added,
+        removed: 1,
+        reworded: 0,
+        moved: 2,
+        content: serde_json::json!({"added": added}),
+    };
+    s.store_document_diff(&diff(3)).await.unwrap();
+    s.store_document_diff(&diff(9)).await.unwrap();
+    let got = h
+        .reopen()
+        .await
+        .document_diff(v2.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.diff, diff(3), "the first diff stays");
+    // Retention keeps only the newest version (v3): v2 and its diff go.
+    s.apply_retention(Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(s.get_document(v3.id).await.unwrap().is_some());
+    assert_eq!(s.document_diff(v2.id).await.unwrap(), None);
+}
+
+fn usage(run_id: i64, owner: &str, phase: &str, calls: i64) -> PhaseUsage {
+    PhaseUsage {
+        run_id,
+        owner: owner.into(),
+        repository: "r".into(),
+        language: "en".into(),
+        phase: phase.into(),
+        calls,
+        prompt_tokens: calls * 100,
+        output_tokens: calls * 20,
+    }
+}
+
+/// A retried phase replaces its row; an owner's total counts every run and phase since a
+/// time; a document's rows are those of the run that stored it.
+async fn model_usage_is_recorded_once_per_run_and_phase_and_summed_per_owner(h: Harness) {
+    let s = &*h.store;
+    let start = Utc::now() - Duration::seconds(1);
+    s.record_usage(&usage(1, "ann", "classify", 2))
+        .await
+        .unwrap();
+    s.record_usage(&usage(1, "ann", "convert", 5))
+        .await
+        .unwrap();
+    // The convert step ran again after a crash: its row is replaced, not added.
+    s.record_usage(&usage(1, "ann", "convert", 4))
+        .await
+        .unwrap();
+    s.record_usage(&usage(2, "ann", "classify", 1))
+        .await
+        .unwrap();
+    s.record_usage(&usage(3, "bob", "classify", 7))
+        .await
+        .unwrap();
+    let ann = h.reopen().await.owner_usage("ann", start).await.unwrap();
+    assert_eq!(
+        (ann.calls, ann.prompt_tokens, ann.output_tokens),
+        (7, 700, 140)
+    );
+    assert_eq!(s.owner_usage("bob", start).await.unwrap().calls, 7);
+    assert_eq!(
+        s.owner_usage("ann", Utc::now() + Duration::hours(1))
+            .await
+            .unwrap()
+            .calls,
+        0
+    );
+    let a = complete(s, &new_analysis("r", "c1", "1.0", None), false).await;
+    let doc = s
+        .store_document(&new_document(a.id, "r", "en", Some(1)))
+        .await
+        .unwrap();
+    s.attach_usage(1, doc.id).await.unwrap();
+    let rows = s.document_usage(doc.id).await.unwrap();
+    let mut phases: Vec<(String, i64)> = rows
+        .iter()
+        .map(|r| (r.usage.phase.clone(), r.usage.calls))
+        .collect();
+    phases.sort();
+    assert_eq!(
+        phases,
+        vec![("classify".to_string(), 2), ("convert".to_string(), 4)]
+    );
+    assert!(rows.iter().all(|r| r.document_id == Some(doc.id)));
+
+    // Retention: run 1's rows belong to a stored document and stay; the others go.
+    let deleted = s
+        .prune_usage(Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 2);
+    assert_eq!(s.document_usage(doc.id).await.unwrap().len(), 2);
+    assert_eq!(s.owner_usage("bob", start).await.unwrap().calls, 0);
 }

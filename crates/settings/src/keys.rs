@@ -512,6 +512,18 @@ key!(
     None,
     "Document language when a request names none."
 );
+key!(
+    SPEC_GENERATOR_MAX_CHANGED_PERCENT,
+    SpecGenerator,
+    "max_changed_percent",
+    KeyType::Integer { min: 0, max: 100 },
+    DefaultValue::Value("30"),
+    NONE,
+    None,
+    "A new document version starts from the previous one and sends only new tests to the model, unless more than this percentage of the previous version's tests were added or removed; then every test is classified again (as with `--fresh`)."
+);
+key!(SPEC_GENERATOR_OWNER_CALLS_PER_DAY, SpecGenerator, "owner_calls_per_day", KeyType::Integer { min: 0, max: 1_000_000_000 }, DefaultValue::Unset, NONE, None,
+    "Budget of model calls per owner over the last 24 hours; a generation whose estimate would exceed it is refused with `BUDGET_EXCEEDED` before any call. Unset means no budget.");
 
 // provider
 key!(PROVIDER_KIND, Provider, "kind", KeyType::Choice(&["none", "gemini", "openai"]), DefaultValue::Value("none"), NONE, None,
@@ -611,6 +623,29 @@ key!(
     NONE,
     None,
     "How long completed jobs, old analyses and old document versions are kept."
+);
+key!(
+    SCHEDULER_SPEC_CACHE_RETAIN_DAYS,
+    Scheduler,
+    "spec_cache_retain_days",
+    KeyType::Integer { min: 1, max: 3650 },
+    DefaultValue::Value("90"),
+    NONE,
+    None,
+    "How long a cached model answer (classification, behavior sentence, summary) is kept; an expired one costs one model call when next needed."
+);
+key!(
+    SCHEDULER_SPEC_CACHE_MAX_ENTRIES,
+    Scheduler,
+    "spec_cache_max_entries",
+    KeyType::Integer {
+        min: 1000,
+        max: 1_000_000_000
+    },
+    DefaultValue::Value("2000000"),
+    NONE,
+    None,
+    "Most cached model answers kept; past it retention deletes the oldest first."
 );
 key!(SCHEDULER_REANALYZE_INTERVAL_SECS, Scheduler, "reanalyze_interval_secs", KeyType::Integer { min: 60, max: 365 * SECS_DAY }, DefaultValue::Unset, NONE, None,
     "Period of re-analysing watched repositories (only when the commit or parser version changed); unset means off.");
@@ -726,6 +761,8 @@ pub const KEYS: &[KeyDef] = &[
     SPEC_GENERATOR_JOB_TIMEOUT_SECS,
     SPEC_GENERATOR_SHUTDOWN_DEADLINE_SECS,
     SPEC_GENERATOR_DEFAULT_LANGUAGE,
+    SPEC_GENERATOR_MAX_CHANGED_PERCENT,
+    SPEC_GENERATOR_OWNER_CALLS_PER_DAY,
     PROVIDER_KIND,
     PROVIDER_MODEL,
     PROVIDER_BASE_URL,
@@ -737,6 +774,8 @@ pub const KEYS: &[KeyDef] = &[
     SCHEDULER_PRUNE_INTERVAL_SECS,
     SCHEDULER_RETAIN_COMPLETED_HOURS,
     SCHEDULER_REANALYZE_INTERVAL_SECS,
+    SCHEDULER_SPEC_CACHE_RETAIN_DAYS,
+    SCHEDULER_SPEC_CACHE_MAX_ENTRIES,
     SECURITY_ENCRYPTION_KEY,
     HTTP_LISTEN,
     LOCAL_DATA_DIR,

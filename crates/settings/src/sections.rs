@@ -119,6 +119,10 @@ pub struct SpecGeneratorSection {
     pub job_timeout_secs: u64,
     pub shutdown_deadline_secs: u64,
     pub default_language: String,
+    /// See the key `spec_generator.max_changed_percent`.
+    pub max_changed_percent: u8,
+    /// `None`: no budget.
+    pub owner_calls_per_day: Option<u64>,
 }
 
 impl SpecGeneratorSection {
@@ -128,6 +132,9 @@ impl SpecGeneratorSection {
             job_timeout_secs: r.u64(&k::SPEC_GENERATOR_JOB_TIMEOUT_SECS)?,
             shutdown_deadline_secs: r.u64(&k::SPEC_GENERATOR_SHUTDOWN_DEADLINE_SECS)?,
             default_language: r.string(&k::SPEC_GENERATOR_DEFAULT_LANGUAGE)?,
+            max_changed_percent: u8::try_from(r.u64(&k::SPEC_GENERATOR_MAX_CHANGED_PERCENT)?)
+                .unwrap_or(100),
+            owner_calls_per_day: r.opt_u64(&k::SPEC_GENERATOR_OWNER_CALLS_PER_DAY)?,
         })
     }
 
@@ -221,6 +228,8 @@ pub struct SchedulerSection {
     pub retain_completed_hours: u64,
     /// `None`: periodic re-analysis is off.
     pub reanalyze_interval_secs: Option<u64>,
+    pub spec_cache_retain_days: u64,
+    pub spec_cache_max_entries: u64,
 }
 
 impl SchedulerSection {
@@ -230,6 +239,8 @@ impl SchedulerSection {
             prune_interval_secs: r.u64(&k::SCHEDULER_PRUNE_INTERVAL_SECS)?,
             retain_completed_hours: r.u64(&k::SCHEDULER_RETAIN_COMPLETED_HOURS)?,
             reanalyze_interval_secs: r.opt_u64(&k::SCHEDULER_REANALYZE_INTERVAL_SECS)?,
+            spec_cache_retain_days: r.u64(&k::SCHEDULER_SPEC_CACHE_RETAIN_DAYS)?,
+            spec_cache_max_entries: r.u64(&k::SCHEDULER_SPEC_CACHE_MAX_ENTRIES)?,
         })
     }
 
@@ -244,6 +255,9 @@ impl SchedulerSection {
     }
     pub fn reanalyze_interval(&self) -> Option<Duration> {
         self.reanalyze_interval_secs.map(Duration::from_secs)
+    }
+    pub fn spec_cache_retain(&self) -> Duration {
+        Duration::from_secs(self.spec_cache_retain_days.saturating_mul(86_400))
     }
 }
 

@@ -6,6 +6,7 @@
 //! the very renderer the CLI uses without linking an AI client (`scripts/check-deps`).
 //! `specline-specdoc` re-exports these modules under their old paths.
 
+pub mod diff;
 pub mod document;
 pub mod export;
 mod labels;

@@ -7,7 +7,14 @@
 //!   version);
 //! - a classification: (repository identity, inventory content hash, language, model, prompt
 //!   version, chunk size) — never file paths alone, so one repository's domain names can never
-//!   leak into another's document.
+//!   leak into another's document;
+//! - a summary: (repository identity, digest of the summary request, language, model, prompt
+//!   version).
+//!
+//! A behavior sentence depends only on its test (name, suites, file), so two repositories
+//! holding the same test share it; anything that depends on a repository's structure carries
+//! the repository in its key. The production cache is a table of the application
+//! (`specline_app::store::SpecCacheStore`), shared by every spec generator process.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -42,6 +49,36 @@ pub trait Cache: Send + Sync {
         key: &'a str,
         value: serde_json::Value,
     ) -> BoxFuture<'a, Result<(), SpecError>>;
+
+    /// The values of those `keys` that have one, as `(key, value)`. A database cache answers
+    /// in one query; the default asks key by key.
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<(String, serde_json::Value)>, SpecError>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for k in keys {
+                if let Some(v) = self.get(k).await? {
+                    out.push((k.clone(), v));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Stores several values; a database cache writes them in one transaction.
+    fn put_many<'a>(
+        &'a self,
+        entries: Vec<(String, serde_json::Value)>,
+    ) -> BoxFuture<'a, Result<(), SpecError>> {
+        Box::pin(async move {
+            for (k, v) in entries {
+                self.put(&k, v).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// A cache in a `HashMap`, for tests, the CLI and single runs.
@@ -123,6 +160,28 @@ pub fn behavior_key(
             &normalize_test_name(test_name),
             &suites,
             file,
+            language.as_str(),
+            model,
+            prompt_version,
+        ],
+    )
+}
+
+/// Key of a summary: the repository (a summary names its domains), the digest of the
+/// summary request's content (domain and feature names, counts, example sentences), the
+/// language, the model and the prompt version.
+pub fn summary_key(
+    repository: &RepoIdentity,
+    request_digest: &str,
+    language: &LanguageTag,
+    model: &str,
+    prompt_version: &str,
+) -> String {
+    digest(
+        "summary",
+        &[
+            &repository.0,
+            request_digest,
             language.as_str(),
             model,
             prompt_version,

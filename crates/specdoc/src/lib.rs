@@ -25,7 +25,7 @@
 pub mod cache;
 // The document and its renderers live in `specline-specdoc-model` (so the API can render
 // without linking a model provider); re-exported here under the paths they always had.
-pub use specline_specdoc_model::{document, export, lang};
+pub use specline_specdoc_model::{diff, document, export, lang};
 pub mod cli;
 pub mod error;
 pub mod input;

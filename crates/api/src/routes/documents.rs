@@ -218,3 +218,27 @@ pub async fn export(
     )
         .into_response())
 }
+
+/// What changed in this version against the one before it: behaviors added, removed,
+/// reworded and moved between features (`DocumentDiff` of `specline-specdoc-model`, stored
+/// when the version was made). 404 for a first version.
+#[utoipa::path(get, path = "/api/v1/documents/{id}/diff", tag = "documents", params(("id" = i64, Path)),
+    responses(
+        (status = 200, description = "The diff", content((Object = "application/json"))),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn diff(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    access::document(&state, &caller, id).await?;
+    let stored = state
+        .inner
+        .parts
+        .app
+        .document_diff(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(axum::Json(stored.diff.content))
+}

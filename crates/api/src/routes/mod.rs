@@ -36,6 +36,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/documents/latest", get(documents::latest))
         .route("/api/v1/documents/{id}", get(documents::show))
         .route("/api/v1/documents/{id}/export", get(documents::export))
+        .route("/api/v1/documents/{id}/diff", get(documents::diff))
         .route("/api/v1/admin/jobs", get(admin::jobs))
         .route("/api/v1/admin/jobs/actions", post(admin::bulk))
         .route("/api/v1/admin/jobs/{id}", get(admin::job))

@@ -37,6 +37,10 @@ pub struct SubmitRequest {
     /// returned.
     #[serde(default)]
     pub access_token: Option<String>,
+    /// Classify every test again instead of placing only new tests into the previous
+    /// document version's structure; `false` when unset.
+    #[serde(default)]
+    pub fresh: bool,
 }
 
 /// Where to follow a run.
@@ -64,14 +68,24 @@ impl Submitted {
 }
 
 /// A digest of the request as asked: repository, ref, language, and the token's hash.
-fn fingerprint(repository: &str, git_ref: Option<&str>, lang: &str, token: Option<&str>) -> String {
+fn fingerprint(
+    repository: &str,
+    git_ref: Option<&str>,
+    lang: &str,
+    token: Option<&str>,
+    fresh: bool,
+) -> String {
     use specline_app::tokens::hash;
-    let canonical = serde_json::json!({
+    let mut canonical = serde_json::json!({
         "repository": repository,
         "ref": git_ref,
         "language": lang,
         "token": token.map(hash),
     });
+    // Only when set, so requests made before the field existed keep their fingerprint.
+    if fresh {
+        canonical["fresh"] = true.into();
+    }
     hash(&canonical.to_string())
 }
 
@@ -149,12 +163,14 @@ pub async fn submit_analysis(
         req.git_ref.as_deref(),
         &lang,
         token.as_deref(),
+        req.fresh,
     );
     let request = AnalysisRequest {
         target: req.repository.clone(),
         git_ref: req.git_ref,
         lang,
         encrypted_token,
+        fresh: req.fresh,
     };
     let mut opts = SubmitOpts::default().fingerprint(fp);
     if let Some(k) = key {

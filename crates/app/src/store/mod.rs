@@ -11,8 +11,11 @@
 //! reuse are plain queries.
 
 pub mod api;
+pub mod document_diff;
+pub mod model_usage;
 mod postgres;
 mod rows;
+pub mod spec_cache;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -24,7 +27,10 @@ use specline_queue::{ErrorClass, ErrorCode};
 use crate::AppCode;
 
 pub use api::{ApiStore, ApiToken, NewApiToken, OwnedRun};
+pub use document_diff::{DocumentDiffRecord, DocumentDiffStore, NewDocumentDiff};
+pub use model_usage::{ModelUsageStore, PhaseUsage, PhaseUsageRecord, UsageTotals};
 pub use postgres::PgAppStore;
+pub use spec_cache::{CacheEntry, CachePruneReport, SpecCacheStore};
 pub use sqlite::SqliteAppStore;
 
 /// Errors of the application store, each with a stable code.
@@ -215,8 +221,13 @@ pub struct RetentionReport {
 }
 
 /// The application's persistence. Implemented by [`PgAppStore`] and [`SqliteAppStore`].
+/// The spec generator's cache ([`SpecCacheStore`]), the diffs between document versions
+/// ([`DocumentDiffStore`]) and model cost ([`ModelUsageStore`]) are part of it, so every holder of the store reaches them through
+/// the same handle.
 #[async_trait]
-pub trait AppStore: Send + Sync + 'static {
+pub trait AppStore:
+    SpecCacheStore + DocumentDiffStore + ModelUsageStore + Send + Sync + 'static
+{
     /// Create or upgrade the application's tables (safe to run concurrently).
     async fn migrate(&self) -> Result<()>;
     async fn migration_status(&self) -> Result<AppMigrationStatus>;

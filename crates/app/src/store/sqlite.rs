@@ -27,6 +27,9 @@ use super::{
 };
 
 mod api;
+mod document_diff;
+mod model_usage;
+mod spec_cache;
 
 /// Migrations of the application's tables, in order. Never edit one that has shipped.
 const MIGRATIONS: &[(i32, &str, &str)] = &[
@@ -41,6 +44,21 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         MIGRATION_2,
     ),
     (3, "api tokens and runs", api::MIGRATION_3),
+    (
+        4,
+        "spec generator model-answer cache",
+        spec_cache::MIGRATION_4,
+    ),
+    (
+        5,
+        "diffs between document versions",
+        document_diff::MIGRATION_5,
+    ),
+    (
+        6,
+        "model calls and tokens per run and phase",
+        model_usage::MIGRATION_6,
+    ),
 ];
 
 /// See the PostgreSQL migration 2 (times in microseconds; SQLite sorts NULLs first).

@@ -268,6 +268,9 @@ pub fn classify(input: &SpecInput, language: &LanguageTag) -> Classification {
         usage: TokenUsage::default(),
         warnings: Vec::new(),
         from_cache: false,
+        placement: None,
+        carried: Vec::new(),
+        carried_summary: None,
     }
 }
 

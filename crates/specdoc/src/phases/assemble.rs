@@ -59,6 +59,12 @@ pub fn assemble(
     }
     let mut seen = vec![false; input.tests.len()];
     let mut notes: Vec<String> = classification.warnings.clone();
+    if let Some(p) = &classification.placement {
+        notes.push(format!(
+            "Placed on version {}: {} behaviors kept their domain, feature and sentence; {} new, {} removed.",
+            p.base_version, p.kept, p.added, p.removed
+        ));
+    }
     let mut domains: Vec<Domain> = Vec::new();
     let make = |t: &TestEntry, text: Option<&str>| Behavior {
         sentence: text.map(str::to_string).unwrap_or_else(|| fallback_text(t)),
@@ -194,7 +200,18 @@ pub async fn generate(
     opts: &GenerateOptions,
     version: u32,
 ) -> Result<SpecDocument, SpecError> {
-    let classification = classify(gen, input, opts).await?;
+    generate_from(gen, input, opts, None, version).await
+}
+
+/// [`generate`] on top of the previous version of the document (see [`super::placement`]).
+pub async fn generate_from(
+    gen: &Generator,
+    input: &SpecInput,
+    opts: &GenerateOptions,
+    previous: Option<&SpecDocument>,
+    version: u32,
+) -> Result<SpecDocument, SpecError> {
+    let classification = classify_from(gen, input, opts, previous, None, None).await?;
     let behaviors = convert(gen, input, &classification, opts, None, None).await?;
     let summary = summarize(gen, input, &classification, &behaviors, opts).await;
     assemble(

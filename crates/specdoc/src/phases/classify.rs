@@ -3,15 +3,17 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::placement::{self, PlacementReport, Plan};
 use super::*;
 use crate::cache::{classification_key, CacheMode};
-use crate::document::TokenUsage;
+use crate::document::{SpecDocument, TokenUsage};
 use crate::error::SpecError;
 use crate::input::{clean_text, SpecInput, TestEntry};
 use crate::lang::LanguageTag;
 use crate::offline;
 use crate::prompts::CLASSIFY;
 use crate::provider::ModelRequest;
+use crate::reliability::ModelClient;
 
 /// Tests grouped into domains and features. Every test index of the input appears in exactly
 /// one feature.
@@ -25,6 +27,17 @@ pub struct Classification {
     pub warnings: Vec<String>,
     /// True when this came from the cache (then `usage` is zero: nothing was spent).
     pub from_cache: bool,
+    /// Set when the classification started from the previous document version.
+    #[serde(default)]
+    pub placement: Option<PlacementReport>,
+    /// Sentences of tests kept from the previous version; the conversion does not write them
+    /// again.
+    #[serde(default)]
+    pub carried: Vec<Sentence>,
+    /// The previous version's summary, when the domains and features are the same as there:
+    /// the summary step reuses it.
+    #[serde(default)]
+    pub carried_summary: Option<String>,
 }
 
 impl Classification {
@@ -150,6 +163,10 @@ pub struct ClassifyProgress {
     /// Tests placed a second time.
     pub duplicate: usize,
     pub usage: TokenUsage,
+    /// The document version an incremental classification started from (`None`: the whole
+    /// inventory is classified). A checkpoint of another start is not resumed.
+    #[serde(default)]
+    pub base_version: Option<u32>,
     /// Which tests are placed; rebuilt from `domains`.
     #[serde(skip)]
     assigned: Vec<bool>,
@@ -166,8 +183,28 @@ impl ClassifyProgress {
             unknown: 0,
             duplicate: 0,
             usage: TokenUsage::default(),
+            base_version: None,
             assigned: vec![false; input.tests.len()],
         }
+    }
+
+    /// The start of an incremental classification: the previous structure with the kept
+    /// tests placed.
+    fn seeded(input: &SpecInput, opts: &GenerateOptions, plan: &Plan) -> Self {
+        let mut p = Self::new(input, opts);
+        p.domains = plan.domains.clone();
+        p.base_version = Some(plan.report.base_version);
+        for &i in plan
+            .domains
+            .iter()
+            .flat_map(|d| &d.features)
+            .flat_map(|f| &f.tests)
+        {
+            if let Some(slot) = p.assigned.get_mut(i) {
+                *slot = true;
+            }
+        }
+        p
     }
 
     /// Checks a checkpoint against the request and rebuilds what is not stored.
@@ -220,7 +257,8 @@ impl ClassifyProgress {
         s
     }
 
-    fn add(&mut self, answer: ClassifyAnswer, range: &std::ops::Range<usize>) {
+    /// Places the answer's tests; `asked(i)` says whether test `i` was in the request.
+    fn add(&mut self, answer: ClassifyAnswer, asked: impl Fn(usize) -> bool) {
         for ad in answer.domains {
             let dname = group_name(&ad.name, UNCATEGORIZED);
             let d = match self
@@ -263,7 +301,7 @@ impl ClassifyProgress {
                         self.unknown += 1;
                         continue;
                     };
-                    if !range.contains(&i) {
+                    if !asked(i) {
                         self.unknown += 1;
                     } else if self.assigned[i] {
                         self.duplicate += 1;
@@ -318,6 +356,9 @@ impl ClassifyProgress {
             usage: self.usage,
             warnings,
             from_cache: false,
+            placement: None,
+            carried: Vec::new(),
+            carried_summary: None,
         }
     }
 }
@@ -354,6 +395,22 @@ pub async fn classify_resumable(
     input: &SpecInput,
     opts: &GenerateOptions,
     resume: Option<ClassifyProgress>,
+    hook: Option<ClassifyHook<'_>>,
+) -> Result<Classification, SpecError> {
+    classify_from(gen, input, opts, None, resume, hook).await
+}
+
+/// Phase 1 on top of the previous version of the document (see [`super::placement`]): unless
+/// `opts.fresh` is set or too much changed, the kept tests keep their places and sentences and
+/// only the new ones are sent to the model. `previous` must be a document of the same
+/// repository, language and generator. The offline generator ignores it (it is free and
+/// deterministic: it places every test the same way each time).
+pub async fn classify_from(
+    gen: &Generator,
+    input: &SpecInput,
+    opts: &GenerateOptions,
+    previous: Option<&SpecDocument>,
+    resume: Option<ClassifyProgress>,
     mut hook: Option<ClassifyHook<'_>>,
 ) -> Result<Classification, SpecError> {
     let Some(client) = &gen.client else {
@@ -361,6 +418,12 @@ pub async fn classify_resumable(
     };
     if input.tests.is_empty() {
         return Ok(ClassifyProgress::new(input, opts).finish());
+    }
+    let plan = previous
+        .filter(|_| !opts.fresh)
+        .and_then(|p| placement::plan(input, p, opts.max_changed_percent));
+    if let Some(plan) = plan {
+        return classify_incremental(client, input, opts, plan, resume, hook).await;
     }
     let key = classification_key(
         &input.repository,
@@ -381,40 +444,19 @@ pub async fn classify_resumable(
             }
         }
     }
-    let mut progress = match resume {
+    let mut progress = match resume.filter(|p| p.base_version.is_none()) {
         Some(p) => p.resume(input, opts)?,
         None => ClassifyProgress::new(input, opts),
     };
     let chunks = chunk_by_file(&input.tests, opts.classify_chunk_tests);
     for range in chunks.into_iter().skip(progress.chunks_done) {
-        let system = CLASSIFY.render(&[
-            ("language", &opts.language.prompt_name()),
-            ("existing_domains", &progress.known_for_prompt()),
-        ]);
-        let user: Vec<String> = input.tests[range.clone()]
-            .iter()
-            .map(|t| test_line(t, true))
-            .collect();
-        let request = ModelRequest {
-            system,
-            user: user.join("\n"),
-            schema: classify_schema(),
-            schema_name: "classification",
-            max_output_tokens: 8192,
-        };
-        match client
-            .call_json::<ClassifyAnswer>(&request, |_| Ok(()))
-            .await
-        {
-            Ok((answer, u)) => {
-                progress.usage.add(u);
-                progress.add(answer, &range);
-                progress.chunks_done += 1;
-                if let Some(h) = hook.as_mut() {
-                    h(&progress);
-                }
-            }
-            Err(f) => return Err(SpecError::ClassifyFailed(f.error)),
+        let tests: Vec<&TestEntry> = input.tests[range.clone()].iter().collect();
+        let (answer, u) = classify_chunk(client, opts, &progress, &tests).await?;
+        progress.usage.add(u);
+        progress.add(answer, |i| range.contains(&i));
+        progress.chunks_done += 1;
+        if let Some(h) = hook.as_mut() {
+            h(&progress);
         }
     }
     let c = progress.finish();
@@ -428,5 +470,80 @@ pub async fn classify_resumable(
     if let Ok(value) = serde_json::to_value(&c) {
         gen.cache_put(&key, value).await;
     }
+    Ok(c)
+}
+
+/// One classification request: the tests' lines, with the domains found so far in the prompt.
+async fn classify_chunk(
+    client: &ModelClient,
+    opts: &GenerateOptions,
+    progress: &ClassifyProgress,
+    tests: &[&TestEntry],
+) -> Result<(ClassifyAnswer, TokenUsage), SpecError> {
+    let system = CLASSIFY.render(&[
+        ("language", &opts.language.prompt_name()),
+        ("existing_domains", &progress.known_for_prompt()),
+    ]);
+    let user: Vec<String> = tests.iter().map(|t| test_line(t, true)).collect();
+    let request = ModelRequest {
+        system,
+        user: user.join("\n"),
+        schema: classify_schema(),
+        schema_name: "classification",
+        max_output_tokens: 8192,
+    };
+    client
+        .call_json::<ClassifyAnswer>(&request, |_| Ok(()))
+        .await
+        .map_err(|f| SpecError::ClassifyFailed(f.error))
+}
+
+/// Phase 1 from a [`Plan`]: only the new tests go to the model, in chunks, with the previous
+/// structure listed so they land in existing domains and features where they fit.
+async fn classify_incremental(
+    client: &ModelClient,
+    input: &SpecInput,
+    opts: &GenerateOptions,
+    plan: Plan,
+    resume: Option<ClassifyProgress>,
+    mut hook: Option<ClassifyHook<'_>>,
+) -> Result<Classification, SpecError> {
+    let mut progress = match resume.filter(|p| p.base_version == Some(plan.report.base_version)) {
+        Some(p) => p.resume(input, opts)?,
+        None => ClassifyProgress::seeded(input, opts, &plan),
+    };
+    let new_tests: Vec<&TestEntry> = plan
+        .new_tests
+        .iter()
+        .filter_map(|&i| input.tests.get(i))
+        .collect();
+    for chunk in new_tests
+        .chunks(opts.classify_chunk_tests.max(1))
+        .skip(progress.chunks_done)
+    {
+        let asked: std::collections::HashSet<usize> = chunk.iter().map(|t| t.index).collect();
+        let (answer, u) = classify_chunk(client, opts, &progress, chunk).await?;
+        progress.usage.add(u);
+        progress.add(answer, |i| asked.contains(&i));
+        progress.chunks_done += 1;
+        if let Some(h) = hook.as_mut() {
+            h(&progress);
+        }
+    }
+    let mut c = progress.finish();
+    if placement::group_names(&c.domains) == plan.previous_groups {
+        c.carried_summary = plan.summary.clone();
+    }
+    // A carried sentence belongs to a test that is still placed (finish keeps every test).
+    c.carried = plan.carried;
+    tracing::info!(
+        base_version = plan.report.base_version,
+        kept = plan.report.kept,
+        added = plan.report.added,
+        removed = plan.report.removed,
+        calls = c.usage.calls,
+        "classified incrementally"
+    );
+    c.placement = Some(plan.report);
     Ok(c)
 }

@@ -167,16 +167,23 @@ pub async fn convert(
     };
 
     let model_id = gen.model_id();
+    let carried: HashMap<usize, &str> = classification
+        .carried
+        .iter()
+        .map(|s| (s.test, s.text.as_str()))
+        .collect();
     // The stream is fed indices, not references: a closure whose arguments carry lifetimes
     // makes the whole future fail to be provably `Send` (a higher-ranked lifetime), and
     // callers need to spawn it.
     let indices: Vec<(usize, usize)> = todo.iter().map(|&(d, f, _, _)| (d, f)).collect();
     let mut results = futures::stream::iter(indices.into_iter().map(|(d, f)| {
         let model_id = model_id.as_str();
+        let carried = &carried;
         let dom = &classification.domains[d];
         let feat = &dom.features[f];
         async move {
-            let r = convert_feature(gen, client, input, opts, model_id, &dom.name, feat).await;
+            let r =
+                convert_feature(gen, client, input, opts, model_id, carried, &dom.name, feat).await;
             (d, f, feat, r)
         }
     }))
@@ -244,13 +251,16 @@ fn original_names(input: &SpecInput, tests: &[usize]) -> Vec<Sentence> {
         .collect()
 }
 
-/// One feature with a model: cached sentences first, the rest in batches.
+/// One feature with a model: sentences carried from the previous version first, then cached
+/// ones, the rest in batches.
+#[allow(clippy::too_many_arguments)]
 async fn convert_feature(
     gen: &Generator,
     client: &ModelClient,
     input: &SpecInput,
     opts: &GenerateOptions,
     model_id: &str,
+    carried: &HashMap<usize, &str>,
     domain: &str,
     feature: &ClassFeature,
 ) -> (Result<(Vec<Sentence>, usize), ProviderError>, TokenUsage) {
@@ -267,17 +277,28 @@ async fn convert_feature(
         )
     };
     let mut got: HashMap<usize, String> = HashMap::new();
-    let mut misses: Vec<&TestEntry> = Vec::new();
+    let mut tests: Vec<&TestEntry> = Vec::new();
     for t in feature.tests.iter().filter_map(|&i| input.tests.get(i)) {
-        let key = key_of(t);
-        let cached = if opts.cache_mode == CacheMode::Use {
-            gen.cache_get(&key)
-                .await
-                .and_then(|v| v.as_str().map(str::to_string))
-        } else {
-            None
-        };
-        match cached {
+        match carried.get(&t.index) {
+            Some(s) => {
+                got.insert(t.index, s.to_string());
+            }
+            None => tests.push(t),
+        }
+    }
+    let keys: Vec<String> = tests.iter().map(|t| key_of(t)).collect();
+    // One read for the feature (one query on a database cache).
+    let mut cached = if opts.cache_mode == CacheMode::Use {
+        gen.cache_get_many(&keys).await
+    } else {
+        HashMap::new()
+    };
+    let mut misses: Vec<&TestEntry> = Vec::new();
+    for (t, key) in tests.iter().zip(&keys) {
+        match cached
+            .remove(key)
+            .and_then(|v| v.as_str().map(str::to_string))
+        {
             Some(s) => {
                 got.insert(t.index, s);
             }
@@ -313,6 +334,7 @@ async fn convert_feature(
         match client.call_json::<ConvertAnswer>(&request, check).await {
             Ok((answer, u)) => {
                 usage.add(u);
+                let mut fresh = Vec::new();
                 for b in answer.behaviors {
                     let Ok(i) = usize::try_from(b.i) else {
                         continue;
@@ -320,11 +342,12 @@ async fn convert_feature(
                     let text = clean_text(&b.sentence, crate::input::MAX_NAME_CHARS);
                     if wanted.contains(&i) && !text.is_empty() && !got.contains_key(&i) {
                         if let Some(t) = input.tests.get(i) {
-                            gen.cache_put(&key_of(t), json!(text)).await;
+                            fresh.push((key_of(t), json!(text)));
                         }
                         got.insert(i, text);
                     }
                 }
+                gen.cache_put_many(fresh).await;
             }
             Err(f) => {
                 usage.add(f.usage);

@@ -8,16 +8,20 @@
 mod assemble;
 mod classify;
 mod convert;
+mod estimate;
+pub mod placement;
 mod summarize;
 
-pub use assemble::{assemble, generate, AssembleMeta};
+pub use assemble::{assemble, generate, generate_from, AssembleMeta};
 pub use classify::{
-    chunk_by_file, classify, classify_resumable, ClassDomain, ClassFeature, Classification,
-    ClassifyHook, ClassifyProgress,
+    chunk_by_file, classify, classify_from, classify_resumable, ClassDomain, ClassFeature,
+    Classification, ClassifyHook, ClassifyProgress,
 };
 pub use convert::{convert, Behaviors, CheckpointHook, FeatureBehaviors, Sentence};
+pub use estimate::{estimate, Estimate};
 pub use summarize::{summarize, Summary};
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -49,6 +53,21 @@ pub struct GenerateOptions {
     pub convert_batch_tests: usize,
     /// Features converted at the same time.
     pub concurrency: usize,
+    /// Classify every test again even when a previous version of the document exists (see
+    /// [`placement`]).
+    #[serde(default)]
+    pub fresh: bool,
+    /// Past this share (percent of the previous version's tests added or removed), a new
+    /// version is classified from scratch instead of incrementally.
+    #[serde(default = "default_max_changed_percent")]
+    pub max_changed_percent: u8,
+}
+
+/// 30 %: past it the previous structure is more likely to mislead than to help.
+pub const DEFAULT_MAX_CHANGED_PERCENT: u8 = 30;
+
+fn default_max_changed_percent() -> u8 {
+    DEFAULT_MAX_CHANGED_PERCENT
 }
 
 impl GenerateOptions {
@@ -59,6 +78,8 @@ impl GenerateOptions {
             classify_chunk_tests: 300,
             convert_batch_tests: 60,
             concurrency: 4,
+            fresh: false,
+            max_changed_percent: DEFAULT_MAX_CHANGED_PERCENT,
         }
     }
 }
@@ -95,6 +116,12 @@ impl Generator {
         }
     }
 
+    /// The same generator with another cache (the spec generator's database cache).
+    pub fn with_cache(mut self, cache: Arc<dyn Cache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
     pub fn is_offline(&self) -> bool {
         self.client.is_none()
     }
@@ -127,9 +154,30 @@ impl Generator {
         }
     }
 
+    /// Several cache reads at once; a failure is logged and every read is a miss.
+    async fn cache_get_many(&self, keys: &[String]) -> HashMap<String, serde_json::Value> {
+        match self.cache.get_many(keys).await {
+            Ok(v) => v.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "cache read failed; treating as misses");
+                HashMap::new()
+            }
+        }
+    }
+
     /// A cache write; a failure is logged and costs only a future model call.
     async fn cache_put(&self, key: &str, value: serde_json::Value) {
         if let Err(e) = self.cache.put(key, value).await {
+            tracing::warn!(code = e.code(), error = %e, "cache write failed");
+        }
+    }
+
+    /// Several cache writes at once; a failure is logged.
+    async fn cache_put_many(&self, entries: Vec<(String, serde_json::Value)>) {
+        if entries.is_empty() {
+            return;
+        }
+        if let Err(e) = self.cache.put_many(entries).await {
             tracing::warn!(code = e.code(), error = %e, "cache write failed");
         }
     }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::*;
+use crate::cache::{summary_key, CacheMode};
 use crate::document::TokenUsage;
 use crate::input::{clean_text, SpecInput};
 use crate::offline;
@@ -35,6 +36,14 @@ pub async fn summarize(
     behaviors: &Behaviors,
     opts: &GenerateOptions,
 ) -> Summary {
+    if let Some(text) = &classification.carried_summary {
+        // Incremental placement kept every domain and feature: the summary still holds.
+        return Summary {
+            text: text.clone(),
+            fallback: None,
+            usage: TokenUsage::default(),
+        };
+    }
     let offline_text = offline::summary(input, classification);
     let Some(client) = gen.client.as_ref().filter(|_| !input.tests.is_empty()) else {
         return Summary {
@@ -71,6 +80,29 @@ pub async fn summarize(
             ));
         }
     }
+    let key = {
+        use sha2::{Digest, Sha256};
+        summary_key(
+            &input.repository,
+            &hex::encode(Sha256::digest(user.as_bytes())),
+            &opts.language,
+            &gen.model_id(),
+            &SUMMARIZE.version(),
+        )
+    };
+    if opts.cache_mode == CacheMode::Use {
+        if let Some(text) = gen
+            .cache_get(&key)
+            .await
+            .and_then(|v| v.as_str().map(str::to_string))
+        {
+            return Summary {
+                text,
+                fallback: None,
+                usage: TokenUsage::default(),
+            };
+        }
+    }
     let request = ModelRequest {
         system: SUMMARIZE.render(&[("language", &opts.language.prompt_name())]),
         user,
@@ -86,11 +118,15 @@ pub async fn summarize(
         }
     };
     match client.call_json::<SummaryAnswer>(&request, check).await {
-        Ok((a, usage)) => Summary {
-            text: clean_text(&a.summary, 2000),
-            fallback: None,
-            usage,
-        },
+        Ok((a, usage)) => {
+            let text = clean_text(&a.summary, 2000);
+            gen.cache_put(&key, json!(text)).await;
+            Summary {
+                text,
+                fallback: None,
+                usage,
+            }
+        }
         Err(f) => {
             tracing::warn!(code = %f.error.code, "summary failed; using the offline summary");
             Summary {

@@ -99,6 +99,7 @@ async fn attempt(state: &WebState, viewer: &Viewer, form: &SubmitForm) -> Result
         git_ref: optional(&form.git_ref),
         language: Some(lang),
         access_token: None,
+        fresh: false,
     };
     match submit_analysis(&state.api, &viewer.caller, request, key).await {
         Ok(submitted) => Ok(submitted.run_id),
