@@ -153,14 +153,19 @@ pub fn file_pass(ctx: &FilePassCtx<'_>) -> Vec<RawItem> {
     out
 }
 
+/// Comments are leaves and a literal's text sits one level below it, so the smallest
+/// node at `at` and its parent say it all (`Node::parent` costs the depth: a walk up to
+/// the root would be quadratic on deep nesting).
 fn in_comment_or_string(ctx: &FilePassCtx<'_>, at: usize) -> bool {
     let node = ctx.tree.root_node().descendant_for_byte_range(at, at);
-    std::iter::successors(node, tree_sitter::Node::parent).any(|n| {
-        matches!(
-            n.kind(),
-            "comment" | "string_literal" | "raw_string_literal" | "char_literal"
-        )
-    })
+    std::iter::successors(node, tree_sitter::Node::parent)
+        .take(2)
+        .any(|n| {
+            matches!(
+                n.kind(),
+                "comment" | "string_literal" | "raw_string_literal" | "char_literal"
+            )
+        })
 }
 
 /// The byte offset of the `)` closing the `(` at `open`, within [`MAX_HEADER`] bytes.

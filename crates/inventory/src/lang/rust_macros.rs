@@ -110,6 +110,10 @@ pub fn definitions(src: &[u8]) -> Vec<(String, Macro)> {
     {
         return Vec::new();
     }
+    // Only the definitions are parsed, not the whole file (the file itself is parsed
+    // once more when it is analysed); if they cannot be cut out, the whole file is.
+    let cut = definition_sources(src);
+    let src = cut.as_deref().unwrap_or(src);
     let Some(tree) = parser.parse(src, None) else {
         return Vec::new();
     };
@@ -135,6 +139,72 @@ pub fn definitions(src: &[u8]) -> Vec<(String, Macro)> {
         }
     }
     out
+}
+
+/// The `macro_rules! name { … }` definitions of a source, one after the other, cut out
+/// by matching brackets (skipping string and character literals and comments); `None`
+/// when one does not close.
+fn definition_sources(src: &[u8]) -> Option<Vec<u8>> {
+    const KEYWORD: &[u8] = b"macro_rules!";
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = src
+        .get(from..)?
+        .windows(KEYWORD.len())
+        .position(|w| w == KEYWORD)
+    {
+        let start = from + at;
+        let open = start + src[start..].iter().position(|b| b"{([".contains(b))?;
+        let close = closing_bracket(src, open)?;
+        out.extend_from_slice(&src[start..=close]);
+        out.extend_from_slice(if src[open] == b'{' { b"\n" } else { b";\n" });
+        from = close + 1;
+    }
+    Some(out)
+}
+
+/// The offset of the bracket closing the one at `open`.
+fn closing_bracket(src: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = open;
+    while let Some(&b) = src.get(i) {
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            b'"' => {
+                i += 1;
+                while let Some(&c) = src.get(i) {
+                    match c {
+                        b'\\' => i += 1,
+                        b'"' => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            // A character literal ('{', '\''), not a lifetime ('a).
+            b'\'' if src.get(i + 2) == Some(&b'\'') => i += 2,
+            b'\'' if src.get(i + 1) == Some(&b'\\') => {
+                i += 2;
+                while src.get(i).is_some_and(|c| *c != b'\'') {
+                    i += 1;
+                }
+            }
+            b'/' if src.get(i + 1) == Some(&b'/') => {
+                while src.get(i).is_some_and(|c| *c != b'\n') {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn definition(def: Node<'_>, src: &[u8]) -> Option<(String, Macro)> {
@@ -445,5 +515,37 @@ fn bind_from(
             }
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Brackets inside string and character literals and comments do not end a
+    /// definition early; lifetimes are not character literals.
+    #[test]
+    fn definitions_are_cut_out_past_brackets_in_literals() {
+        let src = br#"fn main() { let x = 1; }
+macro_rules! check {
+    ($name:ident) => {
+        #[test]
+        fn $name<'a>() { let _ = ("}", '}', '\''); // )
+        }
+    };
+}
+fn after() {}
+macro_rules! other ( () => {} );
+"#;
+        let cut = definition_sources(src).unwrap();
+        let cut = String::from_utf8(cut).unwrap();
+        assert!(cut.starts_with("macro_rules! check {"), "{cut}");
+        assert!(
+            cut.contains("};\n}\nmacro_rules! other ( () => {} );\n"),
+            "{cut}"
+        );
+        assert!(!cut.contains("fn after"), "{cut}");
+        let names: Vec<String> = definitions(src).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, vec!["other".to_string(), "check".to_string()]);
     }
 }
