@@ -152,11 +152,13 @@ pub struct FilePassCtx<'a> {
 
 pub use crate::repo_defs::RepoDefs;
 
-/// Where a file comes from: its path in the tree and what the tree's files define.
+/// Where a file comes from: its path in the tree, what the tree's files define, and the
+/// pytest configuration that decides what is collected from it (Python files only).
 #[derive(Clone, Copy)]
 pub struct Origin<'a> {
     pub rel: &'a str,
     pub defs: &'a RepoDefs,
+    pub pytest: Option<&'a PytestConfig>,
 }
 
 impl RawItem {
@@ -305,9 +307,8 @@ pub fn analyze<'t>(
     budget: &Budget,
     origin: Origin<'_>,
     choose: impl FnOnce(&[String]) -> &'static str,
-    pytest: Option<&PytestConfig>,
 ) -> Option<Analysis> {
-    let Origin { rel, defs } = origin;
+    let Origin { rel, defs, pytest } = origin;
     let compiled = lang.compiled(grammar).ok()?;
     let query = &compiled.query;
     let names = query.capture_names();

@@ -74,6 +74,7 @@ pub fn analyze_bytes_within(
     let origin = extract::Origin {
         rel: rel_path,
         defs: &defs,
+        pytest: None,
     };
     analyze_tree(&tree, src, grammar, lang, None, origin, &budget)
         .map_err(|_| InventoryError::FileTimeout)
@@ -101,8 +102,11 @@ pub(crate) fn analyze_tree(
         (None, "python") => Some(runner_config::pytest::defaults()),
         _ => None,
     };
-    let a = extract::analyze(tree, src, grammar, lang, budget, origin, choose, rules)
-        .ok_or(OutOfTime)?;
+    let origin = extract::Origin {
+        pytest: rules,
+        ..origin
+    };
+    let a = extract::analyze(tree, src, grammar, lang, budget, origin, choose).ok_or(OutOfTime)?;
     Ok(scan::build_file(
         rel,
         lang,

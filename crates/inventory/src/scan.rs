@@ -868,7 +868,11 @@ fn analyze(
         Err(e) => return file_error(rel, ErrorPhase::Parsing, "GRAMMAR_FAILED", e),
     };
     let configs = Some((configs, job.abs.as_path()));
-    let origin = crate::extract::Origin { rel, defs };
+    let origin = crate::extract::Origin {
+        rel,
+        defs,
+        pytest: None,
+    };
     match crate::analyze_tree(&tree, &src, job.grammar, lang, configs, origin, &budget) {
         Ok(file) => file.map(Outcome::File),
         Err(_) if cancel.is_cancelled() => None,

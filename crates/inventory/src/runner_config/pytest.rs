@@ -218,9 +218,12 @@ fn split(settings: Vec<(String, String)>) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
+/// A config section's settings: each name with its values.
+type Settings = Vec<(String, Vec<String>)>;
+
 /// The table at `path` of a TOML text, each value a string (split into words, as pytest
 /// does with INI values) or an array of strings; `None` when there is no such table.
-fn toml_settings(text: &str, path: &[&str]) -> Result<Option<Vec<(String, Vec<String>)>>, String> {
+fn toml_settings(text: &str, path: &[&str]) -> Result<Option<Settings>, String> {
     let doc: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| format!("not valid TOML: {}", e.message()))?;
@@ -253,7 +256,7 @@ mod tests {
     use super::*;
 
     fn config(pairs: &[(&str, &[&str])]) -> PytestConfig {
-        let settings: Vec<(String, Vec<String>)> = pairs
+        let settings: Settings = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
             .collect();
