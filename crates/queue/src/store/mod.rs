@@ -86,6 +86,9 @@ pub trait Store: Send + Sync + 'static {
     /// The dashboard's reads (capped counts, the last hour's activity).
     fn stats(&self) -> &dyn crate::stats::JobStats;
 
+    /// The queue gauges: measured by the leader, stored, read by every `/metrics`.
+    fn gauges(&self) -> &dyn crate::gauges::GaugeStore;
+
     /// Whether wake-ups are being received: on PostgreSQL, the LISTEN connection is up (or
     /// nothing has subscribed yet). Workers still poll without it, but slowly, so readiness
     /// probes report it. Always true on SQLite (wake-ups are in-process).
