@@ -25,6 +25,15 @@ pub const MODEL_ERRORS_TOTAL: &str = "specline_model_errors_total";
 pub const MODEL_CALL_SECONDS: &str = "specline_model_call_seconds";
 pub const MODEL_CACHE_LOOKUPS_TOTAL: &str = "specline_model_cache_lookups_total";
 
+/// Every metric recorded here, with its type: what a dashboard may query.
+pub const ALL: &[(&str, &str)] = &[
+    (MODEL_CALLS_TOTAL, "counter"),
+    (MODEL_TOKENS_TOTAL, "counter"),
+    (MODEL_ERRORS_TOTAL, "counter"),
+    (MODEL_CALL_SECONDS, "histogram"),
+    (MODEL_CACHE_LOOKUPS_TOTAL, "counter"),
+];
+
 /// One HTTP call to the provider, answered or not: its time and the tokens it reported
 /// (an error can carry usage too, e.g. a truncated answer).
 pub fn call(provider: &'static str, model: &str, took: Duration, usage: &TokenUsage) {
