@@ -8,7 +8,10 @@ use crate::gauges::{GaugeStore, LiveCounts, QueueGauge};
 /// The (queue, kind) pairs with live jobs by a loose index scan (one index probe per pair),
 /// then per pair each state's range counted up to `$1` and the oldest ready time read from
 /// the first entry of each range. Every subquery repeats the index's predicate, so each is
-/// a range scan of that small index, never of the table.
+/// a range scan of that small index, never of the table. The running count says
+/// `state >= 'running' AND state <= 'running'`, not `state = 'running'`: an equality would
+/// match the predicate of `specline_jobs_running (id)`, which the planner then picked, reading
+/// every running job's row once per (queue, kind) pair (27 of 40 ms on 5,000,000 jobs).
 const COUNT_LIVE: &str = "
 WITH RECURSIVE pairs(queue, kind) AS (
   (SELECT queue, kind FROM specline_jobs
@@ -37,7 +40,7 @@ SELECT p.queue, p.kind,
      AND j.state IN ('available', 'scheduled', 'retryable', 'running') AND j.state = 'retryable'
      AND j.scheduled_at > $2 LIMIT $1) c),
   (SELECT count(*) FROM (SELECT 1 FROM specline_jobs j WHERE j.queue = p.queue AND j.kind = p.kind
-     AND j.state IN ('available', 'scheduled', 'retryable', 'running') AND j.state = 'running' LIMIT $1) c),
+     AND j.state IN ('available', 'scheduled', 'retryable', 'running') AND j.state >= 'running' AND j.state <= 'running' LIMIT $1) c),
   LEAST(
     (SELECT min(j.scheduled_at) FROM specline_jobs j WHERE j.queue = p.queue AND j.kind = p.kind
        AND j.state IN ('available', 'scheduled', 'retryable', 'running') AND j.state = 'available'),

@@ -6,7 +6,8 @@ use super::*;
 use crate::gauges::{GaugeStore, LiveCounts, QueueGauge};
 
 /// See the PostgreSQL driver. SQLite uses a partial index only when the query repeats its
-/// `WHERE` term, hence the `state IN (…)` in every subquery.
+/// `WHERE` term, hence the `state IN (…)` in every subquery; the running count is a range for
+/// the reason given there (not the `specline_jobs_running` index).
 const COUNT_LIVE: &str = "
 WITH RECURSIVE pairs(queue, kind) AS (
   SELECT * FROM (SELECT queue, kind FROM specline_jobs
@@ -36,7 +37,7 @@ SELECT p.queue, p.kind,
      AND j.state IN ('available', 'scheduled', 'retryable', 'running') AND j.state = 'retryable'
      AND j.scheduled_at > ?2 LIMIT ?1)),
   (SELECT count(*) FROM (SELECT 1 FROM specline_jobs j WHERE j.queue = p.queue AND j.kind = p.kind
-     AND j.state IN ('available', 'scheduled', 'retryable', 'running') AND j.state = 'running' LIMIT ?1)),
+     AND j.state IN ('available', 'scheduled', 'retryable', 'running') AND j.state >= 'running' AND j.state <= 'running' LIMIT ?1)),
   (SELECT min(t) FROM (
     SELECT min(j.scheduled_at) AS t FROM specline_jobs j WHERE j.queue = p.queue AND j.kind = p.kind
        AND j.state IN ('available', 'scheduled', 'retryable', 'running') AND j.state = 'available'
