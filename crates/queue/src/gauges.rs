@@ -28,10 +28,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
+pub use crate::store::gauge_rows::{GaugeStore, LiveCounts, QueueGauge};
 use crate::store::{Lease, Store};
 
 /// A gauge count stops here (it then means "at least that many"). An autoscaler is at its
@@ -44,43 +44,6 @@ pub const QUEUE_JOBS: &str = "specline_queue_jobs";
 pub const QUEUE_OLDEST_AVAILABLE_AGE: &str = "specline_queue_oldest_available_age_seconds";
 /// Gauge: when the stored gauges were measured, seconds since the epoch (alert when old).
 pub const QUEUE_GAUGES_MEASURED: &str = "specline_queue_gauges_measured_timestamp_seconds";
-
-/// What the driver counts in one (queue, kind) range of live jobs, each count capped.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LiveCounts {
-    pub queue: String,
-    pub kind: String,
-    /// State `available`.
-    pub available: i64,
-    /// State `scheduled`, due (`scheduled_at` reached).
-    pub scheduled_due: i64,
-    /// State `scheduled`, not yet due.
-    pub scheduled_later: i64,
-    /// State `retryable`, due.
-    pub retryable_due: i64,
-    /// State `retryable`, waiting for its backoff.
-    pub retryable_later: i64,
-    pub running: i64,
-    /// The earliest `scheduled_at` among ready jobs (available, or due scheduled/retryable).
-    pub oldest_ready_at: Option<DateTime<Utc>>,
-}
-
-/// The gauges of one queue and kind, as stored and exported.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueueGauge {
-    pub queue: String,
-    pub kind: String,
-    /// Jobs a worker could start now, at most [`GAUGE_CAP`].
-    pub available: i64,
-    /// Scheduled jobs not yet due.
-    pub scheduled: i64,
-    /// Jobs waiting for a retry's backoff.
-    pub retryable: i64,
-    pub running: i64,
-    /// How long the oldest ready job had waited at `measured_at`; zero when none is ready.
-    pub oldest_available_age: Duration,
-    pub measured_at: DateTime<Utc>,
-}
 
 impl QueueGauge {
     /// The gauges from one range's counts, measured at `now`: the readiness rule of the
@@ -101,31 +64,6 @@ impl QueueGauge {
             kind: c.kind,
         }
     }
-
-    /// The `state` label and value of each job count.
-    pub fn counts(&self) -> [(&'static str, i64); 4] {
-        [
-            ("available", self.available),
-            ("scheduled", self.scheduled),
-            ("retryable", self.retryable),
-            ("running", self.running),
-        ]
-    }
-}
-
-/// The drivers' part: count, store and read. Reach it with [`Store::gauges`].
-#[async_trait]
-pub trait GaugeStore: Send + Sync {
-    /// Per (queue, kind) that has live jobs (available, scheduled, retryable or running):
-    /// their counts, each capped at `cap`, and the oldest ready time, as of `now`.
-    async fn count_live(&self, cap: i64, now: DateTime<Utc>) -> Result<Vec<LiveCounts>>;
-
-    /// Replace the stored gauges with `gauges` if `lease` still holds; false if it did not
-    /// (nothing is written).
-    async fn store_gauges(&self, lease: &Lease, gauges: &[QueueGauge]) -> Result<bool>;
-
-    /// The stored gauges, ordered by queue and kind.
-    async fn read_gauges(&self) -> Result<Vec<QueueGauge>>;
 }
 
 /// Measure the gauges and store them (the leader's duty). Returns what was stored, or

@@ -3,7 +3,7 @@
 //! statement.
 
 use super::*;
-use crate::gauges::{GaugeStore, LiveCounts, QueueGauge};
+use crate::store::gauge_rows::{GaugeStore, LiveCounts, QueueGauge};
 
 /// The (queue, kind) pairs with live jobs by a loose index scan (one index probe per pair),
 /// then per pair each state's range counted up to `$1` and the oldest ready time read from

@@ -292,7 +292,7 @@ impl Store for PgStore {
         self
     }
 
-    fn gauges(&self) -> &dyn crate::gauges::GaugeStore {
+    fn gauges(&self) -> &dyn crate::store::gauge_rows::GaugeStore {
         self
     }
 

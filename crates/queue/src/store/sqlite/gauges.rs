@@ -3,7 +3,7 @@
 //! transaction fenced by the lease.
 
 use super::*;
-use crate::gauges::{GaugeStore, LiveCounts, QueueGauge};
+use crate::store::gauge_rows::{GaugeStore, LiveCounts, QueueGauge};
 
 /// See the PostgreSQL driver. SQLite uses a partial index only when the query repeats its
 /// `WHERE` term, hence the `state IN (…)` in every subquery; the running count is a range for

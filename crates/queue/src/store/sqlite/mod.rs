@@ -326,7 +326,7 @@ impl Store for SqliteStore {
         self
     }
 
-    fn gauges(&self) -> &dyn crate::gauges::GaugeStore {
+    fn gauges(&self) -> &dyn crate::store::gauge_rows::GaugeStore {
         self
     }
 
