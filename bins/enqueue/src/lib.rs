@@ -5,7 +5,10 @@
 //! and exits non-zero with a coded message on failure (`NOT_FOUND`, `TOKEN_KEY_MISSING`,
 //! ...), so scripts can rely on both.
 
+mod progress;
 mod token;
+
+pub use progress::{event_line, event_line_of, overall_progress, pipeline_steps};
 
 use std::io::Write;
 use std::sync::Arc;
@@ -732,22 +735,6 @@ fn cancel_text(outcome: &CancelOutcome) -> String {
         CancelOutcome::Requested => "asked to stop (it is running)".into(),
         CancelOutcome::AlreadyFinal(s) => format!("already {}", s.as_str()),
     }
-}
-
-/// One line per event: `[ 40%] convert_behaviors: progress {"features": 3}`.
-pub fn event_line(ev: &specline_queue::RunEvent) -> String {
-    let detail = ev
-        .payload
-        .as_ref()
-        .map(|p| format!(" {p}"))
-        .unwrap_or_default();
-    terminal_safe(&format!(
-        "[{:>3}%] {}: {}{detail}",
-        ev.progress,
-        ev.stage.as_deref().unwrap_or("-"),
-        ev.status.as_str()
-    ))
-    .into_owned()
 }
 
 /// Follow a run's events (printing them to stderr when `print`) until it ends; its document.

@@ -67,21 +67,7 @@ impl Progress {
 
     /// The whole run's percentage: each step is an equal share.
     fn overall(&self, ev: &RunEvent) -> u64 {
-        let n = self.steps.len().max(1) as u64;
-        let index = ev
-            .stage
-            .as_deref()
-            .and_then(|s| self.steps.iter().position(|x| x == s))
-            .unwrap_or(0) as u64;
-        let within = match ev.status {
-            EventStatus::Completed | EventStatus::Done => 100,
-            EventStatus::Progress => u64::try_from(ev.progress.clamp(0, 100)).unwrap_or(0),
-            _ => 0,
-        };
-        if ev.status == EventStatus::Done {
-            return 100;
-        }
-        (index * 100 + within) / n
+        specline_enqueue::overall_progress(&self.steps, ev)
     }
 
     fn show(&self, ev: &RunEvent) {
@@ -92,7 +78,7 @@ impl Progress {
                 bar.set_position(self.overall(ev).max(bar.position()));
                 bar.set_message(format!("{stage}: {}", ev.status.as_str()));
             }
-            None => eprintln!("{}", specline_enqueue::event_line(ev)),
+            None => eprintln!("{}", specline_enqueue::event_line_of(&self.steps, ev)),
         }
     }
 

@@ -64,6 +64,10 @@ pub struct BenchArgs {
     /// in SQL; `--keep` with `--schema`/`--sqlite-path` reuses a filled table).
     #[arg(long)]
     pub dashboard: bool,
+    /// Measure the maintenance leader's queue-gauge measurement on a table of `--jobs` jobs
+    /// (the dashboard bench's table, plus ready and running jobs in one queue).
+    #[arg(long)]
+    pub gauges: bool,
     /// Keep the data: reuse `--schema` as it is (created if missing) and drop nothing, or keep
     /// the SQLite file at `--sqlite-path`. Without it the bench works in a schema it creates
     /// (`--schema`, which must not exist yet, or a fresh name) and drops only that one.
@@ -175,6 +179,9 @@ async fn measure(args: &BenchArgs, target: &Target) -> anyhow::Result<()> {
     if args.dashboard {
         let dbs = app_databases(&target.db).await?;
         crate::bench_dashboard::run(args, &target.db, dbs).await
+    } else if args.gauges {
+        let dbs = app_databases(&target.db).await?;
+        crate::bench_gauges::run(args, &target.db, dbs).await
     } else if args.api {
         crate::bench_api::run(args, app_databases(&target.db).await?).await
     } else if args.pipeline {

@@ -65,23 +65,7 @@ SELECT 'bench_kind_' || (g % 5), 'bench_q' || (g % 3),
 FROM s";
 
 pub async fn run(args: &BenchArgs, db: &DbArgs, dbs: Databases) -> anyhow::Result<()> {
-    let n = args.jobs;
-    let have = dbs
-        .jobs
-        .stats()
-        .job_counts()
-        .await
-        .map(|c| c.total_estimate)?;
-    if have >= n as i64 * 9 / 10 {
-        println!("reusing the table: ≈{have} jobs");
-    } else {
-        let started = Instant::now();
-        fill(db, n).await?;
-        println!(
-            "filled {n} jobs in {:.1}s (with ANALYZE/VACUUM)",
-            started.elapsed().as_secs_f64()
-        );
-    }
+    fill_unless_full(args.jobs, db, &dbs).await?;
 
     let state = crate::bench_api::api_state(&dbs);
     let (base, server) = crate::bench_api::serve(specline_web::with_api(state)).await?;
@@ -177,6 +161,28 @@ pub async fn run(args: &BenchArgs, db: &DbArgs, dbs: Databases) -> anyhow::Resul
         );
     }
     server.abort();
+    Ok(())
+}
+
+/// Fill the table with `n` jobs, unless it holds about that many already (`--keep`).
+pub(crate) async fn fill_unless_full(n: u64, db: &DbArgs, dbs: &Databases) -> anyhow::Result<()> {
+    let have = dbs
+        .jobs
+        .stats()
+        .job_counts()
+        .await
+        .map(|c| c.total_estimate)?;
+    if have >= n as i64 * 9 / 10 {
+        println!("reusing the table: ≈{have} jobs");
+    } else {
+        let started = Instant::now();
+        fill(db, n).await?;
+        println!(
+            "filled {n} jobs in {:.1}s (with ANALYZE/VACUUM)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+
     Ok(())
 }
 

@@ -4,6 +4,7 @@ mod analyze;
 mod bench;
 mod bench_api;
 mod bench_dashboard;
+mod bench_gauges;
 mod db;
 mod doctor;
 mod errors;
@@ -77,7 +78,10 @@ async fn admin(args: AdminArgs) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    specline_service::init_logging("warn");
+    if let Err(e) = specline_service::init_logging("warn") {
+        eprintln!("error: {e}");
+        return ExitCode::from(specline_service::EXIT_SETTINGS);
+    }
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -59,7 +59,7 @@ pub(crate) fn check_set(set: &ManifestSet, services: &[ServiceSpec], out: &mut V
 }
 
 /// The binary a workload runs: the first command word that is a binary's name.
-fn identify(w: &Workload) -> Option<Binary> {
+pub(crate) fn identify(w: &Workload) -> Option<Binary> {
     w.argv.iter().find_map(|word| {
         let name = basename(word);
         Binary::ALL.iter().copied().find(|b| b.name() == name)
@@ -286,7 +286,7 @@ pub(crate) fn placeholder(key: &KeyDef, binary: Binary) -> String {
 }
 
 /// The queue list, order and spacing aside.
-fn queue_set<S: AsRef<str>>(queues: &[S]) -> BTreeSet<String> {
+pub(crate) fn queue_set<S: AsRef<str>>(queues: &[S]) -> BTreeSet<String> {
     queues
         .iter()
         .flat_map(|q| q.as_ref().split(','))

@@ -50,6 +50,7 @@
 mod check;
 mod compose;
 mod k8s;
+mod scaler;
 mod workload;
 mod yaml;
 
@@ -80,6 +81,7 @@ specline_error_codes::codes! {
         Malformed = ("DEPLOY_MALFORMED", Permanent, "a manifest field of an unexpected shape, so it could not be checked"),
         Io = ("DEPLOY_IO", Permanent, "a manifest file or directory could not be read"),
         Yaml = ("DEPLOY_YAML", Permanent, "a manifest is not valid YAML"),
+        ScalerMismatch = ("DEPLOY_SCALER_MISMATCH", Permanent, "an autoscaler (KEDA ScaledObject or HorizontalPodAutoscaler) that scales no queue-consuming Deployment of the manifests, or scales one on other queues than the code gives it"),
         NoManifests = ("DEPLOY_NO_MANIFESTS", Permanent, "neither a compose file nor a `k8s/` directory is in the directory"),
     }
 }
@@ -104,6 +106,7 @@ pub mod codes {
     pub const UNKNOWN_BINARY: &str = C::UnknownBinary.as_str();
     pub const ALL_IN_ONE: &str = C::AllInOne.as_str();
     pub const MALFORMED: &str = C::Malformed.as_str();
+    pub const SCALER_MISMATCH: &str = C::ScalerMismatch.as_str();
 }
 
 /// What the code says one binary consumes: the truth the manifests' labels are compared with.
@@ -261,6 +264,7 @@ pub fn check_deploy(dir: &Path, services: &[ServiceSpec]) -> Result<Report, Depl
         report.files_checked.extend(files);
         let set = k8s::read(&k8s_dir, &docs);
         check::check_set(&set, services, &mut report.findings);
+        scaler::check_scalers(&docs, &set, services, &mut report.findings);
     }
     report.findings.sort_by(|a, b| {
         (&a.file, &a.service, a.code, &a.message).cmp(&(&b.file, &b.service, b.code, &b.message))

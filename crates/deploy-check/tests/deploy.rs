@@ -99,6 +99,63 @@ const SPEC_K8S: &str = "Deployment/specline-spec-generator[spec-generator]";
 const ANALYZER_FILE: &str = "k8s/40-analyzer.yaml";
 const SPEC_FILE: &str = "k8s/41-spec-generator.yaml";
 const CONFIG_FILE: &str = "k8s/10-configmap.yaml";
+const SCALING_FILE: &str = "k8s/50-autoscaling.yaml";
+const SPEC_SCALER: &str = "ScaledObject/specline-spec-generator";
+
+#[test]
+fn a_scaler_on_another_queue_than_the_code_gives_its_target_is_a_scaler_mismatch() {
+    let report = broken(
+        &[(
+            SCALING_FILE,
+            r#"specline_queue_jobs{queue="spec""#,
+            r#"specline_queue_jobs{queue="specs""#,
+        )],
+        &[(codes::SCALER_MISMATCH, SPEC_SCALER)],
+    );
+    let f = only(&report, codes::SCALER_MISMATCH);
+    assert!(
+        f.message.contains("specs") && f.message.contains("gives it spec"),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_scaler_annotation_naming_another_queue_is_a_scaler_mismatch() {
+    broken(
+        &[(
+            SCALING_FILE,
+            "specline.dev/queues: \"spec\"",
+            "specline.dev/queues: \"analyze\"",
+        )],
+        &[(codes::SCALER_MISMATCH, SPEC_SCALER)],
+    );
+}
+
+#[test]
+fn a_scaler_of_a_deployment_that_does_not_exist_or_consumes_nothing_is_reported() {
+    let report = broken(
+        &[(
+            SCALING_FILE,
+            "name: specline-spec-generator\n  minReplicaCount",
+            "name: specline-spec-gen\n  minReplicaCount",
+        )],
+        &[(codes::SCALER_MISMATCH, SPEC_SCALER)],
+    );
+    assert!(only(&report, codes::SCALER_MISMATCH)
+        .message
+        .contains("specline-spec-gen"));
+    let report = broken(
+        &[(
+            SCALING_FILE,
+            "name: specline-spec-generator\n  minReplicaCount",
+            "name: specline-scheduler\n  minReplicaCount",
+        )],
+        &[(codes::SCALER_MISMATCH, SPEC_SCALER)],
+    );
+    assert!(only(&report, codes::SCALER_MISMATCH)
+        .message
+        .contains("consumes no queue"));
+}
 
 #[test]
 fn the_real_deploy_directory_has_no_findings() {
@@ -119,6 +176,7 @@ fn the_real_deploy_directory_has_no_findings() {
         "40-analyzer.yaml",
         "41-spec-generator.yaml",
         "42-scheduler.yaml",
+        "50-autoscaling.yaml",
         "specline-secrets.example.yaml",
     ] {
         assert!(names.iter().any(|n| n == expected), "{expected} not read");

@@ -44,7 +44,18 @@ pub(crate) fn spawn_job(
         }
         token.cancel();
     }
-    let span = tracing::info_span!("job", id = job.id, kind = %job.kind, queue = %job.queue, attempt = job.attempt);
+    // Every log line inside the job carries these (JSON logs put them under `span`).
+    let span = tracing::info_span!(
+        "job",
+        job_id = job.id,
+        run_id = tracing::field::Empty,
+        kind = %job.kind,
+        queue = %job.queue,
+        attempt = job.attempt
+    );
+    if let Some(run_id) = job.run_id {
+        span.record("run_id", run_id);
+    }
     tokio::spawn(
         async move {
             let id = job.id;

@@ -44,6 +44,7 @@ mod config;
 pub mod driver_tests;
 pub mod error;
 mod executor;
+pub mod gauges;
 pub mod handler;
 mod heartbeat;
 pub mod job;

@@ -1,4 +1,5 @@
-//! Leader-elected maintenance: the rescuer, the pruner and periodic (cron) jobs.
+//! Leader-elected maintenance: the rescuer, the pruner, periodic (cron) jobs and the queue
+//! gauges ([`crate::gauges`]).
 //!
 //! Any number of processes may run [`Maintenance`]; one at a time holds the lease row
 //! (`specline_leader`) and does the work. The lease carries a term (fencing token) that
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock;
 use crate::error::{Error, Result};
+use crate::gauges;
 use crate::job::{InsertOpts, JobState, NewJob, UniqueOpts};
 use crate::kind::JobKind;
 use crate::metrics as m;
@@ -158,6 +160,9 @@ pub struct MaintenanceConfig {
     /// At most this many attempts of one job are given back because its step's checkpoint
     /// moved during an attempt lost to a dead worker (see [`crate::rescuer`]).
     pub rescue_credits: i32,
+    /// How often the queue gauges are measured and stored (every process serving `/metrics`
+    /// exports them). `None`: never (an embedding application that exports nothing).
+    pub gauge_interval: Option<Duration>,
 }
 
 impl Default for MaintenanceConfig {
@@ -176,6 +181,7 @@ impl Default for MaintenanceConfig {
             retain_runs: Duration::from_secs(30 * 24 * 3600),
             retain_workers: Duration::from_secs(3600),
             rescue_credits: 10,
+            gauge_interval: Some(Duration::from_secs(5)),
         }
     }
 }
@@ -220,6 +226,7 @@ const HANDOVER_LOOK_BACK: u32 = 4;
 struct Timers {
     next_rescue: tokio::time::Instant,
     next_prune: tokio::time::Instant,
+    next_gauges: tokio::time::Instant,
     next_ticks: Vec<Option<DateTime<Utc>>>,
 }
 
@@ -260,6 +267,7 @@ impl Maintenance {
             Timers {
                 next_rescue: now,
                 next_prune: now,
+                next_gauges: now,
                 next_ticks: self
                     .periodic
                     .iter()
@@ -310,6 +318,10 @@ impl Maintenance {
             if runs + workers > 0 {
                 tracing::info!(runs, workers, "pruned finished runs and dead workers");
             }
+        }
+        if let Some(every) = self.config.gauge_interval.filter(|_| now >= t.next_gauges) {
+            t.next_gauges = now + every;
+            gauges::measure(&*self.store, &lease).await?;
         }
         let wall = Utc::now();
         for (p, next) in self.periodic.iter().zip(t.next_ticks.iter_mut()) {

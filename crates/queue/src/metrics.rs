@@ -13,6 +13,7 @@
 //! | `specline_completion_batch_seconds` | histogram | — |
 //! | `specline_jobs_rescued_total` | counter | — |
 //! | `specline_jobs_pruned_total` | counter | — |
+//! | `specline_queue_jobs` and the other queue gauges | gauge | see [`crate::gauges`] |
 
 use std::time::Duration;
 
@@ -27,6 +28,21 @@ pub const COMPLETION_BATCH_SIZE: &str = "specline_completion_batch_size";
 pub const COMPLETION_BATCH_SECONDS: &str = "specline_completion_batch_seconds";
 pub const JOBS_RESCUED_TOTAL: &str = "specline_jobs_rescued_total";
 pub const JOBS_PRUNED_TOTAL: &str = "specline_jobs_pruned_total";
+
+/// Every metric the engine exports, with its type (`counter`, `gauge`, `histogram`): what a
+/// dashboard may query (a test checks the one in `deploy/grafana/` against this list).
+pub const ALL: &[(&str, &str)] = &[
+    (JOBS_TOTAL, "counter"),
+    (JOB_RUN_SECONDS, "histogram"),
+    (JOB_QUEUE_LATENCY_SECONDS, "histogram"),
+    (COMPLETION_BATCH_SIZE, "histogram"),
+    (COMPLETION_BATCH_SECONDS, "histogram"),
+    (JOBS_RESCUED_TOTAL, "counter"),
+    (JOBS_PRUNED_TOTAL, "counter"),
+    (crate::gauges::QUEUE_JOBS, "gauge"),
+    (crate::gauges::QUEUE_OLDEST_AVAILABLE_AGE, "gauge"),
+    (crate::gauges::QUEUE_GAUGES_MEASURED, "gauge"),
+];
 
 pub(crate) fn outcome_label(o: &Outcome) -> &'static str {
     match o {

@@ -4,7 +4,9 @@
 //! - `/readyz`: the database answers within two seconds with current schemas (the engine's
 //!   and the application's), and the wake-up listener is connected (readiness: send me work
 //!   only if so). The body is JSON naming each check, so an operator sees *which* one failed.
-//! - `/metrics`: the Prometheus text format of the engine's and the binary's metrics.
+//! - `/metrics`: the Prometheus text format of the engine's and the binary's metrics, and
+//!   the queue gauges the maintenance leader stores (read from the database every
+//!   [`GAUGE_READ_INTERVAL`], the same values on every binary: see `specline_queue::gauges`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +24,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::db::Databases;
+
+/// How often a binary serving `/metrics` reads the stored queue gauges (the leader measures
+/// at the same default interval).
+pub const GAUGE_READ_INTERVAL: Duration = Duration::from_secs(5);
 
 /// A readiness check of the binary's own (e.g. "the maintenance loop is alive").
 pub type Check = Arc<dyn Fn() -> bool + Send + Sync>;
@@ -70,6 +76,11 @@ pub fn router(
     metrics: PrometheusHandle,
     checks: Vec<(&'static str, Check)>,
 ) -> Router {
+    // The task lives as long as the process (a binary serves one router).
+    drop(specline_queue::gauges::spawn_export(
+        dbs.jobs.clone(),
+        GAUGE_READ_INTERVAL,
+    ));
     let state = AppState {
         dbs,
         metrics,

@@ -34,20 +34,45 @@ pub struct CommonArgs {
 }
 
 /// Install the log subscriber: `SPECLINE_LOG` (tracing filter syntax), `default` when unset,
-/// on stderr, each line escaped by [`log_writer::SafeStderr`] (names from repositories are
-/// logged).
-pub fn init_logging(default: &str) {
+/// on stderr; `SPECLINE_LOG_FORMAT` = `text` (the default: one human-readable line per event,
+/// each escaped by [`log_writer::SafeStderr`], since names from repositories are logged) or
+/// `json` (one JSON object per line with the event's fields and those of its spans, e.g. a
+/// job's `job_id`, `run_id`, `kind` and `attempt`, for a log collector). Both are read from
+/// the environment, not the settings, because the log exists before settings are loaded
+/// (their warnings are logged). An unknown format is an error naming the variable.
+pub fn init_logging(default: &str) -> Result<(), String> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SPECLINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // Colours only on a terminal (a log file or collector gets plain text), and not with
-    // NO_COLOR set.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(log_writer::SafeStderr { ansi })
-        .try_init();
+    let format = std::env::var("SPECLINE_LOG_FORMAT").unwrap_or_default();
+    match format.as_str() {
+        "" | "text" => {
+            // Colours only on a terminal (a log file or collector gets plain text), and not
+            // with NO_COLOR set.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(ansi)
+                .with_writer(log_writer::SafeStderr { ansi })
+                .try_init();
+        }
+        "json" => {
+            let _ = tracing_subscriber::fmt()
+                .json()
+                .with_current_span(true)
+                .with_span_list(true)
+                .with_env_filter(filter)
+                .with_writer(log_writer::JsonStderr)
+                .try_init();
+        }
+        other => {
+            return Err(format!(
+                "SPECLINE_LOG_FORMAT is {:?}; expected `text` or `json`",
+                specline_inventory_model::terminal::terminal_safe(other)
+            ))
+        }
+    }
+    Ok(())
 }
 
 /// Load `P`'s settings from the process environment and the file, print every warning
@@ -77,7 +102,10 @@ where
     F: FnOnce(P) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    init_logging("info");
+    if let Err(e) = init_logging("info") {
+        eprintln!("{name}: invalid settings: {e}");
+        return std::process::ExitCode::from(EXIT_SETTINGS);
+    }
     let settings = match load_settings::<P>(args) {
         Ok(s) => s,
         Err(e) => {

@@ -26,6 +26,10 @@ pub const RESERVED_ENV: &[(&str, &str)] = &[
         "SPECLINE_LOG",
         "Log filter (tracing `EnvFilter` syntax, e.g. `info,specline_queue=debug`).",
     ),
+    (
+        "SPECLINE_LOG_FORMAT",
+        "Log format: `text` (default) or `json` (one object per line, with the fields of the event's spans: a job's `job_id`, `run_id`, `kind`, `attempt`).",
+    ),
 ];
 
 /// The programs that load settings. Each loads only the sections it needs.

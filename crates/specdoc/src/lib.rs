@@ -30,6 +30,7 @@ pub mod cli;
 pub mod error;
 pub mod input;
 pub mod inventory_file;
+pub mod model_metrics;
 pub mod offline;
 pub mod phases;
 pub mod prompts;

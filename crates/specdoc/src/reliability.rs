@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use crate::document::TokenUsage;
 use crate::error::{ProviderError, ProviderErrorCode};
+use crate::model_metrics;
 use crate::provider::{ModelRequest, Provider};
 
 /// How often and how long to retry.
@@ -370,6 +371,7 @@ impl ModelClient {
                 }
                 Err(e) => e,
             };
+            model_metrics::error(self.provider.kind(), self.provider.model(), err.code);
             if err.code != ProviderErrorCode::CircuitOpen {
                 self.breaker.record_failure(&err);
             }
@@ -391,15 +393,21 @@ impl ModelClient {
     ) -> Result<T, ProviderError> {
         self.limiter.acquire().await;
         usage.calls += 1;
-        let resp = tokio::time::timeout(self.config.timeout, self.provider.generate(request))
-            .await
+        let started = Instant::now();
+        let answer =
+            tokio::time::timeout(self.config.timeout, self.provider.generate(request)).await;
+        let (kind, model) = (self.provider.kind(), self.provider.model());
+        let resp = answer
             .map_err(|_| {
+                model_metrics::call(kind, model, started.elapsed(), &TokenUsage::default());
                 ProviderError::new(
                     ProviderErrorCode::Timeout,
                     format!("no answer within {:?}", self.config.timeout),
                 )
             })?
+            .inspect(|r| model_metrics::call(kind, model, started.elapsed(), &r.usage))
             .inspect_err(|e| {
+                model_metrics::call(kind, model, started.elapsed(), &e.usage);
                 usage.prompt_tokens += e.usage.prompt_tokens;
                 usage.output_tokens += e.usage.output_tokens;
                 usage.total_tokens += e.usage.total_tokens;

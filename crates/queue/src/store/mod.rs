@@ -15,6 +15,7 @@ use crate::job::{
 };
 use crate::run::{Run, RunCancelOutcome, RunEvent, RunSubmission, StepCompletion, Submitted};
 
+pub mod gauge_rows;
 mod json_contains;
 pub mod postgres;
 mod postgres_stats;
@@ -85,6 +86,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// The dashboard's reads (capped counts, the last hour's activity).
     fn stats(&self) -> &dyn crate::stats::JobStats;
+
+    /// The queue gauges: measured by the leader, stored, read by every `/metrics`.
+    fn gauges(&self) -> &dyn crate::store::gauge_rows::GaugeStore;
 
     /// Whether wake-ups are being received: on PostgreSQL, the LISTEN connection is up (or
     /// nothing has subscribed yet). Workers still poll without it, but slowly, so readiness

@@ -146,7 +146,11 @@ impl Generator {
     /// error is logged and the read is a miss.
     async fn cache_get(&self, key: &str) -> Option<serde_json::Value> {
         match self.cache.get(key).await {
-            Ok(v) => v,
+            Ok(v) => {
+                let i = self.info();
+                crate::model_metrics::cache_lookup(&i.kind, &i.model, v.is_some());
+                v
+            }
             Err(e) => {
                 tracing::warn!(code = e.code(), error = %e, "cache read failed; treating as a miss");
                 None

@@ -204,12 +204,38 @@ type Handler = dyn Fn(usize, &Recorded) -> Reply + Send + Sync;
 struct AppState {
     handler: Arc<Handler>,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    sent: Arc<Mutex<TokensSent>>,
+}
+
+/// The token usage the server reported in its answers, as the server counts it (read from
+/// each reply body's `usageMetadata` or `usage`), for tests of what a client records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokensSent {
+    pub prompt: u64,
+    pub output: u64,
+}
+
+impl TokensSent {
+    fn add(&mut self, body: &str) {
+        let Ok(v) = serde_json::from_str::<Value>(body) else {
+            return;
+        };
+        let n = |v: &Value| v.as_u64().unwrap_or(0);
+        if let Some(u) = v.get("usageMetadata") {
+            self.prompt += n(&u["promptTokenCount"]);
+            self.output += n(&u["candidatesTokenCount"]);
+        } else if let Some(u) = v.get("usage") {
+            self.prompt += n(&u["prompt_tokens"]);
+            self.output += n(&u["completion_tokens"]);
+        }
+    }
 }
 
 /// The server; it stops when dropped.
 pub struct FakeServer {
     pub base_url: String,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    sent: Arc<Mutex<TokensSent>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -225,9 +251,11 @@ impl FakeServer {
         handler: impl Fn(usize, &Recorded) -> Reply + Send + Sync + 'static,
     ) -> Self {
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let sent = Arc::new(Mutex::new(TokensSent::default()));
         let state = AppState {
             handler: Arc::new(handler),
             requests: requests.clone(),
+            sent: sent.clone(),
         };
         let app = axum::Router::new().fallback(serve).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -238,6 +266,7 @@ impl FakeServer {
         Self {
             base_url: format!("http://{addr}"),
             requests,
+            sent,
             task,
         }
     }
@@ -245,6 +274,11 @@ impl FakeServer {
     /// Every request so far.
     pub fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().unwrap().clone()
+    }
+
+    /// The tokens this server's answers reported so far.
+    pub fn tokens_sent(&self) -> TokensSent {
+        *self.sent.lock().unwrap()
     }
 
     pub fn count(&self, phase: &str) -> usize {
@@ -276,6 +310,7 @@ async fn serve(
         reqs.len() - 1
     };
     let reply = (state.handler)(n, &rec);
+    state.sent.lock().unwrap().add(&reply.body);
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }

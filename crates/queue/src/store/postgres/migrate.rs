@@ -35,6 +35,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "dashboard indexes",
         include_str!("migrations/0006_dashboard_indexes.sql"),
     ),
+    (
+        8,
+        "queue gauges",
+        include_str!("migrations/0008_queue_gauges.sql"),
+    ),
 ];
 
 impl PgStore {

@@ -30,6 +30,7 @@ use crate::lifecycle::{self, outcomes, Statements};
 use statements::PgStatements;
 
 mod config;
+mod gauges;
 mod insert;
 mod jobs;
 mod leader;
@@ -288,6 +289,10 @@ impl Store for PgStore {
     }
 
     fn stats(&self) -> &dyn crate::stats::JobStats {
+        self
+    }
+
+    fn gauges(&self) -> &dyn crate::store::gauge_rows::GaugeStore {
         self
     }
 

@@ -30,6 +30,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "dashboard indexes",
         include_str!("migrations/0005_dashboard_indexes.sql"),
     ),
+    (
+        7,
+        "queue gauges",
+        include_str!("migrations/0007_queue_gauges.sql"),
+    ),
 ];
 
 impl SqliteStore {

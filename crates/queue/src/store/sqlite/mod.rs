@@ -28,6 +28,7 @@ use statements::SqliteStatements;
 
 mod claim;
 mod config;
+mod gauges;
 mod insert;
 mod jobs;
 mod leader;
@@ -322,6 +323,10 @@ impl Store for SqliteStore {
     }
 
     fn stats(&self) -> &dyn crate::stats::JobStats {
+        self
+    }
+
+    fn gauges(&self) -> &dyn crate::store::gauge_rows::GaugeStore {
         self
     }
 
