@@ -57,9 +57,12 @@ pub fn error(provider: &'static str, model: &str, code: ProviderErrorCode) {
         .increment(1);
 }
 
-/// A cache read in place of a model call: `hit` when the cache answered.
-pub fn cache_lookup(provider: &str, model: &str, hit: bool) {
-    let result = if hit { "hit" } else { "miss" };
-    metrics::counter!(MODEL_CACHE_LOOKUPS_TOTAL, "provider" => provider.to_string(), "model" => model.to_string(), "result" => result)
-        .increment(1);
+/// Cache reads in place of model calls: `hits` the cache answered, `misses` it did not.
+pub fn cache_lookups(provider: &str, model: &str, hits: u64, misses: u64) {
+    for (result, n) in [("hit", hits), ("miss", misses)] {
+        if n > 0 {
+            metrics::counter!(MODEL_CACHE_LOOKUPS_TOTAL, "provider" => provider.to_string(), "model" => model.to_string(), "result" => result)
+                .increment(n);
+        }
+    }
 }

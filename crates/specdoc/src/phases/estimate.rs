@@ -66,7 +66,7 @@ pub async fn estimate(
                 &CLASSIFY.version(),
                 opts.classify_chunk_tests,
             );
-            let cached = use_cache && gen.cache_get(&key).await.is_some();
+            let cached = use_cache && gen.cache_peek(&key).await.is_some();
             let calls = if cached {
                 0
             } else {
@@ -101,7 +101,7 @@ pub async fn estimate(
         })
         .collect();
     let cached = if use_cache {
-        gen.cache_get_many(&keys).await
+        gen.cache_peek_many(&keys).await
     } else {
         HashMap::new()
     };

@@ -142,15 +142,39 @@ impl Generator {
         }
     }
 
-    /// A cache read. A failing cache is an optimisation lost, not a failed document: the
-    /// error is logged and the read is a miss.
+    /// A cache read in place of a model call (counted as a hit or a miss). A failing cache
+    /// is an optimisation lost, not a failed document: the error is logged and the read is a
+    /// miss.
     async fn cache_get(&self, key: &str) -> Option<serde_json::Value> {
+        let v = self.cache_peek(key).await;
+        let i = self.info();
+        crate::model_metrics::cache_lookups(
+            &i.kind,
+            &i.model,
+            v.is_some() as u64,
+            v.is_none() as u64,
+        );
+        v
+    }
+
+    /// [`Self::cache_get`] for several keys at once.
+    async fn cache_get_many(&self, keys: &[String]) -> HashMap<String, serde_json::Value> {
+        let found = self.cache_peek_many(keys).await;
+        let i = self.info();
+        let hits = found.len() as u64;
+        crate::model_metrics::cache_lookups(
+            &i.kind,
+            &i.model,
+            hits,
+            (keys.len() as u64).saturating_sub(hits),
+        );
+        found
+    }
+
+    /// A cache read that replaces no call (an estimate looking ahead): not counted.
+    async fn cache_peek(&self, key: &str) -> Option<serde_json::Value> {
         match self.cache.get(key).await {
-            Ok(v) => {
-                let i = self.info();
-                crate::model_metrics::cache_lookup(&i.kind, &i.model, v.is_some());
-                v
-            }
+            Ok(v) => v,
             Err(e) => {
                 tracing::warn!(code = e.code(), error = %e, "cache read failed; treating as a miss");
                 None
@@ -158,8 +182,8 @@ impl Generator {
         }
     }
 
-    /// Several cache reads at once; a failure is logged and every read is a miss.
-    async fn cache_get_many(&self, keys: &[String]) -> HashMap<String, serde_json::Value> {
+    /// [`Self::cache_peek`] for several keys; a failure is logged and every read is a miss.
+    async fn cache_peek_many(&self, keys: &[String]) -> HashMap<String, serde_json::Value> {
         match self.cache.get_many(keys).await {
             Ok(v) => v.into_iter().collect(),
             Err(e) => {
