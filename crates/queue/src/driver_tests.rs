@@ -50,7 +50,7 @@ fn ok<T>(what: &str, r: crate::Result<T>) -> std::result::Result<T, String> {
 
 /// Every check of the suite, by name.
 pub fn checks() -> Vec<(&'static str, Check)> {
-    vec![
+    let lifecycle: Vec<(&'static str, Check)> = vec![
         ("complete_jobs_applies_once_per_running_attempt", |s| {
             Box::pin(complete_jobs_applies_once_per_running_attempt(s))
         }),
@@ -92,7 +92,11 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         ("unique_states_follow_the_job_state_bits", |s| {
             Box::pin(unique_states_follow_the_job_state_bits(s))
         }),
-    ]
+    ];
+    lifecycle
+        .into_iter()
+        .chain(crate::limits::checks::checks())
+        .collect()
 }
 
 /// Run every check, each on a fresh store from `fresh` (its guard, e.g. a temporary schema,
@@ -125,6 +129,7 @@ fn new_job(queue: &str) -> NewJob {
         unique_states: 0,
         metadata: serde_json::json!({}),
         tags: Vec::new(),
+        partition_key: None,
     }
 }
 

@@ -35,6 +35,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "dashboard indexes",
         include_str!("migrations/0006_dashboard_indexes.sql"),
     ),
+    (
+        7,
+        "concurrency limits, rate limits and fairness",
+        include_str!("migrations/0007_limits.sql"),
+    ),
 ];
 
 impl PgStore {

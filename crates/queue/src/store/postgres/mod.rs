@@ -27,12 +27,16 @@ use super::{
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, outcomes, Statements};
+use crate::limits::claim::claim_kinds;
+use crate::limits::{Declared, LimitStatus};
+use limits::PgLimits;
 use statements::PgStatements;
 
 mod config;
 mod insert;
 mod jobs;
 mod leader;
+mod limits;
 mod listener;
 mod maintenance;
 mod migrate;
@@ -77,6 +81,8 @@ struct Inner {
     shutdown: CancellationToken,
     limiter: Mutex<NotifyLimiter>,
     cooldown: Duration,
+    /// The limited kinds declared here, and when rate-limited queues have tokens again.
+    limits: crate::limits::Local,
 }
 
 impl Drop for Inner {
@@ -158,6 +164,7 @@ impl PgStore {
                 shutdown: CancellationToken::new(),
                 limiter: Mutex::new(NotifyLimiter::default()),
                 cooldown: config.notify_cooldown,
+                limits: crate::limits::Local::default(),
             }),
         })
     }
@@ -230,11 +237,25 @@ impl PgStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let c = self.inner.fetch_pool.get().await?;
-        let stmt = c.prepare_cached(include_str!("sql/fetch.sql")).await?;
-        let limit = limit as i64;
-        let rows = c.query(&stmt, &[&queue, &limit, &worker, &run]).await?;
-        let mut jobs: Vec<FetchedJob> = rows.iter().map(|r| fetched_from_row(r, queue)).collect();
+        let mut c = self.inner.fetch_pool.get().await?;
+        // Limited kinds first, in their own transaction (their rows locked), then jobs
+        // without limits in the free slots left.
+        let kinds = self.inner.limits.kinds_in(queue);
+        let mut jobs: Vec<FetchedJob> = Vec::new();
+        if !kinds.is_empty() {
+            let tx = c.transaction().await?;
+            let got =
+                claim_kinds(&mut PgLimits { c: &tx }, queue, &kinds, worker, run, limit).await?;
+            tx.commit().await?;
+            self.inner.limits.set_retry_at(queue, got.retry_at);
+            jobs = got.jobs;
+        }
+        if jobs.len() < limit {
+            let stmt = c.prepare_cached(include_str!("sql/fetch.sql")).await?;
+            let left = (limit - jobs.len()) as i64;
+            let rows = c.query(&stmt, &[&queue, &left, &worker, &run]).await?;
+            jobs.extend(rows.iter().map(|r| fetched_from_row(r, queue)));
+        }
         // Step jobs: their runs and outputs in one read (not one per step), then their
         // `started` events. Plain jobs pay for neither.
         let runs: Vec<i64> = jobs.iter().filter_map(|j| j.run_id).collect();
@@ -309,6 +330,22 @@ impl Store for PgStore {
 
     async fn fetch(&self, queue: &str, limit: usize, worker: &str) -> Result<Vec<FetchedJob>> {
         self.claim(queue, limit, worker, None).await
+    }
+
+    async fn declare_limits(&self, declared: &[Declared]) -> Result<()> {
+        PgStore::declare_limits(self, declared).await
+    }
+
+    async fn limits(&self) -> Result<Vec<LimitStatus>> {
+        self.limit_statuses().await
+    }
+
+    async fn set_limit_overrides(&self, kind: &str, overrides: &serde_json::Value) -> Result<bool> {
+        PgStore::set_limit_overrides(self, kind, overrides).await
+    }
+
+    fn throttled_until(&self, queue: &str) -> Option<DateTime<Utc>> {
+        self.inner.limits.retry_at(queue)
     }
 
     async fn fetch_run(

@@ -30,6 +30,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "dashboard indexes",
         include_str!("migrations/0005_dashboard_indexes.sql"),
     ),
+    (
+        6,
+        "concurrency limits, rate limits and fairness",
+        include_str!("migrations/0006_limits.sql"),
+    ),
 ];
 
 impl SqliteStore {

@@ -24,6 +24,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, outcomes, Statements};
+use crate::limits::{Declared, LimitStatus};
 use statements::SqliteStatements;
 
 mod claim;
@@ -31,6 +32,7 @@ mod config;
 mod insert;
 mod jobs;
 mod leader;
+mod limits;
 mod maintenance;
 mod migrate;
 mod rows;
@@ -62,6 +64,8 @@ pub struct SqliteStore {
 struct Inner {
     conn: Mutex<Connection>,
     wakeups: broadcast::Sender<Wakeup>,
+    /// The limited kinds declared here, and when rate-limited queues have tokens again.
+    limits: crate::limits::Local,
 }
 
 /// Register [`json_contains::contains`] as `specline_json_contains(doc, pattern)`, so the
@@ -116,6 +120,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
                 wakeups,
+                limits: crate::limits::Local::default(),
             }),
         })
     }
@@ -239,23 +244,25 @@ impl SqliteStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let queue = queue.to_string();
+        let kinds = self.inner.limits.kinds_in(queue);
+        let q = queue.to_string();
         let worker = worker.to_string();
-        let (jobs, wake) = self
+        let claimed = self
             .with_conn(move |conn| {
                 let now = now_us();
                 // Claiming jobs need not wait for fsync: a claim lost to a power cut leaves the
                 // job pending, never lost. The next durable commit syncs the WAL anyway.
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
-                let claimed = claim(conn, &queue, &worker, now, limit, run);
+                let claimed = claim(conn, &q, &worker, now, limit, run, &kinds);
                 conn.pragma_update(None, "synchronous", "FULL")?;
                 claimed
             })
             .await?;
-        for w in wake {
+        self.inner.limits.set_retry_at(queue, claimed.retry_at);
+        for w in claimed.wake {
             self.emit(w);
         }
-        Ok(jobs)
+        Ok(claimed.jobs)
     }
 
     /// Run `f` with the lifecycle's statements in one write transaction; the wake-ups its
@@ -339,6 +346,22 @@ impl Store for SqliteStore {
 
     async fn fetch(&self, queue: &str, limit: usize, worker: &str) -> Result<Vec<FetchedJob>> {
         self.claim(queue, limit, worker, None).await
+    }
+
+    async fn declare_limits(&self, declared: &[Declared]) -> Result<()> {
+        SqliteStore::declare_limits(self, declared).await
+    }
+
+    async fn limits(&self) -> Result<Vec<LimitStatus>> {
+        self.limit_statuses().await
+    }
+
+    async fn set_limit_overrides(&self, kind: &str, overrides: &serde_json::Value) -> Result<bool> {
+        SqliteStore::set_limit_overrides(self, kind, overrides).await
+    }
+
+    fn throttled_until(&self, queue: &str) -> Option<DateTime<Utc>> {
+        self.inner.limits.retry_at(queue)
     }
 
     async fn fetch_run(
