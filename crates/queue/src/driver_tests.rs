@@ -50,7 +50,7 @@ fn ok<T>(what: &str, r: crate::Result<T>) -> std::result::Result<T, String> {
 
 /// Every check of the suite, by name.
 pub fn checks() -> Vec<(&'static str, Check)> {
-    let lifecycle: Vec<(&'static str, Check)> = vec![
+    vec![
         ("complete_jobs_applies_once_per_running_attempt", |s| {
             Box::pin(complete_jobs_applies_once_per_running_attempt(s))
         }),
@@ -92,11 +92,7 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         ("unique_states_follow_the_job_state_bits", |s| {
             Box::pin(unique_states_follow_the_job_state_bits(s))
         }),
-    ];
-    lifecycle
-        .into_iter()
-        .chain(crate::limits::checks::checks())
-        .collect()
+    ]
 }
 
 /// Run every check, each on a fresh store from `fresh` (its guard, e.g. a temporary schema,
@@ -106,8 +102,20 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = (Arc<dyn Store>, G)>,
 {
+    run_checks(checks(), fresh).await
+}
+
+/// Run these checks as [`run`] does.
+pub async fn run_checks<F, Fut, G>(
+    checks: Vec<(&'static str, Check)>,
+    fresh: F,
+) -> Vec<(String, String)>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = (Arc<dyn Store>, G)>,
+{
     let mut failures = Vec::new();
-    for (name, check) in checks() {
+    for (name, check) in checks {
         let (store, guard) = fresh().await;
         if let Err(e) = check(store).await {
             failures.push((name.to_string(), e));

@@ -50,6 +50,8 @@ pub mod job;
 pub mod kind;
 mod lease;
 pub mod lifecycle;
+pub mod limit_checks;
+pub mod limited_claim;
 pub mod limits;
 mod listener;
 pub mod maintenance;

@@ -6,7 +6,7 @@
 //! period, globally and per partition). An operator overrides the numbers at runtime in the
 //! database ([`LimitValues`], `specline-enqueue limits set`), and every claim reads them.
 //!
-//! How it holds (the rules, decided once here for both drivers; see [`claim`]):
+//! How it holds (the rules, decided once in [`crate::limited_claim`] for both drivers):
 //! - the partition key is computed at insert ([`Limits::partition_of`]) and stored on the job,
 //!   so a claim never reads arguments; jobs without limits keep a NULL key and the plain fetch;
 //! - a claim of a limited kind locks the kind's row in `specline_limits` for its transaction,
@@ -27,14 +27,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub mod bucket;
-pub mod checks;
-pub mod claim;
-mod local;
 pub mod plan;
 
 pub use bucket::Bucket;
-pub use claim::{LimitRow, LimitStatements, ReadyPartition};
-pub(crate) use local::Local;
 
 /// Where a job's partition key comes from. A job whose key is missing (the field is absent
 /// or null) falls in the partition `""`, shared by all such jobs.

@@ -9,10 +9,10 @@ use super::rows::fetched_from_row;
 use super::PgStore;
 use crate::error::{Error, Result};
 use crate::job::FetchedJob;
-use crate::limits::claim::{PartitionClaim, PartitionScan};
-use crate::limits::{
-    Bucket, Declared, LimitRow, LimitStatements, LimitStatus, LimitValues, ReadyPartition,
+use crate::limited_claim::{
+    LimitRow, LimitStatements, PartitionClaim, PartitionScan, ReadyPartition,
 };
+use crate::limits::{Bucket, Declared, LimitStatus, LimitValues};
 
 /// The limited claim's statements on one transaction.
 pub(super) struct PgLimits<'a, C: GenericClient> {

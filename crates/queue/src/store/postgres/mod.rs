@@ -27,7 +27,7 @@ use super::{
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, outcomes, Statements};
-use crate::limits::claim::claim_kinds;
+use crate::limited_claim::claim_kinds;
 use crate::limits::{Declared, LimitStatus};
 use limits::PgLimits;
 use statements::PgStatements;
@@ -82,7 +82,7 @@ struct Inner {
     limiter: Mutex<NotifyLimiter>,
     cooldown: Duration,
     /// The limited kinds declared here, and when rate-limited queues have tokens again.
-    limits: crate::limits::Local,
+    limits: crate::limited_claim::Local,
 }
 
 impl Drop for Inner {
@@ -164,7 +164,7 @@ impl PgStore {
                 shutdown: CancellationToken::new(),
                 limiter: Mutex::new(NotifyLimiter::default()),
                 cooldown: config.notify_cooldown,
-                limits: crate::limits::Local::default(),
+                limits: crate::limited_claim::Local::default(),
             }),
         })
     }

@@ -7,10 +7,11 @@ use chrono::{DateTime, Utc};
 
 use super::limits::{fetched, SqliteLimits};
 use super::statements::SqliteStatements;
+use super::time::now_us;
 use crate::error::Result;
 use crate::job::FetchedJob;
 use crate::lifecycle;
-use crate::limits::claim::{claim_kinds, KindClaim};
+use crate::limited_claim::{claim_kinds, KindClaim};
 use crate::store::Wakeup;
 
 /// What a claim took, and when a rate limit that held jobs back has tokens again.
@@ -26,12 +27,14 @@ pub(super) fn claim(
     conn: &mut Connection,
     queue: &str,
     worker: &str,
-    now: i64,
     limit: usize,
     run: Option<i64>,
     kinds: &[String],
 ) -> Result<Claimed> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // The clock is read once the write lock is held, so the claims of processes sharing the
+    // file are stamped (and refill rate buckets) in the order they run.
+    let now = now_us();
     let limited = if kinds.is_empty() {
         KindClaim::default()
     } else {

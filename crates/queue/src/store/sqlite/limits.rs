@@ -8,10 +8,10 @@ use super::time::{from_micros, micros};
 use super::SqliteStore;
 use crate::error::{Error, Result};
 use crate::job::FetchedJob;
-use crate::limits::claim::{PartitionClaim, PartitionScan};
-use crate::limits::{
-    Bucket, Declared, LimitRow, LimitStatements, LimitStatus, LimitValues, ReadyPartition,
+use crate::limited_claim::{
+    LimitRow, LimitStatements, PartitionClaim, PartitionScan, ReadyPartition,
 };
+use crate::limits::{Bucket, Declared, LimitStatus, LimitValues};
 
 /// The limited claim's statements on the claim's transaction, at one `now` (microseconds).
 pub(super) struct SqliteLimits<'a> {

@@ -65,7 +65,7 @@ struct Inner {
     conn: Mutex<Connection>,
     wakeups: broadcast::Sender<Wakeup>,
     /// The limited kinds declared here, and when rate-limited queues have tokens again.
-    limits: crate::limits::Local,
+    limits: crate::limited_claim::Local,
 }
 
 /// Register [`json_contains::contains`] as `specline_json_contains(doc, pattern)`, so the
@@ -120,7 +120,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
                 wakeups,
-                limits: crate::limits::Local::default(),
+                limits: crate::limited_claim::Local::default(),
             }),
         })
     }
@@ -249,11 +249,10 @@ impl SqliteStore {
         let worker = worker.to_string();
         let claimed = self
             .with_conn(move |conn| {
-                let now = now_us();
                 // Claiming jobs need not wait for fsync: a claim lost to a power cut leaves the
                 // job pending, never lost. The next durable commit syncs the WAL anyway.
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
-                let claimed = claim(conn, &q, &worker, now, limit, run, &kinds);
+                let claimed = claim(conn, &q, &worker, limit, run, &kinds);
                 conn.pragma_update(None, "synchronous", "FULL")?;
                 claimed
             })

@@ -1,6 +1,6 @@
 -- Claim up to $2 due jobs of queue $1 (of run $4, if not null) for worker $3, in fetch
 -- order, skipping locked rows. Jobs of limited kinds (a partition key) are claimed by the
--- limited path (crate::limits::claim) instead.
+-- limited path (crate::limited_claim) instead.
 WITH picked AS (
   SELECT id FROM specline_jobs
   WHERE queue = $1 AND state IN ('available', 'scheduled', 'retryable') AND scheduled_at <= now()

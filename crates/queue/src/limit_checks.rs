@@ -1,14 +1,20 @@
-//! The limits' part of the driver conformance suite ([`crate::driver_tests`]): the limited
-//! claim on a real database, through [`Store::fetch`], as every driver must give it.
+//! The limits' conformance checks, beside the driver suite ([`crate::driver_tests`]): the
+//! limited claim on a real database, through [`Store::fetch`], as every driver must give it.
+//! A backend runs them as `tests/driver.rs` does:
+//!
+//! ```ignore
+//! let failures = specline_queue::limit_checks::run(|| async { (fresh_store().await, guard) }).await;
+//! assert!(failures.is_empty(), "{failures:#?}");
+//! ```
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 
-use super::{Declared, LimitValues, Rate};
-use crate::driver_tests::{Check, CheckResult};
+use crate::driver_tests::{run_checks, Check, CheckResult};
 use crate::job::{Completion, JobState, NewJob, Outcome};
+use crate::limits::{Declared, LimitValues, Rate};
 use crate::store::{Op, Store};
 
 macro_rules! ensure {
@@ -21,6 +27,15 @@ macro_rules! ensure {
 
 fn ok<T>(what: &str, r: crate::Result<T>) -> std::result::Result<T, String> {
     r.map_err(|e| format!("{what}: {e}"))
+}
+
+/// Run every check, each on a fresh store from `fresh` (see [`crate::driver_tests::run`]).
+pub async fn run<F, Fut, G>(fresh: F) -> Vec<(String, String)>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = (Arc<dyn Store>, G)>,
+{
+    run_checks(checks(), fresh).await
 }
 
 /// The checks, by name.

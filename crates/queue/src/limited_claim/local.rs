@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-use super::Declared;
+use crate::limits::Declared;
 
 #[derive(Debug, Default)]
 pub(crate) struct Local {

@@ -3,17 +3,21 @@
 //! Inside the driver's claim transaction: lock the kind's row (claims of one kind queue up
 //! here, so none sees a count another is about to change), count its running jobs up to the
 //! limit, refill its bucket, walk the partitions with due jobs round-robin from the cursor,
-//! hand out starts ([`super::plan::allocate`]), claim them, and write the cursor and the
+//! hand out starts ([`crate::limits::plan::allocate`]), claim them, and write the cursor and the
 //! buckets back. Nothing is counted on the way out of `running`: the counts are the jobs'
 //! own states, so a completion, retry, cancel or rescue frees its slot by changing state.
 
 use chrono::{DateTime, Utc};
 
-use super::bucket::{self, Bucket};
-use super::plan::{allocate, Visit};
-use super::LimitValues;
 use crate::error::Result;
 use crate::job::FetchedJob;
+use crate::limits::bucket::{self, Bucket};
+use crate::limits::plan::{allocate, Visit};
+use crate::limits::LimitValues;
+
+mod local;
+
+pub(crate) use local::Local;
 
 /// A limited kind's row, locked for the rest of the transaction.
 #[derive(Debug, Clone)]
