@@ -456,3 +456,153 @@ async fn postgres_global_limit_holds_when_a_process_is_sigkilled() {
 async fn sqlite_global_limit_holds_when_a_process_is_sigkilled() {
     global_limit(Harness::sqlite().await, true).await
 }
+
+/// Owner A has 1,000 jobs queued before owner B's 10, with at most one running per owner:
+/// B's jobs all start before A has finished 30 (the stated bound; round-robin gives B a
+/// start on every pass, so B's n-th job starts about when A's n-th does).
+async fn fairness(h: Harness) {
+    let client = Client::new(h.store.clone());
+    let owned = |owner: &str| {
+        NewJob::new(
+            &Owned {
+                owner: owner.into(),
+                ms: 5,
+            },
+            InsertOpts::default(),
+        )
+        .unwrap()
+    };
+    let heavy: Vec<NewJob> = (0..1000).map(|_| owned("a")).collect();
+    client.insert_many(heavy).await.unwrap();
+    let light: Vec<NewJob> = (0..10).map(|_| owned("b")).collect();
+    client.insert_many(light).await.unwrap();
+
+    let worker = Worker::builder(h.store.clone())
+        .registry(
+            Registry::new().register(|_c: JobContext, w: Owned| async move {
+                tokio::time::sleep(Duration::from_millis(w.ms)).await;
+                Ok(())
+            }),
+        )
+        .queue("owned", 8)
+        .poll_interval(Duration::from_millis(50))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    let b_done = |jobs: &[Job]| {
+        jobs.iter()
+            .filter(|j| j.args["owner"] == "b" && j.state == JobState::Completed)
+            .count()
+    };
+    loop {
+        let jobs = jobs_of(&h, "owned").await;
+        if b_done(&jobs) == 10 {
+            break;
+        }
+        assert!(Instant::now() < until, "owner b's jobs did not all run");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.shutdown(Duration::from_secs(5)).await.unwrap();
+
+    let jobs = jobs_of(&h, "owned").await;
+    let last_b_start = jobs
+        .iter()
+        .filter(|j| j.args["owner"] == "b")
+        .map(|j| j.attempted_at.unwrap())
+        .max()
+        .unwrap();
+    let a_finished_before = jobs
+        .iter()
+        .filter(|j| j.args["owner"] == "a" && j.state == JobState::Completed)
+        .filter(|j| j.finalized_at.unwrap() <= last_b_start)
+        .count();
+    assert!(
+        a_finished_before < 30,
+        "owner a finished {a_finished_before} jobs before owner b's last one started"
+    );
+    // One at a time per owner, at every moment (from the claim and finish times).
+    for owner in ["a", "b"] {
+        let intervals: Vec<(i64, i64)> = jobs
+            .iter()
+            .filter(|j| j.args["owner"] == owner && j.state == JobState::Completed)
+            .map(|j| {
+                (
+                    j.attempted_at.unwrap().timestamp_micros(),
+                    j.finalized_at.unwrap().timestamp_micros(),
+                )
+            })
+            .collect();
+        assert_eq!(max_overlap(&intervals), 1, "owner {owner}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_light_owner_starts_before_a_heavy_owner_finishes_30() {
+    fairness(Harness::pg().await).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_light_owner_starts_before_a_heavy_owner_finishes_30() {
+    fairness(Harness::sqlite().await).await
+}
+
+/// A rate of 100 starts per second shared by three worker processes, over at least 10 s:
+/// every 1 s window holds at most 100 + 10 starts (the bucket's capacity, a tenth of the
+/// rate, is the stated tolerance), and the 10 s after the first start hold 1,000 ± 10%.
+async fn rate_limit(h: Harness) {
+    const JOBS: usize = 1600;
+    let client = Client::new(h.store.clone());
+    let jobs: Vec<NewJob> = (0..JOBS)
+        .map(|_| NewJob::new(&Paced {}, InsertOpts::default()).unwrap())
+        .collect();
+    client.insert_many(jobs).await.unwrap();
+    let children: Vec<ChildWorker> = (0..3).map(|_| spawn_child(&h)).collect();
+    let until = Instant::now() + Duration::from_secs(60);
+    while (h.count(JobState::Completed).await as usize) < 1150 {
+        assert!(
+            Instant::now() < until,
+            "the workers fell far behind the rate: {:?}",
+            h.store.count_by_state(None).await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(children);
+
+    let mut starts: Vec<i64> = jobs_of(&h, "paced")
+        .await
+        .iter()
+        .filter_map(|j| j.attempted_at)
+        .map(|t| t.timestamp_micros())
+        .collect();
+    starts.sort();
+    let second = 1_000_000;
+    let tolerance = 10;
+    let mut busiest = 0;
+    for (i, &s) in starts.iter().enumerate() {
+        let in_window = starts[i..].iter().take_while(|&&t| t < s + second).count();
+        busiest = busiest.max(in_window);
+    }
+    assert!(
+        busiest <= RATE as usize + tolerance,
+        "{busiest} starts in one second with a rate of {RATE}/s"
+    );
+    let t0 = starts[0];
+    let in_ten = starts.iter().filter(|&&t| t < t0 + 10 * second).count();
+    assert!(
+        (900..=1100).contains(&in_ten),
+        "{in_ten} starts in the first 10 s at {RATE}/s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_rate_limit_holds_across_three_processes() {
+    rate_limit(Harness::pg().await).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_rate_limit_holds_across_three_processes() {
+    rate_limit(Harness::sqlite().await).await
+}
