@@ -221,6 +221,21 @@ async fn limited_claim_serves_partitions_round_robin_within_their_limit(
         fetch(&store, 10).await?.is_empty(),
         "a partition ran two jobs"
     );
+    // The operator's read: partitions by unfinished jobs, with running and pending counts.
+    let parts = ok("limit_partitions", store.limit_partitions(KIND, 10).await)?;
+    let seen: Vec<(&str, i64, i64)> = parts
+        .iter()
+        .map(|p| (p.key.as_str(), p.running, p.pending))
+        .collect();
+    ensure!(
+        seen == vec![("a", 1, 1), ("c", 1, 1), ("b", 1, 0)],
+        "partition counts: {seen:?}"
+    );
+    let status = ok("limits", store.limits().await)?;
+    ensure!(
+        status.len() == 1 && status[0].queues == vec![QUEUE.to_string()],
+        "the declared queues are not kept: {status:?}"
+    );
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::Rate;
 
 /// A bucket's state as stored.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Bucket {
     pub tokens: f64,
     pub refilled_at: DateTime<Utc>,

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub mod bucket;
+pub mod explain;
 pub mod plan;
 
 pub use bucket::Bucket;
@@ -194,7 +195,15 @@ impl LimitValues {
         if !v.is_object() {
             return Err("overrides must be a JSON object".into());
         }
-        LimitValues::default().merged(&v).map(|_| v)
+        let values = LimitValues::default().merged(&v)?;
+        for rate in [values.rate, values.partition_rate].into_iter().flatten() {
+            if rate.count == 0 || rate.per.is_zero() {
+                return Err(
+                    "a rate needs a count and a period (`per`, in ms) of at least 1".into(),
+                );
+            }
+        }
+        Ok(v)
     }
 
     fn merged(&self, overrides: &Value) -> std::result::Result<LimitValues, String> {
@@ -224,13 +233,25 @@ pub struct Declared {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LimitStatus {
     pub kind: String,
+    /// The queues the kind may be in, as the code declares them.
+    pub queues: Vec<String>,
     pub declared: LimitValues,
     pub overrides: Value,
     pub effective: LimitValues,
     pub running: i64,
     pub pending: i64,
-    /// Claims that found the kind at its concurrency or rate limit.
+    /// Claims that a limit (concurrency or rate, global or per partition) held back.
     pub throttled: i64,
+    /// The global rate's bucket as the last claim left it.
+    pub bucket: Option<Bucket>,
+}
+
+/// A partition's jobs (for `specline-enqueue queue show`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartitionCounts {
+    pub key: String,
+    pub running: i64,
+    pub pending: i64,
 }
 
 #[cfg(test)]
@@ -301,5 +322,7 @@ mod tests {
         assert!(LimitValues::parse_overrides("[1]").is_err());
         assert!(LimitValues::parse_overrides(r#"{"concurrency": -1}"#).is_err());
         assert!(LimitValues::parse_overrides(r#"{"concurrency": 3}"#).is_ok());
+        assert!(LimitValues::parse_overrides(r#"{"rate": {"count": 0, "per": 1000}}"#).is_err());
+        assert!(LimitValues::parse_overrides(r#"{"rate": {"count": 5, "per": 0}}"#).is_err());
     }
 }

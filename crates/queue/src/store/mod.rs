@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::job::{
     CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
 };
-use crate::limits::{Declared, LimitStatus};
+use crate::limits::{Declared, LimitStatus, PartitionCounts};
 use crate::run::{Run, RunCancelOutcome, RunEvent, RunSubmission, StepCompletion, Submitted};
 
 mod json_contains;
@@ -188,6 +188,11 @@ pub trait Store: Send + Sync + 'static {
     /// Every limited kind: its declared, overridden and effective limits, its running and
     /// pending jobs, and how many claims a limit held back.
     async fn limits(&self) -> Result<Vec<LimitStatus>>;
+
+    /// The partitions of a limited kind with the most unfinished jobs (at most `limit`), with
+    /// their running and pending counts: an operator's read, which counts the kind's
+    /// unfinished jobs (not for the hot path).
+    async fn limit_partitions(&self, kind: &str, limit: usize) -> Result<Vec<PartitionCounts>>;
 
     /// Replace a limited kind's overrides (a JSON object of [`crate::limits::LimitValues`]
     /// keys; `{}` removes them). Claims use them from their next transaction. False when no

@@ -12,7 +12,7 @@ use crate::job::FetchedJob;
 use crate::limited_claim::{
     LimitRow, LimitStatements, PartitionClaim, PartitionScan, ReadyPartition,
 };
-use crate::limits::{Bucket, Declared, LimitStatus, LimitValues};
+use crate::limits::{Bucket, Declared, LimitStatus, LimitValues, PartitionCounts};
 
 /// The limited claim's statements on one transaction.
 pub(super) struct PgLimits<'a, C: GenericClient> {
@@ -183,15 +183,17 @@ impl PgStore {
         let c = self.client().await?;
         let stmt = c
             .prepare_cached(
-                "INSERT INTO specline_limits (kind, declared) VALUES ($1, $2::text::jsonb)
-                 ON CONFLICT (kind) DO UPDATE SET declared = EXCLUDED.declared, updated_at = now()
-                 WHERE specline_limits.declared IS DISTINCT FROM EXCLUDED.declared",
+                "INSERT INTO specline_limits (kind, queues, declared) VALUES ($1, $2, $3::text::jsonb)
+                 ON CONFLICT (kind) DO UPDATE
+                 SET queues = EXCLUDED.queues, declared = EXCLUDED.declared, updated_at = now()
+                 WHERE specline_limits.declared IS DISTINCT FROM EXCLUDED.declared
+                    OR specline_limits.queues IS DISTINCT FROM EXCLUDED.queues",
             )
             .await?;
         for d in declared {
             let text =
                 serde_json::to_string(&d.values).map_err(|e| Error::Corrupt(e.to_string()))?;
-            c.execute(&stmt, &[&d.kind, &text]).await?;
+            c.execute(&stmt, &[&d.kind, &d.queues, &text]).await?;
         }
         self.inner.limits.declare(declared);
         Ok(())
@@ -207,7 +209,8 @@ impl PgStore {
                     WHERE j.kind = l.kind AND j.partition_key IS NOT NULL AND j.state = 'running'),
                    (SELECT count(*) FROM specline_jobs j
                     WHERE j.kind = l.kind AND j.partition_key IS NOT NULL
-                      AND j.state IN ('available', 'scheduled', 'retryable'))
+                      AND j.state IN ('available', 'scheduled', 'retryable')),
+                   l.queues, l.tokens, l.refilled_at
                  FROM specline_limits l ORDER BY l.kind",
                 &[],
             )
@@ -224,9 +227,40 @@ impl PgStore {
                     throttled: r.get(3),
                     running: r.get(4),
                     pending: r.get(5),
+                    queues: r.get(6),
+                    bucket: bucket(r.get(7), r.get(8)),
                 })
             })
             .collect()
+    }
+
+    /// The kind's partitions with the most unfinished jobs, with their counts.
+    pub(super) async fn limit_partitions(
+        &self,
+        kind: &str,
+        limit: usize,
+    ) -> Result<Vec<PartitionCounts>> {
+        let c = self.client().await?;
+        let limit = limit as i64;
+        let rows = c
+            .query(
+                "SELECT partition_key, count(*) FILTER (WHERE state = 'running'),
+                        count(*) FILTER (WHERE state <> 'running')
+                 FROM specline_jobs
+                 WHERE kind = $1 AND partition_key IS NOT NULL
+                   AND state IN ('available', 'scheduled', 'retryable', 'running')
+                 GROUP BY partition_key ORDER BY count(*) DESC, partition_key LIMIT $2",
+                &[&kind, &limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| PartitionCounts {
+                key: r.get(0),
+                running: r.get(1),
+                pending: r.get(2),
+            })
+            .collect())
     }
 
     /// Replace a kind's overrides (checked by the caller). False when no such kind is limited.

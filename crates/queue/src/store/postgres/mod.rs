@@ -28,7 +28,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, outcomes, Statements};
 use crate::limited_claim::claim_kinds;
-use crate::limits::{Declared, LimitStatus};
+use crate::limits::{Declared, LimitStatus, PartitionCounts};
 use limits::PgLimits;
 use statements::PgStatements;
 
@@ -338,6 +338,10 @@ impl Store for PgStore {
 
     async fn limits(&self) -> Result<Vec<LimitStatus>> {
         self.limit_statuses().await
+    }
+
+    async fn limit_partitions(&self, kind: &str, limit: usize) -> Result<Vec<PartitionCounts>> {
+        PgStore::limit_partitions(self, kind, limit).await
     }
 
     async fn set_limit_overrides(&self, kind: &str, overrides: &serde_json::Value) -> Result<bool> {

@@ -11,7 +11,7 @@ use crate::job::FetchedJob;
 use crate::limited_claim::{
     LimitRow, LimitStatements, PartitionClaim, PartitionScan, ReadyPartition,
 };
-use crate::limits::{Bucket, Declared, LimitStatus, LimitValues};
+use crate::limits::{Bucket, Declared, LimitStatus, LimitValues, PartitionCounts};
 
 /// The limited claim's statements on the claim's transaction, at one `now` (microseconds).
 pub(super) struct SqliteLimits<'a> {
@@ -206,25 +206,29 @@ impl LimitStatements for SqliteLimits<'_> {
 impl SqliteStore {
     /// Write the limits the code declares (one row per kind; the operator's overrides stay).
     pub(super) async fn declare_limits(&self, declared: &[Declared]) -> Result<()> {
-        let rows: Vec<(String, String)> = declared
+        let rows: Vec<(String, String, String)> = declared
             .iter()
             .map(|d| {
-                serde_json::to_string(&d.values)
-                    .map(|t| (d.kind.clone(), t))
-                    .map_err(|e| Error::Corrupt(e.to_string()))
+                Ok((
+                    d.kind.clone(),
+                    serde_json::to_string(&d.queues).map_err(|e| Error::Corrupt(e.to_string()))?,
+                    serde_json::to_string(&d.values).map_err(|e| Error::Corrupt(e.to_string()))?,
+                ))
             })
             .collect::<Result<_>>()?;
         self.with_conn(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO specline_limits (kind, declared, updated_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (kind) DO UPDATE SET declared = excluded.declared,
-                       updated_at = excluded.updated_at
-                     WHERE specline_limits.declared IS NOT excluded.declared",
+                    "INSERT INTO specline_limits (kind, queues, declared, updated_at)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (kind) DO UPDATE SET queues = excluded.queues,
+                       declared = excluded.declared, updated_at = excluded.updated_at
+                     WHERE specline_limits.declared IS NOT excluded.declared
+                        OR specline_limits.queues IS NOT excluded.queues",
                 )?;
-                for (kind, text) in &rows {
-                    stmt.execute(params![kind, text, super::time::now_us()])?;
+                for (kind, queues, text) in &rows {
+                    stmt.execute(params![kind, queues, text, super::time::now_us()])?;
                 }
             }
             tx.commit()?;
@@ -237,7 +241,18 @@ impl SqliteStore {
 
     /// Every limited kind with its limits and its running and pending jobs.
     pub(super) async fn limit_statuses(&self) -> Result<Vec<LimitStatus>> {
-        let rows: Vec<(String, String, String, i64, i64, i64)> = self
+        type Row = (
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            String,
+            Option<f64>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = self
             .with_conn(|conn| {
                 let mut stmt = conn.prepare_cached(
                     "SELECT l.kind, l.declared, l.overrides, l.throttled,
@@ -245,30 +260,72 @@ impl SqliteStore {
                         WHERE j.kind = l.kind AND j.partition_key IS NOT NULL AND j.state = 'running'),
                        (SELECT count(*) FROM specline_jobs j
                         WHERE j.kind = l.kind AND j.partition_key IS NOT NULL
-                          AND j.state IN ('available', 'scheduled', 'retryable'))
+                          AND j.state IN ('available', 'scheduled', 'retryable')),
+                       l.queues, l.tokens, l.refilled_at
                      FROM specline_limits l ORDER BY l.kind",
                 )?;
                 let rows = stmt.query_map([], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                    ))
                 })?;
                 Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
             })
             .await?;
         rows.into_iter()
-            .map(|(kind, declared, overrides, throttled, running, pending)| {
-                let declared: LimitValues = json("declared limits", &declared)?;
-                let overrides: serde_json::Value = json("limit overrides", &overrides)?;
-                Ok(LimitStatus {
-                    kind,
-                    effective: declared.with_overrides(&overrides),
-                    declared,
-                    overrides,
-                    throttled,
-                    running,
-                    pending,
-                })
-            })
+            .map(
+                |(kind, declared, overrides, throttled, running, pending, queues, tokens, at)| {
+                    let declared: LimitValues = json("declared limits", &declared)?;
+                    let overrides: serde_json::Value = json("limit overrides", &overrides)?;
+                    Ok(LimitStatus {
+                        kind,
+                        queues: json("limit queues", &queues)?,
+                        bucket: bucket(tokens, at),
+                        effective: declared.with_overrides(&overrides),
+                        declared,
+                        overrides,
+                        throttled,
+                        running,
+                        pending,
+                    })
+                },
+            )
             .collect()
+    }
+
+    /// The kind's partitions with the most unfinished jobs, with their counts.
+    pub(super) async fn limit_partitions(
+        &self,
+        kind: &str,
+        limit: usize,
+    ) -> Result<Vec<PartitionCounts>> {
+        let kind = kind.to_string();
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT partition_key, sum(state = 'running'), sum(state <> 'running')
+                 FROM specline_jobs
+                 WHERE kind = ?1 AND partition_key IS NOT NULL
+                   AND state IN ('available', 'scheduled', 'retryable', 'running')
+                 GROUP BY partition_key ORDER BY count(*) DESC, partition_key LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![kind, limit as i64], |r| {
+                Ok(PartitionCounts {
+                    key: r.get(0)?,
+                    running: r.get(1)?,
+                    pending: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
     }
 
     /// Replace a kind's overrides (checked by the caller). False when no such kind is limited.

@@ -24,7 +24,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, outcomes, Statements};
-use crate::limits::{Declared, LimitStatus};
+use crate::limits::{Declared, LimitStatus, PartitionCounts};
 use statements::SqliteStatements;
 
 mod claim;
@@ -353,6 +353,10 @@ impl Store for SqliteStore {
 
     async fn limits(&self) -> Result<Vec<LimitStatus>> {
         self.limit_statuses().await
+    }
+
+    async fn limit_partitions(&self, kind: &str, limit: usize) -> Result<Vec<PartitionCounts>> {
+        SqliteStore::limit_partitions(self, kind, limit).await
     }
 
     async fn set_limit_overrides(&self, kind: &str, overrides: &serde_json::Value) -> Result<bool> {

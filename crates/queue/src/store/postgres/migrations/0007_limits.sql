@@ -16,12 +16,13 @@ CREATE INDEX specline_jobs_fetch_limited
 CREATE INDEX specline_jobs_running_limited ON specline_jobs (kind, partition_key)
   WHERE state = 'running' AND partition_key IS NOT NULL;
 
--- One row per limited kind: the limits declared in code (written by each worker at start),
+-- One row per limited kind: its queues and the limits declared in code (written by each worker at start),
 -- the operator's overrides (a JSON object whose keys replace the declared ones), and the
 -- claim's state: the round-robin cursor and the global token bucket. A claim of the kind
 -- locks this row, so claims of one kind never race.
 CREATE TABLE specline_limits (
   kind        text PRIMARY KEY,
+  queues      text[] NOT NULL DEFAULT '{}',
   declared    jsonb NOT NULL DEFAULT '{}',
   overrides   jsonb NOT NULL DEFAULT '{}',
   cursor      text,

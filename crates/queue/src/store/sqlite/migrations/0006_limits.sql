@@ -14,6 +14,7 @@ CREATE INDEX specline_jobs_running_limited ON specline_jobs (kind, partition_key
 
 CREATE TABLE specline_limits (
   kind        TEXT PRIMARY KEY,
+  queues      TEXT NOT NULL DEFAULT '[]',
   declared    TEXT NOT NULL DEFAULT '{}',
   overrides   TEXT NOT NULL DEFAULT '{}',
   cursor      TEXT,
