@@ -1,9 +1,12 @@
 //! What a store keeps in memory about limits: the limited kinds its workers declared, by
-//! queue (only those take the limited claim path), and when a rate-limited queue's tokens
-//! return (so a producer sleeps until then instead of polling).
+//! queue (only those take the limited claim path), and when a queue whose claim a limit held
+//! back is worth claiming again: when a rate's tokens return, or, for a concurrency limit,
+//! after a short backoff that doubles while the limit keeps holding (a slot frees when a
+//! job finishes on any worker, which no wake-up announces).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -12,8 +15,15 @@ use crate::limits::Declared;
 #[derive(Debug, Default)]
 pub(crate) struct Local {
     kinds_by_queue: Mutex<HashMap<String, Vec<String>>>,
-    retry_at: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// By queue: when to claim again, and how many claims in a row a limit held back with
+    /// nothing claimed.
+    retry_at: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
 }
+
+/// The first look-again delay after a claim a limit held back.
+const FIRST_BACKOFF: Duration = Duration::from_millis(5);
+/// The longest (a worker polls at least this often anyway).
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 impl Local {
     pub(crate) fn declare(&self, declared: &[Declared]) {
@@ -42,21 +52,35 @@ impl Local {
             .unwrap_or_default()
     }
 
-    pub(crate) fn set_retry_at(&self, queue: &str, at: Option<DateTime<Utc>>) {
+    /// Note what a claim of `queue` found: whether a limit held due jobs back, when a rate's
+    /// tokens return, and whether it claimed anything.
+    pub(crate) fn after_claim(
+        &self,
+        queue: &str,
+        throttled: bool,
+        tokens_at: Option<DateTime<Utc>>,
+        claimed_any: bool,
+    ) {
         let mut map = self.retry_at.lock().unwrap_or_else(|e| e.into_inner());
-        match at {
-            Some(at) => {
-                map.insert(queue.to_string(), at);
-            }
-            None => {
-                map.remove(queue);
-            }
+        if !throttled && tokens_at.is_none() {
+            map.remove(queue);
+            return;
         }
+        let streak = match map.get(queue) {
+            Some((_, n)) if !claimed_any => n.saturating_add(1),
+            _ => 0,
+        };
+        let backoff = FIRST_BACKOFF
+            .saturating_mul(1u32 << streak.min(16))
+            .min(MAX_BACKOFF);
+        // A rate that held jobs back decides: nothing starts before its tokens return.
+        let at = tokens_at.unwrap_or_else(|| crate::clock::in_future(backoff));
+        map.insert(queue.to_string(), (at, streak));
     }
 
-    /// When the queue's rate-limited tokens return, if that is still ahead.
+    /// When the queue is worth claiming again, if that is still ahead.
     pub(crate) fn retry_at(&self, queue: &str) -> Option<DateTime<Utc>> {
         let map = self.retry_at.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(queue).copied().filter(|at| *at > Utc::now())
+        map.get(queue).map(|e| e.0).filter(|at| *at > Utc::now())
     }
 }

@@ -199,8 +199,11 @@ pub trait Store: Send + Sync + 'static {
     /// worker ever declared the kind.
     async fn set_limit_overrides(&self, kind: &str, overrides: &serde_json::Value) -> Result<bool>;
 
-    /// When a rate limit that held back this process's last claim of `queue` has tokens
-    /// again, if that is still ahead: the producer sleeps until then rather than polling.
+    /// When `queue` is worth claiming again after a limit held back this process's last
+    /// claim of it, if that is still ahead: when a rate's tokens return, or after a short
+    /// backoff (5 ms, doubling up to 1 s while the limit holds) for a concurrency limit,
+    /// whose slots free when jobs finish on any worker. The producer looks again then
+    /// rather than at its poll interval.
     fn throttled_until(&self, _queue: &str) -> Option<DateTime<Utc>> {
         None
     }

@@ -247,7 +247,9 @@ impl PgStore {
             let got =
                 claim_kinds(&mut PgLimits { c: &tx }, queue, &kinds, worker, run, limit).await?;
             tx.commit().await?;
-            self.inner.limits.set_retry_at(queue, got.retry_at);
+            self.inner
+                .limits
+                .after_claim(queue, got.throttled, got.retry_at, !got.jobs.is_empty());
             jobs = got.jobs;
         }
         if jobs.len() < limit {

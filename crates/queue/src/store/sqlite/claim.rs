@@ -11,14 +11,22 @@ use super::time::now_us;
 use crate::error::Result;
 use crate::job::FetchedJob;
 use crate::lifecycle;
-use crate::limited_claim::{claim_kinds, KindClaim};
+use crate::limited_claim::claim_kinds;
 use crate::store::Wakeup;
 
-/// What a claim took, and when a rate limit that held jobs back has tokens again.
+/// What a claim took, and what the limited path found (when the queue has limited kinds).
 pub(super) struct Claimed {
     pub jobs: Vec<FetchedJob>,
     pub wake: Vec<Wakeup>,
+    pub limited: Option<LimitedFound>,
+}
+
+/// What limited kinds' claim found: whether a limit held jobs back, when a rate's tokens
+/// return, whether it claimed anything.
+pub(super) struct LimitedFound {
+    pub throttled: bool,
     pub retry_at: Option<DateTime<Utc>>,
+    pub claimed_any: bool,
 }
 
 /// Claim up to `limit` due jobs of `queue` (of run `run`, if given) for `worker`: of the
@@ -35,13 +43,19 @@ pub(super) fn claim(
     // The clock is read once the write lock is held, so the claims of processes sharing the
     // file are stamped (and refill rate buckets) in the order they run.
     let now = now_us();
-    let limited = if kinds.is_empty() {
-        KindClaim::default()
+    let (mut jobs, limited) = if kinds.is_empty() {
+        (Vec::new(), None)
     } else {
         let mut st = SqliteLimits { conn: &tx, now };
-        futures::executor::block_on(claim_kinds(&mut st, queue, kinds, worker, run, limit))?
+        let got =
+            futures::executor::block_on(claim_kinds(&mut st, queue, kinds, worker, run, limit))?;
+        let found = LimitedFound {
+            throttled: got.throttled,
+            retry_at: got.retry_at,
+            claimed_any: !got.jobs.is_empty(),
+        };
+        (got.jobs, Some(found))
     };
-    let mut jobs = limited.jobs;
     let left = limit.saturating_sub(jobs.len());
     if left > 0 {
         let mut stmt = tx.prepare_cached(
@@ -81,6 +95,6 @@ pub(super) fn claim(
     Ok(Claimed {
         jobs,
         wake,
-        retry_at: limited.retry_at,
+        limited,
     })
 }

@@ -257,7 +257,14 @@ impl SqliteStore {
                 claimed
             })
             .await?;
-        self.inner.limits.set_retry_at(queue, claimed.retry_at);
+        if let Some(limited) = &claimed.limited {
+            self.inner.limits.after_claim(
+                queue,
+                limited.throttled,
+                limited.retry_at,
+                limited.claimed_any,
+            );
+        }
         for w in claimed.wake {
             self.emit(w);
         }
