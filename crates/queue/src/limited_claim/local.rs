@@ -22,8 +22,8 @@ pub(crate) struct Local {
 
 /// The first look-again delay after a claim a limit held back.
 const FIRST_BACKOFF: Duration = Duration::from_millis(5);
-/// The longest (a worker polls at least this often anyway).
-const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest: a slot freed by another process is seen within this.
+const MAX_BACKOFF: Duration = Duration::from_millis(200);
 
 impl Local {
     pub(crate) fn declare(&self, declared: &[Declared]) {
@@ -40,6 +40,16 @@ impl Local {
                 }
             }
         }
+    }
+
+    /// The queues with limited kinds declared here.
+    pub(crate) fn limited_queues(&self) -> Vec<String> {
+        self.kinds_by_queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
     }
 
     /// The limited kinds declared for `queue`, in name order.

@@ -125,6 +125,10 @@ pub struct KindClaim {
 
 /// Partitions read per statement of the walk.
 const SCAN_BATCH: usize = 256;
+/// Partitions a claim may visit beyond one per start it may make: partitions still at their
+/// limit are walked past, and a claim stops after this many of them (the next one goes on
+/// from its cursor), so its cost follows what it claims, not the number of partitions.
+const SLACK: usize = 64;
 
 /// Claim up to `want` jobs of the limited `kind` in `queue` for `worker`.
 pub async fn claim_kind<S: LimitStatements>(
@@ -161,11 +165,9 @@ pub async fn claim_kind<S: LimitStatements>(
     }
 
     // Walk the partitions with due jobs from the cursor, wrapping once, until their free
-    // slots cover the budget. Visiting is bounded: a claim looks at no more partitions than
-    // a few per start it may make.
-    let max_visits = (budget as usize)
-        .saturating_mul(4)
-        .saturating_add(SCAN_BATCH);
+    // slots cover the budget, visiting at most one partition per start it may make plus
+    // `SLACK`.
+    let max_visits = (budget as usize).saturating_add(SLACK);
     let running_cap = v.per_partition.map(i64::from).unwrap_or(0);
     let mut visits: Vec<Visit> = Vec::new();
     let mut buckets: Vec<(String, Bucket)> = Vec::new();
@@ -180,13 +182,13 @@ pub async fn claim_kind<S: LimitStatements>(
             kind,
             run,
             after: after.as_deref(),
-            max: SCAN_BATCH,
+            max: SCAN_BATCH.min(max_visits - visited).max(1),
             now,
             running_cap,
             buckets: v.partition_rate.is_some(),
         };
         let batch = st.ready_partitions(&scan).await?;
-        let full = batch.len() == SCAN_BATCH;
+        let full = batch.len() == scan.max;
         for p in batch {
             if covered >= budget || visited >= max_visits {
                 break 'walk;

@@ -201,7 +201,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// When `queue` is worth claiming again after a limit held back this process's last
     /// claim of it, if that is still ahead: when a rate's tokens return, or after a short
-    /// backoff (5 ms, doubling up to 1 s while the limit holds) for a concurrency limit,
+    /// backoff (5 ms, doubling up to 200 ms while the limit holds) for a concurrency limit,
     /// whose slots free when jobs finish on any worker. The producer looks again then
     /// rather than at its poll interval.
     fn throttled_until(&self, _queue: &str) -> Option<DateTime<Utc>> {

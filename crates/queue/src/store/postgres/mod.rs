@@ -365,7 +365,13 @@ impl Store for PgStore {
     }
 
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {
-        PgStore::complete(self, batch).await
+        let done = PgStore::complete(self, batch).await?;
+        // A finished job frees its slot under its kind's limits: this process's producers of
+        // limited queues look again now (other processes' find it by their backoff).
+        for q in self.inner.limits.limited_queues() {
+            let _ = self.inner.wakeups.send(Wakeup::Inserted(q));
+        }
+        Ok(done)
     }
 
     async fn register_worker(&self, worker: &str, queues: &[String]) -> Result<()> {

@@ -385,7 +385,13 @@ impl Store for SqliteStore {
     }
 
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {
-        self.complete_batch(batch).await
+        let done = self.complete_batch(batch).await?;
+        // A finished job frees its slot under its kind's limits: this process's producers of
+        // limited queues look again now (other processes' find it by their backoff).
+        for q in self.inner.limits.limited_queues() {
+            self.emit(Wakeup::Inserted(q));
+        }
+        Ok(done)
     }
 
     async fn register_worker(&self, worker: &str, queues: &[String]) -> Result<()> {
