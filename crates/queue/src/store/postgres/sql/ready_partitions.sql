@@ -21,7 +21,7 @@ SELECT walk.k,
                  AND ($6::bigint IS NULL OR d.run_id = $6)),
        CASE WHEN $7::bigint > 0 THEN
          (SELECT count(*) FROM (SELECT 1 FROM specline_jobs r
-                                WHERE r.kind = $2 AND r.partition_key = walk.k
+                                WHERE r.kind = $2 AND r.partition_key = walk.k AND r.partition_key IS NOT NULL
                                   AND r.state = 'running' LIMIT $7) c)
        ELSE 0 END,
        b.tokens, b.refilled_at
