@@ -18,12 +18,12 @@ use anyhow::{bail, Context};
 use clap::Args;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use specline_queue::limits::Declared;
 use specline_queue::pipeline::{Step, StepContext, StepKind};
 use specline_queue::{
     Client, InsertOpts, JobContext, JobError, JobKind, JobState, KindOptions, Limits, NewJob,
     PartitionBy, Pipeline, Registry, RunStatus, SubmitOpts, Worker, WorkerConfig,
 };
-use specline_queue::limits::Declared;
 
 use crate::db::{self, BackendArg, DbArgs};
 use crate::scratch_schema::ScratchSchema;
@@ -114,7 +114,9 @@ impl JobKind for Partitioned {
     fn options() -> KindOptions {
         KindOptions {
             max_attempts: 1,
-            limits: Limits::new().partition(PartitionBy::Arg("p")).per_partition(1),
+            limits: Limits::new()
+                .partition(PartitionBy::Arg("p"))
+                .per_partition(1),
             ..KindOptions::default()
         }
     }

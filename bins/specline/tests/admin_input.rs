@@ -75,7 +75,12 @@ fn limits_are_exact_or_refused() {
 #[test]
 fn limit_overrides_are_checked_before_they_are_stored() {
     let data = tempfile::tempdir().unwrap();
-    for bad in ["not json", "[1]", r#"{"concurrency": -1}"#, r#"{"concurency": 2}"#] {
+    for bad in [
+        "not json",
+        "[1]",
+        r#"{"concurrency": -1}"#,
+        r#"{"concurency": 2}"#,
+    ] {
         refused(
             &admin(data.path(), &["limits", "set", "analyze_repository", bad]),
             "INVALID_LIMITS",
@@ -83,7 +88,10 @@ fn limit_overrides_are_checked_before_they_are_stored() {
     }
     // A well-formed override for a kind no worker declared is refused too.
     refused(
-        &admin(data.path(), &["limits", "set", "no_such_kind", r#"{"concurrency": 2}"#]),
+        &admin(
+            data.path(),
+            &["limits", "set", "no_such_kind", r#"{"concurrency": 2}"#],
+        ),
         "LIMIT_NOT_FOUND",
     );
     let out = admin(data.path(), &["limits", "show"]);
