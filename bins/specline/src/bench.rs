@@ -357,9 +357,9 @@ async fn burn<K: JobKind>(
     }
     println!("peak rss: {:.1} MiB", peak_rss_mib().unwrap_or(0.0));
     println!(
-        "burn-down ({}): {n} jobs completed in {:.2}s",
-        K::KIND,
-        took.as_secs_f64()
+        "burn-down: {n} jobs completed in {:.2}s ({})",
+        took.as_secs_f64(),
+        K::KIND
     );
     Ok(n as f64 / took.as_secs_f64())
 }
