@@ -52,6 +52,12 @@ pub enum Command {
     /// The HTTP API's access tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// The engine's concurrency and rate limits: show, override, clear.
+    #[command(subcommand)]
+    Limits(limits::LimitsCommand),
+    /// A queue's jobs and why they wait.
+    #[command(subcommand)]
+    Queue(limits::QueueCommand),
 }
 
 /// What to analyze: shared by `specline-enqueue analyze` and `specline analyze`.
@@ -285,6 +291,8 @@ macro_rules! say {
     };
 }
 
+mod limits;
+
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
@@ -313,6 +321,8 @@ impl Tools {
             Command::Analysis(c) => self.analysis_command(c).await,
             Command::Watch(c) => self.watch_command(c).await,
             Command::Token(c) => self.token_command(c).await,
+            Command::Limits(c) => self.limits_command(&client, c).await,
+            Command::Queue(c) => self.queue_command(&client, c).await,
         }
     }
 

@@ -2,6 +2,9 @@
 //!
 //! - Burn-down (default): insert N no-op jobs in bulk, then run a worker until every one is
 //!   recorded `completed`; the last line of the phase is `<jobs/s> jobs/s`.
+//!   With `--partitions P`, the same burn-down runs twice in one run, without limits and with
+//!   at most `--partition-limit` running per partition over P partitions; the last line is
+//!   the second's share of the first.
 //! - Latency (`--latency --rate R`): insert one job at a time at a fixed arrival rate while a
 //!   worker runs; report enqueue-to-start latency percentiles.
 //!
@@ -15,10 +18,11 @@ use anyhow::{bail, Context};
 use clap::Args;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use specline_queue::limits::Declared;
 use specline_queue::pipeline::{Step, StepContext, StepKind};
 use specline_queue::{
-    Client, InsertOpts, JobContext, JobError, JobKind, JobState, KindOptions, NewJob, Pipeline,
-    Registry, RunStatus, SubmitOpts, Worker, WorkerConfig,
+    Client, InsertOpts, JobContext, JobError, JobKind, JobState, KindOptions, Limits, NewJob,
+    PartitionBy, Pipeline, Registry, RunStatus, SubmitOpts, Worker, WorkerConfig,
 };
 
 use crate::db::{self, BackendArg, DbArgs};
@@ -68,6 +72,14 @@ pub struct BenchArgs {
     /// (the dashboard bench's table, plus ready and running jobs in one queue).
     #[arg(long)]
     pub gauges: bool,
+    /// Burn down the same jobs twice in one run, without limits and then spread over this
+    /// many partitions with at most `--partition-limit` running per partition, and report
+    /// the second as a share of the first.
+    #[arg(long, default_value_t = 0)]
+    pub partitions: u64,
+    /// Most jobs running at once per partition, with --partitions.
+    #[arg(long, default_value_t = 1)]
+    pub partition_limit: u32,
     /// Keep the data: reuse `--schema` as it is (created if missing) and drop nothing, or keep
     /// the SQLite file at `--sqlite-path`. Without it the bench works in a schema it creates
     /// (`--schema`, which must not exist yet, or a fresh name) and drops only that one.
@@ -88,6 +100,27 @@ impl JobKind for Noop {
     fn options() -> KindOptions {
         KindOptions {
             max_attempts: 1,
+            ..KindOptions::default()
+        }
+    }
+}
+
+/// A no-op job in one of `--partitions` partitions, at most one running per partition
+/// (`--partition-limit` overrides it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Partitioned {
+    p: u64,
+}
+
+impl JobKind for Partitioned {
+    const KIND: &'static str = "bench_partitioned";
+    const QUEUE: &'static str = "bench_partitioned";
+    fn options() -> KindOptions {
+        KindOptions {
+            max_attempts: 1,
+            limits: Limits::new()
+                .partition(PartitionBy::Arg("p"))
+                .per_partition(1),
             ..KindOptions::default()
         }
     }
@@ -150,8 +183,8 @@ async fn prepare(args: &BenchArgs) -> anyhow::Result<Target> {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if args.concurrency == 0 || args.fetch_max == 0 {
-        bail!("--concurrency and --fetch-max must be at least 1");
+    if args.concurrency == 0 || args.fetch_max == 0 || args.partition_limit == 0 {
+        bail!("--concurrency, --fetch-max and --partition-limit must be at least 1");
     }
     let mut target = prepare(&args).await?;
     let result = measure(&args, &target).await;
@@ -222,6 +255,48 @@ async fn burn_down(
     args: &BenchArgs,
     store: Arc<dyn specline_queue::store::Store>,
 ) -> anyhow::Result<()> {
+    if args.partitions == 0 {
+        let rate = burn(args, store, |_| Noop { sent_us: 0 }).await?;
+        println!("{rate:.0} jobs/s");
+        return Ok(());
+    }
+    // The same burn-down twice in one run: without limits, then with at most
+    // `--partition-limit` running per partition over `--partitions` partitions.
+    let plain = burn(args, store.clone(), |_| Noop { sent_us: 0 }).await?;
+    let partitions = args.partitions;
+    // The kind declares one running per partition; another `--partition-limit` is set the
+    // way an operator would, as an override in the database.
+    let spec = Partitioned::spec();
+    store
+        .declare_limits(&[Declared {
+            kind: spec.kind.clone(),
+            queues: spec.queues.clone(),
+            values: spec.options.limits.values.clone(),
+        }])
+        .await?;
+    store
+        .set_limit_overrides(
+            Partitioned::KIND,
+            &serde_json::json!({ "per_partition": args.partition_limit }),
+        )
+        .await?;
+    let limited = burn(args, store, move |i| Partitioned { p: i % partitions }).await?;
+    println!("unlimited: {plain:.0} jobs/s");
+    println!(
+        "partitioned ({partitions} partitions, at most {} running each): {limited:.0} jobs/s",
+        args.partition_limit
+    );
+    println!("{:.1}% of unlimited", limited / plain * 100.0);
+    Ok(())
+}
+
+/// Insert `args.jobs` jobs made by `make` in bulk, run a worker until every one is recorded
+/// `completed`, and return the jobs per second of the run.
+async fn burn<K: JobKind>(
+    args: &BenchArgs,
+    store: Arc<dyn specline_queue::store::Store>,
+    make: impl Fn(u64) -> K,
+) -> anyhow::Result<f64> {
     let client = Client::new(store.clone());
     let n = args.jobs;
     let started = Instant::now();
@@ -229,29 +304,30 @@ async fn burn_down(
     let mut inserted = 0u64;
     while inserted < n {
         let batch = chunk.min(n - inserted);
-        let jobs: Vec<NewJob> = (0..batch)
-            .map(|_| NewJob::new(&Noop { sent_us: 0 }, InsertOpts::default()))
+        let jobs: Vec<NewJob> = (inserted..inserted + batch)
+            .map(|i| NewJob::new(&make(i), InsertOpts::default()))
             .collect::<Result<_, _>>()?;
         client.insert_many(jobs).await?;
         inserted += batch;
     }
     let took = started.elapsed();
     println!(
-        "inserted {n} jobs in {:.2}s ({:.0} jobs/s)",
+        "{}: inserted {n} jobs in {:.2}s ({:.0} jobs/s)",
+        K::KIND,
         took.as_secs_f64(),
         n as f64 / took.as_secs_f64()
     );
 
     let done = Arc::new(AtomicU64::new(0));
     let d = done.clone();
-    let registry = Registry::new().register(move |_ctx: JobContext, _job: Noop| {
+    let registry = Registry::new().register(move |_ctx: JobContext, _job: K| {
         d.fetch_add(1, Ordering::Relaxed);
         async { Ok(()) }
     });
     let started = Instant::now();
     let worker = Worker::builder(store.clone())
         .registry(registry)
-        .queue(Noop::QUEUE, args.concurrency)
+        .queue(K::QUEUE, args.concurrency)
         .config(worker_config(args))
         .build()?
         .start()
@@ -277,7 +353,7 @@ async fn burn_down(
     worker.shutdown(Duration::from_secs(60)).await?;
     let took = started.elapsed();
     let completed = client
-        .counts(Some(Noop::QUEUE))
+        .counts(Some(K::QUEUE))
         .await?
         .into_iter()
         .find(|(s, _)| *s == JobState::Completed)
@@ -288,11 +364,11 @@ async fn burn_down(
     }
     println!("peak rss: {:.1} MiB", peak_rss_mib().unwrap_or(0.0));
     println!(
-        "burn-down: {n} jobs completed in {:.2}s",
-        took.as_secs_f64()
+        "burn-down: {n} jobs completed in {:.2}s ({})",
+        took.as_secs_f64(),
+        K::KIND
     );
-    println!("{:.0} jobs/s", n as f64 / took.as_secs_f64());
-    Ok(())
+    Ok(n as f64 / took.as_secs_f64())
 }
 
 async fn latency(

@@ -1,5 +1,6 @@
 //! The operator commands refuse meaningless input with a code instead of guessing: an empty
-//! idempotency key, a zero or out-of-range `--limit`; a valid limit returns exactly that many.
+//! idempotency key, a zero or out-of-range `--limit`, limit overrides that are not limit
+//! values or name no limited kind; a valid limit returns exactly that many.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -69,4 +70,34 @@ fn limits_are_exact_or_refused() {
     let out = admin(data.path(), &["job", "list", "--limit", "3"]);
     assert_succeeded(&out);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
+}
+
+#[test]
+fn limit_overrides_are_checked_before_they_are_stored() {
+    let data = tempfile::tempdir().unwrap();
+    for bad in [
+        "not json",
+        "[1]",
+        r#"{"concurrency": -1}"#,
+        r#"{"concurency": 2}"#,
+    ] {
+        refused(
+            &admin(data.path(), &["limits", "set", "analyze_repository", bad]),
+            "INVALID_LIMITS",
+        );
+    }
+    // A well-formed override for a kind no worker declared is refused too.
+    refused(
+        &admin(
+            data.path(),
+            &["limits", "set", "no_such_kind", r#"{"concurrency": 2}"#],
+        ),
+        "LIMIT_NOT_FOUND",
+    );
+    let out = admin(data.path(), &["limits", "show"]);
+    assert_succeeded(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no limited kinds"));
+    let out = admin(data.path(), &["queue", "show", "analyze"]);
+    assert_succeeded(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("queue analyze: 0 running, 0 pending"));
 }

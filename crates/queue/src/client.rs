@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::job::{CancelOutcome, InsertOpts, Inserted, Job, JobFilter, NewJob};
 use crate::kind::JobKind;
+use crate::limits::{LimitStatus, LimitValues};
 use crate::store::{StateCounts, Store};
 
 /// Inserts and manages jobs. Cheap to clone; share one per process.
@@ -74,5 +75,23 @@ impl Client {
 
     pub async fn resume_queue(&self, queue: &str) -> Result<()> {
         self.store.set_paused(queue, false).await
+    }
+
+    /// Every limited kind with its limits and counts (see [`crate::limits`]).
+    pub async fn limits(&self) -> Result<Vec<LimitStatus>> {
+        self.store.limits().await
+    }
+
+    /// Override a limited kind's declared limits with `overrides`, a JSON object of
+    /// [`crate::LimitValues`] keys (`null` lifts a limit, `{}` goes back to the code's
+    /// values). Every worker's next claim uses them. Checked first: `INVALID_LIMITS` for
+    /// anything else, `LIMIT_NOT_FOUND` for a kind no worker declared.
+    pub async fn set_limits(&self, kind: &str, overrides: &str) -> Result<()> {
+        let value = LimitValues::parse_overrides(overrides).map_err(Error::InvalidLimits)?;
+        if self.store.set_limit_overrides(kind, &value).await? {
+            Ok(())
+        } else {
+            Err(Error::LimitNotFound(kind.to_string()))
+        }
     }
 }

@@ -102,8 +102,20 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = (Arc<dyn Store>, G)>,
 {
+    run_checks(checks(), fresh).await
+}
+
+/// Run these checks as [`run`] does.
+pub async fn run_checks<F, Fut, G>(
+    checks: Vec<(&'static str, Check)>,
+    fresh: F,
+) -> Vec<(String, String)>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = (Arc<dyn Store>, G)>,
+{
     let mut failures = Vec::new();
-    for (name, check) in checks() {
+    for (name, check) in checks {
         let (store, guard) = fresh().await;
         if let Err(e) = check(store).await {
             failures.push((name.to_string(), e));
@@ -125,6 +137,7 @@ fn new_job(queue: &str) -> NewJob {
         unique_states: 0,
         metadata: serde_json::json!({}),
         tags: Vec::new(),
+        partition_key: None,
     }
 }
 

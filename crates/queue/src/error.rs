@@ -54,6 +54,12 @@ pub enum Error {
         "IDEMPOTENCY_CONFLICT: key `{key}` of owner `{owner}` was used for a different request"
     )]
     IdempotencyConflict { owner: String, key: String },
+    /// An operator's limit overrides are not a JSON object of limit values.
+    #[error("INVALID_LIMITS: {0}")]
+    InvalidLimits(String),
+    /// No worker declared limits for the kind.
+    #[error("LIMIT_NOT_FOUND: no worker declared limits for job kind `{0}`")]
+    LimitNotFound(String),
     /// The worker was already started or shut down.
     #[error("WORKER_STATE: {0}")]
     WorkerState(String),
@@ -94,6 +100,8 @@ impl Error {
             Error::SchemaMismatch(_) => QueueCode::SchemaMismatch,
             Error::WorkerState(_) => QueueCode::WorkerState,
             Error::InvalidState(_) => QueueCode::InvalidState,
+            Error::InvalidLimits(_) => QueueCode::InvalidLimits,
+            Error::LimitNotFound(_) => QueueCode::LimitNotFound,
             Error::RunNotFound(_) => QueueCode::RunNotFound,
             Error::IdempotencyConflict { .. } => QueueCode::IdempotencyConflict,
             Error::UniqueConflict(_) => QueueCode::UniqueConflict,
@@ -194,10 +202,12 @@ codes! {
         IdempotencyConflict = ("IDEMPOTENCY_CONFLICT", Permanent, "API: an idempotency key was reused for another request"),
         InvalidArgs = ("INVALID_ARGS", Permanent, "API and history: arguments that do not serialize, or a job whose arguments do not deserialize (discarded)"),
         InvalidConfig = ("INVALID_CONFIG", Permanent, "API: a worker, store or pipeline is configured wrongly"),
+        InvalidLimits = ("INVALID_LIMITS", Permanent, "API: limit overrides that are not a JSON object of limit values (concurrency, per_partition, rate, partition_rate)"),
         InvalidSchedule = ("INVALID_SCHEDULE", Permanent, "API: a cron expression or interval is invalid"),
         InvalidState = ("INVALID_STATE", Permanent, "API: the job or run is in a state that does not allow the action"),
         InvalidStepInput = ("INVALID_STEP_INPUT", Permanent, "history: the run's context does not fit the step (the run fails)"),
         InvalidStepOutput = ("INVALID_STEP_OUTPUT", Permanent, "history: a step's output does not serialize (the run fails)"),
+        LimitNotFound = ("LIMIT_NOT_FOUND", Permanent, "API: no worker declared limits for the kind"),
         NotFound = ("NOT_FOUND", Permanent, "API: the job does not exist"),
         OutcomeRejected = ("OUTCOME_REJECTED", Varies("the class the attempt had"), "history: the database rejected the attempt's own error record or step output; its decided state was recorded with this plain record"),
         Panic = ("PANIC", Retryable, "history: the handler panicked"),

@@ -107,6 +107,9 @@ pub struct NewJob {
     pub unique_states: i32,
     pub metadata: serde_json::Value,
     pub tags: Vec<String>,
+    /// The partition of a job of a limited kind (`""` without a partition key); `None` for
+    /// a kind without limits. Computed at insert from the kind's [`crate::limits::Limits`].
+    pub partition_key: Option<String>,
 }
 
 impl NewJob {
@@ -142,6 +145,12 @@ impl NewJob {
         };
         // Stored text must be storable on both backends (see `crate::sanitize`); the key
         // above is computed from the caller's value, so a retried insert still collides.
+        let metadata = opts.metadata.unwrap_or_else(|| serde_json::json!({}));
+        let partition_key = spec
+            .options
+            .limits
+            .partition_of(&args, &metadata)
+            .map(crate::sanitize::owned);
         let args = crate::sanitize::json(args);
         Ok(NewJob {
             kind: spec.kind.clone(),
@@ -152,8 +161,9 @@ impl NewJob {
             scheduled_at: opts.scheduled_at,
             unique_key,
             unique_states,
-            metadata: crate::sanitize::json(opts.metadata.unwrap_or_else(|| serde_json::json!({}))),
+            metadata: crate::sanitize::json(metadata),
             tags: opts.tags,
+            partition_key,
         })
     }
 

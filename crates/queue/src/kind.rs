@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{de::DeserializeOwned, Serialize};
 
+use crate::limits::Limits;
 use crate::unique::UniqueOpts;
 
 /// A job kind is a Rust type holding the job's arguments.
@@ -70,6 +71,9 @@ pub struct KindOptions {
     pub backoff: Backoff,
     /// Uniqueness applied to every insert of this kind unless the insert overrides it.
     pub unique: Option<UniqueOpts>,
+    /// Concurrency and rate limits over every worker, and the partition key that fairness
+    /// and per-partition limits use (see [`crate::limits`]). Default: none.
+    pub limits: Limits,
 }
 
 impl Default for KindOptions {
@@ -80,6 +84,7 @@ impl Default for KindOptions {
             priority: 1,
             backoff: Backoff::default(),
             unique: None,
+            limits: Limits::default(),
         }
     }
 }

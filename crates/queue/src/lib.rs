@@ -51,6 +51,9 @@ pub mod job;
 pub mod kind;
 mod lease;
 pub mod lifecycle;
+pub mod limit_checks;
+pub mod limited_claim;
+pub mod limits;
 mod listener;
 pub mod maintenance;
 pub mod metrics;
@@ -77,6 +80,7 @@ pub use job::{
     UniqueOpts,
 };
 pub use kind::{Backoff, JobKind, KindOptions, KindSpec};
+pub use limits::{LimitValues, Limits, PartitionBy, Rate};
 pub use maintenance::{Maintenance, MaintenanceConfig, MaintenanceHandle, PeriodicJob, Schedule};
 pub use pipeline::{Pipeline, Step, StepContext, StepKind, SubmitOpts};
 pub use run::{EventStatus, Run, RunCancelOutcome, RunEvent, RunState, RunStatus};

@@ -63,6 +63,11 @@ pub(crate) async fn producer(shared: Arc<Shared>, queue: String, concurrency: us
                     if got == want {
                         continue;
                     }
+                    // A rate limit held jobs back: look again when its tokens are back.
+                    if let Some(at) = shared.store.throttled_until(&queue) {
+                        let until = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                        wait = wait.min(until + Duration::from_millis(1));
+                    }
                     if got == 0 {
                         if let Ok(Some(at)) = shared.store.next_due(&queue).await {
                             let until = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);

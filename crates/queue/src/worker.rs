@@ -26,6 +26,7 @@ use crate::completer;
 use crate::error::{Error, Result};
 use crate::handler::{Catalog, Registry};
 use crate::heartbeat;
+use crate::limits::Declared;
 use crate::listener::listen;
 use crate::metrics as m;
 use crate::producer::producer;
@@ -165,6 +166,21 @@ impl Worker {
         self.store
             .register_worker(&self.config.id, &queue_names)
             .await?;
+        // The limited kinds this worker runs: their declared limits are written, and their
+        // jobs are claimed through the limited path.
+        let limited: Vec<Declared> = self
+            .registry
+            .kinds()
+            .filter(|k| k.options.limits.is_limited())
+            .map(|k| Declared {
+                kind: k.kind.clone(),
+                queues: k.queues.clone(),
+                values: k.options.limits.values.clone(),
+            })
+            .collect();
+        if !limited.is_empty() {
+            self.store.declare_limits(&limited).await?;
+        }
         let wakeups = self.store.wakeups();
         let (tx, rx) = mpsc::channel(self.config.complete_buffer.max(1));
         let mut metrics: HashMap<String, HashMap<String, m::KindMetrics>> = HashMap::new();

@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::job::{
     CancelOutcome, Completion, FetchedJob, Inserted, Job, JobFilter, JobState, NewJob,
 };
+use crate::limits::{Declared, LimitStatus, PartitionCounts};
 use crate::run::{Run, RunCancelOutcome, RunEvent, RunSubmission, StepCompletion, Submitted};
 
 pub mod gauge_rows;
@@ -182,12 +183,42 @@ pub trait Store: Send + Sync + 'static {
     async fn discard(&self, id: i64) -> Result<Job>;
 
     async fn set_paused(&self, queue: &str, paused: bool) -> Result<()>;
+
+    /// Write the limits of these kinds as the code declares them (an operator's overrides
+    /// stay), and claim their jobs through the limited path from now on (see
+    /// [`crate::limits`]). A worker declares the limited kinds it runs when it starts.
+    async fn declare_limits(&self, declared: &[Declared]) -> Result<()>;
+
+    /// Every limited kind: its declared, overridden and effective limits, its running and
+    /// pending jobs, and how many claims a limit held back.
+    async fn limits(&self) -> Result<Vec<LimitStatus>>;
+
+    /// The partitions of a limited kind with the most unfinished jobs (at most `limit`), with
+    /// their running and pending counts: an operator's read, which counts the kind's
+    /// unfinished jobs (not for the hot path).
+    async fn limit_partitions(&self, kind: &str, limit: usize) -> Result<Vec<PartitionCounts>>;
+
+    /// Replace a limited kind's overrides (a JSON object of [`crate::limits::LimitValues`]
+    /// keys; `{}` removes them). Claims use them from their next transaction. False when no
+    /// worker ever declared the kind.
+    async fn set_limit_overrides(&self, kind: &str, overrides: &serde_json::Value) -> Result<bool>;
+
+    /// When `queue` is worth claiming again after a limit held back this process's last
+    /// claim of it, if that is still ahead: when a rate's tokens return, or after a short
+    /// backoff (5 ms, doubling up to 200 ms while the limit holds) for a concurrency limit,
+    /// whose slots free when jobs finish on any worker. The producer looks again then
+    /// rather than at its poll interval.
+    fn throttled_until(&self, _queue: &str) -> Option<DateTime<Utc>> {
+        None
+    }
     async fn paused_queues(&self) -> Result<Vec<String>>;
 
     /// Wake-ups and control signals.
     fn wakeups(&self) -> broadcast::Receiver<Wakeup>;
 
-    /// The earliest `scheduled_at` of a pending job in the queue, to sleep precisely.
+    /// The earliest `scheduled_at` of a pending job without limits in the queue, to sleep
+    /// precisely (a limited kind's jobs wait for a freed slot, a poll or
+    /// [`Store::throttled_until`]).
     async fn next_due(&self, queue: &str) -> Result<Option<DateTime<Utc>>>;
 
     // --- pipelines ---------------------------------------------------------------------

@@ -58,6 +58,7 @@ pub(super) async fn insert_rows<C: tokio_postgres::GenericClient>(
     let mut ustates = Vec::with_capacity(n);
     let mut metas = Vec::with_capacity(n);
     let mut tags = Vec::with_capacity(n);
+    let mut partitions: Vec<Option<&str>> = Vec::with_capacity(n);
     for &i in &send {
         let j = &jobs[i];
         kinds.push(j.kind.as_str());
@@ -70,6 +71,7 @@ pub(super) async fn insert_rows<C: tokio_postgres::GenericClient>(
         ustates.push(j.unique_states);
         metas.push(j.metadata.to_string());
         tags.push(serde_json::to_string(&j.tags).unwrap_or_else(|_| "[]".into()));
+        partitions.push(j.partition_key.as_deref());
     }
     let rows = client
         .query(
@@ -87,6 +89,7 @@ pub(super) async fn insert_rows<C: tokio_postgres::GenericClient>(
                 &tags,
                 &channel,
                 &notify_queues,
+                &partitions,
             ],
         )
         .await?;

@@ -142,7 +142,8 @@ impl PgStore {
         let row = c
             .query_one(
                 "SELECT min(scheduled_at) FROM specline_jobs
-                 WHERE queue = $1 AND state IN ('available', 'scheduled', 'retryable')",
+                 WHERE queue = $1 AND state IN ('available', 'scheduled', 'retryable')
+                   AND partition_key IS NULL",
                 &[&queue],
             )
             .await?;

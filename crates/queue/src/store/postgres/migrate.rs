@@ -36,6 +36,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0006_dashboard_indexes.sql"),
     ),
     (
+        7,
+        "concurrency limits, rate limits and fairness",
+        include_str!("migrations/0007_limits.sql"),
+    ),
+    (
         8,
         "queue gauges",
         include_str!("migrations/0008_queue_gauges.sql"),

@@ -27,6 +27,9 @@ use super::{
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, outcomes, Statements};
+use crate::limited_claim::claim_kinds;
+use crate::limits::{Declared, LimitStatus, PartitionCounts};
+use limits::PgLimits;
 use statements::PgStatements;
 
 mod config;
@@ -34,6 +37,7 @@ mod gauges;
 mod insert;
 mod jobs;
 mod leader;
+mod limits;
 mod listener;
 mod maintenance;
 mod migrate;
@@ -78,6 +82,8 @@ struct Inner {
     shutdown: CancellationToken,
     limiter: Mutex<NotifyLimiter>,
     cooldown: Duration,
+    /// The limited kinds declared here, and when rate-limited queues have tokens again.
+    limits: crate::limited_claim::Local,
 }
 
 impl Drop for Inner {
@@ -159,6 +165,7 @@ impl PgStore {
                 shutdown: CancellationToken::new(),
                 limiter: Mutex::new(NotifyLimiter::default()),
                 cooldown: config.notify_cooldown,
+                limits: crate::limited_claim::Local::default(),
             }),
         })
     }
@@ -231,11 +238,27 @@ impl PgStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let c = self.inner.fetch_pool.get().await?;
-        let stmt = c.prepare_cached(include_str!("sql/fetch.sql")).await?;
-        let limit = limit as i64;
-        let rows = c.query(&stmt, &[&queue, &limit, &worker, &run]).await?;
-        let mut jobs: Vec<FetchedJob> = rows.iter().map(|r| fetched_from_row(r, queue)).collect();
+        let mut c = self.inner.fetch_pool.get().await?;
+        // Limited kinds first, in their own transaction (their rows locked), then jobs
+        // without limits in the free slots left.
+        let kinds = self.inner.limits.kinds_in(queue);
+        let mut jobs: Vec<FetchedJob> = Vec::new();
+        if !kinds.is_empty() {
+            let tx = c.transaction().await?;
+            let got =
+                claim_kinds(&mut PgLimits { c: &tx }, queue, &kinds, worker, run, limit).await?;
+            tx.commit().await?;
+            self.inner
+                .limits
+                .after_claim(queue, got.throttled, got.retry_at, !got.jobs.is_empty());
+            jobs = got.jobs;
+        }
+        if jobs.len() < limit {
+            let stmt = c.prepare_cached(include_str!("sql/fetch.sql")).await?;
+            let left = (limit - jobs.len()) as i64;
+            let rows = c.query(&stmt, &[&queue, &left, &worker, &run]).await?;
+            jobs.extend(rows.iter().map(|r| fetched_from_row(r, queue)));
+        }
         // Step jobs: their runs and outputs in one read (not one per step), then their
         // `started` events. Plain jobs pay for neither.
         let runs: Vec<i64> = jobs.iter().filter_map(|j| j.run_id).collect();
@@ -316,6 +339,26 @@ impl Store for PgStore {
         self.claim(queue, limit, worker, None).await
     }
 
+    async fn declare_limits(&self, declared: &[Declared]) -> Result<()> {
+        PgStore::declare_limits(self, declared).await
+    }
+
+    async fn limits(&self) -> Result<Vec<LimitStatus>> {
+        self.limit_statuses().await
+    }
+
+    async fn limit_partitions(&self, kind: &str, limit: usize) -> Result<Vec<PartitionCounts>> {
+        PgStore::limit_partitions(self, kind, limit).await
+    }
+
+    async fn set_limit_overrides(&self, kind: &str, overrides: &serde_json::Value) -> Result<bool> {
+        PgStore::set_limit_overrides(self, kind, overrides).await
+    }
+
+    fn throttled_until(&self, queue: &str) -> Option<DateTime<Utc>> {
+        self.inner.limits.retry_at(queue)
+    }
+
     async fn fetch_run(
         &self,
         queue: &str,
@@ -327,7 +370,13 @@ impl Store for PgStore {
     }
 
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {
-        PgStore::complete(self, batch).await
+        let done = PgStore::complete(self, batch).await?;
+        // A finished job frees its slot under its kind's limits: this process's producers of
+        // limited queues look again now (other processes' find it by their backoff).
+        for q in self.inner.limits.limited_queues() {
+            let _ = self.inner.wakeups.send(Wakeup::Inserted(q));
+        }
+        Ok(done)
     }
 
     async fn register_worker(&self, worker: &str, queues: &[String]) -> Result<()> {

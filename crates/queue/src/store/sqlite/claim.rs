@@ -1,25 +1,63 @@
-//! Claiming due jobs, with the `started` events of step jobs in the same transaction.
+//! Claiming due jobs (limited kinds first), with the `started` events of step jobs in the
+//! same transaction.
 
 use rusqlite::{params, Connection, TransactionBehavior};
 
+use chrono::{DateTime, Utc};
+
+use super::limits::{fetched, SqliteLimits};
 use super::statements::SqliteStatements;
-use super::time::from_micros;
+use super::time::now_us;
 use crate::error::Result;
 use crate::job::FetchedJob;
 use crate::lifecycle;
+use crate::limited_claim::claim_kinds;
 use crate::store::Wakeup;
 
-/// Claim up to `limit` due jobs of `queue` (of run `run`, if given) for `worker`.
+/// What a claim took, and what the limited path found (when the queue has limited kinds).
+pub(super) struct Claimed {
+    pub jobs: Vec<FetchedJob>,
+    pub wake: Vec<Wakeup>,
+    pub limited: Option<LimitedFound>,
+}
+
+/// What limited kinds' claim found: whether a limit held jobs back, when a rate's tokens
+/// return, whether it claimed anything.
+pub(super) struct LimitedFound {
+    pub throttled: bool,
+    pub retry_at: Option<DateTime<Utc>>,
+    pub claimed_any: bool,
+}
+
+/// Claim up to `limit` due jobs of `queue` (of run `run`, if given) for `worker`: of the
+/// limited `kinds` first ([`crate::limits::claim`]), then jobs without limits.
 pub(super) fn claim(
     conn: &mut Connection,
     queue: &str,
     worker: &str,
-    now: i64,
     limit: usize,
     run: Option<i64>,
-) -> Result<(Vec<FetchedJob>, Vec<Wakeup>)> {
+    kinds: &[String],
+) -> Result<Claimed> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut jobs = {
+    // The clock is read once the write lock is held, so the claims of processes sharing the
+    // file are stamped (and refill rate buckets) in the order they run.
+    let now = now_us();
+    let (mut jobs, limited) = if kinds.is_empty() {
+        (Vec::new(), None)
+    } else {
+        let mut st = SqliteLimits { conn: &tx, now };
+        let got =
+            futures::executor::block_on(claim_kinds(&mut st, queue, kinds, worker, run, limit))?;
+        let found = LimitedFound {
+            throttled: got.throttled,
+            retry_at: got.retry_at,
+            claimed_any: !got.jobs.is_empty(),
+        };
+        (got.jobs, Some(found))
+    };
+    let left = limit.saturating_sub(jobs.len());
+    if left > 0 {
         let mut stmt = tx.prepare_cached(
                     "UPDATE specline_jobs
                      SET state = 'running', attempt = attempt + 1, attempted_at = ?1,
@@ -27,30 +65,20 @@ pub(super) fn claim(
                      WHERE id IN (
                        SELECT id FROM specline_jobs
                        WHERE queue = ?3 AND state IN ('available', 'scheduled', 'retryable')
-                         AND scheduled_at <= ?1 AND (?5 IS NULL OR run_id = ?5)
+                         AND scheduled_at <= ?1 AND partition_key IS NULL
+                         AND (?5 IS NULL OR run_id = ?5)
                          AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = ?3 AND q.paused)
                        ORDER BY priority, scheduled_at, id
                        LIMIT ?4)
                      RETURNING id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at, metadata, run_id",
                 )?;
-        let rows = stmt.query_map(params![now, worker, queue, limit as i64, run], |r| {
-            Ok(FetchedJob {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                queue: queue.to_string(),
-                args: r.get(2)?,
-                attempt: r.get(3)?,
-                max_attempts: r.get(4)?,
-                priority: r.get(5)?,
-                created_at: from_micros(r.get(6)?),
-                scheduled_at: from_micros(r.get(7)?),
-                metadata: r.get(8)?,
-                run_id: r.get(9)?,
-                step_inputs: None,
-            })
+        let rows = stmt.query_map(params![now, worker, queue, left as i64, run], |r| {
+            fetched(r, queue)
         })?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
-    };
+        for job in rows {
+            jobs.push(job?);
+        }
+    }
     // A step job's run and outputs come with it (the step need not read them again).
     for job in &mut jobs {
         if let Some(run_id) = job.run_id {
@@ -64,5 +92,9 @@ pub(super) fn claim(
     jobs.sort_by(|a, b| {
         (a.priority, a.scheduled_at, a.id).cmp(&(b.priority, b.scheduled_at, b.id))
     });
-    Ok((jobs, wake))
+    Ok(Claimed {
+        jobs,
+        wake,
+        limited,
+    })
 }

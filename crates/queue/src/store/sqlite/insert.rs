@@ -53,13 +53,13 @@ const INSERT_CHUNK: usize = 100;
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, created_at, \
-         scheduled_at, unique_key, unique_states, metadata, tags) VALUES ",
+         scheduled_at, unique_key, unique_states, metadata, tags, partition_key) VALUES ",
     );
     for i in 0..rows {
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?)");
+        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
     }
     sql.push_str(" RETURNING id");
     sql
@@ -94,6 +94,7 @@ pub(super) fn insert_rows(
             V::Integer(j.unique_states.into()),
             V::Text(j.metadata.to_string()),
             V::Text(serde_json::to_string(&j.tags).unwrap_or_else(|_| "[]".into())),
+            j.partition_key.clone().map(V::Text).unwrap_or(V::Null),
         ]
     };
     for (i, j) in jobs.iter().enumerate() {

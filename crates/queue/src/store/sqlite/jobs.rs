@@ -131,7 +131,8 @@ impl SqliteStore {
         self.with_conn(move |conn| {
             let t: Option<i64> = conn.query_row(
                 "SELECT min(scheduled_at) FROM specline_jobs
-                 WHERE queue = ?1 AND state IN ('available', 'scheduled', 'retryable')",
+                 WHERE queue = ?1 AND state IN ('available', 'scheduled', 'retryable')
+                   AND partition_key IS NULL",
                 [queue],
                 |r| r.get(0),
             )?;

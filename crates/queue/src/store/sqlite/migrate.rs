@@ -31,6 +31,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0005_dashboard_indexes.sql"),
     ),
     (
+        6,
+        "concurrency limits, rate limits and fairness",
+        include_str!("migrations/0006_limits.sql"),
+    ),
+    (
         7,
         "queue gauges",
         include_str!("migrations/0007_queue_gauges.sql"),

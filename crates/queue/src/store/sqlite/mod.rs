@@ -24,6 +24,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, outcomes, Statements};
+use crate::limits::{Declared, LimitStatus, PartitionCounts};
 use statements::SqliteStatements;
 
 mod claim;
@@ -32,6 +33,7 @@ mod gauges;
 mod insert;
 mod jobs;
 mod leader;
+mod limits;
 mod maintenance;
 mod migrate;
 mod rows;
@@ -63,6 +65,8 @@ pub struct SqliteStore {
 struct Inner {
     conn: Mutex<Connection>,
     wakeups: broadcast::Sender<Wakeup>,
+    /// The limited kinds declared here, and when rate-limited queues have tokens again.
+    limits: crate::limited_claim::Local,
 }
 
 /// Register [`json_contains::contains`] as `specline_json_contains(doc, pattern)`, so the
@@ -117,6 +121,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
                 wakeups,
+                limits: crate::limited_claim::Local::default(),
             }),
         })
     }
@@ -240,23 +245,31 @@ impl SqliteStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let queue = queue.to_string();
+        let kinds = self.inner.limits.kinds_in(queue);
+        let q = queue.to_string();
         let worker = worker.to_string();
-        let (jobs, wake) = self
+        let claimed = self
             .with_conn(move |conn| {
-                let now = now_us();
                 // Claiming jobs need not wait for fsync: a claim lost to a power cut leaves the
                 // job pending, never lost. The next durable commit syncs the WAL anyway.
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
-                let claimed = claim(conn, &queue, &worker, now, limit, run);
+                let claimed = claim(conn, &q, &worker, limit, run, &kinds);
                 conn.pragma_update(None, "synchronous", "FULL")?;
                 claimed
             })
             .await?;
-        for w in wake {
+        if let Some(limited) = &claimed.limited {
+            self.inner.limits.after_claim(
+                queue,
+                limited.throttled,
+                limited.retry_at,
+                limited.claimed_any,
+            );
+        }
+        for w in claimed.wake {
             self.emit(w);
         }
-        Ok(jobs)
+        Ok(claimed.jobs)
     }
 
     /// Run `f` with the lifecycle's statements in one write transaction; the wake-ups its
@@ -346,6 +359,26 @@ impl Store for SqliteStore {
         self.claim(queue, limit, worker, None).await
     }
 
+    async fn declare_limits(&self, declared: &[Declared]) -> Result<()> {
+        SqliteStore::declare_limits(self, declared).await
+    }
+
+    async fn limits(&self) -> Result<Vec<LimitStatus>> {
+        self.limit_statuses().await
+    }
+
+    async fn limit_partitions(&self, kind: &str, limit: usize) -> Result<Vec<PartitionCounts>> {
+        SqliteStore::limit_partitions(self, kind, limit).await
+    }
+
+    async fn set_limit_overrides(&self, kind: &str, overrides: &serde_json::Value) -> Result<bool> {
+        SqliteStore::set_limit_overrides(self, kind, overrides).await
+    }
+
+    fn throttled_until(&self, queue: &str) -> Option<DateTime<Utc>> {
+        self.inner.limits.retry_at(queue)
+    }
+
     async fn fetch_run(
         &self,
         queue: &str,
@@ -357,7 +390,13 @@ impl Store for SqliteStore {
     }
 
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {
-        self.complete_batch(batch).await
+        let done = self.complete_batch(batch).await?;
+        // A finished job frees its slot under its kind's limits: this process's producers of
+        // limited queues look again now (other processes' find it by their backoff).
+        for q in self.inner.limits.limited_queues() {
+            self.emit(Wakeup::Inserted(q));
+        }
+        Ok(done)
     }
 
     async fn register_worker(&self, worker: &str, queues: &[String]) -> Result<()> {

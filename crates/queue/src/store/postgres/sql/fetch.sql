@@ -1,8 +1,10 @@
 -- Claim up to $2 due jobs of queue $1 (of run $4, if not null) for worker $3, in fetch
--- order, skipping locked rows.
+-- order, skipping locked rows. Jobs of limited kinds (a partition key) are claimed by the
+-- limited path (crate::limited_claim) instead.
 WITH picked AS (
   SELECT id FROM specline_jobs
   WHERE queue = $1 AND state IN ('available', 'scheduled', 'retryable') AND scheduled_at <= now()
+    AND partition_key IS NULL
     AND ($4::bigint IS NULL OR run_id = $4)
     AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = $1 AND q.paused)
   ORDER BY priority, scheduled_at, id

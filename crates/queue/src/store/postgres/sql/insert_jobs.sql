@@ -2,16 +2,18 @@
 -- (duplicate); queues $12 are woken for new available jobs when the insert commits.
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::int[],
-                       $6::timestamptz[], $7::text[], $8::int[], $9::text[], $10::text[])
-    AS t(kind, queue, args, priority, max_attempts, scheduled_at, unique_key, unique_states, metadata, tags)
+                       $6::timestamptz[], $7::text[], $8::int[], $9::text[], $10::text[],
+                       $13::text[])
+    AS t(kind, queue, args, priority, max_attempts, scheduled_at, unique_key, unique_states, metadata, tags,
+         partition_key)
 ), ins AS (
   INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, scheduled_at,
-                             unique_key, unique_states, metadata, tags)
+                             unique_key, unique_states, metadata, tags, partition_key)
   SELECT kind, queue, args::jsonb,
          CASE WHEN scheduled_at > now() THEN 'scheduled' ELSE 'available' END,
          priority, max_attempts, COALESCE(scheduled_at, now()),
          unique_key, unique_states, metadata::jsonb,
-         ARRAY(SELECT jsonb_array_elements_text(tags::jsonb))
+         ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)), partition_key
   FROM input
   ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND (unique_states & specline_state_bit(state)) <> 0
   DO UPDATE SET unique_key = EXCLUDED.unique_key

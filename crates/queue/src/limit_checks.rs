@@ -1,0 +1,325 @@
+//! The limits' conformance checks, beside the driver suite ([`crate::driver_tests`]): the
+//! limited claim on a real database, through [`Store::fetch`], as every driver must give it.
+//! A backend runs them as `tests/driver.rs` does:
+//!
+//! ```ignore
+//! let failures = specline_queue::limit_checks::run(|| async { (fresh_store().await, guard) }).await;
+//! assert!(failures.is_empty(), "{failures:#?}");
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::driver_tests::{run_checks, Check, CheckResult};
+use crate::job::{Completion, JobState, NewJob, Outcome};
+use crate::limits::{Declared, LimitValues, Rate};
+use crate::store::{Op, Store};
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+fn ok<T>(what: &str, r: crate::Result<T>) -> std::result::Result<T, String> {
+    r.map_err(|e| format!("{what}: {e}"))
+}
+
+/// Run every check, each on a fresh store from `fresh` (see [`crate::driver_tests::run`]).
+pub async fn run<F, Fut, G>(fresh: F) -> Vec<(String, String)>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = (Arc<dyn Store>, G)>,
+{
+    run_checks(checks(), fresh).await
+}
+
+/// The checks, by name.
+pub fn checks() -> Vec<(&'static str, Check)> {
+    vec![
+        ("limited_claim_holds_the_global_concurrency", |s| {
+            Box::pin(limited_claim_holds_the_global_concurrency(s))
+        }),
+        (
+            "limited_claim_serves_partitions_round_robin_within_their_limit",
+            |s| Box::pin(limited_claim_serves_partitions_round_robin_within_their_limit(s)),
+        ),
+        (
+            "limited_claim_takes_rate_tokens_and_says_when_they_return",
+            |s| Box::pin(limited_claim_takes_rate_tokens_and_says_when_they_return(s)),
+        ),
+        ("limit_overrides_apply_to_the_next_claim", |s| {
+            Box::pin(limit_overrides_apply_to_the_next_claim(s))
+        }),
+    ]
+}
+
+const KIND: &str = "limited_check";
+const QUEUE: &str = "lq";
+
+fn job(partition: &str) -> NewJob {
+    NewJob {
+        kind: KIND.into(),
+        queue: QUEUE.into(),
+        args: serde_json::json!({}),
+        priority: 1,
+        max_attempts: 3,
+        scheduled_at: None,
+        unique_key: None,
+        unique_states: 0,
+        metadata: serde_json::json!({}),
+        tags: Vec::new(),
+        partition_key: Some(partition.into()),
+    }
+}
+
+async fn declare(store: &Arc<dyn Store>, values: LimitValues) -> CheckResult {
+    ok(
+        "declare_limits",
+        store
+            .declare_limits(&[Declared {
+                kind: KIND.into(),
+                queues: vec![QUEUE.into()],
+                values,
+            }])
+            .await,
+    )
+}
+
+async fn insert(store: &Arc<dyn Store>, partitions: &[&str]) -> CheckResult {
+    let jobs = partitions.iter().map(|p| job(p)).collect();
+    ok("insert", store.insert_many(jobs).await).map(|_| ())
+}
+
+async fn fetch(store: &Arc<dyn Store>, n: usize) -> Result<Vec<crate::job::FetchedJob>, String> {
+    ok("fetch", store.fetch(QUEUE, n, "w").await)
+}
+
+async fn running(store: &Arc<dyn Store>) -> Result<i64, String> {
+    let counts = ok("count_by_state", store.count_by_state(Some(QUEUE)).await)?;
+    Ok(counts
+        .iter()
+        .find(|(s, _)| *s == JobState::Running)
+        .map_or(0, |c| c.1))
+}
+
+async fn limited_claim_holds_the_global_concurrency(store: Arc<dyn Store>) -> CheckResult {
+    // Undeclared, a limited job is not claimed by the plain fetch (it waits for a worker
+    // that knows its limits).
+    insert(&store, &[""; 5]).await?;
+    ensure!(
+        fetch(&store, 10).await?.is_empty(),
+        "the plain fetch took a limited job"
+    );
+    declare(
+        &store,
+        LimitValues {
+            concurrency: Some(2),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let first = fetch(&store, 10).await?;
+    ensure!(
+        first.len() == 2,
+        "claimed {} with a limit of 2",
+        first.len()
+    );
+    ensure!(
+        fetch(&store, 10).await?.is_empty(),
+        "claimed past the limit"
+    );
+    // A completion frees one slot, a retry another: the count is the jobs' own states.
+    ok(
+        "complete",
+        store
+            .apply_ops(vec![Op::CompleteJobs(vec![(
+                first[0].id,
+                first[0].attempt,
+            )])])
+            .await,
+    )?;
+    let retry = Completion {
+        id: first[1].id,
+        attempt: first[1].attempt,
+        outcome: Outcome::Retry {
+            at: crate::clock::in_future(Duration::from_secs(3600)),
+            error: crate::job::AttemptError {
+                attempt: first[1].attempt,
+                at: Utc::now(),
+                code: "X".into(),
+                message: "x".into(),
+                worker: "w".into(),
+            },
+        },
+    };
+    ok("retry", store.complete(&[retry]).await)?;
+    let second = fetch(&store, 10).await?;
+    ensure!(
+        second.len() == 2,
+        "claimed {} after two slots freed",
+        second.len()
+    );
+    ensure!(running(&store).await? == 2, "running is not 2");
+    ensure!(
+        fetch(&store, 10).await?.is_empty(),
+        "claimed past the limit"
+    );
+    let status = ok("limits", store.limits().await)?;
+    ensure!(
+        status.len() == 1 && status[0].running == 2 && status[0].pending == 2,
+        "limits status: {status:?}"
+    );
+    ensure!(
+        status[0].throttled >= 2,
+        "throttled claims not counted: {status:?}"
+    );
+    Ok(())
+}
+
+async fn limited_claim_serves_partitions_round_robin_within_their_limit(
+    store: Arc<dyn Store>,
+) -> CheckResult {
+    declare(
+        &store,
+        LimitValues {
+            per_partition: Some(1),
+            ..Default::default()
+        },
+    )
+    .await?;
+    insert(&store, &["a", "a", "a", "b", "c", "c"]).await?;
+    let got = fetch(&store, 2).await?;
+    let keys: Vec<i64> = got.iter().map(|j| j.id).collect();
+    ensure!(keys.len() == 2, "claimed {keys:?}");
+    // Round-robin: the next claim starts after the last partition served (b), so c runs
+    // before a gets a second job even once a's slot frees.
+    let a_job = got[0].clone();
+    ok(
+        "complete",
+        store
+            .apply_ops(vec![Op::CompleteJobs(vec![(a_job.id, a_job.attempt)])])
+            .await,
+    )?;
+    let next = fetch(&store, 1).await?;
+    let c = ok("get", store.get_job(next[0].id).await)?.ok_or("gone")?;
+    ensure!(
+        next.len() == 1 && c.id > got[1].id && c.id >= 5,
+        "the round-robin did not move on to partition c: {next:?}"
+    );
+    let rest = fetch(&store, 10).await?;
+    ensure!(
+        rest.len() == 1,
+        "a claimed {} with a free slot for a only",
+        rest.len()
+    );
+    ensure!(
+        fetch(&store, 10).await?.is_empty(),
+        "a partition ran two jobs"
+    );
+    // The operator's read: partitions by unfinished jobs, with running and pending counts.
+    let parts = ok("limit_partitions", store.limit_partitions(KIND, 10).await)?;
+    let seen: Vec<(&str, i64, i64)> = parts
+        .iter()
+        .map(|p| (p.key.as_str(), p.running, p.pending))
+        .collect();
+    ensure!(
+        seen == vec![("a", 1, 1), ("c", 1, 1), ("b", 1, 0)],
+        "partition counts: {seen:?}"
+    );
+    let status = ok("limits", store.limits().await)?;
+    ensure!(
+        status.len() == 1 && status[0].queues == vec![QUEUE.to_string()],
+        "the declared queues are not kept: {status:?}"
+    );
+    Ok(())
+}
+
+async fn limited_claim_takes_rate_tokens_and_says_when_they_return(
+    store: Arc<dyn Store>,
+) -> CheckResult {
+    declare(
+        &store,
+        LimitValues {
+            rate: Some(Rate {
+                count: 20,
+                per: Duration::from_secs(3600),
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    insert(&store, &[""; 5]).await?;
+    // A new bucket holds a tenth of the rate: 2 tokens.
+    let got = fetch(&store, 10).await?;
+    ensure!(got.len() == 2, "claimed {} with 2 tokens", got.len());
+    ensure!(
+        fetch(&store, 10).await?.is_empty(),
+        "claimed without tokens"
+    );
+    let until = store.throttled_until(QUEUE);
+    ensure!(
+        until.is_some_and(|t| t > Utc::now() + chrono::Duration::seconds(60)),
+        "no or a wrong wake-up time for the tokens: {until:?}"
+    );
+    Ok(())
+}
+
+async fn limit_overrides_apply_to_the_next_claim(store: Arc<dyn Store>) -> CheckResult {
+    declare(
+        &store,
+        LimitValues {
+            concurrency: Some(1),
+            ..Default::default()
+        },
+    )
+    .await?;
+    insert(&store, &[""; 4]).await?;
+    ensure!(fetch(&store, 10).await?.len() == 1, "limit 1 not held");
+    let set = ok(
+        "set_limit_overrides",
+        store
+            .set_limit_overrides(KIND, &serde_json::json!({"concurrency": 3}))
+            .await,
+    )?;
+    ensure!(set, "the override found no kind");
+    ensure!(
+        fetch(&store, 10).await?.len() == 2,
+        "override to 3 not applied"
+    );
+    let status = ok("limits", store.limits().await)?;
+    ensure!(
+        status[0].effective.concurrency == Some(3) && status[0].declared.concurrency == Some(1),
+        "status: {status:?}"
+    );
+    // Lifting the limit lets the last one run; an unknown kind is reported.
+    ok(
+        "set_limit_overrides",
+        store
+            .set_limit_overrides(KIND, &serde_json::json!({"concurrency": null}))
+            .await,
+    )?;
+    ensure!(
+        fetch(&store, 10).await?.len() == 1,
+        "lifted limit not applied"
+    );
+    let unknown = ok(
+        "set_limit_overrides",
+        store
+            .set_limit_overrides("nope", &serde_json::json!({}))
+            .await,
+    )?;
+    ensure!(!unknown, "an unknown kind took an override");
+    // A paused queue gives nothing, limits or not.
+    insert(&store, &[""]).await?;
+    ok("pause", store.set_paused(QUEUE, true).await)?;
+    ensure!(
+        fetch(&store, 10).await?.is_empty(),
+        "claimed from a paused queue"
+    );
+    Ok(())
+}

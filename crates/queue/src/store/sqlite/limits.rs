@@ -1,0 +1,349 @@
+//! Limits on SQLite: the limited claim's statements ([`crate::limits::LimitStatements`]) in
+//! the claim's write transaction (`BEGIN IMMEDIATE`: one writer at a time, so the kind's row
+//! needs no lock of its own), the kinds' declarations, and the operator's reads and overrides.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::time::{from_micros, micros};
+use super::SqliteStore;
+use crate::error::{Error, Result};
+use crate::job::FetchedJob;
+use crate::limited_claim::{
+    LimitRow, LimitStatements, PartitionClaim, PartitionScan, ReadyPartition,
+};
+use crate::limits::{Bucket, Declared, LimitStatus, LimitValues, PartitionCounts};
+
+/// The limited claim's statements on the claim's transaction, at one `now` (microseconds).
+pub(super) struct SqliteLimits<'a> {
+    pub conn: &'a Connection,
+    pub now: i64,
+}
+
+fn json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("{what}: {e}")))
+}
+
+fn bucket(tokens: Option<f64>, at: Option<i64>) -> Option<Bucket> {
+    Some(Bucket {
+        tokens: tokens?,
+        refilled_at: from_micros(at?),
+    })
+}
+
+/// A claimed job from `RETURNING id, kind, args, attempt, max_attempts, priority, created_at,
+/// scheduled_at, metadata, run_id`.
+pub(super) fn fetched(r: &rusqlite::Row<'_>, queue: &str) -> rusqlite::Result<FetchedJob> {
+    Ok(FetchedJob {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        queue: queue.to_string(),
+        args: r.get(2)?,
+        attempt: r.get(3)?,
+        max_attempts: r.get(4)?,
+        priority: r.get(5)?,
+        created_at: from_micros(r.get(6)?),
+        scheduled_at: from_micros(r.get(7)?),
+        metadata: r.get(8)?,
+        run_id: r.get(9)?,
+        step_inputs: None,
+    })
+}
+
+impl LimitStatements for SqliteLimits<'_> {
+    async fn lock_limit(&mut self, kind: &str) -> Result<Option<LimitRow>> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT declared, overrides, cursor, tokens, refilled_at FROM specline_limits
+                 WHERE kind = ?1",
+            )?
+            .query_row([kind], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<f64>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                ))
+            })
+            .optional()?;
+        let Some((declared, overrides, cursor, tokens, at)) = row else {
+            return Ok(None);
+        };
+        let declared: LimitValues = json("declared limits", &declared)?;
+        let overrides: serde_json::Value = json("limit overrides", &overrides)?;
+        Ok(Some(LimitRow {
+            values: declared.with_overrides(&overrides),
+            cursor,
+            bucket: bucket(tokens, at),
+            now: from_micros(self.now),
+        }))
+    }
+
+    async fn running(&mut self, kind: &str, cap: i64) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM (SELECT 1 FROM specline_jobs
+                   WHERE kind = ?1 AND partition_key IS NOT NULL AND state = 'running' LIMIT ?2)",
+            )?
+            .query_row(params![kind, cap], |r| r.get(0))?)
+    }
+
+    async fn ready_partitions(&mut self, scan: &PartitionScan<'_>) -> Result<Vec<ReadyPartition>> {
+        let (op, after) = match scan.after {
+            Some(a) => (">", a),
+            None => (">=", ""),
+        };
+        let sql = include_str!("sql/ready_partitions.sql").replace("{FIRST}", op);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![
+                scan.queue,
+                scan.kind,
+                after,
+                scan.max as i64,
+                micros(scan.now),
+                scan.run,
+                scan.running_cap,
+                scan.buckets,
+            ],
+            |r| {
+                Ok(ReadyPartition {
+                    key: r.get(0)?,
+                    ready: r.get(1)?,
+                    running: r.get(2)?,
+                    bucket: bucket(r.get(3)?, r.get(4)?),
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    async fn claim_partitions(
+        &mut self,
+        claim: &PartitionClaim<'_>,
+        picks: &[(String, i64)],
+    ) -> Result<Vec<(String, FetchedJob)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE specline_jobs
+             SET state = 'running', attempt = attempt + 1, attempted_at = ?1,
+                 attempted_by = json_insert(attempted_by, '$[#]', ?2)
+             WHERE id IN (
+               SELECT id FROM specline_jobs
+               WHERE queue = ?3 AND kind = ?4 AND partition_key = ?5
+                 AND state IN ('available', 'scheduled', 'retryable') AND scheduled_at <= ?1
+                 AND (?6 IS NULL OR run_id = ?6)
+                 AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = ?3 AND q.paused)
+               ORDER BY priority, scheduled_at, id
+               LIMIT ?7)
+             RETURNING id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at,
+                       metadata, run_id",
+        )?;
+        let now = micros(claim.now);
+        let mut out = Vec::new();
+        for (key, n) in picks {
+            let rows = stmt.query_map(
+                params![
+                    now,
+                    claim.worker,
+                    claim.queue,
+                    claim.kind,
+                    key,
+                    claim.run,
+                    n
+                ],
+                |r| fetched(r, claim.queue),
+            )?;
+            for job in rows {
+                out.push((key.clone(), job?));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn save_limit(
+        &mut self,
+        kind: &str,
+        cursor: Option<&str>,
+        bucket: Option<&Bucket>,
+        throttled: bool,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE specline_limits
+                 SET cursor = ?2, tokens = ?3, refilled_at = ?4, throttled = throttled + ?5
+                 WHERE kind = ?1",
+            )?
+            .execute(params![
+                kind,
+                cursor,
+                bucket.map(|b| b.tokens),
+                bucket.map(|b| micros(b.refilled_at)),
+                i64::from(throttled),
+            ])?;
+        Ok(())
+    }
+
+    async fn save_partition_buckets(
+        &mut self,
+        kind: &str,
+        buckets: &[(String, Bucket)],
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO specline_limit_partitions (kind, partition_key, tokens, refilled_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (kind, partition_key)
+             DO UPDATE SET tokens = excluded.tokens, refilled_at = excluded.refilled_at",
+        )?;
+        for (key, b) in buckets {
+            stmt.execute(params![kind, key, b.tokens, micros(b.refilled_at)])?;
+        }
+        Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// Write the limits the code declares (one row per kind; the operator's overrides stay).
+    pub(super) async fn declare_limits(&self, declared: &[Declared]) -> Result<()> {
+        let rows: Vec<(String, String, String)> = declared
+            .iter()
+            .map(|d| {
+                Ok((
+                    d.kind.clone(),
+                    serde_json::to_string(&d.queues).map_err(|e| Error::Corrupt(e.to_string()))?,
+                    serde_json::to_string(&d.values).map_err(|e| Error::Corrupt(e.to_string()))?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO specline_limits (kind, queues, declared, updated_at)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (kind) DO UPDATE SET queues = excluded.queues,
+                       declared = excluded.declared, updated_at = excluded.updated_at
+                     WHERE specline_limits.declared IS NOT excluded.declared
+                        OR specline_limits.queues IS NOT excluded.queues",
+                )?;
+                for (kind, queues, text) in &rows {
+                    stmt.execute(params![kind, queues, text, super::time::now_us()])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+        self.inner.limits.declare(declared);
+        Ok(())
+    }
+
+    /// Every limited kind with its limits and its running and pending jobs.
+    pub(super) async fn limit_statuses(&self) -> Result<Vec<LimitStatus>> {
+        type Row = (
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            String,
+            Option<f64>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = self
+            .with_conn(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT l.kind, l.declared, l.overrides, l.throttled,
+                       (SELECT count(*) FROM specline_jobs j
+                        WHERE j.kind = l.kind AND j.partition_key IS NOT NULL AND j.state = 'running'),
+                       (SELECT count(*) FROM specline_jobs j
+                        WHERE j.kind = l.kind AND j.partition_key IS NOT NULL
+                          AND j.state IN ('available', 'scheduled', 'retryable')),
+                       l.queues, l.tokens, l.refilled_at
+                     FROM specline_limits l ORDER BY l.kind",
+                )?;
+                let rows = stmt.query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                    ))
+                })?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await?;
+        rows.into_iter()
+            .map(
+                |(kind, declared, overrides, throttled, running, pending, queues, tokens, at)| {
+                    let declared: LimitValues = json("declared limits", &declared)?;
+                    let overrides: serde_json::Value = json("limit overrides", &overrides)?;
+                    Ok(LimitStatus {
+                        kind,
+                        queues: json("limit queues", &queues)?,
+                        bucket: bucket(tokens, at),
+                        effective: declared.with_overrides(&overrides),
+                        declared,
+                        overrides,
+                        throttled,
+                        running,
+                        pending,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// The kind's partitions with the most unfinished jobs, with their counts.
+    pub(super) async fn limit_partitions(
+        &self,
+        kind: &str,
+        limit: usize,
+    ) -> Result<Vec<PartitionCounts>> {
+        let kind = kind.to_string();
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT partition_key, sum(state = 'running'), sum(state <> 'running')
+                 FROM specline_jobs
+                 WHERE kind = ?1 AND partition_key IS NOT NULL
+                   AND state IN ('available', 'scheduled', 'retryable', 'running')
+                 GROUP BY partition_key ORDER BY count(*) DESC, partition_key LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![kind, limit as i64], |r| {
+                Ok(PartitionCounts {
+                    key: r.get(0)?,
+                    running: r.get(1)?,
+                    pending: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    /// Replace a kind's overrides (checked by the caller). False when no such kind is limited.
+    pub(super) async fn set_limit_overrides(
+        &self,
+        kind: &str,
+        overrides: &serde_json::Value,
+    ) -> Result<bool> {
+        let kind = kind.to_string();
+        let text = overrides.to_string();
+        let n = self
+            .with_conn(move |conn| {
+                Ok(conn.execute(
+                    "UPDATE specline_limits SET overrides = ?2, updated_at = ?3 WHERE kind = ?1",
+                    params![kind, text, super::time::now_us()],
+                )?)
+            })
+            .await?;
+        Ok(n == 1)
+    }
+}

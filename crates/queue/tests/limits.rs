@@ -1,0 +1,610 @@
+//! Limits with real worker processes: a global concurrency limit held by three processes
+//! (also when one is SIGKILLed mid-way), a light owner served while a heavy one has a
+//! thousand jobs queued, and a rate limit shared by three processes. On both backends.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use specline_queue::maintenance::RoundTimers;
+use specline_queue::store::{PgConfig, PgStore, SqliteConfig, SqliteStore, Store};
+use specline_queue::{
+    Client, Fence, InsertOpts, Job, JobContext, JobFilter, JobKind, JobState, KindOptions, Limits,
+    Maintenance, MaintenanceConfig, NewJob, PartitionBy, Rate, Registry, Worker,
+};
+
+use common::{Guard, Harness};
+
+/// Sleeps; at most two run at once over every worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Capped {
+    ms: u64,
+}
+impl JobKind for Capped {
+    const KIND: &'static str = "capped";
+    const QUEUE: &'static str = "capped";
+    fn options() -> KindOptions {
+        KindOptions {
+            limits: Limits::new().concurrency(2),
+            ..KindOptions::default()
+        }
+    }
+}
+
+/// Sleeps; at most one per owner runs at once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Owned {
+    owner: String,
+    ms: u64,
+}
+impl JobKind for Owned {
+    const KIND: &'static str = "owned";
+    const QUEUE: &'static str = "owned";
+    fn options() -> KindOptions {
+        KindOptions {
+            limits: Limits::new()
+                .partition(PartitionBy::Arg("owner"))
+                .per_partition(1),
+            ..KindOptions::default()
+        }
+    }
+}
+
+/// Does nothing; at most 100 start per second over every worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Paced {}
+impl JobKind for Paced {
+    const KIND: &'static str = "paced";
+    const QUEUE: &'static str = "paced";
+    fn options() -> KindOptions {
+        KindOptions {
+            limits: Limits::new().rate(Rate::per_second(RATE)),
+            ..KindOptions::default()
+        }
+    }
+}
+
+const RATE: u32 = 100;
+
+/// When each attempt of a `Capped` job ran, as its handler wrote it into the test's table
+/// (`limit_marks`) in the jobs' database: start before the work, end after it.
+#[derive(Clone)]
+enum Marks {
+    Pg(PgStore),
+    Sqlite(SqliteStore),
+}
+
+fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+impl Marks {
+    async fn create(&self) {
+        let sql = "CREATE TABLE limit_marks (job_id bigint NOT NULL, attempt integer NOT NULL,
+                   started_us bigint NOT NULL, ended_us bigint)";
+        match self {
+            Marks::Pg(s) => {
+                s.pool()
+                    .get()
+                    .await
+                    .unwrap()
+                    .batch_execute(sql)
+                    .await
+                    .unwrap();
+            }
+            Marks::Sqlite(s) => s
+                .transaction(move |tx| {
+                    tx.conn().execute_batch(sql).unwrap();
+                    Ok(())
+                })
+                .await
+                .unwrap(),
+        }
+    }
+
+    async fn start(&self, job: i64, attempt: i32) {
+        let t = now_us();
+        match self {
+            Marks::Pg(s) => {
+                let c = s.pool().get().await.unwrap();
+                c.execute(
+                    "INSERT INTO limit_marks (job_id, attempt, started_us) VALUES ($1, $2, $3)",
+                    &[&job, &attempt, &t],
+                )
+                .await
+                .unwrap();
+            }
+            Marks::Sqlite(s) => s
+                .transaction(move |tx| {
+                    tx.conn()
+                        .execute(
+                            "INSERT INTO limit_marks (job_id, attempt, started_us) VALUES (?1, ?2, ?3)",
+                            rusqlite::params![job, attempt, t],
+                        )
+                        .unwrap();
+                    Ok(())
+                })
+                .await
+                .unwrap(),
+        }
+    }
+
+    async fn end(&self, job: i64, attempt: i32) {
+        let t = now_us();
+        match self {
+            Marks::Pg(s) => {
+                let c = s.pool().get().await.unwrap();
+                c.execute(
+                    "UPDATE limit_marks SET ended_us = $3 WHERE job_id = $1 AND attempt = $2",
+                    &[&job, &attempt, &t],
+                )
+                .await
+                .unwrap();
+            }
+            Marks::Sqlite(s) => s
+                .transaction(move |tx| {
+                    tx.conn()
+                        .execute(
+                            "UPDATE limit_marks SET ended_us = ?3 WHERE job_id = ?1 AND attempt = ?2",
+                            rusqlite::params![job, attempt, t],
+                        )
+                        .unwrap();
+                    Ok(())
+                })
+                .await
+                .unwrap(),
+        }
+    }
+
+    /// Every mark: (job, attempt, started, ended if the attempt ended).
+    async fn all(&self) -> Vec<(i64, i32, i64, Option<i64>)> {
+        let sql = "SELECT job_id, attempt, started_us, ended_us FROM limit_marks";
+        match self {
+            Marks::Pg(s) => {
+                let c = s.pool().get().await.unwrap();
+                c.query(sql, &[])
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                    .collect()
+            }
+            Marks::Sqlite(s) => s
+                .transaction(move |tx| {
+                    let mut stmt = tx.conn().prepare(sql).unwrap();
+                    let rows = stmt
+                        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                        .unwrap()
+                        .map(|r| r.unwrap())
+                        .collect();
+                    Ok(rows)
+                })
+                .await
+                .unwrap(),
+        }
+    }
+}
+
+/// The worker process. Not a test on its own: the tests start it as a child.
+#[test]
+#[ignore = "run as a child process by the limits tests"]
+fn limits_child_worker() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (store, marks): (Arc<dyn Store>, Marks) =
+            match std::env::var("LIMITS_BACKEND").unwrap().as_str() {
+                "postgres" => {
+                    let s = PgStore::connect(
+                        PgConfig::new(std::env::var("LIMITS_URL").unwrap())
+                            .schema(std::env::var("LIMITS_SCHEMA").unwrap())
+                            .pool_size(6),
+                    )
+                    .await
+                    .unwrap();
+                    (Arc::new(s.clone()), Marks::Pg(s))
+                }
+                _ => {
+                    let s =
+                        SqliteStore::open(SqliteConfig::new(std::env::var("LIMITS_PATH").unwrap()))
+                            .await
+                            .unwrap();
+                    (Arc::new(s.clone()), Marks::Sqlite(s))
+                }
+            };
+        let worker = Worker::builder(store)
+            .registry(
+                Registry::new()
+                    .register(move |c: JobContext, w: Capped| {
+                        let marks = marks.clone();
+                        async move {
+                            let Fence {
+                                job_id: id,
+                                attempt,
+                            } = c.fence();
+                            marks.start(id, attempt).await;
+                            tokio::time::sleep(Duration::from_millis(w.ms)).await;
+                            marks.end(id, attempt).await;
+                            Ok(())
+                        }
+                    })
+                    .register(|_c: JobContext, w: Owned| async move {
+                        tokio::time::sleep(Duration::from_millis(w.ms)).await;
+                        Ok(())
+                    })
+                    .register(|_c: JobContext, _p: Paced| async move { Ok(()) }),
+            )
+            .queue("capped", 8)
+            .queue("owned", 8)
+            .queue("paced", 50)
+            .poll_interval(Duration::from_millis(100))
+            .heartbeat_interval(Duration::from_millis(200))
+            .build()
+            .unwrap();
+        println!("worker-id {}", worker.id());
+        let _handle = worker.start().await.unwrap();
+        // Run until killed.
+        std::future::pending::<()>().await;
+    });
+}
+
+/// A child worker process and its worker id; killed when dropped.
+struct ChildWorker {
+    child: Child,
+    id: String,
+}
+
+impl Drop for ChildWorker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_child(h: &Harness) -> ChildWorker {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--ignored",
+        "--exact",
+        "limits_child_worker",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    match &h.guard {
+        Guard::Pg { schema } => {
+            cmd.env("LIMITS_BACKEND", "postgres")
+                .env("LIMITS_URL", common::database_url())
+                .env("LIMITS_SCHEMA", schema.name());
+        }
+        Guard::Sqlite { file } => {
+            cmd.env("LIMITS_BACKEND", "sqlite")
+                .env("LIMITS_PATH", file.path());
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let id = loop {
+        let line = lines.next().expect("child printed its worker id").unwrap();
+        // libtest prints `test name ... ` before the child's own output on the same line.
+        if let Some((_, id)) = line.split_once("worker-id ") {
+            break id.trim().to_string();
+        }
+    };
+    // Keep draining the child's output so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    ChildWorker { child, id }
+}
+
+fn marks_of(h: &Harness) -> Marks {
+    match (&h.pg, &h.sqlite) {
+        (Some(pg), _) => Marks::Pg(pg.clone()),
+        (_, Some(s)) => Marks::Sqlite(s.clone()),
+        _ => unreachable!("a harness has one store"),
+    }
+}
+
+async fn jobs_of(h: &Harness, kind: &str) -> Vec<Job> {
+    h.store
+        .list_jobs(&JobFilter {
+            kind: Some(kind.into()),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
+/// Most intervals `[start, end)` open at once.
+fn max_overlap(intervals: &[(i64, i64)]) -> usize {
+    let mut events: Vec<(i64, i32)> = Vec::new();
+    for &(s, e) in intervals {
+        events.push((s, 1));
+        events.push((e, -1));
+    }
+    // At equal times an end comes before a start: [a, b) and [b, c) do not overlap.
+    events.sort();
+    let (mut open, mut most) = (0i32, 0i32);
+    for (_, d) in events {
+        open += d;
+        most = most.max(open);
+    }
+    most as usize
+}
+
+const CAPPED_JOBS: usize = 100;
+
+/// 100 sleeping jobs with a global limit of 2, three worker processes; with `kill`, the
+/// process running a job is SIGKILLed mid-way and the rescuer returns its jobs.
+async fn global_limit(h: Harness, kill: bool) {
+    let marks = marks_of(&h);
+    marks.create().await;
+    let client = Client::new(h.store.clone());
+    let jobs: Vec<NewJob> = (0..CAPPED_JOBS)
+        .map(|_| NewJob::new(&Capped { ms: 40 }, InsertOpts::default()).unwrap())
+        .collect();
+    client.insert_many(jobs).await.unwrap();
+
+    let mut children: Vec<ChildWorker> = (0..3).map(|_| spawn_child(&h)).collect();
+    let m = Maintenance::new(
+        h.store.clone(),
+        MaintenanceConfig {
+            rescue_after: Duration::from_secs(1),
+            ..MaintenanceConfig::default()
+        },
+    );
+    let mut timers = RoundTimers::default();
+    let mut killed: Option<String> = None;
+    let until = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done = h.count(JobState::Completed).await as usize;
+        if done == CAPPED_JOBS {
+            break;
+        }
+        if kill && killed.is_none() && done >= CAPPED_JOBS / 4 {
+            // Kill a process that is running a job right now.
+            let running = h
+                .store
+                .list_jobs(&JobFilter {
+                    state: Some(JobState::Running),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let holder = running
+                .iter()
+                .filter_map(|j| j.attempted_by.last())
+                .find_map(|w| children.iter().position(|c| &c.id == w));
+            if let Some(i) = holder {
+                let mut victim = children.remove(i);
+                victim.child.kill().unwrap(); // SIGKILL
+                victim.child.wait().unwrap();
+                killed = Some(victim.id.clone());
+            }
+        }
+        if killed.is_some() {
+            m.run_once(&mut timers).await.unwrap();
+        }
+        assert!(
+            Instant::now() < until,
+            "jobs did not all complete: {:?}",
+            h.store.count_by_state(None).await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(children);
+
+    let jobs = jobs_of(&h, "capped").await;
+    assert_eq!(jobs.len(), CAPPED_JOBS);
+    assert!(jobs.iter().all(|j| j.state == JobState::Completed));
+    // Each attempt's interval: from its handler's start to its end, or, for an attempt whose
+    // process was killed, to its rescue (when the engine let its slot go).
+    let mut intervals = Vec::new();
+    let mut cut = 0;
+    for (job, attempt, start, end) in marks.all().await {
+        let end = match end {
+            Some(e) => e,
+            None => {
+                cut += 1;
+                let j = jobs.iter().find(|j| j.id == job).unwrap();
+                let rescue = j
+                    .errors
+                    .iter()
+                    .find(|e| e.attempt == attempt)
+                    .unwrap_or_else(|| panic!("attempt {attempt} of {job} never ended: {j:?}"));
+                assert_eq!(rescue.code, "RESCUED");
+                rescue.at.timestamp_micros()
+            }
+        };
+        intervals.push((start, end));
+    }
+    if kill {
+        assert!(killed.is_some(), "no process was caught running a job");
+        assert!(cut > 0, "the kill caught no job mid-run");
+    } else {
+        assert_eq!(cut, 0);
+        assert_eq!(intervals.len(), CAPPED_JOBS, "one attempt per job");
+    }
+    let most = max_overlap(&intervals);
+    assert!(most <= 2, "{most} jobs ran at once with a limit of 2");
+    assert_eq!(most, 2, "the workers never used both slots");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_global_limit_holds_across_three_processes() {
+    global_limit(Harness::pg().await, false).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_global_limit_holds_across_three_processes() {
+    global_limit(Harness::sqlite().await, false).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_global_limit_holds_when_a_process_is_sigkilled() {
+    global_limit(Harness::pg().await, true).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_global_limit_holds_when_a_process_is_sigkilled() {
+    global_limit(Harness::sqlite().await, true).await
+}
+
+/// Owner A has 1,000 jobs queued before owner B's 10, with at most one running per owner:
+/// B's jobs all start before A has finished 30 (the stated bound; round-robin gives B a
+/// start on every pass, so B's n-th job starts about when A's n-th does).
+async fn fairness(h: Harness) {
+    let client = Client::new(h.store.clone());
+    let owned = |owner: &str| {
+        NewJob::new(
+            &Owned {
+                owner: owner.into(),
+                ms: 5,
+            },
+            InsertOpts::default(),
+        )
+        .unwrap()
+    };
+    let heavy: Vec<NewJob> = (0..1000).map(|_| owned("a")).collect();
+    client.insert_many(heavy).await.unwrap();
+    let light: Vec<NewJob> = (0..10).map(|_| owned("b")).collect();
+    client.insert_many(light).await.unwrap();
+
+    // Each run as its handler saw it: owner, start, end (inside the claim-to-completion span).
+    let ran: Arc<std::sync::Mutex<Vec<(String, i64, i64)>>> = Arc::default();
+    let r = ran.clone();
+    let worker = Worker::builder(h.store.clone())
+        .registry(Registry::new().register(move |_c: JobContext, w: Owned| {
+            let r = r.clone();
+            async move {
+                let start = now_us();
+                tokio::time::sleep(Duration::from_millis(w.ms)).await;
+                r.lock().unwrap().push((w.owner, start, now_us()));
+                Ok(())
+            }
+        }))
+        .queue("owned", 8)
+        .poll_interval(Duration::from_millis(50))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    let b_done = |jobs: &[Job]| {
+        jobs.iter()
+            .filter(|j| j.args["owner"] == "b" && j.state == JobState::Completed)
+            .count()
+    };
+    loop {
+        let jobs = jobs_of(&h, "owned").await;
+        if b_done(&jobs) == 10 {
+            break;
+        }
+        assert!(Instant::now() < until, "owner b's jobs did not all run");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.shutdown(Duration::from_secs(5)).await.unwrap();
+
+    let jobs = jobs_of(&h, "owned").await;
+    let last_b_start = jobs
+        .iter()
+        .filter(|j| j.args["owner"] == "b")
+        .map(|j| j.attempted_at.unwrap())
+        .max()
+        .unwrap();
+    let a_finished_before = jobs
+        .iter()
+        .filter(|j| j.args["owner"] == "a" && j.state == JobState::Completed)
+        .filter(|j| j.finalized_at.unwrap() <= last_b_start)
+        .count();
+    assert!(
+        a_finished_before < 30,
+        "owner a finished {a_finished_before} jobs before owner b's last one started"
+    );
+    // One at a time per owner, at every moment (from the handlers' own start and end).
+    let ran = ran.lock().unwrap().clone();
+    for owner in ["a", "b"] {
+        let intervals: Vec<(i64, i64)> = ran
+            .iter()
+            .filter(|(o, _, _)| o == owner)
+            .map(|&(_, s, e)| (s, e))
+            .collect();
+        assert_eq!(max_overlap(&intervals), 1, "owner {owner}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_light_owner_starts_before_a_heavy_owner_finishes_30() {
+    fairness(Harness::pg().await).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_light_owner_starts_before_a_heavy_owner_finishes_30() {
+    fairness(Harness::sqlite().await).await
+}
+
+/// A rate of 100 starts per second shared by three worker processes, over at least 10 s:
+/// every 1 s window holds at most 100 + 10 starts (the bucket's capacity, a tenth of the
+/// rate, is the stated tolerance), and the 10 s after the first start hold 1,000 ± 10%.
+async fn rate_limit(h: Harness) {
+    const JOBS: usize = 1600;
+    let client = Client::new(h.store.clone());
+    let jobs: Vec<NewJob> = (0..JOBS)
+        .map(|_| NewJob::new(&Paced {}, InsertOpts::default()).unwrap())
+        .collect();
+    client.insert_many(jobs).await.unwrap();
+    let children: Vec<ChildWorker> = (0..3).map(|_| spawn_child(&h)).collect();
+    let until = Instant::now() + Duration::from_secs(60);
+    while (h.count(JobState::Completed).await as usize) < 1150 {
+        assert!(
+            Instant::now() < until,
+            "the workers fell far behind the rate: {:?}",
+            h.store.count_by_state(None).await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(children);
+
+    let mut starts: Vec<i64> = jobs_of(&h, "paced")
+        .await
+        .iter()
+        .filter_map(|j| j.attempted_at)
+        .map(|t| t.timestamp_micros())
+        .collect();
+    starts.sort();
+    let second = 1_000_000;
+    let tolerance = 10;
+    let mut busiest = 0;
+    for (i, &s) in starts.iter().enumerate() {
+        let in_window = starts[i..].iter().take_while(|&&t| t < s + second).count();
+        busiest = busiest.max(in_window);
+    }
+    assert!(
+        busiest <= RATE as usize + tolerance,
+        "{busiest} starts in one second with a rate of {RATE}/s"
+    );
+    let t0 = starts[0];
+    let in_ten = starts.iter().filter(|&&t| t < t0 + 10 * second).count();
+    assert!(
+        (900..=1100).contains(&in_ten),
+        "{in_ten} starts in the first 10 s at {RATE}/s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_rate_limit_holds_across_three_processes() {
+    rate_limit(Harness::pg().await).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_rate_limit_holds_across_three_processes() {
+    rate_limit(Harness::sqlite().await).await
+}
