@@ -81,6 +81,14 @@ impl From<specline_queue::Error> for ApiError {
                 ApiCode::IdempotencyConflict,
                 "this Idempotency-Key was used with a different request",
             ),
+            QueueCode::InvalidLimits => {
+                ApiError::passing(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
+            }
+            QueueCode::LimitNotFound => ApiError::passing(
+                StatusCode::NOT_FOUND,
+                e.code(),
+                "no worker declared limits for this kind",
+            ),
             QueueCode::Database => unavailable(&e),
             _ => ApiError::internal(e),
         }

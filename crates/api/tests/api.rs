@@ -33,6 +33,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    an_admin_reads_and_overrides_a_kinds_limits_and_bad_overrides_get_their_codes,
     a_run_is_followed_live_to_done_and_a_reconnect_gets_exactly_the_missing_events,
     another_owner_gets_404_on_every_route_and_no_token_gets_401,
     concurrent_submissions_with_one_key_make_one_run_and_a_changed_request_conflicts,
@@ -1148,4 +1149,82 @@ async fn a_narrow_job_filter_searches_a_bounded_window_and_continues_below_it(b:
     assert_eq!(all.jobs.len(), 5);
     assert_eq!(all.searched_down_to, None);
     s.stop().await;
+}
+
+async fn an_admin_reads_and_overrides_a_kinds_limits_and_bad_overrides_get_their_codes(b: Backend) {
+    let s = Server::start(b, Options::without_workers()).await;
+    let ops = s.token("ops", true).await;
+    let alice = s.token("alice", false).await;
+    // What a worker that runs the kind declares when it starts.
+    s.dbs
+        .jobs
+        .declare_limits(&[specline_queue::limits::Declared {
+            kind: "probe".into(),
+            queues: vec!["probe".into()],
+            values: specline_queue::LimitValues {
+                concurrency: Some(4),
+                ..Default::default()
+            },
+        }])
+        .await
+        .unwrap();
+    let put = |token: &str, kind: &str, body: Value| {
+        s.http
+            .put(s.url(&format!("/api/v1/admin/limits/{kind}")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+
+    let (status, list) = s.get(&alice, "/api/v1/admin/limits").await;
+    assert_eq!(status, 403, "{list}");
+    assert_eq!(list["code"], "ADMIN_ONLY");
+    let (_, list) = s.get(&ops, "/api/v1/admin/limits").await;
+    let probe = &list["limits"][0];
+    assert_eq!(probe["kind"], "probe", "{list}");
+    assert_eq!(probe["declared"]["concurrency"], 4);
+    assert_eq!(probe["effective"]["concurrency"], 4);
+    assert_eq!(probe["overrides"], json!({}));
+
+    let r = put(&ops, "probe", json!({"concurrency": 1, "per_partition": 2}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let view: Value = r.json().await.unwrap();
+    assert_eq!(view["effective"]["concurrency"], 1, "{view}");
+    assert_eq!(view["effective"]["per_partition"], 2, "{view}");
+    assert_eq!(view["declared"]["concurrency"], 4, "{view}");
+    // The override is what the engine reads: the client sees it too.
+    let client = specline_queue::Client::new(s.dbs.jobs.clone());
+    let stored = client.limits().await.unwrap();
+    assert_eq!(stored[0].effective.concurrency, Some(1));
+
+    for (body, code) in [
+        (json!({"concurrency": "many"}), "INVALID_LIMITS"),
+        (json!({"no_such_limit": 1}), "INVALID_LIMITS"),
+        (json!([1, 2]), "INVALID_LIMITS"),
+    ] {
+        let r = put(&ops, "probe", body.clone()).await.unwrap();
+        assert_eq!(r.status(), 422, "{body}");
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["code"], code, "{body}: {err}");
+    }
+    let r = put(&ops, "no_such_kind", json!({})).await.unwrap();
+    assert_eq!(r.status(), 404);
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["code"], "LIMIT_NOT_FOUND");
+    let r = put(&alice, "probe", json!({})).await.unwrap();
+    assert_eq!(r.status(), 403);
+    // `{}` goes back to the code's values.
+    let view: Value = put(&ops, "probe", json!({}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["effective"]["concurrency"], 4, "{view}");
+    assert_eq!(
+        client.limits().await.unwrap()[0].effective.concurrency,
+        Some(4)
+    );
 }

@@ -6,11 +6,12 @@ pub mod badge;
 pub mod diff;
 pub mod documents;
 pub mod events;
+pub mod limits;
 pub mod runs;
 pub mod submit;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 use crate::error::{ApiCode, ApiError};
@@ -43,6 +44,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/admin/queues", get(admin::queues))
         .route("/api/v1/admin/queues/{name}", post(admin::pause))
         .route("/api/v1/admin/watched", get(admin::watched))
+        .route("/api/v1/admin/limits", get(limits::list))
+        .route("/api/v1/admin/limits/{kind}", put(limits::set))
         .route("/api/openapi.json", get(crate::openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
