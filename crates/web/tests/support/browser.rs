@@ -214,9 +214,9 @@ impl Browser {
     }
 }
 
-/// `$SPECLINE_SCREENSHOTS`, or `ui-screenshots` beside this test's target tmp dir.
+/// `$UI_SCREENSHOTS_DIR`, or `ui-screenshots` beside this test's target tmp dir.
 pub fn screenshot_dir() -> PathBuf {
-    std::env::var_os("SPECLINE_SCREENSHOTS")
+    std::env::var_os("UI_SCREENSHOTS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../ui-screenshots"))
 }
