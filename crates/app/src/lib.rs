@@ -17,7 +17,7 @@ pub mod tokens;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use specline_queue::{KindOptions, Pipeline, StepKind};
+use specline_queue::{KindOptions, Limits, PartitionBy, Pipeline, StepKind};
 
 pub use codes::{AppCode, StepError};
 pub use store::{AppStore, PgAppStore, SqliteAppStore};
@@ -88,9 +88,27 @@ impl StepKind for AnalyzeRepository {
         KindOptions {
             timeout: Duration::from_secs(15 * 60),
             max_attempts: 3,
+            limits: per_owner(ANALYSES_PER_OWNER),
             ..KindOptions::default()
         }
     }
+}
+
+/// Analyses of one owner running at once, over every analyzer (an operator changes it at
+/// runtime with `specline-enqueue limits set analyze_repository '{"per_partition": N}'` or
+/// `PUT /api/v1/admin/limits/analyze_repository`): one owner's 500 submissions queue behind
+/// each other instead of taking every analyzer, and other owners' runs start in between.
+pub const ANALYSES_PER_OWNER: u32 = 2;
+
+/// Each spec step of one owner running at once, over every spec generator (overridable as
+/// [`ANALYSES_PER_OWNER`] is).
+pub const SPEC_STEPS_PER_OWNER: u32 = 2;
+
+/// A step's limits: partitioned by the run's owner, at most `n` running per owner.
+fn per_owner(n: u32) -> Limits {
+    Limits::new()
+        .partition(PartitionBy::Metadata("owner"))
+        .per_partition(n)
 }
 
 /// The context every spec step reads: the request, the analysis, and the outputs of the
@@ -135,6 +153,7 @@ macro_rules! spec_step {
                 KindOptions {
                     timeout: Duration::from_secs($timeout_secs),
                     max_attempts: 5,
+                    limits: per_owner(SPEC_STEPS_PER_OWNER),
                     ..KindOptions::default()
                 }
             }

@@ -159,6 +159,7 @@ fn spec(kind: &str, queue: &str) -> StepSpec {
         max_attempts: 3,
         priority: 1,
         result_ttl_secs: 3600,
+        partition_key: None,
     }
 }
 

@@ -122,9 +122,26 @@ impl Pipeline {
             max_attempts: spec.options.max_attempts,
             priority: spec.options.priority,
             result_ttl_secs: self.result_ttl.as_secs(),
+            partition_key: None,
         });
         self.kinds.push(spec);
         self
+    }
+
+    /// The steps of a run of `owner` with `input`, each with its partition key: a step kind's
+    /// [`crate::Limits`] see the run's input as the job's arguments and `{"owner": owner}` as
+    /// its metadata, so `PartitionBy::Metadata("owner")` limits a step per run owner and
+    /// `PartitionBy::Arg(..)` by a field of the input.
+    fn steps_for(&self, owner: &str, input: &serde_json::Value) -> Vec<StepSpec> {
+        let metadata = serde_json::json!({ "owner": owner });
+        self.steps
+            .iter()
+            .zip(&self.kinds)
+            .map(|(step, kind)| StepSpec {
+                partition_key: kind.options.limits.partition_of(input, &metadata),
+                ..step.clone()
+            })
+            .collect()
     }
 
     pub fn result_ttl(mut self, ttl: Duration) -> Self {
@@ -436,7 +453,7 @@ impl Client {
             .submit_run(RunSubmission {
                 owner: owner.to_string(),
                 pipeline: pipeline.name.clone(),
-                steps: pipeline.steps.clone(),
+                steps: pipeline.steps_for(owner, &input),
                 input,
                 idempotency,
             })

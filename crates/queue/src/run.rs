@@ -18,6 +18,11 @@ pub struct StepSpec {
     /// How long the run's result is kept after it is done (the same on every step).
     #[serde(default = "default_result_ttl_secs")]
     pub result_ttl_secs: u64,
+    /// The step job's partition for its kind's limits, computed once at submission (see
+    /// [`crate::Pipeline`]): a step of a limited kind is held to its limits like any job.
+    /// `None` when the kind has no limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_key: Option<String>,
 }
 
 fn default_result_ttl_secs() -> u64 {

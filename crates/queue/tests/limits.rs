@@ -608,3 +608,123 @@ async fn postgres_a_rate_limit_holds_across_three_processes() {
 async fn sqlite_a_rate_limit_holds_across_three_processes() {
     rate_limit(Harness::sqlite().await).await
 }
+
+/// A pipeline step limited per run owner: at most one runs at once per owner.
+struct PerOwner;
+impl specline_queue::StepKind for PerOwner {
+    const NAME: &'static str = "per_owner_step";
+    const QUEUE: &'static str = "per_owner";
+    type Context = LabelCtx;
+    type Output = u64;
+    fn options() -> KindOptions {
+        KindOptions {
+            limits: Limits::new()
+                .partition(PartitionBy::Metadata("owner"))
+                .per_partition(1),
+            ..KindOptions::default()
+        }
+    }
+}
+
+/// The run's input: whose run it is, so the handler can record it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Label {
+    who: String,
+}
+
+#[derive(Deserialize)]
+struct LabelCtx {
+    input: Label,
+}
+
+type Ran = Arc<std::sync::Mutex<Vec<(String, i64, i64)>>>;
+
+struct PerOwnerStep(Ran);
+impl specline_queue::Step for PerOwnerStep {
+    type Kind = PerOwner;
+    async fn run(
+        &self,
+        _ctx: specline_queue::StepContext,
+        c: LabelCtx,
+    ) -> Result<u64, specline_queue::JobError> {
+        let start = now_us();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.lock().unwrap().push((c.input.who, start, now_us()));
+        Ok(1)
+    }
+}
+
+/// A step of a limited kind takes its partition from the run (here its owner) when the run is
+/// submitted, and is held to the limit like any job: one at a time per owner, every run done.
+async fn steps_are_limited_per_run_owner(h: Harness) {
+    let client = Client::new(h.store.clone());
+    let pipeline = specline_queue::Pipeline::new("per_owner").step::<PerOwner>();
+    let mut runs = Vec::new();
+    for owner in ["a", "a", "a", "a", "b", "b"] {
+        let input = Label { who: owner.into() };
+        let sub = client
+            .submit(
+                &pipeline,
+                owner,
+                &input,
+                specline_queue::SubmitOpts::default(),
+            )
+            .await
+            .unwrap();
+        runs.push((owner, sub.run_id));
+    }
+    // Each step job carries its run's owner as its partition.
+    let parts = h
+        .store
+        .limit_partitions("per_owner_step", 10)
+        .await
+        .unwrap();
+    let counts: Vec<(String, i64)> = parts.iter().map(|p| (p.key.clone(), p.pending)).collect();
+    assert_eq!(counts, vec![("a".to_string(), 4), ("b".to_string(), 2)]);
+
+    let ran: Ran = Arc::default();
+    let worker = Worker::builder(h.store.clone())
+        .registry(Registry::new().step(PerOwnerStep(ran.clone())))
+        .queue("per_owner", 8)
+        .poll_interval(Duration::from_millis(50))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    for (owner, run_id) in &runs {
+        loop {
+            let status = client.run_status(owner, *run_id).await.unwrap();
+            if matches!(status, specline_queue::RunStatus::Done { .. }) {
+                break;
+            }
+            assert!(
+                Instant::now() < until,
+                "run {run_id} of {owner}: {status:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    worker.shutdown(Duration::from_secs(5)).await.unwrap();
+    let ran = ran.lock().unwrap().clone();
+    assert_eq!(ran.len(), 6, "{ran:?}");
+    for owner in ["a", "b"] {
+        let intervals: Vec<(i64, i64)> = ran
+            .iter()
+            .filter(|(o, _, _)| o == owner)
+            .map(|&(_, s, e)| (s, e))
+            .collect();
+        assert_eq!(max_overlap(&intervals), 1, "owner {owner}: {ran:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_steps_are_limited_per_run_owner() {
+    steps_are_limited_per_run_owner(Harness::pg().await).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_steps_are_limited_per_run_owner() {
+    steps_are_limited_per_run_owner(Harness::sqlite().await).await
+}

@@ -225,6 +225,7 @@ mod tests {
             max_attempts: 3,
             priority: 1,
             result_ttl_secs: 60,
+            partition_key: None,
         }
     }
 

@@ -76,6 +76,7 @@ mod tests {
             max_attempts: 1,
             priority: 0,
             result_ttl_secs: 60,
+            partition_key: None,
         };
         Run {
             id: 1,

@@ -141,6 +141,10 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
         let prios: Vec<i16> = jobs.iter().map(|j| j.spec.priority).collect();
         let maxes: Vec<i32> = jobs.iter().map(|j| j.spec.max_attempts).collect();
         let runs: Vec<i64> = jobs.iter().map(|j| j.run_id).collect();
+        let keys: Vec<Option<&str>> = jobs
+            .iter()
+            .map(|j| j.spec.partition_key.as_deref())
+            .collect();
         let stmt = self
             .c
             .prepare_cached(include_str!("sql/insert_step_jobs.sql"))
@@ -149,7 +153,16 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
             .c
             .query(
                 &stmt,
-                &[&kinds, &queues, &args, &prios, &maxes, &runs, &self.channel],
+                &[
+                    &kinds,
+                    &queues,
+                    &args,
+                    &prios,
+                    &maxes,
+                    &runs,
+                    &self.channel,
+                    &keys,
+                ],
             )
             .await?;
         let by_run: std::collections::HashMap<i64, i64> =
