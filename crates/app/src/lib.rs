@@ -221,6 +221,27 @@ mod tests {
     }
 
     #[test]
+    fn every_step_is_limited_per_run_owner() {
+        let input = serde_json::json!({"target": "https://example.org/r.git", "lang": "en"});
+        let metadata = serde_json::json!({"owner": "alice"});
+        for kind in analyze_and_generate().kinds() {
+            let limits = &kind.options.limits;
+            let expected = if kind.kind == AnalyzeRepository::NAME {
+                ANALYSES_PER_OWNER
+            } else {
+                SPEC_STEPS_PER_OWNER
+            };
+            assert_eq!(limits.values.per_partition, Some(expected), "{}", kind.kind);
+            assert_eq!(
+                limits.partition_of(&input, &metadata).as_deref(),
+                Some("alice"),
+                "{}",
+                kind.kind
+            );
+        }
+    }
+
+    #[test]
     fn a_request_without_a_token_or_ref_serializes_without_those_fields() {
         let r = AnalysisRequest {
             target: "https://example.org/r.git".into(),
