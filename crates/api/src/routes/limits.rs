@@ -80,7 +80,8 @@ pub async fn list(
     params(("kind" = String, Path)), request_body(content = Object),
     responses((status = 200, body = LimitView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn set(
     State(state): State<ApiState>,
