@@ -16,9 +16,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use specline_app::policy::RunPolicy;
+use specline_app::policy::{RunPolicy, Target};
 use specline_app::store::{AppStore, NewAnalysis};
 use specline_app::{AnalysisSummary, AnalyzeContext, AnalyzeRepository, StepError};
+use specline_inventory::pin::Pin;
 use specline_inventory::scan::{record_omitted, scan_each, CancelToken, ScanOptions};
 use specline_inventory::source::{prepare_opts, remote_head, GitOptions, SourceSpec, Token};
 use specline_inventory_model::TestFile;
@@ -103,8 +104,17 @@ impl Step for Analyzer {
 
     async fn run(&self, ctx: StepContext, c: AnalyzeContext) -> Result<AnalysisSummary, JobError> {
         let req = c.input;
-        self.policy.check(ctx.run_id(), &req).await?;
+        let checked = self.policy.check(ctx.run_id(), &req).await?;
         let mut spec = SourceSpec::parse(&req.target, req.git_ref.clone(), None)?;
+        if let (
+            SourceSpec::Git { pin, .. },
+            Target::Remote {
+                host, port, addrs, ..
+            },
+        ) = (&mut spec, checked)
+        {
+            *pin = Pin::new(&host.to_string(), port, addrs);
+        }
         let repository = match &spec {
             SourceSpec::Git { url, .. } => url.clone(),
             SourceSpec::Local(path) => std::fs::canonicalize(path)

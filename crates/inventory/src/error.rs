@@ -15,6 +15,7 @@ codes! {
         DefinitionInvalid = ("DEFINITION_INVALID", Permanent, "a built-in language or framework definition does not compile (a bug)"),
         GitFailed = ("GIT_FAILED", Retryable, "cloning or inspecting a git repository failed (the network may come back)"),
         GitTimeout = ("GIT_TIMEOUT", Retryable, "a git process took longer than its time limit and was stopped"),
+        GitRedirected = ("GIT_REDIRECTED", Permanent, "the repository's server answered with a redirect, which is not followed (submit the URL it points to)"),
         RefNotFound = ("REF_NOT_FOUND", Permanent, "the remote has no such branch or tag"),
         CloneTooLarge = ("CLONE_TOO_LARGE", Permanent, "the clone grew past its disk budget"),
         IoFailed = ("IO_FAILED", Retryable, "an I/O error outside any single file (temporary directories, spawning processes)"),
@@ -41,6 +42,10 @@ pub enum InventoryError {
         action: &'static str,
         message: String,
     },
+    /// The server answered with a redirect. It is not followed: the place it points to was
+    /// never checked by the repository policy ([`crate::pin`]).
+    #[error("GIT_REDIRECTED: git {action}: the server answered {status}, a redirect, which is not followed; submit the URL the repository moved to")]
+    Redirected { action: &'static str, status: u16 },
     /// A git process took longer than its time limit and was stopped.
     #[error("GIT_TIMEOUT: git {action} took longer than its time limit and was stopped")]
     GitTimeout { action: &'static str },
@@ -87,6 +92,7 @@ impl InventoryError {
             InventoryError::Definition(_) => InventoryCode::DefinitionInvalid,
             InventoryError::Git { .. } => InventoryCode::GitFailed,
             InventoryError::GitTimeout { .. } => InventoryCode::GitTimeout,
+            InventoryError::Redirected { .. } => InventoryCode::GitRedirected,
             InventoryError::RefNotFound(_) => InventoryCode::RefNotFound,
             InventoryError::CloneTooLarge { .. } => InventoryCode::CloneTooLarge,
             InventoryError::Io { .. } => InventoryCode::IoFailed,

@@ -27,6 +27,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::error::InventoryError;
+use crate::pin::Pin;
 use crate::source::Token;
 
 /// Environment variables through which a token reaches the credential helper.
@@ -44,6 +45,8 @@ const OVERRIDES: &[&str] = &[
     "core.protectHFS=true",
     "ssh.variant=ssh",
     "credential.helper=",
+    // A redirect would take git to a server the repository policy never checked.
+    "http.followRedirects=false",
     "gc.auto=0",
     "maintenance.auto=false",
     "fetch.recurseSubmodules=false",
@@ -96,6 +99,14 @@ pub(crate) fn with_token(cmd: &mut Command, token: Option<&Token>) {
             "credential.helper=!f() {{ echo username=x-access-token; echo \"password=${{{TOKEN_VAR}}}\"; }}; f"
         ));
         cmd.env(TOKEN_VAR, t.expose());
+    }
+}
+
+/// Makes git's HTTP transport connect to the checked addresses of the URL's host
+/// ([`crate::pin`]) instead of resolving the name again.
+pub(crate) fn with_pin(cmd: &mut Command, pin: Option<&Pin>) {
+    if let Some(p) = pin {
+        cmd.arg("-c").arg(p.git_override());
     }
 }
 

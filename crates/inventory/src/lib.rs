@@ -22,6 +22,7 @@ mod head;
 pub mod lang;
 mod local_imports;
 pub mod materialize;
+pub mod pin;
 pub mod registry;
 pub mod repo_defs;
 pub mod runner_config;

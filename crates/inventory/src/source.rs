@@ -20,6 +20,7 @@ use crate::head::{self, Head};
 use crate::materialize::{materialize, Omitted};
 use crate::model::target::{check_ref, Target};
 use crate::model::Source;
+use crate::pin::Pin;
 
 /// A secret that prints as `***` in `Debug` and `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -55,6 +56,9 @@ pub enum SourceSpec {
         url: String,
         branch: Option<String>,
         token: Option<Token>,
+        /// The addresses the host was checked at, when a policy checked them: git connects
+        /// to these and does not resolve the name again ([`crate::pin`]).
+        pin: Option<Pin>,
     },
 }
 
@@ -75,6 +79,7 @@ impl SourceSpec {
                 url,
                 branch,
                 token: token.map(Token::new),
+                pin: None,
             },
         })
     }
@@ -173,9 +178,19 @@ pub fn prepare_opts(spec: &SourceSpec, opts: &GitOptions) -> Result<Checkout, In
                 _temp: None,
             })
         }
-        SourceSpec::Git { url, branch, token } => {
-            clone(opts, url, branch.as_deref(), token.as_ref(), limits)
-        }
+        SourceSpec::Git {
+            url,
+            branch,
+            token,
+            pin,
+        } => clone(
+            opts,
+            url,
+            branch.as_deref(),
+            token.as_ref(),
+            pin.as_ref(),
+            limits,
+        ),
     }
 }
 
@@ -192,11 +207,18 @@ fn source_of(location: String, head: Head, asked: Option<&str>) -> Source {
 /// analyzer asks first, to reuse an analysis of the same commit. `None` for a local
 /// directory (its working tree may differ from any commit).
 pub fn remote_head(spec: &SourceSpec, opts: &GitOptions) -> Result<Option<String>, InventoryError> {
-    let SourceSpec::Git { url, branch, token } = spec else {
+    let SourceSpec::Git {
+        url,
+        branch,
+        token,
+        pin,
+    } = spec
+    else {
         return Ok(None);
     };
     let mut cmd = git::command(&opts.program, None);
     git::with_token(&mut cmd, token.as_ref());
+    git::with_pin(&mut cmd, pin.as_ref());
     cmd.args(["ls-remote", "--", url]);
     cmd.arg(branch.as_deref().unwrap_or("HEAD"));
     let output = checked(
@@ -234,11 +256,31 @@ fn checked(
     if done.status.success() {
         return Ok(done);
     }
-    let stderr = String::from_utf8_lossy(&done.stderr);
-    Err(InventoryError::Git {
+    Err(failure(
+        action,
+        &String::from_utf8_lossy(&done.stderr),
+        token,
+    ))
+}
+
+/// The error for a git process that failed with `stderr`: a refused redirect is its own
+/// (permanent) error, anything else git's message scrubbed of the token.
+fn failure(action: &'static str, stderr: &str, token: Option<&Token>) -> InventoryError {
+    if let Some(status) = redirect_status(stderr) {
+        return InventoryError::Redirected { action, status };
+    }
+    InventoryError::Git {
         action,
         message: scrub(stderr.trim(), token),
-    })
+    }
+}
+
+/// The 3xx status git reports when it refused to follow a redirect
+/// (`The requested URL returned error: 301`).
+fn redirect_status(stderr: &str) -> Option<u16> {
+    let tail = stderr.split("returned error: ").nth(1)?;
+    let status: u16 = tail.get(..3)?.parse().ok()?;
+    (300..400).contains(&status).then_some(status)
 }
 
 /// Removes every trace of `secret` from a message, and userinfo from URLs in it.
@@ -271,6 +313,7 @@ fn clone(
     url: &str,
     branch: Option<&str>,
     token: Option<&Token>,
+    pin: Option<&Pin>,
     limits: Limits,
 ) -> Result<Checkout, InventoryError> {
     let temp = crate::workdir::new_clone_dir(&opts.work_root)?;
@@ -281,6 +324,7 @@ fn clone(
     let dest = temp.path().join("repo");
     let mut cmd = git::command(&opts.program, None);
     git::with_token(&mut cmd, token);
+    git::with_pin(&mut cmd, pin);
     cmd.args([
         "clone",
         "--quiet",
@@ -302,10 +346,7 @@ fn clone(
         if let Some(b) = branch.filter(|_| stderr.contains("not found in upstream")) {
             return Err(InventoryError::RefNotFound(b.to_string()));
         }
-        return Err(InventoryError::Git {
-            action: "clone",
-            message: scrub(stderr.trim(), token),
-        });
+        return Err(failure("clone", &stderr, token));
     }
     if let Some((dir, budget)) = &limits.disk {
         if git::dir_size(dir) > *budget {

@@ -146,6 +146,10 @@ pub enum Target {
         scheme: String,
         host: url::Host<String>,
         port: u16,
+        /// The addresses every one of which was checked ([`RepositoryPolicy::check`]);
+        /// empty from [`RepositoryPolicy::classify`], which resolves nothing. The analyzer
+        /// pins git to them (`specline_inventory::pin`), so the name is not resolved again.
+        addrs: Vec<IpAddr>,
     },
 }
 
@@ -255,7 +259,12 @@ impl RepositoryPolicy {
                 "git" => 9418,
                 _ => 443,
             });
-        Ok(Target::Remote { scheme, host, port })
+        Ok(Target::Remote {
+            scheme,
+            host,
+            port,
+            addrs: Vec::new(),
+        })
     }
 
     fn local(&self) -> Result<Target, PolicyError> {
@@ -275,21 +284,25 @@ impl RepositoryPolicy {
         git_ref: Option<&str>,
         resolver: &dyn Resolve,
     ) -> Result<Target, PolicyError> {
-        let target = self.classify(repository, git_ref)?;
-        if let Target::Remote { host, port, .. } = &target {
-            let addrs: Vec<IpAddr> = match host {
+        let mut target = self.classify(repository, git_ref)?;
+        if let Target::Remote {
+            host, port, addrs, ..
+        } = &mut target
+        {
+            let resolved: Vec<IpAddr> = match host {
                 url::Host::Ipv4(ip) => vec![IpAddr::V4(*ip)],
                 url::Host::Ipv6(ip) => vec![IpAddr::V6(*ip)],
                 url::Host::Domain(name) => resolver.resolve(name, *port).await.map_err(|e| {
                     PolicyError::Unresolved(format!("`{name}` does not resolve: {e}"))
                 })?,
             };
-            if addrs.is_empty() {
+            if resolved.is_empty() {
                 return Err(PolicyError::Unresolved(format!("`{host}` has no address")));
             }
-            for ip in addrs {
-                self.check_address(host, ip)?;
+            for ip in &resolved {
+                self.check_address(host, *ip)?;
             }
+            *addrs = resolved;
         }
         Ok(target)
     }

@@ -8,7 +8,7 @@
 
 use specline_queue::Client;
 
-use super::{PolicyError, RepositoryPolicy, Resolve, SystemResolver};
+use super::{PolicyError, RepositoryPolicy, Resolve, SystemResolver, Target};
 use crate::AnalysisRequest;
 
 /// The policy and the engine client to look up a run's owner.
@@ -19,8 +19,13 @@ pub struct RunPolicy {
 }
 
 impl RunPolicy {
-    /// Check the request of run `run_id`, resolving names with the system resolver.
-    pub async fn check(&self, run_id: i64, request: &AnalysisRequest) -> Result<(), PolicyError> {
+    /// Check the request of run `run_id`, resolving names with the system resolver; the
+    /// target it returns carries the checked addresses, for the clone to be pinned to.
+    pub async fn check(
+        &self,
+        run_id: i64,
+        request: &AnalysisRequest,
+    ) -> Result<Target, PolicyError> {
         self.check_with(run_id, request, &SystemResolver).await
     }
 
@@ -29,7 +34,7 @@ impl RunPolicy {
         run_id: i64,
         request: &AnalysisRequest,
         resolver: &dyn Resolve,
-    ) -> Result<(), PolicyError> {
+    ) -> Result<Target, PolicyError> {
         let owner = self
             .runs
             .store()
@@ -45,6 +50,5 @@ impl RunPolicy {
         policy
             .check(&request.target, request.git_ref.as_deref(), resolver)
             .await
-            .map(|_| ())
     }
 }

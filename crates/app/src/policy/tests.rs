@@ -137,3 +137,35 @@ fn settings_with_an_unknown_scheme_are_refused() {
     let e = RepositoryPolicy::from_settings(&s).err().map(|e| e.code());
     assert_eq!(e, Some("POLICY_SETTINGS"));
 }
+
+#[tokio::test]
+async fn a_checked_remote_carries_every_address_it_was_checked_at() {
+    let open = RepositoryPolicy {
+        allow_private_addresses: true,
+        ..RepositoryPolicy::default()
+    };
+    let target = open
+        .check("https://mixed.example/o/r", None, &resolver())
+        .await
+        .unwrap();
+    let Target::Remote {
+        host, port, addrs, ..
+    } = target
+    else {
+        panic!("a URL is a remote target: {target:?}");
+    };
+    assert_eq!((host.to_string().as_str(), port), ("mixed.example", 443));
+    assert_eq!(
+        addrs,
+        [
+            IpAddr::V4(Ipv4Addr::new(140, 82, 112, 4)),
+            IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1))
+        ]
+    );
+    // The syntactic check resolves nothing, so it has no address to pin.
+    let Target::Remote { addrs, .. } = open.classify("https://mixed.example/o/r", None).unwrap()
+    else {
+        panic!("a URL is a remote target");
+    };
+    assert!(addrs.is_empty());
+}
