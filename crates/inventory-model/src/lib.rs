@@ -109,6 +109,68 @@ pub struct Test {
     /// table): it counts as one test and its name says it is dynamic.
     #[serde(default)]
     pub dynamic: bool,
+    /// The cases the framework's runner reports for this test, when the source lists them
+    /// literally (a `parametrize` list, an `each` table, `[TestCase]` attributes, a loop
+    /// over a literal array). Absent for a plain test (one case) and for a dynamic test
+    /// whose cases are only known at run time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cases: Option<Cases>,
+}
+
+/// The statically known cases of a parameterised test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Cases {
+    /// How many items the runner reports for the test (a product for stacked
+    /// `parametrize` decorators or a parameterised group around a parameterised test).
+    pub count: u64,
+    /// The runner's names of the cases, in the runner's order, when it derives them from
+    /// the literals (pytest ids, rstest's `case_N`); empty when it does not or when
+    /// `count` is over [`Cases::MAX_NAMES`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+}
+
+impl Cases {
+    /// Case names are listed only up to this many cases (a table of a million literals
+    /// keeps its count, not a million names).
+    pub const MAX_NAMES: u64 = 100;
+}
+
+impl Test {
+    /// How many items the framework's runner reports for this test: its case count when
+    /// the cases are known, otherwise one (a dynamic test whose cases are not literal
+    /// counts once, as a definition).
+    pub fn runner_count(&self) -> u64 {
+        self.cases.as_ref().map_or(1, |c| c.count)
+    }
+}
+
+impl TestFile {
+    /// Definitions in the file (every test, at any depth, once).
+    pub fn test_count(&self) -> u64 {
+        self.fold_tests(&mut |_| 1)
+    }
+
+    /// What the framework's runner would report for the file: the sum of
+    /// [`Test::runner_count`].
+    pub fn runner_count(&self) -> u64 {
+        self.fold_tests(&mut Test::runner_count)
+    }
+
+    fn fold_tests(&self, f: &mut impl FnMut(&Test) -> u64) -> u64 {
+        fn suite(s: &Suite, f: &mut impl FnMut(&Test) -> u64) -> u64 {
+            let own: u64 = s.tests.iter().map(&mut *f).fold(0, u64::saturating_add);
+            s.suites
+                .iter()
+                .map(|c| suite(c, f))
+                .fold(own, u64::saturating_add)
+        }
+        let own: u64 = self.tests.iter().map(&mut *f).fold(0, u64::saturating_add);
+        self.suites
+            .iter()
+            .map(|s| suite(s, f))
+            .fold(own, u64::saturating_add)
+    }
 }
 
 /// A span in a file: lines and columns are 1-based; columns count bytes.
@@ -141,6 +203,11 @@ pub struct ScanStats {
     pub test_files: u64,
     pub suites: u64,
     pub tests: u64,
+    /// What the frameworks' runners would report: [`TestFile::runner_count`] summed over
+    /// the files (equal to `tests` when no test has known cases). Absent (0) in
+    /// inventories written before it existed.
+    #[serde(default)]
+    pub runner_tests: u64,
     /// Files skipped because they were over the size limit.
     pub skipped_too_large: u64,
     /// Files skipped because they looked binary.
@@ -241,6 +308,7 @@ mod tests {
             status: Status::Active,
             modifier: None,
             dynamic: false,
+            cases: None,
         }
     }
 
