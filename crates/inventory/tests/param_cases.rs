@@ -47,8 +47,9 @@ fn assert_cases(f: &TestFile, expected: &[&str], runner: u64) {
 
 /// pytest: literal lists, stacked decorators (a product, the nearest decorator's ids
 /// first), `pytest.param` ids, `ids=`, pytest's ids for numbers, booleans, `None` and
-/// containers, its suffixes for repeated ids, a parametrized class around parametrized
-/// methods; a list that is a variable or holds a splat stays unknown.
+/// containers, its suffixes for repeated ids, `range(…)` of literals, a parametrized
+/// class around parametrized methods; a list that is a variable or holds a splat stays
+/// unknown.
 #[test]
 fn pytest_parametrize_cases_and_ids() {
     let inv = scan_fixture("param-cases");
@@ -67,11 +68,15 @@ fn pytest_parametrize_cases_and_ids() {
             // Two values, whose ids depend on what `make` returns.
             "test_values_known_only_at_run_time (dynamic) = 2",
             "test_plain = -",
+            "test_range (dynamic) = 3 [0, 1, 2]",
+            "test_range_down (dynamic) = 3 [10, 6, 2]",
+            // Counted, not named: over `Cases::MAX_NAMES`.
+            "test_range_long (dynamic) = 100000",
             "TestClassLevel (dynamic) :: test_both (dynamic) = 6",
             "TestClassLevel (dynamic) :: test_class_only = 2 [1, 2]",
         ],
-        // pytest collects 40: the two unknown tables hold 2 and 3 values.
-        3 + 2 + 6 + 6 + 3 + 2 + 2 + 1 + 1 + 2 + 1 + 6 + 2,
+        // pytest collects 100,046: the two unknown tables hold 2 and 3 values.
+        3 + 2 + 6 + 6 + 3 + 2 + 2 + 1 + 1 + 2 + 1 + 3 + 3 + 100_000 + 6 + 2,
     );
 }
 
@@ -160,7 +165,7 @@ fn junit_parameterized_and_repeated_cases() {
 
 /// PHPUnit: data providers of the same class returning a literal array or yielding,
 /// named as PHPUnit names data sets (integer keys renumbered), `@testWith` rows; a
-/// computed provider stays unknown.
+/// computed provider or one that delegates with `yield from` stays unknown.
 #[test]
 fn phpunit_data_providers_and_test_with() {
     let inv = scan_fixture("param-cases");
@@ -170,11 +175,13 @@ fn phpunit_data_providers_and_test_with() {
             "PriceTest :: testSquares (dynamic) = 3 [data set \"zero\", data set \"one\", data set \"two\"]",
             "PriceTest :: testList (dynamic) = 4 [data set #0, data set #1, data set #2, data set #3]",
             "PriceTest :: testYielded (dynamic) = 2 [data set \"first\", data set #0]",
+            // `yield from` another generator: found on guzzle/psr7.
+            "PriceTest :: testDelegated (dynamic) = -",
             "PriceTest :: testComputed (dynamic) = -",
             "PriceTest :: testWithRows (dynamic) = 3",
             "PriceTest :: testPlain = -",
         ],
-        3 + 4 + 2 + 1 + 3 + 1,
+        3 + 4 + 2 + 1 + 1 + 3 + 1,
     );
 }
 
@@ -224,5 +231,5 @@ fn scan_stats_carry_the_runner_total() {
     let defs: u64 = inv.files.iter().map(TestFile::test_count).sum();
     assert_eq!(inv.stats.runner_tests, total);
     assert_eq!(inv.stats.tests, defs);
-    assert_eq!(total, 37 + 20 + 28 + 7 + 20 + 14 + 14 + 8);
+    assert_eq!(total, 100_043 + 20 + 28 + 7 + 20 + 15 + 14 + 8);
 }

@@ -168,6 +168,15 @@ fn element_key(e: Node<'_>, src: &[u8]) -> Option<Key> {
 }
 
 fn yield_key(y: Node<'_>, src: &[u8]) -> Option<Key> {
+    // `yield from other()`: as many cases as the other generator has.
+    let words: Vec<String> = text(y, src)
+        .split_whitespace()
+        .take(2)
+        .map(str::to_string)
+        .collect();
+    if words.get(1).is_some_and(|w| w == "from" || w.starts_with("from(")) {
+        return None;
+    }
     let inner = y.named_child(0)?;
     match inner.kind() {
         "array_element_initializer" => element_key(inner, src),

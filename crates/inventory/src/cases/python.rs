@@ -87,10 +87,13 @@ fn parametrize(call: Node<'_>, src: &[u8]) -> Param {
     let (Some(argnames), Some(argvalues)) = (argnames, argvalues) else {
         return Param::Unknown;
     };
+    let names = arg_names(argnames, src);
+    if argvalues.kind() == "call" {
+        return range_call(argvalues, src, keywords.contains_key("ids"), names.as_deref());
+    }
     if !matches!(argvalues.kind(), "list" | "tuple") {
         return Param::Unknown;
     }
-    let names = arg_names(argnames, src);
     let values: Vec<Node<'_>> = elements(argvalues).collect();
     if values.iter().any(|v| SPREADS.contains(&v.kind())) {
         return Param::Unknown;
@@ -132,6 +135,44 @@ fn parametrize(call: Node<'_>, src: &[u8]) -> Param {
         Some(ids) => CaseSet::named(unique(ids).into_iter().map(cap_name).collect()),
         None => CaseSet::counted(count),
     })
+}
+
+/// `range(n)`, `range(a, b)` or `range(a, b, step)` of integer literals, with one
+/// argument name: one case per number, each number its id.
+fn range_call(call: Node<'_>, src: &[u8], ids: bool, argnames: Option<&[String]>) -> Param {
+    let callee = call.child_by_field_name("function").map(|f| text(f, src));
+    if callee.as_deref() != Some("range") {
+        return Param::Unknown;
+    }
+    let Some(args) = call.child_by_field_name("arguments") else {
+        return Param::Unknown;
+    };
+    let numbers: Option<Vec<i64>> = elements(args)
+        .map(|a| value_id(a, "", 0, src).and_then(|t| t.parse().ok()))
+        .collect();
+    let (start, stop, step) = match numbers.as_deref() {
+        Some([stop]) => (0, *stop, 1),
+        Some([start, stop]) => (*start, *stop, 1),
+        Some([start, stop, step]) if *step != 0 => (*start, *stop, *step),
+        _ => return Param::Unknown,
+    };
+    let span = i128::from(stop) - i128::from(start);
+    let step = i128::from(step);
+    let count = if (span > 0) == (step > 0) && span != 0 {
+        u64::try_from((span.abs() + step.abs() - 1) / step.abs()).unwrap_or(u64::MAX)
+    } else {
+        0
+    };
+    if count == 0 {
+        return Param::count(1);
+    }
+    if ids || argnames.is_none_or(|n| n.len() != 1) || count > crate::model::Cases::MAX_NAMES {
+        return Param::count(count);
+    }
+    let names = (0..count)
+        .map(|i| (i128::from(start) + step * i128::from(i)).to_string())
+        .collect();
+    Param::Known(CaseSet::named(names))
 }
 
 /// `"a, b"` or `["a", "b"]` / `("a", "b")`.
