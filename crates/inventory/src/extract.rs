@@ -643,6 +643,9 @@ fn add_cases(pending: &mut [Pending<'_>], lang: &str, src: &[u8]) {
         }
         if seen.insert((node.start_byte(), node.end_byte())) {
             p.item.cases = cases::of_item(lang, node, &p.attrs, src);
+            // Parameterised by what it declares (`[Values]` on NUnit parameters,
+            // rstest's `#[values]`), even where no attribute rule said so.
+            p.item.dynamic |= p.item.cases.is_some();
         }
         p.item.loops = p
             .loops
