@@ -233,3 +233,62 @@ fn scan_stats_carry_the_runner_total() {
     assert_eq!(inv.stats.tests, defs);
     assert_eq!(total, 100_043 + 20 + 28 + 7 + 20 + 15 + 14 + 8);
 }
+
+/// Hostile input: a table of 100,000 literals keeps its count and no names; stacked
+/// `range`s whose product overflows saturate; a JavaScript table of 100,000 rows counts
+/// its rows. (No time limit on the file: under a loaded debug build the parse alone may
+/// take seconds, and the test is about the counts.)
+#[test]
+fn huge_literal_tables_keep_their_count_not_their_names() {
+    let n: u64 = 100_000;
+    let list: String = (0..n).map(|i| format!("{i},")).collect();
+    let src = format!(
+        "import pytest\n\n@pytest.mark.parametrize(\"x\", [{list}])\ndef test_big(x):\n    pass\n\n\
+         @pytest.mark.parametrize(\"a\", range(4_000_000_000))\n\
+         @pytest.mark.parametrize(\"b\", range(4_000_000_000))\n\
+         @pytest.mark.parametrize(\"c\", range(4_000_000_000))\ndef test_product(a, b, c):\n    pass\n"
+    );
+    let f = specline_inventory::analyze_bytes_within("test_big.py", src.as_bytes(), None)
+        .unwrap()
+        .unwrap();
+    let big = f.tests[0].cases.as_ref().unwrap();
+    assert_eq!((big.count, big.names.len()), (n, 0));
+    let product = f.tests[1].cases.as_ref().unwrap();
+    assert_eq!((product.count, product.names.len()), (u64::MAX, 0));
+    assert_eq!(f.runner_count(), u64::MAX, "the file's sum saturates too");
+
+    let rows: String = (0..n).map(|i| format!("[{i}],")).collect();
+    let js = format!("test.each([{rows}])('row %i', (r) => {{}});\n");
+    let f = specline_inventory::analyze_bytes_within("big.test.js", js.as_bytes(), None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.tests[0].cases.as_ref().map(|c| c.count), Some(n));
+}
+
+/// A data provider is looked for among the first 2,000 members of the class only (so a
+/// class of many tests that each name a provider stays linear): past them the cases are
+/// unknown, and say so by their absence.
+#[test]
+fn a_provider_past_the_member_limit_is_not_looked_for() {
+    let filler: String = (0..2_100)
+        .map(|i| format!("    public function helper{i}(): void {{}}\n"))
+        .collect();
+    let provider = "    public static function cases(): array { return [[1], [2]]; }\n";
+    let test = "    /** @dataProvider cases */\n    public function testIt(int $x): void {}\n";
+    for (before, want) in [(true, Some(2)), (false, None)] {
+        let body = if before {
+            format!("{provider}{filler}{test}")
+        } else {
+            format!("{filler}{provider}{test}")
+        };
+        let src = format!(
+            "<?php\nuse PHPUnit\\Framework\\TestCase;\nclass BigTest extends TestCase\n{{\n{body}}}\n"
+        );
+        let f = specline_inventory::analyze_bytes_within("tests/BigTest.php", src.as_bytes(), None)
+            .unwrap()
+            .unwrap();
+        let t = &f.suites[0].tests[0];
+        assert_eq!(t.name, "testIt (dynamic)");
+        assert_eq!(t.cases.as_ref().map(|c| c.count), want, "provider first: {before}");
+    }
+}

@@ -72,7 +72,12 @@ fn docblock(method: Node<'_>, doc: &str, src: &[u8]) -> Vec<Param> {
     let mut out = Vec::new();
     let mut in_test_with = false;
     for line in doc.lines() {
-        let l = line.trim().trim_start_matches('*').trim();
+        let l = line
+            .trim()
+            .trim_start_matches("/**")
+            .trim_start_matches('*')
+            .trim_end_matches("*/")
+            .trim();
         if let Some(rest) = l.strip_prefix("@testWith") {
             in_test_with = true;
             if rest.trim_start().starts_with('[') {
