@@ -163,6 +163,23 @@ fn junit_parameterized_and_repeated_cases() {
     );
 }
 
+/// JUnit 5 in Kotlin: the same annotations with Kotlin's `[…]` arrays (not run here: the
+/// Java fixture checks the annotations against the launcher).
+#[test]
+fn junit_cases_in_kotlin() {
+    let inv = scan_fixture("param-cases");
+    assert_cases(
+        file(&inv, "kotlin/src/test/kotlin/PriceKtTest.kt"),
+        &[
+            "PriceKtTest :: positive (dynamic) = 3",
+            "PriceKtTest :: csv (dynamic) = 2",
+            "PriceKtTest :: repeated (dynamic) = 2",
+            "PriceKtTest :: plain = -",
+        ],
+        3 + 2 + 2 + 1,
+    );
+}
+
 /// PHPUnit: data providers of the same class returning a literal array or yielding,
 /// named as PHPUnit names data sets (integer keys renumbered), `@testWith` rows; a
 /// computed provider or one that delegates with `yield from` stays unknown.
@@ -231,7 +248,7 @@ fn scan_stats_carry_the_runner_total() {
     let defs: u64 = inv.files.iter().map(TestFile::test_count).sum();
     assert_eq!(inv.stats.runner_tests, total);
     assert_eq!(inv.stats.tests, defs);
-    assert_eq!(total, 100_043 + 20 + 28 + 7 + 20 + 15 + 14 + 8);
+    assert_eq!(total, 100_043 + 20 + 28 + 7 + 20 + 8 + 15 + 14 + 8);
 }
 
 /// Hostile input: a table of 100,000 literals keeps its count and no names; stacked
