@@ -359,6 +359,88 @@ mod tests {
         );
     }
 
+    /// Inventories written before cases existed still read: no `cases` on a test, no
+    /// `runner_tests` in the stats.
+    #[test]
+    fn an_inventory_without_cases_reads_as_before() {
+        let json = r#"{"schema_version":1,"parser_version":"0.1.0","source":{"location":"x"},
+            "files":[{"path":"a.py","language":"python","framework":"pytest","tests":[
+              {"name":"t","location":{"start_line":1,"start_column":1,"end_line":1,"end_column":2},
+               "status":"active","dynamic":true}]}],
+            "stats":{"files_seen":1,"test_files":1,"suites":0,"tests":1,"skipped_too_large":0,
+              "skipped_binary":0,"errored":0,"truncated":false,"duration_ms":1}}"#;
+        let inv: Inventory = serde_json::from_str(json).unwrap();
+        let t = &inv.files[0].tests[0];
+        assert_eq!(t.cases, None);
+        assert_eq!(t.runner_count(), 1);
+        assert_eq!(inv.stats.runner_tests, 0);
+        // And a test without cases writes no `cases` key.
+        let written = serde_json::to_value(t).unwrap();
+        assert!(written.get("cases").is_none(), "{written}");
+    }
+
+    #[test]
+    fn cases_serialize_their_count_and_only_known_names() {
+        let mut t = test("p", 1);
+        t.cases = Some(Cases {
+            count: 3,
+            names: vec![],
+        });
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(v["cases"], serde_json::json!({"count": 3}));
+        t.cases = Some(Cases {
+            count: 2,
+            names: vec!["a".into(), "b".into()],
+        });
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(v["cases"], serde_json::json!({"count": 2, "names": ["a", "b"]}));
+        let back: Test = serde_json::from_value(v).unwrap();
+        assert_eq!(back, t);
+    }
+
+    /// Per file: definitions count once, the runner count sums the cases (saturating), at
+    /// every depth.
+    #[test]
+    fn a_file_counts_definitions_and_runner_items_at_every_depth() {
+        let with = |name: &str, count: u64| Test {
+            cases: Some(Cases {
+                count,
+                names: vec![],
+            }),
+            ..test(name, 1)
+        };
+        let file = TestFile {
+            path: "a".into(),
+            language: "python".into(),
+            framework: "pytest".into(),
+            domain_hints: DomainHints::default(),
+            suites: vec![Suite {
+                name: "s".into(),
+                location: loc(1),
+                status: Status::Active,
+                modifier: None,
+                suites: vec![Suite {
+                    name: "inner".into(),
+                    location: loc(2),
+                    status: Status::Active,
+                    modifier: None,
+                    suites: vec![],
+                    tests: vec![with("deep", 7)],
+                }],
+                tests: vec![test("plain", 3)],
+            }],
+            tests: vec![with("top", 4)],
+        };
+        assert_eq!(file.test_count(), 3);
+        assert_eq!(file.runner_count(), 4 + 1 + 7);
+        let huge = TestFile {
+            tests: vec![with("a", u64::MAX), with("b", 2)],
+            suites: vec![],
+            ..file
+        };
+        assert_eq!(huge.runner_count(), u64::MAX);
+    }
+
     #[test]
     fn status_serializes_lowercase_and_round_trips() {
         let json = serde_json::to_string(&Status::Xfail).unwrap();

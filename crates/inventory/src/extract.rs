@@ -634,18 +634,31 @@ struct Pending<'t> {
 /// Reads each item's cases ([`crate::cases`]): once per node (several matches may see
 /// one method) and once per loop (many tests may sit in one loop over a long table).
 fn add_cases(pending: &mut [Pending<'_>], lang: &str, src: &[u8]) {
-    let mut seen: std::collections::HashSet<(usize, usize)> = std::collections::HashSet::new();
-    let mut loops: HashMap<usize, Param> = HashMap::new();
-    for p in pending.iter_mut() {
-        let Some(node) = p.node else { continue };
-        if matches!(p.item.kind, Kind::Annotation) {
+    // Per node, the match that captured the most attributes (a decorated class is seen
+    // by a pattern without its decorators too).
+    let mut best: HashMap<(usize, usize), usize> = HashMap::new();
+    for (i, p) in pending.iter().enumerate() {
+        let Some(node) = p.node.filter(|_| p.item.kind != Kind::Annotation) else {
             continue;
+        };
+        let slot = best.entry((node.start_byte(), node.end_byte())).or_insert(i);
+        if pending[*slot].attrs.len() < p.attrs.len() {
+            *slot = i;
         }
-        if seen.insert((node.start_byte(), node.end_byte())) {
+    }
+    for i in best.into_values() {
+        let p = &mut pending[i];
+        if let Some(node) = p.node {
             p.item.cases = cases::of_item(lang, node, &p.attrs, src);
             // Parameterised by what it declares (`[Values]` on NUnit parameters,
             // rstest's `#[values]`), even where no attribute rule said so.
             p.item.dynamic |= p.item.cases.is_some();
+        }
+    }
+    let mut loops: HashMap<usize, Param> = HashMap::new();
+    for p in pending.iter_mut() {
+        if p.item.kind == Kind::Annotation {
+            continue;
         }
         p.item.loops = p
             .loops

@@ -95,11 +95,11 @@ impl Param {
 
 /// The cases a test or group declares on itself (decorators, attributes, annotations,
 /// an `each` table), or `None` when it declares none. Read from the item's node (the
-/// function, method, class or call), once per node; `attrs` are the attributes the
-/// language keeps beside the node (Rust's preceding `#[…]` items).
+/// function, method, class or call), once per node; `attrs` are the attribute nodes the
+/// query captured for it (Python's decorators, Rust's preceding `#[…]` items).
 pub fn of_item(lang: &str, node: Node<'_>, attrs: &[Node<'_>], src: &[u8]) -> Option<Param> {
     match lang {
-        "python" => python::of_item(node, src),
+        "python" => python::of_item(attrs, src),
         "javascript" | "typescript" => javascript::of_item(node, src),
         "rust" => rust::of_item(node, attrs, src),
         "java" | "kotlin" => jvm::of_item(node, src),

@@ -13,11 +13,9 @@ use super::{cap_name, elements, text, CaseSet, Param};
 /// Splats whose length is not known.
 const SPREADS: &[&str] = &["list_splat", "dictionary_splat"];
 
-pub(super) fn of_item(node: Node<'_>, src: &[u8]) -> Option<Param> {
-    let decorated = node.parent().filter(|p| p.kind() == "decorated_definition")?;
-    let attrs: Vec<Node<'_>> = elements(decorated)
-        .filter(|d| d.kind() == "decorator")
-        .collect();
+/// `attrs` are the decorators the query captured (read from the match, not from the
+/// tree: `Node::parent` walks down from the root, which a deep file would pay per test).
+pub(super) fn of_item(attrs: &[Node<'_>], src: &[u8]) -> Option<Param> {
     // Decorators apply bottom-up: the nearest one's ids come first in the item name and
     // its cases vary slowest.
     let mut sets: Vec<Param> = Vec::new();
