@@ -393,7 +393,10 @@ mod tests {
             names: vec!["a".into(), "b".into()],
         });
         let v = serde_json::to_value(&t).unwrap();
-        assert_eq!(v["cases"], serde_json::json!({"count": 2, "names": ["a", "b"]}));
+        assert_eq!(
+            v["cases"],
+            serde_json::json!({"count": 2, "names": ["a", "b"]})
+        );
         let back: Test = serde_json::from_value(v).unwrap();
         assert_eq!(back, t);
     }

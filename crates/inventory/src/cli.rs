@@ -188,8 +188,7 @@ pub fn write_tree(inv: &Inventory, out: &mut dyn Write) -> std::io::Result<()> {
 /// Writes counts per language/framework (definitions, and the items the runners would
 /// report where parameterised cases are known), then the scan statistics.
 pub fn write_summary(inv: &Inventory, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut per: std::collections::BTreeMap<(String, String), (u64, u64, u64)> =
-        Default::default();
+    let mut per: std::collections::BTreeMap<(String, String), (u64, u64, u64)> = Default::default();
     for f in &inv.files {
         let e = per
             .entry((f.language.clone(), f.framework.clone()))

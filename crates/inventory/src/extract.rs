@@ -641,7 +641,9 @@ fn add_cases(pending: &mut [Pending<'_>], lang: &str, src: &[u8]) {
         let Some(node) = p.node.filter(|_| p.item.kind != Kind::Annotation) else {
             continue;
         };
-        let slot = best.entry((node.start_byte(), node.end_byte())).or_insert(i);
+        let slot = best
+            .entry((node.start_byte(), node.end_byte()))
+            .or_insert(i);
         if pending[*slot].attrs.len() < p.attrs.len() {
             *slot = i;
         }
@@ -1028,7 +1030,11 @@ fn build_tree(items: Vec<RawItem>, prune: bool, tests_nest: bool) -> (Vec<Suite>
         if !item.name_is_literal {
             item.dynamic = true;
         }
-        let runs = runs(&item, parent_start, parent.and_then(|p| nodes[p].runs.as_ref()));
+        let runs = runs(
+            &item,
+            parent_start,
+            parent.and_then(|p| nodes[p].runs.as_ref()),
+        );
         nodes.push(Node2 {
             item,
             children: Vec::new(),

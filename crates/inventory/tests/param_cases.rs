@@ -306,6 +306,10 @@ fn a_provider_past_the_member_limit_is_not_looked_for() {
             .unwrap();
         let t = &f.suites[0].tests[0];
         assert_eq!(t.name, "testIt (dynamic)");
-        assert_eq!(t.cases.as_ref().map(|c| c.count), want, "provider first: {before}");
+        assert_eq!(
+            t.cases.as_ref().map(|c| c.count),
+            want,
+            "provider first: {before}"
+        );
     }
 }

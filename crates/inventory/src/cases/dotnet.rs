@@ -66,7 +66,9 @@ fn attributes(list: Node<'_>, src: &[u8], visit: &mut impl FnMut(&str)) {
                         visit(&text(name, src));
                     }
                 }
-                "attribute_list" | "preproc_if_in_attribute_list" | "preproc_else"
+                "attribute_list"
+                | "preproc_if_in_attribute_list"
+                | "preproc_else"
                 | "preproc_elif" => stack.push(c),
                 _ => {}
             }

@@ -58,7 +58,9 @@ fn bound_literal(loop_node: Node<'_>, name: &str, src: &[u8]) -> Option<u64> {
             continue;
         }
         bindings += 1;
-        found = elements(right).next().filter(|v| v.kind() == "composite_literal");
+        found = elements(right)
+            .next()
+            .filter(|v| v.kind() == "composite_literal");
     }
     if bindings != 1 {
         return None;

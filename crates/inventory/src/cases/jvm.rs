@@ -29,9 +29,7 @@ pub(super) fn of_item(node: Node<'_>, src: &[u8]) -> Option<Param> {
         match name {
             "ParameterizedTest" => parameterized = true,
             "RepeatedTest" => {
-                repeated = Some(
-                    repeat_count(args).map_or(Param::Unknown, Param::count),
-                )
+                repeated = Some(repeat_count(args).map_or(Param::Unknown, Param::count))
             }
             "NullSource" | "EmptySource" => total = total.saturating_add(1),
             "NullAndEmptySource" => total = total.saturating_add(2),
@@ -105,7 +103,11 @@ fn csv_source(args: &str) -> Option<u64> {
         }
     }
     let rows = rows?;
-    Some(if headers { rows.saturating_sub(1) } else { rows })
+    Some(if headers {
+        rows.saturating_sub(1)
+    } else {
+        rows
+    })
 }
 
 fn is_ident(s: &str) -> bool {

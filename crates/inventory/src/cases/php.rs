@@ -179,7 +179,10 @@ fn yield_key(y: Node<'_>, src: &[u8]) -> Option<Key> {
         .take(2)
         .map(str::to_string)
         .collect();
-    if words.get(1).is_some_and(|w| w == "from" || w.starts_with("from(")) {
+    if words
+        .get(1)
+        .is_some_and(|w| w == "from" || w.starts_with("from("))
+    {
         return None;
     }
     let inner = y.named_child(0)?;
@@ -195,9 +198,9 @@ fn key_of(key: Node<'_>, src: &[u8]) -> Key {
         "integer" => t.parse().map_or(Key::Unknown, Key::Int),
         "string" | "encapsed_string" => {
             let inner = crate::extract::unquote(&t);
-            if key.kind() == "encapsed_string" && (inner.contains('$') || inner.contains('\\')) {
-                Key::Unknown
-            } else if key.kind() == "string" && inner.contains('\\') {
+            // Escapes, and variables in a double-quoted key, are not decoded.
+            let interpolated = key.kind() == "encapsed_string" && inner.contains('$');
+            if interpolated || inner.contains('\\') {
                 Key::Unknown
             } else {
                 Key::Text(inner)
@@ -219,8 +222,7 @@ fn named(keys: Vec<Key>) -> CaseSet {
     }
     let mut next: i64 = 0;
     let mut resolved: Vec<Result<String, i64>> = Vec::new();
-    let mut seen: std::collections::HashSet<Result<String, i64>> =
-        std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<Result<String, i64>> = std::collections::HashSet::new();
     for k in keys {
         let key = match k {
             Key::Text(s) => match s.parse::<i64>() {

@@ -87,7 +87,12 @@ fn parametrize(call: Node<'_>, src: &[u8]) -> Param {
     };
     let names = arg_names(argnames, src);
     if argvalues.kind() == "call" {
-        return range_call(argvalues, src, keywords.contains_key("ids"), names.as_deref());
+        return range_call(
+            argvalues,
+            src,
+            keywords.contains_key("ids"),
+            names.as_deref(),
+        );
     }
     if !matches!(argvalues.kind(), "list" | "tuple") {
         return Param::Unknown;
@@ -253,8 +258,13 @@ fn value_id(node: Node<'_>, argname: &str, index: usize, src: &[u8]) -> Option<S
             let digits = t.strip_prefix('-')?;
             decimal(digits).map(|d| format!("-{d}"))
         }
-        "list" | "tuple" | "dictionary" | "set" | "list_comprehension"
-        | "dictionary_comprehension" | "set_comprehension" => Some(format!("{argname}{index}")),
+        "list"
+        | "tuple"
+        | "dictionary"
+        | "set"
+        | "list_comprehension"
+        | "dictionary_comprehension"
+        | "set_comprehension" => Some(format!("{argname}{index}")),
         _ => None,
     }
 }

@@ -29,7 +29,11 @@ fn literal_len(node: Node<'_>, src: &[u8]) -> Option<u64> {
         "parenthesized_statements" => {
             let mut inner = elements(node);
             let only = inner.next()?;
-            inner.next().is_none().then(|| literal_len(only, src)).flatten()
+            inner
+                .next()
+                .is_none()
+                .then(|| literal_len(only, src))
+                .flatten()
         }
         "range" => {
             let lo = integer(node.child_by_field_name("begin")?, src)?;
@@ -37,7 +41,11 @@ fn literal_len(node: Node<'_>, src: &[u8]) -> Option<u64> {
             let op = node.child_by_field_name("operator").map(|o| text(o, src));
             let inclusive = op.as_deref() != Some("...");
             let span = hi.checked_sub(lo)?;
-            Some(if inclusive { span.saturating_add(1) } else { span })
+            Some(if inclusive {
+                span.saturating_add(1)
+            } else {
+                span
+            })
         }
         _ => None,
     }
