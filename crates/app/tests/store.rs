@@ -162,6 +162,7 @@ fn test(name: &str, line: u32, status: Status, modifier: Option<&str>, dynamic: 
         status,
         modifier: modifier.map(Into::into),
         dynamic,
+        cases: None,
     }
 }
 
@@ -289,6 +290,7 @@ fn realistic_files() -> Vec<TestFile> {
                     status: Status::Active,
                     modifier: None,
                     dynamic: false,
+                    cases: None,
                 },
             ],
         )],
@@ -332,6 +334,7 @@ fn stats(truncated: bool) -> ScanStats {
         test_files: 3,
         suites: 7,
         tests: 13,
+        runner_tests: 15,
         skipped_too_large: 1,
         skipped_binary: 2,
         errored: 3,

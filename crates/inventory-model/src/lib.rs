@@ -109,6 +109,68 @@ pub struct Test {
     /// table): it counts as one test and its name says it is dynamic.
     #[serde(default)]
     pub dynamic: bool,
+    /// The cases the framework's runner reports for this test, when the source lists them
+    /// literally (a `parametrize` list, an `each` table, `[TestCase]` attributes, a loop
+    /// over a literal array). Absent for a plain test (one case) and for a dynamic test
+    /// whose cases are only known at run time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cases: Option<Cases>,
+}
+
+/// The statically known cases of a parameterised test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Cases {
+    /// How many items the runner reports for the test (a product for stacked
+    /// `parametrize` decorators or a parameterised group around a parameterised test).
+    pub count: u64,
+    /// The runner's names of the cases, in the runner's order, when it derives them from
+    /// the literals (pytest ids, rstest's `case_N`); empty when it does not or when
+    /// `count` is over [`Cases::MAX_NAMES`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+}
+
+impl Cases {
+    /// Case names are listed only up to this many cases (a table of a million literals
+    /// keeps its count, not a million names).
+    pub const MAX_NAMES: u64 = 100;
+}
+
+impl Test {
+    /// How many items the framework's runner reports for this test: its case count when
+    /// the cases are known, otherwise one (a dynamic test whose cases are not literal
+    /// counts once, as a definition).
+    pub fn runner_count(&self) -> u64 {
+        self.cases.as_ref().map_or(1, |c| c.count)
+    }
+}
+
+impl TestFile {
+    /// Definitions in the file (every test, at any depth, once).
+    pub fn test_count(&self) -> u64 {
+        self.fold_tests(&mut |_| 1)
+    }
+
+    /// What the framework's runner would report for the file: the sum of
+    /// [`Test::runner_count`].
+    pub fn runner_count(&self) -> u64 {
+        self.fold_tests(&mut Test::runner_count)
+    }
+
+    fn fold_tests(&self, f: &mut impl FnMut(&Test) -> u64) -> u64 {
+        fn suite(s: &Suite, f: &mut impl FnMut(&Test) -> u64) -> u64 {
+            let own: u64 = s.tests.iter().map(&mut *f).fold(0, u64::saturating_add);
+            s.suites
+                .iter()
+                .map(|c| suite(c, f))
+                .fold(own, u64::saturating_add)
+        }
+        let own: u64 = self.tests.iter().map(&mut *f).fold(0, u64::saturating_add);
+        self.suites
+            .iter()
+            .map(|s| suite(s, f))
+            .fold(own, u64::saturating_add)
+    }
 }
 
 /// A span in a file: lines and columns are 1-based; columns count bytes.
@@ -141,6 +203,11 @@ pub struct ScanStats {
     pub test_files: u64,
     pub suites: u64,
     pub tests: u64,
+    /// What the frameworks' runners would report: [`TestFile::runner_count`] summed over
+    /// the files (equal to `tests` when no test has known cases). Absent (0) in
+    /// inventories written before it existed.
+    #[serde(default)]
+    pub runner_tests: u64,
     /// Files skipped because they were over the size limit.
     pub skipped_too_large: u64,
     /// Files skipped because they looked binary.
@@ -241,6 +308,7 @@ mod tests {
             status: Status::Active,
             modifier: None,
             dynamic: false,
+            cases: None,
         }
     }
 
@@ -289,6 +357,91 @@ mod tests {
                 ("outer > inner".to_string(), "deep".to_string()),
             ]
         );
+    }
+
+    /// Inventories written before cases existed still read: no `cases` on a test, no
+    /// `runner_tests` in the stats.
+    #[test]
+    fn an_inventory_without_cases_reads_as_before() {
+        let json = r#"{"schema_version":1,"parser_version":"0.1.0","source":{"location":"x"},
+            "files":[{"path":"a.py","language":"python","framework":"pytest","tests":[
+              {"name":"t","location":{"start_line":1,"start_column":1,"end_line":1,"end_column":2},
+               "status":"active","dynamic":true}]}],
+            "stats":{"files_seen":1,"test_files":1,"suites":0,"tests":1,"skipped_too_large":0,
+              "skipped_binary":0,"errored":0,"truncated":false,"duration_ms":1}}"#;
+        let inv: Inventory = serde_json::from_str(json).unwrap();
+        let t = &inv.files[0].tests[0];
+        assert_eq!(t.cases, None);
+        assert_eq!(t.runner_count(), 1);
+        assert_eq!(inv.stats.runner_tests, 0);
+        // And a test without cases writes no `cases` key.
+        let written = serde_json::to_value(t).unwrap();
+        assert!(written.get("cases").is_none(), "{written}");
+    }
+
+    #[test]
+    fn cases_serialize_their_count_and_only_known_names() {
+        let mut t = test("p", 1);
+        t.cases = Some(Cases {
+            count: 3,
+            names: vec![],
+        });
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(v["cases"], serde_json::json!({"count": 3}));
+        t.cases = Some(Cases {
+            count: 2,
+            names: vec!["a".into(), "b".into()],
+        });
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(
+            v["cases"],
+            serde_json::json!({"count": 2, "names": ["a", "b"]})
+        );
+        let back: Test = serde_json::from_value(v).unwrap();
+        assert_eq!(back, t);
+    }
+
+    /// Per file: definitions count once, the runner count sums the cases (saturating), at
+    /// every depth.
+    #[test]
+    fn a_file_counts_definitions_and_runner_items_at_every_depth() {
+        let with = |name: &str, count: u64| Test {
+            cases: Some(Cases {
+                count,
+                names: vec![],
+            }),
+            ..test(name, 1)
+        };
+        let file = TestFile {
+            path: "a".into(),
+            language: "python".into(),
+            framework: "pytest".into(),
+            domain_hints: DomainHints::default(),
+            suites: vec![Suite {
+                name: "s".into(),
+                location: loc(1),
+                status: Status::Active,
+                modifier: None,
+                suites: vec![Suite {
+                    name: "inner".into(),
+                    location: loc(2),
+                    status: Status::Active,
+                    modifier: None,
+                    suites: vec![],
+                    tests: vec![with("deep", 7)],
+                }],
+                tests: vec![test("plain", 3)],
+            }],
+            tests: vec![with("top", 4)],
+        };
+        assert_eq!(file.test_count(), 3);
+        assert_eq!(file.runner_count(), 4 + 1 + 7);
+        let huge = TestFile {
+            tests: vec![with("a", u64::MAX), with("b", 2)],
+            suites: vec![],
+            ..file
+        };
+        assert_eq!(huge.runner_count(), u64::MAX);
     }
 
     #[test]

@@ -185,36 +185,35 @@ pub fn write_tree(inv: &Inventory, out: &mut dyn Write) -> std::io::Result<()> {
     write_summary(inv, out)
 }
 
-/// Writes counts per language/framework, then the scan statistics.
+/// Writes counts per language/framework (definitions, and the items the runners would
+/// report where parameterised cases are known), then the scan statistics.
 pub fn write_summary(inv: &Inventory, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut per: std::collections::BTreeMap<(String, String), (u64, u64)> = Default::default();
-    for t in inv.walk_tests() {
-        let e = per
-            .entry((t.file.language.clone(), t.file.framework.clone()))
-            .or_default();
-        e.1 += 1;
-    }
+    let mut per: std::collections::BTreeMap<(String, String), (u64, u64, u64)> = Default::default();
     for f in &inv.files {
-        per.entry((f.language.clone(), f.framework.clone()))
-            .or_default()
-            .0 += 1;
+        let e = per
+            .entry((f.language.clone(), f.framework.clone()))
+            .or_default();
+        e.0 += 1;
+        e.1 += f.test_count();
+        e.2 = e.2.saturating_add(f.runner_count());
     }
     writeln!(
         out,
-        "{:<12} {:<14} {:>7} {:>8}",
-        "language", "framework", "files", "tests"
+        "{:<12} {:<14} {:>7} {:>8} {:>8}",
+        "language", "framework", "files", "tests", "runner"
     )?;
-    for ((lang, fw), (files, tests)) in &per {
+    for ((lang, fw), (files, tests, runner)) in &per {
         let (lang, fw) = (terminal_safe(lang), terminal_safe(fw));
-        writeln!(out, "{lang:<12} {fw:<14} {files:>7} {tests:>8}")?;
+        writeln!(out, "{lang:<12} {fw:<14} {files:>7} {tests:>8} {runner:>8}")?;
     }
     let s = &inv.stats;
     writeln!(
         out,
-        "total: {} test files, {} suites, {} tests; {} files seen, {} too large, {} binary, {} errors{} in {} ms",
+        "total: {} test files, {} suites, {} tests ({} runner items); {} files seen, {} too large, {} binary, {} errors{} in {} ms",
         s.test_files,
         s.suites,
         s.tests,
+        s.runner_tests,
         s.files_seen,
         s.skipped_too_large,
         s.skipped_binary,

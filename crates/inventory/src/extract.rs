@@ -20,6 +20,7 @@ use tree_sitter::{
     Node, Point, QueryCursor, QueryCursorOptions, QueryMatch, StreamingIterator, Tree,
 };
 
+use crate::cases::{self, Param};
 use crate::framework::{Effect, HookCtx};
 use crate::model::{Location, Status, Suite, Test};
 use crate::registry::{Framework, Language};
@@ -137,6 +138,10 @@ pub struct RawItem {
     /// A bodyless call under a runtime condition in its block (`skip "x" if cond`): as an
     /// annotation it makes the enclosing item conditional, not skipped.
     pub conditional: bool,
+    /// The cases the item declares on itself (see [`crate::cases`]).
+    pub cases: Option<Param>,
+    /// Every loop around the item, innermost first: its start and the cases it makes.
+    loops: Vec<(usize, Param)>,
 }
 
 /// What a language's file pass ([`crate::lang::file_pass`]) sees: the whole parsed file,
@@ -187,6 +192,8 @@ impl RawItem {
             loop_start: None,
             second_look: false,
             conditional: false,
+            cases: None,
+            loops: Vec::new(),
         }
     }
 
@@ -326,6 +333,7 @@ pub fn analyze<'t>(
     if !complete || budget.check_now() {
         return None;
     }
+    add_cases(&mut pending, lang.def.id, src);
     if let Some(pass) = crate::lang::file_pass(lang.def.id) {
         let ctx = FilePassCtx {
             tree,
@@ -337,6 +345,8 @@ pub fn analyze<'t>(
             item,
             attrs: Vec::new(),
             has_params: false,
+            node: None,
+            loops: Vec::new(),
         }));
     }
     let framework = choose(&hints.imports);
@@ -615,6 +625,54 @@ struct Pending<'t> {
     item: RawItem,
     attrs: Vec<Node<'t>>,
     has_params: bool,
+    /// The item's node (none for items of a file pass).
+    node: Option<Node<'t>>,
+    /// Loops around the node, innermost first.
+    loops: Vec<Node<'t>>,
+}
+
+/// Reads each item's cases ([`crate::cases`]): once per node (several matches may see
+/// one method) and once per loop (many tests may sit in one loop over a long table).
+fn add_cases(pending: &mut [Pending<'_>], lang: &str, src: &[u8]) {
+    // Per node, the match that captured the most attributes (a decorated class is seen
+    // by a pattern without its decorators too).
+    let mut best: HashMap<(usize, usize), usize> = HashMap::new();
+    for (i, p) in pending.iter().enumerate() {
+        let Some(node) = p.node.filter(|_| p.item.kind != Kind::Annotation) else {
+            continue;
+        };
+        let slot = best
+            .entry((node.start_byte(), node.end_byte()))
+            .or_insert(i);
+        if pending[*slot].attrs.len() < p.attrs.len() {
+            *slot = i;
+        }
+    }
+    for i in best.into_values() {
+        let p = &mut pending[i];
+        if let Some(node) = p.node {
+            p.item.cases = cases::of_item(lang, node, &p.attrs, src);
+            // Parameterised by what it declares (`[Values]` on NUnit parameters,
+            // rstest's `#[values]`), even where no attribute rule said so.
+            p.item.dynamic |= p.item.cases.is_some();
+        }
+    }
+    let mut loops: HashMap<usize, Param> = HashMap::new();
+    for p in pending.iter_mut() {
+        if p.item.kind == Kind::Annotation {
+            continue;
+        }
+        p.item.loops = p
+            .loops
+            .iter()
+            .map(|l| {
+                let known = loops
+                    .entry(l.start_byte())
+                    .or_insert_with(|| cases::of_loop(lang, *l, src));
+                (l.start_byte(), known.clone())
+            })
+            .collect();
+    }
 }
 
 /// Applies the framework's attribute and name rules to a pending item.
@@ -629,6 +687,7 @@ fn apply_framework(
         mut item,
         attrs,
         has_params,
+        ..
     } = p;
     for a in attrs {
         let t = text(a, src);
@@ -692,7 +751,8 @@ fn raw_item<'t>(
         node.start_position(),
         node.end_position(),
     );
-    item.loop_start = loop_ancestor(node, at, src, lang);
+    let loops = loop_ancestors(node, at, src, lang);
+    item.loop_start = loops.first().map(Node::start_byte);
     let mut attrs: Vec<Node<'t>> = Vec::new();
     let mut has_params = false;
     for c in m.captures {
@@ -760,6 +820,8 @@ fn raw_item<'t>(
         item,
         attrs,
         has_params,
+        node: Some(node),
+        loops,
     })
 }
 
@@ -831,26 +893,25 @@ fn under_condition(node: Node<'_>) -> bool {
     false
 }
 
-/// Byte offset of the innermost loop around `node`, if any.
-fn loop_ancestor<'t>(
+/// The loops around `node`, innermost first.
+fn loop_ancestors<'t>(
     node: Node<'t>,
     at: Option<At<'_, 't>>,
     src: &[u8],
     lang: &Language,
-) -> Option<usize> {
+) -> Vec<Node<'t>> {
     let def = lang.def;
     if def.loop_kinds.is_empty() && def.loop_calls.is_empty() {
-        return None;
+        return Vec::new();
     }
     let is_loop = |n: &Node<'_>| {
         def.loop_kinds.contains(&n.kind())
             || (!def.loop_calls.is_empty() && is_loop_call(*n, src, def.loop_calls))
     };
     match at {
-        Some(at) => at.ancestors(node).into_iter().find(is_loop),
-        None => parents(node).find(is_loop),
+        Some(at) => at.ancestors(node).into_iter().filter(is_loop).collect(),
+        None => parents(node).filter(is_loop).collect(),
     }
-    .map(|n| n.start_byte())
 }
 
 /// `table.forEach(...)` (JavaScript) or `cases.each do ... end` (Ruby): a call with a
@@ -915,12 +976,19 @@ fn merge_into(into: &mut RawItem, other: RawItem) {
     into.args = into.args.take().or(other.args);
     into.bodyless |= other.bodyless;
     into.group = into.group.take().or(other.group);
+    into.cases = into.cases.take().or(other.cases);
+    if into.loops.is_empty() {
+        into.loops = other.loops;
+    }
 }
 
 /// A node of the nesting tree while it is built.
 struct Node2 {
     item: RawItem,
     children: Vec<usize>,
+    /// How many times the runner runs this item: its own cases, times the loops between
+    /// it and its parent, times its parent's (`None`: once).
+    runs: Option<Param>,
 }
 
 fn build_tree(items: Vec<RawItem>, prune: bool, tests_nest: bool) -> (Vec<Suite>, Vec<Test>) {
@@ -962,9 +1030,15 @@ fn build_tree(items: Vec<RawItem>, prune: bool, tests_nest: bool) -> (Vec<Suite>
         if !item.name_is_literal {
             item.dynamic = true;
         }
+        let runs = runs(
+            &item,
+            parent_start,
+            parent.and_then(|p| nodes[p].runs.as_ref()),
+        );
         nodes.push(Node2 {
             item,
             children: Vec::new(),
+            runs,
         });
         match parent {
             Some(p) if stack.len() < MAX_DEPTH => {
@@ -995,6 +1069,25 @@ fn build_tree(items: Vec<RawItem>, prune: bool, tests_nest: bool) -> (Vec<Suite>
     suites.extend(groups.into_iter().map(|(_, s)| s));
     suites.sort_by_key(|s| (s.location.start_line, s.location.start_column));
     (suites, tests)
+}
+
+/// How many times the runner runs `item`: its own cases, times each loop around it that
+/// lies inside its parent (starts after `parent_start`), times what its parent runs.
+fn runs(item: &RawItem, parent_start: Option<usize>, parent: Option<&Param>) -> Option<Param> {
+    let mut own = item.cases.clone();
+    for (start, known) in &item.loops {
+        if parent_start.is_none_or(|ps| *start > ps) {
+            own = Some(match own {
+                Some(o) => known.times(&o),
+                None => known.clone(),
+            });
+        }
+    }
+    match (parent, own) {
+        (None, own) => own,
+        (Some(p), None) => Some(p.clone()),
+        (Some(p), Some(o)) => Some(p.times(&o)),
+    }
 }
 
 /// Puts `t` into the synthetic suite named `g`, creating it at the test's location.
@@ -1074,6 +1167,7 @@ fn convert(nodes: &[Node2], idx: usize, inherited: Status, prune: bool) -> Optio
             status,
             modifier,
             dynamic: item.dynamic,
+            cases: n.runs.clone().and_then(Param::into_model),
         }));
     }
     let suite = Suite {

@@ -11,6 +11,7 @@
 //! Languages and frameworks are data ([`framework`], [`lang`]) interpreted by one engine
 //! ([`extract`]); see the crate README for how to add a framework.
 
+pub mod cases;
 pub mod cli;
 pub mod detect;
 pub mod error;

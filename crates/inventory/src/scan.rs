@@ -219,6 +219,7 @@ pub fn scan_each(
                     let (suites, tests) = count(&f.suites);
                     stats.suites += suites;
                     stats.tests += tests + f.tests.len() as u64;
+                    stats.runner_tests = stats.runner_tests.saturating_add(f.runner_count());
                     on_file(f);
                 }
                 Outcome::Error(e) => {

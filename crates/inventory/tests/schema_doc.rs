@@ -17,6 +17,10 @@ fn the_documented_example_parses_into_the_model() {
     assert_eq!(t.status, Status::Skipped);
     assert_eq!(t.modifier.as_deref(), Some(".skip"));
     assert!(inv.files[0].suites[0].tests[0].dynamic);
+    let cases = inv.files[0].suites[0].tests[0].cases.as_ref().unwrap();
+    assert_eq!((cases.count, cases.names.len()), (3, 0));
+    assert_eq!(inv.files[0].runner_count(), 4);
+    assert_eq!(inv.stats.runner_tests, 4);
 }
 
 #[test]
@@ -57,6 +61,7 @@ fn a_scan_writes_exactly_the_documented_fields() {
             "duration_ms",
             "errored",
             "files_seen",
+            "runner_tests",
             "skipped_binary",
             "skipped_too_large",
             "suites",

@@ -147,6 +147,7 @@ pub(super) fn loaded_test(r: &impl RowRead) -> Result<LoadedTest> {
             status: parse_status(&r.text(8)?)?,
             modifier: r.opt_text(9)?,
             dynamic: r.flag(10)?,
+            cases: None,
         },
     })
 }
