@@ -422,6 +422,7 @@ fn test(name: &str, line: u32, status: Status) -> Test {
         status,
         modifier: None,
         dynamic: false,
+        doc: None,
     }
 }
 

@@ -162,6 +162,7 @@ fn test(name: &str, line: u32, status: Status, modifier: Option<&str>, dynamic: 
         status,
         modifier: modifier.map(Into::into),
         dynamic,
+        doc: None,
     }
 }
 
@@ -289,6 +290,8 @@ fn realistic_files() -> Vec<TestFile> {
                     status: Status::Active,
                     modifier: None,
                     dynamic: false,
+                    // Documentation is stored and read back as written, lines and all.
+                    doc: Some("Adds nothing twice.\n\nSee `Cart::add` — «exact» text.".into()),
                 },
             ],
         )],

@@ -109,6 +109,12 @@ pub struct Test {
     /// table): it counts as one test and its name says it is dynamic.
     #[serde(default)]
     pub dynamic: bool,
+    /// The test's own documentation: its docstring (Python) or the comment right above it
+    /// (`///`, `//`, `#`, Javadoc, JSDoc, …), with comment markers stripped, bounded in size
+    /// and free of control characters. The offline generator writes the behavior sentence
+    /// from it. Absent when the test has none (and in inventories written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
 }
 
 /// A span in a file: lines and columns are 1-based; columns count bytes.
@@ -241,6 +247,7 @@ mod tests {
             status: Status::Active,
             modifier: None,
             dynamic: false,
+            doc: None,
         }
     }
 

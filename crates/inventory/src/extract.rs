@@ -345,7 +345,8 @@ pub fn analyze<'t>(
         .into_iter()
         .map(|p| apply_framework(p, fw, src, lang, defs))
         .collect();
-    let (suites, tests) = finish(items, lang, fw, pytest);
+    let (mut suites, mut tests) = finish(items, lang, fw, pytest);
+    crate::doc_comments::attach(tree, src, lang.def.id, &mut suites, &mut tests);
     Some(Analysis {
         imports: hints.imports,
         calls: hints.calls,
@@ -1074,6 +1075,7 @@ fn convert(nodes: &[Node2], idx: usize, inherited: Status, prune: bool) -> Optio
             status,
             modifier,
             dynamic: item.dynamic,
+            doc: None,
         }));
     }
     let suite = Suite {

@@ -17,6 +17,8 @@ fn the_documented_example_parses_into_the_model() {
     assert_eq!(t.status, Status::Skipped);
     assert_eq!(t.modifier.as_deref(), Some(".skip"));
     assert!(inv.files[0].suites[0].tests[0].dynamic);
+    assert_eq!(t.doc.as_deref(), Some("Totals are rounded to cents."));
+    assert_eq!(inv.files[0].suites[0].tests[0].doc, None);
 }
 
 #[test]

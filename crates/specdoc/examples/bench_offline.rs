@@ -40,6 +40,7 @@ fn inventory(n: usize) -> Inventory {
                     status: Status::Active,
                     modifier: None,
                     dynamic: false,
+                    doc: None,
                 })
                 .collect(),
         })

@@ -22,6 +22,7 @@ pub fn test(name: &str, line: u32) -> Test {
         status: Status::Active,
         modifier: None,
         dynamic: false,
+        doc: None,
     }
 }
 
