@@ -22,7 +22,7 @@ use std::path::Path;
 
 use fake::{good_answer, FakeServer, Reply, Wire};
 use serde_json::Value;
-use support::{enqueue_json, git, git_repo, Binaries, PgSchema, KEY};
+use support::{enqueue_json, git, git_repo, Binaries, PgSchema};
 
 /// Four files of five tests each (20 tests).
 fn first_commit() -> tempfile::TempDir {
@@ -292,11 +292,7 @@ async fn postgres_two_generator_processes_pay_only_for_new_tests() {
     let env = schema.env();
     bins.migrate(&env);
     let spec_env: Vec<(String, String)> = env.iter().cloned().chain(provider_env(&model)).collect();
-    let analyzer_env: Vec<(String, String)> = env
-        .iter()
-        .cloned()
-        .chain([("SPECLINE_SECURITY__ENCRYPTION_KEY".into(), KEY.into())])
-        .collect();
+    let analyzer_env = support::analyzer_env(&env);
     let _analyzer = bins.start("specline-analyzer", &analyzer_env).await;
     let generator = Some(bins.start("specline-spec-generator", &spec_env).await);
     let mut backend = Postgres {

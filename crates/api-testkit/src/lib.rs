@@ -423,6 +423,7 @@ fn test(name: &str, line: u32, status: Status) -> Test {
         modifier: None,
         dynamic: false,
         cases: None,
+        doc: None,
     }
 }
 

@@ -163,6 +163,7 @@ fn test(name: &str, line: u32, status: Status, modifier: Option<&str>, dynamic: 
         modifier: modifier.map(Into::into),
         dynamic,
         cases: None,
+        doc: None,
     }
 }
 
@@ -291,6 +292,8 @@ fn realistic_files() -> Vec<TestFile> {
                     modifier: None,
                     dynamic: false,
                     cases: None,
+                    // Documentation is stored and read back as written, lines and all.
+                    doc: Some("Adds nothing twice.\n\nSee `Cart::add` — «exact» text.".into()),
                 },
             ],
         )],

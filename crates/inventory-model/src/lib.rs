@@ -115,6 +115,12 @@ pub struct Test {
     /// whose cases are only known at run time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cases: Option<Cases>,
+    /// The test's own documentation: its docstring (Python) or the comment right above it
+    /// (`///`, `//`, `#`, Javadoc, JSDoc, …), with comment markers stripped, bounded in size
+    /// and free of control characters. The offline generator writes the behavior sentence
+    /// from it. Absent when the test has none (and in inventories written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
 }
 
 /// The statically known cases of a parameterised test.
@@ -309,6 +315,7 @@ mod tests {
             modifier: None,
             dynamic: false,
             cases: None,
+            doc: None,
         }
     }
 

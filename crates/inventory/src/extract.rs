@@ -355,7 +355,8 @@ pub fn analyze<'t>(
         .into_iter()
         .map(|p| apply_framework(p, fw, src, lang, defs))
         .collect();
-    let (suites, tests) = finish(items, lang, fw, pytest);
+    let (mut suites, mut tests) = finish(items, lang, fw, pytest);
+    crate::doc_comments::attach(tree, src, lang.def.id, &mut suites, &mut tests);
     Some(Analysis {
         imports: hints.imports,
         calls: hints.calls,
@@ -1168,6 +1169,7 @@ fn convert(nodes: &[Node2], idx: usize, inherited: Status, prune: bool) -> Optio
             modifier,
             dynamic: item.dynamic,
             cases: n.runs.clone().and_then(Param::into_model),
+            doc: None,
         }));
     }
     let suite = Suite {

@@ -14,6 +14,7 @@
 pub mod cases;
 pub mod cli;
 pub mod detect;
+pub mod doc_comments;
 pub mod error;
 pub mod extract;
 pub mod framework;
@@ -37,8 +38,11 @@ pub use specline_inventory_model as model;
 pub use error::{InventoryCode, InventoryError};
 pub use scan::{scan, scan_each, scan_with, CancelToken, ScanOptions};
 
-/// Version of this crate, recorded as `parser_version` in every inventory.
-pub const PARSER_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Version of this crate, recorded as `parser_version` in every inventory, with the
+/// extractors' revision as semver build metadata. An analysis is reused for the same commit
+/// only when its parser version matches, so the revision goes up whenever the same tree
+/// yields a different inventory (`r2`: tests carry their documentation, `doc`).
+pub const PARSER_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+r2");
 
 /// Analyses one file given by its relative path and content, outside any tree: the
 /// framework comes from imports, path conventions, content or the language default (there

@@ -115,7 +115,10 @@ fn cli_prints_json_tree_and_summary() {
     let json = run("json");
     let inv: specline_inventory::model::Inventory = serde_json::from_str(&json).unwrap();
     assert_eq!(inv.source.commit.as_deref(), Some(sha.as_str()));
-    assert_eq!(inv.parser_version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(inv.parser_version, specline_inventory::PARSER_VERSION);
+    assert!(inv
+        .parser_version
+        .starts_with(concat!(env!("CARGO_PKG_VERSION"), "+r")));
     assert_eq!(inv.files[0].tests[0].name, "TestAdd");
     let tree = run("tree");
     assert!(tree.contains("calc_test.go (go, go-testing)"), "{tree}");

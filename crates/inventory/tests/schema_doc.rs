@@ -21,6 +21,8 @@ fn the_documented_example_parses_into_the_model() {
     assert_eq!((cases.count, cases.names.len()), (3, 0));
     assert_eq!(inv.files[0].runner_count(), 4);
     assert_eq!(inv.stats.runner_tests, 4);
+    assert_eq!(t.doc.as_deref(), Some("Totals are rounded to cents."));
+    assert_eq!(inv.files[0].suites[0].tests[0].doc, None);
 }
 
 #[test]

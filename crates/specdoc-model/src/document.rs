@@ -57,7 +57,7 @@ pub struct SpecDocument {
 pub struct GeneratorInfo {
     /// `offline`, `gemini` or `openai`.
     pub kind: String,
-    /// The model name (`offline-1` for the offline generator).
+    /// The model name (`offline-2` for the offline generator).
     pub model: String,
     /// Combined version of the prompts used (see [`crate::prompts`]).
     pub prompt_version: String,

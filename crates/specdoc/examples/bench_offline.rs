@@ -41,6 +41,7 @@ fn inventory(n: usize) -> Inventory {
                     modifier: None,
                     dynamic: false,
                     cases: None,
+                    doc: None,
                 })
                 .collect(),
         })

@@ -37,6 +37,10 @@ pub struct TestEntry {
     /// A test generated at run time (`test.each`, `parametrize`, a table loop).
     #[serde(default)]
     pub dynamic: bool,
+    /// The test's docstring or leading comment, as the analyzer found it: the offline
+    /// generator's sentence when it reads as one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
 }
 
 impl TestEntry {
@@ -118,6 +122,7 @@ impl SpecInput {
                 language: t.file.language.clone(),
                 framework: t.file.framework.clone(),
                 dynamic: t.test.dynamic,
+                doc: t.test.doc.clone(),
             })
             .collect();
         let content_hash = content_hash(&tests);
@@ -153,6 +158,13 @@ fn content_hash(tests: &[TestEntry]) -> String {
         field(&t.name);
         field(&t.line.to_string());
         field(status_word(t.status));
+        // Only when present, so that the hash of an inventory without documentation (and the
+        // caches keyed on it) is what it was; NUL never occurs in a path, so this cannot be
+        // read as the next test's file.
+        if let Some(doc) = &t.doc {
+            field("\0doc");
+            field(doc);
+        }
     }
     hex::encode(h.finalize())
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use specline_app::policy::RepositoryPolicy;
 use support::browser::{Browser, WAIT};
 use support::git_repo::GitRepo;
-use support::{ui_options, Backend, Options, Server};
+use support::{page, ui_options, Backend, Options, Server};
 
 /// A UI server whose policy admits local repositories (the test's own git repository).
 async fn server() -> Server {
@@ -68,18 +68,6 @@ async fn wait_done(server: &Server, token: &str, id: i64) {
         assert!(Instant::now() < deadline, "run {id} never finished: {run}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// A page's HTML fetched with `token`'s session cookie, and its status.
-async fn page(server: &Server, token: &str, path: &str) -> (u16, String) {
-    let r = server
-        .http
-        .get(server.url(path))
-        .header("Cookie", format!("specline_session={token}"))
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
 }
 
 /// The seqs of the events in the page's timeline, top to bottom.

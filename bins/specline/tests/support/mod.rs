@@ -289,6 +289,14 @@ pub async fn wait_run_done(
     }
 }
 
+/// `env` with the encryption key the analyzer needs.
+pub fn analyzer_env(env: &[(String, String)]) -> Vec<(String, String)> {
+    env.iter()
+        .cloned()
+        .chain([("SPECLINE_SECURITY__ENCRYPTION_KEY".into(), KEY.into())])
+        .collect()
+}
+
 /// A git repository with `files` committed on `main`.
 pub fn git_repo(files: &[(String, String)]) -> tempfile::TempDir {
     let repo = tempfile::tempdir().unwrap();

@@ -62,7 +62,14 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "model calls and tokens per run and phase",
         model_usage::MIGRATION_6,
     ),
+    (7, "tests keep their documentation", MIGRATION_7),
 ];
+
+/// A test's docstring or leading comment (`Test::doc`), which the offline generator writes
+/// its sentence from. Nullable: inventories stored before it have none.
+const MIGRATION_7: &str = r#"
+ALTER TABLE specline_inventory_tests ADD COLUMN doc text;
+"#;
 
 /// When each watched repository was last submitted by the scheduler: the durable memory that
 /// makes periodic re-analysis once per interval, and lets the scheduler read only what is due.
@@ -344,6 +351,7 @@ struct TestColumns {
     status: Vec<&'static str>,
     modifier: Vec<Option<String>>,
     dynamic: Vec<bool>,
+    doc: Vec<Option<String>>,
 }
 
 fn push_location(cols: &mut [Vec<i64>; 4], l: &specline_inventory_model::Location) {
@@ -567,6 +575,7 @@ impl AppStore for PgAppStore {
             t.status.push(rows::status_str(test.status));
             t.modifier.push(test.modifier.clone());
             t.dynamic.push(test.dynamic);
+            t.doc.push(test.doc.clone());
         }
 
         let (files_stmt, suites_stmt, tests_stmt) = tokio::try_join!(
@@ -583,10 +592,11 @@ impl AppStore for PgAppStore {
             ),
             tx.prepare_cached(
                 "INSERT INTO specline_inventory_tests (analysis_id, file_id, suite_id, position,
-                   name, start_line, start_column, end_line, end_column, status, modifier, dynamic)
+                   name, start_line, start_column, end_line, end_column, status, modifier, dynamic,
+                   doc)
                  SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[],
                    $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
-                   $12::boolean[])",
+                   $12::boolean[], $13::text[])",
             ),
         )?;
         let file_params: &[&(dyn ToSql + Sync)] = &[
@@ -624,6 +634,7 @@ impl AppStore for PgAppStore {
             &t.status,
             &t.modifier,
             &t.dynamic,
+            &t.doc,
         ];
         // Pipelined: the three statements go out together (no row references another table).
         // All three are awaited: after a failure the others fail too ("transaction aborted"),

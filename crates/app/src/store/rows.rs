@@ -32,7 +32,7 @@ pub(super) const SUITE_COLUMNS: &str = "id, file_id, parent_id, position, name, 
     start_column, end_line, end_column, status, modifier";
 /// Columns read by [`loaded_test`].
 pub(super) const TEST_COLUMNS: &str = "file_id, suite_id, position, name, start_line, \
-    start_column, end_line, end_column, status, modifier, dynamic";
+    start_column, end_line, end_column, status, modifier, dynamic, doc";
 /// Columns read by [`file_error`].
 pub(super) const ERROR_COLUMNS: &str = "path, phase, code, message";
 
@@ -148,6 +148,7 @@ pub(super) fn loaded_test(r: &impl RowRead) -> Result<LoadedTest> {
             modifier: r.opt_text(9)?,
             dynamic: r.flag(10)?,
             cases: None,
+            doc: r.opt_text(11)?,
         },
     })
 }

@@ -59,7 +59,13 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "model calls and tokens per run and phase",
         model_usage::MIGRATION_6,
     ),
+    (7, "tests keep their documentation", MIGRATION_7),
 ];
+
+/// See the PostgreSQL migration 7.
+const MIGRATION_7: &str = r#"
+ALTER TABLE specline_inventory_tests ADD COLUMN doc TEXT;
+"#;
 
 /// See the PostgreSQL migration 2 (times in microseconds; SQLite sorts NULLs first).
 const MIGRATION_2: &str = r#"
@@ -378,8 +384,8 @@ fn insert_batch(
     )?;
     let mut test_stmt = tx.prepare_cached(
         "INSERT INTO specline_inventory_tests (analysis_id, file_id, suite_id, position, name,
-           start_line, start_column, end_line, end_column, status, modifier, dynamic)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+           start_line, start_column, end_line, end_column, status, modifier, dynamic, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     let mut file_ids = Vec::with_capacity(files.len());
     for f in files {
@@ -438,7 +444,8 @@ fn insert_batch(
             l[3],
             rows::status_str(t.status),
             t.modifier,
-            t.dynamic
+            t.dynamic,
+            t.doc
         ])?;
     }
     Ok(())

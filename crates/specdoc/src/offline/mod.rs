@@ -7,7 +7,9 @@
 //! - **Features** come from the outermost meaningful suite (`describe("Login")`,
 //!   `class TestLogin`, `LoginServiceTest`), else from the subject of a Go-style name
 //!   (`TestLogin_Expired` → "Login"), else from the file's name.
-//! - **Sentences** come from [`naming::sentence`].
+//! - **Sentences** come from the test's own documentation when it reads as a sentence
+//!   ([`naming::doc_sentence`]: a docstring or the comment above the test), else from its
+//!   name and suites ([`naming::sentence`]).
 //!
 //! Everything is English. For another requested language the sentences stay English and the
 //! document says so (`content_language` = `en` and a note); see `docs/specdoc-schema.md`.
@@ -23,8 +25,10 @@ use crate::input::{SpecInput, TestEntry};
 use crate::lang::LanguageTag;
 use crate::phases::{ClassDomain, ClassFeature, Classification, Sentence};
 
-/// The offline generator's model name, as recorded in documents.
-pub const MODEL: &str = "offline-1";
+/// The offline generator's model name, as recorded in documents. Bumped whenever the same
+/// inventory would give other sentences, so that documents of the previous version are
+/// written again instead of reused (`offline-2`: sentences from test documentation).
+pub const MODEL: &str = "offline-2";
 
 /// Folder names that say "tests live here" or "source lives here" but nothing about the
 /// domain.
@@ -289,7 +293,13 @@ pub fn convert_feature(input: &SpecInput, wrapped: &Wrapped, tests: &[usize]) ->
             } else {
                 &t.name
             };
-            let mut text = naming::sentence(name, context);
+            // The author's own words first; the name when there are none that read as a
+            // sentence.
+            let mut text = t
+                .doc
+                .as_deref()
+                .and_then(|d| naming::doc_sentence(d, name))
+                .unwrap_or_else(|| naming::sentence(name, context));
             // A table-driven test whose name shows no placeholder still stands for many cases.
             if t.dynamic && !naming::has_placeholder(name) {
                 text.push_str(" (each case)");

@@ -485,6 +485,111 @@ pub fn sentence(name: &str, suites: &[String]) -> String {
     clean_text(&s, MAX_NAME_CHARS)
 }
 
+/// Phrases that introduce what a test documents ("Checks that …"), dropped from the front of
+/// a documentation sentence; longest first.
+const DOC_OPENERS: &[&str] = &[
+    "this test makes sure that",
+    "this test verifies that",
+    "this test ensures that",
+    "this test checks that",
+    "this test asserts that",
+    "makes sure that",
+    "make sure that",
+    "verifies that",
+    "ensures that",
+    "checks that",
+    "asserts that",
+    "verify that",
+    "ensure that",
+    "check that",
+    "assert that",
+    "tests that",
+    "test that",
+    "makes sure",
+    "make sure",
+];
+
+/// The sentence a test's documentation (its docstring or leading comment) gives: the first
+/// sentence of its first paragraph, without the test's own name in front (Go's
+/// `// TestLogin checks …`) or a "checks that" opener, with `should` conjugated. `None` when
+/// that does not read as a sentence — one word, or code (a commented-out statement): the
+/// name is used then.
+pub fn doc_sentence(doc: &str, test_name: &str) -> Option<String> {
+    let paragraph = doc.split("\n\n").find(|p| !p.trim().is_empty())?;
+    let joined = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+    let first = first_sentence(&joined);
+    let mut words: Vec<String> = first.split_whitespace().map(str::to_string).collect();
+    let name = test_name.trim();
+    if words
+        .first()
+        .is_some_and(|w| !name.is_empty() && w.trim_end_matches([':', ',']) == name)
+    {
+        words.remove(0);
+    }
+    let mut text = words.join(" ");
+    let lower = text.to_lowercase();
+    if let Some(opener) = DOC_OPENERS
+        .iter()
+        .find(|o| lower.starts_with(*o) && lower[o.len()..].starts_with(' '))
+    {
+        text = text[opener.len()..].trim_start().to_string();
+    }
+    let words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+    // "Tests the login flow" keeps its verb: only `it`/`should` scaffolding is rewritten.
+    let scaffold_first = words.first().is_some_and(|w| {
+        matches!(
+            w.to_ascii_lowercase().as_str(),
+            "test" | "tests" | "spec" | "example" | "scenario" | "that"
+        )
+    });
+    let words = if scaffold_first {
+        words
+    } else {
+        verbalize(words)
+    };
+    let text = capitalize(&join(&words));
+    let text = text.trim_end_matches(['.', '!', ' ', ':', ';', ',']);
+    reads_as_prose(text).then(|| clean_text(text, MAX_NAME_CHARS))
+}
+
+/// Up to the first `.`, `!` or `?` that ends a sentence (followed by a space and a capital or
+/// by the end), so that "e.g. a cart" and "v1.2" stay whole.
+fn first_sentence(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(b, b'.' | b'!' | b'?') {
+            let rest = &text[i + 1..];
+            let ends = rest.is_empty()
+                || (rest.starts_with(' ')
+                    && rest[1..].starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit()));
+            if ends {
+                return &text[..=i];
+            }
+        }
+    }
+    text
+}
+
+/// At least two words, and mostly words: a commented-out statement (`expect(x).toBe(1);`) or
+/// a table is not a sentence.
+fn reads_as_prose(text: &str) -> bool {
+    if text.split_whitespace().count() < 2 {
+        return false;
+    }
+    if ["{", "}", ";", "=>", "==", "!=", "&&", "||", "</", "/>"]
+        .iter()
+        .any(|c| text.contains(c))
+    {
+        return false;
+    }
+    let total = text.chars().count();
+    let wordy = text
+        .chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
+        .count();
+    wordy * 5 >= total * 4
+}
+
 /// A name written for humans: keep it, minus scaffolding, with a conjugated leading verb.
 fn phrase_sentence(name: &str) -> String {
     let words: Vec<String> = name
@@ -792,5 +897,43 @@ mod tests {
             split_identifier("snake_case-kebab"),
             ["snake", "case", "kebab"]
         );
+    }
+
+    #[test]
+    fn documentation_gives_its_first_sentence() {
+        let cases = [
+            (
+                "When the cart is empty, checkout is refused.\nMore detail here.",
+                "test_empty",
+                Some("When the cart is empty, checkout is refused"),
+            ),
+            (
+                "TestLogin_Expired checks that an expired password is refused. See #12.",
+                "TestLogin_Expired",
+                Some("An expired password is refused"),
+            ),
+            (
+                "Should reject tokens signed with another key",
+                "rejects_foreign",
+                Some("Rejects tokens signed with another key"),
+            ),
+            (
+                "Tests the login flow end to end",
+                "test_flow",
+                Some("Tests the login flow end to end"),
+            ),
+            (
+                "Totals use e.g. the\ncart's currency v1.2 rules.\n\nSecond paragraph.",
+                "t",
+                Some("Totals use e.g. the cart's currency v1.2 rules"),
+            ),
+            ("expect(total).toBe(0);", "t", None),
+            ("Regression", "t", None),
+            ("TestX", "TestX", None),
+            ("a = [1, 2, 3] => b == c", "t", None),
+        ];
+        for (doc, name, want) in cases {
+            assert_eq!(doc_sentence(doc, name).as_deref(), want, "{doc:?}");
+        }
     }
 }

@@ -23,6 +23,7 @@ pub fn test(name: &str, line: u32) -> Test {
         modifier: None,
         dynamic: false,
         cases: None,
+        doc: None,
     }
 }
 

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod admin_runs;
 pub mod analysis;
 pub mod charts;
+pub mod document;
 pub mod error;
 pub mod home;
 pub mod job;
@@ -30,6 +31,8 @@ pub fn router(state: WebState) -> Router {
         .route("/runs/{id}/resume", post(run::resume))
         .route("/analyses/go", get(analysis::go))
         .route("/analyses/{id}", get(analysis::show))
+        .route("/documents/{id}/diff", get(document::diff::show))
+        .route("/documents/{id}/cost", get(document::cost::show))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/admin/jobs", get(jobs::show))

@@ -18,3 +18,15 @@ pub fn ui_options() -> Options {
 pub async fn ui_server(backend: Backend) -> Server {
     Server::start(backend, ui_options()).await
 }
+
+/// A page's HTML fetched with `token`'s session cookie, and its status.
+pub async fn page(server: &Server, token: &str, path: &str) -> (u16, String) {
+    let r = server
+        .http
+        .get(server.url(path))
+        .header("Cookie", format!("specline_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}

@@ -136,6 +136,10 @@ pub async fn render(
                 a href=(format!("/api/v1/documents/{}/export?format=md", chosen.id)) { "Markdown" }
                 " · "
                 a href=(format!("/api/v1/documents/{}/export?format=json", chosen.id)) { "JSON" }
+                " · This version: "
+                a #diff-link href=(crate::pages::document::diff_href(chosen.id)) { "What changed" }
+                " · "
+                a #cost-link href=(crate::pages::document::cost_href(chosen.id)) { "Cost" }
             }
             div.spec-summary {
                 p { (doc.summary) }
