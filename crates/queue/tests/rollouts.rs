@@ -509,32 +509,23 @@ async fn the_shadow_cap_and_sampling_bound_the_candidate(h: Harness) {
         }
     });
     let worker = start(&h, rollout, seen.clone(), behaviour).await;
-    // Job 1's candidate holds the only permit until the gate opens, while 2..=6 run.
+    // Job 1's candidate holds the only permit (and job 1's slot) until the gate opens,
+    // while 2..=6 run.
     let first = insert(&h, std::iter::once(square(1))).await[0];
-    h.wait_state(first, JobState::Completed, Duration::from_secs(30))
-        .await;
+    let calls = seen.clone();
+    until("job 1's candidate started", Duration::from_secs(30), || {
+        let calls = calls.clone();
+        async move { calls.candidate_calls.load(Ordering::SeqCst) == 1 }
+    })
+    .await;
     insert(&h, (2..=6).map(square)).await;
-    wait_finished(&h, 6).await;
+    wait_finished(&h, 5).await;
+    assert_eq!(h.job(first).await.state, JobState::Running);
     assert_eq!(seen.candidate_calls.load(Ordering::SeqCst), 1);
     gate.add_permits(1);
-    let store = h.store.clone();
-    until(
-        "the held candidate's result",
-        Duration::from_secs(30),
-        || {
-            let store = store.clone();
-            async move {
-                store
-                    .rollouts()
-                    .shadow_results("square", 10)
-                    .await
-                    .unwrap()
-                    .len()
-                    == 1
-            }
-        },
-    )
-    .await;
+    h.wait_state(first, JobState::Completed, Duration::from_secs(30))
+        .await;
+    // Recorded before the job completed.
     let results = h
         .store
         .rollouts()

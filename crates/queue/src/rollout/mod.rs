@@ -130,7 +130,7 @@ struct Inner<O> {
     metrics: OnceLock<metrics::RolloutMetrics>,
 }
 
-impl<O: Clone + Send + Sync + 'static> Rollout<O> {
+impl<O: Send + Sync + 'static> Rollout<O> {
     /// A rollout named `name` (a job kind, a step, or `step.part`), with default options.
     pub fn new(name: impl Into<String>, comparator: impl Comparator<O>) -> Self {
         Self::with_options(name, comparator, RolloutOptions::default())
@@ -169,9 +169,13 @@ impl<O: Clone + Send + Sync + 'static> Rollout<O> {
     /// Run job `job`'s work for rollout key `key` through the implementation the mode
     /// chooses, and return the result of the one that serves.
     ///
-    /// `primary` runs in the caller's task. `candidate` runs in the caller's task when it
-    /// serves, or in its own task when it shadows the primary: then its panic, error or
-    /// timeout is recorded and the primary's result returned, whatever the candidate did.
+    /// `primary` runs as the job's work. `candidate` runs in its place when it serves, or
+    /// beside it when it shadows the primary: then, concurrently with the primary, under its
+    /// own timeout and with panics caught, and whatever it does (a result, an error, a panic,
+    /// a timeout) is compared and recorded, and the primary's result returned. A shadowed job
+    /// ends when both have (at most the candidate's timeout after it started), so the
+    /// closures may borrow from the caller and every shadow result is recorded before the
+    /// job completes.
     pub async fn run<P, PF, C, CF>(
         &self,
         job: &JobContext,
@@ -182,8 +186,8 @@ impl<O: Clone + Send + Sync + 'static> Rollout<O> {
     where
         P: FnOnce(VariantContext) -> PF,
         PF: Future<Output = Result<O, JobError>>,
-        C: FnOnce(VariantContext) -> CF + Send + 'static,
-        CF: Future<Output = Result<O, JobError>> + Send + 'static,
+        C: FnOnce(VariantContext) -> CF,
+        CF: Future<Output = Result<O, JobError>>,
     {
         let inner = &self.inner;
         let mode = self.mode(job.store.as_ref()).await;
@@ -192,53 +196,52 @@ impl<O: Clone + Send + Sync + 'static> Rollout<O> {
             .get_or_init(|| metrics::RolloutMetrics::new(&inner.name));
         let serving = mode.serves(&inner.name, key);
         metrics.served(serving);
+        let as_role = |role| VariantContext {
+            role,
+            cancel: job.cancel.clone(),
+        };
         if serving == Variant::Candidate {
             let started = Instant::now();
-            let result = candidate(VariantContext {
-                role: Role::Candidate,
-                cancel: job.cancel.clone(),
-            })
-            .await;
+            let result = candidate(as_role(Role::Candidate)).await;
             metrics.ran(Variant::Candidate, started.elapsed());
             return result;
         }
-        let shadow = if mode.shadows(&inner.name, job.id) {
-            match inner.shadows.clone().try_acquire_owned() {
-                Ok(permit) => Some(shadow::start(
-                    self.inner.clone(),
-                    job.store.clone(),
-                    job.id,
-                    key.to_string(),
-                    candidate,
-                    permit,
-                )),
-                Err(_) => {
-                    metrics.skipped();
-                    None
-                }
+        let permit = if mode.shadows(&inner.name, job.id) {
+            let permit = inner.shadows.clone().try_acquire_owned().ok();
+            if permit.is_none() {
+                metrics.skipped();
             }
+            permit
         } else {
             None
         };
-        let started = Instant::now();
-        let result = primary(VariantContext {
-            role: Role::Primary,
-            cancel: job.cancel.clone(),
-        })
-        .await;
-        let took = started.elapsed();
-        metrics.ran(Variant::Primary, took);
-        if let Some(tx) = shadow {
-            let done = shadow::PrimaryDone {
-                result: match &result {
-                    Ok(o) => Ok(o.clone()),
-                    Err(e) => Err(shadow::error_text(e)),
-                },
-                took,
-            };
-            // The shadow task may have ended (the runtime stopping): nothing to compare.
-            let _ = tx.send(done);
-        }
+        let timed_primary = async {
+            let started = Instant::now();
+            let result = primary(as_role(Role::Primary)).await;
+            let took = started.elapsed();
+            metrics.ran(Variant::Primary, took);
+            (result, took)
+        };
+        let Some(permit) = permit else {
+            return timed_primary.await.0;
+        };
+        let shadow = shadow::Shadow {
+            name: &inner.name,
+            comparator: &*inner.comparator,
+            timeout: inner.options.candidate_timeout,
+            metrics,
+            store: job.store.as_ref(),
+            job_id: job.id,
+            key,
+        };
+        // The candidate stops with the job (and at its own timeout), never the reverse.
+        let cancel = job.cancel.child_token();
+        let candidate = candidate(VariantContext {
+            role: Role::Shadow,
+            cancel: cancel.clone(),
+        });
+        let result = shadow.run(timed_primary, candidate, cancel).await;
+        drop(permit);
         result
     }
 }
