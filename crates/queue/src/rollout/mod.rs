@@ -7,9 +7,10 @@
 //!
 //! - `off`: the primary only;
 //! - `shadow [RATE]`: the primary serves; for the sampled share of jobs the candidate runs
-//!   beside it, in its own task, under its own timeout and a per-process concurrency cap. Its
-//!   result, error, panic or timeout is compared with the primary's and recorded
-//!   ([`ShadowResult`]), never returned: the job's outcome is the primary's;
+//!   beside it, concurrently in the job's task, with its panics caught, under its own timeout
+//!   and a per-process concurrency cap. Its result, error, panic or timeout is compared with
+//!   the primary's and recorded ([`ShadowResult`]) before the job completes, never returned:
+//!   the job's outcome is the primary's;
 //! - `percent N`: the candidate serves N% of keys (a run id, an owner: whatever the caller
 //!   passes), decided by a hash of the key, so a user does not flip between versions;
 //! - `full`: the candidate serves every job.
