@@ -12,6 +12,8 @@
 //! A retried attempt (crash, timeout) restarts its analysis: `begin_analysis` clears the
 //! rows the earlier attempt of the same run wrote.
 
+pub mod extraction;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,12 +23,17 @@ use specline_app::store::{AppStore, NewAnalysis};
 use specline_app::{AnalysisSummary, AnalyzeContext, AnalyzeRepository, StepError};
 use specline_inventory::pin::Pin;
 use specline_inventory::scan::{record_omitted, scan_each, CancelToken, ScanOptions};
-use specline_inventory::source::{prepare_opts, remote_head, GitOptions, SourceSpec, Token};
+use specline_inventory::source::{
+    prepare_opts, remote_head, Checkout, GitOptions, SourceSpec, Token,
+};
 use specline_inventory_model::TestFile;
 use specline_queue::pipeline::{Step, StepContext};
+use specline_queue::rollout::{Rollout, VariantContext};
 use specline_queue::{JobError, Registry};
 use specline_settings::{AnalyzerSection, TokenCipher};
 use tokio::sync::mpsc;
+
+use extraction::{Extracted, Extractor, FileTests};
 
 /// Files written per transaction.
 const BATCH_FILES: usize = 200;
@@ -89,6 +96,9 @@ pub struct Analyzer {
     pub config: AnalyzerConfig,
     /// The repository policy, checked again here before anything is fetched.
     pub policy: RunPolicy,
+    /// The extractor's rollout: the current one, or a candidate beside or instead of it
+    /// ([`extraction`]); `off` unless an operator sets it.
+    pub extract: Rollout<Extracted>,
 }
 
 /// The registry of everything this binary runs.
@@ -199,8 +209,33 @@ impl Step for Analyzer {
             )
             .await;
 
-        match self.scan_and_store(&ctx, analysis.id, checkout).await {
-            Ok(summary) => Ok(summary),
+        // Both sides may scan the checkout (a shadow candidate at the same time as the
+        // primary); it is removed when the last one is done with it.
+        let checkout = Arc::new(checkout);
+        let (mine, theirs) = (checkout.clone(), checkout.clone());
+        drop(checkout);
+        let extracted = self
+            .extract
+            .run(
+                ctx.job(),
+                &repository,
+                |_| self.scan_and_store(&ctx, analysis.id, mine, Extractor::Current),
+                |v| self.candidate(&ctx, analysis.id, theirs, v),
+            )
+            .await;
+        match extracted {
+            Ok(Extracted {
+                summary: Some(summary),
+                ..
+            }) => Ok(summary),
+            Ok(Extracted { summary: None, .. }) => {
+                // Only a shadow candidate stores nothing, and it never serves.
+                let e = JobError::from(StepError::ScanFailed(
+                    "the extractor that served stored no analysis".into(),
+                ));
+                let _ = self.app.fail_analysis(analysis.id, &e.to_string()).await;
+                Err(e)
+            }
             Err(e) => {
                 let _ = self.app.fail_analysis(analysis.id, &e.to_string()).await;
                 Err(e)
@@ -210,12 +245,59 @@ impl Step for Analyzer {
 }
 
 impl Analyzer {
+    /// The candidate extractor: in shadow, a scan of the same checkout that stores nothing;
+    /// serving, the analysis itself.
+    async fn candidate(
+        &self,
+        ctx: &StepContext,
+        analysis_id: i64,
+        checkout: Arc<Checkout>,
+        v: VariantContext,
+    ) -> Result<Extracted, JobError> {
+        if !v.is_shadow() {
+            return self
+                .scan_and_store(ctx, analysis_id, checkout, Extractor::DropSkipped)
+                .await;
+        }
+        let cancel = CancelToken::new();
+        let opts = ScanOptions {
+            max_file_size: self.config.max_file_bytes,
+            threads: self.config.threads,
+            cancel: cancel.clone(),
+            keep_files: false,
+            ..ScanOptions::default()
+        };
+        // The candidate's timeout (or the job's end) stops its scan too.
+        let token = v.cancellation_token();
+        let stop = tokio::spawn(async move {
+            token.cancelled().await;
+            cancel.cancel();
+        });
+        let scanned = tokio::task::spawn_blocking(move || {
+            let mut files = Vec::new();
+            scan_each(checkout.path(), &opts, |f| {
+                files.push(FileTests::of(&Extractor::DropSkipped.apply(f)));
+            })
+            .map(|_| files)
+        })
+        .await;
+        stop.abort();
+        let files = scanned
+            .map_err(StepError::from)?
+            .map_err(|e| StepError::ScanFailed(e.to_string()))?;
+        Ok(Extracted {
+            summary: None,
+            files,
+        })
+    }
+
     async fn scan_and_store(
         &self,
         ctx: &StepContext,
         analysis_id: i64,
-        checkout: specline_inventory::source::Checkout,
-    ) -> Result<AnalysisSummary, JobError> {
+        checkout: Arc<Checkout>,
+        extractor: Extractor,
+    ) -> Result<Extracted, JobError> {
         let (tx, mut rx) = mpsc::channel::<Vec<TestFile>>(4);
         let cancel = CancelToken::new();
         let opts = ScanOptions {
@@ -227,10 +309,14 @@ impl Analyzer {
         let scan = tokio::task::spawn_blocking(move || {
             let mut batch = Vec::with_capacity(BATCH_FILES);
             let mut receiver_gone = false;
+            // What was stored, test by test: what a shadow candidate is compared with.
+            let mut extracted = Vec::new();
             let mut result = scan_each(checkout.path(), &opts, |f| {
                 if receiver_gone {
                     return;
                 }
+                let f = extractor.apply(f);
+                extracted.push(FileTests::of(&f));
                 batch.push(f);
                 if batch.len() >= BATCH_FILES {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_FILES));
@@ -251,7 +337,7 @@ impl Analyzer {
                 }
             }
             drop(checkout);
-            result
+            result.map(|inventory| (inventory, extracted))
         });
 
         let mut stored = 0usize;
@@ -274,7 +360,7 @@ impl Analyzer {
                 .await;
         }
         drop(rx);
-        let inventory = scan
+        let (inventory, extracted) = scan
             .await
             .map_err(StepError::from)?
             .map_err(|e| StepError::ScanFailed(e.to_string()))?;
@@ -298,16 +384,19 @@ impl Analyzer {
                 Some(serde_json::json!({"files": stats.test_files, "tests": stats.tests, "errors": stats.errored})),
             )
             .await;
-        Ok(AnalysisSummary {
-            analysis_id,
-            repository: record.repository,
-            commit: record.commit,
-            parser_version: record.parser_version,
-            reused: false,
-            files: stats.test_files,
-            tests: stats.tests,
-            errors: stats.errored,
-            truncated: stats.truncated,
+        Ok(Extracted {
+            summary: Some(AnalysisSummary {
+                analysis_id,
+                repository: record.repository,
+                commit: record.commit,
+                parser_version: record.parser_version,
+                reused: false,
+                files: stats.test_files,
+                tests: stats.tests,
+                errors: stats.errored,
+                truncated: stats.truncated,
+            }),
+            files: extracted,
         })
     }
 }

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
                     policy: RepositoryPolicy::from_settings(&s.repository_policy)?,
                     runs: specline_queue::Client::new(dbs.jobs.clone()),
                 },
+                extract: specline_analyzer::extraction::rollout(),
             };
             worker::run(
                 dbs,

@@ -58,6 +58,9 @@ pub enum Command {
     /// A queue's jobs and why they wait.
     #[command(subcommand)]
     Queue(limits::QueueCommand),
+    /// Candidate implementations beside their primaries: show, set the mode, report.
+    #[command(subcommand)]
+    Rollout(rollout::RolloutCommand),
 }
 
 /// What to analyze: shared by `specline-enqueue analyze` and `specline analyze`.
@@ -292,6 +295,7 @@ macro_rules! say {
 }
 
 mod limits;
+mod rollout;
 
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -323,6 +327,7 @@ impl Tools {
             Command::Token(c) => self.token_command(c).await,
             Command::Limits(c) => self.limits_command(&client, c).await,
             Command::Queue(c) => self.queue_command(&client, c).await,
+            Command::Rollout(c) => self.rollout_command(c).await,
         }
     }
 

@@ -62,6 +62,7 @@ pub fn registry(
         cipher,
         config,
         policy: policy(s, dbs)?,
+        extract: specline_analyzer::extraction::rollout(),
     })
     .with_timeout(s.analyzer.job_timeout());
     let generator = specline_spec_generator::registry(SpecGenerator::from_settings(

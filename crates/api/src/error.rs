@@ -81,7 +81,7 @@ impl From<specline_queue::Error> for ApiError {
                 ApiCode::IdempotencyConflict,
                 "this Idempotency-Key was used with a different request",
             ),
-            QueueCode::InvalidLimits => {
+            QueueCode::InvalidLimits | QueueCode::InvalidRollout => {
                 ApiError::passing(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
             }
             QueueCode::LimitNotFound => ApiError::passing(

@@ -5,7 +5,9 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, analyses, badge, diff, documents, events, limits, runs, submit};
+use crate::routes::{
+    admin, analyses, badge, diff, documents, events, limits, rollouts, runs, submit,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +19,7 @@ use crate::routes::{admin, analyses, badge, diff, documents, events, limits, run
         documents::list, documents::latest, documents::show, documents::export, documents::diff,
         admin::jobs, admin::job, admin::bulk, admin::queues, admin::pause, admin::watched,
         limits::list, limits::set,
+        rollouts::list, rollouts::show, rollouts::set,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&Bearer),
@@ -24,7 +27,7 @@ use crate::routes::{admin, analyses, badge, diff, documents, events, limits, run
         (name = "analyses", description = "Submit repositories; read their analyses"),
         (name = "runs", description = "Follow runs: state, live events, result"),
         (name = "documents", description = "Spec documents and their versions"),
-        (name = "admin", description = "Jobs, queues, limits and watched repositories (admin tokens only)"),
+        (name = "admin", description = "Jobs, queues, limits, rollouts and watched repositories (admin tokens only)"),
     )
 )]
 pub struct ApiDoc;

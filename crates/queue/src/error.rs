@@ -57,6 +57,9 @@ pub enum Error {
     /// An operator's limit overrides are not a JSON object of limit values.
     #[error("INVALID_LIMITS: {0}")]
     InvalidLimits(String),
+    /// A rollout mode that does not parse (see [`crate::rollout::RolloutMode::parse`]).
+    #[error("INVALID_ROLLOUT: {0}")]
+    InvalidRollout(String),
     /// No worker declared limits for the kind.
     #[error("LIMIT_NOT_FOUND: no worker declared limits for job kind `{0}`")]
     LimitNotFound(String),
@@ -101,6 +104,7 @@ impl Error {
             Error::WorkerState(_) => QueueCode::WorkerState,
             Error::InvalidState(_) => QueueCode::InvalidState,
             Error::InvalidLimits(_) => QueueCode::InvalidLimits,
+            Error::InvalidRollout(_) => QueueCode::InvalidRollout,
             Error::LimitNotFound(_) => QueueCode::LimitNotFound,
             Error::RunNotFound(_) => QueueCode::RunNotFound,
             Error::IdempotencyConflict { .. } => QueueCode::IdempotencyConflict,
@@ -203,6 +207,7 @@ codes! {
         InvalidArgs = ("INVALID_ARGS", Permanent, "API and history: arguments that do not serialize, or a job whose arguments do not deserialize (discarded)"),
         InvalidConfig = ("INVALID_CONFIG", Permanent, "API: a worker, store or pipeline is configured wrongly"),
         InvalidLimits = ("INVALID_LIMITS", Permanent, "API: limit overrides that are not a JSON object of limit values (concurrency, per_partition, rate, partition_rate)"),
+        InvalidRollout = ("INVALID_ROLLOUT", Permanent, "API: a rollout mode that is not off, shadow [RATE], percent N (0-100) or full"),
         InvalidSchedule = ("INVALID_SCHEDULE", Permanent, "API: a cron expression or interval is invalid"),
         InvalidState = ("INVALID_STATE", Permanent, "API: the job or run is in a state that does not allow the action"),
         InvalidStepInput = ("INVALID_STEP_INPUT", Permanent, "history: the run's context does not fit the step (the run fails)"),

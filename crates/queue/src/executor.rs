@@ -225,7 +225,7 @@ fn retry_or_discard(job: &FetchedJob, entry: Option<&Entry>, error: AttemptError
     }
 }
 
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         format!("handler panicked: {s}")
     } else if let Some(s) = p.downcast_ref::<String>() {

@@ -14,6 +14,7 @@
 //! | `specline_jobs_rescued_total` | counter | — |
 //! | `specline_jobs_pruned_total` | counter | — |
 //! | `specline_queue_jobs` and the other queue gauges | gauge | see [`crate::gauges`] |
+//! | `specline_rollout_*` | counters, histogram, gauge | see [`crate::rollout`]'s metrics |
 
 use std::time::Duration;
 
@@ -28,6 +29,11 @@ pub const COMPLETION_BATCH_SIZE: &str = "specline_completion_batch_size";
 pub const COMPLETION_BATCH_SECONDS: &str = "specline_completion_batch_seconds";
 pub const JOBS_RESCUED_TOTAL: &str = "specline_jobs_rescued_total";
 pub const JOBS_PRUNED_TOTAL: &str = "specline_jobs_pruned_total";
+/// The rollouts' metrics (recorded by [`crate::rollout`]).
+pub const ROLLOUT_SERVED_TOTAL: &str = "specline_rollout_served_total";
+pub const ROLLOUT_SHADOW_TOTAL: &str = "specline_rollout_shadow_total";
+pub const ROLLOUT_RUN_SECONDS: &str = "specline_rollout_run_seconds";
+pub const ROLLOUT_MATCH_RATIO: &str = "specline_rollout_match_ratio";
 
 /// Every metric the engine exports, with its type (`counter`, `gauge`, `histogram`): what a
 /// dashboard may query (a test checks the one in `deploy/grafana/` against this list).
@@ -42,6 +48,10 @@ pub const ALL: &[(&str, &str)] = &[
     (crate::gauges::QUEUE_JOBS, "gauge"),
     (crate::gauges::QUEUE_OLDEST_AVAILABLE_AGE, "gauge"),
     (crate::gauges::QUEUE_GAUGES_MEASURED, "gauge"),
+    (ROLLOUT_SERVED_TOTAL, "counter"),
+    (ROLLOUT_SHADOW_TOTAL, "counter"),
+    (ROLLOUT_RUN_SECONDS, "histogram"),
+    (ROLLOUT_MATCH_RATIO, "gauge"),
 ];
 
 pub(crate) fn outcome_label(o: &Outcome) -> &'static str {

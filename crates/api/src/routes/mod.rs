@@ -7,6 +7,7 @@ pub mod diff;
 pub mod documents;
 pub mod events;
 pub mod limits;
+pub mod rollouts;
 pub mod runs;
 pub mod submit;
 
@@ -46,6 +47,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/admin/watched", get(admin::watched))
         .route("/api/v1/admin/limits", get(limits::list))
         .route("/api/v1/admin/limits/{kind}", put(limits::set))
+        .route("/api/v1/admin/rollouts", get(rollouts::list))
+        .route(
+            "/api/v1/admin/rollouts/{name}",
+            get(rollouts::show).put(rollouts::set),
+        )
         .route("/api/openapi.json", get(crate::openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -20,6 +20,8 @@ pub mod gauge_rows;
 mod json_contains;
 pub mod postgres;
 mod postgres_stats;
+pub mod rollout_mode;
+pub mod rollout_rows;
 pub mod sqlite;
 mod sqlite_stats;
 
@@ -90,6 +92,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// The queue gauges: measured by the leader, stored, read by every `/metrics`.
     fn gauges(&self) -> &dyn crate::store::gauge_rows::GaugeStore;
+
+    /// Rollouts: their modes, changes and shadow results (see [`crate::rollout`]).
+    fn rollouts(&self) -> &dyn crate::store::rollout_rows::RolloutStore;
 
     /// Whether wake-ups are being received: on PostgreSQL, the LISTEN connection is up (or
     /// nothing has subscribed yet). Workers still poll without it, but slowly, so readiness

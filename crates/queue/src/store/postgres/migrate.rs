@@ -45,6 +45,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "queue gauges",
         include_str!("migrations/0008_queue_gauges.sql"),
     ),
+    (
+        11,
+        "rollouts: modes, their changes, shadow results",
+        include_str!("migrations/0011_rollouts.sql"),
+    ),
 ];
 
 impl PgStore {

@@ -41,6 +41,7 @@ mod limits;
 mod listener;
 mod maintenance;
 mod migrate;
+mod rollouts;
 mod rows;
 mod runs;
 mod statements;
@@ -316,6 +317,10 @@ impl Store for PgStore {
     }
 
     fn gauges(&self) -> &dyn crate::store::gauge_rows::GaugeStore {
+        self
+    }
+
+    fn rollouts(&self) -> &dyn crate::store::rollout_rows::RolloutStore {
         self
     }
 

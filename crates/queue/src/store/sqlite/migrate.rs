@@ -40,6 +40,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "queue gauges",
         include_str!("migrations/0007_queue_gauges.sql"),
     ),
+    (
+        10,
+        "rollouts: modes, their changes, shadow results",
+        include_str!("migrations/0010_rollouts.sql"),
+    ),
 ];
 
 impl SqliteStore {

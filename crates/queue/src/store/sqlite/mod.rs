@@ -36,6 +36,7 @@ mod leader;
 mod limits;
 mod maintenance;
 mod migrate;
+mod rollouts;
 mod rows;
 mod runs;
 mod statements;
@@ -340,6 +341,10 @@ impl Store for SqliteStore {
     }
 
     fn gauges(&self) -> &dyn crate::store::gauge_rows::GaugeStore {
+        self
+    }
+
+    fn rollouts(&self) -> &dyn crate::store::rollout_rows::RolloutStore {
         self
     }
 
