@@ -160,6 +160,7 @@ fn spec(kind: &str, queue: &str) -> StepSpec {
         priority: 1,
         result_ttl_secs: 3600,
         partition_key: None,
+        metadata: None,
     }
 }
 
