@@ -204,7 +204,10 @@ async fn wait_done(api: &Running, token: &str, run_id: i64, traceparent: &str) {
     let (started, timeout) = (Instant::now(), Duration::from_secs(120));
     loop {
         let run: Value = reqwest::Client::new()
-            .get(format!("http://127.0.0.1:{}/api/v1/runs/{run_id}", api.port))
+            .get(format!(
+                "http://127.0.0.1:{}/api/v1/runs/{run_id}",
+                api.port
+            ))
             .bearer_auth(token)
             .header("traceparent", traceparent)
             .send()
@@ -218,22 +221,12 @@ async fn wait_done(api: &Running, token: &str, run_id: i64, traceparent: &str) {
             Some("failed") => panic!("run {run_id} failed: {run}"),
             _ => {}
         }
-        assert!(started.elapsed() < timeout, "run {run_id} is not done: {run}");
+        assert!(
+            started.elapsed() < timeout,
+            "run {run_id} is not done: {run}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// Twelve features of three tests each: the conversion phase lasts long enough to kill.
-fn repository() -> tempfile::TempDir {
-    let files: Vec<(String, String)> = (0..12)
-        .map(|f| {
-            let body: String = (0..3)
-                .map(|t| format!("def test_feature_{f}_case_{t}():\n    assert True\n\n"))
-                .collect();
-            (format!("tests/test_area{f:02}.py"), body)
-        })
-        .collect();
-    support::git_repo(&files)
 }
 
 const STEPS: [(&str, &str); 5] = [
@@ -249,7 +242,7 @@ async fn a_run_is_one_trace_across_the_api_and_the_workers_even_after_a_killed_s
     let bins = Binaries::locate();
     let schema = PgSchema::new().await;
     let receiver = Receiver::start().await;
-    let repo = repository();
+    let repo = support::twelve_features();
     let model = FakeServer::start(|_, req| {
         let delay = if req.phase() == "convert" { 400 } else { 0 };
         Reply::ok(Wire::OpenAi, &good_answer(req)).delayed(Duration::from_millis(delay))
@@ -328,8 +321,14 @@ async fn a_run_is_one_trace_across_the_api_and_the_workers_even_after_a_killed_s
             s.trace_id != trace_id && !(s.trace_id == polls && s.name == "GET /api/v1/runs/{id}")
         })
         .collect();
-    assert!(strays.is_empty(), "spans outside the client's trace: {strays:#?}");
-    let spans: Vec<Received> = spans.into_iter().filter(|s| s.trace_id == trace_id).collect();
+    assert!(
+        strays.is_empty(),
+        "spans outside the client's trace: {strays:#?}"
+    );
+    let spans: Vec<Received> = spans
+        .into_iter()
+        .filter(|s| s.trace_id == trace_id)
+        .collect();
 
     // The API request continues the client's span; the submission is its child.
     let request: Vec<&Received> = spans
@@ -340,7 +339,10 @@ async fn a_run_is_one_trace_across_the_api_and_the_workers_even_after_a_killed_s
     let request = request[0];
     assert_eq!(request.parent, client_span, "{request:#?}");
     assert_eq!(request.service, "specline-api");
-    assert!(matches!(request.attr("http.response.status_code"), "200" | "202"));
+    assert!(matches!(
+        request.attr("http.response.status_code"),
+        "200" | "202"
+    ));
     let submission: Vec<&Received> = spans.iter().filter(|s| s.name == "submit run").collect();
     assert_eq!(submission.len(), 1, "{spans:#?}");
     let submission = submission[0];
@@ -427,7 +429,7 @@ async fn a_receiver_that_never_answers_does_not_hold_up_jobs_or_shutdown() {
     let bins = Binaries::locate();
     let schema = PgSchema::new().await;
     let (hole, _held) = black_hole();
-    let repo = repository();
+    let repo = support::twelve_features();
     let env = schema.env();
     bins.migrate(&env);
     let traced = with(

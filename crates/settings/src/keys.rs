@@ -783,14 +783,30 @@ key!(TELEMETRY_OTLP_ENDPOINT, Telemetry, "otlp_endpoint", KeyType::HttpUrl, Defa
     "Base URL of an OTLP/HTTP receiver (an OpenTelemetry Collector, Jaeger or Tempo, usually port 4318): spans are sent to `<url>/v1/traces` as protobuf. Unset means no trace is exported (spans stay log context only).");
 key!(TELEMETRY_OTLP_HEADERS, Telemetry, "otlp_headers", KeyType::Secret, DefaultValue::Unset, NONE, Some(TRACING_BINARIES),
     "Headers sent with every export, as comma-separated `name=value` pairs (e.g. `authorization=Bearer …` for a hosted receiver). A secret: never printed.");
-key!(TELEMETRY_SERVICE_NAME, Telemetry, "service_name", KeyType::String, DefaultValue::PerBinary(SERVICE_NAMES), NONE, Some(TRACING_BINARIES),
-    "The `service.name` of the exported spans.");
+key!(
+    TELEMETRY_SERVICE_NAME,
+    Telemetry,
+    "service_name",
+    KeyType::String,
+    DefaultValue::PerBinary(SERVICE_NAMES),
+    NONE,
+    Some(TRACING_BINARIES),
+    "The `service.name` of the exported spans."
+);
 key!(TELEMETRY_SAMPLE_PERCENT, Telemetry, "sample_percent", KeyType::Integer { min: 0, max: 100 }, DefaultValue::Value("100"), NONE, Some(TRACING_BINARIES),
     "Share of new traces recorded. A trace continued from a caller (a `traceparent` header, a job's stored context) follows the caller's decision, so a run is recorded whole or not at all.");
 key!(TELEMETRY_MAX_QUEUE_SPANS, Telemetry, "max_queue_spans", KeyType::Integer { min: 16, max: 1_000_000 }, DefaultValue::Value("2048"), NONE, Some(TRACING_BINARIES),
     "Finished spans waiting for export. When the receiver is slow or down, spans past this are dropped and counted (`specline_trace_spans_dropped_total`); jobs never wait for the export.");
-key!(TELEMETRY_EXPORT_TIMEOUT_SECS, Telemetry, "export_timeout_secs", KeyType::Integer { min: 1, max: 300 }, DefaultValue::Value("10"), NONE, Some(TRACING_BINARIES),
-    "Time limit of one export request (and of the flush at shutdown).");
+key!(
+    TELEMETRY_EXPORT_TIMEOUT_SECS,
+    Telemetry,
+    "export_timeout_secs",
+    KeyType::Integer { min: 1, max: 300 },
+    DefaultValue::Value("10"),
+    NONE,
+    Some(TRACING_BINARIES),
+    "Time limit of one export request (and of the flush at shutdown)."
+);
 
 /// Every key, in reference order.
 pub const KEYS: &[KeyDef] = &[

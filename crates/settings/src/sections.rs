@@ -497,9 +497,10 @@ fn parse_headers(text: &str) -> Option<Vec<(String, Secret)>> {
         .map(|pair| {
             let (name, value) = pair.split_once('=')?;
             let (name, value) = (name.trim(), value.trim());
-            let name_ok = !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-            let value_ok = !value.is_empty() && value.chars().all(|c| c == ' ' || c.is_ascii_graphic());
+            let name_ok =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            let value_ok =
+                !value.is_empty() && value.chars().all(|c| c == ' ' || c.is_ascii_graphic());
             (name_ok && value_ok).then(|| (name.to_ascii_lowercase(), Secret::new(value)))
         })
         .collect()

@@ -100,7 +100,7 @@ fn each_binary_reads_exactly_the_keys_it_uses() {
         ("SPECLINE_DATABASE__URL", DB_URL),
         ("SPECLINE_SECURITY__ENCRYPTION_KEY", KEY),
     ];
-    // Enqueue: the database and security sections; with every variable set it still reads
+    // Enqueue: the database, security and telemetry sections; with every variable set it still reads
     // no other section's.
     let o = opts(&pairs);
     let _ = Settings::load::<EnqueueSettings>(&o);
@@ -108,6 +108,7 @@ fn each_binary_reads_exactly_the_keys_it_uses() {
     assert!(
         reads.iter().all(|n| n.starts_with("SPECLINE_DATABASE__")
             || n.starts_with("SPECLINE_SECURITY__")
+            || n.starts_with("SPECLINE_TELEMETRY__")
             || !n.starts_with("SPECLINE_")
             || n == "SPECLINE_CONFIG"),
         "{reads:?}"
@@ -173,6 +174,12 @@ fn expected_sets_written_by_hand() {
         "SPECLINE_SCHEDULER__SPEC_CACHE_RETAIN_DAYS",
         "SPECLINE_SCHEDULER__SPEC_CACHE_MAX_ENTRIES",
         "SPECLINE_HTTP__LISTEN",
+        "SPECLINE_TELEMETRY__OTLP_ENDPOINT",
+        "SPECLINE_TELEMETRY__OTLP_HEADERS",
+        "SPECLINE_TELEMETRY__SERVICE_NAME",
+        "SPECLINE_TELEMETRY__SAMPLE_PERCENT",
+        "SPECLINE_TELEMETRY__MAX_QUEUE_SPANS",
+        "SPECLINE_TELEMETRY__EXPORT_TIMEOUT_SECS",
     ]
     .into_iter()
     .map(String::from)
@@ -184,6 +191,12 @@ fn expected_sets_written_by_hand() {
         "SPECLINE_DATABASE__POOL_SIZE",
         "SPECLINE_DATABASE__CA_FILE",
         "SPECLINE_SECURITY__ENCRYPTION_KEY",
+        "SPECLINE_TELEMETRY__OTLP_ENDPOINT",
+        "SPECLINE_TELEMETRY__OTLP_HEADERS",
+        "SPECLINE_TELEMETRY__SERVICE_NAME",
+        "SPECLINE_TELEMETRY__SAMPLE_PERCENT",
+        "SPECLINE_TELEMETRY__MAX_QUEUE_SPANS",
+        "SPECLINE_TELEMETRY__EXPORT_TIMEOUT_SECS",
     ]
     .into_iter()
     .map(String::from)

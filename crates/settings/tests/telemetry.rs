@@ -22,19 +22,30 @@ fn telemetry_is_off_by_default_with_the_binary_as_service_name() {
 
 #[test]
 fn the_endpoint_must_be_an_http_url_without_credentials() {
-    for bad in ["otel-collector:4318", "ftp://c:4318", "http://user:pw@c:4318"] {
+    for bad in [
+        "otel-collector:4318",
+        "ftp://c:4318",
+        "http://user:pw@c:4318",
+    ] {
         let err = Settings::load::<ApiSettings>(&opts(&[
             ("SPECLINE_DATABASE__URL", DB_URL),
             ("SPECLINE_TELEMETRY__OTLP_ENDPOINT", bad),
         ]))
         .unwrap_err();
         assert_eq!(err.kind(), SettingsCode::Invalid, "{bad}: {err}");
-        assert!(err.to_string().contains("SPECLINE_TELEMETRY__OTLP_ENDPOINT"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("SPECLINE_TELEMETRY__OTLP_ENDPOINT"),
+            "{err}"
+        );
         assert!(!err.to_string().contains("pw@"), "{err}");
     }
     let s = Settings::load::<ApiSettings>(&opts(&[
         ("SPECLINE_DATABASE__URL", DB_URL),
-        ("SPECLINE_TELEMETRY__OTLP_ENDPOINT", "https://otlp.example:4318"),
+        (
+            "SPECLINE_TELEMETRY__OTLP_ENDPOINT",
+            "https://otlp.example:4318",
+        ),
     ]))
     .unwrap()
     .settings;
@@ -60,14 +71,17 @@ fn headers_are_a_secret_in_every_rendering_and_error() {
         .map(|(n, _)| n.as_str())
         .collect();
     assert_eq!(names, ["authorization", "x-scope"]);
-    assert_eq!(s.telemetry.otlp_headers[0].1.expose(), format!("Bearer {TOKEN}"));
+    assert_eq!(
+        s.telemetry.otlp_headers[0].1.expose(),
+        format!("Bearer {TOKEN}")
+    );
     for text in [format!("{s:?}"), toml::to_string(&s).unwrap()] {
         assert!(!text.contains(TOKEN), "{text}");
     }
     for bad in [
         format!("authorization: Bearer {TOKEN}"),
         format!("bad name=Bearer {TOKEN}"),
-        format!("authorization={TOKEN}\n"),
+        format!("authorization=Bearer\t{TOKEN}"),
     ] {
         let err = Settings::load::<ApiSettings>(&opts(&[
             ("SPECLINE_DATABASE__URL", DB_URL),

@@ -165,7 +165,10 @@ mod tests {
     fn the_traces_path_is_added_once() {
         assert_eq!(traces_url("http://c:4318"), "http://c:4318/v1/traces");
         assert_eq!(traces_url("http://c:4318/"), "http://c:4318/v1/traces");
-        assert_eq!(traces_url("http://c:4318/v1/traces"), "http://c:4318/v1/traces");
+        assert_eq!(
+            traces_url("http://c:4318/v1/traces"),
+            "http://c:4318/v1/traces"
+        );
         assert_eq!(traces_url("https://c/otlp"), "https://c/otlp/v1/traces");
     }
 }
