@@ -159,6 +159,16 @@ fn each_binary_reads_exactly_the_keys_it_uses() {
     }
 }
 
+/// `[telemetry]`, loaded by every separate binary.
+const TELEMETRY: [&str; 6] = [
+    "SPECLINE_TELEMETRY__OTLP_ENDPOINT",
+    "SPECLINE_TELEMETRY__OTLP_HEADERS",
+    "SPECLINE_TELEMETRY__SERVICE_NAME",
+    "SPECLINE_TELEMETRY__SAMPLE_PERCENT",
+    "SPECLINE_TELEMETRY__MAX_QUEUE_SPANS",
+    "SPECLINE_TELEMETRY__EXPORT_TIMEOUT_SECS",
+];
+
 #[test]
 fn expected_sets_written_by_hand() {
     // The registry-derived sets above, checked against the brief for two binaries.
@@ -174,14 +184,9 @@ fn expected_sets_written_by_hand() {
         "SPECLINE_SCHEDULER__SPEC_CACHE_RETAIN_DAYS",
         "SPECLINE_SCHEDULER__SPEC_CACHE_MAX_ENTRIES",
         "SPECLINE_HTTP__LISTEN",
-        "SPECLINE_TELEMETRY__OTLP_ENDPOINT",
-        "SPECLINE_TELEMETRY__OTLP_HEADERS",
-        "SPECLINE_TELEMETRY__SERVICE_NAME",
-        "SPECLINE_TELEMETRY__SAMPLE_PERCENT",
-        "SPECLINE_TELEMETRY__MAX_QUEUE_SPANS",
-        "SPECLINE_TELEMETRY__EXPORT_TIMEOUT_SECS",
     ]
     .into_iter()
+    .chain(TELEMETRY)
     .map(String::from)
     .collect();
     assert_eq!(expected_reads(Binary::Scheduler), scheduler);
@@ -191,14 +196,9 @@ fn expected_sets_written_by_hand() {
         "SPECLINE_DATABASE__POOL_SIZE",
         "SPECLINE_DATABASE__CA_FILE",
         "SPECLINE_SECURITY__ENCRYPTION_KEY",
-        "SPECLINE_TELEMETRY__OTLP_ENDPOINT",
-        "SPECLINE_TELEMETRY__OTLP_HEADERS",
-        "SPECLINE_TELEMETRY__SERVICE_NAME",
-        "SPECLINE_TELEMETRY__SAMPLE_PERCENT",
-        "SPECLINE_TELEMETRY__MAX_QUEUE_SPANS",
-        "SPECLINE_TELEMETRY__EXPORT_TIMEOUT_SECS",
     ]
     .into_iter()
+    .chain(TELEMETRY)
     .map(String::from)
     .collect();
     assert_eq!(expected_reads(Binary::Enqueue), enqueue);
