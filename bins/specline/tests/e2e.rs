@@ -14,25 +14,13 @@ mod support;
 use std::time::Duration;
 
 use fake::{good_answer, FakeServer, Reply, Wire};
-use support::{enqueue_json, git_repo, Binaries, PgSchema, KEY};
-
-/// Twelve features (one per file) of three tests each.
-fn repository() -> tempfile::TempDir {
-    let mut files = Vec::new();
-    for f in 0..12 {
-        let body: String = (0..3)
-            .map(|t| format!("def test_feature_{f}_case_{t}():\n    assert True\n\n"))
-            .collect();
-        files.push((format!("tests/test_area{f:02}.py"), body));
-    }
-    git_repo(&files)
-}
+use support::{enqueue_json, Binaries, PgSchema, KEY};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_flows_through_the_binaries_and_survives_a_killed_spec_generator() {
     let bins = Binaries::locate();
     let schema = PgSchema::new().await;
-    let repo = repository();
+    let repo = support::twelve_features();
     // Each conversion takes 400 ms, so the phase lasts long enough to be interrupted.
     let model = FakeServer::start(|_, req| {
         let delay = if req.phase() == "convert" { 400 } else { 0 };

@@ -25,6 +25,7 @@ pub mod event;
 pub mod hub;
 pub mod limits;
 pub mod openapi;
+mod request_span;
 pub mod routes;
 
 use std::sync::Arc;

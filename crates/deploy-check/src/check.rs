@@ -267,7 +267,8 @@ pub(crate) fn placeholder(key: &KeyDef, binary: Binary) -> String {
             .for_binary(binary)
             .unwrap_or("placeholder")
             .to_string(),
-        KeyType::Secret => "placeholder".to_string(),
+        // Also a valid `name=value` list, for the secret that is one (`telemetry.otlp_headers`).
+        KeyType::Secret => "placeholder=placeholder".to_string(),
         KeyType::Integer { min, .. } => min.to_string(),
         KeyType::Choice(options) => options.first().copied().unwrap_or_default().to_string(),
         // 32 zero bytes, base64.

@@ -74,6 +74,9 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         ("insert_step_jobs_returns_ids_in_input_order", |s| {
             Box::pin(insert_step_jobs_returns_ids_in_input_order(s))
         }),
+        ("step_jobs_carry_the_metadata_of_their_step", |s| {
+            Box::pin(step_jobs_carry_the_metadata_of_their_step(s))
+        }),
         ("a_transaction_of_statements_is_atomic", |s| {
             Box::pin(a_transaction_of_statements_is_atomic(s))
         }),
@@ -160,6 +163,7 @@ fn spec(kind: &str, queue: &str) -> StepSpec {
         priority: 1,
         result_ttl_secs: 3600,
         partition_key: None,
+        metadata: None,
     }
 }
 
@@ -472,6 +476,49 @@ async fn fail_runs_fails_a_running_run_once(store: Arc<dyn Store>) -> CheckResul
             && run.error_code.as_deref() == Some("FIRST")
             && run.finished_at.is_some(),
         "the first failure must stand: {run:?}"
+    );
+    Ok(())
+}
+
+/// A step's job is inserted with the metadata its step was given at submission (the trace
+/// context of the submission), and a step without any gets `{}`.
+async fn step_jobs_carry_the_metadata_of_their_step(store: Arc<dyn Store>) -> CheckResult {
+    let run = two_step_run(&store).await?;
+    let carried = serde_json::json!({
+        "trace": {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+    });
+    let with = StepSpec {
+        metadata: Some(carried.clone()),
+        ..spec("b", "dq_b")
+    };
+    let jobs = vec![
+        StepJob {
+            run_id: run,
+            index: 1,
+            spec: with,
+        },
+        StepJob {
+            run_id: two_step_run(&store).await?,
+            index: 1,
+            spec: spec("b", "dq_b"),
+        },
+    ];
+    let got = one(&store, Op::InsertStepJobs(jobs)).await?;
+    let OpResult::Ids(ids) = got else {
+        return Err(format!("insert_step_jobs answered {got:?}"));
+    };
+    ensure!(ids.len() == 2, "one id per job expected: {ids:?}");
+    let first = ok("get_job", store.get_job(ids[0]).await)?.ok_or("an inserted job is gone")?;
+    ensure!(
+        first.metadata == carried,
+        "the step's metadata was not stored: {:?}",
+        first.metadata
+    );
+    let second = ok("get_job", store.get_job(ids[1]).await)?.ok_or("an inserted job is gone")?;
+    ensure!(
+        second.metadata == serde_json::json!({}),
+        "a step without metadata got {:?}",
+        second.metadata
     );
     Ok(())
 }

@@ -44,18 +44,26 @@ pub(crate) fn spawn_job(
         }
         token.cancel();
     }
-    // Every log line inside the job carries these (JSON logs put them under `span`).
+    // Every log line inside the job carries these (JSON logs put them under `span`). With
+    // OpenTelemetry, the span is exported as `job <kind>`, a child of the trace context the
+    // job was inserted with (see `crate::trace_context`), with its outcome.
     let span = tracing::info_span!(
         "job",
         job_id = job.id,
         run_id = tracing::field::Empty,
         kind = %job.kind,
         queue = %job.queue,
-        attempt = job.attempt
+        attempt = job.attempt,
+        otel.name = %format_args!("job {}", job.kind),
+        otel.kind = "consumer",
+        otel.status_code = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        error_code = tracing::field::Empty
     );
     if let Some(run_id) = job.run_id {
         span.record("run_id", run_id);
     }
+    crate::trace_context::attach(&span, &job.metadata);
     tokio::spawn(
         async move {
             let id = job.id;
@@ -204,7 +212,11 @@ async fn execute(
             retry_or_discard(job, Some(entry), attempt_error(shared, job, code, message))
         }
     };
+    let span = tracing::Span::current();
+    span.record("outcome", outcome.state().as_str());
     if let Some(e) = outcome.error() {
+        span.record("otel.status_code", "error");
+        span.record("error_code", e.code.as_str());
         tracing::warn!(code = %e.code, message = %e.message, next = outcome.state().as_str(), "job attempt failed");
     }
     record(&outcome);

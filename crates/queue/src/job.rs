@@ -145,7 +145,10 @@ impl NewJob {
         };
         // Stored text must be storable on both backends (see `crate::sanitize`); the key
         // above is computed from the caller's value, so a retried insert still collides.
-        let metadata = opts.metadata.unwrap_or_else(|| serde_json::json!({}));
+        // The trace of whoever builds the job continues in the worker that runs it.
+        let metadata = crate::trace_context::with_current(
+            opts.metadata.unwrap_or_else(|| serde_json::json!({})),
+        );
         let partition_key = spec
             .options
             .limits

@@ -67,6 +67,7 @@ mod shared;
 mod state;
 pub mod stats;
 pub mod store;
+pub mod trace_context;
 mod unique;
 pub mod worker;
 

@@ -20,6 +20,7 @@ use futures::Stream;
 use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
+use tracing::Instrument;
 
 use crate::client::Client;
 use crate::error::{Error, JobError, Result};
@@ -123,6 +124,7 @@ impl Pipeline {
             priority: spec.options.priority,
             result_ttl_secs: self.result_ttl.as_secs(),
             partition_key: None,
+            metadata: None,
         });
         self.kinds.push(spec);
         self
@@ -132,13 +134,18 @@ impl Pipeline {
     /// [`crate::Limits`] see the run's input as the job's arguments and `{"owner": owner}` as
     /// its metadata, so `PartitionBy::Metadata("owner")` limits a step per run owner and
     /// `PartitionBy::Arg(..)` by a field of the input.
+    ///
+    /// Each step's job metadata carries the trace context current at submission.
     fn steps_for(&self, owner: &str, input: &serde_json::Value) -> Vec<StepSpec> {
         let metadata = serde_json::json!({ "owner": owner });
+        let trace = crate::trace_context::current()
+            .map(|cx| serde_json::json!({ crate::trace_context::METADATA_KEY: cx }));
         self.steps
             .iter()
             .zip(&self.kinds)
             .map(|(step, kind)| StepSpec {
                 partition_key: kind.options.limits.partition_of(input, &metadata),
+                metadata: trace.clone(),
                 ..step.clone()
             })
             .collect()
@@ -428,7 +435,34 @@ fn fingerprint_of(value: &serde_json::Value) -> String {
 
 impl Client {
     /// Start a run of `pipeline` for `owner`.
+    ///
+    /// In a span `submit run` (a child of the caller's span, if any): its trace is the run's,
+    /// carried by every step's job (see [`crate::trace_context`]).
     pub async fn submit<I: Serialize>(
+        &self,
+        pipeline: &Pipeline,
+        owner: &str,
+        input: &I,
+        opts: SubmitOpts,
+    ) -> Result<Submitted> {
+        let span = tracing::info_span!(
+            "submit run",
+            pipeline = %pipeline.name,
+            run_id = tracing::field::Empty,
+            existing = tracing::field::Empty
+        );
+        let submitted = self
+            .submit_in_span(pipeline, owner, input, opts)
+            .instrument(span.clone())
+            .await;
+        if let Ok(s) = &submitted {
+            span.record("run_id", s.run_id);
+            span.record("existing", s.existing);
+        }
+        submitted
+    }
+
+    async fn submit_in_span<I: Serialize>(
         &self,
         pipeline: &Pipeline,
         owner: &str,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::lifecycle::rescue::{decide, message};
-use crate::store::{Lease, Rescue, Store};
+use crate::store::{Lease, Rescue, StaleJob, Store};
 
 /// Most jobs rescued by one round.
 const BATCH: usize = 10_000;
@@ -30,5 +30,28 @@ pub async fn rescue(
         .iter()
         .map(|j| decide(j, max_credits, &message))
         .collect();
-    store.rescue_jobs(lease, stale, &rescues).await
+    let rescued = store.rescue_jobs(lease, stale, &rescues).await?;
+    for (job, decision) in jobs.iter().zip(&rescues) {
+        trace(job, decision);
+    }
+    Ok(rescued)
+}
+
+/// A span `rescue job` in the trace the job carries (its run's), so a trace shows why a
+/// step ran again and on which worker it was lost.
+fn trace(job: &StaleJob, decision: &Rescue) {
+    let span = tracing::info_span!(
+        "rescue job",
+        job_id = job.id,
+        run_id = tracing::field::Empty,
+        kind = %job.kind,
+        attempt = job.attempt,
+        worker = %job.worker,
+        next = decision.state.as_str()
+    );
+    if let Some(run_id) = job.run_id {
+        span.record("run_id", run_id);
+    }
+    crate::trace_context::attach(&span, &job.metadata);
+    span.in_scope(|| tracing::info!("rescued a job whose worker stopped heartbeating"));
 }

@@ -23,6 +23,11 @@ pub struct StepSpec {
     /// `None` when the kind has no limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_key: Option<String>,
+    /// The metadata the step's job is inserted with, fixed at submission: the trace context
+    /// of the submission (see [`crate::trace_context`]), so every step of a run, on whichever
+    /// binary and after however many retries, is part of one trace. `None`: `{}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
 }
 
 fn default_result_ttl_secs() -> u64 {

@@ -17,6 +17,7 @@ pub mod signal;
 use std::path::PathBuf;
 
 use specline_settings::{LoadOptions, Profile, Settings};
+use specline_telemetry::Telemetry;
 
 /// Exit status of a binary whose settings are missing or invalid (distinct from a runtime
 /// failure, 1, so an orchestrator can tell a configuration error from a crash).
@@ -41,6 +42,16 @@ pub struct CommonArgs {
 /// the environment, not the settings, because the log exists before settings are loaded
 /// (their warnings are logged). An unknown format is an error naming the variable.
 pub fn init_logging(default: &str) -> Result<(), String> {
+    install_logging(default, None)
+}
+
+/// [`init_logging`], and with `telemetry` its layer: spans are also exported (filtered on
+/// their own, so `SPECLINE_LOG=warn` quiets the log without emptying the traces).
+fn install_logging(default: &str, telemetry: Option<&Telemetry>) -> Result<(), String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+
     let filter = tracing_subscriber::EnvFilter::try_from_env("SPECLINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let format = std::env::var("SPECLINE_LOG_FORMAT").unwrap_or_default();
@@ -50,20 +61,22 @@ pub fn init_logging(default: &str) -> Result<(), String> {
             // with NO_COLOR set.
             let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(filter)
+            let log = tracing_subscriber::fmt::layer()
                 .with_ansi(ansi)
                 .with_writer(log_writer::SafeStderr { ansi })
-                .try_init();
+                .with_filter(filter);
+            let registry = tracing_subscriber::registry().with(log);
+            let _ = registry.with(telemetry.map(|t| t.layer())).try_init();
         }
         "json" => {
-            let _ = tracing_subscriber::fmt()
+            let log = tracing_subscriber::fmt::layer()
                 .json()
                 .with_current_span(true)
                 .with_span_list(true)
-                .with_env_filter(filter)
                 .with_writer(log_writer::JsonStderr)
-                .try_init();
+                .with_filter(filter);
+            let registry = tracing_subscriber::registry().with(log);
+            let _ = registry.with(telemetry.map(|t| t.layer())).try_init();
         }
         other => {
             return Err(format!(
@@ -102,10 +115,8 @@ where
     F: FnOnce(P) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    if let Err(e) = init_logging("info") {
-        eprintln!("{name}: invalid settings: {e}");
-        return std::process::ExitCode::from(EXIT_SETTINGS);
-    }
+    // Settings first (their warnings are printed), then the log with the trace exporter
+    // they configure, so that every span of the binary's work can be exported.
     let settings = match load_settings::<P>(args) {
         Ok(s) => s,
         Err(e) => {
@@ -113,6 +124,29 @@ where
             return std::process::ExitCode::from(EXIT_SETTINGS);
         }
     };
+    let telemetry = match settings.telemetry().map(Telemetry::init).transpose() {
+        Ok(t) => t.flatten(),
+        Err(e) => {
+            eprintln!("{name}: invalid settings: {e}");
+            return std::process::ExitCode::from(EXIT_SETTINGS);
+        }
+    };
+    if let Err(e) = install_logging("info", telemetry.as_ref()) {
+        eprintln!("{name}: invalid settings: {e}");
+        return std::process::ExitCode::from(EXIT_SETTINGS);
+    }
+    let code = run_body(name, settings, body);
+    if let Some(t) = telemetry {
+        t.shutdown();
+    }
+    code
+}
+
+fn run_body<P, F, Fut>(name: &str, settings: P, body: F) -> std::process::ExitCode
+where
+    F: FnOnce(P) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -78,21 +78,29 @@ impl Binary {
                 Section::Security,
                 Section::Http,
                 Section::RepositoryPolicy,
+                Section::Telemetry,
             ],
             Binary::SpecGenerator => &[
                 Section::Database,
                 Section::SpecGenerator,
                 Section::Provider,
                 Section::Http,
+                Section::Telemetry,
             ],
-            Binary::Scheduler => &[Section::Database, Section::Scheduler, Section::Http],
-            Binary::Enqueue => &[Section::Database, Section::Security],
+            Binary::Scheduler => &[
+                Section::Database,
+                Section::Scheduler,
+                Section::Http,
+                Section::Telemetry,
+            ],
+            Binary::Enqueue => &[Section::Database, Section::Security, Section::Telemetry],
             Binary::Api => &[
                 Section::Database,
                 Section::Security,
                 Section::Http,
                 Section::Api,
                 Section::RepositoryPolicy,
+                Section::Telemetry,
             ],
             Binary::AllInOne => Section::ALL,
         }
@@ -134,6 +142,7 @@ pub enum Section {
     Local,
     Api,
     RepositoryPolicy,
+    Telemetry,
 }
 
 impl Section {
@@ -149,6 +158,7 @@ impl Section {
         Section::Local,
         Section::Api,
         Section::RepositoryPolicy,
+        Section::Telemetry,
     ];
 
     /// The name in the file (`[spec_generator]`).
@@ -164,6 +174,7 @@ impl Section {
             Section::Local => "local",
             Section::Api => "api",
             Section::RepositoryPolicy => "repository_policy",
+            Section::Telemetry => "telemetry",
         }
     }
 
@@ -194,6 +205,9 @@ impl Section {
             Section::Api => "The HTTP API (`specline-api`, and `specline serve` on its one port): authentication and limits.",
             Section::RepositoryPolicy => {
                 "Which repositories may be analysed: checked when the API accepts a submission and again when the analyzer runs it."
+            }
+            Section::Telemetry => {
+                "Traces: OpenTelemetry spans sent to an OTLP/HTTP receiver (off unless `otlp_endpoint` is set); see docs/observability.md."
             }
         }
     }
@@ -748,6 +762,52 @@ key!(REPOSITORY_POLICY_ALLOW_LOCAL_PATHS, RepositoryPolicy, "allow_local_paths",
 key!(REPOSITORY_POLICY_ALLOW_PRIVATE_ADDRESSES, RepositoryPolicy, "allow_private_addresses", KeyType::Choice(&["false", "true"]), DefaultValue::Value("false"), NONE, None,
     "Accept hosts that resolve to loopback, private, link-local, CGNAT or other non-public addresses (cloud metadata addresses stay refused).");
 
+// telemetry
+/// The binaries that export traces: every separate binary. `specline` (one process, one
+/// machine) loads the section with the others but does not export.
+const TRACING_BINARIES: &[Binary] = &[
+    Binary::Analyzer,
+    Binary::SpecGenerator,
+    Binary::Scheduler,
+    Binary::Enqueue,
+    Binary::Api,
+];
+const SERVICE_NAMES: &[(Binary, &str)] = &[
+    (Binary::Analyzer, "specline-analyzer"),
+    (Binary::SpecGenerator, "specline-spec-generator"),
+    (Binary::Scheduler, "specline-scheduler"),
+    (Binary::Enqueue, "specline-enqueue"),
+    (Binary::Api, "specline-api"),
+];
+key!(TELEMETRY_OTLP_ENDPOINT, Telemetry, "otlp_endpoint", KeyType::HttpUrl, DefaultValue::Unset, NONE, Some(TRACING_BINARIES),
+    "Base URL of an OTLP/HTTP receiver (an OpenTelemetry Collector, Jaeger or Tempo, usually port 4318): spans are sent to `<url>/v1/traces` as protobuf. Unset means no trace is exported (spans stay log context only).");
+key!(TELEMETRY_OTLP_HEADERS, Telemetry, "otlp_headers", KeyType::Secret, DefaultValue::Unset, NONE, Some(TRACING_BINARIES),
+    "Headers sent with every export, as comma-separated `name=value` pairs (e.g. `authorization=Bearer …` for a hosted receiver). A secret: never printed.");
+key!(
+    TELEMETRY_SERVICE_NAME,
+    Telemetry,
+    "service_name",
+    KeyType::String,
+    DefaultValue::PerBinary(SERVICE_NAMES),
+    NONE,
+    Some(TRACING_BINARIES),
+    "The `service.name` of the exported spans."
+);
+key!(TELEMETRY_SAMPLE_PERCENT, Telemetry, "sample_percent", KeyType::Integer { min: 0, max: 100 }, DefaultValue::Value("100"), NONE, Some(TRACING_BINARIES),
+    "Share of new traces recorded. A trace continued from a caller (a `traceparent` header, a job's stored context) follows the caller's decision, so a run is recorded whole or not at all.");
+key!(TELEMETRY_MAX_QUEUE_SPANS, Telemetry, "max_queue_spans", KeyType::Integer { min: 16, max: 1_000_000 }, DefaultValue::Value("2048"), NONE, Some(TRACING_BINARIES),
+    "Finished spans waiting for export. When the receiver is slow or down, spans past this are dropped and counted (`specline_trace_spans_dropped_total`); jobs never wait for the export.");
+key!(
+    TELEMETRY_EXPORT_TIMEOUT_SECS,
+    Telemetry,
+    "export_timeout_secs",
+    KeyType::Integer { min: 1, max: 300 },
+    DefaultValue::Value("10"),
+    NONE,
+    Some(TRACING_BINARIES),
+    "Time limit of one export request (and of the flush at shutdown)."
+);
+
 /// Every key, in reference order.
 pub const KEYS: &[KeyDef] = &[
     DATABASE_URL,
@@ -795,6 +855,12 @@ pub const KEYS: &[KeyDef] = &[
     REPOSITORY_POLICY_ALLOWED_HOSTS,
     REPOSITORY_POLICY_ALLOW_LOCAL_PATHS,
     REPOSITORY_POLICY_ALLOW_PRIVATE_ADDRESSES,
+    TELEMETRY_OTLP_ENDPOINT,
+    TELEMETRY_OTLP_HEADERS,
+    TELEMETRY_SERVICE_NAME,
+    TELEMETRY_SAMPLE_PERCENT,
+    TELEMETRY_MAX_QUEUE_SPANS,
+    TELEMETRY_EXPORT_TIMEOUT_SECS,
 ];
 
 /// The key by section and name.

@@ -50,5 +50,5 @@ pub use sections::{
     AllInOneSettings, AnalyzerSection, AnalyzerSettings, ApiAuth, ApiSection, ApiSettings,
     DatabaseSettings, DatabaseTarget, EnqueueSettings, HttpSettings, LocalSettings, ProviderKind,
     ProviderSettings, RepositoryPolicySettings, SchedulerSection, SchedulerSettings,
-    SecuritySettings, SpecGeneratorSection, SpecGeneratorSettings,
+    SecuritySettings, SpecGeneratorSection, SpecGeneratorSettings, TelemetrySettings,
 };

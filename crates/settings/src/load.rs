@@ -77,6 +77,11 @@ pub trait Profile: Sized {
 
     /// Reads every key of the binary's sections and checks cross-key rules.
     fn build(resolver: &Resolver<'_>) -> Result<Self, SettingsError>;
+
+    /// The binary's `[telemetry]`, if it exports traces.
+    fn telemetry(&self) -> Option<&crate::sections::TelemetrySettings> {
+        None
+    }
 }
 
 /// Entry point: `Settings::load::<AnalyzerSettings>(&options)`.

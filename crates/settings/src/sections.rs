@@ -447,6 +447,65 @@ impl LocalSettings {
     }
 }
 
+/// `[telemetry]`: where spans go. Off (`otlp_endpoint` unset) by default.
+#[derive(Debug, Clone, Serialize)]
+pub struct TelemetrySettings {
+    /// Base URL of the OTLP/HTTP receiver; `None`: no export.
+    pub otlp_endpoint: Option<String>,
+    /// Headers of each export request (a secret: a hosted receiver's token).
+    pub otlp_headers: Vec<(String, Secret)>,
+    pub service_name: String,
+    /// 0–100.
+    pub sample_percent: u8,
+    pub max_queue_spans: usize,
+    pub export_timeout_secs: u64,
+}
+
+impl TelemetrySettings {
+    fn load(r: &Resolver<'_>) -> Result<Self, SettingsError> {
+        let headers = match r.opt_secret(&k::TELEMETRY_OTLP_HEADERS)? {
+            None => Vec::new(),
+            Some(text) => parse_headers(text.expose()).ok_or_else(|| {
+                r.invalid_value(
+                    &k::TELEMETRY_OTLP_HEADERS,
+                    "expected comma-separated `name=value` pairs with header names of \
+                     letters, digits and `-`, and values of visible characters (value not shown)"
+                        .to_string(),
+                )
+            })?,
+        };
+        Ok(TelemetrySettings {
+            otlp_endpoint: r.opt_string(&k::TELEMETRY_OTLP_ENDPOINT)?,
+            otlp_headers: headers,
+            service_name: r.string(&k::TELEMETRY_SERVICE_NAME)?,
+            sample_percent: u8::try_from(r.u64(&k::TELEMETRY_SAMPLE_PERCENT)?).unwrap_or(100),
+            max_queue_spans: r.int(&k::TELEMETRY_MAX_QUEUE_SPANS)?,
+            export_timeout_secs: r.u64(&k::TELEMETRY_EXPORT_TIMEOUT_SECS)?,
+        })
+    }
+
+    pub fn export_timeout(&self) -> Duration {
+        Duration::from_secs(self.export_timeout_secs)
+    }
+}
+
+/// `name=value,name=value`: names are HTTP tokens (letters, digits, `-`), values visible
+/// ASCII (spaces inside allowed, trimmed at the ends); `None` on anything else.
+fn parse_headers(text: &str) -> Option<Vec<(String, Secret)>> {
+    text.split(',')
+        .filter(|pair| !pair.trim().is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            let (name, value) = (name.trim(), value.trim());
+            let name_ok =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            let value_ok =
+                !value.is_empty() && value.chars().all(|c| c == ' ' || c.is_ascii_graphic());
+            (name_ok && value_ok).then(|| (name.to_ascii_lowercase(), Secret::new(value)))
+        })
+        .collect()
+}
+
 /// `specline-analyzer`: database + analyzer + security + http + repository_policy. No
 /// provider section exists here, so no AI key can be configured for it.
 #[derive(Debug, Clone, Serialize)]
@@ -456,10 +515,14 @@ pub struct AnalyzerSettings {
     pub security: SecuritySettings,
     pub http: HttpSettings,
     pub repository_policy: RepositoryPolicySettings,
+    pub telemetry: TelemetrySettings,
 }
 
 impl Profile for AnalyzerSettings {
     const BINARY: Binary = Binary::Analyzer;
+    fn telemetry(&self) -> Option<&TelemetrySettings> {
+        Some(&self.telemetry)
+    }
     fn build(r: &Resolver<'_>) -> Result<Self, SettingsError> {
         Ok(AnalyzerSettings {
             database: DatabaseSettings::load(r)?,
@@ -467,6 +530,7 @@ impl Profile for AnalyzerSettings {
             security: SecuritySettings::load(r)?,
             http: HttpSettings::load(r)?,
             repository_policy: RepositoryPolicySettings::load(r)?,
+            telemetry: TelemetrySettings::load(r)?,
         })
     }
 }
@@ -479,16 +543,21 @@ pub struct SpecGeneratorSettings {
     pub spec_generator: SpecGeneratorSection,
     pub provider: ProviderSettings,
     pub http: HttpSettings,
+    pub telemetry: TelemetrySettings,
 }
 
 impl Profile for SpecGeneratorSettings {
     const BINARY: Binary = Binary::SpecGenerator;
+    fn telemetry(&self) -> Option<&TelemetrySettings> {
+        Some(&self.telemetry)
+    }
     fn build(r: &Resolver<'_>) -> Result<Self, SettingsError> {
         Ok(SpecGeneratorSettings {
             database: DatabaseSettings::load(r)?,
             spec_generator: SpecGeneratorSection::load(r)?,
             provider: ProviderSettings::load(r)?,
             http: HttpSettings::load(r)?,
+            telemetry: TelemetrySettings::load(r)?,
         })
     }
 }
@@ -499,15 +568,20 @@ pub struct SchedulerSettings {
     pub database: DatabaseSettings,
     pub scheduler: SchedulerSection,
     pub http: HttpSettings,
+    pub telemetry: TelemetrySettings,
 }
 
 impl Profile for SchedulerSettings {
     const BINARY: Binary = Binary::Scheduler;
+    fn telemetry(&self) -> Option<&TelemetrySettings> {
+        Some(&self.telemetry)
+    }
     fn build(r: &Resolver<'_>) -> Result<Self, SettingsError> {
         Ok(SchedulerSettings {
             database: DatabaseSettings::load(r)?,
             scheduler: SchedulerSection::load(r)?,
             http: HttpSettings::load(r)?,
+            telemetry: TelemetrySettings::load(r)?,
         })
     }
 }
@@ -518,14 +592,19 @@ impl Profile for SchedulerSettings {
 pub struct EnqueueSettings {
     pub database: DatabaseSettings,
     pub security: SecuritySettings,
+    pub telemetry: TelemetrySettings,
 }
 
 impl Profile for EnqueueSettings {
     const BINARY: Binary = Binary::Enqueue;
+    fn telemetry(&self) -> Option<&TelemetrySettings> {
+        Some(&self.telemetry)
+    }
     fn build(r: &Resolver<'_>) -> Result<Self, SettingsError> {
         Ok(EnqueueSettings {
             database: DatabaseSettings::load(r)?,
             security: SecuritySettings::load(r)?,
+            telemetry: TelemetrySettings::load(r)?,
         })
     }
 }
@@ -540,10 +619,14 @@ pub struct ApiSettings {
     pub http: HttpSettings,
     pub api: ApiSection,
     pub repository_policy: RepositoryPolicySettings,
+    pub telemetry: TelemetrySettings,
 }
 
 impl Profile for ApiSettings {
     const BINARY: Binary = Binary::Api;
+    fn telemetry(&self) -> Option<&TelemetrySettings> {
+        Some(&self.telemetry)
+    }
     fn build(r: &Resolver<'_>) -> Result<Self, SettingsError> {
         Ok(ApiSettings {
             database: DatabaseSettings::load(r)?,
@@ -551,6 +634,7 @@ impl Profile for ApiSettings {
             http: HttpSettings::load(r)?,
             api: ApiSection::load(r)?,
             repository_policy: RepositoryPolicySettings::load(r)?,
+            telemetry: TelemetrySettings::load(r)?,
         })
     }
 }

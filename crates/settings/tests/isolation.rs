@@ -100,7 +100,7 @@ fn each_binary_reads_exactly_the_keys_it_uses() {
         ("SPECLINE_DATABASE__URL", DB_URL),
         ("SPECLINE_SECURITY__ENCRYPTION_KEY", KEY),
     ];
-    // Enqueue: the database and security sections; with every variable set it still reads
+    // Enqueue: the database, security and telemetry sections; with every variable set it still reads
     // no other section's.
     let o = opts(&pairs);
     let _ = Settings::load::<EnqueueSettings>(&o);
@@ -108,6 +108,7 @@ fn each_binary_reads_exactly_the_keys_it_uses() {
     assert!(
         reads.iter().all(|n| n.starts_with("SPECLINE_DATABASE__")
             || n.starts_with("SPECLINE_SECURITY__")
+            || n.starts_with("SPECLINE_TELEMETRY__")
             || !n.starts_with("SPECLINE_")
             || n == "SPECLINE_CONFIG"),
         "{reads:?}"
@@ -158,6 +159,16 @@ fn each_binary_reads_exactly_the_keys_it_uses() {
     }
 }
 
+/// `[telemetry]`, loaded by every separate binary.
+const TELEMETRY: [&str; 6] = [
+    "SPECLINE_TELEMETRY__OTLP_ENDPOINT",
+    "SPECLINE_TELEMETRY__OTLP_HEADERS",
+    "SPECLINE_TELEMETRY__SERVICE_NAME",
+    "SPECLINE_TELEMETRY__SAMPLE_PERCENT",
+    "SPECLINE_TELEMETRY__MAX_QUEUE_SPANS",
+    "SPECLINE_TELEMETRY__EXPORT_TIMEOUT_SECS",
+];
+
 #[test]
 fn expected_sets_written_by_hand() {
     // The registry-derived sets above, checked against the brief for two binaries.
@@ -175,6 +186,7 @@ fn expected_sets_written_by_hand() {
         "SPECLINE_HTTP__LISTEN",
     ]
     .into_iter()
+    .chain(TELEMETRY)
     .map(String::from)
     .collect();
     assert_eq!(expected_reads(Binary::Scheduler), scheduler);
@@ -186,6 +198,7 @@ fn expected_sets_written_by_hand() {
         "SPECLINE_SECURITY__ENCRYPTION_KEY",
     ]
     .into_iter()
+    .chain(TELEMETRY)
     .map(String::from)
     .collect();
     assert_eq!(expected_reads(Binary::Enqueue), enqueue);

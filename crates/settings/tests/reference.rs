@@ -32,6 +32,6 @@ fn reference_lists_every_key_with_its_env_var() {
         "| http | `listen` | `SPECLINE_HTTP__LISTEN` | socket address (ip:port) | `0.0.0.0:9101` (specline-analyzer)<br>`0.0.0.0:9102` (specline-spec-generator)<br>`0.0.0.0:9103` (specline-scheduler)<br>`0.0.0.0:8080` (specline-api)<br>`127.0.0.1:9100` (specline) | specline-analyzer<br>specline-spec-generator<br>specline-scheduler<br>specline-api<br>specline |"
     ));
     assert!(md.contains(
-        "| `specline-spec-generator` | `database`, `spec_generator`, `provider`, `http` |"
+        "| `specline-spec-generator` | `database`, `spec_generator`, `provider`, `http`, `telemetry` |"
     ));
 }

@@ -297,6 +297,20 @@ pub fn analyzer_env(env: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Twelve features (one per file) of three tests each: with a slow model, the conversion
+/// phase lasts long enough to kill a spec generator in the middle of it.
+pub fn twelve_features() -> tempfile::TempDir {
+    let files: Vec<(String, String)> = (0..12)
+        .map(|f| {
+            let body: String = (0..3)
+                .map(|t| format!("def test_feature_{f}_case_{t}():\n    assert True\n\n"))
+                .collect();
+            (format!("tests/test_area{f:02}.py"), body)
+        })
+        .collect();
+    git_repo(&files)
+}
+
 /// A git repository with `files` committed on `main`.
 pub fn git_repo(files: &[(String, String)]) -> tempfile::TempDir {
     let repo = tempfile::tempdir().unwrap();

@@ -18,7 +18,7 @@ use axum::Router;
 use crate::error::{ApiCode, ApiError};
 use crate::ApiState;
 
-/// Every route of the API, with the body limit and the route timeout.
+/// Every route of the API, with the body limit, the route timeout and the request span.
 pub fn router(state: ApiState) -> Router {
     let config = &state.inner.parts.config;
     let (body_limit, timeout) = (config.max_body_bytes, config.request_timeout);
@@ -60,6 +60,7 @@ pub fn router(state: ApiState) -> Router {
             timeout,
             crate::limits::timeout,
         ))
+        .layer(axum::middleware::from_fn(crate::request_span::request_span))
         .with_state(state)
 }
 

@@ -32,6 +32,10 @@ pub struct StaleJob {
     pub progressed: bool,
     /// Attempts already given back for progress.
     pub credits: i32,
+    pub kind: String,
+    pub run_id: Option<i64>,
+    /// The job's metadata (JSON text): the rescue's span joins the trace it carries.
+    pub metadata: String,
 }
 
 /// The rescuer's decision for one stale job.
@@ -126,6 +130,9 @@ mod tests {
             worker: "w".into(),
             progressed,
             credits,
+            kind: "k".into(),
+            run_id: None,
+            metadata: "{}".into(),
         }
     }
 

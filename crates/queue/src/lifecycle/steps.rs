@@ -25,6 +25,14 @@ pub struct StepJob {
 }
 
 impl StepJob {
+    /// The job's metadata as stored: the step's, fixed at submission, or `{}`.
+    pub fn metadata(&self) -> String {
+        self.spec
+            .metadata
+            .as_ref()
+            .map_or_else(|| "{}".to_string(), |m| m.to_string())
+    }
+
     /// The job's arguments, as the step's handler reads them.
     pub fn args(&self) -> serde_json::Value {
         serde_json::json!(StepArgs {
@@ -226,6 +234,7 @@ mod tests {
             priority: 1,
             result_ttl_secs: 60,
             partition_key: None,
+            metadata: None,
         }
     }
 

@@ -77,6 +77,7 @@ mod tests {
             priority: 0,
             result_ttl_secs: 60,
             partition_key: None,
+            metadata: None,
         };
         Run {
             id: 1,

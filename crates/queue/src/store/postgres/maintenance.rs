@@ -17,7 +17,8 @@ impl PgStore {
                     j.run_id IS NOT NULL AND EXISTS (
                       SELECT 1 FROM specline_checkpoints c
                       WHERE c.run_id = j.run_id AND c.step = j.kind AND c.key <> ''
-                        AND c.updated_at > j.attempted_at)
+                        AND c.updated_at > j.attempted_at),
+                    j.kind, j.run_id, j.metadata::text
              FROM specline_jobs j
              WHERE j.state = 'running' AND EXISTS (SELECT 1 FROM lease) AND {STALE_WORKER}
              ORDER BY j.id LIMIT $4",
@@ -44,6 +45,9 @@ impl PgStore {
                 worker: r.get(4),
                 credits: r.get(5),
                 progressed: r.get(6),
+                kind: r.get(7),
+                run_id: r.get(8),
+                metadata: r.get(9),
             })
             .collect())
     }

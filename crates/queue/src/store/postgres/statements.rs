@@ -145,6 +145,7 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
             .iter()
             .map(|j| j.spec.partition_key.as_deref())
             .collect();
+        let metas: Vec<String> = jobs.iter().map(StepJob::metadata).collect();
         let stmt = self
             .c
             .prepare_cached(include_str!("sql/insert_step_jobs.sql"))
@@ -162,6 +163,7 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
                     &runs,
                     &self.channel,
                     &keys,
+                    &metas,
                 ],
             )
             .await?;

@@ -21,7 +21,8 @@ impl SqliteStore {
                         j.run_id IS NOT NULL AND EXISTS (
                           SELECT 1 FROM specline_checkpoints c
                           WHERE c.run_id = j.run_id AND c.step = j.kind AND c.key <> ''
-                            AND c.updated_at > j.attempted_at)
+                            AND c.updated_at > j.attempted_at),
+                        j.kind, j.run_id, j.metadata
                  FROM specline_jobs j
                  WHERE j.state = 'running' AND {STALE_WORKER}
                  ORDER BY j.id LIMIT ?2"
@@ -36,6 +37,9 @@ impl SqliteStore {
                         worker: r.get(4)?,
                         credits: r.get(5)?,
                         progressed: r.get(6)?,
+                        kind: r.get(7)?,
+                        run_id: r.get(8)?,
+                        metadata: r.get(9)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -155,8 +155,8 @@ impl Statements for SqliteStatements<'_> {
         {
             let mut stmt = self.conn.prepare_cached(
                 "INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts,
-                   created_at, scheduled_at, run_id, partition_key)
-                 VALUES (?1, ?2, ?3, 'available', ?4, ?5, ?6, ?6, ?7, ?8) RETURNING id",
+                   created_at, scheduled_at, run_id, partition_key, metadata)
+                 VALUES (?1, ?2, ?3, 'available', ?4, ?5, ?6, ?6, ?7, ?8, ?9) RETURNING id",
             )?;
             for j in jobs {
                 ids.push(stmt.query_row(
@@ -168,7 +168,8 @@ impl Statements for SqliteStatements<'_> {
                         j.spec.max_attempts,
                         self.now,
                         j.run_id,
-                        j.spec.partition_key
+                        j.spec.partition_key,
+                        j.metadata()
                     ],
                     |r| r.get::<_, i64>(0),
                 )?);

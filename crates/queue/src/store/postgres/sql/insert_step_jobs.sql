@@ -1,11 +1,11 @@
 -- Insert step jobs (available now) and wake their queues when the transaction commits.
 WITH ins AS (
   INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, run_id,
-                             partition_key)
-  SELECT kind, queue, args::jsonb, 'available', priority, max_attempts, run, pkey
+                             partition_key, metadata)
+  SELECT kind, queue, args::jsonb, 'available', priority, max_attempts, run, pkey, meta::jsonb
   FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::int[], $6::bigint[],
-              $8::text[])
-    AS t(kind, queue, args, priority, max_attempts, run, pkey)
+              $8::text[], $9::text[])
+    AS t(kind, queue, args, priority, max_attempts, run, pkey, meta)
   RETURNING id, run_id, queue
 ), woke AS (
   SELECT pg_notify($7, 'i:' || q) FROM (SELECT DISTINCT queue AS q FROM ins) x
