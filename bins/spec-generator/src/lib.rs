@@ -27,7 +27,7 @@ use specline_app::{
     SummarizeDocument,
 };
 use specline_queue::pipeline::{Step, StepContext};
-use specline_queue::rollout::{Rollout, VariantContext};
+use specline_queue::rollout::{Rollout, RolloutOptions, VariantContext};
 use specline_queue::store::Store;
 use specline_queue::{JobError, Registry};
 use specline_service::db::Databases;
@@ -129,6 +129,7 @@ impl SpecGenerator {
         );
         s.max_changed_percent = section.max_changed_percent;
         s.owner_calls_per_day = section.owner_calls_per_day;
+        s.model = model_rollout::rollout(section.job_timeout());
         s.candidate = candidate_from_settings(provider)?
             .map(|g| g.with_cache(Arc::new(cache::StoreCache::new(s.app.clone()))));
         Ok(s)
@@ -146,7 +147,7 @@ impl SpecGenerator {
             max_changed_percent: phases::DEFAULT_MAX_CHANGED_PERCENT,
             owner_calls_per_day: None,
             candidate: None,
-            model: model_rollout::rollout(),
+            model: model_rollout::rollout(RolloutOptions::default().candidate_timeout),
         }
     }
 }

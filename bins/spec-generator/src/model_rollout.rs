@@ -16,10 +16,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::json;
-use specline_queue::rollout::{Comparison, Rollout};
+use specline_queue::rollout::{Comparison, Rollout, RolloutOptions};
 use specline_specdoc::document::TokenUsage;
 use specline_specdoc::phases::Classification;
 use specline_specdoc::SpecInput;
@@ -50,9 +51,18 @@ pub fn test_labels(input: &SpecInput) -> Arc<Vec<String>> {
     )
 }
 
-/// The rollout, compared by [`compare`].
-pub fn rollout() -> Rollout<Classified> {
-    Rollout::new(MODEL_ROLLOUT, compare)
+/// The rollout, compared by [`compare`]; a shadow classification may take `candidate_timeout`
+/// (a large repository's classification is many model calls: the spec generator gives it
+/// the step's own time limit, `spec_generator.job_timeout_secs`).
+pub fn rollout(candidate_timeout: Duration) -> Rollout<Classified> {
+    Rollout::with_options(
+        MODEL_ROLLOUT,
+        compare,
+        RolloutOptions {
+            candidate_timeout,
+            ..RolloutOptions::default()
+        },
+    )
 }
 
 /// `Domain / Feature` of each test index.
