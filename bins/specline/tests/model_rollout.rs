@@ -10,6 +10,8 @@
 //! - the candidate was asked to classify only (once), and its call is not in the owner's
 //!   cost of the document.
 //!
+//! Then in `full`, the candidate's classification builds the document and is billed.
+//!
 //! On SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
@@ -215,6 +217,55 @@ fn shadow_of_the_model(
         .collect();
     assert_eq!(classify.len(), 1, "{cost}");
     assert_eq!(classify[0]["calls"], 1, "{cost}");
+
+    // `full`: the candidate's classification builds the document and is the owner's cost.
+    // It is asked again: its shadow run left nothing in the database's cache.
+    run(
+        bins,
+        &env,
+        &[
+            "rollout",
+            "set",
+            "classify_tests.model",
+            "full",
+            "--by",
+            "alice",
+        ],
+    );
+    let out = bins
+        .command("specline", &env)
+        .arg("analyze")
+        .arg(repo.path())
+        .args([
+            "--lang",
+            "en",
+            "--no-progress",
+            "--fresh",
+            "--format",
+            "json",
+            "--out",
+        ])
+        .arg(out_file.path())
+        .output()
+        .unwrap();
+    assert_succeeded(&out);
+    assert_eq!(candidate.count("classify"), 2);
+    assert_eq!(primary.count("classify"), 1, "the primary classified again");
+    let listed = run(bins, &env, &["document", "list", "--limit", "1"]);
+    let id = listed[0]["id"].as_i64().unwrap().to_string();
+    let stored = run(bins, &env, &["document", "show", &id]);
+    let mut moved = expected.clone();
+    moved.insert(MOVED.into(), "Domain tests / Feature Moved".into());
+    assert_eq!(placements(&stored), moved, "{stored}");
+    let cost = run(bins, &env, &["document", "cost", &id]);
+    let classify: Vec<&Value> = cost
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["phase"] == "classify")
+        .collect();
+    assert_eq!(classify.len(), 1, "{cost}");
+    assert_eq!(classify[0]["calls"], 1, "{cost}");
 }
 
 async fn servers() -> (FakeServer, FakeServer) {
@@ -225,7 +276,7 @@ async fn servers() -> (FakeServer, FakeServer) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_a_candidate_model_in_shadow_reports_the_moved_test_and_stores_the_primary() {
+async fn sqlite_a_candidate_model_in_shadow_reports_the_moved_test_then_serves_in_full() {
     let bins = Binaries::locate();
     let (primary, candidate) = servers().await;
     let data = tempfile::tempdir().unwrap();
@@ -237,7 +288,7 @@ async fn sqlite_a_candidate_model_in_shadow_reports_the_moved_test_and_stores_th
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_a_candidate_model_in_shadow_reports_the_moved_test_and_stores_the_primary() {
+async fn postgres_a_candidate_model_in_shadow_reports_the_moved_test_then_serves_in_full() {
     let bins = Binaries::locate();
     let (primary, candidate) = servers().await;
     let schema = PgSchema::new().await;
