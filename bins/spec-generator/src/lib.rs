@@ -15,6 +15,7 @@
 
 pub mod cache;
 pub mod cost;
+pub mod model_rollout;
 
 use std::sync::Arc;
 
@@ -26,10 +27,12 @@ use specline_app::{
     SummarizeDocument,
 };
 use specline_queue::pipeline::{Step, StepContext};
+use specline_queue::rollout::{Rollout, RolloutOptions, VariantContext};
 use specline_queue::store::Store;
 use specline_queue::{JobError, Registry};
 use specline_service::db::Databases;
 use specline_settings::{ProviderKind, ProviderSettings, SpecGeneratorSection};
+use specline_specdoc::cache::MemoryCache;
 use specline_specdoc::cli::{ModelConfig, ModelProvider};
 use specline_specdoc::phases::{
     self, AssembleMeta, Behaviors, Classification, ClassifyProgress, GenerateOptions, Generator,
@@ -39,19 +42,52 @@ use specline_specdoc::provider::ApiKey;
 use specline_specdoc::{LanguageTag, SpecDocument, SpecError, SpecInput};
 use tokio::sync::watch;
 
+use model_rollout::Classified;
+
 /// Queues this binary consumes.
 pub const QUEUES: &[&str] = &[specline_app::SPEC_QUEUE];
 
 /// The generator the `[provider]` section asks for (`none` = offline).
 pub fn generator_from_settings(p: &ProviderSettings) -> Result<Generator, SpecError> {
+    model_generator(
+        p,
+        p.model.as_deref(),
+        p.base_url.as_deref(),
+        p.api_key.as_ref(),
+    )
+}
+
+/// The candidate model of `provider.candidate_model`, at the same provider kind, if one is
+/// set: the rollout `classify_tests.model` ([`model_rollout`]).
+pub fn candidate_from_settings(p: &ProviderSettings) -> Result<Option<Generator>, SpecError> {
+    let Some(model) = p.candidate_model.as_deref() else {
+        return Ok(None);
+    };
+    if p.kind == ProviderKind::None {
+        return Err(SpecError::InvalidConfig(
+            "provider.candidate_model needs provider.kind = \"gemini\" or \"openai\"".into(),
+        ));
+    }
+    let base_url = p.candidate_base_url.as_deref().or(p.base_url.as_deref());
+    let api_key = p.candidate_api_key.as_ref().or(p.api_key.as_ref());
+    model_generator(p, Some(model), base_url, api_key).map(Some)
+}
+
+/// A generator of `p`'s kind and limits for `model` at `base_url` with `api_key`.
+fn model_generator(
+    p: &ProviderSettings,
+    model: Option<&str>,
+    base_url: Option<&str>,
+    api_key: Option<&specline_settings::Secret>,
+) -> Result<Generator, SpecError> {
     let provider = match p.kind {
         ProviderKind::None => return Ok(Generator::offline()),
         ProviderKind::Gemini => ModelProvider::Gemini,
         ProviderKind::OpenAi => ModelProvider::OpenAi,
     };
-    let mut config = ModelConfig::new(provider, p.model.clone().unwrap_or_default());
-    config.api_key = p.api_key.as_ref().map(|k| ApiKey::new(k.expose()));
-    config.base_url = p.base_url.clone();
+    let mut config = ModelConfig::new(provider, model.unwrap_or_default().to_string());
+    config.api_key = api_key.map(|k| ApiKey::new(k.expose()));
+    config.base_url = base_url.map(str::to_string);
     config.timeout = p.timeout();
     config.max_attempts = p.max_retries.saturating_add(1);
     config.requests_per_minute = p.requests_per_minute.unwrap_or(0);
@@ -71,6 +107,11 @@ pub struct SpecGenerator {
     pub max_changed_percent: u8,
     /// Model calls an owner may spend over 24 hours (`spec_generator.owner_calls_per_day`).
     pub owner_calls_per_day: Option<u64>,
+    /// The candidate model of the rollout `classify_tests.model` (`provider.candidate_model`),
+    /// with the same caches as `generator`; `None`: the classification is the primary's only.
+    pub candidate: Option<Generator>,
+    /// The classification's rollout ([`model_rollout`]); `off` unless an operator sets it.
+    pub model: Rollout<Classified>,
 }
 
 impl SpecGenerator {
@@ -88,6 +129,9 @@ impl SpecGenerator {
         );
         s.max_changed_percent = section.max_changed_percent;
         s.owner_calls_per_day = section.owner_calls_per_day;
+        s.model = model_rollout::rollout(section.job_timeout());
+        s.candidate = candidate_from_settings(provider)?
+            .map(|g| g.with_cache(Arc::new(cache::StoreCache::new(s.app.clone()))));
         Ok(s)
     }
 
@@ -102,6 +146,8 @@ impl SpecGenerator {
             convert_concurrency: 4,
             max_changed_percent: phases::DEFAULT_MAX_CHANGED_PERCENT,
             owner_calls_per_day: None,
+            candidate: None,
+            model: model_rollout::rollout(RolloutOptions::default().candidate_timeout),
         }
     }
 }
@@ -246,6 +292,32 @@ where
     result
 }
 
+/// The candidate model's classification: in shadow, with a cache of its own in memory (it
+/// stores nothing); serving, with the generator's caches like the primary.
+async fn classify_candidate(
+    candidate: &Generator,
+    input: &SpecInput,
+    opts: &GenerateOptions,
+    previous: Option<&SpecDocument>,
+    v: VariantContext,
+    tests: Arc<Vec<String>>,
+) -> Result<Classified, JobError> {
+    let shadow;
+    let gen = if v.is_shadow() {
+        shadow = candidate.clone().with_cache(Arc::new(MemoryCache::new()));
+        &shadow
+    } else {
+        candidate
+    };
+    let classification = phases::classify_from(gen, input, opts, previous, None, None)
+        .await
+        .map_err(spec_error)?;
+    Ok(Classified {
+        classification,
+        tests,
+    })
+}
+
 struct Classify(Arc<SpecGenerator>);
 struct Convert(Arc<SpecGenerator>);
 struct Summarize(Arc<SpecGenerator>);
@@ -283,7 +355,7 @@ impl Step for Classify {
             "estimated model calls"
         );
         cost::check_budget(&*s.app, &owner, &estimate, s.owner_calls_per_day).await?;
-        let classification = with_checkpoints(&ctx, "classify", |tx| {
+        let primary = with_checkpoints(&ctx, "classify", |tx| {
             let (input, opts, ctx, previous) = (&input, &opts, &ctx, &previous);
             async move {
                 let mut hook = move |p: &ClassifyProgress| {
@@ -298,9 +370,30 @@ impl Step for Classify {
                 phases::classify_from(gen, input, opts, previous.as_ref(), resume, Some(&mut hook))
                     .await
             }
-        })
-        .await
-        .map_err(spec_error)?;
+        });
+        let classification = match &s.candidate {
+            None => primary.await.map_err(spec_error)?,
+            Some(candidate) => {
+                let tests = model_rollout::test_labels(&input);
+                let theirs = tests.clone();
+                let (input, opts, previous) = (&input, &opts, previous.as_ref());
+                s.model
+                    .run(
+                        ctx.job(),
+                        &c.analyze_repository.repository,
+                        |_| async move {
+                            let classification = primary.await.map_err(spec_error)?;
+                            Ok(Classified {
+                                classification,
+                                tests,
+                            })
+                        },
+                        |v| classify_candidate(candidate, input, opts, previous, v, theirs),
+                    )
+                    .await?
+                    .classification
+            }
+        };
         cost::record(
             &s.jobs,
             &*s.app,

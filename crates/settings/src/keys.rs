@@ -602,6 +602,29 @@ key!(
     "Client-side rate limit of model calls; unset means no limit."
 );
 
+key!(PROVIDER_CANDIDATE_MODEL, Provider, "candidate_model", KeyType::String, DefaultValue::Unset, NONE, None,
+    "A candidate model for the classification (rollout `classify_tests.model`, see docs/rollouts.md), at the same provider kind; unset means no candidate (the rollout has no effect).");
+key!(
+    PROVIDER_CANDIDATE_BASE_URL,
+    Provider,
+    "candidate_base_url",
+    KeyType::HttpUrl,
+    DefaultValue::Unset,
+    NONE,
+    None,
+    "The candidate model's API base URL; unset means `base_url`."
+);
+key!(
+    PROVIDER_CANDIDATE_API_KEY,
+    Provider,
+    "candidate_api_key",
+    KeyType::Secret,
+    DefaultValue::Unset,
+    NONE,
+    None,
+    "The candidate model's API key; unset means `api_key`."
+);
+
 // scheduler
 key!(
     SCHEDULER_RESCUE_AFTER_SECS,
@@ -834,6 +857,9 @@ pub const KEYS: &[KeyDef] = &[
     PROVIDER_TIMEOUT_SECS,
     PROVIDER_MAX_RETRIES,
     PROVIDER_REQUESTS_PER_MINUTE,
+    PROVIDER_CANDIDATE_MODEL,
+    PROVIDER_CANDIDATE_BASE_URL,
+    PROVIDER_CANDIDATE_API_KEY,
     SCHEDULER_RESCUE_AFTER_SECS,
     SCHEDULER_PRUNE_INTERVAL_SECS,
     SCHEDULER_RETAIN_COMPLETED_HOURS,

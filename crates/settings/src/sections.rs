@@ -167,6 +167,13 @@ pub struct ProviderSettings {
     pub timeout_secs: u64,
     pub max_retries: u32,
     pub requests_per_minute: Option<u32>,
+    /// A candidate model classifying beside or instead of `model` (the rollout
+    /// `classify_tests.model`); `None`: no candidate.
+    pub candidate_model: Option<String>,
+    /// `None`: `base_url`.
+    pub candidate_base_url: Option<String>,
+    /// `None`: `api_key`.
+    pub candidate_api_key: Option<Secret>,
 }
 
 impl ProviderSettings {
@@ -186,6 +193,9 @@ impl ProviderSettings {
             requests_per_minute: r
                 .opt_u64(&k::PROVIDER_REQUESTS_PER_MINUTE)?
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            candidate_model: r.opt_string(&k::PROVIDER_CANDIDATE_MODEL)?,
+            candidate_base_url: r.opt_string(&k::PROVIDER_CANDIDATE_BASE_URL)?,
+            candidate_api_key: r.opt_secret(&k::PROVIDER_CANDIDATE_API_KEY)?,
         };
         // Requirements that depend on the kind: a hosted provider needs a model and a key;
         // an OpenAI-compatible server at an explicit base URL (a local one) may need no key.

@@ -554,3 +554,42 @@ fn an_endless_or_huge_settings_file_is_refused_with_its_code() {
         assert!(err.to_string().contains("larger than"), "{err}");
     }
 }
+
+/// The model rollout's candidate (`provider.candidate_*`): loaded as given, its key a secret
+/// that `Debug` does not show.
+#[test]
+fn a_candidate_model_is_loaded_and_its_key_never_shown() {
+    let s = Settings::load::<SpecGeneratorSettings>(&opts(&[
+        ("SPECLINE_DATABASE__URL", DB_URL),
+        ("SPECLINE_PROVIDER__KIND", "openai"),
+        ("SPECLINE_PROVIDER__MODEL", "gpt-x"),
+        ("SPECLINE_PROVIDER__API_KEY", "sk-primary"),
+        ("SPECLINE_PROVIDER__CANDIDATE_MODEL", "gpt-y"),
+        (
+            "SPECLINE_PROVIDER__CANDIDATE_BASE_URL",
+            "http://127.0.0.1:9/v1",
+        ),
+        (
+            "SPECLINE_PROVIDER__CANDIDATE_API_KEY",
+            "sk-candidate-secret",
+        ),
+    ]))
+    .unwrap()
+    .settings;
+    assert_eq!(s.provider.candidate_model.as_deref(), Some("gpt-y"));
+    assert_eq!(
+        s.provider.candidate_base_url.as_deref(),
+        Some("http://127.0.0.1:9/v1")
+    );
+    assert_eq!(
+        s.provider.candidate_api_key.as_ref().unwrap().expose(),
+        "sk-candidate-secret"
+    );
+    let shown = format!("{s:?}");
+    assert!(!shown.contains("sk-candidate-secret"), "{shown}");
+    // Unset, there is no candidate.
+    let s = Settings::load::<SpecGeneratorSettings>(&opts(&[("SPECLINE_DATABASE__URL", DB_URL)]))
+        .unwrap()
+        .settings;
+    assert!(s.provider.candidate_model.is_none());
+}
