@@ -45,6 +45,7 @@ pub mod driver_tests;
 pub mod error;
 mod executor;
 pub mod gauges;
+pub mod graph;
 pub mod handler;
 mod heartbeat;
 pub mod job;

@@ -77,6 +77,9 @@ mod tests {
             priority: 0,
             result_ttl_secs: 60,
             partition_key: None,
+            after: None,
+            map_over: None,
+            allow_failure: false,
         };
         Run {
             id: 1,

@@ -45,6 +45,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "queue gauges",
         include_str!("migrations/0008_queue_gauges.sql"),
     ),
+    (
+        10,
+        "graph pipelines: the items of mapped steps",
+        include_str!("migrations/0010_graph_pipelines.sql"),
+    ),
 ];
 
 impl PgStore {

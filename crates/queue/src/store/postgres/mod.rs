@@ -491,6 +491,10 @@ impl Store for PgStore {
         PgStore::step_outputs(self, run_id).await
     }
 
+    async fn map_outputs(&self, run_id: i64, step: &str) -> Result<Vec<serde_json::Value>> {
+        PgStore::map_outputs(self, run_id, step).await
+    }
+
     async fn put_checkpoint(
         &self,
         run_id: i64,

@@ -128,6 +128,25 @@ impl PgStore {
             .collect()
     }
 
+    pub(super) async fn map_outputs(
+        &self,
+        run_id: i64,
+        step: &str,
+    ) -> Result<Vec<serde_json::Value>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT key, value::text FROM specline_checkpoints
+                 WHERE run_id = $1 AND step = $2 AND key LIKE 'item:%'",
+                &[&run_id, &step],
+            )
+            .await?;
+        crate::run::items_in_order(
+            rows.iter()
+                .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))),
+        )
+    }
+
     pub(super) async fn put_checkpoint(
         &self,
         run_id: i64,

@@ -40,6 +40,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "queue gauges",
         include_str!("migrations/0007_queue_gauges.sql"),
     ),
+    (
+        9,
+        "graph pipelines: the items of mapped steps",
+        include_str!("migrations/0009_graph_pipelines.sql"),
+    ),
 ];
 
 impl SqliteStore {

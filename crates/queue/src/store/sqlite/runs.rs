@@ -116,6 +116,27 @@ impl SqliteStore {
         .await
     }
 
+    pub(super) async fn map_outputs(
+        &self,
+        run_id: i64,
+        step: &str,
+    ) -> Result<Vec<serde_json::Value>> {
+        let step = step.to_string();
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT key, value FROM specline_checkpoints
+                 WHERE run_id = ?1 AND step = ?2 AND key LIKE 'item:%'",
+            )?;
+            let rows = stmt
+                .query_map(params![run_id, step], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            crate::run::items_in_order(rows)
+        })
+        .await
+    }
+
     pub(super) async fn put_checkpoint(
         &self,
         run_id: i64,
