@@ -713,6 +713,13 @@ impl Client {
         self.store().cancel_run(run_id).await
     }
 
+    /// The run's steps as a graph, each with its state now (for `run show` and the API).
+    pub async fn run_graph(&self, owner: &str, run_id: i64) -> Result<crate::RunGraph> {
+        let run = self.get_run(owner, run_id).await?;
+        let rows = self.store().run_nodes(run_id).await?;
+        Ok(crate::RunGraph::of(&run, &rows))
+    }
+
     /// Restart a failed run of `owner` from its last checkpoint.
     pub async fn resume(&self, owner: &str, run_id: i64) -> Result<()> {
         self.get_run(owner, run_id).await?;

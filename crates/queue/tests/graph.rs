@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde::Deserialize;
 use specline_queue::pipeline::{Outcome, Step, StepContext, StepKind};
+use specline_queue::run_graph::{ItemProgress, NodeState};
 use specline_queue::{
     Client, EventStatus, JobError, JobFilter, JobState, KindOptions, Pipeline, Registry, RunEvent,
     RunStatus, SubmitOpts, Worker, WorkerHandle,
@@ -420,6 +421,9 @@ async fn a_diamond_runs_its_branches_at_once_on_two_workers_and_joins_both(h: Ha
         branch_progress == vec![50, 75] || branch_progress == vec![75, 75],
         "{completed:?}"
     );
+    let g = client.run_graph(OWNER, sub.run_id).await.unwrap();
+    assert!(g.nodes.iter().all(|n| n.state == NodeState::Done), "{g:?}");
+    assert_eq!(g.nodes[3].after, vec![1, 2]);
     let queued_d = evs
         .iter()
         .filter(|e| e.status == EventStatus::Queued && e.stage.as_deref() == Some("g_d"))
@@ -497,6 +501,8 @@ async fn a_failing_item_fails_the_run_fast_and_resume_reruns_only_unfinished_ite
     let evs = history(&h, sub.run_id).await;
     assert_gapless(&evs);
     assert_eq!(terminal(&evs), vec![EventStatus::Failed]);
+    let g = client.run_graph(OWNER, sub.run_id).await.unwrap();
+    assert_eq!(g.nodes[1].state, NodeState::Failed, "{g:?}");
     let ok_before: Vec<usize> = (0..7).map(|i| p.count(&format!("ok{i}"))).collect();
     assert_eq!(ok_before, vec![1; 7], "the items before the failing one finished");
 
@@ -595,6 +601,15 @@ async fn cancelling_a_run_mid_fan_out_cancels_every_unfinished_item(h: Harness) 
     }
     w.shutdown(Duration::from_secs(5)).await.unwrap();
     assert_eq!(p.count("sum"), 0);
+    // The run's graph says where each step stopped.
+    let g = client.run_graph(OWNER, sub.run_id).await.unwrap();
+    let states: Vec<NodeState> = g.nodes.iter().map(|n| n.state).collect();
+    assert_eq!(
+        states,
+        vec![NodeState::Done, NodeState::Cancelled, NodeState::Waiting]
+    );
+    assert_eq!(g.nodes[1].items, Some(ItemProgress { total: 100, done: 10 }));
+    assert_eq!((g.nodes[1].map_over, g.nodes[2].after.clone()), (Some(0), vec![1]));
     let evs = all_events(&client, sub.run_id).await;
     assert_gapless(&evs);
     assert_eq!(terminal(&evs), vec![EventStatus::Failed]);
