@@ -1,4 +1,5 @@
-//! Checkpointed pipelines: ordered steps, each its own job kind on its own queue.
+//! Checkpointed pipelines: steps in a chain or a directed acyclic graph (see [`crate::graph`]),
+//! each its own job kind on its own queue; a mapped step runs once per item of a list.
 //!
 //! A step receives the run's context — `{"input": <run input>, "<step>": <output>, …}` —
 //! deserialized into its own `Context` type, and returns its `Output`. The output is the
