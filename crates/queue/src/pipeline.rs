@@ -395,25 +395,28 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 )
             })?;
             let store = ctx.store.clone();
-            // The run and the outputs so far: as the claim read them, or in one read.
+            // The run and the outputs so far: as the claim read them, or in one read. Shared,
+            // not copied: the items of a mapped step all read one list.
             let prefetched = ctx
                 .step_inputs
-                .as_deref()
-                .filter(|i| i.run.id == args.run_id)
-                .cloned();
-            let crate::run::StepInputs { run, outputs } = match prefetched {
+                .clone()
+                .filter(|i| i.run.id == args.run_id);
+            let inputs = match prefetched {
                 Some(inputs) => inputs,
-                None => store
-                    .step_context(args.run_id)
-                    .await
-                    .map_err(db_error)?
-                    .ok_or_else(|| {
-                        JobError::permanent(
-                            "RUN_NOT_FOUND",
-                            format!("run {} does not exist", args.run_id),
-                        )
-                    })?,
+                None => Arc::new(
+                    store
+                        .step_context(args.run_id)
+                        .await
+                        .map_err(db_error)?
+                        .ok_or_else(|| {
+                            JobError::permanent(
+                                "RUN_NOT_FOUND",
+                                format!("run {} does not exist", args.run_id),
+                            )
+                        })?,
+                ),
             };
+            let (run, outputs) = (&inputs.run, &inputs.outputs);
             let spec = run.steps.get(args.step).cloned().ok_or_else(|| {
                 JobError::permanent(
                     "CORRUPT_ROW",
@@ -423,7 +426,7 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
             // What the step's completion will do is decided now, from the run's steps.
             let completion = |output| {
                 crate::lifecycle::steps::completion(
-                    &run, ctx.id, ctx.attempt, args.step, args.item, output,
+                    run, ctx.id, ctx.attempt, args.step, args.item, output,
                 )
                 .map(Box::new)
                 .map_err(|e| JobError::permanent(e.code(), e))
@@ -470,7 +473,7 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 }
                 return Ok(Done::Step(completion(serde_json::Value::Array(items))?));
             }
-            let input = context_of(&run, outputs, args.step, args.item).and_then(|c| {
+            let input = context_of(run, outputs, args.step, args.item).and_then(|c| {
                 serde_json::from_value::<<S::Kind as StepKind>::Context>(c).map_err(|e| {
                     format!(
                         "the context of run {} does not fit step `{name}`: {e}",
@@ -537,36 +540,39 @@ fn ends_the_job(e: &JobError, ctx: &JobContext) -> bool {
 }
 
 /// What step `index` (or its item `item`) reads: `{"input": <run input>, "<step>": <output>,
-/// …}` with the outputs of the steps it waits for, directly or not, and for an item of a
-/// mapped step, `"item"`: the item of the mapped-over step's output.
+/// …}` with the outputs of the steps it waits for, directly or not. An item of a mapped step
+/// reads `"item"`, its element of the mapped-over step's output, instead of that whole list
+/// (so a map over n items copies n elements, not n lists).
 fn context_of(
     run: &crate::run::Run,
-    outputs: Vec<(String, serde_json::Value)>,
+    outputs: &[(String, serde_json::Value)],
     index: usize,
     item: Option<usize>,
 ) -> std::result::Result<serde_json::Value, String> {
+    let over = run
+        .steps
+        .get(index)
+        .and_then(|s| s.map_over)
+        .and_then(|o| run.steps.get(o))
+        .map(|o| o.kind.as_str());
     let reads: Vec<&str> = crate::graph::ancestors(&run.steps, index)
         .into_iter()
         .filter_map(|i| run.steps.get(i).map(|s| s.kind.as_str()))
+        .filter(|name| item.is_none() || Some(*name) != over)
         .collect();
     let mut context = serde_json::Map::new();
     context.insert("input".into(), run.input.clone());
     for (k, v) in outputs {
         if reads.contains(&k.as_str()) {
-            context.insert(k, v);
+            context.insert(k.clone(), v.clone());
         }
     }
     if let Some(k) = item {
-        let over = run
-            .steps
-            .get(index)
-            .and_then(|s| s.map_over)
-            .and_then(|o| run.steps.get(o))
-            .map(|o| o.kind.as_str())
-            .unwrap_or_default();
-        let value = context
-            .get(over)
-            .and_then(|list| list.get(k))
+        let over = over.unwrap_or_default();
+        let value = outputs
+            .iter()
+            .find(|(name, _)| name == over)
+            .and_then(|(_, list)| list.get(k))
             .cloned()
             .ok_or_else(|| format!("the output of step `{over}` of run {} has no item {k}", run.id))?;
         context.insert("item".into(), value);
