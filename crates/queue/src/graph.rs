@@ -177,7 +177,10 @@ mod tests {
         assert_eq!(validate("p", &missing).unwrap_err().code(), "INVALID_GRAPH");
         let mut two_ends = diamond();
         two_ends[3].after = Some(vec![1]);
-        assert_eq!(validate("p", &two_ends).unwrap_err().code(), "INVALID_GRAPH");
+        assert_eq!(
+            validate("p", &two_ends).unwrap_err().code(),
+            "INVALID_GRAPH"
+        );
         let mut twice = diamond();
         twice[2].kind = "b".into();
         assert_eq!(validate("p", &twice).unwrap_err().code(), "INVALID_GRAPH");

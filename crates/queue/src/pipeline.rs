@@ -397,10 +397,7 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
             let store = ctx.store.clone();
             // The run and the outputs so far: as the claim read them, or in one read. Shared,
             // not copied: the items of a mapped step all read one list.
-            let prefetched = ctx
-                .step_inputs
-                .clone()
-                .filter(|i| i.run.id == args.run_id);
+            let prefetched = ctx.step_inputs.clone().filter(|i| i.run.id == args.run_id);
             let inputs = match prefetched {
                 Some(inputs) => inputs,
                 None => Arc::new(
@@ -426,7 +423,12 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
             // What the step's completion will do is decided now, from the run's steps.
             let completion = |output| {
                 crate::lifecycle::steps::completion(
-                    run, ctx.id, ctx.attempt, args.step, args.item, output,
+                    run,
+                    ctx.id,
+                    ctx.attempt,
+                    args.step,
+                    args.item,
+                    output,
                 )
                 .map(Box::new)
                 .map_err(|e| JobError::permanent(e.code(), e))
@@ -436,7 +438,10 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                     .get_checkpoint(args.run_id, name, &crate::run::item_key(k))
                     .await
                     .map_err(db_error)?,
-                None => outputs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+                None => outputs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone()),
             };
             if let Some(out) = checkpoint {
                 // Redelivered after its checkpoint was committed: do not run it again.
@@ -574,7 +579,12 @@ fn context_of(
             .find(|(name, _)| name == over)
             .and_then(|(_, list)| list.get(k))
             .cloned()
-            .ok_or_else(|| format!("the output of step `{over}` of run {} has no item {k}", run.id))?;
+            .ok_or_else(|| {
+                format!(
+                    "the output of step `{over}` of run {} has no item {k}",
+                    run.id
+                )
+            })?;
         context.insert("item".into(), value);
     }
     Ok(serde_json::Value::Object(context))

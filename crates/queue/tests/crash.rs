@@ -578,7 +578,11 @@ async fn map_crash(h: Harness) {
     second.wait().unwrap();
 
     let want: Vec<usize> = (0..ITEMS).map(|i| i * 3).collect();
-    assert_eq!(result, serde_json::json!(want), "the join saw every output in order");
+    assert_eq!(
+        result,
+        serde_json::json!(want),
+        "the join saw every output in order"
+    );
     let evs = h.store.run_events(run, 0, 1_000_000).await.unwrap();
     for (i, e) in evs.iter().enumerate() {
         assert_eq!(e.seq, i as i64 + 1, "gap in seq at {i}");
@@ -589,9 +593,10 @@ async fn map_crash(h: Harness) {
     // Each item was counted once: one `completed` event per item, when its checkpoint was
     // committed.
     let mut counted_at = vec![None; ITEMS];
-    for e in evs.iter().filter(|e| {
-        e.status == EventStatus::Completed && e.stage.as_deref() == Some("crash_item")
-    }) {
+    for e in evs
+        .iter()
+        .filter(|e| e.status == EventStatus::Completed && e.stage.as_deref() == Some("crash_item"))
+    {
         let Some(k) = e.payload.as_ref().and_then(|p| p["item"].as_u64()) else {
             continue; // the mapped step's own completion
         };

@@ -94,7 +94,10 @@ async fn branch(p: &Probe, name: &str, a: i64) -> Result<String, JobError> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while p.branches.load(Ordering::SeqCst) < 2 {
         if Instant::now() > deadline {
-            return Err(JobError::permanent("NO_OVERLAP", "the other branch never ran"));
+            return Err(JobError::permanent(
+                "NO_OVERLAP",
+                "the other branch never ran",
+            ));
         }
         let _ = tokio::time::timeout(Duration::from_millis(50), p.changed.notified()).await;
     }
@@ -203,7 +206,10 @@ impl Step for Square {
             return Err(JobError::cancel("stopped"));
         }
         if c.item == self.0.fail_item.load(Ordering::SeqCst) {
-            return Err(JobError::permanent("ITEM_BROKE", format!("item {} broke", c.item)));
+            return Err(JobError::permanent(
+                "ITEM_BROKE",
+                format!("item {} broke", c.item),
+            ));
         }
         self.0.hit(format!("ok{}", c.item));
         Ok(c.item * c.item)
@@ -259,7 +265,12 @@ fn map_pipeline() -> Pipeline {
 
 // --- helpers -----------------------------------------------------------------------------
 
-async fn worker(h: &Harness, registry: Registry, queues: &[(&str, usize)], id: &str) -> WorkerHandle {
+async fn worker(
+    h: &Harness,
+    registry: Registry,
+    queues: &[(&str, usize)],
+    id: &str,
+) -> WorkerHandle {
     let mut b = Worker::builder(h.store.clone())
         .registry(registry)
         .id(id)
@@ -401,9 +412,15 @@ async fn a_diamond_runs_its_branches_at_once_on_two_workers_and_joins_both(h: Ha
     let (bs, be) = (b.attempted_at.unwrap(), b.finalized_at.unwrap());
     let (cs, ce) = (c.attempted_at.unwrap(), c.finalized_at.unwrap());
     assert!(bs < ce && cs < be, "b {bs}..{be} and c {cs}..{ce} overlap");
-    assert_ne!(b.attempted_by, c.attempted_by, "the branches ran on two workers");
+    assert_ne!(
+        b.attempted_by, c.attempted_by,
+        "the branches ran on two workers"
+    );
     let d = jobs_of(&h, "g_d").await.pop().unwrap();
-    assert!(d.attempted_at.unwrap() >= be.max(ce), "the join starts after both branches");
+    assert!(
+        d.attempted_at.unwrap() >= be.max(ce),
+        "the join starts after both branches"
+    );
 
     let evs = all_events(&client, sub.run_id).await;
     assert_gapless(&evs);
@@ -490,7 +507,10 @@ async fn a_failing_item_fails_the_run_fast_and_resume_reruns_only_unfinished_ite
     loop {
         let items = jobs_of(&h, "m_square").await;
         if items.iter().all(|j| j.state.is_final()) {
-            let cancelled = items.iter().filter(|j| j.state == JobState::Cancelled).count();
+            let cancelled = items
+                .iter()
+                .filter(|j| j.state == JobState::Cancelled)
+                .count();
             assert!(cancelled > 0, "the unfinished items were cancelled");
             break;
         }
@@ -504,7 +524,11 @@ async fn a_failing_item_fails_the_run_fast_and_resume_reruns_only_unfinished_ite
     let g = client.run_graph(OWNER, sub.run_id).await.unwrap();
     assert_eq!(g.nodes[1].state, NodeState::Failed, "{g:?}");
     let ok_before: Vec<usize> = (0..7).map(|i| p.count(&format!("ok{i}"))).collect();
-    assert_eq!(ok_before, vec![1; 7], "the items before the failing one finished");
+    assert_eq!(
+        ok_before,
+        vec![1; 7],
+        "the items before the failing one finished"
+    );
 
     // Resume: only the items without a checkpoint run again.
     p.fail_item.store(-1, Ordering::SeqCst);
@@ -590,8 +614,14 @@ async fn cancelling_a_run_mid_fan_out_cancels_every_unfinished_item(h: Harness) 
     loop {
         let items = jobs_of(&h, "m_square").await;
         if items.iter().all(|j| j.state.is_final()) {
-            let completed = items.iter().filter(|j| j.state == JobState::Completed).count();
-            let cancelled = items.iter().filter(|j| j.state == JobState::Cancelled).count();
+            let completed = items
+                .iter()
+                .filter(|j| j.state == JobState::Completed)
+                .count();
+            let cancelled = items
+                .iter()
+                .filter(|j| j.state == JobState::Cancelled)
+                .count();
             assert_eq!(completed, 10, "the items before the hold completed");
             assert_eq!(cancelled, 90, "every unfinished item was cancelled");
             break;
@@ -608,8 +638,17 @@ async fn cancelling_a_run_mid_fan_out_cancels_every_unfinished_item(h: Harness) 
         states,
         vec![NodeState::Done, NodeState::Cancelled, NodeState::Waiting]
     );
-    assert_eq!(g.nodes[1].items, Some(ItemProgress { total: 100, done: 10 }));
-    assert_eq!((g.nodes[1].map_over, g.nodes[2].after.clone()), (Some(0), vec![1]));
+    assert_eq!(
+        g.nodes[1].items,
+        Some(ItemProgress {
+            total: 100,
+            done: 10
+        })
+    );
+    assert_eq!(
+        (g.nodes[1].map_over, g.nodes[2].after.clone()),
+        (Some(0), vec![1])
+    );
     let evs = all_events(&client, sub.run_id).await;
     assert_gapless(&evs);
     assert_eq!(terminal(&evs), vec![EventStatus::Failed]);

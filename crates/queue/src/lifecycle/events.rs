@@ -85,7 +85,13 @@ pub fn queued_items(step: &str, items: usize) -> NewEvent {
 /// One item of a mapped step finished; `done` of its `items` are.
 pub fn item_completed(job_id: i64, step: &str, item: usize, done: i64, items: i64) -> NewEvent {
     let payload = serde_json::json!({ "item": item, "done": done, "items": items });
-    event(Some(job_id), step, EventStatus::Completed, None, Some(payload))
+    event(
+        Some(job_id),
+        step,
+        EventStatus::Completed,
+        None,
+        Some(payload),
+    )
 }
 
 /// A worker claimed a step's job for this attempt.

@@ -157,8 +157,13 @@ pub trait Statements {
     async fn complete_items(&mut self, items: &[&StepCompletion]) -> Result<Vec<ItemCounted>>;
 
     /// Set the map row of mapped step `index` of a run: `items` items, `done` of them done.
-    async fn start_map(&mut self, run_id: i64, index: usize, items: usize, done: usize)
-        -> Result<()>;
+    async fn start_map(
+        &mut self,
+        run_id: i64,
+        index: usize,
+        items: usize,
+        done: usize,
+    ) -> Result<()>;
 
     /// The output (checkpoint) of a step of a run, if it has one.
     async fn step_output(&mut self, run_id: i64, step: &str) -> Result<Option<serde_json::Value>>;

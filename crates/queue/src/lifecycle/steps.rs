@@ -102,7 +102,10 @@ pub fn completion(
 enum Start {
     /// The job at this index of the jobs to insert.
     Job(usize),
-    Items { step: String, items: usize },
+    Items {
+        step: String,
+        items: usize,
+    },
 }
 
 /// The jobs and events of one run that one change brings: events before the starts (a
@@ -199,9 +202,9 @@ impl Starts {
         if !self.started.insert((plan.run_id, index)) {
             return Ok(());
         }
-        let spec = steps.get(index).ok_or_else(|| {
-            Error::Corrupt(format!("run {} has no step {index}", plan.run_id))
-        })?;
+        let spec = steps
+            .get(index)
+            .ok_or_else(|| Error::Corrupt(format!("run {} has no step {index}", plan.run_id)))?;
         plan.starts.push(Start::Job(self.jobs.len()));
         self.jobs.push(StepJob {
             run_id: plan.run_id,
@@ -316,11 +319,7 @@ pub async fn complete<S: Statements>(s: &mut S, steps: &[&StepCompletion]) -> Re
 }
 
 /// A step advanced its run: plan its `completed` event and what follows.
-async fn advanced<S: Statements>(
-    s: &mut S,
-    starts: &mut Starts,
-    c: &StepCompletion,
-) -> Result<()> {
+async fn advanced<S: Statements>(s: &mut S, starts: &mut Starts, c: &StepCompletion) -> Result<()> {
     let mut plan = Plan {
         run_id: c.run_id,
         ..Plan::default()
@@ -409,7 +408,11 @@ pub async fn resume<S: Statements>(s: &mut S, run_id: i64) -> Result<()> {
     let done = s.done_steps(run_id).await?;
     let ready = resume_point(run_id, head.state, &head.steps, &done)?;
     let first = ready.first().copied().unwrap_or_default();
-    let stage = head.steps.get(first).map(|s| s.kind.clone()).unwrap_or_default();
+    let stage = head
+        .steps
+        .get(first)
+        .map(|s| s.kind.clone())
+        .unwrap_or_default();
     s.restart_run(run_id, first, &stage).await?;
     let mut starts = Starts::default();
     let mut plan = Plan {

@@ -137,7 +137,9 @@ impl SqliteStore {
                 .map(|(k, s, n)| Ok((k, crate::job::JobState::parse(&s)?, n)))
                 .collect::<Result<_>>()?;
             let maps = conn
-                .prepare_cached("SELECT step, items, done FROM specline_run_maps WHERE run_id = ?1")?
+                .prepare_cached(
+                    "SELECT step, items, done FROM specline_run_maps WHERE run_id = ?1",
+                )?
                 .query_map([run_id], |r| {
                     Ok((r.get::<_, i64>(0)? as usize, r.get(1)?, r.get(2)?))
                 })?

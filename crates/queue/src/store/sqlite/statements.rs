@@ -71,7 +71,13 @@ impl SqliteStatements<'_> {
             .exists(params![s.run_id, s.step, key])?;
         self.conn
             .prepare_cached(include_str!("sql/put_checkpoint.sql"))?
-            .execute(params![s.run_id, s.step, key, s.output.to_string(), self.now])?;
+            .execute(params![
+                s.run_id,
+                s.step,
+                key,
+                s.output.to_string(),
+                self.now
+            ])?;
         Ok(Some(!existed))
     }
 }
