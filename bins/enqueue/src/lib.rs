@@ -378,12 +378,15 @@ impl Tools {
             RunCommand::Show { id } => {
                 let run = client.get_run(SYSTEM_OWNER, id).await?;
                 let status = client.run_status(SYSTEM_OWNER, id).await?;
+                let graph = client.run_graph(SYSTEM_OWNER, id).await?;
                 if self.json {
                     let result = match &status {
                         RunStatus::Done { result } => Some(result.clone()),
                         _ => None,
                     };
-                    return print_json(&serde_json::json!({"run": run, "result": result}));
+                    return print_json(
+                        &serde_json::json!({"run": run, "result": result, "graph": graph}),
+                    );
                 }
                 let step = usize::try_from(run.current_step)
                     .ok()
@@ -400,6 +403,9 @@ impl Tools {
                         _ => String::new(),
                     }
                 );
+                for node in &graph.nodes {
+                    say!("{}", node_line(&graph, node));
+                }
                 Ok(())
             }
             RunCommand::Events { id, follow: true } => follow(client, id, true).await.map(|_| ()),
@@ -770,5 +776,62 @@ pub async fn follow(client: &Client, run_id: i64, print: bool) -> anyhow::Result
         }
         RunStatus::Failed { code, message } => bail!("{code}: {message}"),
         other => bail!("run {run_id} ended in an unexpected state: {other:?}"),
+    }
+}
+
+/// One step of a run's graph as `run show` prints it: name, state, what it waits for, and a
+/// mapped step's items.
+fn node_line(graph: &specline_queue::RunGraph, node: &specline_queue::GraphNode) -> String {
+    let name_of = |i: &usize| graph.nodes.get(*i).map_or("?", |n| n.name.as_str());
+    let after: Vec<&str> = node.after.iter().map(name_of).collect();
+    let state = serde_json::to_value(node.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut line = format!("  - {}: {state}", node.name);
+    if !after.is_empty() {
+        line.push_str(&format!(", after {}", after.join(" and ")));
+    }
+    if let Some(items) = node.items {
+        line.push_str(&format!(", items {}/{}", items.done, items.total));
+    }
+    if node.allow_failure {
+        line.push_str(", may fail");
+    }
+    line
+}
+
+#[cfg(test)]
+mod node_line_tests {
+    use super::node_line;
+    use specline_queue::run_graph::{GraphNode, ItemProgress, NodeState, RunGraph};
+
+    fn node(index: usize, name: &str, after: Vec<usize>, state: NodeState) -> GraphNode {
+        GraphNode {
+            index,
+            name: name.into(),
+            queue: "q".into(),
+            after,
+            map_over: None,
+            allow_failure: false,
+            state,
+            items: None,
+        }
+    }
+
+    #[test]
+    fn a_step_line_names_its_state_dependencies_and_items() {
+        let mut mapped = node(1, "convert", vec![0], NodeState::Running);
+        mapped.items = Some(ItemProgress { total: 40, done: 3 });
+        mapped.allow_failure = true;
+        let graph = RunGraph {
+            run_id: 1,
+            nodes: vec![node(0, "classify", vec![], NodeState::Done), mapped],
+        };
+        assert_eq!(node_line(&graph, &graph.nodes[0]), "  - classify: done");
+        assert_eq!(
+            node_line(&graph, &graph.nodes[1]),
+            "  - convert: running, after classify, items 3/40, may fail"
+        );
     }
 }

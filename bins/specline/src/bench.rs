@@ -57,6 +57,13 @@ pub struct BenchArgs {
     /// Runs in the --pipeline burn-down.
     #[arg(long, default_value_t = 5000)]
     pub runs: u64,
+    /// Measure graph pipelines instead: runs that map over this many no-op items each
+    /// (items/s; see `--fan-out-runs`).
+    #[arg(long, default_value_t = 0)]
+    pub fan_out: u64,
+    /// Runs in the --fan-out burn-down, all submitted before the worker starts.
+    #[arg(long, default_value_t = 3)]
+    pub fan_out_runs: u64,
     /// Measure the HTTP API instead: submissions/s with idempotency keys, then event
     /// delivery latency to `--subscribers` SSE streams.
     #[arg(long)]
@@ -217,6 +224,8 @@ async fn measure(args: &BenchArgs, target: &Target) -> anyhow::Result<()> {
         crate::bench_gauges::run(args, &target.db, dbs).await
     } else if args.api {
         crate::bench_api::run(args, app_databases(&target.db).await?).await
+    } else if args.fan_out > 0 {
+        crate::bench_fanout::run(args, store).await
     } else if args.pipeline {
         pipeline(args, store).await
     } else if args.latency {
@@ -244,7 +253,7 @@ async fn app_databases(db: &DbArgs) -> anyhow::Result<specline_service::db::Data
     Ok(dbs)
 }
 
-fn worker_config(args: &BenchArgs) -> WorkerConfig {
+pub(crate) fn worker_config(args: &BenchArgs) -> WorkerConfig {
     WorkerConfig {
         fetch_max: args.fetch_max,
         ..WorkerConfig::default()

@@ -4,6 +4,7 @@ mod analyze;
 mod bench;
 mod bench_api;
 mod bench_dashboard;
+mod bench_fanout;
 mod bench_gauges;
 mod db;
 mod doctor;

@@ -327,6 +327,11 @@ async fn a_failed_run_answers_its_code_and_its_stream_ends_with_failed(b: Backen
     let (_, run) = s.get(&alice, &format!("/api/v1/runs/{id}")).await;
     assert_eq!(run["state"], "failed");
     assert_eq!(run["error"]["code"], "TARGET_NOT_FOUND");
+    // The graph shows where it stopped: the first step failed, the others never started.
+    let graph = run["graph"].as_array().expect("the run's graph");
+    assert_eq!(graph[0]["state"], "failed", "{run}");
+    assert!(graph[1..].iter().all(|n| n["state"] == "waiting"), "{run}");
+    assert_eq!(graph[1]["after"], json!([0]), "{run}");
     // Connecting after the end replays the history and ends with the same `failed`.
     let replay = s
         .http

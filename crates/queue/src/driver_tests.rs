@@ -163,6 +163,9 @@ fn spec(kind: &str, queue: &str) -> StepSpec {
         priority: 1,
         result_ttl_secs: 3600,
         partition_key: None,
+        after: None,
+        map_over: None,
+        allow_failure: false,
         metadata: None,
     }
 }
@@ -320,6 +323,7 @@ async fn completion_of(
             job.id,
             job.attempt,
             index,
+            None,
             serde_json::json!({ "n": index }),
         ),
     )
@@ -530,11 +534,13 @@ async fn insert_step_jobs_returns_ids_in_input_order(store: Arc<dyn Store>) -> C
         StepJob {
             run_id: r2,
             index: 1,
+            item: None,
             spec: spec("b", "dq_b"),
         },
         StepJob {
             run_id: r1,
             index: 1,
+            item: None,
             spec: spec("b", "dq_b"),
         },
     ];

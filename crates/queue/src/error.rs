@@ -28,6 +28,10 @@ pub enum Error {
     /// A worker was configured for a queue with no consumers or zero concurrency.
     #[error("INVALID_CONFIG: {0}")]
     InvalidConfig(String),
+    /// A pipeline's steps do not form a graph the engine can run: a cycle, a dependency on a
+    /// step that is not in the pipeline, a step declared twice, or more than one end.
+    #[error("INVALID_GRAPH: {0}")]
+    InvalidGraph(String),
     /// Arguments could not be serialized.
     #[error("INVALID_ARGS: {0}")]
     InvalidArgs(String),
@@ -97,6 +101,7 @@ impl Error {
             Error::UnhandledKind { .. } => QueueCode::UnhandledKind,
             Error::DuplicateHandler { .. } => QueueCode::DuplicateHandler,
             Error::InvalidConfig(_) => QueueCode::InvalidConfig,
+            Error::InvalidGraph(_) => QueueCode::InvalidGraph,
             Error::InvalidArgs(_) => QueueCode::InvalidArgs,
             Error::InvalidSchedule { .. } => QueueCode::InvalidSchedule,
             Error::JobNotFound(_) => QueueCode::NotFound,
@@ -206,6 +211,7 @@ codes! {
         IdempotencyConflict = ("IDEMPOTENCY_CONFLICT", Permanent, "API: an idempotency key was reused for another request"),
         InvalidArgs = ("INVALID_ARGS", Permanent, "API and history: arguments that do not serialize, or a job whose arguments do not deserialize (discarded)"),
         InvalidConfig = ("INVALID_CONFIG", Permanent, "API: a worker, store or pipeline is configured wrongly"),
+        InvalidGraph = ("INVALID_GRAPH", Permanent, "API: a pipeline's steps form a cycle, depend on a step it does not have, name a step twice or have more than one end (refused when the pipeline is built or submitted)"),
         InvalidLimits = ("INVALID_LIMITS", Permanent, "API: limit overrides that are not a JSON object of limit values (concurrency, per_partition, rate, partition_rate)"),
         InvalidRollout = ("INVALID_ROLLOUT", Permanent, "API: a rollout mode that is not off, shadow [RATE], percent N (0-100) or full"),
         InvalidSchedule = ("INVALID_SCHEDULE", Permanent, "API: a cron expression or interval is invalid"),

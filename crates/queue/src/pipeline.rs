@@ -1,4 +1,5 @@
-//! Checkpointed pipelines: ordered steps, each its own job kind on its own queue.
+//! Checkpointed pipelines: steps in a chain or a directed acyclic graph (see [`crate::graph`]),
+//! each its own job kind on its own queue; a mapped step runs once per item of a list.
 //!
 //! A step receives the run's context — `{"input": <run input>, "<step>": <output>, …}` —
 //! deserialized into its own `Context` type, and returns its `Output`. The output is the
@@ -95,14 +96,56 @@ pub trait Step: Send + Sync + 'static {
     ) -> impl Future<Output = Result<<Self::Kind as StepKind>::Output, JobError>> + Send;
 }
 
-/// The ordered steps of a pipeline.
+/// The steps of a pipeline: a chain ([`Pipeline::step`]: each waits for the one before), or
+/// a directed acyclic graph ([`Pipeline::after`], [`Pipeline::map`]): each step waits for the
+/// steps it names and reads their outputs (and those of the steps they wait for), steps that
+/// do not wait for each other run in parallel, and a mapped step runs once per item of a list.
+///
+/// ```
+/// # use specline_queue::{Pipeline, pipeline::StepKind};
+/// # macro_rules! kind { ($t:ident, $n:literal) => {
+/// #   struct $t; impl StepKind for $t { const NAME: &'static str = $n; const QUEUE: &'static str = "q";
+/// #   type Context = serde_json::Value; type Output = serde_json::Value; } } }
+/// # kind!(Fetch, "fetch"); kind!(Left, "left"); kind!(Right, "right"); kind!(Join, "join");
+/// let diamond = Pipeline::new("diamond")
+///     .step::<Fetch>()
+///     .after::<Left>(&["fetch"])
+///     .after::<Right>(&["fetch"])
+///     .after::<Join>(&["left", "right"])
+///     .build()?;
+/// let cycle = Pipeline::new("cycle").after::<Left>(&["right"]).after::<Right>(&["left"]).build();
+/// assert_eq!(cycle.unwrap_err().code(), "INVALID_GRAPH");
+/// # Ok::<(), specline_queue::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pipeline {
     pub name: String,
+    /// The steps as declared; their dependencies are resolved by [`Pipeline::build`] (and at
+    /// each submission).
     pub steps: Vec<StepSpec>,
     kinds: Vec<KindSpec>,
+    /// Each step's dependencies by name, as declared.
+    decls: Vec<Decl>,
     /// How long a finished run's result is kept.
     pub result_ttl: Duration,
+}
+
+/// How a step was declared: whom it waits for (`None`: the step before it) and what it maps
+/// over, by name.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Decl {
+    after: Option<Vec<String>>,
+    map_over: Option<String>,
+}
+
+/// What a step that waits for an [`Pipeline::allow_failure`] step receives of it (and, for
+/// a mapped one, of each item): its output, or its failure. In JSON: `{"ok": <output>}` or
+/// `{"failed": {"code": …, "message": …}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome<T> {
+    Ok(T),
+    Failed { code: String, message: String },
 }
 
 impl Pipeline {
@@ -111,11 +154,50 @@ impl Pipeline {
             name: name.into(),
             steps: Vec::new(),
             kinds: Vec::new(),
+            decls: Vec::new(),
             result_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }
 
-    pub fn step<K: StepKind>(mut self) -> Self {
+    /// Add a step that waits for the step declared before it (a chain).
+    pub fn step<K: StepKind>(self) -> Self {
+        self.declare::<K>(Decl::default())
+    }
+
+    /// Add a step that waits for the steps named `deps` (none: it starts with the run). It
+    /// reads the run's input and the outputs of every step it waits for, directly or not.
+    pub fn after<K: StepKind>(self, deps: &[&str]) -> Self {
+        self.declare::<K>(Decl {
+            after: Some(deps.iter().map(|d| d.to_string()).collect()),
+            map_over: None,
+        })
+    }
+
+    /// Add a mapped step: it waits for `over` (and `deps`), and runs once per item of the
+    /// list `over` returns, each item its own job with its own checkpoint, the item in its
+    /// context as `item`. Its output, what the steps waiting for it read, is the list of the
+    /// items' outputs in item order.
+    pub fn map<K: StepKind>(self, over: &str, deps: &[&str]) -> Self {
+        let mut after: Vec<String> = vec![over.to_string()];
+        after.extend(deps.iter().map(|d| d.to_string()).filter(|d| d != over));
+        self.declare::<K>(Decl {
+            after: Some(after),
+            map_over: Some(over.to_string()),
+        })
+    }
+
+    /// Let the step declared last fail without failing the run: the steps that wait for it
+    /// receive an [`Outcome`] (for a mapped step, one per item) instead of its output. A
+    /// failure is an error the step returns that ends its job (permanent, or on its last
+    /// attempt); a crash that uses up its attempts, or a cancel, still fails the run.
+    pub fn allow_failure(mut self) -> Self {
+        if let Some(last) = self.steps.last_mut() {
+            last.allow_failure = true;
+        }
+        self
+    }
+
+    fn declare<K: StepKind>(mut self, decl: Decl) -> Self {
         let spec = K::spec();
         self.steps.push(StepSpec {
             kind: spec.kind.clone(),
@@ -124,10 +206,53 @@ impl Pipeline {
             priority: spec.options.priority,
             result_ttl_secs: self.result_ttl.as_secs(),
             partition_key: None,
+            after: None,
+            map_over: None,
+            allow_failure: false,
             metadata: None,
         });
         self.kinds.push(spec);
+        self.decls.push(decl);
         self
+    }
+
+    /// Resolve the steps' dependencies and check the graph: a dependency on a step the
+    /// pipeline does not have, a cycle, a step declared twice or more than one last step is
+    /// refused with `INVALID_GRAPH` (no steps at all: `INVALID_CONFIG`).
+    pub fn build(mut self) -> Result<Self> {
+        self.steps = self.resolved()?;
+        Ok(self)
+    }
+
+    /// The steps with their dependencies as indices, checked.
+    fn resolved(&self) -> Result<Vec<StepSpec>> {
+        let index = |from: &str, name: &str| {
+            self.steps
+                .iter()
+                .position(|s| s.kind == name)
+                .ok_or_else(|| {
+                    Error::InvalidGraph(format!(
+                        "pipeline `{}`: step `{from}` depends on `{name}`, which is not one of its steps",
+                        self.name
+                    ))
+                })
+        };
+        let mut steps = self.steps.clone();
+        for (spec, decl) in steps.iter_mut().zip(&self.decls) {
+            if let Some(after) = &decl.after {
+                spec.after = Some(
+                    after
+                        .iter()
+                        .map(|d| index(&spec.kind, d))
+                        .collect::<Result<_>>()?,
+                );
+            }
+            if let Some(over) = &decl.map_over {
+                spec.map_over = Some(index(&spec.kind, over)?);
+            }
+        }
+        crate::graph::validate(&self.name, &steps)?;
+        Ok(steps)
     }
 
     /// The steps of a run of `owner` with `input`, each with its partition key: a step kind's
@@ -136,19 +261,20 @@ impl Pipeline {
     /// `PartitionBy::Arg(..)` by a field of the input.
     ///
     /// Each step's job metadata carries the trace context current at submission.
-    fn steps_for(&self, owner: &str, input: &serde_json::Value) -> Vec<StepSpec> {
+    fn steps_for(&self, owner: &str, input: &serde_json::Value) -> Result<Vec<StepSpec>> {
         let metadata = serde_json::json!({ "owner": owner });
         let trace = crate::trace_context::current()
             .map(|cx| serde_json::json!({ crate::trace_context::METADATA_KEY: cx }));
-        self.steps
-            .iter()
+        Ok(self
+            .resolved()?
+            .into_iter()
             .zip(&self.kinds)
             .map(|(step, kind)| StepSpec {
                 partition_key: kind.options.limits.partition_of(input, &metadata),
                 metadata: trace.clone(),
-                ..step.clone()
+                ..step
             })
-            .collect()
+            .collect())
     }
 
     pub fn result_ttl(mut self, ttl: Duration) -> Self {
@@ -170,6 +296,9 @@ pub struct StepContext {
     job: JobContext,
     run_id: i64,
     step: &'static str,
+    /// Where its intermediate checkpoints live: the step's name, or `name[item]` for one
+    /// item of a mapped step (each item resumes from its own).
+    scope: String,
     last_progress: Mutex<Option<Instant>>,
     progress_every: Duration,
 }
@@ -196,7 +325,7 @@ impl StepContext {
         let value = sanitize::json(value);
         self.job
             .store
-            .put_checkpoint(self.run_id, self.step, key, value)
+            .put_checkpoint(self.run_id, &self.scope, key, value)
             .await
     }
 
@@ -205,11 +334,11 @@ impl StepContext {
         match self
             .job
             .store
-            .get_checkpoint(self.run_id, self.step, key)
+            .get_checkpoint(self.run_id, &self.scope, key)
             .await?
         {
             Some(v) => serde_json::from_value(v).map(Some).map_err(|e| {
-                Error::Corrupt(format!("checkpoint `{key}` of step {}: {e}", self.step))
+                Error::Corrupt(format!("checkpoint `{key}` of step {}: {e}", self.scope))
             }),
             None => Ok(None),
         }
@@ -265,6 +394,7 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
         let parsed = serde_json::from_str::<crate::lifecycle::StepArgs>(args);
         let step = self.step.clone();
         Box::pin(async move {
+            let name = <S::Kind as StepKind>::NAME;
             let args = parsed.map_err(|e| {
                 JobError::permanent(
                     "INVALID_ARGS",
@@ -272,45 +402,66 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 )
             })?;
             let store = ctx.store.clone();
-            // The run and the outputs so far: as the claim read them, or in one read.
-            let prefetched = ctx
-                .step_inputs
-                .as_deref()
-                .filter(|i| i.run.id == args.run_id)
-                .cloned();
-            let crate::run::StepInputs { run, outputs } = match prefetched {
+            // The run and the outputs so far: as the claim read them, or in one read. Shared,
+            // not copied: the items of a mapped step all read one list.
+            let prefetched = ctx.step_inputs.clone().filter(|i| i.run.id == args.run_id);
+            let inputs = match prefetched {
                 Some(inputs) => inputs,
-                None => store
-                    .step_context(args.run_id)
-                    .await
-                    .map_err(db_error)?
-                    .ok_or_else(|| {
-                        JobError::permanent(
-                            "RUN_NOT_FOUND",
-                            format!("run {} does not exist", args.run_id),
-                        )
-                    })?,
+                None => Arc::new(
+                    store
+                        .step_context(args.run_id)
+                        .await
+                        .map_err(db_error)?
+                        .ok_or_else(|| {
+                            JobError::permanent(
+                                "RUN_NOT_FOUND",
+                                format!("run {} does not exist", args.run_id),
+                            )
+                        })?,
+                ),
             };
+            let (run, outputs) = (&inputs.run, &inputs.outputs);
+            let spec = run.steps.get(args.step).cloned().ok_or_else(|| {
+                JobError::permanent(
+                    "CORRUPT_ROW",
+                    format!("run {} has no step {}", args.run_id, args.step),
+                )
+            })?;
             // What the step's completion will do is decided now, from the run's steps.
             let completion = |output| {
-                crate::lifecycle::steps::completion(&run, ctx.id, ctx.attempt, args.step, output)
-                    .map(Box::new)
-                    .map_err(|e| JobError::permanent(e.code(), e))
+                crate::lifecycle::steps::completion(
+                    run,
+                    ctx.id,
+                    ctx.attempt,
+                    args.step,
+                    args.item,
+                    output,
+                )
+                .map(Box::new)
+                .map_err(|e| JobError::permanent(e.code(), e))
             };
-            if let Some((_, out)) = outputs
-                .iter()
-                .find(|(k, _)| k == <S::Kind as StepKind>::NAME)
-            {
+            let checkpoint = match args.item {
+                Some(k) => store
+                    .get_checkpoint(args.run_id, name, &crate::run::item_key(k))
+                    .await
+                    .map_err(db_error)?,
+                None => outputs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone()),
+            };
+            if let Some(out) = checkpoint {
                 // Redelivered after its checkpoint was committed: do not run it again.
                 tracing::info!(
                     run = args.run_id,
-                    step = <S::Kind as StepKind>::NAME,
+                    step = name,
+                    item = args.item,
                     "step already has a checkpoint; advancing"
                 );
                 if !ctx.begin_completion() {
                     return Err(JobError::cancel("the step was cancelled"));
                 }
-                return Ok(Done::Step(completion(out.clone())?));
+                return Ok(Done::Step(completion(out)?));
             }
             if run.state == crate::run::RunState::Failed
                 && run.error_code.as_deref() == Some(RUN_CANCELLED.0)
@@ -322,39 +473,62 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                     args.run_id
                 )));
             }
-            let mut context = serde_json::Map::new();
-            context.insert("input".into(), run.input.clone());
-            for (k, v) in outputs {
-                context.insert(k, v);
+            if spec.map_over.is_some() && args.item.is_none() {
+                // The own job of a mapped step, started by its last item: its output is the
+                // items' outputs in item order.
+                let items = store
+                    .map_outputs(args.run_id, name)
+                    .await
+                    .map_err(db_error)?;
+                if !ctx.begin_completion() {
+                    return Err(JobError::cancel("the step was cancelled"));
+                }
+                return Ok(Done::Step(completion(serde_json::Value::Array(items))?));
             }
-            let input: <S::Kind as StepKind>::Context =
-                serde_json::from_value(serde_json::Value::Object(context)).map_err(|e| {
-                    JobError::permanent(
-                        "INVALID_STEP_INPUT",
-                        format!(
-                            "the context of run {} does not fit step `{}`: {e}",
-                            args.run_id,
-                            <S::Kind as StepKind>::NAME
-                        ),
+            let input = context_of(run, outputs, args.step, args.item).and_then(|c| {
+                serde_json::from_value::<<S::Kind as StepKind>::Context>(c).map_err(|e| {
+                    format!(
+                        "the context of run {} does not fit step `{name}`: {e}",
+                        args.run_id
                     )
-                })?;
+                })
+            });
+            let input = input.map_err(|m| JobError::permanent("INVALID_STEP_INPUT", m))?;
             let sctx = StepContext {
                 job: ctx.clone(),
                 run_id: args.run_id,
-                step: <S::Kind as StepKind>::NAME,
+                step: name,
+                scope: match args.item {
+                    Some(k) => format!("{name}[{k}]"),
+                    None => name.to_string(),
+                },
                 last_progress: Mutex::new(None),
                 progress_every: Duration::from_millis(250),
             };
-            let output = step.run(sctx, input).await?;
-            let output = serde_json::to_value(output).map_err(|e| {
-                JobError::permanent(
-                    "INVALID_STEP_OUTPUT",
-                    format!(
-                        "output of step `{}` does not serialize: {e}",
-                        <S::Kind as StepKind>::NAME
-                    ),
-                )
-            })?;
+            let result = step.run(sctx, input).await;
+            let serialize = |output| {
+                serde_json::to_value(output).map_err(|e| {
+                    JobError::permanent(
+                        "INVALID_STEP_OUTPUT",
+                        format!("output of step `{name}` does not serialize: {e}"),
+                    )
+                })
+            };
+            let output = match result {
+                Ok(output) if spec.allow_failure => {
+                    serde_json::json!({ "ok": serialize(output)? })
+                }
+                Ok(output) => serialize(output)?,
+                Err(e) if spec.allow_failure && ends_the_job(&e, &ctx) => {
+                    let (code, message) = match e {
+                        JobError::Permanent { code, message }
+                        | JobError::Retryable { code, message } => (code, message),
+                        other => ("FAILED".to_string(), other.to_string()),
+                    };
+                    serde_json::json!({ "failed": { "code": code, "message": message } })
+                }
+                Err(e) => return Err(e),
+            };
             let output = sanitize::json(output);
             // A step that returns after its job was asked to stop (it saw the cancel, or the
             // request raced its end) is cancelled, not done: the request came first.
@@ -365,6 +539,62 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
             Ok(Done::Step(completion(output)?))
         })
     }
+}
+
+/// Whether an error ends its job for good (so an allowed failure is received by the steps
+/// waiting for it): a permanent one, or a retryable one on the job's last attempt.
+fn ends_the_job(e: &JobError, ctx: &JobContext) -> bool {
+    match e {
+        JobError::Permanent { .. } => true,
+        JobError::Retryable { .. } => ctx.attempt >= ctx.max_attempts,
+        JobError::Cancel { .. } | JobError::Snooze(_) => false,
+    }
+}
+
+/// What step `index` (or its item `item`) reads: `{"input": <run input>, "<step>": <output>,
+/// …}` with the outputs of the steps it waits for, directly or not. An item of a mapped step
+/// reads `"item"`, its element of the mapped-over step's output, instead of that whole list
+/// (so a map over n items copies n elements, not n lists).
+fn context_of(
+    run: &crate::run::Run,
+    outputs: &[(String, serde_json::Value)],
+    index: usize,
+    item: Option<usize>,
+) -> std::result::Result<serde_json::Value, String> {
+    let over = run
+        .steps
+        .get(index)
+        .and_then(|s| s.map_over)
+        .and_then(|o| run.steps.get(o))
+        .map(|o| o.kind.as_str());
+    let reads: Vec<&str> = crate::graph::ancestors(&run.steps, index)
+        .into_iter()
+        .filter_map(|i| run.steps.get(i).map(|s| s.kind.as_str()))
+        .filter(|name| item.is_none() || Some(*name) != over)
+        .collect();
+    let mut context = serde_json::Map::new();
+    context.insert("input".into(), run.input.clone());
+    for (k, v) in outputs {
+        if reads.contains(&k.as_str()) {
+            context.insert(k.clone(), v.clone());
+        }
+    }
+    if let Some(k) = item {
+        let over = over.unwrap_or_default();
+        let value = outputs
+            .iter()
+            .find(|(name, _)| name == over)
+            .and_then(|(_, list)| list.get(k))
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "the output of step `{over}` of run {} has no item {k}",
+                    run.id
+                )
+            })?;
+        context.insert("item".into(), value);
+    }
+    Ok(serde_json::Value::Object(context))
 }
 
 impl Catalog {
@@ -487,7 +717,7 @@ impl Client {
             .submit_run(RunSubmission {
                 owner: owner.to_string(),
                 pipeline: pipeline.name.clone(),
-                steps: pipeline.steps_for(owner, &input),
+                steps: pipeline.steps_for(owner, &input)?,
                 input,
                 idempotency,
             })
@@ -532,6 +762,13 @@ impl Client {
     pub async fn cancel_run(&self, owner: &str, run_id: i64) -> Result<RunCancelOutcome> {
         self.get_run(owner, run_id).await?;
         self.store().cancel_run(run_id).await
+    }
+
+    /// The run's steps as a graph, each with its state now (for `run show` and the API).
+    pub async fn run_graph(&self, owner: &str, run_id: i64) -> Result<crate::RunGraph> {
+        let run = self.get_run(owner, run_id).await?;
+        let rows = self.store().run_nodes(run_id).await?;
+        Ok(crate::RunGraph::of(&run, &rows))
     }
 
     /// Restart a failed run of `owner` from its last checkpoint.

@@ -1,5 +1,6 @@
 //! Pipeline runs as stored: runs, their events, checkpoints and results.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -23,6 +24,18 @@ pub struct StepSpec {
     /// `None` when the kind has no limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_key: Option<String>,
+    /// The indices of the steps this one waits for (see [`crate::graph`]); `None`: the step
+    /// before it, as in a chain (and as every run stored before graphs existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Vec<usize>>,
+    /// A mapped step: it runs once per item of this step's output (a JSON array), each
+    /// item its own job, and its output is the list of the items' outputs in item order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_over: Option<usize>,
+    /// A failure of this step (or of one of its items) does not fail the run: the steps
+    /// that wait for it receive the failure ([`crate::pipeline::Outcome`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_failure: bool,
     /// The metadata the step's job is inserted with, fixed at submission: the trace context
     /// of the submission (see [`crate::trace_context`]), so every step of a run, on whichever
     /// binary and after however many retries, is part of one trace. `None`: `{}`.
@@ -62,7 +75,7 @@ pub struct Submitted {
     pub existing: bool,
 }
 
-/// A step finished: its output is its checkpoint. Built by
+/// A step (or one item of a mapped step) finished: its output is its checkpoint. Built by
 /// [`crate::lifecycle::steps::completion`], which decides what follows from the run's steps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepCompletion {
@@ -72,20 +85,60 @@ pub struct StepCompletion {
     pub step_index: usize,
     /// The step's name (its job kind, and its checkpoint's name).
     pub step: String,
-    /// The share of the run's steps done once this one is (0–100).
-    pub progress: i16,
+    /// The item of a mapped step this job ran; `None` for a step's own job.
+    pub item: Option<usize>,
     pub output: serde_json::Value,
+    /// The run's steps, as stored at submission: what the completion may start.
+    pub steps: Arc<Vec<StepSpec>>,
     /// What follows when the step advances its run.
     pub then: Then,
+}
+
+impl StepCompletion {
+    /// The name of the checkpoint this completion writes: `""` for a step's output,
+    /// `item:<n>` for one item of a mapped step.
+    pub fn checkpoint_key(&self) -> String {
+        self.item.map(item_key).unwrap_or_default()
+    }
+}
+
+/// The checkpoint key of item `n` of a mapped step.
+pub fn item_key(n: usize) -> String {
+    format!("item:{n}")
+}
+
+/// The item index of a checkpoint key written by [`item_key`].
+pub fn parse_item_key(key: &str) -> Option<usize> {
+    key.strip_prefix("item:")?.parse().ok()
+}
+
+/// Item checkpoints `(key, JSON text)` as their outputs, in item order.
+pub(crate) fn items_in_order(
+    rows: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<serde_json::Value>> {
+    let mut items: Vec<(usize, serde_json::Value)> = rows
+        .into_iter()
+        .filter_map(|(k, v)| parse_item_key(&k).map(|n| (n, v)))
+        .map(|(n, v)| {
+            serde_json::from_str(&v)
+                .map(|v| (n, v))
+                .map_err(|e| Error::Corrupt(format!("item {n}: {e}")))
+        })
+        .collect::<Result<_>>()?;
+    items.sort_by_key(|(n, _)| *n);
+    Ok(items.into_iter().map(|(_, v)| v).collect())
 }
 
 /// What follows a step that advances its run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Then {
-    /// The next step's job is inserted.
-    Next(StepSpec),
-    /// It was the last step: the run is done, its result (the output) kept this long.
+    /// The steps waiting for this one whose other dependencies are done start now.
+    Continue,
+    /// It was the graph's last step: the run is done, its result (the output) kept this long.
     Finish { result_ttl: Duration },
+    /// One item of a mapped step: it is counted, and the last one starts the step's own job,
+    /// which joins the items' outputs.
+    Item,
 }
 
 /// The state of a run.

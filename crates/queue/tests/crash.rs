@@ -65,6 +65,70 @@ macro_rules! crash_steps {
 }
 crash_steps!(S1 = "crash_s1", S2 = "crash_s2", S3 = "crash_s3");
 
+/// The items of the map crash test.
+const ITEMS: usize = 1000;
+
+#[derive(Deserialize)]
+struct CountCtx {
+    input: usize,
+}
+struct CrashItems;
+impl StepKind for CrashItems {
+    const NAME: &'static str = "crash_items";
+    const QUEUE: &'static str = "crash_map";
+    type Context = CountCtx;
+    type Output = Vec<usize>;
+}
+impl Step for CrashItems {
+    type Kind = CrashItems;
+    async fn run(&self, _ctx: StepContext, c: CountCtx) -> Result<Vec<usize>, JobError> {
+        Ok((0..c.input).collect())
+    }
+}
+
+#[derive(Deserialize)]
+struct ItemCtx {
+    item: usize,
+}
+/// One item: records when it started (an intermediate checkpoint of the item), sleeps a
+/// little, and returns three times the item.
+struct CrashItem;
+impl StepKind for CrashItem {
+    const NAME: &'static str = "crash_item";
+    const QUEUE: &'static str = "crash_map";
+    type Context = ItemCtx;
+    type Output = usize;
+}
+impl Step for CrashItem {
+    type Kind = CrashItem;
+    async fn run(&self, ctx: StepContext, c: ItemCtx) -> Result<usize, JobError> {
+        let key = format!("started:{}:{}", ctx.job().worker, ctx.job().attempt);
+        ctx.checkpoint(&key, &chrono::Utc::now())
+            .await
+            .map_err(|e| JobError::retryable("DB", e))?;
+        tokio::time::sleep(Duration::from_millis(2 + (c.item as u64 % 7))).await;
+        Ok(c.item * 3)
+    }
+}
+
+#[derive(Deserialize)]
+struct JoinCtx {
+    crash_item: Vec<usize>,
+}
+struct CrashJoin;
+impl StepKind for CrashJoin {
+    const NAME: &'static str = "crash_join";
+    const QUEUE: &'static str = "crash_map";
+    type Context = JoinCtx;
+    type Output = Vec<usize>;
+}
+impl Step for CrashJoin {
+    type Kind = CrashJoin;
+    async fn run(&self, _ctx: StepContext, c: JoinCtx) -> Result<Vec<usize>, JobError> {
+        Ok(c.crash_item)
+    }
+}
+
 /// The worker process. Not a test on its own: the crash tests start it as a child.
 #[test]
 #[ignore = "run as a child process by the crash tests"]
@@ -95,10 +159,14 @@ fn crash_child_worker() {
                     })
                     .step(S1)
                     .step(S2)
-                    .step(S3),
+                    .step(S3)
+                    .step(CrashItems)
+                    .step(CrashItem)
+                    .step(CrashJoin),
             )
             .queue("crash", 16)
             .queue("crash_pipe", 8)
+            .queue("crash_map", 8)
             .poll_interval(Duration::from_millis(100))
             .heartbeat_interval(Duration::from_millis(200))
             .build()
@@ -455,4 +523,131 @@ async fn postgres_pipeline_survives_sigkilled_workers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_pipeline_survives_sigkilled_workers() {
     pipeline_crash(Harness::sqlite().await).await
+}
+
+/// A map over 1,000 items while the worker process running them is SIGKILLed mid-way: a
+/// second worker finishes the run; every item is counted once, no item started again after
+/// its checkpoint was committed, the join sees the 1,000 outputs in order, seqs are gapless
+/// and the run ends with one `done`.
+async fn map_crash(h: Harness) {
+    let client = Client::new(h.store.clone());
+    let p = Pipeline::new("crash_map")
+        .step::<CrashItems>()
+        .map::<CrashItem>("crash_items", &[])
+        .after::<CrashJoin>(&["crash_item"])
+        .build()
+        .unwrap();
+    let run = client
+        .submit(&p, "owner", &ITEMS, SubmitOpts::default())
+        .await
+        .unwrap()
+        .run_id;
+    let (mut first, first_id) = spawn_child(&h);
+    let until = Instant::now() + Duration::from_secs(120);
+    while h.count(JobState::Completed).await < (ITEMS / 4) as i64 {
+        assert!(Instant::now() < until, "the first worker made no progress");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    children_gone(&h).await;
+    let left_running = h.count(JobState::Running).await;
+    assert!(left_running > 0, "the kill should catch items mid-run");
+
+    let (mut second, second_id) = spawn_child(&h);
+    let m = Maintenance::new(
+        h.store.clone(),
+        MaintenanceConfig {
+            rescue_after: Duration::from_secs(1),
+            ..MaintenanceConfig::default()
+        },
+    );
+    let mut timers = RoundTimers::default();
+    let until = Instant::now() + Duration::from_secs(180);
+    let result = loop {
+        m.run_once(&mut timers).await.unwrap();
+        match client.run_status("owner", run).await.unwrap() {
+            RunStatus::Running { .. } => {}
+            RunStatus::Done { result } => break result,
+            other => panic!("the run did not finish: {other:?}"),
+        }
+        assert!(Instant::now() < until, "the run did not finish in time");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    let want: Vec<usize> = (0..ITEMS).map(|i| i * 3).collect();
+    assert_eq!(
+        result,
+        serde_json::json!(want),
+        "the join saw every output in order"
+    );
+    let evs = h.store.run_events(run, 0, 1_000_000).await.unwrap();
+    for (i, e) in evs.iter().enumerate() {
+        assert_eq!(e.seq, i as i64 + 1, "gap in seq at {i}");
+    }
+    let terminal: Vec<_> = evs.iter().filter(|e| e.status.is_terminal()).collect();
+    assert_eq!(terminal.len(), 1, "terminal events {terminal:?}");
+    assert_eq!(terminal[0].status, EventStatus::Done);
+    // Each item was counted once: one `completed` event per item, when its checkpoint was
+    // committed.
+    let mut counted_at = vec![None; ITEMS];
+    for e in evs
+        .iter()
+        .filter(|e| e.status == EventStatus::Completed && e.stage.as_deref() == Some("crash_item"))
+    {
+        let Some(k) = e.payload.as_ref().and_then(|p| p["item"].as_u64()) else {
+            continue; // the mapped step's own completion
+        };
+        let slot = &mut counted_at[k as usize];
+        assert!(slot.is_none(), "item {k} was counted twice");
+        *slot = Some(e.at);
+    }
+    let jobs = h
+        .store
+        .list_jobs(&JobFilter {
+            kind: Some("crash_item".into()),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut rescued = 0;
+    for job in jobs.iter().filter(|j| j.args.get("item").is_some()) {
+        assert_eq!(job.state, JobState::Completed, "{job:?}");
+        rescued += usize::from(job.errors.iter().any(|e| e.code == "RESCUED"));
+        let k = job.args["item"].as_u64().unwrap() as usize;
+        let done_at = counted_at[k].unwrap_or_else(|| panic!("item {k} was never counted"));
+        // No execution of the item started after its checkpoint was committed.
+        for worker in [&first_id, &second_id] {
+            for attempt in 1..=job.attempt {
+                let key = format!("started:{worker}:{attempt}");
+                let scope = format!("crash_item[{k}]");
+                if let Some(v) = h.store.get_checkpoint(run, &scope, &key).await.unwrap() {
+                    let started: chrono::DateTime<chrono::Utc> = serde_json::from_value(v).unwrap();
+                    assert!(
+                        started <= done_at,
+                        "item {k} started at {started} after its checkpoint at {done_at}"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(
+        jobs.iter().filter(|j| j.args.get("item").is_some()).count(),
+        ITEMS,
+        "one job per item, none duplicated"
+    );
+    assert!(rescued > 0, "some item was caught mid-run by the kill");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_map_survives_a_sigkilled_worker() {
+    map_crash(Harness::pg().await).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_map_survives_a_sigkilled_worker() {
+    map_crash(Harness::sqlite().await).await
 }

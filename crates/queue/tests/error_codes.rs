@@ -22,6 +22,7 @@ fn samples() -> Vec<Error> {
         },
         Error::DuplicateHandler { kind: "k".into() },
         Error::InvalidConfig(String::new()),
+        Error::InvalidGraph(String::new()),
         Error::InvalidArgs(String::new()),
         Error::InvalidSchedule {
             expr: "x".into(),

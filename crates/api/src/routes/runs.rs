@@ -35,6 +35,50 @@ pub struct RunView {
     pub error: Option<ErrorBody>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The run's steps as a graph, each with its state (in `GET /api/v1/runs/{id}` only):
+    /// what the UI draws.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<Vec<GraphNodeView>>,
+}
+
+/// One step of a run's graph.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GraphNodeView {
+    /// Its index in the run's steps (what `after` and `map_over` refer to).
+    pub index: usize,
+    pub name: String,
+    pub queue: String,
+    /// The indices of the steps it waits for.
+    pub after: Vec<usize>,
+    /// For a step mapped over a list: the step whose output it maps over.
+    pub map_over: Option<usize>,
+    /// Whether its failure reaches the steps waiting for it instead of failing the run.
+    pub allow_failure: bool,
+    /// `waiting`, `queued`, `running`, `done`, `failed` or `cancelled`.
+    pub state: String,
+    /// For a mapped step whose items started: how many it has.
+    pub items_total: Option<i64>,
+    /// For a mapped step whose items started: how many are done.
+    pub items_done: Option<i64>,
+}
+
+impl From<specline_queue::GraphNode> for GraphNodeView {
+    fn from(n: specline_queue::GraphNode) -> Self {
+        GraphNodeView {
+            index: n.index,
+            name: n.name,
+            queue: n.queue,
+            after: n.after,
+            map_over: n.map_over,
+            allow_failure: n.allow_failure,
+            state: serde_json::to_value(n.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            items_total: n.items.map(|i| i.total),
+            items_done: n.items.map(|i| i.done),
+        }
+    }
 }
 
 impl From<Run> for RunView {
@@ -58,6 +102,7 @@ impl From<Run> for RunView {
             error,
             created_at: r.created_at,
             finished_at: r.finished_at,
+            graph: None,
         }
     }
 }
@@ -143,7 +188,7 @@ pub async fn owner_page(
     Ok(RunPage { runs, next_cursor })
 }
 
-/// One run's state, step and progress.
+/// One run's state, step and progress, and its steps as a graph with each step's state.
 #[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs", params(("id" = i64, Path)),
     responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -152,7 +197,12 @@ pub async fn show(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> ApiResult<axum::Json<RunView>> {
-    Ok(axum::Json(access::run(&state, &caller, id).await?.into()))
+    let run = access::run(&state, &caller, id).await?;
+    let rows = state.inner.parts.client.store().run_nodes(id).await?;
+    let graph = specline_queue::RunGraph::of(&run, &rows);
+    let mut view = RunView::from(run);
+    view.graph = Some(graph.nodes.into_iter().map(GraphNodeView::from).collect());
+    Ok(axum::Json(view))
 }
 
 /// While the run is going: where it is.

@@ -76,6 +76,24 @@ pub fn queued(job_id: i64, step: &str) -> NewEvent {
     event(Some(job_id), step, EventStatus::Queued, None, None)
 }
 
+/// The jobs of `items` items of a mapped step were inserted (one event for them all).
+pub fn queued_items(step: &str, items: usize) -> NewEvent {
+    let payload = serde_json::json!({ "items": items });
+    event(None, step, EventStatus::Queued, None, Some(payload))
+}
+
+/// One item of a mapped step finished; `done` of its `items` are.
+pub fn item_completed(job_id: i64, step: &str, item: usize, done: i64, items: i64) -> NewEvent {
+    let payload = serde_json::json!({ "item": item, "done": done, "items": items });
+    event(
+        Some(job_id),
+        step,
+        EventStatus::Completed,
+        None,
+        Some(payload),
+    )
+}
+
 /// A worker claimed a step's job for this attempt.
 pub fn started(run_id: i64, job_id: i64, step: &str, attempt: i32) -> RunEvents {
     let payload = serde_json::json!({ "attempt": attempt });

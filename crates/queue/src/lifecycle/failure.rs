@@ -41,17 +41,26 @@ pub fn of_step_job(
     })
 }
 
-/// Fail the runs that are still running, each with its one terminal `failed` event.
+/// Fail the runs that are still running, each with its one terminal `failed` event, and
+/// stop their other unfinished step jobs (fail-fast: the parallel branches and items of a
+/// failed run are cancelled, pending ones now, running ones by request).
 pub async fn apply<S: Statements>(s: &mut S, failures: &[RunFailure]) -> Result<()> {
     if failures.is_empty() {
         return Ok(());
     }
     let failed = s.fail_runs(failures).await?;
-    let events: Vec<RunEvents> = failures
+    let now_failed: Vec<&RunFailure> = failures
         .iter()
-        .zip(failed)
-        .filter(|(_, failed)| *failed)
-        .map(|(f, _)| {
+        .zip(&failed)
+        .filter(|(_, failed)| **failed)
+        .map(|(f, _)| f)
+        .collect();
+    for f in &now_failed {
+        s.stop_run_jobs(f.run_id).await?;
+    }
+    let events: Vec<RunEvents> = now_failed
+        .into_iter()
+        .map(|f| {
             RunEvents::new(f.run_id, false).push(events::failed(
                 f.job_id,
                 f.stage.as_deref(),

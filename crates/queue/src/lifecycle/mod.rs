@@ -57,6 +57,16 @@ pub struct Advanced {
     pub run_advanced: bool,
 }
 
+/// What [`Statements::complete_items`] did for one item's completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemCounted {
+    /// The job was running that attempt and is now completed, its checkpoint written.
+    pub job_completed: bool,
+    /// The item was counted (its first checkpoint, its run running): how many of the step's
+    /// items are done after this statement, and how many it has.
+    pub counted: Option<(i64, i64)>,
+}
+
 /// A job as a cancel or discard sees it (its row locked until the transaction ends).
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobHead {
@@ -136,9 +146,30 @@ pub trait Statements {
     /// result kept for its TTL). One entry per input, in order.
     async fn advance_steps(&mut self, steps: &[&StepCompletion]) -> Result<Vec<Advanced>>;
 
-    /// Insert step jobs (`available`, arguments [`StepJob::args`]). At most one per run per
-    /// call. Returns the new ids in input order.
+    /// Insert step jobs (`available`, arguments [`StepJob::args`]), any number per run (no
+    /// two with the same arguments). Returns the new ids in input order.
     async fn insert_step_jobs(&mut self, jobs: &[StepJob]) -> Result<Vec<i64>>;
+
+    /// For each finished item of a mapped step, while its job is running that attempt:
+    /// complete the job and write the output as the item's checkpoint
+    /// ([`StepCompletion::checkpoint_key`]); then, for an item's first checkpoint while its
+    /// run is `running`, count it on the step's map row. One entry per input, in order.
+    async fn complete_items(&mut self, items: &[&StepCompletion]) -> Result<Vec<ItemCounted>>;
+
+    /// Set the map row of mapped step `index` of a run: `items` items, `done` of them done.
+    async fn start_map(
+        &mut self,
+        run_id: i64,
+        index: usize,
+        items: usize,
+        done: usize,
+    ) -> Result<()>;
+
+    /// The output (checkpoint) of a step of a run, if it has one.
+    async fn step_output(&mut self, run_id: i64, step: &str) -> Result<Option<serde_json::Value>>;
+
+    /// The items of a mapped step of a run that have a checkpoint.
+    async fn done_items(&mut self, run_id: i64, step: &str) -> Result<Vec<usize>>;
 
     /// Append each run's events in order with consecutive sequence numbers taken from the run
     /// row; the run's stage and progress become [`RunEvents::stage_after`] and

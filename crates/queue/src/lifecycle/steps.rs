@@ -1,26 +1,35 @@
 //! A run's steps: which job a step gets, what a finished step does to its run, and where a
 //! resumed run starts again.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
-use super::events::{self, RunEvents};
+use super::events::{self, NewEvent, RunEvents};
+use super::failure::{self, RunFailure};
 use super::Statements;
 use crate::error::{Error, Result};
+use crate::graph;
 use crate::job::FetchedJob;
 use crate::run::{Run, RunState, StepCompletion, StepSpec, Then};
 
-/// The arguments of a step's job: its run and its index in the run's steps.
+/// The arguments of a step's job: its run, its index in the run's steps, and for one item of
+/// a mapped step, the item's index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepArgs {
     pub run_id: i64,
     pub step: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<usize>,
 }
 
-/// The job of step `index` of a run, to insert.
+/// The job of step `index` of a run (or of one item of it), to insert.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepJob {
     pub run_id: i64,
     pub index: usize,
+    pub item: Option<usize>,
     pub spec: StepSpec,
 }
 
@@ -35,36 +44,52 @@ impl StepJob {
 
     /// The job's arguments, as the step's handler reads them.
     pub fn args(&self) -> serde_json::Value {
-        serde_json::json!(StepArgs {
+        serde_json::json!(self.step_args())
+    }
+
+    pub fn step_args(&self) -> StepArgs {
+        StepArgs {
             run_id: self.run_id,
             step: self.index,
-        })
+            item: self.item,
+        }
     }
 }
 
-/// Decide what the completion of step `index` of `run` does, from the run's steps: the share
-/// of the run done, and either the next step's job or the run's result.
+/// Decide what the completion of step `index` of `run` (or of its item `item`) does, from
+/// the run's steps: count an item, finish the run (the graph's last step), or start the
+/// steps that wait for this one.
 ///
 /// Steps are fixed at submission, so the decision made when the step finishes still holds
-/// when the completion is written; what may have changed meanwhile (the run was cancelled,
-/// the step was redelivered and completed already) is checked by the driver's statement,
-/// which advances the run only while it is `running` at this step.
+/// when the completion is written; which waiting steps start is decided in the completion's
+/// transaction, from the checkpoints then (see [`complete`]), and what may have changed
+/// meanwhile (the run was cancelled, the step was redelivered and completed already) is
+/// checked by the driver's statement, which advances the run only while it is `running` and
+/// only with the step's first checkpoint.
 pub fn completion(
     run: &Run,
     job_id: i64,
     attempt: i32,
     index: usize,
+    item: Option<usize>,
     output: serde_json::Value,
 ) -> Result<StepCompletion> {
     let spec = run
         .steps
         .get(index)
         .ok_or_else(|| Error::Corrupt(format!("run {} has no step {index}", run.id)))?;
-    let then = match run.steps.get(index + 1) {
-        Some(next) => Then::Next(next.clone()),
-        None => Then::Finish {
+    let then = match item {
+        Some(_) if spec.map_over.is_none() => {
+            return Err(Error::Corrupt(format!(
+                "run {}: step `{}` is not mapped, but its job names an item",
+                run.id, spec.kind
+            )))
+        }
+        Some(_) => Then::Item,
+        None if graph::sink(&run.steps) == Some(index) => Then::Finish {
             result_ttl: std::time::Duration::from_secs(spec.result_ttl_secs),
         },
+        None => Then::Continue,
     };
     Ok(StepCompletion {
         job_id,
@@ -72,91 +97,275 @@ pub fn completion(
         run_id: run.id,
         step_index: index,
         step: spec.kind.clone(),
-        progress: (((index + 1) * 100) / run.steps.len().max(1)).min(100) as i16,
+        item,
         output,
+        steps: Arc::new(run.steps.clone()),
         then,
     })
 }
 
-/// Insert step jobs with their `queued` events. Returns the new jobs' ids, in input order.
-pub async fn insert<S: Statements>(s: &mut S, jobs: &[StepJob]) -> Result<Vec<i64>> {
-    if jobs.is_empty() {
-        return Ok(Vec::new());
+/// What starting a step puts in its run's events: its job's `queued` event, or one `queued`
+/// event for the items of a mapped step.
+#[derive(Debug, Clone, PartialEq)]
+enum Start {
+    /// The job at this index of the jobs to insert.
+    Job(usize),
+    Items {
+        step: String,
+        items: usize,
+    },
+}
+
+/// The jobs and events of one run that one change brings: events before the starts (a
+/// `completed`), the starts, events after them (a `done`).
+#[derive(Debug, Default)]
+struct Plan {
+    run_id: i64,
+    only_if_running: bool,
+    head: Vec<NewEvent>,
+    starts: Vec<Start>,
+    tail: Vec<NewEvent>,
+}
+
+/// Everything one transaction starts: the jobs to insert in one batch, and the runs' events.
+#[derive(Debug, Default)]
+struct Starts {
+    jobs: Vec<StepJob>,
+    plans: Vec<Plan>,
+    failures: Vec<RunFailure>,
+    /// `(run, step)` already started by this transaction (two branches that finish in one
+    /// batch start their join once).
+    started: HashSet<(i64, usize)>,
+}
+
+impl Starts {
+    /// Start step `index` of a run: its job, or for a mapped step one job per item of
+    /// `items` not in `done_items` (the step's own job, which joins them, when none is left).
+    /// `items` is the mapped-over step's output; one that is not a list fails the run.
+    async fn step<S: Statements>(
+        &mut self,
+        s: &mut S,
+        plan: &mut Plan,
+        steps: &[StepSpec],
+        index: usize,
+        items: Option<&serde_json::Value>,
+        done_items: &[usize],
+    ) -> Result<()> {
+        if !self.started.insert((plan.run_id, index)) {
+            return Ok(());
+        }
+        let Some(spec) = steps.get(index) else {
+            return Err(Error::Corrupt(format!(
+                "run {} has no step {index}",
+                plan.run_id
+            )));
+        };
+        let job = |item| StepJob {
+            run_id: plan.run_id,
+            index,
+            item,
+            spec: spec.clone(),
+        };
+        let Some(over) = spec.map_over else {
+            plan.starts.push(Start::Job(self.jobs.len()));
+            self.jobs.push(job(None));
+            return Ok(());
+        };
+        let n = match items {
+            Some(serde_json::Value::Array(list)) => list.len(),
+            _ => {
+                let source = steps.get(over).map_or("?", |s| s.kind.as_str());
+                self.failures.push(RunFailure {
+                    run_id: plan.run_id,
+                    job_id: None,
+                    stage: Some(spec.kind.clone()),
+                    code: "INVALID_STEP_INPUT".into(),
+                    message: format!(
+                        "step `{}` maps over the output of step `{source}`, which is not a list",
+                        spec.kind
+                    ),
+                });
+                return Ok(());
+            }
+        };
+        let done: HashSet<usize> = done_items.iter().copied().filter(|&k| k < n).collect();
+        s.start_map(plan.run_id, index, n, done.len()).await?;
+        let todo: Vec<usize> = (0..n).filter(|k| !done.contains(k)).collect();
+        if todo.is_empty() {
+            plan.starts.push(Start::Job(self.jobs.len()));
+            self.jobs.push(job(None));
+            return Ok(());
+        }
+        plan.starts.push(Start::Items {
+            step: spec.kind.clone(),
+            items: todo.len(),
+        });
+        self.jobs.extend(todo.into_iter().map(|k| job(Some(k))));
+        Ok(())
     }
-    let ids = s.insert_step_jobs(jobs).await?;
-    let events: Vec<RunEvents> = jobs
-        .iter()
-        .zip(&ids)
-        .map(|(j, &id)| RunEvents::new(j.run_id, true).push(events::queued(id, &j.spec.kind)))
-        .collect();
-    s.append_events(&events).await?;
-    Ok(ids)
+
+    /// Start the own job of mapped step `index`, once all its items are done: it joins their
+    /// outputs into the step's output.
+    fn join(&mut self, plan: &mut Plan, steps: &[StepSpec], index: usize) -> Result<()> {
+        if !self.started.insert((plan.run_id, index)) {
+            return Ok(());
+        }
+        let spec = steps
+            .get(index)
+            .ok_or_else(|| Error::Corrupt(format!("run {} has no step {index}", plan.run_id)))?;
+        plan.starts.push(Start::Job(self.jobs.len()));
+        self.jobs.push(StepJob {
+            run_id: plan.run_id,
+            index,
+            item: None,
+            spec: spec.clone(),
+        });
+        Ok(())
+    }
+
+    /// Insert the jobs in one batch, then append every run's events, then fail the runs whose
+    /// step could not start.
+    async fn apply<S: Statements>(self, s: &mut S) -> Result<()> {
+        let ids = if self.jobs.is_empty() {
+            Vec::new()
+        } else {
+            s.insert_step_jobs(&self.jobs).await?
+        };
+        let mut batch = Vec::with_capacity(self.plans.len());
+        for plan in self.plans {
+            let mut evs = RunEvents::new(plan.run_id, plan.only_if_running);
+            evs.events = plan.head;
+            for start in plan.starts {
+                evs.events.push(match start {
+                    Start::Job(i) => {
+                        let (id, job) = ids.get(i).zip(self.jobs.get(i)).ok_or_else(|| {
+                            Error::Corrupt("a step job insert returned no id".into())
+                        })?;
+                        events::queued(*id, &job.spec.kind)
+                    }
+                    Start::Items { step, items } => events::queued_items(&step, items),
+                });
+            }
+            evs.events.extend(plan.tail);
+            batch.push(evs);
+        }
+        s.append_events(&batch).await?;
+        failure::apply(s, &self.failures).await
+    }
 }
 
-/// Start a new run: its first step's job. The run row exists (written by the driver).
-pub async fn start<S: Statements>(s: &mut S, run_id: i64, steps: &[StepSpec]) -> Result<i64> {
-    let first = steps
-        .first()
-        .ok_or_else(|| Error::InvalidConfig(format!("run {run_id} has no steps")))?;
-    let job = StepJob {
+/// Start a new run: the jobs of its steps that wait for none. The run row exists (written
+/// by the driver).
+pub async fn start<S: Statements>(s: &mut S, run_id: i64, steps: &[StepSpec]) -> Result<()> {
+    let roots = graph::ready(steps, &[]);
+    if roots.is_empty() {
+        return Err(Error::InvalidConfig(format!("run {run_id} has no steps")));
+    }
+    let mut starts = Starts::default();
+    let mut plan = Plan {
         run_id,
-        index: 0,
-        spec: first.clone(),
+        only_if_running: true,
+        ..Plan::default()
     };
-    let ids = insert(s, &[job]).await?;
-    ids.first()
-        .copied()
-        .ok_or_else(|| Error::Corrupt("a step job insert returned no id".into()))
+    for i in roots {
+        // A root step maps over nothing (validation refuses it), so it has no items.
+        starts.step(s, &mut plan, steps, i, None, &[]).await?;
+    }
+    starts.plans.push(plan);
+    starts.apply(s).await
 }
 
-/// Record finished steps: each job's completion and checkpoint; for each that is its run's
-/// current step, the `completed` event and either the next step's job (with its `queued`
-/// event) or the run's result and `done` event. Returns how many jobs were still running
-/// that attempt (the others change nothing).
+/// Record finished steps and items: each job's completion and checkpoint; for each step that
+/// advances its run (its first checkpoint, the run `running`), the `completed` event and
+/// either the jobs of the steps now ready (with their `queued` events) or, for the graph's
+/// last step, the run's result and `done` event; for each item, its `completed` event, and
+/// for a mapped step's last item, the step's own job (which joins the items' outputs).
+/// Returns how many jobs were still running that attempt (the others change nothing).
 pub async fn complete<S: Statements>(s: &mut S, steps: &[&StepCompletion]) -> Result<usize> {
     if steps.is_empty() {
         return Ok(0);
     }
-    let applied = s.advance_steps(steps).await?;
-    let advanced: Vec<&StepCompletion> = steps
-        .iter()
-        .zip(&applied)
-        .filter(|(_, a)| a.run_advanced)
-        .map(|(c, _)| *c)
-        .collect();
-    let next: Vec<StepJob> = advanced
-        .iter()
-        .filter_map(|c| match &c.then {
-            Then::Next(spec) => Some(StepJob {
-                run_id: c.run_id,
-                index: c.step_index + 1,
-                spec: spec.clone(),
-            }),
-            Then::Finish { .. } => None,
-        })
-        .collect();
-    let ids = if next.is_empty() {
-        Vec::new()
-    } else {
-        s.insert_step_jobs(&next).await?
-    };
-    let mut new_ids = ids.into_iter();
-    let mut batch = Vec::with_capacity(advanced.len());
-    for c in advanced {
-        let evs =
-            RunEvents::new(c.run_id, false).push(events::completed(c.job_id, &c.step, c.progress));
-        batch.push(match &c.then {
-            Then::Next(spec) => {
-                let id = new_ids
-                    .next()
-                    .ok_or_else(|| Error::Corrupt("a step job insert returned no id".into()))?;
-                evs.push(events::queued(id, &spec.kind))
+    let (items, nodes): (Vec<&StepCompletion>, Vec<&StepCompletion>) =
+        steps.iter().partition(|c| c.item.is_some());
+    let mut completed = 0;
+    let mut starts = Starts::default();
+    if !nodes.is_empty() {
+        let applied = s.advance_steps(&nodes).await?;
+        completed += applied.iter().filter(|a| a.job_completed).count();
+        for (c, a) in nodes.iter().zip(&applied) {
+            if a.run_advanced {
+                advanced(s, &mut starts, c).await?;
             }
-            Then::Finish { .. } => evs.push(events::done(c.job_id, &c.step)),
-        });
+        }
     }
-    s.append_events(&batch).await?;
-    Ok(applied.iter().filter(|a| a.job_completed).count())
+    if !items.is_empty() {
+        let counted = s.complete_items(&items).await?;
+        completed += counted.iter().filter(|a| a.job_completed).count();
+        for (c, count) in items.iter().zip(counted) {
+            let Some((done, total)) = count.counted else {
+                continue;
+            };
+            let mut plan = Plan {
+                run_id: c.run_id,
+                ..Plan::default()
+            };
+            plan.head.push(events::item_completed(
+                c.job_id,
+                &c.step,
+                c.item.unwrap_or_default(),
+                done,
+                total,
+            ));
+            if done >= total {
+                starts.join(&mut plan, &c.steps, c.step_index)?;
+            }
+            starts.plans.push(plan);
+        }
+    }
+    starts.apply(s).await?;
+    Ok(completed)
+}
+
+/// A step advanced its run: plan its `completed` event and what follows.
+async fn advanced<S: Statements>(s: &mut S, starts: &mut Starts, c: &StepCompletion) -> Result<()> {
+    let mut plan = Plan {
+        run_id: c.run_id,
+        ..Plan::default()
+    };
+    let steps = c.steps.as_slice();
+    if let Then::Finish { .. } = c.then {
+        plan.head.push(events::completed(c.job_id, &c.step, 100));
+        plan.tail.push(events::done(c.job_id, &c.step));
+        starts.plans.push(plan);
+        return Ok(());
+    }
+    let waiting = graph::dependents(steps, c.step_index);
+    // In a chain the next step waits for this one alone: no read is needed.
+    let done = if steps.iter().all(|s| s.after.is_none()) {
+        steps[..=c.step_index.min(steps.len().saturating_sub(1))]
+            .iter()
+            .map(|s| s.kind.clone())
+            .collect()
+    } else {
+        // The run row is locked by the advance, so a branch finishing in another transaction
+        // is either seen here or sees this one's checkpoint: its join starts exactly once.
+        s.done_steps(c.run_id).await?
+    };
+    let pct = (done.len() * 100 / steps.len().max(1)).min(100) as i16;
+    plan.head.push(events::completed(c.job_id, &c.step, pct));
+    let ready = graph::ready(steps, &done);
+    for j in waiting.into_iter().filter(|j| ready.contains(j)) {
+        let items = match steps.get(j).and_then(|s| s.map_over) {
+            None => None,
+            Some(over) if over == c.step_index => Some(c.output.clone()),
+            Some(over) => s.step_output(c.run_id, &steps[over].kind).await?,
+        };
+        starts
+            .step(s, &mut plan, steps, j, items.as_ref(), &[])
+            .await?;
+    }
+    starts.plans.push(plan);
+    Ok(())
 }
 
 /// Claimed step jobs each get a `started` event (while their run is running).
@@ -174,51 +383,65 @@ pub async fn claimed<S: Statements>(s: &mut S, jobs: &[FetchedJob]) -> Result<()
     s.append_events(&evs).await
 }
 
-/// Where a failed run resumes: its first step without a checkpoint.
+/// Where a failed run resumes: the steps without a checkpoint whose dependencies all have
+/// one (for a chain, its first step without a checkpoint).
 pub fn resume_point(
     run_id: i64,
     state: RunState,
     steps: &[StepSpec],
     done: &[String],
-) -> Result<(usize, StepSpec)> {
+) -> Result<Vec<usize>> {
     if state != RunState::Failed {
         return Err(Error::InvalidState(format!(
             "run {run_id} is {}; only a failed run can be resumed",
             state.as_str()
         )));
     }
-    steps
-        .iter()
-        .enumerate()
-        .find(|(_, s)| !done.contains(&s.kind))
-        .map(|(i, s)| (i, s.clone()))
-        .ok_or_else(|| {
-            Error::InvalidState(format!(
-                "run {run_id} has a checkpoint for every step; nothing to resume"
-            ))
-        })
+    let ready = graph::ready(steps, done);
+    if ready.is_empty() {
+        return Err(Error::InvalidState(format!(
+            "run {run_id} has a checkpoint for every step; nothing to resume"
+        )));
+    }
+    Ok(ready)
 }
 
-/// Restart a failed run from its first step without a checkpoint. Returns the step's queue.
-pub async fn resume<S: Statements>(s: &mut S, run_id: i64) -> Result<String> {
+/// Restart a failed run at its steps without a checkpoint whose dependencies have one; a
+/// mapped step reruns only its items without a checkpoint.
+pub async fn resume<S: Statements>(s: &mut S, run_id: i64) -> Result<()> {
     let head = s
         .lock_run(run_id)
         .await?
         .ok_or(Error::RunNotFound(run_id))?;
     let done = s.done_steps(run_id).await?;
-    let (index, spec) = resume_point(run_id, head.state, &head.steps, &done)?;
-    s.restart_run(run_id, index, &spec.kind).await?;
-    let queue = spec.queue.clone();
-    insert(
-        s,
-        &[StepJob {
-            run_id,
-            index,
-            spec,
-        }],
-    )
-    .await?;
-    Ok(queue)
+    let ready = resume_point(run_id, head.state, &head.steps, &done)?;
+    let first = ready.first().copied().unwrap_or_default();
+    let stage = head
+        .steps
+        .get(first)
+        .map(|s| s.kind.clone())
+        .unwrap_or_default();
+    s.restart_run(run_id, first, &stage).await?;
+    let mut starts = Starts::default();
+    let mut plan = Plan {
+        run_id,
+        only_if_running: true,
+        ..Plan::default()
+    };
+    for i in ready {
+        let (items, done_items) = match head.steps.get(i).and_then(|s| s.map_over) {
+            None => (None, Vec::new()),
+            Some(over) => (
+                s.step_output(run_id, &head.steps[over].kind).await?,
+                s.done_items(run_id, &head.steps[i].kind).await?,
+            ),
+        };
+        starts
+            .step(s, &mut plan, &head.steps, i, items.as_ref(), &done_items)
+            .await?;
+    }
+    starts.plans.push(plan);
+    starts.apply(s).await
 }
 
 #[cfg(test)]
@@ -234,15 +457,18 @@ mod tests {
             priority: 1,
             result_ttl_secs: 60,
             partition_key: None,
+            after: None,
+            map_over: None,
+            allow_failure: false,
             metadata: None,
         }
     }
 
     #[test]
-    fn a_resumed_run_starts_at_its_first_step_without_a_checkpoint() {
+    fn a_resumed_chain_starts_at_its_first_step_without_a_checkpoint() {
         let steps = [spec("a"), spec("b"), spec("c")];
-        let (i, s) = resume_point(1, RunState::Failed, &steps, &["a".into()]).unwrap();
-        assert_eq!((i, s.kind.as_str()), (1, "b"));
+        let ready = resume_point(1, RunState::Failed, &steps, &["a".into()]).unwrap();
+        assert_eq!(ready, vec![1]);
         let all: Vec<String> = steps.iter().map(|s| s.kind.clone()).collect();
         assert!(resume_point(1, RunState::Failed, &steps, &all).is_err());
         assert!(resume_point(1, RunState::Running, &steps, &[]).is_err());

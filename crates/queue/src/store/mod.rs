@@ -244,6 +244,13 @@ pub trait Store: Send + Sync + 'static {
     /// Outputs of the run's finished steps, by step name.
     async fn step_outputs(&self, run_id: i64) -> Result<Vec<(String, serde_json::Value)>>;
 
+    /// What a run's graph is drawn from ([`crate::RunGraph::of`]): its steps with a
+    /// checkpoint, its step jobs counted by kind and state, its mapped steps' item counts.
+    async fn run_nodes(&self, run_id: i64) -> Result<crate::run_graph::RunNodeRows>;
+
+    /// The outputs of the finished items of a mapped step of a run, in item order.
+    async fn map_outputs(&self, run_id: i64, step: &str) -> Result<Vec<serde_json::Value>>;
+
     /// The run and its finished steps' outputs, in one read: what a step needs to start.
     async fn step_context(&self, run_id: i64) -> Result<Option<StepInputs>>;
 

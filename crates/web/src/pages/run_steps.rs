@@ -78,6 +78,9 @@ mod tests {
             result_ttl_secs: 60,
             partition_key: None,
             metadata: None,
+            after: None,
+            map_over: None,
+            allow_failure: false,
         };
         Run {
             id: 1,

@@ -16,7 +16,9 @@ impl PgStore {
                     COALESCE(j.attempted_by[cardinality(j.attempted_by)], ''), j.rescue_credits,
                     j.run_id IS NOT NULL AND EXISTS (
                       SELECT 1 FROM specline_checkpoints c
-                      WHERE c.run_id = j.run_id AND c.step = j.kind AND c.key <> ''
+                      WHERE c.run_id = j.run_id AND c.key <> '' AND c.key NOT LIKE 'item:%'
+                        AND c.step = CASE WHEN j.args ->> 'item' IS NULL THEN j.kind
+                          ELSE j.kind || '[' || (j.args ->> 'item') || ']' END
                         AND c.updated_at > j.attempted_at),
                     j.kind, j.run_id, j.metadata::text
              FROM specline_jobs j

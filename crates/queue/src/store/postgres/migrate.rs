@@ -46,9 +46,14 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0008_queue_gauges.sql"),
     ),
     (
-        11,
+        9,
+        "graph pipelines: the items of mapped steps",
+        include_str!("migrations/0009_graph_pipelines.sql"),
+    ),
+    (
+        10,
         "rollouts: modes, their changes, shadow results",
-        include_str!("migrations/0011_rollouts.sql"),
+        include_str!("migrations/0010_rollouts.sql"),
     ),
 ];
 

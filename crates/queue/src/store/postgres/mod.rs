@@ -496,6 +496,14 @@ impl Store for PgStore {
         PgStore::step_outputs(self, run_id).await
     }
 
+    async fn run_nodes(&self, run_id: i64) -> Result<crate::run_graph::RunNodeRows> {
+        PgStore::run_nodes(self, run_id).await
+    }
+
+    async fn map_outputs(&self, run_id: i64, step: &str) -> Result<Vec<serde_json::Value>> {
+        PgStore::map_outputs(self, run_id, step).await
+    }
+
     async fn put_checkpoint(
         &self,
         run_id: i64,

@@ -1,4 +1,4 @@
-//! [`RolloutStore`] on PostgreSQL (tables of migration 0011).
+//! [`RolloutStore`] on PostgreSQL (tables of migration 0010).
 
 use super::*;
 use crate::store::rollout_mode::RolloutMode;

@@ -128,6 +128,64 @@ impl PgStore {
             .collect()
     }
 
+    pub(super) async fn run_nodes(&self, run_id: i64) -> Result<crate::run_graph::RunNodeRows> {
+        let c = self.client().await?;
+        let done = c
+            .query(
+                "SELECT step FROM specline_checkpoints WHERE run_id = $1 AND key = ''",
+                &[&run_id],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let jobs = c
+            .query(
+                "SELECT kind, state, count(*) FROM specline_jobs WHERE run_id = $1
+                 GROUP BY kind, state",
+                &[&run_id],
+            )
+            .await?
+            .iter()
+            .map(|r| Ok((r.get(0), crate::job::JobState::parse(r.get(1))?, r.get(2))))
+            .collect::<Result<_>>()?;
+        let maps = c
+            .query(
+                "SELECT step, items, done FROM specline_run_maps WHERE run_id = $1",
+                &[&run_id],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<_, i32>(0) as usize,
+                    i64::from(r.get::<_, i32>(1)),
+                    i64::from(r.get::<_, i32>(2)),
+                )
+            })
+            .collect();
+        Ok(crate::run_graph::RunNodeRows { done, jobs, maps })
+    }
+
+    pub(super) async fn map_outputs(
+        &self,
+        run_id: i64,
+        step: &str,
+    ) -> Result<Vec<serde_json::Value>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT key, value::text FROM specline_checkpoints
+                 WHERE run_id = $1 AND step = $2 AND key LIKE 'item:%'",
+                &[&run_id, &step],
+            )
+            .await?;
+        crate::run::items_in_order(
+            rows.iter()
+                .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))),
+        )
+    }
+
     pub(super) async fn put_checkpoint(
         &self,
         run_id: i64,

@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 use crate::job::{Completion, Job};
 use crate::lease::Lease;
 use crate::lifecycle::{
-    Advanced, Ended, JobHead, Rescue, Retry, RunEvents, RunFailure, RunHead, Statements, StepJob,
+    Advanced, Ended, ItemCounted, JobHead, Rescue, Retry, RunEvents, RunFailure, RunHead,
+    Statements, StepJob,
 };
 use crate::run::{StepCompletion, Then};
 
@@ -106,7 +107,7 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
             .iter()
             .map(|s| match s.then {
                 Then::Finish { result_ttl } => clock::bounded(result_ttl).as_secs_f64(),
-                Then::Next(_) => 0.0,
+                Then::Continue | Then::Item => 0.0,
             })
             .collect();
         let stmt = self
@@ -167,15 +168,102 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
                 ],
             )
             .await?;
-        let by_run: std::collections::HashMap<i64, i64> =
-            rows.iter().map(|r| (r.get(1), r.get(0))).collect();
-        runs.iter()
-            .map(|run| {
-                by_run.get(run).copied().ok_or_else(|| {
-                    Error::Corrupt(format!("no step job was inserted for run {run}"))
+        // Each job comes back with its (run, step, item), unique within a call.
+        let by_args: std::collections::HashMap<(i64, i64, Option<i64>), i64> = rows
+            .iter()
+            .map(|r| ((r.get(1), r.get(2), r.get(3)), r.get(0)))
+            .collect();
+        jobs.iter()
+            .map(|j| {
+                let key = (j.run_id, j.index as i64, j.item.map(|k| k as i64));
+                by_args.get(&key).copied().ok_or_else(|| {
+                    Error::Corrupt(format!(
+                        "no job was inserted for step {} of run {}",
+                        j.index, j.run_id
+                    ))
                 })
             })
             .collect()
+    }
+
+    async fn complete_items(&mut self, items: &[&StepCompletion]) -> Result<Vec<ItemCounted>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let jobs: Vec<i64> = items.iter().map(|s| s.job_id).collect();
+        let attempts: Vec<i32> = items.iter().map(|s| s.attempt).collect();
+        let runs: Vec<i64> = items.iter().map(|s| s.run_id).collect();
+        let idx: Vec<i32> = items.iter().map(|s| s.step_index as i32).collect();
+        let names: Vec<&str> = items.iter().map(|s| s.step.as_str()).collect();
+        let keys: Vec<String> = items.iter().map(|s| s.checkpoint_key()).collect();
+        let outputs: Vec<String> = items.iter().map(|s| s.output.to_string()).collect();
+        let stmt = self
+            .c
+            .prepare_cached(include_str!("sql/complete_items.sql"))
+            .await?;
+        let rows = self
+            .c
+            .query(
+                &stmt,
+                &[&jobs, &attempts, &runs, &idx, &names, &keys, &outputs],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let done: Option<i32> = r.get(2);
+                let total: Option<i32> = r.get(3);
+                ItemCounted {
+                    job_completed: r.get(1),
+                    counted: done.zip(total).map(|(d, t)| (i64::from(d), i64::from(t))),
+                }
+            })
+            .collect())
+    }
+
+    async fn start_map(
+        &mut self,
+        run_id: i64,
+        index: usize,
+        items: usize,
+        done: usize,
+    ) -> Result<()> {
+        self.c
+            .execute(
+                "INSERT INTO specline_run_maps (run_id, step, items, done) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (run_id, step) DO UPDATE SET items = EXCLUDED.items, done = EXCLUDED.done",
+                &[&run_id, &(index as i32), &(items as i32), &(done as i32)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn step_output(&mut self, run_id: i64, step: &str) -> Result<Option<serde_json::Value>> {
+        let row = self
+            .c
+            .query_opt(
+                "SELECT value::text FROM specline_checkpoints WHERE run_id = $1 AND step = $2 AND key = ''",
+                &[&run_id, &step],
+            )
+            .await?;
+        row.map(|r| {
+            serde_json::from_str(r.get::<_, &str>(0)).map_err(|e| Error::Corrupt(e.to_string()))
+        })
+        .transpose()
+    }
+
+    async fn done_items(&mut self, run_id: i64, step: &str) -> Result<Vec<usize>> {
+        let rows = self
+            .c
+            .query(
+                "SELECT key FROM specline_checkpoints WHERE run_id = $1 AND step = $2 AND key LIKE 'item:%'",
+                &[&run_id, &step],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| crate::run::parse_item_key(r.get(0)))
+            .collect())
     }
 
     async fn append_events(&mut self, batch: &[RunEvents]) -> Result<()> {

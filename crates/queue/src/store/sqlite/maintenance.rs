@@ -20,7 +20,10 @@ impl SqliteStore {
                         COALESCE(json_extract(j.attempted_by, '$[#-1]'), ''), j.rescue_credits,
                         j.run_id IS NOT NULL AND EXISTS (
                           SELECT 1 FROM specline_checkpoints c
-                          WHERE c.run_id = j.run_id AND c.step = j.kind AND c.key <> ''
+                          WHERE c.run_id = j.run_id AND c.key <> '' AND c.key NOT LIKE 'item:%'
+                            AND c.step = CASE WHEN json_extract(j.args, '$.item') IS NULL
+                              THEN j.kind
+                              ELSE j.kind || '[' || json_extract(j.args, '$.item') || ']' END
                             AND c.updated_at > j.attempted_at),
                         j.kind, j.run_id, j.metadata
                  FROM specline_jobs j

@@ -41,9 +41,14 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0007_queue_gauges.sql"),
     ),
     (
-        10,
+        8,
+        "graph pipelines: the items of mapped steps",
+        include_str!("migrations/0008_graph_pipelines.sql"),
+    ),
+    (
+        9,
         "rollouts: modes, their changes, shadow results",
-        include_str!("migrations/0010_rollouts.sql"),
+        include_str!("migrations/0009_rollouts.sql"),
     ),
 ];
 

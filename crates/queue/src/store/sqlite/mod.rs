@@ -514,6 +514,14 @@ impl Store for SqliteStore {
         SqliteStore::step_outputs(self, run_id).await
     }
 
+    async fn run_nodes(&self, run_id: i64) -> Result<crate::run_graph::RunNodeRows> {
+        SqliteStore::run_nodes(self, run_id).await
+    }
+
+    async fn map_outputs(&self, run_id: i64, step: &str) -> Result<Vec<serde_json::Value>> {
+        SqliteStore::map_outputs(self, run_id, step).await
+    }
+
     async fn put_checkpoint(
         &self,
         run_id: i64,

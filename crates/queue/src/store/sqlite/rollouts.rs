@@ -1,4 +1,4 @@
-//! [`RolloutStore`] on SQLite (tables of migration 0010).
+//! [`RolloutStore`] on SQLite (tables of migration 0009).
 
 use super::*;
 use crate::store::rollout_mode::RolloutMode;

@@ -116,6 +116,60 @@ impl SqliteStore {
         .await
     }
 
+    pub(super) async fn run_nodes(&self, run_id: i64) -> Result<crate::run_graph::RunNodeRows> {
+        self.with_conn(move |conn| {
+            let done = conn
+                .prepare_cached(
+                    "SELECT step FROM specline_checkpoints WHERE run_id = ?1 AND key = ''",
+                )?
+                .query_map([run_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            let jobs = conn
+                .prepare_cached(
+                    "SELECT kind, state, count(*) FROM specline_jobs WHERE run_id = ?1
+                     GROUP BY kind, state",
+                )?
+                .query_map([run_id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+                })?
+                .collect::<rusqlite::Result<Vec<(String, String, i64)>>>()?
+                .into_iter()
+                .map(|(k, s, n)| Ok((k, crate::job::JobState::parse(&s)?, n)))
+                .collect::<Result<_>>()?;
+            let maps = conn
+                .prepare_cached(
+                    "SELECT step, items, done FROM specline_run_maps WHERE run_id = ?1",
+                )?
+                .query_map([run_id], |r| {
+                    Ok((r.get::<_, i64>(0)? as usize, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(crate::run_graph::RunNodeRows { done, jobs, maps })
+        })
+        .await
+    }
+
+    pub(super) async fn map_outputs(
+        &self,
+        run_id: i64,
+        step: &str,
+    ) -> Result<Vec<serde_json::Value>> {
+        let step = step.to_string();
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT key, value FROM specline_checkpoints
+                 WHERE run_id = ?1 AND step = ?2 AND key LIKE 'item:%'",
+            )?;
+            let rows = stmt
+                .query_map(params![run_id, step], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            crate::run::items_in_order(rows)
+        })
+        .await
+    }
+
     pub(super) async fn put_checkpoint(
         &self,
         run_id: i64,

@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 use crate::job::{Completion, Job, JobState};
 use crate::lease::Lease;
 use crate::lifecycle::{
-    Advanced, Ended, JobHead, Rescue, Retry, RunEvents, RunFailure, RunHead, Statements, StepJob,
+    Advanced, Ended, ItemCounted, JobHead, Rescue, Retry, RunEvents, RunFailure, RunHead,
+    Statements, StepJob,
 };
 use crate::run::{StepCompletion, Then};
 use crate::store::Wakeup;
@@ -48,6 +49,37 @@ impl<'a> SqliteStatements<'a> {
 
 fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+impl SqliteStatements<'_> {
+    /// Complete a step's (or item's) job, fenced by its attempt, and write its checkpoint:
+    /// `None` when the fence did not hold, else whether the checkpoint is the first one.
+    fn complete_with_checkpoint(&self, s: &StepCompletion) -> Result<Option<bool>> {
+        let mut complete = self.conn.prepare_cached(
+            "UPDATE specline_jobs SET state = 'completed', finalized_at = ?3
+             WHERE id = ?1 AND attempt = ?2 AND state = 'running'",
+        )?;
+        if complete.execute(params![s.job_id, s.attempt, self.now])? == 0 {
+            return Ok(None);
+        }
+        let key = s.checkpoint_key();
+        let existed = self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM specline_checkpoints WHERE run_id = ?1 AND step = ?2 AND key = ?3",
+            )?
+            .exists(params![s.run_id, s.step, key])?;
+        self.conn
+            .prepare_cached(include_str!("sql/put_checkpoint.sql"))?
+            .execute(params![
+                s.run_id,
+                s.step,
+                key,
+                s.output.to_string(),
+                self.now
+            ])?;
+        Ok(Some(!existed))
+    }
 }
 
 impl Statements for SqliteStatements<'_> {
@@ -102,18 +134,11 @@ impl Statements for SqliteStatements<'_> {
     }
 
     async fn advance_steps(&mut self, steps: &[&StepCompletion]) -> Result<Vec<Advanced>> {
-        let mut complete = self.conn.prepare_cached(
-            "UPDATE specline_jobs SET state = 'completed', finalized_at = ?3
-             WHERE id = ?1 AND attempt = ?2 AND state = 'running'",
-        )?;
-        let mut checkpoint = self
-            .conn
-            .prepare_cached(include_str!("sql/put_checkpoint.sql"))?;
         let mut advance = self.conn.prepare_cached(
-            "UPDATE specline_runs SET current_step = ?2 + 1,
+            "UPDATE specline_runs SET current_step = max(current_step, ?2 + 1),
                state = CASE WHEN ?3 THEN 'done' ELSE state END,
                finished_at = CASE WHEN ?3 THEN ?4 ELSE finished_at END, updated_at = ?4
-             WHERE id = ?1 AND state = 'running' AND current_step = ?2",
+             WHERE id = ?1 AND state = 'running'",
         )?;
         let mut result = self.conn.prepare_cached(
             "INSERT INTO specline_results (run_id, result, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)
@@ -122,22 +147,20 @@ impl Statements for SqliteStatements<'_> {
         )?;
         let mut out = Vec::with_capacity(steps.len());
         for s in steps {
-            if complete.execute(params![s.job_id, s.attempt, self.now])? == 0 {
+            let Some(fresh) = self.complete_with_checkpoint(s)? else {
                 out.push(Advanced {
                     job_completed: false,
                     run_advanced: false,
                 });
                 continue;
-            }
-            let output = s.output.to_string();
-            checkpoint.execute(params![s.run_id, s.step, "", output, self.now])?;
+            };
             let finish = matches!(s.then, Then::Finish { .. });
-            let advanced =
-                advance.execute(params![s.run_id, s.step_index as i64, finish, self.now])? > 0;
+            let advanced = fresh
+                && advance.execute(params![s.run_id, s.step_index as i64, finish, self.now])? > 0;
             if let (true, Then::Finish { result_ttl }) = (advanced, &s.then) {
                 result.execute(params![
                     s.run_id,
-                    output,
+                    s.output.to_string(),
                     self.now,
                     plus(self.now, *result_ttl)
                 ])?;
@@ -148,6 +171,80 @@ impl Statements for SqliteStatements<'_> {
             });
         }
         Ok(out)
+    }
+
+    async fn complete_items(&mut self, items: &[&StepCompletion]) -> Result<Vec<ItemCounted>> {
+        let mut count = self.conn.prepare_cached(
+            "UPDATE specline_run_maps SET done = done + 1
+             WHERE run_id = ?1 AND step = ?2
+               AND EXISTS (SELECT 1 FROM specline_runs r WHERE r.id = ?1 AND r.state = 'running')
+             RETURNING done, items",
+        )?;
+        let mut out = Vec::with_capacity(items.len());
+        for s in items {
+            let Some(fresh) = self.complete_with_checkpoint(s)? else {
+                out.push(ItemCounted {
+                    job_completed: false,
+                    counted: None,
+                });
+                continue;
+            };
+            let counted = if fresh {
+                count
+                    .query_row(params![s.run_id, s.step_index as i64], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?
+            } else {
+                None
+            };
+            out.push(ItemCounted {
+                job_completed: true,
+                counted,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn start_map(
+        &mut self,
+        run_id: i64,
+        index: usize,
+        items: usize,
+        done: usize,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO specline_run_maps (run_id, step, items, done) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (run_id, step) DO UPDATE SET items = excluded.items, done = excluded.done",
+            params![run_id, index as i64, items as i64, done as i64],
+        )?;
+        Ok(())
+    }
+
+    async fn step_output(&mut self, run_id: i64, step: &str) -> Result<Option<serde_json::Value>> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM specline_checkpoints WHERE run_id = ?1 AND step = ?2 AND key = ''",
+                params![run_id, step],
+                |r| r.get(0),
+            )
+            .optional()?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| Error::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    async fn done_items(&mut self, run_id: i64, step: &str) -> Result<Vec<usize>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key FROM specline_checkpoints WHERE run_id = ?1 AND step = ?2 AND key LIKE 'item:%'",
+        )?;
+        let keys = stmt
+            .query_map(params![run_id, step], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| crate::run::parse_item_key(k))
+            .collect())
     }
 
     async fn insert_step_jobs(&mut self, jobs: &[StepJob]) -> Result<Vec<i64>> {

@@ -1,4 +1,5 @@
--- Insert step jobs (available now) and wake their queues when the transaction commits.
+-- Insert step jobs (available now) and wake their queues when the transaction commits. Each
+-- new job comes back with its run, step and item, which tell the caller's entries apart.
 WITH ins AS (
   INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, run_id,
                              partition_key, metadata)
@@ -6,8 +7,9 @@ WITH ins AS (
   FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::int[], $6::bigint[],
               $8::text[], $9::text[])
     AS t(kind, queue, args, priority, max_attempts, run, pkey, meta)
-  RETURNING id, run_id, queue
+  RETURNING id, run_id, queue, args
 ), woke AS (
   SELECT pg_notify($7, 'i:' || q) FROM (SELECT DISTINCT queue AS q FROM ins) x
 )
-SELECT id, run_id, (SELECT count(*) FROM woke) FROM ins
+SELECT id, run_id, (args ->> 'step')::bigint, (args ->> 'item')::bigint,
+       (SELECT count(*) FROM woke) FROM ins
