@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 
 use super::rows::fetched_from_row;
 use super::PgStore;
@@ -28,6 +29,45 @@ fn bucket(tokens: Option<f64>, at: Option<DateTime<Utc>>) -> Option<Bucket> {
         tokens: tokens?,
         refilled_at: at?,
     })
+}
+
+impl<C: GenericClient> PgLimits<'_, C> {
+    /// The partitions `walk` lists (with `$3` bound to `from`), read by partition_state.sql.
+    async fn partitions(
+        &self,
+        walk: &str,
+        scan: &PartitionScan<'_>,
+        from: &(dyn ToSql + Sync),
+    ) -> Result<Vec<ReadyPartition>> {
+        let sql = format!("{walk}{}", include_str!("sql/partition_state.sql"));
+        let stmt = self.c.prepare_cached(&sql).await?;
+        let max = scan.max as i64;
+        let rows = self
+            .c
+            .query(
+                &stmt,
+                &[
+                    &scan.queue,
+                    &scan.kind,
+                    from,
+                    &max,
+                    &scan.now,
+                    &scan.run,
+                    &scan.running_cap,
+                    &scan.buckets,
+                ],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ReadyPartition {
+                key: r.get(0),
+                ready: r.get(1),
+                running: r.get(2),
+                bucket: bucket(r.get(3), r.get(4)),
+            })
+            .collect())
+    }
 }
 
 impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
@@ -69,34 +109,17 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
             Some(a) => (">", a),
             None => (">=", ""),
         };
-        let sql = include_str!("sql/ready_partitions.sql").replace("{FIRST}", op);
-        let stmt = self.c.prepare_cached(&sql).await?;
-        let max = scan.max as i64;
-        let rows = self
-            .c
-            .query(
-                &stmt,
-                &[
-                    &scan.queue,
-                    &scan.kind,
-                    &after,
-                    &max,
-                    &scan.now,
-                    &scan.run,
-                    &scan.running_cap,
-                    &scan.buckets,
-                ],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| ReadyPartition {
-                key: r.get(0),
-                ready: r.get(1),
-                running: r.get(2),
-                bucket: bucket(r.get(3), r.get(4)),
-            })
-            .collect())
+        let walk = include_str!("sql/ready_partitions.sql").replace("{FIRST}", op);
+        self.partitions(&walk, scan, &after).await
+    }
+
+    async fn hinted_partitions(
+        &mut self,
+        scan: &PartitionScan<'_>,
+        keys: &[String],
+    ) -> Result<Vec<ReadyPartition>> {
+        let walk = include_str!("sql/hinted_partitions.sql");
+        self.partitions(walk, scan, &keys).await
     }
 
     async fn claim_partitions(

@@ -49,6 +49,40 @@ pub(super) fn fetched(r: &rusqlite::Row<'_>, queue: &str) -> rusqlite::Result<Fe
     })
 }
 
+impl SqliteLimits<'_> {
+    /// The partitions `walk` lists (with `?3` bound to `from`), read by partition_state.sql.
+    fn partitions(
+        &self,
+        walk: &str,
+        scan: &PartitionScan<'_>,
+        from: &str,
+    ) -> Result<Vec<ReadyPartition>> {
+        let sql = format!("{walk}{}", include_str!("sql/partition_state.sql"));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![
+                scan.queue,
+                scan.kind,
+                from,
+                scan.max as i64,
+                micros(scan.now),
+                scan.run,
+                scan.running_cap,
+                scan.buckets,
+            ],
+            |r| {
+                Ok(ReadyPartition {
+                    key: r.get(0)?,
+                    ready: r.get(1)?,
+                    running: r.get(2)?,
+                    bucket: bucket(r.get(3)?, r.get(4)?),
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
 impl LimitStatements for SqliteLimits<'_> {
     async fn lock_limit(&mut self, kind: &str) -> Result<Option<LimitRow>> {
         let row = self
@@ -95,29 +129,17 @@ impl LimitStatements for SqliteLimits<'_> {
             Some(a) => (">", a),
             None => (">=", ""),
         };
-        let sql = include_str!("sql/ready_partitions.sql").replace("{FIRST}", op);
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![
-                scan.queue,
-                scan.kind,
-                after,
-                scan.max as i64,
-                micros(scan.now),
-                scan.run,
-                scan.running_cap,
-                scan.buckets,
-            ],
-            |r| {
-                Ok(ReadyPartition {
-                    key: r.get(0)?,
-                    ready: r.get(1)?,
-                    running: r.get(2)?,
-                    bucket: bucket(r.get(3)?, r.get(4)?),
-                })
-            },
-        )?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let walk = include_str!("sql/ready_partitions.sql").replace("{FIRST}", op);
+        self.partitions(&walk, scan, after)
+    }
+
+    async fn hinted_partitions(
+        &mut self,
+        scan: &PartitionScan<'_>,
+        keys: &[String],
+    ) -> Result<Vec<ReadyPartition>> {
+        let keys = serde_json::to_string(keys).map_err(|e| Error::Corrupt(e.to_string()))?;
+        self.partitions(include_str!("sql/hinted_partitions.sql"), scan, &keys)
     }
 
     async fn claim_partitions(
