@@ -55,6 +55,9 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         ("limit_overrides_apply_to_the_next_claim", |s| {
             Box::pin(limit_overrides_apply_to_the_next_claim(s))
         }),
+        ("a_rate_gate_gives_each_partition_its_own_tokens", |s| {
+            Box::pin(a_rate_gate_gives_each_partition_its_own_tokens(s))
+        }),
         (
             "limited_claim_serves_a_partition_freed_by_a_completion_within_its_limit",
             |s| Box::pin(limited_claim_serves_a_partition_freed_by_a_completion_within_its_limit(s)),
@@ -240,6 +243,31 @@ async fn limited_claim_serves_partitions_round_robin_within_their_limit(
         status.len() == 1 && status[0].queues == vec![QUEUE.to_string()],
         "the declared queues are not kept: {status:?}"
     );
+    Ok(())
+}
+
+/// A rate gate of 2 per hour (a bucket of one token): a partition takes its token, the next
+/// take is refused with the time the token returns, and another partition has its own.
+async fn a_rate_gate_gives_each_partition_its_own_tokens(store: Arc<dyn Store>) -> CheckResult {
+    let rate = Rate {
+        count: 2,
+        per: Duration::from_secs(3600),
+    };
+    let before = Utc::now();
+    let first = ok("take", store.take_rate_token("calls", "k1", &rate).await)?;
+    ensure!(first.is_none(), "a new bucket refused its token: {first:?}");
+    let second = ok("take", store.take_rate_token("calls", "k1", &rate).await)?;
+    let at = second.ok_or("an empty bucket gave a second token")?;
+    let wait = at - before;
+    ensure!(
+        wait > chrono::Duration::minutes(29) && wait < chrono::Duration::minutes(31),
+        "the next token returns in {wait} (half an hour expected)"
+    );
+    let other = ok("take", store.take_rate_token("calls", "k2", &rate).await)?;
+    ensure!(other.is_none(), "partition k2 shares k1's bucket");
+    // A limited kind of the same name keeps its own buckets.
+    let kind = ok("take", store.take_rate_token(KIND, "k1", &rate).await)?;
+    ensure!(kind.is_none(), "gate {KIND} shares gate calls' bucket");
     Ok(())
 }
 

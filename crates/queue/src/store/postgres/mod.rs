@@ -361,6 +361,15 @@ impl Store for PgStore {
         PgStore::set_limit_overrides(self, kind, overrides).await
     }
 
+    async fn take_rate_token(
+        &self,
+        name: &str,
+        key: &str,
+        rate: &crate::limits::Rate,
+    ) -> Result<Option<DateTime<Utc>>> {
+        PgStore::take_rate_token(self, name, key, rate).await
+    }
+
     fn throttled_until(&self, queue: &str) -> Option<DateTime<Utc>> {
         self.inner.limits.retry_at(queue)
     }

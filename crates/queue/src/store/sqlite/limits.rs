@@ -2,6 +2,7 @@
 //! the claim's write transaction (`BEGIN IMMEDIATE`: one writer at a time, so the kind's row
 //! needs no lock of its own), the kinds' declarations, and the operator's reads and overrides.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::time::{from_micros, micros};
@@ -11,7 +12,8 @@ use crate::job::FetchedJob;
 use crate::limited_claim::{
     LimitRow, LimitStatements, PartitionClaim, PartitionScan, ReadyPartition,
 };
-use crate::limits::{Bucket, Declared, LimitStatus, LimitValues, PartitionCounts};
+use crate::limits::gate::{take_token, GateStatements};
+use crate::limits::{Bucket, Declared, LimitStatus, LimitValues, PartitionCounts, Rate};
 
 /// The limited claim's statements on the claim's transaction, at one `now` (microseconds).
 pub(super) struct SqliteLimits<'a> {
@@ -225,7 +227,51 @@ impl LimitStatements for SqliteLimits<'_> {
     }
 }
 
+impl GateStatements for SqliteLimits<'_> {
+    async fn lock_gate(&mut self, name: &str, key: &str) -> Result<(Option<Bucket>, DateTime<Utc>)> {
+        // The write transaction is the lock.
+        let prev = self
+            .conn
+            .prepare_cached(
+                "SELECT tokens, refilled_at FROM specline_limit_partitions
+                 WHERE kind = ?1 AND partition_key = ?2",
+            )?
+            .query_row(params![name, key], |r| {
+                Ok(bucket(r.get(0)?, r.get(1)?))
+            })
+            .optional()?
+            .flatten();
+        Ok((prev, from_micros(self.now)))
+    }
+
+    async fn save_gate(&mut self, name: &str, key: &str, b: &Bucket) -> Result<()> {
+        self.save_partition_buckets(name, &[(key.to_string(), *b)])
+            .await
+    }
+}
+
 impl SqliteStore {
+    /// Take a token of a rate gate ([`crate::limits::gate`]) in its own write transaction.
+    pub(super) async fn take_rate_token(
+        &self,
+        name: &str,
+        key: &str,
+        rate: &Rate,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let (name, key, rate) = (name.to_string(), key.to_string(), *rate);
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut st = SqliteLimits {
+                conn: &tx,
+                now: super::time::now_us(),
+            };
+            let wait = futures::executor::block_on(take_token(&mut st, &name, &key, &rate))?;
+            tx.commit()?;
+            Ok(wait)
+        })
+        .await
+    }
+
     /// Write the limits the code declares (one row per kind; the operator's overrides stay).
     pub(super) async fn declare_limits(&self, declared: &[Declared]) -> Result<()> {
         let rows: Vec<(String, String, String)> = declared
