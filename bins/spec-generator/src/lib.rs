@@ -13,6 +13,7 @@
 //! language and generator already produced a document, every step passes it through
 //! instead of calling the model again.
 
+pub mod call_gate;
 pub mod cache;
 pub mod cost;
 
@@ -42,8 +43,12 @@ use tokio::sync::watch;
 /// Queues this binary consumes.
 pub const QUEUES: &[&str] = &[specline_app::SPEC_QUEUE];
 
-/// The generator the `[provider]` section asks for (`none` = offline).
-pub fn generator_from_settings(p: &ProviderSettings) -> Result<Generator, SpecError> {
+/// The generator the `[provider]` section asks for (`none` = offline), its calls limited per
+/// provider key across every process on `jobs` when `requests_per_minute` is set.
+pub fn generator_from_settings(
+    p: &ProviderSettings,
+    jobs: Option<Arc<dyn Store>>,
+) -> Result<Generator, SpecError> {
     let provider = match p.kind {
         ProviderKind::None => return Ok(Generator::offline()),
         ProviderKind::Gemini => ModelProvider::Gemini,
@@ -55,6 +60,10 @@ pub fn generator_from_settings(p: &ProviderSettings) -> Result<Generator, SpecEr
     config.timeout = p.timeout();
     config.max_attempts = p.max_retries.saturating_add(1);
     config.requests_per_minute = p.requests_per_minute.unwrap_or(0);
+    if let (Some(jobs), Some(key), Some(rpm)) = (jobs, &config.api_key, p.requests_per_minute) {
+        let gate = call_gate::ModelCallGate::new(jobs, provider.name(), key, rpm);
+        config.gate = Some(Arc::new(gate));
+    }
     config.build()
 }
 
@@ -84,7 +93,7 @@ impl SpecGenerator {
         let mut s = Self::new(
             dbs.app.clone(),
             dbs.jobs.clone(),
-            generator_from_settings(provider)?,
+            generator_from_settings(provider, Some(dbs.jobs.clone()))?,
         );
         s.max_changed_percent = section.max_changed_percent;
         s.owner_calls_per_day = section.owner_calls_per_day;
