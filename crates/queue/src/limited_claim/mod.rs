@@ -143,10 +143,14 @@ const SCAN_BATCH: usize = 256;
 /// still at their limit are walked past, and a claim stops after this many of them (the next
 /// one goes on from its cursor).
 const SLACK: usize = 64;
-/// The fewest partitions a claim with hints walks from the cursor; it walks one per two
-/// hints beyond that, so the walk costs at most about as much as the hinted probes, and the
-/// claim's cost follows the jobs it claims rather than the number of partitions.
+/// The fewest partitions a claim with hints walks from the cursor; it walks one per
+/// `HINTS_PER_WALKED` hints beyond that, so the walk costs a fraction of the hinted probes
+/// and the claim's cost follows the jobs it claims rather than the number of partitions.
+/// The walk finds what hints cannot: partitions freed by other processes or by rescues, and
+/// new jobs in idle partitions; a partition is reached within (partitions / `MIN_WALK`)
+/// claims.
 const MIN_WALK: usize = 8;
+const HINTS_PER_WALKED: usize = 8;
 
 /// What a partition met by the claim may start now: `None` when it has no due job; its rate
 /// bucket (refilled) is kept in `buckets` and a limit that held it back is noted in `out`.
@@ -227,11 +231,11 @@ pub async fn claim_kind<S: LimitStatements>(
 
     // Walk the partitions with due jobs from the cursor, wrapping once, until their free
     // slots cover the budget, visiting at most one partition per start it may make plus
-    // `SLACK` (with hints: `MIN_WALK` plus one per two hints).
+    // `SLACK` (with hints: `MIN_WALK` plus one per `HINTS_PER_WALKED` hints).
     let max_visits = if hints.is_empty() {
         (budget as usize).saturating_add(SLACK)
     } else {
-        (MIN_WALK + hints.len() / 2).min((budget as usize).saturating_add(SLACK))
+        (MIN_WALK + hints.len() / HINTS_PER_WALKED).min((budget as usize).saturating_add(SLACK))
     };
     let running_cap = v.per_partition.map(i64::from).unwrap_or(0);
     let mut visits: Vec<Visit> = Vec::new();
