@@ -222,6 +222,7 @@ pub async fn claim_kind<S: LimitStatements>(
     }
     if budget == 0 {
         out.throttled = true;
+        crate::metrics::claim_throttled(queue, kind);
         let b = global.as_ref().map(|g| &g.1);
         st.save_limit(kind, row.cursor.as_deref(), b, true).await?;
         // The hints are still good for the next claim.
@@ -355,6 +356,9 @@ pub async fn claim_kind<S: LimitStatements>(
     }
     // The global concurrency or rate left due jobs waiting.
     out.throttled |= budget < want as u64 && covered >= budget;
+    if out.throttled {
+        crate::metrics::claim_throttled(queue, kind);
+    }
     st.save_limit(
         kind,
         cursor.as_deref(),
