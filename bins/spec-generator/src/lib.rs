@@ -13,8 +13,8 @@
 //! language and generator already produced a document, every step passes it through
 //! instead of calling the model again.
 
-pub mod call_gate;
 pub mod cache;
+pub mod call_gate;
 pub mod cost;
 
 use std::sync::Arc;

@@ -60,7 +60,9 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         }),
         (
             "limited_claim_serves_a_partition_freed_by_a_completion_within_its_limit",
-            |s| Box::pin(limited_claim_serves_a_partition_freed_by_a_completion_within_its_limit(s)),
+            |s| {
+                Box::pin(limited_claim_serves_a_partition_freed_by_a_completion_within_its_limit(s))
+            },
         ),
     ]
 }
@@ -289,7 +291,11 @@ async fn limited_claim_serves_a_partition_freed_by_a_completion_within_its_limit
     let twice: Vec<&str> = keys.iter().chain(&keys).map(String::as_str).collect();
     insert(&store, &twice).await?;
     let first = fetch(&store, 40).await?;
-    ensure!(first.len() == 20, "claimed {} of 20 partitions", first.len());
+    ensure!(
+        first.len() == 20,
+        "claimed {} of 20 partitions",
+        first.len()
+    );
     // Partition p10's job ends through the store's completion (as a worker's does). Ids
     // follow insertion order: p00..p19, then p00..p19 again.
     let base = first.iter().map(|j| j.id).min().ok_or("nothing claimed")?;
@@ -304,7 +310,11 @@ async fn limited_claim_serves_a_partition_freed_by_a_completion_within_its_limit
     };
     ok("complete", store.complete(&[done]).await)?;
     let next = fetch(&store, 5).await?;
-    ensure!(next.len() == 1, "claimed {} with one partition freed", next.len());
+    ensure!(
+        next.len() == 1,
+        "claimed {} with one partition freed",
+        next.len()
+    );
     ensure!(
         next[0].id == freed.id + 20,
         "claimed job {} instead of p10's second job {}",
@@ -315,7 +325,11 @@ async fn limited_claim_serves_a_partition_freed_by_a_completion_within_its_limit
         fetch(&store, 5).await?.is_empty(),
         "a partition ran two jobs"
     );
-    ensure!(running(&store).await? == 20, "running {}", running(&store).await?);
+    ensure!(
+        running(&store).await? == 20,
+        "running {}",
+        running(&store).await?
+    );
     Ok(())
 }
 

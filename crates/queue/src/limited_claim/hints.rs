@@ -99,7 +99,10 @@ mod tests {
         h.completed([3, 1, 2, 99]);
         let kinds = ["k".to_string()];
         let got = h.take(&kinds);
-        assert_eq!(got.get("k"), Some(&vec!["c".into(), "b".into(), "a".into()]));
+        assert_eq!(
+            got.get("k"),
+            Some(&vec!["c".into(), "b".into(), "a".into()])
+        );
         assert!(h.take(&kinds).is_empty(), "a hint is used once");
         h.completed([4]);
         let other = h.take(&["other".to_string()]);

@@ -327,14 +327,22 @@ pub async fn claim_kind<S: LimitStatements>(
     };
     // Hinted partitions with a free slot the budget did not reach stay hints.
     for visit in &visits[walk_visits..] {
-        let n = given.iter().find(|(k, _)| *k == visit.key).map_or(0, |g| g.1);
+        let n = given
+            .iter()
+            .find(|(k, _)| *k == visit.key)
+            .map_or(0, |g| g.1);
         if n < visit.free {
-            out.hints.unserved.push((kind.to_string(), visit.key.clone()));
+            out.hints
+                .unserved
+                .push((kind.to_string(), visit.key.clone()));
         }
     }
     // The cursor moves past the walk when the budget covered it, else to the last partition
     // of the walk served.
-    let walk_keys: HashSet<&str> = visits[..walk_visits].iter().map(|v| v.key.as_str()).collect();
+    let walk_keys: HashSet<&str> = visits[..walk_visits]
+        .iter()
+        .map(|v| v.key.as_str())
+        .collect();
     let cursor = walk_end
         .or_else(|| {
             picks

@@ -70,8 +70,8 @@ impl Bucket {
     /// When the bucket will hold one whole token.
     pub fn token_at(&self, rate: &Rate) -> DateTime<Utc> {
         let missing = (1.0 - self.tokens).max(0.0);
-        let wait = std::time::Duration::try_from_secs_f64(missing / per_second(rate))
-            .unwrap_or_default();
+        let wait =
+            std::time::Duration::try_from_secs_f64(missing / per_second(rate)).unwrap_or_default();
         crate::clock::after(self.refilled_at, wait)
     }
 

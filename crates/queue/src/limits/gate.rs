@@ -18,7 +18,8 @@ use crate::error::Result;
 pub trait GateStatements {
     /// The partition's bucket, locked until the transaction ends (created when missing), and
     /// the database's clock read after the lock was granted.
-    async fn lock_gate(&mut self, name: &str, key: &str) -> Result<(Option<Bucket>, DateTime<Utc>)>;
+    async fn lock_gate(&mut self, name: &str, key: &str)
+        -> Result<(Option<Bucket>, DateTime<Utc>)>;
     /// Write the partition's bucket.
     async fn save_gate(&mut self, name: &str, key: &str, bucket: &Bucket) -> Result<()>;
 }

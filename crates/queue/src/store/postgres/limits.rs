@@ -202,7 +202,11 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
 }
 
 impl<C: GenericClient> GateStatements for PgLimits<'_, C> {
-    async fn lock_gate(&mut self, name: &str, key: &str) -> Result<(Option<Bucket>, DateTime<Utc>)> {
+    async fn lock_gate(
+        &mut self,
+        name: &str,
+        key: &str,
+    ) -> Result<(Option<Bucket>, DateTime<Utc>)> {
         // The upsert locks the row whether it inserts or not; `xmax = 0`: it was inserted.
         let stmt = self
             .c

@@ -228,7 +228,11 @@ impl LimitStatements for SqliteLimits<'_> {
 }
 
 impl GateStatements for SqliteLimits<'_> {
-    async fn lock_gate(&mut self, name: &str, key: &str) -> Result<(Option<Bucket>, DateTime<Utc>)> {
+    async fn lock_gate(
+        &mut self,
+        name: &str,
+        key: &str,
+    ) -> Result<(Option<Bucket>, DateTime<Utc>)> {
         // The write transaction is the lock.
         let prev = self
             .conn
@@ -236,9 +240,7 @@ impl GateStatements for SqliteLimits<'_> {
                 "SELECT tokens, refilled_at FROM specline_limit_partitions
                  WHERE kind = ?1 AND partition_key = ?2",
             )?
-            .query_row(params![name, key], |r| {
-                Ok(bucket(r.get(0)?, r.get(1)?))
-            })
+            .query_row(params![name, key], |r| Ok(bucket(r.get(0)?, r.get(1)?)))
             .optional()?
             .flatten();
         Ok((prev, from_micros(self.now)))
