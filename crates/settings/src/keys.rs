@@ -585,7 +585,7 @@ key!(
     DefaultValue::Unset,
     NONE,
     None,
-    "Client-side rate limit of model calls; unset means no limit."
+    "Model calls per minute per provider key, across every spec generator on the database (the engine's rate gate) and within each process; unset means no limit."
 );
 
 // scheduler
