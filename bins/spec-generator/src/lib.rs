@@ -14,6 +14,7 @@
 //! instead of calling the model again.
 
 pub mod cache;
+pub mod call_gate;
 pub mod cost;
 pub mod model_rollout;
 
@@ -47,19 +48,27 @@ use model_rollout::Classified;
 /// Queues this binary consumes.
 pub const QUEUES: &[&str] = &[specline_app::SPEC_QUEUE];
 
-/// The generator the `[provider]` section asks for (`none` = offline).
-pub fn generator_from_settings(p: &ProviderSettings) -> Result<Generator, SpecError> {
+/// The generator the `[provider]` section asks for (`none` = offline), its calls limited per
+/// provider key across every process on `jobs` when `requests_per_minute` is set.
+pub fn generator_from_settings(
+    p: &ProviderSettings,
+    jobs: Option<Arc<dyn Store>>,
+) -> Result<Generator, SpecError> {
     model_generator(
         p,
         p.model.as_deref(),
         p.base_url.as_deref(),
         p.api_key.as_ref(),
+        jobs,
     )
 }
 
 /// The candidate model of `provider.candidate_model`, at the same provider kind, if one is
 /// set: the rollout `classify_tests.model` ([`model_rollout`]).
-pub fn candidate_from_settings(p: &ProviderSettings) -> Result<Option<Generator>, SpecError> {
+pub fn candidate_from_settings(
+    p: &ProviderSettings,
+    jobs: Option<Arc<dyn Store>>,
+) -> Result<Option<Generator>, SpecError> {
     let Some(model) = p.candidate_model.as_deref() else {
         return Ok(None);
     };
@@ -70,15 +79,17 @@ pub fn candidate_from_settings(p: &ProviderSettings) -> Result<Option<Generator>
     }
     let base_url = p.candidate_base_url.as_deref().or(p.base_url.as_deref());
     let api_key = p.candidate_api_key.as_ref().or(p.api_key.as_ref());
-    model_generator(p, Some(model), base_url, api_key).map(Some)
+    model_generator(p, Some(model), base_url, api_key, jobs).map(Some)
 }
 
-/// A generator of `p`'s kind and limits for `model` at `base_url` with `api_key`.
+/// A generator of `p`'s kind and limits for `model` at `base_url` with `api_key`, its calls
+/// held to `requests_per_minute` per key across every process on `jobs` (the rate gate).
 fn model_generator(
     p: &ProviderSettings,
     model: Option<&str>,
     base_url: Option<&str>,
     api_key: Option<&specline_settings::Secret>,
+    jobs: Option<Arc<dyn Store>>,
 ) -> Result<Generator, SpecError> {
     let provider = match p.kind {
         ProviderKind::None => return Ok(Generator::offline()),
@@ -91,6 +102,10 @@ fn model_generator(
     config.timeout = p.timeout();
     config.max_attempts = p.max_retries.saturating_add(1);
     config.requests_per_minute = p.requests_per_minute.unwrap_or(0);
+    if let (Some(jobs), Some(key), Some(rpm)) = (jobs, &config.api_key, p.requests_per_minute) {
+        let gate = call_gate::ModelCallGate::new(jobs, provider.name(), key, rpm);
+        config.gate = Some(Arc::new(gate));
+    }
     config.build()
 }
 
@@ -125,12 +140,12 @@ impl SpecGenerator {
         let mut s = Self::new(
             dbs.app.clone(),
             dbs.jobs.clone(),
-            generator_from_settings(provider)?,
+            generator_from_settings(provider, Some(dbs.jobs.clone()))?,
         );
         s.max_changed_percent = section.max_changed_percent;
         s.owner_calls_per_day = section.owner_calls_per_day;
         s.model = model_rollout::rollout(section.job_timeout());
-        s.candidate = candidate_from_settings(provider)?
+        s.candidate = candidate_from_settings(provider, Some(dbs.jobs.clone()))?
             .map(|g| g.with_cache(Arc::new(cache::StoreCache::new(s.app.clone()))));
         Ok(s)
     }

@@ -55,6 +55,15 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         ("limit_overrides_apply_to_the_next_claim", |s| {
             Box::pin(limit_overrides_apply_to_the_next_claim(s))
         }),
+        ("a_rate_gate_gives_each_partition_its_own_tokens", |s| {
+            Box::pin(a_rate_gate_gives_each_partition_its_own_tokens(s))
+        }),
+        (
+            "limited_claim_serves_a_partition_freed_by_a_completion_within_its_limit",
+            |s| {
+                Box::pin(limited_claim_serves_a_partition_freed_by_a_completion_within_its_limit(s))
+            },
+        ),
     ]
 }
 
@@ -235,6 +244,91 @@ async fn limited_claim_serves_partitions_round_robin_within_their_limit(
     ensure!(
         status.len() == 1 && status[0].queues == vec![QUEUE.to_string()],
         "the declared queues are not kept: {status:?}"
+    );
+    Ok(())
+}
+
+/// A rate gate of 2 per hour (a bucket of one token): a partition takes its token, the next
+/// take is refused with the time the token returns, and another partition has its own.
+async fn a_rate_gate_gives_each_partition_its_own_tokens(store: Arc<dyn Store>) -> CheckResult {
+    let rate = Rate {
+        count: 2,
+        per: Duration::from_secs(3600),
+    };
+    let before = Utc::now();
+    let first = ok("take", store.take_rate_token("calls", "k1", &rate).await)?;
+    ensure!(first.is_none(), "a new bucket refused its token: {first:?}");
+    let second = ok("take", store.take_rate_token("calls", "k1", &rate).await)?;
+    let at = second.ok_or("an empty bucket gave a second token")?;
+    let wait = at - before;
+    ensure!(
+        wait > chrono::Duration::minutes(29) && wait < chrono::Duration::minutes(31),
+        "the next token returns in {wait} (half an hour expected)"
+    );
+    let other = ok("take", store.take_rate_token("calls", "k2", &rate).await)?;
+    ensure!(other.is_none(), "partition k2 shares k1's bucket");
+    // A limited kind of the same name keeps its own buckets.
+    let kind = ok("take", store.take_rate_token(KIND, "k1", &rate).await)?;
+    ensure!(kind.is_none(), "gate {KIND} shares gate calls' bucket");
+    Ok(())
+}
+
+/// A completion's partition is probed by key by the next claim (after a walk of a few
+/// partitions from the cursor, here all still full), and the probe counts its running jobs:
+/// the freed partition starts exactly one more job, the others none.
+async fn limited_claim_serves_a_partition_freed_by_a_completion_within_its_limit(
+    store: Arc<dyn Store>,
+) -> CheckResult {
+    declare(
+        &store,
+        LimitValues {
+            per_partition: Some(1),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let keys: Vec<String> = (0..20).map(|i| format!("p{i:02}")).collect();
+    let twice: Vec<&str> = keys.iter().chain(&keys).map(String::as_str).collect();
+    insert(&store, &twice).await?;
+    let first = fetch(&store, 40).await?;
+    ensure!(
+        first.len() == 20,
+        "claimed {} of 20 partitions",
+        first.len()
+    );
+    // Partition p10's job ends through the store's completion (as a worker's does). Ids
+    // follow insertion order: p00..p19, then p00..p19 again.
+    let base = first.iter().map(|j| j.id).min().ok_or("nothing claimed")?;
+    let freed = first
+        .iter()
+        .find(|j| j.id == base + 10)
+        .ok_or("no job of p10")?;
+    let done = Completion {
+        id: freed.id,
+        attempt: freed.attempt,
+        outcome: Outcome::Completed,
+    };
+    ok("complete", store.complete(&[done]).await)?;
+    let next = fetch(&store, 5).await?;
+    ensure!(
+        next.len() == 1,
+        "claimed {} with one partition freed",
+        next.len()
+    );
+    ensure!(
+        next[0].id == freed.id + 20,
+        "claimed job {} instead of p10's second job {}",
+        next[0].id,
+        freed.id + 20
+    );
+    ensure!(
+        fetch(&store, 5).await?.is_empty(),
+        "a partition ran two jobs"
+    );
+    ensure!(
+        running(&store).await? == 20,
+        "running {}",
+        running(&store).await?
     );
     Ok(())
 }

@@ -13,6 +13,7 @@
 //! | `specline_completion_batch_seconds` | histogram | — |
 //! | `specline_jobs_rescued_total` | counter | — |
 //! | `specline_jobs_pruned_total` | counter | — |
+//! | `specline_claims_throttled_total` | counter | `queue`, `kind` (claims of a limited kind a limit held back) |
 //! | `specline_queue_jobs` and the other queue gauges | gauge | see [`crate::gauges`] |
 //! | `specline_rollout_*` | counters, histogram, gauge | see [`crate::rollout`]'s metrics |
 
@@ -29,6 +30,7 @@ pub const COMPLETION_BATCH_SIZE: &str = "specline_completion_batch_size";
 pub const COMPLETION_BATCH_SECONDS: &str = "specline_completion_batch_seconds";
 pub const JOBS_RESCUED_TOTAL: &str = "specline_jobs_rescued_total";
 pub const JOBS_PRUNED_TOTAL: &str = "specline_jobs_pruned_total";
+pub const CLAIMS_THROTTLED_TOTAL: &str = "specline_claims_throttled_total";
 /// The rollouts' metrics (recorded by [`crate::rollout`]).
 pub const ROLLOUT_SERVED_TOTAL: &str = "specline_rollout_served_total";
 pub const ROLLOUT_SHADOW_TOTAL: &str = "specline_rollout_shadow_total";
@@ -45,6 +47,7 @@ pub const ALL: &[(&str, &str)] = &[
     (COMPLETION_BATCH_SECONDS, "histogram"),
     (JOBS_RESCUED_TOTAL, "counter"),
     (JOBS_PRUNED_TOTAL, "counter"),
+    (CLAIMS_THROTTLED_TOTAL, "counter"),
     (crate::gauges::QUEUE_JOBS, "gauge"),
     (crate::gauges::QUEUE_OLDEST_AVAILABLE_AGE, "gauge"),
     (crate::gauges::QUEUE_GAUGES_MEASURED, "gauge"),
@@ -132,6 +135,13 @@ pub(crate) fn completion_batch(size: usize, took: Duration) {
 
 pub(crate) fn rescued(n: u64) {
     metrics::counter!(JOBS_RESCUED_TOTAL).increment(n);
+}
+
+/// A claim of a limited kind that a limit (concurrency or rate, global or per partition)
+/// held due jobs back from.
+pub(crate) fn claim_throttled(queue: &str, kind: &str) {
+    metrics::counter!(CLAIMS_THROTTLED_TOTAL, "queue" => queue.to_string(), "kind" => kind.to_string())
+        .increment(1);
 }
 
 pub(crate) fn pruned(n: u64) {

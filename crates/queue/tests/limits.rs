@@ -1,6 +1,6 @@
 //! Limits with real worker processes: a global concurrency limit held by three processes
 //! (also when one is SIGKILLed mid-way), a light owner served while a heavy one has a
-//! thousand jobs queued, and a rate limit shared by three processes. On both backends.
+//! thousand jobs queued, a rate limit shared by three processes, and a rate gate shared by two. On both backends.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -190,32 +190,35 @@ impl Marks {
     }
 }
 
+/// A child's store (as the parent's environment says) and its marks.
+async fn child_store() -> (Arc<dyn Store>, Marks) {
+    match std::env::var("LIMITS_BACKEND").unwrap().as_str() {
+        "postgres" => {
+            let s = PgStore::connect(
+                PgConfig::new(std::env::var("LIMITS_URL").unwrap())
+                    .schema(std::env::var("LIMITS_SCHEMA").unwrap())
+                    .pool_size(6),
+            )
+            .await
+            .unwrap();
+            (Arc::new(s.clone()), Marks::Pg(s))
+        }
+        _ => {
+            let s = SqliteStore::open(SqliteConfig::new(std::env::var("LIMITS_PATH").unwrap()))
+                .await
+                .unwrap();
+            (Arc::new(s.clone()), Marks::Sqlite(s))
+        }
+    }
+}
+
 /// The worker process. Not a test on its own: the tests start it as a child.
 #[test]
 #[ignore = "run as a child process by the limits tests"]
 fn limits_child_worker() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let (store, marks): (Arc<dyn Store>, Marks) =
-            match std::env::var("LIMITS_BACKEND").unwrap().as_str() {
-                "postgres" => {
-                    let s = PgStore::connect(
-                        PgConfig::new(std::env::var("LIMITS_URL").unwrap())
-                            .schema(std::env::var("LIMITS_SCHEMA").unwrap())
-                            .pool_size(6),
-                    )
-                    .await
-                    .unwrap();
-                    (Arc::new(s.clone()), Marks::Pg(s))
-                }
-                _ => {
-                    let s =
-                        SqliteStore::open(SqliteConfig::new(std::env::var("LIMITS_PATH").unwrap()))
-                            .await
-                            .unwrap();
-                    (Arc::new(s.clone()), Marks::Sqlite(s))
-                }
-            };
+        let (store, marks) = child_store().await;
         let worker = Worker::builder(store)
             .registry(
                 Registry::new()
@@ -252,6 +255,75 @@ fn limits_child_worker() {
     });
 }
 
+/// A process that takes `GATE_TOKENS` tokens of the rate gate `calls` (partition `k`, 50 per
+/// second), marking each; the tests start it as a child.
+#[test]
+#[ignore = "run as a child process by the limits tests"]
+fn limits_child_gate() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (store, marks) = child_store().await;
+        let me: i32 = std::env::var("LIMITS_CHILD").unwrap().parse().unwrap();
+        println!("worker-id gate-{me}");
+        for i in 0..GATE_TOKENS {
+            specline_queue::limits::gate::acquire(&*store, "calls", "k", &GATE_RATE)
+                .await
+                .unwrap();
+            marks.start(i, me).await;
+        }
+    });
+}
+
+const GATE_TOKENS: i64 = 150;
+const GATE_RATE: Rate = Rate {
+    count: 50,
+    per: Duration::from_secs(1),
+};
+
+/// Two processes share a rate gate of 50/s: in any 1 s window at most 50 + 5 tokens are taken
+/// (the bucket's capacity is the stated tolerance), and the 300 tokens take about 6 s.
+async fn rate_gate(h: Harness) {
+    let marks = marks_of(&h);
+    marks.create().await;
+    let mut children: Vec<ChildWorker> = (0..2)
+        .map(|i| spawn_child_as(&h, "limits_child_gate", &[("LIMITS_CHILD", &i.to_string())]))
+        .collect();
+    for c in &mut children {
+        let status = c.child.wait().unwrap();
+        assert!(status.success(), "a gate process failed: {status}");
+    }
+    let all = marks.all().await;
+    assert_eq!(all.len(), 2 * GATE_TOKENS as usize, "tokens taken");
+    for p in 0..2 {
+        assert_eq!(
+            all.iter().filter(|m| m.1 == p).count(),
+            GATE_TOKENS as usize,
+            "process {p} took all its tokens"
+        );
+    }
+    let mut at: Vec<i64> = all.iter().map(|m| m.2).collect();
+    at.sort();
+    let second = 1_000_000;
+    let busiest = (0..at.len())
+        .map(|i| at[i..].iter().take_while(|&&t| t < at[i] + second).count())
+        .max()
+        .unwrap_or(0);
+    assert!(busiest <= 55, "{busiest} tokens in one second at 50/s");
+    // 300 tokens at 50/s after a full bucket of 5: at least (300 - 55) / 50 s.
+    let span = (at[at.len() - 1] - at[0]) as f64 / second as f64;
+    assert!(span >= 4.9, "300 tokens in {span:.2} s at 50/s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_rate_gate_holds_across_two_processes() {
+    rate_gate(Harness::pg().await).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_rate_gate_holds_across_two_processes() {
+    rate_gate(Harness::sqlite().await).await
+}
+
 /// A child worker process and its worker id; killed when dropped.
 struct ChildWorker {
     child: Child,
@@ -266,11 +338,17 @@ impl Drop for ChildWorker {
 }
 
 fn spawn_child(h: &Harness) -> ChildWorker {
+    spawn_child_as(h, "limits_child_worker", &[])
+}
+
+/// Start the child test `name` with `env` on the harness's database.
+fn spawn_child_as(h: &Harness, name: &str, env: &[(&str, &str)]) -> ChildWorker {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.envs(env.iter().copied());
     cmd.args([
         "--ignored",
         "--exact",
-        "limits_child_worker",
+        name,
         "--nocapture",
         "--test-threads",
         "1",

@@ -599,7 +599,7 @@ key!(
     DefaultValue::Unset,
     NONE,
     None,
-    "Client-side rate limit of model calls; unset means no limit."
+    "Model calls per minute per provider key, across every spec generator on the database (the engine's rate gate) and within each process; unset means no limit."
 );
 
 key!(PROVIDER_CANDIDATE_MODEL, Provider, "candidate_model", KeyType::String, DefaultValue::Unset, NONE, None,

@@ -17,7 +17,7 @@ use crate::phases::{self, GenerateOptions, Generator};
 use crate::provider::gemini::{Gemini, GeminiConfig};
 use crate::provider::openai::{JsonMode, OpenAi, OpenAiConfig};
 use crate::provider::{ApiKey, Provider};
-use crate::reliability::{ClientConfig, ModelClient, RetryPolicy};
+use crate::reliability::{CallGate, ClientConfig, ModelClient, RetryPolicy};
 use crate::SpecError;
 use crate::SpecInput;
 
@@ -154,6 +154,8 @@ pub struct ModelConfig {
     pub json_schema: bool,
     /// gemini: thinking token budget.
     pub thinking_budget: Option<i32>,
+    /// A limit on model calls shared beyond this process, under `requests_per_minute`.
+    pub gate: Option<Arc<dyn CallGate>>,
 }
 
 impl ModelConfig {
@@ -168,6 +170,7 @@ impl ModelConfig {
             requests_per_minute: 0,
             json_schema: false,
             thinking_budget: None,
+            gate: None,
         }
     }
 
@@ -208,10 +211,11 @@ impl ModelConfig {
             },
             ..ClientConfig::default()
         };
-        Ok(Generator::with_model(
-            ModelClient::new(provider, config),
-            Arc::new(MemoryCache::new()),
-        ))
+        let mut client = ModelClient::new(provider, config);
+        if let Some(gate) = &self.gate {
+            client = client.with_gate(gate.clone());
+        }
+        Ok(Generator::with_model(client, Arc::new(MemoryCache::new())))
     }
 }
 

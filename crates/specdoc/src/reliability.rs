@@ -272,6 +272,15 @@ impl RateLimiter {
     }
 }
 
+/// A limit on model calls that holds beyond this process (the spec generators install the
+/// engine's rate gate per provider key): every attempt passes it, after the client's own
+/// [`RateLimiter`], before its HTTP call.
+pub trait CallGate: Send + Sync + std::fmt::Debug {
+    /// Waits until this call may go; an error fails the attempt as a retryable `TRANSPORT`
+    /// (the call was not made; the gate's store may come back).
+    fn acquire(&self) -> futures::future::BoxFuture<'_, Result<(), String>>;
+}
+
 /// Settings of a [`ModelClient`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientConfig {
@@ -302,6 +311,7 @@ pub struct ModelClient {
     config: ClientConfig,
     breaker: Arc<CircuitBreaker>,
     limiter: Arc<RateLimiter>,
+    gate: Option<Arc<dyn CallGate>>,
 }
 
 impl std::fmt::Debug for ModelClient {
@@ -326,9 +336,16 @@ impl ModelClient {
         Self {
             breaker: Arc::new(CircuitBreaker::new(config.breaker.clone())),
             limiter: Arc::new(RateLimiter::per_minute(config.requests_per_minute)),
+            gate: None,
             provider,
             config,
         }
+    }
+
+    /// The client with a limit shared beyond this process, under its own rate limit.
+    pub fn with_gate(mut self, gate: Arc<dyn CallGate>) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     pub fn kind(&self) -> &'static str {
@@ -392,6 +409,14 @@ impl ModelClient {
         usage: &mut TokenUsage,
     ) -> Result<T, ProviderError> {
         self.limiter.acquire().await;
+        if let Some(gate) = &self.gate {
+            gate.acquire().await.map_err(|e| {
+                ProviderError::new(
+                    ProviderErrorCode::Transport,
+                    format!("the shared model-call limit cannot be read: {e}"),
+                )
+            })?;
+        }
         usage.calls += 1;
         let started = Instant::now();
         let answer =

@@ -2,7 +2,8 @@
 //! queue (only those take the limited claim path), and when a queue whose claim a limit held
 //! back is worth claiming again: when a rate's tokens return, or, for a concurrency limit,
 //! after a short backoff that doubles while the limit keeps holding (a slot frees when a
-//! job finishes on any worker, which no wake-up announces).
+//! job finishes on any worker, which no wake-up announces); and which partitions this
+//! process's completions freed ([`Hints`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::hints::{ClaimHints, Hints};
 use crate::limits::Declared;
 
 #[derive(Debug, Default)]
@@ -18,6 +20,7 @@ pub(crate) struct Local {
     /// By queue: when to claim again, and how many claims in a row a limit held back with
     /// nothing claimed.
     retry_at: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
+    hints: Mutex<Hints>,
 }
 
 /// The first look-again delay after a claim a limit held back.
@@ -62,15 +65,36 @@ impl Local {
             .unwrap_or_default()
     }
 
+    /// The partitions of `kinds` this process's completions freed since the last claim.
+    pub(crate) fn take_hints(&self, kinds: &[String]) -> HashMap<String, Vec<String>> {
+        self.hints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(kinds)
+    }
+
+    /// Jobs whose completions committed (of any kind: only limited ones are known here).
+    pub(crate) fn completed(&self, ids: impl IntoIterator<Item = i64>) {
+        self.hints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .completed(ids);
+    }
+
     /// Note what a claim of `queue` found: whether a limit held due jobs back, when a rate's
-    /// tokens return, and whether it claimed anything.
+    /// tokens return, whether it claimed anything, and its jobs' partitions.
     pub(crate) fn after_claim(
         &self,
         queue: &str,
         throttled: bool,
         tokens_at: Option<DateTime<Utc>>,
         claimed_any: bool,
+        hints: ClaimHints,
     ) {
+        self.hints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .claimed(hints);
         let mut map = self.retry_at.lock().unwrap_or_else(|e| e.into_inner());
         if !throttled && tokens_at.is_none() {
             map.remove(queue);

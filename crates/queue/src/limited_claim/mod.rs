@@ -3,9 +3,11 @@
 //! Inside the driver's claim transaction: lock the kind's row (claims of one kind queue up
 //! here, so none sees a count another is about to change), count its running jobs up to the
 //! limit, refill its bucket, walk the partitions with due jobs round-robin from the cursor,
-//! hand out starts ([`crate::limits::plan::allocate`]), claim them, and write the cursor and the
+//! probe the partitions this process's completions freed ([`hints`]), hand out starts ([`crate::limits::plan::allocate`]), claim them, and write the cursor and the
 //! buckets back. Nothing is counted on the way out of `running`: the counts are the jobs'
 //! own states, so a completion, retry, cancel or rescue frees its slot by changing state.
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -15,8 +17,10 @@ use crate::limits::bucket::{self, Bucket};
 use crate::limits::plan::{allocate, Visit};
 use crate::limits::LimitValues;
 
+mod hints;
 mod local;
 
+pub use hints::ClaimHints;
 pub(crate) use local::Local;
 
 /// A limited kind's row, locked for the rest of the transaction.
@@ -87,6 +91,14 @@ pub trait LimitStatements {
     /// partition's queued jobs.
     async fn ready_partitions(&mut self, scan: &PartitionScan<'_>) -> Result<Vec<ReadyPartition>>;
 
+    /// The partitions `keys`, in `keys` order, read as
+    /// [`Self::ready_partitions`] reads the ones it walks (`scan.after` is not used).
+    async fn hinted_partitions(
+        &mut self,
+        scan: &PartitionScan<'_>,
+        keys: &[String],
+    ) -> Result<Vec<ReadyPartition>>;
+
     /// Claim up to `n` due jobs of each partition `(key, n)`, in the partition's fetch order
     /// (priority, scheduled_at, id), skipping locked rows, unless the queue is paused; the
     /// start time is `claim.now`.
@@ -121,16 +133,66 @@ pub struct KindClaim {
     pub retry_at: Option<DateTime<Utc>>,
     /// A limit (concurrency or rate, global or per partition) held due jobs back.
     pub throttled: bool,
+    /// The claimed jobs' partitions and the hints left unused, for the next claim.
+    pub hints: ClaimHints,
 }
 
 /// Partitions read per statement of the walk.
 const SCAN_BATCH: usize = 256;
-/// Partitions a claim may visit beyond one per start it may make: partitions still at their
-/// limit are walked past, and a claim stops after this many of them (the next one goes on
-/// from its cursor), so its cost follows what it claims, not the number of partitions.
+/// Partitions a claim without hints may visit beyond one per start it may make: partitions
+/// still at their limit are walked past, and a claim stops after this many of them (the next
+/// one goes on from its cursor).
 const SLACK: usize = 64;
+/// The fewest partitions a claim with hints walks from the cursor; it walks one per
+/// `HINTS_PER_WALKED` hints beyond that, so the walk costs a fraction of the hinted probes
+/// and the claim's cost follows the jobs it claims rather than the number of partitions.
+/// The walk finds what hints cannot: partitions freed by other processes or by rescues, and
+/// new jobs in idle partitions; a partition is reached within (partitions / `MIN_WALK`)
+/// claims.
+const MIN_WALK: usize = 8;
+const HINTS_PER_WALKED: usize = 8;
 
-/// Claim up to `want` jobs of the limited `kind` in `queue` for `worker`.
+/// What a partition met by the claim may start now: `None` when it has no due job; its rate
+/// bucket (refilled) is kept in `buckets` and a limit that held it back is noted in `out`.
+fn free_slots(
+    v: &LimitValues,
+    p: ReadyPartition,
+    budget: u64,
+    now: DateTime<Utc>,
+    out: &mut KindClaim,
+    buckets: &mut Vec<(String, Bucket)>,
+) -> Option<Visit> {
+    if !p.ready {
+        return None;
+    }
+    let mut free = match v.per_partition {
+        Some(limit) => u64::try_from(i64::from(limit) - p.running).unwrap_or(0),
+        None => budget,
+    };
+    if let Some(rate) = &v.partition_rate {
+        let b = bucket::refill(rate, p.bucket, now);
+        if b.available() < free {
+            let at = b.ready_at(rate);
+            out.retry_at = Some(out.retry_at.map_or(at, |r| r.min(at)));
+        }
+        free = free.min(b.available());
+        buckets.push((p.key.clone(), b));
+    }
+    if free == 0 {
+        out.throttled = true;
+        return None;
+    }
+    Some(Visit { key: p.key, free })
+}
+
+/// Claim up to `want` jobs of the limited `kind` in `queue` for `worker`, looking first
+/// (after a short walk from the cursor) at the partitions in `hints`, which this process's
+/// completions freed.
+///
+/// Fairness: the walk from the cursor comes first in the hand-out, so a partition waiting
+/// for its turn is served before a hinted one when the budget is short; the cursor moves to
+/// the last partition the walk reached when the budget covered every partition it met (the
+/// ones at their limit had their turn), else to the last one served.
 pub async fn claim_kind<S: LimitStatements>(
     st: &mut S,
     queue: &str,
@@ -138,6 +200,7 @@ pub async fn claim_kind<S: LimitStatements>(
     worker: &str,
     run: Option<i64>,
     want: usize,
+    hints: Vec<String>,
 ) -> Result<KindClaim> {
     let Some(row) = st.lock_limit(kind).await? else {
         return Ok(KindClaim::default());
@@ -159,20 +222,27 @@ pub async fn claim_kind<S: LimitStatements>(
     }
     if budget == 0 {
         out.throttled = true;
+        crate::metrics::claim_throttled(queue, kind);
         let b = global.as_ref().map(|g| &g.1);
         st.save_limit(kind, row.cursor.as_deref(), b, true).await?;
+        // The hints are still good for the next claim.
+        out.hints.unserved = hints.into_iter().map(|k| (kind.to_string(), k)).collect();
         return Ok(out);
     }
 
     // Walk the partitions with due jobs from the cursor, wrapping once, until their free
     // slots cover the budget, visiting at most one partition per start it may make plus
-    // `SLACK`.
-    let max_visits = (budget as usize).saturating_add(SLACK);
+    // `SLACK` (with hints: `MIN_WALK` plus one per `HINTS_PER_WALKED` hints).
+    let max_visits = if hints.is_empty() {
+        (budget as usize).saturating_add(SLACK)
+    } else {
+        (MIN_WALK + hints.len() / HINTS_PER_WALKED).min((budget as usize).saturating_add(SLACK))
+    };
     let running_cap = v.per_partition.map(i64::from).unwrap_or(0);
     let mut visits: Vec<Visit> = Vec::new();
     let mut buckets: Vec<(String, Bucket)> = Vec::new();
+    let mut walked: HashSet<String> = HashSet::new();
     let mut covered: u64 = 0;
-    let mut visited = 0usize;
     let start = row.cursor.clone();
     let mut after = start.clone();
     let mut wrapped = start.is_none();
@@ -182,7 +252,7 @@ pub async fn claim_kind<S: LimitStatements>(
             kind,
             run,
             after: after.as_deref(),
-            max: SCAN_BATCH.min(max_visits - visited).max(1),
+            max: SCAN_BATCH.min(max_visits - walked.len()).max(1),
             now,
             running_cap,
             buckets: v.partition_rate.is_some(),
@@ -190,35 +260,17 @@ pub async fn claim_kind<S: LimitStatements>(
         let batch = st.ready_partitions(&scan).await?;
         let full = batch.len() == scan.max;
         for p in batch {
-            if covered >= budget || visited >= max_visits {
+            if covered >= budget || walked.len() >= max_visits {
                 break 'walk;
             }
             if wrapped && start.as_deref().is_some_and(|s| p.key.as_str() > s) {
                 break 'walk;
             }
             after = Some(p.key.clone());
-            visited += 1;
-            if !p.ready {
-                continue;
-            }
-            let mut free = match v.per_partition {
-                Some(limit) => u64::try_from(i64::from(limit) - p.running).unwrap_or(0),
-                None => budget,
-            };
-            if let Some(rate) = &v.partition_rate {
-                let b = bucket::refill(rate, p.bucket, now);
-                if b.available() < free {
-                    let at = b.ready_at(rate);
-                    out.retry_at = Some(out.retry_at.map_or(at, |r| r.min(at)));
-                }
-                free = free.min(b.available());
-                buckets.push((p.key.clone(), b));
-            }
-            if free == 0 {
-                out.throttled = true;
-            } else {
-                covered = covered.saturating_add(free);
-                visits.push(Visit { key: p.key, free });
+            walked.insert(p.key.clone());
+            if let Some(visit) = free_slots(v, p, budget, now, &mut out, &mut buckets) {
+                covered = covered.saturating_add(visit.free);
+                visits.push(visit);
             }
         }
         if !full {
@@ -229,11 +281,38 @@ pub async fn claim_kind<S: LimitStatements>(
             after = None;
         }
     }
+    // The walk met only partitions it could serve in full: all had their turn.
+    let walk_end = (covered < budget).then(|| after.clone()).flatten();
+    let walk_visits = visits.len();
 
-    let picks: Vec<(String, i64)> = allocate(&visits, budget)
-        .into_iter()
-        .map(|(k, n)| (k, n as i64))
+    // Then the hinted partitions the walk did not meet, probed by key.
+    let mut seen: HashSet<&str> = HashSet::new();
+    let hinted: Vec<String> = hints
+        .iter()
+        .filter(|k| !walked.contains(*k) && seen.insert(k.as_str()))
+        .cloned()
         .collect();
+    if covered < budget && !hinted.is_empty() {
+        let scan = PartitionScan {
+            queue,
+            kind,
+            run,
+            after: None,
+            max: hinted.len(),
+            now,
+            running_cap,
+            buckets: v.partition_rate.is_some(),
+        };
+        for p in st.hinted_partitions(&scan, &hinted).await? {
+            if let Some(visit) = free_slots(v, p, budget, now, &mut out, &mut buckets) {
+                covered = covered.saturating_add(visit.free);
+                visits.push(visit);
+            }
+        }
+    }
+
+    let given = allocate(&visits, budget);
+    let picks: Vec<(String, i64)> = given.iter().map(|(k, n)| (k.clone(), *n as i64)).collect();
     let claim = PartitionClaim {
         queue,
         kind,
@@ -246,12 +325,33 @@ pub async fn claim_kind<S: LimitStatements>(
     } else {
         st.claim_partitions(&claim, &picks).await?
     };
-    // The cursor moves to the last partition served, in walk order.
-    let cursor = picks
+    // Hinted partitions with a free slot the budget did not reach stay hints.
+    for visit in &visits[walk_visits..] {
+        let n = given
+            .iter()
+            .find(|(k, _)| *k == visit.key)
+            .map_or(0, |g| g.1);
+        if n < visit.free {
+            out.hints
+                .unserved
+                .push((kind.to_string(), visit.key.clone()));
+        }
+    }
+    // The cursor moves past the walk when the budget covered it, else to the last partition
+    // of the walk served.
+    let walk_keys: HashSet<&str> = visits[..walk_visits]
         .iter()
-        .rev()
-        .find(|(k, _)| claimed.iter().any(|(p, _)| p == k))
-        .map(|(k, _)| k.clone())
+        .map(|v| v.key.as_str())
+        .collect();
+    let cursor = walk_end
+        .or_else(|| {
+            picks
+                .iter()
+                .rev()
+                .filter(|(k, _)| walk_keys.contains(k.as_str()))
+                .find(|(k, _)| claimed.iter().any(|(p, _)| p == k))
+                .map(|(k, _)| k.clone())
+        })
         .or(row.cursor.clone());
     if let Some((_, b)) = &mut global {
         b.take(claimed.len() as u64);
@@ -264,6 +364,9 @@ pub async fn claim_kind<S: LimitStatements>(
     }
     // The global concurrency or rate left due jobs waiting.
     out.throttled |= budget < want as u64 && covered >= budget;
+    if out.throttled {
+        crate::metrics::claim_throttled(queue, kind);
+    }
     st.save_limit(
         kind,
         cursor.as_deref(),
@@ -271,12 +374,17 @@ pub async fn claim_kind<S: LimitStatements>(
         out.throttled,
     )
     .await?;
+    out.hints.placed = claimed
+        .iter()
+        .map(|(key, job)| (job.id, kind.to_string(), key.clone()))
+        .collect();
     out.jobs = claimed.into_iter().map(|(_, j)| j).collect();
     Ok(out)
 }
 
 /// Claim up to `want` jobs over the limited `kinds` of `queue`, kind by kind (name order),
-/// while the claim has room.
+/// while the claim has room, with the partitions this process's completions freed (`hints`,
+/// by kind; those of kinds not reached are handed back in the result).
 pub async fn claim_kinds<S: LimitStatements>(
     st: &mut S,
     queue: &str,
@@ -284,6 +392,7 @@ pub async fn claim_kinds<S: LimitStatements>(
     worker: &str,
     run: Option<i64>,
     want: usize,
+    mut hints: HashMap<String, Vec<String>>,
 ) -> Result<KindClaim> {
     let mut out = KindClaim::default();
     for kind in kinds {
@@ -291,13 +400,21 @@ pub async fn claim_kinds<S: LimitStatements>(
         if left == 0 {
             break;
         }
-        let got = claim_kind(st, queue, kind, worker, run, left).await?;
+        let mine = hints.remove(kind).unwrap_or_default();
+        let got = claim_kind(st, queue, kind, worker, run, left, mine).await?;
         out.jobs.extend(got.jobs);
+        out.hints.placed.extend(got.hints.placed);
+        out.hints.unserved.extend(got.hints.unserved);
         out.throttled |= got.throttled;
         out.retry_at = match (out.retry_at, got.retry_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+    }
+    for (kind, keys) in hints {
+        out.hints
+            .unserved
+            .extend(keys.into_iter().map(|k| (kind.clone(), k)));
     }
     Ok(out)
 }

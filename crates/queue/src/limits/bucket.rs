@@ -67,6 +67,14 @@ impl Bucket {
         self.tokens = (self.tokens - n as f64).max(0.0);
     }
 
+    /// When the bucket will hold one whole token.
+    pub fn token_at(&self, rate: &Rate) -> DateTime<Utc> {
+        let missing = (1.0 - self.tokens).max(0.0);
+        let wait =
+            std::time::Duration::try_from_secs_f64(missing / per_second(rate)).unwrap_or_default();
+        crate::clock::after(self.refilled_at, wait)
+    }
+
     /// When the bucket will hold enough tokens to be worth a claim again: half its capacity
     /// (at least one token), so several workers do not each wake for a single token.
     pub fn ready_at(&self, rate: &Rate) -> DateTime<Utc> {

@@ -28,6 +28,7 @@ use serde_json::Value;
 
 pub mod bucket;
 pub mod explain;
+pub mod gate;
 pub mod plan;
 
 pub use bucket::Bucket;

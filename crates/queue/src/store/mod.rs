@@ -208,6 +208,16 @@ pub trait Store: Send + Sync + 'static {
     /// worker ever declared the kind.
     async fn set_limit_overrides(&self, kind: &str, overrides: &serde_json::Value) -> Result<bool>;
 
+    /// Take one token of `rate` for partition `key` of the rate gate `name`
+    /// ([`crate::limits::gate`]), across every process on this database: `None` when taken,
+    /// else when the next token returns.
+    async fn take_rate_token(
+        &self,
+        name: &str,
+        key: &str,
+        rate: &crate::limits::Rate,
+    ) -> Result<Option<DateTime<Utc>>>;
+
     /// When `queue` is worth claiming again after a limit held back this process's last
     /// claim of it, if that is still ahead: when a rate's tokens return, or after a short
     /// backoff (5 ms, doubling up to 200 ms while the limit holds) for a concurrency limit,

@@ -65,6 +65,14 @@ impl ApiKey {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// A name for the key that does not reveal it: the first 16 hex digits of its SHA-256
+    /// (what partitions the shared model-call limit per key).
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.0.as_bytes());
+        hex::encode(&digest[..8])
+    }
 }
 
 impl std::fmt::Debug for ApiKey {
@@ -90,5 +98,10 @@ mod tests {
         assert_eq!(format!("{k:?}"), "ApiKey(***)");
         assert!(!format!("{:?}", Some(&k)).contains("secret"));
         assert_eq!(k.expose(), "sk-secret-123");
+        let f = k.fingerprint();
+        assert_eq!(f.len(), 16);
+        assert!(!f.contains("secret") && !"sk-secret-123".contains(&f));
+        assert_eq!(f, ApiKey::new("sk-secret-123").fingerprint(), "stable");
+        assert_ne!(f, ApiKey::new("sk-secret-124").fingerprint());
     }
 }

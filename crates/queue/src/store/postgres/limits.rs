@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 
 use super::rows::fetched_from_row;
 use super::PgStore;
@@ -12,7 +13,8 @@ use crate::job::FetchedJob;
 use crate::limited_claim::{
     LimitRow, LimitStatements, PartitionClaim, PartitionScan, ReadyPartition,
 };
-use crate::limits::{Bucket, Declared, LimitStatus, LimitValues, PartitionCounts};
+use crate::limits::gate::{take_token, GateStatements};
+use crate::limits::{Bucket, Declared, LimitStatus, LimitValues, PartitionCounts, Rate};
 
 /// The limited claim's statements on one transaction.
 pub(super) struct PgLimits<'a, C: GenericClient> {
@@ -28,6 +30,45 @@ fn bucket(tokens: Option<f64>, at: Option<DateTime<Utc>>) -> Option<Bucket> {
         tokens: tokens?,
         refilled_at: at?,
     })
+}
+
+impl<C: GenericClient> PgLimits<'_, C> {
+    /// The partitions `walk` lists (with `$3` bound to `from`), read by partition_state.sql.
+    async fn partitions(
+        &self,
+        walk: &str,
+        scan: &PartitionScan<'_>,
+        from: &(dyn ToSql + Sync),
+    ) -> Result<Vec<ReadyPartition>> {
+        let sql = format!("{walk}{}", include_str!("sql/partition_state.sql"));
+        let stmt = self.c.prepare_cached(&sql).await?;
+        let max = scan.max as i64;
+        let rows = self
+            .c
+            .query(
+                &stmt,
+                &[
+                    &scan.queue,
+                    &scan.kind,
+                    from,
+                    &max,
+                    &scan.now,
+                    &scan.run,
+                    &scan.running_cap,
+                    &scan.buckets,
+                ],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ReadyPartition {
+                key: r.get(0),
+                ready: r.get(1),
+                running: r.get(2),
+                bucket: bucket(r.get(3), r.get(4)),
+            })
+            .collect())
+    }
 }
 
 impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
@@ -69,34 +110,17 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
             Some(a) => (">", a),
             None => (">=", ""),
         };
-        let sql = include_str!("sql/ready_partitions.sql").replace("{FIRST}", op);
-        let stmt = self.c.prepare_cached(&sql).await?;
-        let max = scan.max as i64;
-        let rows = self
-            .c
-            .query(
-                &stmt,
-                &[
-                    &scan.queue,
-                    &scan.kind,
-                    &after,
-                    &max,
-                    &scan.now,
-                    &scan.run,
-                    &scan.running_cap,
-                    &scan.buckets,
-                ],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| ReadyPartition {
-                key: r.get(0),
-                ready: r.get(1),
-                running: r.get(2),
-                bucket: bucket(r.get(3), r.get(4)),
-            })
-            .collect())
+        let walk = include_str!("sql/ready_partitions.sql").replace("{FIRST}", op);
+        self.partitions(&walk, scan, &after).await
+    }
+
+    async fn hinted_partitions(
+        &mut self,
+        scan: &PartitionScan<'_>,
+        keys: &[String],
+    ) -> Result<Vec<ReadyPartition>> {
+        let walk = include_str!("sql/hinted_partitions.sql");
+        self.partitions(walk, scan, &keys).await
     }
 
     async fn claim_partitions(
@@ -177,7 +201,53 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
     }
 }
 
+impl<C: GenericClient> GateStatements for PgLimits<'_, C> {
+    async fn lock_gate(
+        &mut self,
+        name: &str,
+        key: &str,
+    ) -> Result<(Option<Bucket>, DateTime<Utc>)> {
+        // The upsert locks the row whether it inserts or not; `xmax = 0`: it was inserted.
+        let stmt = self
+            .c
+            .prepare_cached(
+                "INSERT INTO specline_limit_partitions (kind, partition_key, tokens, refilled_at)
+                 VALUES ($1, $2, 0, clock_timestamp())
+                 ON CONFLICT (kind, partition_key)
+                 DO UPDATE SET tokens = specline_limit_partitions.tokens
+                 RETURNING tokens, refilled_at, xmax = 0, clock_timestamp()",
+            )
+            .await?;
+        let r = self.c.query_one(&stmt, &[&name, &key]).await?;
+        let inserted: bool = r.get(2);
+        let prev = (!inserted).then(|| Bucket {
+            tokens: r.get(0),
+            refilled_at: r.get(1),
+        });
+        Ok((prev, r.get(3)))
+    }
+
+    async fn save_gate(&mut self, name: &str, key: &str, b: &Bucket) -> Result<()> {
+        self.save_partition_buckets(name, &[(key.to_string(), *b)])
+            .await
+    }
+}
+
 impl PgStore {
+    /// Take a token of a rate gate ([`crate::limits::gate`]) in its own transaction.
+    pub(super) async fn take_rate_token(
+        &self,
+        name: &str,
+        key: &str,
+        rate: &Rate,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let wait = take_token(&mut PgLimits { c: &tx }, name, key, rate).await?;
+        tx.commit().await?;
+        Ok(wait)
+    }
+
     /// Write the limits the code declares (one row per kind; the operator's overrides stay).
     pub(super) async fn declare_limits(&self, declared: &[Declared]) -> Result<()> {
         let c = self.client().await?;

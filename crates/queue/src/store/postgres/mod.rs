@@ -245,13 +245,19 @@ impl PgStore {
         let kinds = self.inner.limits.kinds_in(queue);
         let mut jobs: Vec<FetchedJob> = Vec::new();
         if !kinds.is_empty() {
+            let hints = self.inner.limits.take_hints(&kinds);
             let tx = c.transaction().await?;
-            let got =
-                claim_kinds(&mut PgLimits { c: &tx }, queue, &kinds, worker, run, limit).await?;
+            let mut st = PgLimits { c: &tx };
+            let got = claim_kinds(&mut st, queue, &kinds, worker, run, limit, hints).await?;
             tx.commit().await?;
-            self.inner
-                .limits
-                .after_claim(queue, got.throttled, got.retry_at, !got.jobs.is_empty());
+            let claimed_any = !got.jobs.is_empty();
+            self.inner.limits.after_claim(
+                queue,
+                got.throttled,
+                got.retry_at,
+                claimed_any,
+                got.hints,
+            );
             jobs = got.jobs;
         }
         if jobs.len() < limit {
@@ -360,6 +366,15 @@ impl Store for PgStore {
         PgStore::set_limit_overrides(self, kind, overrides).await
     }
 
+    async fn take_rate_token(
+        &self,
+        name: &str,
+        key: &str,
+        rate: &crate::limits::Rate,
+    ) -> Result<Option<DateTime<Utc>>> {
+        PgStore::take_rate_token(self, name, key, rate).await
+    }
+
     fn throttled_until(&self, queue: &str) -> Option<DateTime<Utc>> {
         self.inner.limits.retry_at(queue)
     }
@@ -376,8 +391,10 @@ impl Store for PgStore {
 
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {
         let done = PgStore::complete(self, batch).await?;
-        // A finished job frees its slot under its kind's limits: this process's producers of
-        // limited queues look again now (other processes' find it by their backoff).
+        // A finished job frees its slot under its kind's limits: the next claim here looks at
+        // its partition first, and this process's producers of limited queues look again now
+        // (other processes' find it by their backoff).
+        self.inner.limits.completed(batch.iter().map(|c| c.id));
         for q in self.inner.limits.limited_queues() {
             let _ = self.inner.wakeups.send(Wakeup::Inserted(q));
         }

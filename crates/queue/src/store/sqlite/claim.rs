@@ -1,6 +1,8 @@
 //! Claiming due jobs (limited kinds first), with the `started` events of step jobs in the
 //! same transaction.
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection, TransactionBehavior};
 
 use chrono::{DateTime, Utc};
@@ -11,7 +13,7 @@ use super::time::now_us;
 use crate::error::Result;
 use crate::job::FetchedJob;
 use crate::lifecycle;
-use crate::limited_claim::claim_kinds;
+use crate::limited_claim::{claim_kinds, ClaimHints};
 use crate::store::Wakeup;
 
 /// What a claim took, and what the limited path found (when the queue has limited kinds).
@@ -22,15 +24,17 @@ pub(super) struct Claimed {
 }
 
 /// What limited kinds' claim found: whether a limit held jobs back, when a rate's tokens
-/// return, whether it claimed anything.
+/// return, whether it claimed anything, and its jobs' partitions.
 pub(super) struct LimitedFound {
     pub throttled: bool,
     pub retry_at: Option<DateTime<Utc>>,
     pub claimed_any: bool,
+    pub hints: ClaimHints,
 }
 
 /// Claim up to `limit` due jobs of `queue` (of run `run`, if given) for `worker`: of the
-/// limited `kinds` first ([`crate::limits::claim`]), then jobs without limits.
+/// limited `kinds` first ([`claim_kinds`], with the partitions this process's completions
+/// freed, `hints`), then jobs without limits.
 pub(super) fn claim(
     conn: &mut Connection,
     queue: &str,
@@ -38,6 +42,7 @@ pub(super) fn claim(
     limit: usize,
     run: Option<i64>,
     kinds: &[String],
+    hints: HashMap<String, Vec<String>>,
 ) -> Result<Claimed> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // The clock is read once the write lock is held, so the claims of processes sharing the
@@ -47,12 +52,14 @@ pub(super) fn claim(
         (Vec::new(), None)
     } else {
         let mut st = SqliteLimits { conn: &tx, now };
-        let got =
-            futures::executor::block_on(claim_kinds(&mut st, queue, kinds, worker, run, limit))?;
+        let got = futures::executor::block_on(claim_kinds(
+            &mut st, queue, kinds, worker, run, limit, hints,
+        ))?;
         let found = LimitedFound {
             throttled: got.throttled,
             retry_at: got.retry_at,
             claimed_any: !got.jobs.is_empty(),
+            hints: got.hints,
         };
         (got.jobs, Some(found))
     };

@@ -2,6 +2,7 @@
 //! the claim's write transaction (`BEGIN IMMEDIATE`: one writer at a time, so the kind's row
 //! needs no lock of its own), the kinds' declarations, and the operator's reads and overrides.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::time::{from_micros, micros};
@@ -11,7 +12,8 @@ use crate::job::FetchedJob;
 use crate::limited_claim::{
     LimitRow, LimitStatements, PartitionClaim, PartitionScan, ReadyPartition,
 };
-use crate::limits::{Bucket, Declared, LimitStatus, LimitValues, PartitionCounts};
+use crate::limits::gate::{take_token, GateStatements};
+use crate::limits::{Bucket, Declared, LimitStatus, LimitValues, PartitionCounts, Rate};
 
 /// The limited claim's statements on the claim's transaction, at one `now` (microseconds).
 pub(super) struct SqliteLimits<'a> {
@@ -47,6 +49,40 @@ pub(super) fn fetched(r: &rusqlite::Row<'_>, queue: &str) -> rusqlite::Result<Fe
         run_id: r.get(9)?,
         step_inputs: None,
     })
+}
+
+impl SqliteLimits<'_> {
+    /// The partitions `walk` lists (with `?3` bound to `from`), read by partition_state.sql.
+    fn partitions(
+        &self,
+        walk: &str,
+        scan: &PartitionScan<'_>,
+        from: &str,
+    ) -> Result<Vec<ReadyPartition>> {
+        let sql = format!("{walk}{}", include_str!("sql/partition_state.sql"));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![
+                scan.queue,
+                scan.kind,
+                from,
+                scan.max as i64,
+                micros(scan.now),
+                scan.run,
+                scan.running_cap,
+                scan.buckets,
+            ],
+            |r| {
+                Ok(ReadyPartition {
+                    key: r.get(0)?,
+                    ready: r.get(1)?,
+                    running: r.get(2)?,
+                    bucket: bucket(r.get(3)?, r.get(4)?),
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
 }
 
 impl LimitStatements for SqliteLimits<'_> {
@@ -95,29 +131,17 @@ impl LimitStatements for SqliteLimits<'_> {
             Some(a) => (">", a),
             None => (">=", ""),
         };
-        let sql = include_str!("sql/ready_partitions.sql").replace("{FIRST}", op);
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![
-                scan.queue,
-                scan.kind,
-                after,
-                scan.max as i64,
-                micros(scan.now),
-                scan.run,
-                scan.running_cap,
-                scan.buckets,
-            ],
-            |r| {
-                Ok(ReadyPartition {
-                    key: r.get(0)?,
-                    ready: r.get(1)?,
-                    running: r.get(2)?,
-                    bucket: bucket(r.get(3)?, r.get(4)?),
-                })
-            },
-        )?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let walk = include_str!("sql/ready_partitions.sql").replace("{FIRST}", op);
+        self.partitions(&walk, scan, after)
+    }
+
+    async fn hinted_partitions(
+        &mut self,
+        scan: &PartitionScan<'_>,
+        keys: &[String],
+    ) -> Result<Vec<ReadyPartition>> {
+        let keys = serde_json::to_string(keys).map_err(|e| Error::Corrupt(e.to_string()))?;
+        self.partitions(include_str!("sql/hinted_partitions.sql"), scan, &keys)
     }
 
     async fn claim_partitions(
@@ -203,7 +227,53 @@ impl LimitStatements for SqliteLimits<'_> {
     }
 }
 
+impl GateStatements for SqliteLimits<'_> {
+    async fn lock_gate(
+        &mut self,
+        name: &str,
+        key: &str,
+    ) -> Result<(Option<Bucket>, DateTime<Utc>)> {
+        // The write transaction is the lock.
+        let prev = self
+            .conn
+            .prepare_cached(
+                "SELECT tokens, refilled_at FROM specline_limit_partitions
+                 WHERE kind = ?1 AND partition_key = ?2",
+            )?
+            .query_row(params![name, key], |r| Ok(bucket(r.get(0)?, r.get(1)?)))
+            .optional()?
+            .flatten();
+        Ok((prev, from_micros(self.now)))
+    }
+
+    async fn save_gate(&mut self, name: &str, key: &str, b: &Bucket) -> Result<()> {
+        self.save_partition_buckets(name, &[(key.to_string(), *b)])
+            .await
+    }
+}
+
 impl SqliteStore {
+    /// Take a token of a rate gate ([`crate::limits::gate`]) in its own write transaction.
+    pub(super) async fn take_rate_token(
+        &self,
+        name: &str,
+        key: &str,
+        rate: &Rate,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let (name, key, rate) = (name.to_string(), key.to_string(), *rate);
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut st = SqliteLimits {
+                conn: &tx,
+                now: super::time::now_us(),
+            };
+            let wait = futures::executor::block_on(take_token(&mut st, &name, &key, &rate))?;
+            tx.commit()?;
+            Ok(wait)
+        })
+        .await
+    }
+
     /// Write the limits the code declares (one row per kind; the operator's overrides stay).
     pub(super) async fn declare_limits(&self, declared: &[Declared]) -> Result<()> {
         let rows: Vec<(String, String, String)> = declared

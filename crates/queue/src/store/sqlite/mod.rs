@@ -247,6 +247,7 @@ impl SqliteStore {
             return Ok(Vec::new());
         }
         let kinds = self.inner.limits.kinds_in(queue);
+        let hints = self.inner.limits.take_hints(&kinds);
         let q = queue.to_string();
         let worker = worker.to_string();
         let claimed = self
@@ -254,17 +255,18 @@ impl SqliteStore {
                 // Claiming jobs need not wait for fsync: a claim lost to a power cut leaves the
                 // job pending, never lost. The next durable commit syncs the WAL anyway.
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
-                let claimed = claim(conn, &q, &worker, limit, run, &kinds);
+                let claimed = claim(conn, &q, &worker, limit, run, &kinds, hints);
                 conn.pragma_update(None, "synchronous", "FULL")?;
                 claimed
             })
             .await?;
-        if let Some(limited) = &claimed.limited {
+        if let Some(limited) = claimed.limited {
             self.inner.limits.after_claim(
                 queue,
                 limited.throttled,
                 limited.retry_at,
                 limited.claimed_any,
+                limited.hints,
             );
         }
         for w in claimed.wake {
@@ -380,6 +382,15 @@ impl Store for SqliteStore {
         SqliteStore::set_limit_overrides(self, kind, overrides).await
     }
 
+    async fn take_rate_token(
+        &self,
+        name: &str,
+        key: &str,
+        rate: &crate::limits::Rate,
+    ) -> Result<Option<DateTime<Utc>>> {
+        SqliteStore::take_rate_token(self, name, key, rate).await
+    }
+
     fn throttled_until(&self, queue: &str) -> Option<DateTime<Utc>> {
         self.inner.limits.retry_at(queue)
     }
@@ -396,8 +407,10 @@ impl Store for SqliteStore {
 
     async fn complete(&self, batch: &[Completion]) -> Result<usize> {
         let done = self.complete_batch(batch).await?;
-        // A finished job frees its slot under its kind's limits: this process's producers of
-        // limited queues look again now (other processes' find it by their backoff).
+        // A finished job frees its slot under its kind's limits: the next claim here looks at
+        // its partition first, and this process's producers of limited queues look again now
+        // (other processes' find it by their backoff).
+        self.inner.limits.completed(batch.iter().map(|c| c.id));
         for q in self.inner.limits.limited_queues() {
             self.emit(Wakeup::Inserted(q));
         }

@@ -1,6 +1,8 @@
 -- Claim up to n due jobs of each partition (k, n) of ($3, $4) of kind $2 in queue $1 (of
 -- run $6, if not null) for worker $7 at $5, in fetch order within the partition, skipping
--- locked rows; nothing while the queue is paused.
+-- locked rows; nothing while the queue is paused. The update finds the picked rows by id
+-- (`= ANY (ARRAY(...))`, an index probe each): joined to `picked`, whose size the planner
+-- cannot know from the arrays, it chose a hash join over a full scan of specline_jobs.
 WITH picks AS (
   SELECT * FROM unnest($3::text[], $4::bigint[]) AS t(k, n)
 ), picked AS (
@@ -18,6 +20,6 @@ WITH picks AS (
 UPDATE specline_jobs j
 SET state = 'running', attempt = j.attempt + 1, attempted_at = $5,
     attempted_by = array_append(j.attempted_by, $7)
-FROM picked WHERE j.id = picked.id
+WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
 RETURNING j.id, j.kind, j.args::text, j.attempt, j.max_attempts, j.priority,
           j.created_at, j.scheduled_at, j.metadata::text, j.run_id, j.partition_key
