@@ -499,11 +499,13 @@ async fn step_jobs_carry_the_metadata_of_their_step(store: Arc<dyn Store>) -> Ch
         StepJob {
             run_id: run,
             index: 1,
+            item: None,
             spec: with,
         },
         StepJob {
             run_id: two_step_run(&store).await?,
             index: 1,
+            item: None,
             spec: spec("b", "dq_b"),
         },
     ];

@@ -131,6 +131,7 @@ mod tests {
             after,
             map_over: None,
             allow_failure: false,
+            metadata: None,
         }
     }
 

@@ -142,6 +142,7 @@ mod tests {
             after,
             map_over,
             allow_failure: false,
+            metadata: None,
         }
     }
 
