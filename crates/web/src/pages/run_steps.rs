@@ -81,7 +81,6 @@ mod tests {
             after: None,
             map_over: None,
             allow_failure: false,
-            metadata: None,
         };
         Run {
             id: 1,
