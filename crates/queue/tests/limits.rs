@@ -24,6 +24,10 @@ use common::{Guard, Harness};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Capped {
     ms: u64,
+    /// Sleep far longer than the test on the first attempt: the job a SIGKILL is sure to
+    /// catch mid-run (a 40 ms job may finish between choosing its process and the kill).
+    #[serde(default)]
+    hang_first_attempt: bool,
 }
 impl JobKind for Capped {
     const KIND: &'static str = "capped";
@@ -230,7 +234,12 @@ fn limits_child_worker() {
                                 attempt,
                             } = c.fence();
                             marks.start(id, attempt).await;
-                            tokio::time::sleep(Duration::from_millis(w.ms)).await;
+                            let ms = if w.hang_first_attempt && attempt == 1 {
+                                600_000
+                            } else {
+                                w.ms
+                            };
+                            tokio::time::sleep(Duration::from_millis(ms)).await;
                             marks.end(id, attempt).await;
                             Ok(())
                         }
@@ -420,15 +429,24 @@ fn max_overlap(intervals: &[(i64, i64)]) -> usize {
 const CAPPED_JOBS: usize = 100;
 
 /// 100 sleeping jobs with a global limit of 2, three worker processes; with `kill`, the
-/// process running a job is SIGKILLed mid-way and the rescuer returns its jobs.
+/// process running a job is SIGKILLed mid-way and the rescuer returns its jobs. The job it
+/// kills hangs on its first attempt, so the kill cannot miss it (the second attempt sleeps
+/// like the others).
 async fn global_limit(h: Harness, kill: bool) {
     let marks = marks_of(&h);
     marks.create().await;
     let client = Client::new(h.store.clone());
     let jobs: Vec<NewJob> = (0..CAPPED_JOBS)
-        .map(|_| NewJob::new(&Capped { ms: 40 }, InsertOpts::default()).unwrap())
+        .map(|i| {
+            let job = Capped {
+                ms: 40,
+                hang_first_attempt: kill && i == CAPPED_JOBS / 4,
+            };
+            NewJob::new(&job, InsertOpts::default()).unwrap()
+        })
         .collect();
-    client.insert_many(jobs).await.unwrap();
+    let ids = client.insert_many(jobs).await.unwrap();
+    let hanging = ids[CAPPED_JOBS / 4].id;
 
     let mut children: Vec<ChildWorker> = (0..3).map(|_| spawn_child(&h)).collect();
     let m = Maintenance::new(
@@ -446,20 +464,18 @@ async fn global_limit(h: Harness, kill: bool) {
         if done == CAPPED_JOBS {
             break;
         }
-        if kill && killed.is_none() && done >= CAPPED_JOBS / 4 {
-            // Kill a process that is running a job right now.
-            let running = h
-                .store
-                .list_jobs(&JobFilter {
-                    state: Some(JobState::Running),
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
-            let holder = running
-                .iter()
-                .filter_map(|j| j.attempted_by.last())
-                .find_map(|w| children.iter().position(|c| &c.id == w));
+        let hanging_started = marks
+            .all()
+            .await
+            .iter()
+            .any(|&(job, attempt, _, _)| job == hanging && attempt == 1);
+        if kill && killed.is_none() && hanging_started {
+            // Kill the process whose handler is in the hanging job's first attempt.
+            let job = h.store.get_job(hanging).await.unwrap().unwrap();
+            let holder = job
+                .attempted_by
+                .last()
+                .and_then(|w| children.iter().position(|c| &c.id == w));
             if let Some(i) = holder {
                 let mut victim = children.remove(i);
                 victim.child.kill().unwrap(); // SIGKILL
