@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use specline_queue::limits::gate;
+use specline_queue::rate_gate;
 use specline_queue::store::Store;
 use specline_queue::Rate;
 use specline_specdoc::provider::ApiKey;
@@ -52,7 +52,7 @@ impl ModelCallGate {
 impl CallGate for ModelCallGate {
     fn acquire(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
-            gate::acquire(&*self.jobs, MODEL_CALLS, &self.partition, &self.rate)
+            rate_gate::acquire(&*self.jobs, MODEL_CALLS, &self.partition, &self.rate)
                 .await
                 .map_err(|e| e.to_string())
         })

@@ -60,6 +60,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod pipeline;
 mod producer;
+pub mod rate_gate;
 pub mod rescuer;
 pub mod rollout;
 pub mod run;

@@ -30,7 +30,7 @@ pub const COMPLETION_BATCH_SIZE: &str = "specline_completion_batch_size";
 pub const COMPLETION_BATCH_SECONDS: &str = "specline_completion_batch_seconds";
 pub const JOBS_RESCUED_TOTAL: &str = "specline_jobs_rescued_total";
 pub const JOBS_PRUNED_TOTAL: &str = "specline_jobs_pruned_total";
-pub const CLAIMS_THROTTLED_TOTAL: &str = "specline_claims_throttled_total";
+pub use crate::limited_claim::CLAIMS_THROTTLED_TOTAL;
 /// The rollouts' metrics (recorded by [`crate::rollout`]).
 pub const ROLLOUT_SERVED_TOTAL: &str = "specline_rollout_served_total";
 pub const ROLLOUT_SHADOW_TOTAL: &str = "specline_rollout_shadow_total";
@@ -135,13 +135,6 @@ pub(crate) fn completion_batch(size: usize, took: Duration) {
 
 pub(crate) fn rescued(n: u64) {
     metrics::counter!(JOBS_RESCUED_TOTAL).increment(n);
-}
-
-/// A claim of a limited kind that a limit (concurrency or rate, global or per partition)
-/// held due jobs back from.
-pub(crate) fn claim_throttled(queue: &str, kind: &str) {
-    metrics::counter!(CLAIMS_THROTTLED_TOTAL, "queue" => queue.to_string(), "kind" => kind.to_string())
-        .increment(1);
 }
 
 pub(crate) fn pruned(n: u64) {

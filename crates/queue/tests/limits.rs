@@ -275,7 +275,7 @@ fn limits_child_gate() {
         let me: i32 = std::env::var("LIMITS_CHILD").unwrap().parse().unwrap();
         println!("worker-id gate-{me}");
         for i in 0..GATE_TOKENS {
-            specline_queue::limits::gate::acquire(&*store, "calls", "k", &GATE_RATE)
+            specline_queue::rate_gate::acquire(&*store, "calls", "k", &GATE_RATE)
                 .await
                 .unwrap();
             marks.start(i, me).await;

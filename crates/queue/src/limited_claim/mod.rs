@@ -16,9 +16,11 @@ use crate::job::FetchedJob;
 use crate::limits::bucket::{self, Bucket};
 use crate::limits::plan::{allocate, Visit};
 use crate::limits::LimitValues;
+pub use throttled::CLAIMS_THROTTLED_TOTAL;
 
 mod hints;
 mod local;
+mod throttled;
 
 pub use hints::ClaimHints;
 pub(crate) use local::Local;
@@ -222,7 +224,7 @@ pub async fn claim_kind<S: LimitStatements>(
     }
     if budget == 0 {
         out.throttled = true;
-        crate::metrics::claim_throttled(queue, kind);
+        throttled::claim_throttled(queue, kind);
         let b = global.as_ref().map(|g| &g.1);
         st.save_limit(kind, row.cursor.as_deref(), b, true).await?;
         // The hints are still good for the next claim.
@@ -365,7 +367,7 @@ pub async fn claim_kind<S: LimitStatements>(
     // The global concurrency or rate left due jobs waiting.
     out.throttled |= budget < want as u64 && covered >= budget;
     if out.throttled {
-        crate::metrics::claim_throttled(queue, kind);
+        throttled::claim_throttled(queue, kind);
     }
     st.save_limit(
         kind,

@@ -45,18 +45,3 @@ pub async fn take_token<S: GateStatements>(
     st.save_gate(&name, key, &b).await?;
     Ok(wait)
 }
-
-/// Wait for a token of `rate` for partition `key` of the gate `name` (see [`take_token`]),
-/// sleeping until the time the store says the next one returns.
-pub async fn acquire(
-    store: &dyn crate::store::Store,
-    name: &str,
-    key: &str,
-    rate: &Rate,
-) -> Result<()> {
-    while let Some(at) = store.take_rate_token(name, key, rate).await? {
-        let wait = (at - Utc::now()).to_std().unwrap_or_default();
-        tokio::time::sleep(wait + std::time::Duration::from_millis(1)).await;
-    }
-    Ok(())
-}
