@@ -377,6 +377,33 @@ async fn a_run_is_one_trace_across_the_api_and_the_workers_even_after_a_killed_s
     assert_eq!(rescue.parent, submission.span_id, "{rescue:#?}");
     assert_eq!(rescue.attr("attempt"), "1", "{rescue:#?}");
 
+    // Each model call is a span under the job that made it, with the model it asked.
+    let calls: Vec<&Received> = spans.iter().filter(|s| s.name == "model call").collect();
+    for call in &calls {
+        assert_eq!(call.service, "specline-spec-generator", "{call:#?}");
+        assert_eq!(call.attr("model"), "fake-model", "{call:#?}");
+        // The killed attempt's span never ended (nor was exported): only its calls lack one.
+        if let Some(parent) = spans.iter().find(|s| s.span_id == call.parent) {
+            assert!(
+                parent.name.starts_with("job "),
+                "{call:#?} under {parent:#?}"
+            );
+        }
+    }
+    for kind in ["classify_tests", "convert_behaviors"] {
+        let job = spans
+            .iter()
+            .find(|s| s.name == format!("job {kind}") && s.attr("outcome") == "completed")
+            .unwrap();
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.parent == job.span_id
+                    && c.attr("calls").parse::<u64>().is_ok_and(|n| n >= 1)),
+            "no model call span under {kind}: {spans:#?}"
+        );
+    }
+
     // A malformed or invalid `traceparent` is ignored: the request succeeds and starts a
     // trace of its own.
     let long = format!("00-{}-00f067aa0ba902b7-01", "a".repeat(4000));

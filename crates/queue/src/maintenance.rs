@@ -157,6 +157,8 @@ pub struct MaintenanceConfig {
     /// Delete the row of a worker that stopped heartbeating this long ago (once the rescuer
     /// has taken its jobs).
     pub retain_workers: Duration,
+    /// Keep rollouts' shadow results (`specline-enqueue rollout report` reads them) this long.
+    pub retain_rollout_results: Duration,
     /// At most this many attempts of one job are given back because its step's checkpoint
     /// moved during an attempt lost to a dead worker (see [`crate::rescuer`]).
     pub rescue_credits: i32,
@@ -180,6 +182,7 @@ impl Default for MaintenanceConfig {
             prune_batch: 10_000,
             retain_runs: Duration::from_secs(30 * 24 * 3600),
             retain_workers: Duration::from_secs(3600),
+            retain_rollout_results: Duration::from_secs(30 * 24 * 3600),
             rescue_credits: 10,
             gauge_interval: Some(Duration::from_secs(5)),
         }
@@ -315,8 +318,21 @@ impl Maintenance {
                 .store
                 .prune_workers(&lease, ago(self.config.retain_workers))
                 .await?;
-            if runs + workers > 0 {
-                tracing::info!(runs, workers, "pruned finished runs and dead workers");
+            let shadow_results = self
+                .store
+                .rollouts()
+                .prune_shadow_results(
+                    ago(self.config.retain_rollout_results),
+                    self.config.prune_batch,
+                )
+                .await?;
+            if runs + workers + shadow_results > 0 {
+                tracing::info!(
+                    runs,
+                    workers,
+                    shadow_results,
+                    "pruned finished runs, dead workers and old shadow results"
+                );
             }
         }
         if let Some(every) = self.config.gauge_interval.filter(|_| now >= t.next_gauges) {

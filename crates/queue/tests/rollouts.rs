@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use specline_queue::rollout::{report, Role, ShadowOutcome};
+use specline_queue::maintenance::{Maintenance, MaintenanceConfig, RoundTimers};
+use specline_queue::rollout::{report, Role, ShadowOutcome, ShadowResult};
 use specline_queue::{
     Client, Comparison, InsertOpts, JobContext, JobError, JobKind, JobState, NewJob, Registry,
     Rollout, RolloutMode, RolloutOptions, Worker, WorkerHandle,
@@ -549,7 +550,51 @@ async fn the_shadow_cap_and_sampling_bound_the_candidate(h: Harness) {
     worker.shutdown(Duration::from_secs(10)).await.unwrap();
 }
 
+/// The maintenance leader deletes shadow results older than `retain_rollout_results` and
+/// keeps the newer ones.
+async fn old_shadow_results_are_pruned(h: Harness) {
+    let day = chrono::Duration::days(1);
+    let now = chrono::Utc::now();
+    for (job_id, at) in [
+        (1, now - day * 45),
+        (2, now - day * 31),
+        (3, now - day * 29),
+        (4, now),
+    ] {
+        let result = ShadowResult {
+            rollout: "square".into(),
+            job_id,
+            key: format!("owner-{job_id}"),
+            outcome: ShadowOutcome::Match,
+            similarity: Some(1.0),
+            diff: None,
+            error: None,
+            primary_us: 10,
+            candidate_us: 12,
+            at,
+        };
+        h.store.rollouts().record_shadow(&result).await.unwrap();
+    }
+    let maintenance = Maintenance::new(h.store.clone(), MaintenanceConfig::default());
+    maintenance
+        .run_once(&mut RoundTimers::default())
+        .await
+        .unwrap();
+    let mut kept: Vec<i64> = h
+        .store
+        .rollouts()
+        .shadow_results("square", 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.job_id)
+        .collect();
+    kept.sort();
+    assert_eq!(kept, [3, 4], "30 days are kept by default");
+}
+
 on_both_backends!(
+    old_shadow_results_are_pruned,
     shadow_mode_serves_the_primary_and_reports_the_candidate,
     percent_mode_gives_each_key_one_side,
     a_mode_change_reaches_a_running_worker,

@@ -13,6 +13,7 @@ use std::time::Duration;
 use rand::Rng;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::document::TokenUsage;
 use crate::error::{ProviderError, ProviderErrorCode};
@@ -362,7 +363,43 @@ impl ModelClient {
 
     /// Calls the model until its answer parses as `T` (and passes `check`), within the retry
     /// budget. Returns the value and the tokens of all attempts.
+    ///
+    /// The whole call, retries included, is one `model call` span: a child of the job's span
+    /// that makes it, so a run's trace shows each model call with its model, attempts, tokens
+    /// and error code (docs/observability.md).
     pub async fn call_json<T: DeserializeOwned>(
+        &self,
+        request: &ModelRequest,
+        check: impl Fn(&T) -> Result<(), String>,
+    ) -> Result<(T, TokenUsage), CallFailure> {
+        use tracing::field::Empty;
+        let span = tracing::info_span!(
+            "model call",
+            provider = self.provider.kind(),
+            model = self.provider.model(),
+            calls = Empty,
+            tokens_in = Empty,
+            tokens_out = Empty,
+            error_code = Empty,
+        );
+        let result = self
+            .call_json_in_span(request, check)
+            .instrument(span.clone())
+            .await;
+        let usage = match &result {
+            Ok((_, usage)) => usage,
+            Err(failure) => {
+                span.record("error_code", failure.error.code.as_str());
+                &failure.usage
+            }
+        };
+        span.record("calls", usage.calls);
+        span.record("tokens_in", usage.prompt_tokens);
+        span.record("tokens_out", usage.output_tokens);
+        result
+    }
+
+    async fn call_json_in_span<T: DeserializeOwned>(
         &self,
         request: &ModelRequest,
         check: impl Fn(&T) -> Result<(), String>,

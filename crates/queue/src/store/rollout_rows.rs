@@ -137,4 +137,10 @@ pub trait RolloutStore: Send + Sync {
 
     /// The rollout's shadow results, newest first, at most `limit`.
     async fn shadow_results(&self, name: &str, limit: usize) -> Result<Vec<ShadowResult>>;
+
+    /// Delete at most `limit` shadow results (of any rollout) recorded before `before`, the
+    /// oldest first; how many went. The maintenance leader calls it with
+    /// [`crate::maintenance::MaintenanceConfig::retain_rollout_results`], so a shadow left on
+    /// for months does not grow the table without bound.
+    async fn prune_shadow_results(&self, before: DateTime<Utc>, limit: usize) -> Result<u64>;
 }

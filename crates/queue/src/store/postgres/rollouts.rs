@@ -146,6 +146,16 @@ impl RolloutStore for PgStore {
         Ok(())
     }
 
+    async fn prune_shadow_results(&self, before: DateTime<Utc>, limit: usize) -> Result<u64> {
+        let c = self.client().await?;
+        Ok(c.execute(
+            "DELETE FROM specline_rollout_results WHERE id IN (
+               SELECT id FROM specline_rollout_results WHERE at < $1 ORDER BY at LIMIT $2)",
+            &[&before, &(limit as i64)],
+        )
+        .await?)
+    }
+
     async fn shadow_results(&self, name: &str, limit: usize) -> Result<Vec<ShadowResult>> {
         let c = self.client().await?;
         let rows = c

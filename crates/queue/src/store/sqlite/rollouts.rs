@@ -170,6 +170,20 @@ impl RolloutStore for SqliteStore {
         .await
     }
 
+    async fn prune_shadow_results(&self, before: DateTime<Utc>, limit: usize) -> Result<u64> {
+        self.with_conn(move |conn| {
+            let n = conn
+                .prepare_cached(
+                    "DELETE FROM specline_rollout_results WHERE id IN (
+                       SELECT id FROM specline_rollout_results WHERE at < ?1 ORDER BY at
+                       LIMIT ?2)",
+                )?
+                .execute(params![micros(before), limit as i64])?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn shadow_results(&self, name: &str, limit: usize) -> Result<Vec<ShadowResult>> {
         type Row = (
             String,

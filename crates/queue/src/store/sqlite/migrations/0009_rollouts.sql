@@ -31,3 +31,5 @@ CREATE TABLE IF NOT EXISTS specline_rollout_results (
   at           INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS specline_rollout_results_name ON specline_rollout_results (name, id);
+-- The pruner deletes the oldest results first (maintenance, retain_rollout_results).
+CREATE INDEX IF NOT EXISTS specline_rollout_results_at ON specline_rollout_results (at);
