@@ -4,12 +4,16 @@
 //! | step | phase | checkpoint inside the step |
 //! |---|---|---|
 //! | `classify_tests` | group tests into domains and features | after each chunk |
-//! | `convert_behaviors` | test names → behavior sentences | after each feature |
+//! | `list_features` | the features to convert, in document order | — |
+//! | `convert_behaviors` | one job per feature: its test names → behavior sentences | the feature's output |
 //! | `summarize_document` | the summary | — |
 //! | `generate_spec_document` | assemble and store the next document version | — |
 //!
 //! A generator killed mid-phase loses at most the request in flight: the step runs again
-//! (on any generator process) and resumes from its last checkpoint. If the same analysis,
+//! (on any generator process) and resumes from its last checkpoint. The conversion fans out
+//! (a mapped step): each feature is a job of its own that any generator may take, so two
+//! generators convert one document together; the summary step joins the features in feature
+//! order, so the document is the same whichever process converted what. If the same analysis,
 //! language and generator already produced a document, every step passes it through
 //! instead of calling the model again.
 
@@ -24,10 +28,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use specline_app::store::{AppStore, NewDocument, NewDocumentDiff, StoreError};
 use specline_app::{
-    ClassifyTests, ConvertBehaviors, DocumentSummary, GenerateSpecDocument, SpecContext, StepError,
-    SummarizeDocument,
+    ClassifyTests, ConvertBehaviors, DocumentSummary, GenerateSpecDocument, ListFeatures,
+    SpecContext, StepError, SummarizeDocument,
 };
-use specline_queue::pipeline::{Step, StepContext};
+use specline_queue::pipeline::{Outcome, Step, StepContext};
 use specline_queue::rollout::{Rollout, RolloutOptions, VariantContext};
 use specline_queue::store::Store;
 use specline_queue::{JobError, Registry};
@@ -36,8 +40,8 @@ use specline_settings::{ProviderKind, ProviderSettings, SpecGeneratorSection};
 use specline_specdoc::cache::MemoryCache;
 use specline_specdoc::cli::{ModelConfig, ModelProvider};
 use specline_specdoc::phases::{
-    self, AssembleMeta, Behaviors, Classification, ClassifyProgress, GenerateOptions, Generator,
-    Summary,
+    self, AssembleMeta, Behaviors, Classification, ClassifyProgress, FeatureConversion, FeatureRef,
+    GenerateOptions, Generator, Summary,
 };
 use specline_specdoc::provider::ApiKey;
 use specline_specdoc::{LanguageTag, SpecDocument, SpecError, SpecInput};
@@ -115,8 +119,6 @@ pub struct SpecGenerator {
     /// The engine's store: who owns a run (for cost accounting and budgets).
     pub jobs: Arc<dyn Store>,
     pub generator: Generator,
-    /// Features converted at once within one document.
-    pub convert_concurrency: usize,
     /// Past this share of changed tests (percent), a new version is classified from scratch
     /// instead of incrementally (`spec_generator.max_changed_percent`).
     pub max_changed_percent: u8,
@@ -158,7 +160,6 @@ impl SpecGenerator {
             app,
             jobs,
             generator,
-            convert_concurrency: 4,
             max_changed_percent: phases::DEFAULT_MAX_CHANGED_PERCENT,
             owner_calls_per_day: None,
             candidate: None,
@@ -172,6 +173,7 @@ pub fn registry(shared: SpecGenerator) -> Registry {
     let shared = Arc::new(shared);
     Registry::new()
         .step(Classify(shared.clone()))
+        .step(List)
         .step(Convert(shared.clone()))
         .step(Summarize(shared.clone()))
         .step(Assemble(shared))
@@ -212,14 +214,32 @@ fn earlier<T: DeserializeOwned>(
 }
 
 fn to_value<T: Serialize>(phase: &Phase<T>) -> Result<serde_json::Value, JobError> {
-    Ok(serde_json::to_value(phase).map_err(StepError::from)?)
+    json(phase)
+}
+
+fn json<T: Serialize>(value: &T) -> Result<serde_json::Value, JobError> {
+    Ok(serde_json::to_value(value).map_err(StepError::from)?)
+}
+
+/// A feature's failed conversion as its job's error, under the provider's code (the code
+/// the document shows for a feature that falls back): retried, snoozed while the circuit is
+/// open, or permanent, as the provider error says. Other errors keep their own code.
+fn feature_error(e: SpecError) -> JobError {
+    let Some(p) = e.provider_error() else {
+        return spec_error(e);
+    };
+    let code = p.code.as_str();
+    match spec_error(SpecError::ClassifyFailed(p.clone())) {
+        JobError::Snooze(wait) => JobError::Snooze(wait),
+        JobError::Retryable { .. } => JobError::retryable(code, &e),
+        _ => JobError::permanent(code, &e),
+    }
 }
 
 impl SpecGenerator {
     fn options(&self, c: &SpecContext) -> Result<GenerateOptions, JobError> {
         let language = LanguageTag::parse(&c.input.lang).map_err(SpecError::from)?;
         let mut opts = GenerateOptions::new(language);
-        opts.concurrency = self.convert_concurrency.max(1);
         opts.fresh = c.input.fresh;
         opts.max_changed_percent = self.max_changed_percent;
         Ok(opts)
@@ -334,6 +354,7 @@ async fn classify_candidate(
 }
 
 struct Classify(Arc<SpecGenerator>);
+struct List;
 struct Convert(Arc<SpecGenerator>);
 struct Summarize(Arc<SpecGenerator>);
 struct Assemble(Arc<SpecGenerator>);
@@ -428,55 +449,70 @@ impl Step for Classify {
     }
 }
 
+impl Step for List {
+    type Kind = ListFeatures;
+    async fn run(&self, _ctx: StepContext, c: SpecContext) -> Result<serde_json::Value, JobError> {
+        match earlier::<Classification>(&c.classify_tests, "classify_tests")? {
+            // Nothing to convert: every later step passes the document through.
+            Phase::Reused { .. } => json(&Vec::<FeatureRef>::new()),
+            Phase::Done(classification) => json(&phases::features(&classification)),
+        }
+    }
+}
+
 impl Step for Convert {
     type Kind = ConvertBehaviors;
-    async fn run(&self, ctx: StepContext, c: SpecContext) -> Result<serde_json::Value, JobError> {
+    async fn run(&self, _ctx: StepContext, c: SpecContext) -> Result<serde_json::Value, JobError> {
         let s = &self.0;
         let classification = match earlier::<Classification>(&c.classify_tests, "classify_tests")? {
-            Phase::Reused { reused_document } => {
-                return to_value(&Phase::<()>::Reused { reused_document })
+            Phase::Reused { .. } => {
+                return Err(bad_checkpoint(
+                    "list_features",
+                    "a reused document has no feature to convert",
+                ))
             }
             Phase::Done(c) => c,
         };
+        let at: FeatureRef = serde_json::from_value(
+            c.item
+                .clone()
+                .ok_or_else(|| bad_checkpoint("list_features", "the job has no item"))?,
+        )
+        .map_err(|e| bad_checkpoint("list_features", e))?;
         let input = s.input(&c).await?;
         let opts = s.options(&c)?;
-        let resume: Option<Behaviors> = ctx.restore("convert").await?;
-        if let Some(r) = &resume {
-            tracing::info!(
-                run = ctx.run_id(),
-                features = r.features.len(),
-                "resuming the conversion from its checkpoint"
-            );
-        }
-        let gen = &s.generator;
-        let behaviors = with_checkpoints(&ctx, "convert", |tx| {
-            let (input, opts, classification) = (&input, &opts, &classification);
-            async move {
-                let mut hook = move |b: &Behaviors| {
-                    let _ = tx.send(Some(b.clone()));
-                };
-                phases::convert(gen, input, classification, opts, resume, Some(&mut hook)).await
-            }
-        })
-        .await
-        .map_err(spec_error)?;
-        cost::record(
-            &s.jobs,
-            &*s.app,
-            &c,
-            ctx.run_id(),
-            "convert",
-            &behaviors.usage,
-        )
-        .await?;
-        let _ = ctx
-            .progress(
-                100,
-                Some(serde_json::json!({"features": behaviors.features.len()})),
-            )
-            .await;
-        to_value(&Phase::Done(behaviors))
+        let done = phases::convert_one(&s.generator, &input, &classification, &opts, &at)
+            .await
+            .map_err(feature_error)?;
+        json(&done)
     }
+}
+
+/// The features' outcomes joined into the conversion's behaviors, in feature order. More
+/// than half of them failed is `CONVERT_FAILED`, permanent here: the features have ended,
+/// and running the join again would join the same outcomes.
+fn joined(
+    c: &SpecContext,
+    input: &SpecInput,
+    classification: &Classification,
+    opts: &GenerateOptions,
+) -> Result<Behaviors, JobError> {
+    let outcomes: Vec<Outcome<FeatureConversion>> =
+        serde_json::from_value(c.convert_behaviors.clone().ok_or_else(|| {
+            bad_checkpoint("convert_behaviors", "it is missing from the run's context")
+        })?)
+        .map_err(|e| bad_checkpoint("convert_behaviors", e))?;
+    let outcomes = outcomes
+        .into_iter()
+        .map(|o| match o {
+            Outcome::Ok(done) => Ok(done),
+            Outcome::Failed { code, message } => Err((code, message)),
+        })
+        .collect();
+    phases::join(input, classification, opts, outcomes).map_err(|e| match e {
+        SpecError::ConvertFailed { .. } => JobError::permanent(e.code(), &e),
+        other => spec_error(other),
+    })
 }
 
 impl Step for Summarize {
@@ -489,14 +525,19 @@ impl Step for Summarize {
             }
             Phase::Done(c) => c,
         };
-        let behaviors = match earlier::<Behaviors>(&c.convert_behaviors, "convert_behaviors")? {
-            Phase::Reused { reused_document } => {
-                return to_value(&Phase::<()>::Reused { reused_document })
-            }
-            Phase::Done(b) => b,
-        };
         let input = s.input(&c).await?;
         let opts = s.options(&c)?;
+        let behaviors = joined(&c, &input, &classification, &opts)?;
+        // The conversion's cost, once for all its features (a retried join replaces it).
+        cost::record(
+            &s.jobs,
+            &*s.app,
+            &c,
+            ctx.run_id(),
+            "convert",
+            &behaviors.usage,
+        )
+        .await?;
         let summary =
             phases::summarize(&s.generator, &input, &classification, &behaviors, &opts).await;
         cost::record(
@@ -537,16 +578,13 @@ impl Step for Assemble {
             Phase::Reused { reused_document } => return reused(reused_document).await,
             Phase::Done(v) => v,
         };
-        let behaviors = match earlier::<Behaviors>(&c.convert_behaviors, "convert_behaviors")? {
-            Phase::Reused { reused_document } => return reused(reused_document).await,
-            Phase::Done(v) => v,
-        };
         let summary = match earlier::<Summary>(&c.summarize_document, "summarize_document")? {
             Phase::Reused { reused_document } => return reused(reused_document).await,
             Phase::Done(v) => v,
         };
         let input = s.input(&c).await?;
         let opts = s.options(&c)?;
+        let behaviors = joined(&c, &input, &classification, &opts)?;
         let analysis = &c.analyze_repository;
         // Only a guess: the store assigns the version under its lock and writes it into the
         // stored JSON (`store_document`), so concurrent generations cannot disagree.

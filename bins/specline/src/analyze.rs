@@ -89,6 +89,9 @@ impl Progress {
     }
 }
 
+/// Spec jobs of the run at once in `specline analyze`: features converted in parallel.
+const CONVERT_SLOTS: usize = 4;
+
 pub async fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     LanguageTag::parse(&args.request.lang)?;
     let settings = local::settings(&args.common, args.data_dir.clone())?;
@@ -107,7 +110,10 @@ pub async fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         .registry(registry)
         .catalog(specline_service::worker::catalog())
         .queue(specline_app::ANALYZE_QUEUE, 1)
-        .queue(specline_app::SPEC_QUEUE, 1)
+        // Each feature's conversion is a job: four at a time, as one conversion job converted
+        // four features at a time before the fan-out (the other spec steps run one by one,
+        // since each waits for the one before).
+        .queue(specline_app::SPEC_QUEUE, CONVERT_SLOTS)
         .only_run(run.run_id)
         .build()?
         .start()

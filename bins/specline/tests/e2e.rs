@@ -2,8 +2,9 @@
 //! repository made by the test is submitted with `specline-enqueue`, flows through
 //! `specline-analyzer` and `specline-spec-generator` (whose model is a fake OpenAI-compatible
 //! server on 127.0.0.1), and the stored document is read back. The spec generator is killed
-//! with SIGKILL in the middle of the conversion phase and started again: the scheduler
-//! rescues the step, and the run finishes from its checkpoint instead of starting over.
+//! with SIGKILL in the middle of the conversion phase (one job per feature) and started
+//! again: the scheduler rescues the features it was converting, and the run finishes from
+//! the converted features' checkpoints instead of starting over.
 #![allow(clippy::unwrap_used)]
 
 #[path = "../../../crates/specdoc/tests/common/fake.rs"]
@@ -55,17 +56,27 @@ async fn a_run_flows_through_the_binaries_and_survives_a_killed_spec_generator()
     let submitted = enqueue_json(&bins, &env, &["analyze", &url, "--lang", "en"]);
     let run_id = submitted["run_id"].as_i64().unwrap();
 
-    // Wait until conversions are under way and a few have finished, then SIGKILL.
+    // Wait until a few features are converted (their item jobs done, each its own
+    // checkpoint) while others are under way, then SIGKILL.
     let started = std::time::Instant::now();
-    while model.count("convert") < 7 {
+    loop {
+        let shown = enqueue_json(&bins, &env, &["run", "show", &run_id.to_string()]);
+        let done = shown["graph"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == "convert_behaviors")
+            .and_then(|n| n["items"]["done"].as_i64())
+            .unwrap_or(0);
+        if done >= 3 {
+            break;
+        }
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "the conversion never started; the run: {}",
-            enqueue_json(&bins, &env, &["run", "show", &run_id.to_string()])
+            "the conversion never got under way; the run: {shown}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
     generator.kill();
     let before = model.count("convert");
     let generator2 = bins.start("specline-spec-generator", &spec_env).await;

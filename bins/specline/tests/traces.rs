@@ -229,9 +229,10 @@ async fn wait_done(api: &Running, token: &str, run_id: i64, traceparent: &str) {
     }
 }
 
-const STEPS: [(&str, &str); 5] = [
+const STEPS: [(&str, &str); 6] = [
     ("analyze_repository", "specline-analyzer"),
     ("classify_tests", "specline-spec-generator"),
+    ("list_features", "specline-spec-generator"),
     ("convert_behaviors", "specline-spec-generator"),
     ("summarize_document", "specline-spec-generator"),
     ("generate_spec_document", "specline-spec-generator"),
@@ -349,25 +350,29 @@ async fn a_run_is_one_trace_across_the_api_and_the_workers_even_after_a_killed_s
     assert_eq!(submission.parent, request.span_id, "{submission:#?}");
     assert_eq!(submission.attr("run_id"), run);
 
-    // Every step's job, on its own binary, is a child of the submission.
+    // Every step's job, on its own binary, is a child of the submission; the conversion is
+    // one job per feature (twelve) and the job that joins them.
     for (kind, service) in STEPS {
         let done: Vec<&Received> = spans
             .iter()
             .filter(|s| s.name == format!("job {kind}") && s.attr("outcome") == "completed")
             .collect();
-        assert_eq!(done.len(), 1, "{kind}: {spans:#?}");
-        let job = done[0];
-        assert_eq!(job.service, service, "{job:#?}");
-        assert_eq!(job.parent, submission.span_id, "{job:#?}");
-        assert_eq!(job.attr("run_id"), run, "{job:#?}");
-        assert_eq!(job.attr("kind"), kind, "{job:#?}");
+        let jobs = if kind == "convert_behaviors" { 13 } else { 1 };
+        assert_eq!(done.len(), jobs, "{kind}: {spans:#?}");
+        for job in done {
+            assert_eq!(job.service, service, "{job:#?}");
+            assert_eq!(job.parent, submission.span_id, "{job:#?}");
+            assert_eq!(job.attr("run_id"), run, "{job:#?}");
+            assert_eq!(job.attr("kind"), kind, "{job:#?}");
+        }
     }
-    // The killed attempt never ended; the rescued one is the second, in the same trace.
-    let converted = spans
-        .iter()
-        .find(|s| s.name == "job convert_behaviors" && s.attr("outcome") == "completed")
-        .unwrap();
-    assert_eq!(converted.attr("attempt"), "2", "{converted:#?}");
+    // The killed attempts never ended; a rescued feature's is the second, in the same trace.
+    assert!(
+        spans.iter().any(|s| s.name == "job convert_behaviors"
+            && s.attr("outcome") == "completed"
+            && s.attr("attempt") == "2"),
+        "no feature was converted by a second attempt: {spans:#?}"
+    );
     // The scheduler's rescue of that attempt is in the run's trace too.
     let rescue = spans
         .iter()
@@ -391,14 +396,14 @@ async fn a_run_is_one_trace_across_the_api_and_the_workers_even_after_a_killed_s
         }
     }
     for kind in ["classify_tests", "convert_behaviors"] {
-        let job = spans
+        let jobs: Vec<&Received> = spans
             .iter()
-            .find(|s| s.name == format!("job {kind}") && s.attr("outcome") == "completed")
-            .unwrap();
+            .filter(|s| s.name == format!("job {kind}") && s.attr("outcome") == "completed")
+            .collect();
         assert!(
             calls
                 .iter()
-                .any(|c| c.parent == job.span_id
+                .any(|c| jobs.iter().any(|job| c.parent == job.span_id)
                     && c.attr("calls").parse::<u64>().is_ok_and(|n| n >= 1)),
             "no model call span under {kind}: {spans:#?}"
         );

@@ -17,7 +17,7 @@ use specline_app::policy::{RepositoryPolicy, StaticResolver};
 use specline_app::store::{AppStore, NewAnalysis, NewApiToken, NewDocument};
 use specline_app::{
     AnalysisSummary, AnalyzeContext, AnalyzeRepository, ClassifyTests, ConvertBehaviors,
-    DocumentSummary, GenerateSpecDocument, SpecContext, SummarizeDocument,
+    DocumentSummary, GenerateSpecDocument, ListFeatures, SpecContext, SummarizeDocument,
 };
 use specline_inventory_model::{Location, ScanStats, Status, Suite, Test, TestFile};
 use specline_queue::pipeline::{Step, StepContext};
@@ -151,6 +151,7 @@ impl Server {
                     gate: gate.clone(),
                 })
                 .step(PassThrough::<ClassifyTests>::default())
+                .step(NoFeatures)
                 .step(PassThrough::<ConvertBehaviors>::default())
                 .step(PassThrough::<SummarizeDocument>::default())
                 .step(StoreDocument {
@@ -692,6 +693,17 @@ where
 
     async fn run(&self, _ctx: StepContext, _c: SpecContext) -> Result<serde_json::Value, JobError> {
         Ok(serde_json::json!({}))
+    }
+}
+
+/// Lists no feature: the conversion's fan-out joins at once.
+struct NoFeatures;
+
+impl Step for NoFeatures {
+    type Kind = ListFeatures;
+
+    async fn run(&self, _ctx: StepContext, _c: SpecContext) -> Result<serde_json::Value, JobError> {
+        Ok(serde_json::json!([]))
     }
 }
 

@@ -104,6 +104,16 @@ pub const ANALYSES_PER_OWNER: u32 = 2;
 /// [`ANALYSES_PER_OWNER`] is).
 pub const SPEC_STEPS_PER_OWNER: u32 = 2;
 
+/// Features of one owner converted at once, over every spec generator (`convert_behaviors`
+/// runs one job per feature; overridable as [`ANALYSES_PER_OWNER`] is). More than one
+/// generator's default `spec_generator.concurrency` (8), so when one generator has filled its
+/// slots with an owner's document a second one still takes features of it — one document is
+/// converted by two generators in parallel; fewer than two generators' slots (16), so one
+/// owner's 40-feature document never holds every slot of a two-generator deployment and
+/// other owners' features start in between. (The single conversion job before it held 2 per
+/// owner, each converting 4 features at a time: 8 model calls at once.)
+pub const FEATURES_PER_OWNER: u32 = 12;
+
 /// A step's limits: partitioned by the run's owner, at most `n` running per owner.
 fn per_owner(n: u32) -> Limits {
     Limits::new()
@@ -119,6 +129,14 @@ pub struct SpecContext {
     pub analyze_repository: AnalysisSummary,
     #[serde(default)]
     pub classify_tests: Option<serde_json::Value>,
+    /// The features to convert, one item each (see [`ListFeatures`]).
+    #[serde(default)]
+    pub list_features: Option<serde_json::Value>,
+    /// In a `convert_behaviors` item job: the feature it converts (an item of
+    /// `list_features`).
+    #[serde(default)]
+    pub item: Option<serde_json::Value>,
+    /// Every feature's outcome in feature order (`pipeline::Outcome` of each item).
     #[serde(default)]
     pub convert_behaviors: Option<serde_json::Value>,
     #[serde(default)]
@@ -141,6 +159,9 @@ pub struct DocumentSummary {
 
 macro_rules! spec_step {
     ($(#[$doc:meta])* $ty:ident, $name:literal, $output:ty, $timeout_secs:expr) => {
+        spec_step!($(#[$doc])* $ty, $name, $output, $timeout_secs, SPEC_STEPS_PER_OWNER);
+    };
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $output:ty, $timeout_secs:expr, $per_owner:expr) => {
         $(#[$doc])*
         pub struct $ty;
 
@@ -153,7 +174,7 @@ macro_rules! spec_step {
                 KindOptions {
                     timeout: Duration::from_secs($timeout_secs),
                     max_attempts: 5,
-                    limits: per_owner(SPEC_STEPS_PER_OWNER),
+                    limits: per_owner($per_owner),
                     ..KindOptions::default()
                 }
             }
@@ -166,8 +187,15 @@ spec_step!(
     ClassifyTests, "classify_tests", serde_json::Value, 30 * 60
 );
 spec_step!(
-    /// Phase 2: turn each feature's tests into behavior sentences (checkpointed per feature).
-    ConvertBehaviors, "convert_behaviors", serde_json::Value, 60 * 60
+    /// Between phases 1 and 2: the classification's features in document order, the list
+    /// `convert_behaviors` maps over (empty when an existing document is reused).
+    ListFeatures, "list_features", serde_json::Value, 60
+);
+spec_step!(
+    /// Phase 2, one job per feature (a mapped step over `list_features`): the feature's tests
+    /// become behavior sentences; the item's output is its checkpoint. Its own job, after the
+    /// last feature, joins the features' outcomes in feature order.
+    ConvertBehaviors, "convert_behaviors", serde_json::Value, 30 * 60, FEATURES_PER_OWNER
 );
 spec_step!(
     /// Phase 3: the document's summary.
@@ -182,13 +210,20 @@ spec_step!(
 pub const ANALYZE_AND_GENERATE: &str = "analyze_and_generate";
 
 /// "Analyze and generate" as one run, so a client follows one run id from clone to document.
+///
+/// A chain except for the conversion, which fans out: one `convert_behaviors` job per feature
+/// (on any spec generator), joined before `summarize_document`. A feature that fails after
+/// its retries does not fail the run (`allow_failure`): it falls back to its test names, and
+/// more than half of the features failing fails the join, as in one process.
 pub fn analyze_and_generate() -> Pipeline {
     Pipeline::new(ANALYZE_AND_GENERATE)
         .step::<AnalyzeRepository>()
         .step::<ClassifyTests>()
-        .step::<ConvertBehaviors>()
-        .step::<SummarizeDocument>()
-        .step::<GenerateSpecDocument>()
+        .step::<ListFeatures>()
+        .map::<ConvertBehaviors>(ListFeatures::NAME, &[ClassifyTests::NAME])
+        .allow_failure()
+        .after::<SummarizeDocument>(&[ConvertBehaviors::NAME])
+        .after::<GenerateSpecDocument>(&[SummarizeDocument::NAME])
 }
 
 /// Every queue the application's job kinds use, for checks that each has a consumer.
@@ -213,11 +248,36 @@ mod tests {
             [
                 ("analyze_repository", "analyze"),
                 ("classify_tests", "spec"),
+                ("list_features", "spec"),
                 ("convert_behaviors", "spec"),
                 ("summarize_document", "spec"),
                 ("generate_spec_document", "spec"),
             ]
         );
+    }
+
+    /// The conversion fans out over the listed features, may fail per feature, and is joined
+    /// before the summary; everything else is a chain.
+    #[test]
+    fn the_conversion_is_a_map_over_the_listed_features_joined_before_the_summary() {
+        let built = analyze_and_generate().build();
+        let steps = match built {
+            Ok(p) => p.steps,
+            Err(e) => panic!("the pipeline does not build: {e}"),
+        };
+        let at = |name: &str| steps.iter().position(|s| s.kind == name);
+        let convert = &steps[at("convert_behaviors").unwrap_or(usize::MAX)];
+        assert_eq!(convert.map_over, at("list_features"));
+        assert!(convert.allow_failure);
+        let summarize = &steps[at("summarize_document").unwrap_or(usize::MAX)];
+        assert_eq!(
+            summarize.after,
+            Some(vec![at("convert_behaviors").unwrap_or(0)])
+        );
+        assert!(steps
+            .iter()
+            .filter(|s| s.kind != "convert_behaviors")
+            .all(|s| !s.allow_failure && s.map_over.is_none()));
     }
 
     #[test]
@@ -226,10 +286,10 @@ mod tests {
         let metadata = serde_json::json!({"owner": "alice"});
         for kind in analyze_and_generate().kinds() {
             let limits = &kind.options.limits;
-            let expected = if kind.kind == AnalyzeRepository::NAME {
-                ANALYSES_PER_OWNER
-            } else {
-                SPEC_STEPS_PER_OWNER
+            let expected = match kind.kind.as_str() {
+                AnalyzeRepository::NAME => ANALYSES_PER_OWNER,
+                ConvertBehaviors::NAME => FEATURES_PER_OWNER,
+                _ => SPEC_STEPS_PER_OWNER,
             };
             assert_eq!(limits.values.per_partition, Some(expected), "{}", kind.kind);
             assert_eq!(

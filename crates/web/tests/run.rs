@@ -131,6 +131,7 @@ async fn live_to_succeeded(backend: Backend, screenshots: bool) {
     for step in [
         "analyze_repository",
         "classify_tests",
+        "list_features",
         "convert_behaviors",
         "summarize_document",
         "generate_spec_document",

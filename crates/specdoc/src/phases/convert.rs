@@ -44,7 +44,7 @@ pub struct FeatureBehaviors {
 }
 
 impl FeatureBehaviors {
-    fn new(domain: usize, feature: usize, sentences: Vec<Sentence>) -> Self {
+    pub(super) fn new(domain: usize, feature: usize, sentences: Vec<Sentence>) -> Self {
         Self {
             domain,
             feature,
@@ -135,17 +135,12 @@ pub async fn convert(
     };
     let done: std::collections::HashSet<(usize, usize)> =
         acc.features.iter().map(|f| (f.domain, f.feature)).collect();
-    let todo: Vec<(usize, usize, &ClassDomain, &ClassFeature)> = classification
-        .domains
-        .iter()
-        .enumerate()
-        .flat_map(|(d, dom)| {
-            dom.features
-                .iter()
-                .enumerate()
-                .map(move |(f, feat)| (d, f, dom, feat))
-        })
-        .filter(|(d, f, _, _)| !done.contains(&(*d, *f)))
+    // Indices, not references: a closure whose arguments carry lifetimes makes the whole
+    // future fail to be provably `Send` (a higher-ranked lifetime), and callers spawn it.
+    let todo: Vec<(usize, usize)> = super::features(classification)
+        .into_iter()
+        .map(|at| (at.domain, at.feature))
+        .filter(|at| !done.contains(at))
         .collect();
     let total: usize = classification
         .domains
@@ -155,7 +150,8 @@ pub async fn convert(
 
     let Some(client) = &gen.client else {
         let wrapped = offline::Wrapped::of(input);
-        for (d, f, _, feat) in todo {
+        for (d, f) in todo {
+            let feat = &classification.domains[d].features[f];
             let sentences = offline::convert_feature(input, &wrapped, &feat.tests);
             acc.features.push(FeatureBehaviors::new(d, f, sentences));
         }
@@ -167,16 +163,8 @@ pub async fn convert(
     };
 
     let model_id = gen.model_id();
-    let carried: HashMap<usize, &str> = classification
-        .carried
-        .iter()
-        .map(|s| (s.test, s.text.as_str()))
-        .collect();
-    // The stream is fed indices, not references: a closure whose arguments carry lifetimes
-    // makes the whole future fail to be provably `Send` (a higher-ranked lifetime), and
-    // callers need to spawn it.
-    let indices: Vec<(usize, usize)> = todo.iter().map(|&(d, f, _, _)| (d, f)).collect();
-    let mut results = futures::stream::iter(indices.into_iter().map(|(d, f)| {
+    let carried = carried_sentences(classification);
+    let mut results = futures::stream::iter(todo.into_iter().map(|(d, f)| {
         let model_id = model_id.as_str();
         let carried = &carried;
         let dom = &classification.domains[d];
@@ -240,7 +228,16 @@ pub async fn convert(
     Ok(acc)
 }
 
-fn original_names(input: &SpecInput, tests: &[usize]) -> Vec<Sentence> {
+/// The sentences the classification kept from the previous version, by test index.
+pub(super) fn carried_sentences(classification: &Classification) -> HashMap<usize, &str> {
+    classification
+        .carried
+        .iter()
+        .map(|s| (s.test, s.text.as_str()))
+        .collect()
+}
+
+pub(super) fn original_names(input: &SpecInput, tests: &[usize]) -> Vec<Sentence> {
     tests
         .iter()
         .filter_map(|&i| input.tests.get(i))
@@ -254,7 +251,7 @@ fn original_names(input: &SpecInput, tests: &[usize]) -> Vec<Sentence> {
 /// One feature with a model: sentences carried from the previous version first, then cached
 /// ones, the rest in batches.
 #[allow(clippy::too_many_arguments)]
-async fn convert_feature(
+pub(super) async fn convert_feature(
     gen: &Generator,
     client: &ModelClient,
     input: &SpecInput,

@@ -9,6 +9,7 @@ mod assemble;
 mod classify;
 mod convert;
 mod estimate;
+mod feature;
 pub mod placement;
 mod summarize;
 
@@ -19,6 +20,7 @@ pub use classify::{
 };
 pub use convert::{convert, Behaviors, CheckpointHook, FeatureBehaviors, Sentence};
 pub use estimate::{estimate, Estimate};
+pub use feature::{convert_one, features, join, FeatureConversion, FeatureOutcome, FeatureRef};
 pub use summarize::{summarize, Summary};
 
 use std::collections::HashMap;

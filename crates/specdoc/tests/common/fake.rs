@@ -104,6 +104,34 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     pub body: String,
     pub delay: Duration,
+    /// Answered only once this latch is open.
+    pub hold: Option<Latch>,
+}
+
+/// A gate the server holds answers at until a test's condition opens it (e.g. enough
+/// requests in flight at once); open for good once opened.
+#[derive(Debug, Clone)]
+pub struct Latch(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Latch {
+    fn default() -> Self {
+        Latch(Arc::new(tokio::sync::watch::channel(false).0))
+    }
+}
+
+impl Latch {
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_open(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    async fn opened(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|open| *open).await;
+    }
 }
 
 impl Reply {
@@ -113,7 +141,14 @@ impl Reply {
             headers: vec![],
             body: body.to_string(),
             delay: Duration::ZERO,
+            hold: None,
         }
+    }
+
+    /// Answer only once `latch` is open.
+    pub fn held(mut self, latch: &Latch) -> Self {
+        self.hold = Some(latch.clone());
+        self
     }
 
     pub fn with_header(mut self, k: &str, v: &str) -> Self {
@@ -311,6 +346,9 @@ async fn serve(
     };
     let reply = (state.handler)(n, &rec);
     state.sent.lock().unwrap().add(&reply.body);
+    if let Some(latch) = &reply.hold {
+        latch.opened().await;
+    }
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
