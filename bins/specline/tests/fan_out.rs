@@ -27,26 +27,13 @@ use std::time::{Duration, Instant};
 
 use fake::{good_answer, FakeServer, Latch, Recorded, Reply, Wire};
 use serde_json::Value;
-use support::{git_repo, Binaries, PgSchema, Running};
+use support::{Binaries, PgSchema, Running};
 
 const FEATURES: usize = 40;
 
 /// Different features whose conversion must be in flight at once before the model answers
 /// any: one more than a generator's default `spec_generator.concurrency` (8).
 const IN_FLIGHT: usize = 9;
-
-/// Forty files of two tests each; the fake model makes each file a feature.
-fn forty_features() -> tempfile::TempDir {
-    let files: Vec<(String, String)> = (0..FEATURES)
-        .map(|f| {
-            let body: String = (0..2)
-                .map(|t| format!("def test_area_{f}_case_{t}():\n    assert True\n\n"))
-                .collect();
-            (format!("tests/test_area{f:02}.py"), body)
-        })
-        .collect();
-    git_repo(&files)
-}
 
 /// The fake model; with `gate`, conversion answers wait until [`IN_FLIGHT`] different
 /// features have been asked for.
@@ -262,7 +249,8 @@ fn content(doc: &Value) -> Value {
 }
 
 async fn two_generators_write_the_document_of_one(backend: Backend) {
-    let repo = forty_features();
+    // Forty files of two tests each; the fake model makes each file a feature.
+    let repo = support::features(FEATURES, 2);
     let gated = model(true).await;
     let two = generate(backend, repo.path(), &gated, 2).await;
 

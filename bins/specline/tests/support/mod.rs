@@ -300,9 +300,15 @@ pub fn analyzer_env(env: &[(String, String)]) -> Vec<(String, String)> {
 /// Twelve features (one per file) of three tests each: with a slow model, the conversion
 /// phase lasts long enough to kill a spec generator in the middle of it.
 pub fn twelve_features() -> tempfile::TempDir {
-    let files: Vec<(String, String)> = (0..12)
+    features(12, 3)
+}
+
+/// A git repository of `n` test files (`tests/test_areaNN.py`) of `tests` tests each, which
+/// the fake model classifies as one feature per file.
+pub fn features(n: usize, tests: usize) -> tempfile::TempDir {
+    let files: Vec<(String, String)> = (0..n)
         .map(|f| {
-            let body: String = (0..3)
+            let body: String = (0..tests)
                 .map(|t| format!("def test_feature_{f}_case_{t}():\n    assert True\n\n"))
                 .collect();
             (format!("tests/test_area{f:02}.py"), body)
