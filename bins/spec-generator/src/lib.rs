@@ -191,7 +191,10 @@ enum Phase<T> {
 /// A failed phase as the job's error (an open circuit breaker snoozes the step: see
 /// [`SpecError`]'s class), logged when it snoozes so a paused provider shows in the log.
 fn spec_error(e: SpecError) -> JobError {
-    let job = JobError::from(e);
+    snooze_logged(JobError::from(e))
+}
+
+fn snooze_logged(job: JobError) -> JobError {
     if let JobError::Snooze(wait) = &job {
         tracing::info!(?wait, "provider paused by its circuit breaker; snoozing");
     }
@@ -221,18 +224,13 @@ fn json<T: Serialize>(value: &T) -> Result<serde_json::Value, JobError> {
     Ok(serde_json::to_value(value).map_err(StepError::from)?)
 }
 
-/// A feature's failed conversion as its job's error, under the provider's code (the code
-/// the document shows for a feature that falls back): retried, snoozed while the circuit is
-/// open, or permanent, as the provider error says. Other errors keep their own code.
+/// A feature's failed conversion as its job's error under the provider's own code (the code
+/// the document shows for a feature that falls back), classed as the provider error says:
+/// retried, snoozed while the circuit is open, or permanent. Other errors keep their code.
 fn feature_error(e: SpecError) -> JobError {
-    let Some(p) = e.provider_error() else {
-        return spec_error(e);
-    };
-    let code = p.code.as_str();
-    match spec_error(SpecError::ClassifyFailed(p.clone())) {
-        JobError::Snooze(wait) => JobError::Snooze(wait),
-        JobError::Retryable { .. } => JobError::retryable(code, &e),
-        _ => JobError::permanent(code, &e),
+    match e {
+        SpecError::ConvertFailed { last_error, .. } => snooze_logged(JobError::from(last_error)),
+        other => spec_error(other),
     }
 }
 
@@ -488,9 +486,8 @@ impl Step for Convert {
     }
 }
 
-/// The features' outcomes joined into the conversion's behaviors, in feature order. More
-/// than half of them failed is `CONVERT_FAILED`, permanent here: the features have ended,
-/// and running the join again would join the same outcomes.
+/// The features' outcomes joined into the conversion's behaviors, in feature order (more
+/// than half of them failed: `FEATURES_FAILED`, permanent).
 fn joined(
     c: &SpecContext,
     input: &SpecInput,
@@ -509,10 +506,7 @@ fn joined(
             Outcome::Failed { code, message } => Err((code, message)),
         })
         .collect();
-    phases::join(input, classification, opts, outcomes).map_err(|e| match e {
-        SpecError::ConvertFailed { .. } => JobError::permanent(e.code(), &e),
-        other => spec_error(other),
-    })
+    phases::join(input, classification, opts, outcomes).map_err(spec_error)
 }
 
 impl Step for Summarize {
@@ -688,6 +682,54 @@ mod tests {
         e
     }
 
+    /// `CONVERT_FAILED` of `failed` of `total` features, nothing converted.
+    fn convert_failed(failed: usize, total: usize, last_error: ProviderError) -> SpecError {
+        SpecError::ConvertFailed {
+            failed,
+            total,
+            last_error,
+            partial: Box::new(Behaviors {
+                content_hash: String::new(),
+                language: LanguageTag::parse("en").unwrap(),
+                classification: String::new(),
+                features: vec![],
+                usage: specline_specdoc::document::TokenUsage::default(),
+            }),
+        }
+    }
+
+    /// A feature's job fails under its provider error's code (what the document shows when
+    /// the feature falls back), retried, permanent or snoozed as that error is.
+    #[test]
+    fn a_failed_feature_fails_its_job_under_the_provider_code() {
+        let feature = |p: ProviderError| convert_failed(1, 1, p);
+        match feature_error(feature(provider(ProviderErrorCode::ServerError, None))) {
+            JobError::Retryable { code, message } => {
+                assert_eq!(code, "SERVER_ERROR");
+                assert!(message.starts_with("SERVER_ERROR: "), "{message}");
+            }
+            other => panic!("expected a retry, got {other}"),
+        }
+        match feature_error(feature(provider(ProviderErrorCode::Unauthorized, None))) {
+            JobError::Permanent { code, .. } => assert_eq!(code, "UNAUTHORIZED"),
+            other => panic!("expected a permanent failure, got {other}"),
+        }
+        let open = provider(ProviderErrorCode::CircuitOpen, Some(Duration::from_secs(3)));
+        assert!(matches!(
+            feature_error(feature(open)),
+            JobError::Snooze(d) if d == Duration::from_secs(3)
+        ));
+        let join = SpecError::FeaturesFailed {
+            failed: 3,
+            total: 4,
+            last_code: "SERVER_ERROR".into(),
+        };
+        assert!(matches!(
+            spec_error(join),
+            JobError::Permanent { code, .. } if code == "FEATURES_FAILED"
+        ));
+    }
+
     /// An open breaker snoozes the step until its next trial; other provider failures keep
     /// their retryable or permanent class.
     #[test]
@@ -697,18 +739,7 @@ mod tests {
             JobError::Snooze(d) => assert_eq!(d, Duration::from_secs(7)),
             other => panic!("expected a snooze, got {other}"),
         }
-        let convert = SpecError::ConvertFailed {
-            failed: 3,
-            total: 4,
-            last_error: open,
-            partial: Box::new(Behaviors {
-                content_hash: String::new(),
-                language: LanguageTag::parse("en").unwrap(),
-                classification: String::new(),
-                features: vec![],
-                usage: specline_specdoc::document::TokenUsage::default(),
-            }),
-        };
+        let convert = convert_failed(3, 4, open);
         assert!(matches!(spec_error(convert), JobError::Snooze(_)));
         assert!(matches!(
             spec_error(SpecError::ClassifyFailed(provider(

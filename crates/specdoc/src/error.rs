@@ -125,6 +125,7 @@ codes! {
         InconsistentInput = ("INCONSISTENT_INPUT", Permanent, "a phase's input does not belong to the same request (a stale or unreadable checkpoint)"),
         ClassifyFailed = ("CLASSIFY_FAILED", Varies("as its provider error: retryable, permanent, or snooze while the circuit is open"), "classification failed after retries with a provider error"),
         ConvertFailed = ("CONVERT_FAILED", Varies("as its provider error: retryable, permanent, or snooze while the circuit is open"), "more than half of the features failed to convert; what succeeded is checkpointed"),
+        FeaturesFailed = ("FEATURES_FAILED", Permanent, "more than half of the features failed to convert, each in its own job after its retries; joining them again would join the same failures"),
         Cache = ("CACHE", Permanent, "a cache could not be read or written"),
         InvalidConfig = ("INVALID_CONFIG", Permanent, "the provider configuration is incomplete (e.g. no model name)"),
         InputTooLarge = ("INPUT_TOO_LARGE", Permanent, "the input file is larger than its bound"),
@@ -157,6 +158,14 @@ pub enum SpecError {
         total: usize,
         last_error: ProviderError,
         partial: Box<crate::phases::Behaviors>,
+    },
+    /// More than half of the features converted one job each (`phases::join`) failed after
+    /// their jobs' retries; `last_code` is the code of the last failure.
+    #[error("FEATURES_FAILED: {failed} of {total} features failed (last error: {last_code})")]
+    FeaturesFailed {
+        failed: usize,
+        total: usize,
+        last_code: String,
     },
     /// A cache could not be read or written.
     #[error("CACHE: {0}")]
@@ -191,6 +200,7 @@ impl SpecError {
             Self::InconsistentInput(_) => SpecCode::InconsistentInput,
             Self::ClassifyFailed(_) => SpecCode::ClassifyFailed,
             Self::ConvertFailed { .. } => SpecCode::ConvertFailed,
+            Self::FeaturesFailed { .. } => SpecCode::FeaturesFailed,
             Self::Cache(_) => SpecCode::Cache,
             Self::InvalidConfig(_) => SpecCode::InvalidConfig,
             Self::InputTooLarge { .. } => SpecCode::InputTooLarge,
@@ -216,13 +226,25 @@ impl ErrorCode for SpecError {
     /// not. An open circuit breaker snoozes the job until the breaker's next trial: the
     /// provider is resting, and failing the run for it would lose the work.
     fn class(&self) -> specline_error_codes::ErrorClass {
-        use specline_error_codes::ErrorClass as Job;
         match self.provider_error() {
-            Some(p) => match p.snooze_for() {
-                Some(wait) => Job::Snooze(wait),
-                None if p.is_retryable() => Job::Retryable,
-                None => Job::Permanent,
-            },
+            Some(p) => ErrorCode::class(p),
+            None => specline_error_codes::ErrorClass::Permanent,
+        }
+    }
+}
+
+/// A provider error on its own (one feature's conversion, in a job of its own) keeps its
+/// provider code, classed as [`SpecError`] classes it.
+impl ErrorCode for ProviderError {
+    fn code(&self) -> &'static str {
+        self.code.as_str()
+    }
+
+    fn class(&self) -> specline_error_codes::ErrorClass {
+        use specline_error_codes::ErrorClass as Job;
+        match self.snooze_for() {
+            Some(wait) => Job::Snooze(wait),
+            None if self.is_retryable() => Job::Retryable,
             None => Job::Permanent,
         }
     }

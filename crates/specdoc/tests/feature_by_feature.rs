@@ -2,7 +2,7 @@
 //! a pipeline that fans the conversion out over jobs runs it: the joined behaviors equal the
 //! single-call `phases::convert` for the offline generator and for a model (a fake Gemini
 //! server on 127.0.0.1), in any order the features finish; a failed feature falls back to its
-//! test names with its code; more than half failed is `CONVERT_FAILED`; results that do not
+//! test names with its code; more than half failed is `FEATURES_FAILED`; results that do not
 //! match the classification are refused.
 #![allow(clippy::unwrap_used)]
 
@@ -17,7 +17,7 @@ use specline_specdoc::phases::{self, FeatureOutcome, GenerateOptions, Generator}
 use specline_specdoc::provider::gemini::{Gemini, GeminiConfig};
 use specline_specdoc::provider::ApiKey;
 use specline_specdoc::reliability::{BreakerConfig, ClientConfig, ModelClient, RetryPolicy};
-use specline_specdoc::{LanguageTag, ProviderErrorCode, SpecError, SpecInput};
+use specline_specdoc::{LanguageTag, SpecError, SpecInput};
 
 fn gemini(server: &FakeServer) -> Generator {
     let mut g = GeminiConfig::new("gemini-test", ApiKey::new("test-key"));
@@ -142,16 +142,15 @@ async fn a_failed_feature_falls_back_and_more_than_half_failed_fails_the_join() 
         *o = Err(("RATE_LIMITED".into(), "slow down".into()));
     }
     match phases::join(&input, &c, &opts(), many).unwrap_err() {
-        SpecError::ConvertFailed {
+        SpecError::FeaturesFailed {
             failed,
             total,
-            last_error,
-            ..
+            last_code,
         } => {
             assert_eq!((failed, total), (3, 4));
-            assert_eq!(last_error.code, ProviderErrorCode::RateLimited);
+            assert_eq!(last_code, "RATE_LIMITED");
         }
-        other => panic!("expected CONVERT_FAILED, got {other}"),
+        other => panic!("expected FEATURES_FAILED, got {other}"),
     }
 }
 

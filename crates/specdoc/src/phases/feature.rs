@@ -8,9 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::convert::{carried_sentences, convert_feature, original_names};
 use super::*;
 use crate::document::TokenUsage;
-use crate::error::{ProviderError, ProviderErrorCode, SpecError};
+use crate::error::SpecError;
 use crate::input::SpecInput;
-use specline_error_codes::CodeSet;
 
 /// One feature of a classification, by position: the item of a fan-out. The name is only
 /// for people reading a job's arguments.
@@ -109,7 +108,8 @@ pub type FeatureOutcome = Result<FeatureConversion, (String, String)>;
 
 /// Joins the features' outcomes, in the order of [`features`], into the phase's
 /// [`Behaviors`]. A failed feature falls back to its original test names, marked with its
-/// code; more than half failed is `CONVERT_FAILED`, as in [`convert`]. Outcomes that do not
+/// code; more than half failed is `FEATURES_FAILED` (as [`convert`] fails with
+/// `CONVERT_FAILED`, but permanent: the features' jobs have used their retries). Outcomes that do not
 /// match the classification's features one for one are `INCONSISTENT_INPUT`.
 pub fn join(
     input: &SpecInput,
@@ -157,17 +157,10 @@ pub fn join(
         }
     }
     if failed.len() * 2 > wanted.len() {
-        let (code, message) = failed.pop().unwrap_or_default();
-        let code = ProviderErrorCode::ALL
-            .iter()
-            .copied()
-            .find(|c| c.as_str() == code)
-            .unwrap_or(ProviderErrorCode::ServerError);
-        return Err(SpecError::ConvertFailed {
-            failed: failed.len() + 1,
+        return Err(SpecError::FeaturesFailed {
+            failed: failed.len(),
             total: wanted.len(),
-            last_error: ProviderError::new(code, message),
-            partial: Box::new(acc),
+            last_code: failed.pop().map(|(code, _)| code).unwrap_or_default(),
         });
     }
     Ok(acc)
