@@ -20,6 +20,7 @@
 pub mod cache;
 pub mod call_gate;
 pub mod cost;
+pub mod input_memo;
 pub mod model_rollout;
 
 use std::sync::Arc;
@@ -129,7 +130,14 @@ pub struct SpecGenerator {
     pub candidate: Option<Generator>,
     /// The classification's rollout ([`model_rollout`]); `off` unless an operator sets it.
     pub model: Rollout<Classified>,
+    /// The inputs of the last few analyses, so the per-feature jobs of a document do not
+    /// each load its inventory again.
+    pub inputs: input_memo::InputMemo,
 }
+
+/// Analyses whose inputs a generator keeps in memory: as many documents as it converts at
+/// once in the usual case (a few owners' documents, 12 features of each at most).
+const KEPT_INPUTS: usize = 4;
 
 impl SpecGenerator {
     /// The steps' shared state as a binary's settings ask: the `[provider]`'s generator, the
@@ -164,6 +172,7 @@ impl SpecGenerator {
             owner_calls_per_day: None,
             candidate: None,
             model: model_rollout::rollout(RolloutOptions::default().candidate_timeout),
+            inputs: input_memo::InputMemo::new(KEPT_INPUTS),
         }
     }
 }
@@ -275,13 +284,18 @@ impl SpecGenerator {
         }
     }
 
-    async fn input(&self, c: &SpecContext) -> Result<SpecInput, JobError> {
-        let inventory = self
-            .app
-            .load_inventory(c.analyze_repository.analysis_id)
-            .await?;
-        SpecInput::from_inventory(&inventory, Some(&c.analyze_repository.repository))
-            .map_err(spec_error)
+    /// The analysis's spec input, from memory when a job of the same analysis built it.
+    async fn input(&self, c: &SpecContext) -> Result<Arc<SpecInput>, JobError> {
+        let analysis = c.analyze_repository.analysis_id;
+        if let Some(input) = self.inputs.get(analysis) {
+            return Ok(input);
+        }
+        let inventory = self.app.load_inventory(analysis).await?;
+        let input = SpecInput::from_inventory(&inventory, Some(&c.analyze_repository.repository))
+            .map_err(spec_error)?;
+        let input = Arc::new(input);
+        self.inputs.put(analysis, input.clone());
+        Ok(input)
     }
 
     /// A document this analysis, language and generator already produced.
