@@ -12,7 +12,8 @@
 //! until nine different features are being converted at once — more than one generator's
 //! eight slots — so the run finishes only if both processes took features of it, which
 //! the item jobs' rows (`attempted_by`) then show. The same repository on a fresh database
-//! with one generator gives the same document.
+//! with one generator gives the same document. A feature the model refuses falls back to its
+//! test names without failing the run; most features refused fail it (`FEATURES_FAILED`).
 #![allow(clippy::unwrap_used)]
 
 #[path = "../../../crates/specdoc/tests/common/fake.rs"]
@@ -155,19 +156,17 @@ impl Deployment {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    /// Polls `run show` until the run is done; its shown JSON.
-    async fn wait_done(&self, run_id: i64, generators: &[Running]) -> Value {
+    /// Polls `run show` until the run has ended (done or failed); its shown JSON.
+    async fn wait_ended(&self, run_id: i64, generators: &[Running]) -> Value {
         let started = Instant::now();
         loop {
             let shown = self.tool(&["run", "show", &run_id.to_string()]);
-            match shown["run"]["state"].as_str() {
-                Some("done") => return shown,
-                Some("failed") => panic!("run {run_id} failed: {shown}"),
-                _ => {}
+            if matches!(shown["run"]["state"].as_str(), Some("done" | "failed")) {
+                return shown;
             }
             assert!(
                 started.elapsed() < Duration::from_secs(180),
-                "run {run_id} is not done: {shown}\n{}",
+                "run {run_id} has not ended: {shown}\n{}",
                 generators
                     .iter()
                     .map(Running::logs)
@@ -177,6 +176,60 @@ impl Deployment {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+
+    /// Per item job of `convert_behaviors` in `run_id`: its feature index, state and the
+    /// workers of its attempts, by index; and the number of its other jobs (the join).
+    fn convert_jobs(&self, run_id: i64) -> (Vec<(u64, String, Vec<String>)>, usize) {
+        let jobs = self.tool(&[
+            "job",
+            "list",
+            "--kind",
+            "convert_behaviors",
+            "--limit",
+            "500",
+        ]);
+        let mut items = Vec::new();
+        let mut joins = 0;
+        for j in jobs.as_array().unwrap() {
+            assert_eq!(j["args"]["run_id"].as_i64(), Some(run_id), "{j}");
+            let workers: Vec<String> = j["attempted_by"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w.as_str().unwrap().to_string())
+                .collect();
+            let state = j["state"].as_str().unwrap().to_string();
+            match j["args"]["item"].as_u64() {
+                Some(item) => items.push((item, state, workers)),
+                None => joins += 1,
+            }
+        }
+        items.sort();
+        (items, joins)
+    }
+}
+
+/// A deployment with `generators` generators on a fresh database, asked for a document of
+/// `repo`: the deployment (its processes run until it is dropped), the run and the run as
+/// shown once it ended.
+async fn submit(
+    backend: Backend,
+    repo: &Path,
+    model: &FakeServer,
+    generators: usize,
+) -> (Deployment, Vec<Running>, i64, Value) {
+    let d = Deployment::new(backend).await;
+    let provider = [
+        ("SPECLINE_PROVIDER__KIND", "openai"),
+        ("SPECLINE_PROVIDER__MODEL", "fake-model"),
+        ("SPECLINE_PROVIDER__BASE_URL", model.base_url.as_str()),
+    ];
+    let running = d.start(generators, &provider).await;
+    let url = format!("file://{}", repo.display());
+    let submitted = d.tool(&["analyze", &url, "--lang", "en"]);
+    let run_id = submitted["run_id"].as_i64().unwrap();
+    let shown = d.wait_ended(run_id, &running).await;
+    (d, running, run_id, shown)
 }
 
 /// What one generation showed: the document and, per item job of `convert_behaviors`, its
@@ -193,44 +246,11 @@ async fn generate(
     model: &FakeServer,
     generators: usize,
 ) -> Generated {
-    let d = Deployment::new(backend).await;
-    let provider = [
-        ("SPECLINE_PROVIDER__KIND", "openai"),
-        ("SPECLINE_PROVIDER__MODEL", "fake-model"),
-        ("SPECLINE_PROVIDER__BASE_URL", model.base_url.as_str()),
-    ];
-    let running = d.start(generators, &provider).await;
-    let url = format!("file://{}", repo.display());
-    let submitted = d.tool(&["analyze", &url, "--lang", "en"]);
-    let run_id = submitted["run_id"].as_i64().unwrap();
-    let shown = d.wait_done(run_id, &running).await;
+    let (d, _running, run_id, shown) = submit(backend, repo, model, generators).await;
+    assert_eq!(shown["run"]["state"], "done", "{shown}");
     let id = shown["result"]["document_id"].as_i64().unwrap().to_string();
     let document = d.tool(&["document", "show", &id]);
-    let jobs = d.tool(&[
-        "job",
-        "list",
-        "--kind",
-        "convert_behaviors",
-        "--limit",
-        "500",
-    ]);
-    let mut items = Vec::new();
-    let mut joins = 0;
-    for j in jobs.as_array().unwrap() {
-        assert_eq!(j["args"]["run_id"].as_i64(), Some(run_id), "{j}");
-        let workers: Vec<String> = j["attempted_by"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w.as_str().unwrap().to_string())
-            .collect();
-        let state = j["state"].as_str().unwrap().to_string();
-        match j["args"]["item"].as_u64() {
-            Some(item) => items.push((item, state, workers)),
-            None => joins += 1,
-        }
-    }
-    items.sort();
+    let (items, joins) = d.convert_jobs(run_id);
     Generated {
         document,
         items,
@@ -314,4 +334,66 @@ async fn postgres_two_generator_processes_convert_one_document_as_one_would() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_two_generator_processes_convert_one_document_as_one_would() {
     two_generators_write_the_document_of_one(Backend::Sqlite).await;
+}
+
+/// The fake model, refusing (OpenAI's `content_filter`: `SAFETY_BLOCKED`, permanent) to
+/// convert the features of the files numbered in `blocked`.
+async fn blocking(blocked: &'static [usize]) -> FakeServer {
+    FakeServer::start(move |_, req: &Recorded| {
+        let system = req.system();
+        let refused = req.phase() == "convert"
+            && blocked
+                .iter()
+                .any(|f| system.contains(&format!("Feature test_area{f:02}.py")));
+        if refused {
+            return Reply::model_text(Wire::OpenAi, "", "content_filter");
+        }
+        Reply::ok(Wire::OpenAi, &good_answer(req))
+    })
+    .await
+}
+
+/// A feature whose job fails does not fail the run: the document shows its test names under
+/// the provider's code, like one process would; more than half failing fails the run with
+/// `FEATURES_FAILED`.
+async fn failed_features_fall_back_until_most_fail(backend: Backend) {
+    let repo = support::features(4, 2);
+    let model = blocking(&[1]).await;
+    let one = generate(backend, repo.path(), &model, 1).await;
+    // An allowed failure completes its job with the failure as its output.
+    let states: Vec<&str> = one.items.iter().map(|(_, s, _)| s.as_str()).collect();
+    assert_eq!(states, ["completed"; 4]);
+    let features: Vec<(&str, Option<&str>)> = one.document["domains"][0]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["fallback"].as_str()))
+        .collect();
+    assert_eq!(
+        features,
+        [
+            ("Feature test_area00.py", None),
+            ("Feature test_area01.py", Some("SAFETY_BLOCKED")),
+            ("Feature test_area02.py", None),
+            ("Feature test_area03.py", None),
+        ]
+    );
+    let blocked = &one.document["domains"][0]["features"][1]["behaviors"];
+    assert_eq!(blocked[0]["sentence"], "test_feature_1_case_0", "{blocked}");
+    assert_eq!(one.document["stats"]["fallback_features"], 1);
+
+    let model = blocking(&[0, 1, 3]).await;
+    let (_d, _running, _run, shown) = submit(backend, repo.path(), &model, 1).await;
+    assert_eq!(shown["run"]["state"], "failed", "{shown}");
+    assert_eq!(shown["run"]["error_code"], "FEATURES_FAILED", "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_failed_features_fall_back_until_most_fail() {
+    failed_features_fall_back_until_most_fail(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_failed_features_fall_back_until_most_fail() {
+    failed_features_fall_back_until_most_fail(Backend::Sqlite).await;
 }
