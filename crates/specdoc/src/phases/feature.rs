@@ -12,7 +12,7 @@ use crate::error::SpecError;
 use crate::input::SpecInput;
 
 /// One feature of a classification, by position: the item of a fan-out. The name is only
-/// for people reading a job's arguments.
+/// for people reading the list of items (the output of the step that lists them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeatureRef {
     pub domain: usize,
