@@ -503,7 +503,7 @@ key!(
     DefaultValue::Value("8"),
     NONE,
     None,
-    "Spec documents generated at once. Model calls are I/O-bound, so more than the core count."
+    "Spec jobs run at once: mostly features converted at once, each feature's conversion being a job of its own (of any document; one owner's at most 12 over all generators). Model calls are I/O-bound, so more than the core count."
 );
 key!(
     SPEC_GENERATOR_JOB_TIMEOUT_SECS,
