@@ -485,7 +485,8 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 }
                 return Ok(Done::Step(completion(serde_json::Value::Array(items))?));
             }
-            let input = context_of(run, outputs, args.step, args.item).and_then(|c| {
+            let item = args.item.map(|k| (k, args.value.as_ref()));
+            let input = context_of(run, outputs, args.step, item).and_then(|c| {
                 serde_json::from_value::<<S::Kind as StepKind>::Context>(c).map_err(|e| {
                     format!(
                         "the context of run {} does not fit step `{name}`: {e}",
@@ -551,15 +552,16 @@ fn ends_the_job(e: &JobError, ctx: &JobContext) -> bool {
     }
 }
 
-/// What step `index` (or its item `item`) reads: `{"input": <run input>, "<step>": <output>,
-/// …}` with the outputs of the steps it waits for, directly or not. An item of a mapped step
-/// reads `"item"`, its element of the mapped-over step's output, instead of that whole list
-/// (so a map over n items copies n elements, not n lists).
+/// What step `index` (or its item `item`: its index, and its element when its job carries it)
+/// reads: `{"input": <run input>, "<step>": <output>, …}` with the outputs of the steps it
+/// waits for, directly or not. An item of a mapped step reads `"item"`, its element of the
+/// mapped-over step's output, instead of that whole list (so a map over n items copies n
+/// elements, not n lists); the list is looked up only for an item job without its element.
 fn context_of(
     run: &crate::run::Run,
     outputs: &[(String, serde_json::Value)],
     index: usize,
-    item: Option<usize>,
+    item: Option<(usize, Option<&serde_json::Value>)>,
 ) -> std::result::Result<serde_json::Value, String> {
     let over = run
         .steps
@@ -579,7 +581,9 @@ fn context_of(
             context.insert(k.clone(), v.clone());
         }
     }
-    if let Some(k) = item {
+    if let Some((_, Some(value))) = item {
+        context.insert("item".into(), value.clone());
+    } else if let Some((k, None)) = item {
         let over = over.unwrap_or_default();
         let value = outputs
             .iter()
