@@ -869,3 +869,54 @@ fn subscribe(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::run::RunState;
+
+    fn run() -> Run {
+        // Steps as stored in a run row (the fields left out take their defaults).
+        let steps = serde_json::json!([
+            { "kind": "list", "queue": "q", "max_attempts": 1, "priority": 1 },
+            { "kind": "each", "queue": "q", "max_attempts": 1, "priority": 1,
+              "after": [0], "map_over": 0 },
+            { "kind": "join", "queue": "q", "max_attempts": 1, "priority": 1, "after": [1] },
+        ]);
+        Run {
+            id: 7,
+            pipeline: "p".into(),
+            owner: "o".into(),
+            state: RunState::Running,
+            steps: serde_json::from_value(steps).unwrap(),
+            input: serde_json::json!("in"),
+            current_step: 1,
+            stage: None,
+            progress: 0,
+            last_seq: 0,
+            error_code: None,
+            error_message: None,
+            created_at: chrono::Utc::now(),
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn an_item_reads_its_carried_element_or_else_its_element_of_the_list() {
+        let run = run();
+        let value = serde_json::json!({ "carried": true });
+        // Carried: the list need not be among the outputs (the claim left it out).
+        let carried = context_of(&run, &[], 1, Some((2, Some(&value)))).unwrap();
+        assert_eq!(carried, serde_json::json!({ "input": "in", "item": value }));
+        // Not carried (a job written before elements were): its element of the list.
+        let outputs = vec![("list".to_string(), serde_json::json!(["a", "b", "c"]))];
+        let looked_up = context_of(&run, &outputs, 1, Some((2, None))).unwrap();
+        assert_eq!(looked_up, serde_json::json!({ "input": "in", "item": "c" }));
+        assert!(context_of(&run, &outputs, 1, Some((3, None))).is_err());
+        assert!(context_of(&run, &[], 1, Some((0, None))).is_err());
+        // The join reads the whole list with the other outputs.
+        let join = context_of(&run, &outputs, 2, None).unwrap();
+        assert_eq!(join["list"], serde_json::json!(["a", "b", "c"]));
+    }
+}

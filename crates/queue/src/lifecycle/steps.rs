@@ -589,4 +589,76 @@ mod tests {
         assert!(resume_point(1, RunState::Failed, &steps, &all).is_err());
         assert!(resume_point(1, RunState::Running, &steps, &[]).is_err());
     }
+
+    fn fetched(id: i64, run_id: Option<i64>, args: serde_json::Value) -> FetchedJob {
+        let now = chrono::Utc::now();
+        FetchedJob {
+            id,
+            kind: "k".into(),
+            queue: "q".into(),
+            args: args.to_string(),
+            attempt: 1,
+            max_attempts: 3,
+            priority: 1,
+            created_at: now,
+            scheduled_at: now,
+            metadata: "{}".into(),
+            run_id,
+            step_inputs: None,
+        }
+    }
+
+    #[test]
+    fn only_a_run_whose_claimed_jobs_are_all_carried_items_of_one_step_is_read_without_its_list() {
+        let item = |run: i64, step: usize, value: Option<serde_json::Value>| {
+            let mut args = serde_json::json!({ "run_id": run, "step": step, "item": 0 });
+            if let Some(v) = value {
+                args["value"] = v;
+            }
+            args
+        };
+        let jobs = vec![
+            // Run 1: items of step 1 carrying their element (a null one too).
+            fetched(1, Some(1), item(1, 1, Some(serde_json::json!(5)))),
+            fetched(2, Some(1), item(1, 1, Some(serde_json::Value::Null))),
+            // Run 2: an item and a plain step job.
+            fetched(3, Some(2), item(2, 1, Some(serde_json::json!(5)))),
+            fetched(4, Some(2), serde_json::json!({ "run_id": 2, "step": 2 })),
+            // Run 3: an item written before elements were carried.
+            fetched(5, Some(3), item(3, 1, None)),
+            // Run 4: items of two mapped steps.
+            fetched(6, Some(4), item(4, 1, Some(serde_json::json!(1)))),
+            fetched(7, Some(4), item(4, 2, Some(serde_json::json!(1)))),
+            // A plain job: no run.
+            fetched(8, None, serde_json::json!({ "x": 1 })),
+        ];
+        let needed = inputs_needed(&jobs);
+        assert_eq!(needed.len(), 4);
+        assert_eq!(needed[&1], Some(1));
+        assert_eq!(needed[&2], None);
+        assert_eq!(needed[&3], None);
+        assert_eq!(needed[&4], None);
+    }
+
+    #[test]
+    fn a_batch_of_items_reports_progress_only_when_it_passes_a_whole_percent() {
+        let steps = [spec("m")];
+        let count = |now, done, total| MapCount {
+            run_id: 1,
+            index: 0,
+            step: "m",
+            steps: &steps,
+            now,
+            done,
+            total,
+        };
+        // 1,000 items: every 10th item passes a percent.
+        assert!(!count(1, 9, 1000).crosses_a_percent());
+        assert!(count(1, 10, 1000).crosses_a_percent());
+        assert!(!count(5, 19, 1000).crosses_a_percent());
+        assert!(count(5, 21, 1000).crosses_a_percent());
+        // The last item always does; with fewer than 100 items, every item does.
+        assert!(count(1, 1000, 1000).crosses_a_percent());
+        assert!(count(1, 1, 3).crosses_a_percent());
+    }
 }
