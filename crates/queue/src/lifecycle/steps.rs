@@ -369,8 +369,11 @@ pub async fn complete<S: Statements>(s: &mut S, steps: &[&StepCompletion]) -> Re
         let counted = s.complete_items(&items).await?;
         completed += counted.iter().filter(|a| a.job_completed).count();
         for m in MapCount::of(&items, &counted) {
+            // A progress event alone is dropped if the run has ended meanwhile (a cancel that
+            // committed after the count), so nothing follows its terminal event.
             let mut plan = Plan {
                 run_id: m.run_id,
+                only_if_running: m.done < m.total,
                 ..Plan::default()
             };
             if m.crosses_a_percent() {
