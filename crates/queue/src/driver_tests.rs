@@ -417,6 +417,7 @@ fn ev(status: EventStatus, progress: Option<i16>) -> NewEvent {
         status,
         progress,
         payload: None,
+        step_only: false,
     }
 }
 
@@ -500,12 +501,14 @@ async fn step_jobs_carry_the_metadata_of_their_step(store: Arc<dyn Store>) -> Ch
             run_id: run,
             index: 1,
             item: None,
+            value: None,
             spec: with,
         },
         StepJob {
             run_id: two_step_run(&store).await?,
             index: 1,
             item: None,
+            value: None,
             spec: spec("b", "dq_b"),
         },
     ];
@@ -537,12 +540,15 @@ async fn insert_step_jobs_returns_ids_in_input_order(store: Arc<dyn Store>) -> C
             run_id: r2,
             index: 1,
             item: None,
+            value: None,
             spec: spec("b", "dq_b"),
         },
+        // An item carries its element in its arguments.
         StepJob {
             run_id: r1,
             index: 1,
-            item: None,
+            item: Some(3),
+            value: Some(serde_json::json!({"path": "a.rs", "null": null})),
             spec: spec("b", "dq_b"),
         },
     ];

@@ -485,7 +485,8 @@ impl<S: Step> ErasedHandler for StepHandler<S> {
                 }
                 return Ok(Done::Step(completion(serde_json::Value::Array(items))?));
             }
-            let input = context_of(run, outputs, args.step, args.item).and_then(|c| {
+            let item = args.item.map(|k| (k, args.value.as_ref()));
+            let input = context_of(run, outputs, args.step, item).and_then(|c| {
                 serde_json::from_value::<<S::Kind as StepKind>::Context>(c).map_err(|e| {
                     format!(
                         "the context of run {} does not fit step `{name}`: {e}",
@@ -551,15 +552,16 @@ fn ends_the_job(e: &JobError, ctx: &JobContext) -> bool {
     }
 }
 
-/// What step `index` (or its item `item`) reads: `{"input": <run input>, "<step>": <output>,
-/// …}` with the outputs of the steps it waits for, directly or not. An item of a mapped step
-/// reads `"item"`, its element of the mapped-over step's output, instead of that whole list
-/// (so a map over n items copies n elements, not n lists).
+/// What step `index` (or its item `item`: its index, and its element when its job carries it)
+/// reads: `{"input": <run input>, "<step>": <output>, …}` with the outputs of the steps it
+/// waits for, directly or not. An item of a mapped step reads `"item"`, its element of the
+/// mapped-over step's output, instead of that whole list (so a map over n items copies n
+/// elements, not n lists); the list is looked up only for an item job without its element.
 fn context_of(
     run: &crate::run::Run,
     outputs: &[(String, serde_json::Value)],
     index: usize,
-    item: Option<usize>,
+    item: Option<(usize, Option<&serde_json::Value>)>,
 ) -> std::result::Result<serde_json::Value, String> {
     let over = run
         .steps
@@ -579,7 +581,9 @@ fn context_of(
             context.insert(k.clone(), v.clone());
         }
     }
-    if let Some(k) = item {
+    if let Some((_, Some(value))) = item {
+        context.insert("item".into(), value.clone());
+    } else if let Some((k, None)) = item {
         let over = over.unwrap_or_default();
         let value = outputs
             .iter()
@@ -864,4 +868,55 @@ fn subscribe(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::run::RunState;
+
+    fn run() -> Run {
+        // Steps as stored in a run row (the fields left out take their defaults).
+        let steps = serde_json::json!([
+            { "kind": "list", "queue": "q", "max_attempts": 1, "priority": 1 },
+            { "kind": "each", "queue": "q", "max_attempts": 1, "priority": 1,
+              "after": [0], "map_over": 0 },
+            { "kind": "join", "queue": "q", "max_attempts": 1, "priority": 1, "after": [1] },
+        ]);
+        Run {
+            id: 7,
+            pipeline: "p".into(),
+            owner: "o".into(),
+            state: RunState::Running,
+            steps: serde_json::from_value(steps).unwrap(),
+            input: serde_json::json!("in"),
+            current_step: 1,
+            stage: None,
+            progress: 0,
+            last_seq: 0,
+            error_code: None,
+            error_message: None,
+            created_at: chrono::Utc::now(),
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn an_item_reads_its_carried_element_or_else_its_element_of_the_list() {
+        let run = run();
+        let value = serde_json::json!({ "carried": true });
+        // Carried: the list need not be among the outputs (the claim left it out).
+        let carried = context_of(&run, &[], 1, Some((2, Some(&value)))).unwrap();
+        assert_eq!(carried, serde_json::json!({ "input": "in", "item": value }));
+        // Not carried (a job written before elements were): its element of the list.
+        let outputs = vec![("list".to_string(), serde_json::json!(["a", "b", "c"]))];
+        let looked_up = context_of(&run, &outputs, 1, Some((2, None))).unwrap();
+        assert_eq!(looked_up, serde_json::json!({ "input": "in", "item": "c" }));
+        assert!(context_of(&run, &outputs, 1, Some((3, None))).is_err());
+        assert!(context_of(&run, &[], 1, Some((0, None))).is_err());
+        // The join reads the whole list with the other outputs.
+        let join = context_of(&run, &outputs, 2, None).unwrap();
+        assert_eq!(join["list"], serde_json::json!(["a", "b", "c"]));
+    }
 }

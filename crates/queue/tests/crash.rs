@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use specline_queue::maintenance::RoundTimers;
 use specline_queue::pipeline::{Step, StepContext, StepKind};
@@ -525,10 +526,58 @@ async fn sqlite_pipeline_survives_sigkilled_workers() {
     pipeline_crash(Harness::sqlite().await).await
 }
 
+/// When each item of `crash_item` was first checkpointed, by item, read from the checkpoint
+/// rows (an item's output is written once: a later completion leaves its row as it was).
+async fn item_checkpoint_times(h: &Harness, run: i64) -> Vec<Option<DateTime<Utc>>> {
+    let rows: Vec<(String, DateTime<Utc>)> = match &h.guard {
+        Guard::Pg { schema } => {
+            let (db, conn) =
+                tokio_postgres::connect(&common::database_url(), tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+            tokio::spawn(conn);
+            let sql = format!(
+                "SELECT key, updated_at FROM \"{}\".specline_checkpoints
+                 WHERE run_id = $1 AND step = 'crash_item' AND key LIKE 'item:%'",
+                schema.name()
+            );
+            db.query(&sql, &[&run])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect()
+        }
+        Guard::Sqlite { file } => {
+            let db = rusqlite::Connection::open(file.path()).unwrap();
+            let mut st = db
+                .prepare(
+                    "SELECT key, updated_at FROM specline_checkpoints
+                     WHERE run_id = ?1 AND step = 'crash_item' AND key LIKE 'item:%'",
+                )
+                .unwrap();
+            st.query_map([run], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .unwrap()
+                .map(|r| {
+                    let (key, us) = r.unwrap();
+                    (key, DateTime::from_timestamp_micros(us).unwrap())
+                })
+                .collect()
+        }
+    };
+    let mut at = vec![None; ITEMS];
+    for (key, time) in rows {
+        let k: usize = key.strip_prefix("item:").unwrap().parse().unwrap();
+        at[k] = Some(time);
+    }
+    at
+}
+
 /// A map over 1,000 items while the worker process running them is SIGKILLed mid-way: a
 /// second worker finishes the run; every item is counted once, no item started again after
-/// its checkpoint was committed, the join sees the 1,000 outputs in order, seqs are gapless
-/// and the run ends with one `done`.
+/// its checkpoint was committed (each execution records its start; the item's checkpoint
+/// row, written once, says when it was committed), the join sees the 1,000 outputs in order,
+/// seqs are gapless and the run ends with one `done`.
 async fn map_crash(h: Harness) {
     let client = Client::new(h.store.clone());
     let p = Pipeline::new("crash_map")
@@ -590,20 +639,25 @@ async fn map_crash(h: Harness) {
     let terminal: Vec<_> = evs.iter().filter(|e| e.status.is_terminal()).collect();
     assert_eq!(terminal.len(), 1, "terminal events {terminal:?}");
     assert_eq!(terminal[0].status, EventStatus::Done);
-    // Each item was counted once: one `completed` event per item, when its checkpoint was
-    // committed.
-    let mut counted_at = vec![None; ITEMS];
-    for e in evs
+    // Each item was counted once: the map row counts an item at its first checkpoint only.
+    let graph = client.run_graph("owner", run).await.unwrap();
+    let items = graph.nodes[1].items.unwrap();
+    assert_eq!((items.total, items.done), (ITEMS as i64, ITEMS as i64));
+    // The run heard of the items once per percent at most, in order, the last at 100%.
+    let counts: Vec<(i64, i16)> = evs
         .iter()
-        .filter(|e| e.status == EventStatus::Completed && e.stage.as_deref() == Some("crash_item"))
-    {
-        let Some(k) = e.payload.as_ref().and_then(|p| p["item"].as_u64()) else {
-            continue; // the mapped step's own completion
-        };
-        let slot = &mut counted_at[k as usize];
-        assert!(slot.is_none(), "item {k} was counted twice");
-        *slot = Some(e.at);
-    }
+        .filter(|e| e.status == EventStatus::Progress && e.stage.as_deref() == Some("crash_item"))
+        .map(|e| {
+            (
+                e.payload.as_ref().unwrap()["done"].as_i64().unwrap(),
+                e.progress,
+            )
+        })
+        .collect();
+    assert!(counts.len() <= 101, "{} progress events", counts.len());
+    assert!(counts.windows(2).all(|w| w[0].0 < w[1].0), "{counts:?}");
+    assert_eq!(counts.last(), Some(&(ITEMS as i64, 100)));
+    let counted_at = item_checkpoint_times(&h, run).await;
     let jobs = h
         .store
         .list_jobs(&JobFilter {
@@ -618,7 +672,7 @@ async fn map_crash(h: Harness) {
         assert_eq!(job.state, JobState::Completed, "{job:?}");
         rescued += usize::from(job.errors.iter().any(|e| e.code == "RESCUED"));
         let k = job.args["item"].as_u64().unwrap() as usize;
-        let done_at = counted_at[k].unwrap_or_else(|| panic!("item {k} was never counted"));
+        let done_at = counted_at[k].unwrap_or_else(|| panic!("item {k} has no checkpoint"));
         // No execution of the item started after its checkpoint was committed.
         for worker in [&first_id, &second_id] {
             for attempt in 1..=job.attempt {

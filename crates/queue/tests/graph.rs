@@ -479,6 +479,51 @@ async fn a_map_over_a_thousand_items_joins_their_outputs_in_order(h: Harness) {
         queued_items[0].payload,
         Some(serde_json::json!({ "items": 1000 }))
     );
+    // The items do not each write to the run: no `started` or `completed` event of an item,
+    // and progress once per percent of the items, in order, ending at 100%.
+    let of_items: Vec<&RunEvent> = evs
+        .iter()
+        .filter(|e| e.stage.as_deref() == Some("m_square"))
+        .collect();
+    let item_events = of_items
+        .iter()
+        .filter(|e| matches!(e.status, EventStatus::Started | EventStatus::Completed))
+        .filter(|e| {
+            e.job_id.is_some_and(|id| {
+                items
+                    .iter()
+                    .any(|j| j.id == id && j.args.get("item").is_some())
+            })
+        })
+        .count();
+    assert_eq!(item_events, 0);
+    let counts: Vec<(i64, i16)> = of_items
+        .iter()
+        .filter(|e| e.status == EventStatus::Progress)
+        .map(|e| {
+            (
+                e.payload.as_ref().unwrap()["done"].as_i64().unwrap(),
+                e.progress,
+            )
+        })
+        .collect();
+    // One batch of completions may pass several percents: one event for them.
+    assert!(!counts.is_empty() && counts.len() <= 100, "{counts:?}");
+    assert!(counts.windows(2).all(|w| w[0].0 < w[1].0), "{counts:?}");
+    assert!(
+        counts
+            .iter()
+            .all(|&(done, pct)| i64::from(pct) == done / 10),
+        "{counts:?}"
+    );
+    assert_eq!(counts.last(), Some(&(1000, 100)));
+    // The run's own progress stays finished steps / steps: the item counts leave it alone.
+    let run_progress: Vec<i16> = evs
+        .iter()
+        .filter(|e| e.status == EventStatus::Completed)
+        .map(|e| e.progress)
+        .collect();
+    assert_eq!(run_progress, vec![33, 66, 100]);
 }
 
 async fn a_failing_item_fails_the_run_fast_and_resume_reruns_only_unfinished_items(h: Harness) {

@@ -18,6 +18,9 @@ pub struct NewEvent {
     /// `None`: the run's progress once this batch's explicit progress values are applied.
     pub progress: Option<i16>,
     pub payload: Option<serde_json::Value>,
+    /// Its progress is its step's alone (how many of a mapped step's items are done) and
+    /// leaves the run's (finished steps / steps) as it is.
+    pub step_only: bool,
 }
 
 /// The events of one run, appended in order with consecutive sequence numbers.
@@ -49,9 +52,13 @@ impl RunEvents {
         self.events.iter().rev().find_map(|e| e.stage.as_deref())
     }
 
-    /// The run's progress after these events: the last explicit value.
+    /// The run's progress after these events: the last explicit value that is the run's.
     pub fn progress_after(&self) -> Option<i16> {
-        self.events.iter().rev().find_map(|e| e.progress)
+        self.events
+            .iter()
+            .rev()
+            .filter(|e| !e.step_only)
+            .find_map(|e| e.progress)
     }
 }
 
@@ -68,6 +75,7 @@ fn event(
         status,
         progress,
         payload,
+        step_only: false,
     }
 }
 
@@ -82,16 +90,16 @@ pub fn queued_items(step: &str, items: usize) -> NewEvent {
     event(None, step, EventStatus::Queued, None, Some(payload))
 }
 
-/// One item of a mapped step finished; `done` of its `items` are.
-pub fn item_completed(job_id: i64, step: &str, item: usize, done: i64, items: i64) -> NewEvent {
-    let payload = serde_json::json!({ "item": item, "done": done, "items": items });
-    event(
-        Some(job_id),
-        step,
-        EventStatus::Completed,
-        None,
-        Some(payload),
-    )
+/// The items of a mapped step passed a whole percent: `done` of its `items` are done. Like
+/// a step's own progress report, its `progress` is the step's (the share of its items done);
+/// unlike one, it leaves the run's progress (finished steps / steps) as it is.
+pub fn items_progress(step: &str, done: i64, items: i64) -> NewEvent {
+    let payload = serde_json::json!({ "done": done, "items": items });
+    let pct = (done * 100 / items.max(1)).clamp(0, 100) as i16;
+    NewEvent {
+        step_only: true,
+        ..event(None, step, EventStatus::Progress, Some(pct), Some(payload))
+    }
 }
 
 /// A worker claimed a step's job for this attempt.
@@ -141,5 +149,6 @@ pub fn failed(job_id: Option<i64>, stage: Option<&str>, code: &str, message: &st
         status: EventStatus::Failed,
         progress: None,
         payload: Some(serde_json::json!({ "code": code, "message": message })),
+        step_only: false,
     }
 }

@@ -152,8 +152,9 @@ pub trait Statements {
 
     /// For each finished item of a mapped step, while its job is running that attempt:
     /// complete the job and write the output as the item's checkpoint
-    /// ([`StepCompletion::checkpoint_key`]); then, for an item's first checkpoint while its
-    /// run is `running`, count it on the step's map row. One entry per input, in order.
+    /// ([`StepCompletion::checkpoint_key`]) unless it has one (the first stays as written);
+    /// then, for an item's first checkpoint while its run is `running`, count it on the
+    /// step's map row. The run's row is not touched. One entry per input, in order.
     async fn complete_items(&mut self, items: &[&StepCompletion]) -> Result<Vec<ItemCounted>>;
 
     /// Set the map row of mapped step `index` of a run: `items` items, `done` of them done.

@@ -1,27 +1,79 @@
 //! A run's steps: which job a step gets, what a finished step does to its run, and where a
 //! resumed run starts again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::events::{self, NewEvent, RunEvents};
 use super::failure::{self, RunFailure};
-use super::Statements;
+use super::{ItemCounted, Statements};
 use crate::error::{Error, Result};
 use crate::graph;
 use crate::job::FetchedJob;
 use crate::run::{Run, RunState, StepCompletion, StepSpec, Then};
 
 /// The arguments of a step's job: its run, its index in the run's steps, and for one item of
-/// a mapped step, the item's index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// a mapped step, the item's index and its element of the list the step maps over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepArgs {
     pub run_id: i64,
     pub step: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<usize>,
+    /// The item's element, copied into its job when the map starts, so that starting an item
+    /// costs the same whatever the length of the list: the item reads neither the list nor
+    /// anything that grows with it. Absent in item jobs written before elements were carried
+    /// (they read the list). A JSON `null` element is `Some(Null)`, not absent.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub value: Option<serde_json::Value>,
+}
+
+/// A field that is there, `null` included, is `Some` (only an absent one is `None`).
+fn present<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
+}
+
+impl StepArgs {
+    /// The arguments of a step job as stored, if they are a step's.
+    pub fn of(args: &str) -> Option<StepArgs> {
+        serde_json::from_str(args).ok()
+    }
+
+    /// Whether the job is one item of a mapped step that carries its element.
+    pub fn carries_item(&self) -> bool {
+        self.item.is_some() && self.value.is_some()
+    }
+}
+
+/// What the claimed step jobs of each run need read with them: `Some(step)` when every one of
+/// the run's jobs in the claim is an item of mapped step `step` that carries its element
+/// (their inputs leave out the list that step maps over, which none of them reads), `None`
+/// when they need every finished step's output.
+pub fn inputs_needed(jobs: &[FetchedJob]) -> HashMap<i64, Option<usize>> {
+    let mut needed: HashMap<i64, Option<usize>> = HashMap::new();
+    for j in jobs {
+        let Some(run) = j.run_id else { continue };
+        let lean = StepArgs::of(&j.args)
+            .filter(StepArgs::carries_item)
+            .map(|a| a.step);
+        needed
+            .entry(run)
+            .and_modify(|n| {
+                if *n != lean {
+                    *n = None;
+                }
+            })
+            .or_insert(lean);
+    }
+    needed
 }
 
 /// The job of step `index` of a run (or of one item of it), to insert.
@@ -30,6 +82,8 @@ pub struct StepJob {
     pub run_id: i64,
     pub index: usize,
     pub item: Option<usize>,
+    /// The item's element of the list the step maps over.
+    pub value: Option<serde_json::Value>,
     pub spec: StepSpec,
 }
 
@@ -52,6 +106,7 @@ impl StepJob {
             run_id: self.run_id,
             step: self.index,
             item: self.item,
+            value: self.value.clone(),
         }
     }
 }
@@ -160,19 +215,20 @@ impl Starts {
                 plan.run_id
             )));
         };
-        let job = |item| StepJob {
+        let job = |item, value| StepJob {
             run_id: plan.run_id,
             index,
             item,
+            value,
             spec: spec.clone(),
         };
         let Some(over) = spec.map_over else {
             plan.starts.push(Start::Job(self.jobs.len()));
-            self.jobs.push(job(None));
+            self.jobs.push(job(None, None));
             return Ok(());
         };
-        let n = match items {
-            Some(serde_json::Value::Array(list)) => list.len(),
+        let list = match items {
+            Some(serde_json::Value::Array(list)) => list,
             _ => {
                 let source = steps.get(over).map_or("?", |s| s.kind.as_str());
                 self.failures.push(RunFailure {
@@ -188,19 +244,27 @@ impl Starts {
                 return Ok(());
             }
         };
+        let n = list.len();
         let done: HashSet<usize> = done_items.iter().copied().filter(|&k| k < n).collect();
         s.start_map(plan.run_id, index, n, done.len()).await?;
-        let todo: Vec<usize> = (0..n).filter(|k| !done.contains(k)).collect();
+        let todo: Vec<(usize, &serde_json::Value)> = list
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| !done.contains(k))
+            .collect();
         if todo.is_empty() {
             plan.starts.push(Start::Job(self.jobs.len()));
-            self.jobs.push(job(None));
+            self.jobs.push(job(None, None));
             return Ok(());
         }
         plan.starts.push(Start::Items {
             step: spec.kind.clone(),
             items: todo.len(),
         });
-        self.jobs.extend(todo.into_iter().map(|k| job(Some(k))));
+        self.jobs.extend(
+            todo.into_iter()
+                .map(|(k, value)| job(Some(k), Some(value.clone()))),
+        );
         Ok(())
     }
 
@@ -218,6 +282,7 @@ impl Starts {
             run_id: plan.run_id,
             index,
             item: None,
+            value: None,
             spec: spec.clone(),
         });
         Ok(())
@@ -278,8 +343,10 @@ pub async fn start<S: Statements>(s: &mut S, run_id: i64, steps: &[StepSpec]) ->
 /// Record finished steps and items: each job's completion and checkpoint; for each step that
 /// advances its run (its first checkpoint, the run `running`), the `completed` event and
 /// either the jobs of the steps now ready (with their `queued` events) or, for the graph's
-/// last step, the run's result and `done` event; for each item, its `completed` event, and
-/// for a mapped step's last item, the step's own job (which joins the items' outputs).
+/// last step, the run's result and `done` event. An item is counted on its step's map row
+/// only: the run (its row, its events) hears of items once per percent of them done (a
+/// `progress` event), and at the last item the step's own job starts (which joins the items'
+/// outputs). So the items of a run do not all queue on its row.
 /// Returns how many jobs were still running that attempt (the others change nothing).
 pub async fn complete<S: Statements>(s: &mut S, steps: &[&StepCompletion]) -> Result<usize> {
     if steps.is_empty() {
@@ -301,29 +368,79 @@ pub async fn complete<S: Statements>(s: &mut S, steps: &[&StepCompletion]) -> Re
     if !items.is_empty() {
         let counted = s.complete_items(&items).await?;
         completed += counted.iter().filter(|a| a.job_completed).count();
-        for (c, count) in items.iter().zip(counted) {
-            let Some((done, total)) = count.counted else {
-                continue;
-            };
+        for m in MapCount::of(&items, &counted) {
+            // A progress event alone is dropped if the run has ended meanwhile (a cancel that
+            // committed after the count), so nothing follows its terminal event.
             let mut plan = Plan {
-                run_id: c.run_id,
+                run_id: m.run_id,
+                only_if_running: m.done < m.total,
                 ..Plan::default()
             };
-            plan.head.push(events::item_completed(
-                c.job_id,
-                &c.step,
-                c.item.unwrap_or_default(),
-                done,
-                total,
-            ));
-            if done >= total {
-                starts.join(&mut plan, &c.steps, c.step_index)?;
+            if m.crosses_a_percent() {
+                plan.head
+                    .push(events::items_progress(m.step, m.done, m.total));
             }
-            starts.plans.push(plan);
+            if m.done >= m.total {
+                starts.join(&mut plan, m.steps, m.index)?;
+            }
+            if !plan.head.is_empty() || !plan.starts.is_empty() {
+                starts.plans.push(plan);
+            }
         }
     }
     starts.apply(s).await?;
     Ok(completed)
+}
+
+/// The items of one mapped step counted by one batch of completions.
+struct MapCount<'a> {
+    run_id: i64,
+    index: usize,
+    step: &'a str,
+    steps: &'a [StepSpec],
+    /// Items counted by this batch.
+    now: i64,
+    /// Items done after it, of `total`.
+    done: i64,
+    total: i64,
+}
+
+impl<'a> MapCount<'a> {
+    /// Group the counted items of a batch by mapped step, in order of first appearance.
+    fn of(items: &[&'a StepCompletion], counted: &[ItemCounted]) -> Vec<MapCount<'a>> {
+        let mut maps: Vec<MapCount<'a>> = Vec::new();
+        for (c, count) in items.iter().zip(counted) {
+            let Some((done, total)) = count.counted else {
+                continue;
+            };
+            match maps
+                .iter_mut()
+                .find(|m| m.run_id == c.run_id && m.index == c.step_index)
+            {
+                Some(m) => {
+                    m.now += 1;
+                    m.done = m.done.max(done);
+                }
+                None => maps.push(MapCount {
+                    run_id: c.run_id,
+                    index: c.step_index,
+                    step: &c.step,
+                    steps: c.steps.as_slice(),
+                    now: 1,
+                    done,
+                    total,
+                }),
+            }
+        }
+        maps
+    }
+
+    /// Whether this batch took the step's items past a whole percent (the last item always
+    /// does): at most 101 progress events per mapped step, whatever its number of items.
+    fn crosses_a_percent(&self) -> bool {
+        let pct = |n: i64| n * 100 / self.total.max(1);
+        pct(self.done) > pct(self.done - self.now)
+    }
 }
 
 /// A step advanced its run: plan its `completed` event and what follows.
@@ -368,10 +485,12 @@ async fn advanced<S: Statements>(s: &mut S, starts: &mut Starts, c: &StepComplet
     Ok(())
 }
 
-/// Claimed step jobs each get a `started` event (while their run is running).
+/// Claimed step jobs each get a `started` event (while their run is running); the items of a
+/// mapped step do not (their progress is counted as they finish, see [`complete`]).
 pub async fn claimed<S: Statements>(s: &mut S, jobs: &[FetchedJob]) -> Result<()> {
     let evs: Vec<RunEvents> = jobs
         .iter()
+        .filter(|j| StepArgs::of(&j.args).is_none_or(|a| a.item.is_none()))
         .filter_map(|j| {
             j.run_id
                 .map(|run| events::started(run, j.id, &j.kind, j.attempt))
@@ -472,5 +591,77 @@ mod tests {
         let all: Vec<String> = steps.iter().map(|s| s.kind.clone()).collect();
         assert!(resume_point(1, RunState::Failed, &steps, &all).is_err());
         assert!(resume_point(1, RunState::Running, &steps, &[]).is_err());
+    }
+
+    fn fetched(id: i64, run_id: Option<i64>, args: serde_json::Value) -> FetchedJob {
+        let now = chrono::Utc::now();
+        FetchedJob {
+            id,
+            kind: "k".into(),
+            queue: "q".into(),
+            args: args.to_string(),
+            attempt: 1,
+            max_attempts: 3,
+            priority: 1,
+            created_at: now,
+            scheduled_at: now,
+            metadata: "{}".into(),
+            run_id,
+            step_inputs: None,
+        }
+    }
+
+    #[test]
+    fn only_a_run_whose_claimed_jobs_are_all_carried_items_of_one_step_is_read_without_its_list() {
+        let item = |run: i64, step: usize, value: Option<serde_json::Value>| {
+            let mut args = serde_json::json!({ "run_id": run, "step": step, "item": 0 });
+            if let Some(v) = value {
+                args["value"] = v;
+            }
+            args
+        };
+        let jobs = vec![
+            // Run 1: items of step 1 carrying their element (a null one too).
+            fetched(1, Some(1), item(1, 1, Some(serde_json::json!(5)))),
+            fetched(2, Some(1), item(1, 1, Some(serde_json::Value::Null))),
+            // Run 2: an item and a plain step job.
+            fetched(3, Some(2), item(2, 1, Some(serde_json::json!(5)))),
+            fetched(4, Some(2), serde_json::json!({ "run_id": 2, "step": 2 })),
+            // Run 3: an item written before elements were carried.
+            fetched(5, Some(3), item(3, 1, None)),
+            // Run 4: items of two mapped steps.
+            fetched(6, Some(4), item(4, 1, Some(serde_json::json!(1)))),
+            fetched(7, Some(4), item(4, 2, Some(serde_json::json!(1)))),
+            // A plain job: no run.
+            fetched(8, None, serde_json::json!({ "x": 1 })),
+        ];
+        let needed = inputs_needed(&jobs);
+        assert_eq!(needed.len(), 4);
+        assert_eq!(needed[&1], Some(1));
+        assert_eq!(needed[&2], None);
+        assert_eq!(needed[&3], None);
+        assert_eq!(needed[&4], None);
+    }
+
+    #[test]
+    fn a_batch_of_items_reports_progress_only_when_it_passes_a_whole_percent() {
+        let steps = [spec("m")];
+        let count = |now, done, total| MapCount {
+            run_id: 1,
+            index: 0,
+            step: "m",
+            steps: &steps,
+            now,
+            done,
+            total,
+        };
+        // 1,000 items: every 10th item passes a percent.
+        assert!(!count(1, 9, 1000).crosses_a_percent());
+        assert!(count(1, 10, 1000).crosses_a_percent());
+        assert!(!count(5, 19, 1000).crosses_a_percent());
+        assert!(count(5, 21, 1000).crosses_a_percent());
+        // The last item always does; with fewer than 100 items, every item does.
+        assert!(count(1, 1000, 1000).crosses_a_percent());
+        assert!(count(1, 1, 3).crosses_a_percent());
     }
 }

@@ -268,9 +268,9 @@ impl PgStore {
         }
         // Step jobs: their runs and outputs in one read (not one per step), then their
         // `started` events. Plain jobs pay for neither.
-        let runs: Vec<i64> = jobs.iter().filter_map(|j| j.run_id).collect();
-        if !runs.is_empty() {
-            let inputs = step_inputs(&c, &runs).await?;
+        let needed = lifecycle::steps::inputs_needed(&jobs);
+        if !needed.is_empty() {
+            let inputs = claimed_inputs(&c, &needed).await?;
             for job in &mut jobs {
                 job.step_inputs = job.run_id.and_then(|id| inputs.get(&id).cloned());
             }
@@ -303,10 +303,34 @@ async fn step_inputs(
     c: &deadpool_postgres::Object,
     runs: &[i64],
 ) -> Result<std::collections::HashMap<i64, Arc<StepInputs>>> {
+    read_step_inputs(c, runs, &[], &[]).await
+}
+
+/// What claimed step jobs need, by run, in one read: the runs whose jobs are all items that
+/// carry their element without the list they map over
+/// ([`lifecycle::steps::inputs_needed`]).
+async fn claimed_inputs(
+    c: &deadpool_postgres::Object,
+    needed: &std::collections::HashMap<i64, Option<usize>>,
+) -> Result<std::collections::HashMap<i64, Arc<StepInputs>>> {
+    let runs: Vec<i64> = needed.keys().copied().collect();
+    let (lean, steps): (Vec<i64>, Vec<i32>) = needed
+        .iter()
+        .filter_map(|(run, step)| step.map(|s| (*run, s as i32)))
+        .unzip();
+    read_step_inputs(c, &runs, &lean, &steps).await
+}
+
+async fn read_step_inputs(
+    c: &deadpool_postgres::Object,
+    runs: &[i64],
+    lean: &[i64],
+    steps: &[i32],
+) -> Result<std::collections::HashMap<i64, Arc<StepInputs>>> {
     let stmt = c
         .prepare_cached(include_str!("sql/step_inputs.sql"))
         .await?;
-    let rows = c.query(&stmt, &[&runs]).await?;
+    let rows = c.query(&stmt, &[&runs, &lean, &steps]).await?;
     rows.iter()
         .map(|r| Ok((r.get::<_, i64>(0), Arc::new(step_inputs_from_row(r)?))))
         .collect()

@@ -87,11 +87,7 @@ pub(super) fn claim(
         }
     }
     // A step job's run and outputs come with it (the step need not read them again).
-    for job in &mut jobs {
-        if let Some(run_id) = job.run_id {
-            job.step_inputs = super::step_inputs(&tx, run_id)?.map(std::sync::Arc::new);
-        }
-    }
+    super::attach_step_inputs(&tx, &mut jobs)?;
     let mut st = SqliteStatements::new(&tx, now);
     futures::executor::block_on(lifecycle::steps::claimed(&mut st, &jobs))?;
     let wake = std::mem::take(&mut st.wake);

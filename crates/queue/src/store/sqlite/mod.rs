@@ -7,6 +7,7 @@
 //! Wake-ups are an in-process broadcast sent after each commit; other processes on the
 //! same file find work by polling.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -310,14 +311,43 @@ impl SqliteStore {
 
 /// A run and its finished steps' outputs, in one read.
 pub(super) fn step_inputs(conn: &Connection, run_id: i64) -> Result<Option<StepInputs>> {
+    read_step_inputs(conn, run_id, None)
+}
+
+/// Give each claimed step job its run and outputs, read once per run: for a run whose jobs
+/// are all items that carry their element, without the list they map over
+/// ([`lifecycle::steps::inputs_needed`]), so an item's start does not grow with the list.
+pub(super) fn attach_step_inputs(conn: &Connection, jobs: &mut [FetchedJob]) -> Result<()> {
+    let needed = lifecycle::steps::inputs_needed(jobs);
+    let mut read: HashMap<i64, Option<Arc<StepInputs>>> = HashMap::new();
+    for (run_id, lean) in needed {
+        read.insert(run_id, read_step_inputs(conn, run_id, lean)?.map(Arc::new));
+    }
+    for job in jobs {
+        job.step_inputs = job.run_id.and_then(|id| read.get(&id).cloned().flatten());
+    }
+    Ok(())
+}
+
+/// A run and its finished steps' outputs but, with `lean`, the list that mapped step `lean`
+/// maps over.
+fn read_step_inputs(
+    conn: &Connection,
+    run_id: i64,
+    lean: Option<usize>,
+) -> Result<Option<StepInputs>> {
     let row = conn
         .prepare_cached(&format!(
             "SELECT {RUN_COLUMNS},
                     (SELECT COALESCE(json_group_object(step, json(value)), '{{}}')
-                     FROM specline_checkpoints WHERE run_id = ?1 AND key = '')
+                     FROM specline_checkpoints WHERE run_id = ?1 AND key = ''
+                       AND step IS NOT (
+                         SELECT json_extract(r.steps, '$[' || json_extract(r.steps,
+                                  '$[' || ?2 || '].map_over') || '].kind')
+                         FROM specline_runs r WHERE r.id = ?1 AND ?2 IS NOT NULL))
              FROM specline_runs WHERE id = ?1"
         ))?
-        .query_row([run_id], |r| {
+        .query_row(rusqlite::params![run_id, lean.map(|s| s as i64)], |r| {
             let run = run_from_row(r)?;
             let outputs: String = r.get(14)?;
             Ok((run, outputs))

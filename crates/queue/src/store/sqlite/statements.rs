@@ -69,6 +69,10 @@ impl SqliteStatements<'_> {
                 "SELECT 1 FROM specline_checkpoints WHERE run_id = ?1 AND step = ?2 AND key = ?3",
             )?
             .exists(params![s.run_id, s.step, key])?;
+        if existed && s.item.is_some() {
+            // An item's output is written once: its first checkpoint stays as it was.
+            return Ok(Some(false));
+        }
         self.conn
             .prepare_cached(include_str!("sql/put_checkpoint.sql"))?
             .execute(params![

@@ -1,6 +1,7 @@
 -- Finished items of mapped steps: complete each job (fenced by attempt) and write the item's
--- checkpoint; an item's first checkpoint is counted on its step's map row while the run is
--- running. The count after the statement tells the caller whether the last item is in.
+-- checkpoint once (a later one leaves the first as it was); an item's first checkpoint is
+-- counted on its step's map row while the run is running. The count after the statement
+-- tells the caller whether the last item is in. The run's row is not touched.
 WITH u AS (
   SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[], $5::text[], $6::text[],
                        $7::text[])
@@ -15,8 +16,8 @@ WITH u AS (
 ), cp AS (
   INSERT INTO specline_checkpoints (run_id, step, key, value)
   SELECT run, step, key, output::jsonb FROM ok
-  ON CONFLICT (run_id, step, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
-  RETURNING run_id, step, key, (xmax = 0) AS fresh
+  ON CONFLICT (run_id, step, key) DO NOTHING
+  RETURNING run_id, step, key, true AS fresh
 ), first AS (
   SELECT ok.* FROM ok JOIN cp ON cp.run_id = ok.run AND cp.step = ok.step AND cp.key = ok.key
     AND cp.fresh
