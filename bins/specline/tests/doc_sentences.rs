@@ -128,23 +128,19 @@ fn sentences(doc: &Value, repo: &Path) -> BTreeMap<String, String> {
         doc["generator"]
     );
     let mut out = BTreeMap::new();
-    for d in doc["domains"].as_array().unwrap() {
-        for f in d["features"].as_array().unwrap() {
-            for b in f["behaviors"].as_array().unwrap() {
-                let file = b["file"].as_str().unwrap();
-                let name = b["test_name"].as_str().unwrap();
-                // Traceable: the line named holds the test's name (or, for Rust and Go, its
-                // function).
-                let line = b["line"].as_u64().unwrap() as usize;
-                let source = std::fs::read_to_string(repo.join(file)).unwrap();
-                let text = source.lines().nth(line - 1).unwrap();
-                assert!(text.contains(name), "{file}:{line} is {text:?}, not {name}");
-                out.insert(
-                    format!("{file}: {name}"),
-                    b["sentence"].as_str().unwrap().to_string(),
-                );
-            }
-        }
+    for (_, _, b) in support::behaviors(doc) {
+        let file = b["file"].as_str().unwrap();
+        let name = b["test_name"].as_str().unwrap();
+        // Traceable: the line named holds the test's name (or, for Rust and Go, its
+        // function).
+        let line = b["line"].as_u64().unwrap() as usize;
+        let source = std::fs::read_to_string(repo.join(file)).unwrap();
+        let text = source.lines().nth(line - 1).unwrap();
+        assert!(text.contains(name), "{file}:{line} is {text:?}, not {name}");
+        out.insert(
+            format!("{file}: {name}"),
+            b["sentence"].as_str().unwrap().to_string(),
+        );
     }
     out
 }
@@ -160,16 +156,7 @@ fn sqlite_offline_sentences_come_from_documentation() {
     )];
     let generate = |n: usize| -> Value {
         let out = data.path().join(format!("spec-{n}.json"));
-        let done = bins
-            .command("specline", &env)
-            .arg("analyze")
-            .arg(repo.path())
-            .args(["--lang", "en", "--no-progress", "--format", "json", "--out"])
-            .arg(&out)
-            .output()
-            .unwrap();
-        support::assert_succeeded(&done);
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+        support::analyze_to_json(&bins, &env, repo.path(), &out)
     };
     assert_eq!(sentences(&generate(1), repo.path()), expected_first());
     reword(repo.path());

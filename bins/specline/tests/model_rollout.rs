@@ -74,22 +74,19 @@ fn run(bins: &Binaries, env: &[(String, String)], args: &[&str]) -> Value {
 
 /// Test name → `Domain / Feature` in a stored document.
 fn placements(doc: &Value) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for d in doc["domains"].as_array().unwrap() {
-        for f in d["features"].as_array().unwrap() {
-            for b in f["behaviors"].as_array().unwrap() {
-                out.insert(
-                    b["test_name"].as_str().unwrap().to_string(),
-                    format!(
-                        "{} / {}",
-                        d["name"].as_str().unwrap(),
-                        f["name"].as_str().unwrap()
-                    ),
-                );
-            }
-        }
-    }
-    out
+    support::behaviors(doc)
+        .into_iter()
+        .map(|(d, f, b)| {
+            (
+                b["test_name"].as_str().unwrap().to_string(),
+                format!(
+                    "{} / {}",
+                    d["name"].as_str().unwrap(),
+                    f["name"].as_str().unwrap()
+                ),
+            )
+        })
+        .collect()
 }
 
 fn shadow_of_the_model(

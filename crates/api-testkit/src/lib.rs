@@ -19,7 +19,7 @@ use specline_app::{
     AnalysisSummary, AnalyzeContext, AnalyzeRepository, ClassifyTests, ConvertBehaviors,
     DocumentSummary, GenerateSpecDocument, ListFeatures, SpecContext, SummarizeDocument,
 };
-use specline_inventory_model::{Location, ScanStats, Status, Suite, Test, TestFile};
+use specline_inventory_model::{Cases, Location, ScanStats, Status, Suite, Test, TestFile};
 use specline_queue::pipeline::{Step, StepContext};
 use specline_queue::{JobError, Registry, Worker, WorkerHandle};
 use specline_service::db::{self, Databases};
@@ -476,7 +476,19 @@ pub fn sample_files() -> Vec<TestFile> {
             "pytest",
             vec![],
             vec![
-                test("test_invoice_total", 1, Status::Active),
+                // A parametrized test with literal cases: one definition, three runner items.
+                Test {
+                    dynamic: true,
+                    cases: Some(Cases {
+                        count: 3,
+                        names: vec![
+                            "test_invoice_total[eur]".into(),
+                            "test_invoice_total[usd]".into(),
+                            "test_invoice_total[jpy]".into(),
+                        ],
+                    }),
+                    ..test("test_invoice_total", 1, Status::Active)
+                },
                 test("test_refund", 4, Status::Todo),
             ],
         ),
@@ -564,6 +576,7 @@ pub fn document_of(repository: &str, files: &[TestFile]) -> SpecDocument {
                 line: t.location.start_line,
                 status: t.status,
                 test_index: behaviors.len(),
+                cases: t.cases.as_ref().map(|c| c.count),
             })
         };
         for t in &f.tests {
@@ -597,6 +610,7 @@ pub fn document_of(repository: &str, files: &[TestFile]) -> SpecDocument {
         behaviors: behaviors.len(),
         domains: doc.domains.len(),
         features: doc.domains.iter().map(|d| d.features.len()).sum(),
+        runner_tests: Some(behaviors.iter().map(|b| b.cases.unwrap_or(1)).sum()),
         ..DocumentStats::default()
     };
     doc
@@ -659,6 +673,7 @@ impl Step for FakeAnalyze {
         let stats = ScanStats {
             test_files: 3,
             tests: 6,
+            runner_tests: 8,
             ..ScanStats::default()
         };
         self.app.finish_analysis(analysis.id, &stats).await?;
@@ -750,6 +765,7 @@ pub fn spec_document(repository: &str, domain: &str) -> SpecDocument {
                     line: 3,
                     status: Status::Active,
                     test_index: 0,
+                    cases: None,
                 }],
             }],
         }],

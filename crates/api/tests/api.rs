@@ -148,6 +148,9 @@ async fn a_run_is_followed_live_to_done_and_a_reconnect_gets_exactly_the_missing
     let (status, detail) = s.get(&alice, &format!("/api/v1/analyses/{analysis}")).await;
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["counts"]["tests"], 6);
+    // The fixture's parametrized pytest test has 3 literal cases: 6 - 1 + 3 runner items.
+    assert_eq!(detail["counts"]["runner_tests"], 8);
+    assert_eq!(detail["analysis"]["runner_tests"], 8);
     assert_eq!(
         detail["counts"]["by_status"],
         json!({"active": 4, "skipped": 1, "todo": 1})
@@ -180,7 +183,8 @@ async fn a_run_is_followed_live_to_done_and_a_reconnect_gets_exactly_the_missing
         .await;
     assert_eq!(
         tax["files"],
-        json!([{"path": "src/cart.test.ts", "language": "typescript", "framework": "jest", "tests": [],
+        json!([{"path": "src/cart.test.ts", "language": "typescript", "framework": "jest",
+            "test_count": 3, "runner_count": 3, "tests": [],
             "suites": [{"name": "Cart", "line": 1, "status": "active", "tests": [],
                 "suites": [{"name": "totals", "line": 2, "status": "active", "suites": [],
                     "tests": [{"name": "adds tax", "line": 3, "status": "active", "modifier": null}]}]}]}])
@@ -202,6 +206,19 @@ async fn a_run_is_followed_live_to_done_and_a_reconnect_gets_exactly_the_missing
         )
         .await;
     assert_eq!(py["files"].as_array().unwrap().len(), 1);
+    // The file's counts, and the parametrized test's cases with pytest's ids.
+    assert_eq!(
+        (
+            &py["files"][0]["test_count"],
+            &py["files"][0]["runner_count"]
+        ),
+        (&json!(2), &json!(4))
+    );
+    assert_eq!(
+        py["files"][0]["tests"][0]["cases"],
+        json!({"count": 3, "names": ["test_invoice_total[eur]", "test_invoice_total[usd]", "test_invoice_total[jpy]"]})
+    );
+    assert!(py["files"][0]["tests"][1].get("cases").is_none(), "{py}");
 
     // The owner's runs, newest first.
     let (_, runs) = s.get(&alice, "/api/v1/runs").await;

@@ -12,8 +12,8 @@ use specline_app::store::{
     PgAppStore, PhaseUsage, SqliteAppStore, StoreError, WatchedRepository,
 };
 use specline_inventory_model::{
-    DomainHints, ErrorPhase, FileError, Inventory, Location, ScanStats, Source, Status, Suite,
-    Test, TestFile, SCHEMA_VERSION,
+    Cases, DomainHints, ErrorPhase, FileError, Inventory, Location, ScanStats, Source, Status,
+    Suite, Test, TestFile, SCHEMA_VERSION,
 };
 use specline_queue::store::{PgConfig, PgStore, SqliteConfig, SqliteStore};
 use specline_testkit::{database_url, pg_unreachable, PgSchema, TempSqlite};
@@ -84,6 +84,26 @@ impl Harness {
             Db::Sqlite(file) => Harness::open_sqlite(file).await,
         }
     }
+
+    /// Run SQL on the database behind the store's back (to make rows the current code
+    /// would not write, such as those of an older version).
+    async fn raw_sql(&self, sql: &str) {
+        match &self.db {
+            Db::Pg(schema) => {
+                let (c, conn) = tokio_postgres::connect(&database_url(), tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(conn);
+                c.batch_execute(&format!("SET search_path TO {}; {sql}", schema.name()))
+                    .await
+                    .unwrap();
+            }
+            Db::Sqlite(file) => rusqlite::Connection::open(file.path())
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+        }
+    }
 }
 
 /// Define each async test once per backend: `migrated` ones get a migrated store, `fresh`
@@ -138,6 +158,8 @@ on_both_backends!(
         paging_through_a_repositorys_analyses_with_the_cursor_repeats_and_skips_none,
         the_spec_cache_is_shared_overwritten_and_pruned_by_age_and_count,
         a_versions_diff_is_stored_once_and_leaves_with_its_version,
+        tests_stored_before_migration_8_read_as_no_cases_known,
+        case_counts_saturate_names_are_bounded_and_a_negative_count_is_corrupt,
         model_usage_is_recorded_once_per_run_and_phase_and_summed_per_owner,
     ],
     fresh: [migrations_run_twice_and_concurrently_and_report_their_status],
@@ -165,6 +187,14 @@ fn test(name: &str, line: u32, status: Status, modifier: Option<&str>, dynamic: 
         cases: None,
         doc: None,
     }
+}
+
+fn with_cases(mut t: Test, count: u64, names: &[&str]) -> Test {
+    t.cases = Some(Cases {
+        count,
+        names: names.iter().map(|n| n.to_string()).collect(),
+    });
+    t
 }
 
 fn active(name: &str, line: u32) -> Test {
@@ -238,7 +268,12 @@ fn realistic_files() -> Vec<TestFile> {
                         )],
                         vec![
                             active("accepts the right one", 6),
-                            test("rejects %s", 12, Status::Active, Some("it.each"), true),
+                            // Cases known by count only (jest names them from a format).
+                            with_cases(
+                                test("rejects %s", 12, Status::Active, Some("it.each"), true),
+                                3,
+                                &[],
+                            ),
                         ],
                     ),
                     suite(
@@ -297,12 +332,11 @@ fn realistic_files() -> Vec<TestFile> {
                 },
             ],
         )],
-        tests: vec![test(
-            "TestTable/%v",
-            40,
-            Status::Skipped,
-            Some("t.Skip"),
-            true,
+        // Cases with the runner's names, unicode and all.
+        tests: vec![with_cases(
+            test("TestTable/%v", 40, Status::Skipped, Some("t.Skip"), true),
+            2,
+            &["TestTable/empty", "TestTable/päckchen_📦"],
         )],
     };
     vec![auth, empty, go]
@@ -441,6 +475,69 @@ async fn a_realistic_inventory_stored_in_batches_loads_back_equal(h: Harness) {
         code_of(s.load_inventory(a.id + 1000).await),
         "APP_NOT_FOUND"
     );
+}
+
+/// Migration 8 adds the case columns as NULL to every existing row: such a row is a test
+/// whose cases are not known (its runner count is one), not an error.
+async fn tests_stored_before_migration_8_read_as_no_cases_known(h: Harness) {
+    let s = &*h.store;
+    let a = s
+        .begin_analysis(&new_analysis("r", "c", "p", None))
+        .await
+        .unwrap();
+    s.insert_files(a.id, &realistic_files()).await.unwrap();
+    s.finish_analysis(a.id, &stats(false)).await.unwrap();
+    // What the ALTER TABLE of migration 8 leaves in rows written before it.
+    h.raw_sql("UPDATE specline_inventory_tests SET case_count = NULL, case_names = NULL")
+        .await;
+
+    let inv = s.load_inventory(a.id).await.unwrap();
+    let mut expected = realistic_files();
+    expected.sort_by(|x, y| x.path.cmp(&y.path));
+    for f in &mut expected {
+        f.tests.iter_mut().for_each(|t| t.cases = None);
+        fn clear(suites: &mut [Suite]) {
+            for s in suites {
+                s.tests.iter_mut().for_each(|t| t.cases = None);
+                clear(&mut s.suites);
+            }
+        }
+        clear(&mut f.suites);
+    }
+    assert_eq!(inv.files, expected);
+    // Hand-counted: 9, 0 and 3 definitions, each counting once for the runner.
+    let counts: Vec<(u64, u64)> = inv
+        .files
+        .iter()
+        .map(|f| (f.test_count(), f.runner_count()))
+        .collect();
+    assert_eq!(counts, [(3, 3), (9, 9), (0, 0)]);
+}
+
+async fn case_counts_saturate_names_are_bounded_and_a_negative_count_is_corrupt(h: Harness) {
+    let s = &*h.store;
+    let a = s
+        .begin_analysis(&new_analysis("r", "c", "p", None))
+        .await
+        .unwrap();
+    let names: Vec<String> = (0..150).map(|i| format!("case_{i}")).collect();
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let huge = with_cases(active("a million and more", 1), u64::MAX, &name_refs);
+    s.insert_files(a.id, &[file("t.test.ts", vec![], vec![huge])])
+        .await
+        .unwrap();
+    s.finish_analysis(a.id, &stats(false)).await.unwrap();
+
+    let inv = s.load_inventory(a.id).await.unwrap();
+    let cases = inv.files[0].tests[0].cases.clone().unwrap();
+    assert_eq!(cases.count, i64::MAX as u64);
+    assert_eq!(cases.names.len(), 100);
+    assert_eq!(cases.names[0], "case_0");
+    assert_eq!(cases.names[99], "case_99");
+
+    h.raw_sql("UPDATE specline_inventory_tests SET case_count = -1")
+        .await;
+    assert_eq!(code_of(s.load_inventory(a.id).await), "APP_CORRUPT");
 }
 
 async fn only_complete_untruncated_analyses_of_the_same_repo_commit_and_parser_are_reused(

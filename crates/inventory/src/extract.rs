@@ -401,6 +401,12 @@ fn run_at_roots<'t>(
     // `Node::child(i)` is cheaper than a `TreeCursor` step (no position or descendant
     // bookkeeping) but costs O(i), so the children of a wide node are listed once with a
     // cursor and taken from that list.
+    //
+    // Only named children are visited when every root kind is named (as every pattern's
+    // is): an anonymous node is a token, without children, that no pattern starts at, and
+    // skipping the punctuation and keywords takes a third of the steps out of the walk.
+    let language = tree.language();
+    let named_only = roots.iter().all(|&k| language.node_kind_is_named(k));
     let mut path: Vec<Node<'t>> = Vec::new();
     let mut frames: Vec<Frame> = Vec::new();
     let mut wide: Vec<Node<'t>> = Vec::new();
@@ -421,11 +427,19 @@ fn run_at_roots<'t>(
                 on_match(m, Some(at));
             }
         }
-        let count = node.child_count();
+        let count = if named_only {
+            node.named_child_count()
+        } else {
+            node.child_count()
+        };
         if count > 0 {
             let listed = (count > Frame::WIDE).then(|| {
                 let start = wide.len();
-                wide.extend(node.children(&mut lister));
+                if named_only {
+                    wide.extend(node.named_children(&mut lister));
+                } else {
+                    wide.extend(node.children(&mut lister));
+                }
                 start
             });
             frames.push(Frame {
@@ -445,6 +459,7 @@ fn run_at_roots<'t>(
                 frame.next += 1;
                 let child = match frame.listed {
                     Some(start) => wide.get(start + i).copied(),
+                    None if named_only => parent.named_child(i),
                     None => parent.child(i),
                 };
                 if let Some(child) = child {
@@ -1288,6 +1303,26 @@ mod tests {
             for (_, grammar) in lang.def.extensions {
                 let compiled = lang.compiled(*grammar).unwrap();
                 assert!(compiled.roots.is_some(), "{} {grammar:?}", lang.def.id);
+            }
+        }
+    }
+
+    /// The walk visits only named children when every root kind is named: each
+    /// language's must be, or its walk would take every token too.
+    #[test]
+    fn every_root_kind_is_named() {
+        for lang in &registry().unwrap().languages {
+            for (_, grammar) in lang.def.extensions {
+                let compiled = lang.compiled(*grammar).unwrap();
+                let language = grammar.language();
+                for &k in compiled.roots.as_deref().unwrap_or_default() {
+                    assert!(
+                        language.node_kind_is_named(k),
+                        "{} {grammar:?}: {:?}",
+                        lang.def.id,
+                        language.node_kind_for_id(k)
+                    );
+                }
             }
         }
     }

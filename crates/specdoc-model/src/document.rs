@@ -96,6 +96,12 @@ pub struct Behavior {
     pub status: Status,
     /// Index of the test in the inventory's walk order.
     pub test_index: usize,
+    /// How many cases the test's runner reports for it, when the source lists them
+    /// literally (the inventory's `cases.count`): one sentence, proved that many times.
+    /// Absent for a test the runner reports once or whose cases are only known at run time,
+    /// and in documents written before case counts existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cases: Option<u64>,
 }
 
 /// Counters a reader sees at the top.
@@ -108,6 +114,10 @@ pub struct DocumentStats {
     pub fallback_features: usize,
     /// Behaviors per status word (`active`, `skipped`, …); only statuses present appear.
     pub by_status: BTreeMap<String, usize>,
+    /// What the frameworks' runners would report for the behaviors' tests: each behavior
+    /// counts its `cases`, or one. Absent in documents written before case counts existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_tests: Option<u64>,
 }
 
 /// Tokens used by model calls. Failed attempts count too: they are paid for.

@@ -196,8 +196,10 @@ pub fn to_markdown(doc: &SpecDocument) -> String {
                     .map(|s| format!(" _({s})_"))
                     .unwrap_or_default();
                 md.push_str(&format!("- {}{status}\n", escape_md(&b.sentence)));
+                // "×3": the runner's case count, language-neutral like the code spans.
+                let cases = b.cases.map(|n| format!(" ×{n}")).unwrap_or_default();
                 let mut trace = format!(
-                    "  <sub>{} · {}",
+                    "  <sub>{}{cases} · {}",
                     code(&b.test_name),
                     code(&format!("{}:{}", b.file, b.line))
                 );

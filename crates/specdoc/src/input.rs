@@ -41,6 +41,12 @@ pub struct TestEntry {
     /// generator's sentence when it reads as one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
+    /// The runner's case count when the source lists the cases literally (the inventory's
+    /// `cases.count`), copied onto the test's behavior. Not part of the content hash: it
+    /// changes no model answer, so the caches keyed on the hash stay valid when only a
+    /// count changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cases: Option<u64>,
 }
 
 impl TestEntry {
@@ -123,6 +129,7 @@ impl SpecInput {
                 framework: t.file.framework.clone(),
                 dynamic: t.test.dynamic,
                 doc: t.test.doc.clone(),
+                cases: t.test.cases.as_ref().map(|c| c.count),
             })
             .collect();
         let content_hash = content_hash(&tests);

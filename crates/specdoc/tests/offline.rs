@@ -313,6 +313,47 @@ async fn a_shop_inventory_becomes_a_readable_document() {
     assert!(md.contains("· Cart › when the cart is empty</sub>"));
 }
 
+/// A test's literal cases reach its behavior, the document's runner count and the Markdown;
+/// they are not part of the content hash (no model answer depends on them).
+#[tokio::test]
+async fn literal_cases_reach_the_behavior_the_runner_count_and_the_markdown() {
+    let inv = common::with_literal_cases();
+    let input = SpecInput::from_inventory(&inv, None).unwrap();
+    let opts = GenerateOptions::new(LanguageTag::parse("en").unwrap());
+    let doc = phases::generate(&Generator::offline(), &input, &opts, 1)
+        .await
+        .unwrap();
+    let cases = |name: &str| doc.behaviors().find(|b| b.test_name == name).unwrap().cases;
+    assert_eq!(cases("test_rounds_each_currency"), Some(4));
+    assert_eq!(cases("adds %s"), Some(2));
+    assert_eq!(cases("test_sends_the_invoice"), None);
+    assert_eq!(cases("empties"), None);
+    assert_eq!(doc.stats.behaviors, 5);
+    assert_eq!(doc.stats.runner_tests, Some(9));
+
+    let md = export::to_markdown(&doc);
+    assert!(
+        md.contains("<sub>`test_rounds_each_currency` ×4 · `billing/invoice_test.py:3`</sub>"),
+        "{md}"
+    );
+    assert!(md.contains("<sub>`empties` · `web/cart.test.ts:8`"), "{md}");
+
+    let mut without = inv.clone();
+    for f in &mut without.files {
+        f.tests.iter_mut().for_each(|t| t.cases = None);
+        for s in &mut f.suites {
+            s.tests.iter_mut().for_each(|t| t.cases = None);
+        }
+    }
+    let plain = SpecInput::from_inventory(&without, None).unwrap();
+    assert_eq!(plain.content_hash, input.content_hash);
+    let doc = phases::generate(&Generator::offline(), &plain, &opts, 1)
+        .await
+        .unwrap();
+    assert!(doc.behaviors().all(|b| b.cases.is_none()));
+    assert_eq!(doc.stats.runner_tests, Some(5));
+}
+
 #[tokio::test]
 async fn other_languages_offline_keep_english_and_say_so() {
     let input = SpecInput::from_inventory(&common::shop(), None).unwrap();
@@ -343,6 +384,12 @@ async fn json_export_round_trips() {
     let json = export::to_json(&doc);
     let back: specline_specdoc::SpecDocument = serde_json::from_str(&json).unwrap();
     assert_eq!(back, doc);
+    // A document written before case counts existed (no `cases`, no `runner_tests`) reads.
+    let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+    old["stats"].as_object_mut().unwrap().remove("runner_tests");
+    let old: specline_specdoc::SpecDocument = serde_json::from_value(old).unwrap();
+    assert_eq!(old.stats.runner_tests, None);
+    assert!(old.behaviors().all(|b| b.cases.is_none()));
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["version"], 3);

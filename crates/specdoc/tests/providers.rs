@@ -169,6 +169,33 @@ async fn gemini_success_speaks_the_wire_format_and_records_usage() {
     assert!(md.contains("\n## 목차\n\n1. Domain auth — 동작 3개\n"));
 }
 
+/// A model-written document carries the case counts too: they come from the inventory, not
+/// from the model's answer.
+#[tokio::test]
+async fn a_model_written_document_carries_the_case_counts() {
+    let server = FakeServer::start(good).await;
+    let gen = gemini(&server, config(), Arc::new(MemoryCache::new()));
+    let input = SpecInput::from_inventory(&common::with_literal_cases(), None).unwrap();
+    let doc = phases::generate(&gen, &input, &opts("en"), 1)
+        .await
+        .unwrap();
+    assert_eq!(doc.generator.kind, "gemini");
+    let counted: Vec<(&str, Option<u64>)> = doc
+        .behaviors()
+        .map(|b| (b.test_name.as_str(), b.cases))
+        .collect();
+    assert_eq!(counted.len(), 5);
+    for (name, cases) in counted {
+        let expected = match name {
+            "test_rounds_each_currency" => Some(4),
+            "adds %s" => Some(2),
+            _ => None,
+        };
+        assert_eq!(cases, expected, "{name}");
+    }
+    assert_eq!(doc.stats.runner_tests, Some(9));
+}
+
 #[tokio::test]
 async fn a_gemini_thinking_budget_is_sent_when_set() {
     let server = FakeServer::start(good).await;

@@ -55,6 +55,31 @@ async fn the_tests_tab_filters_to_skipped_and_the_spec_tab_finds_a_behavior() {
     b.goto(&server.url(&format!("/analyses/{id}"))).await;
     b.wait_text("#test-count", |t| t == format!("{all} of {all} tests"))
         .await;
+    // The fixture's pytest test lists 3 literal cases: 6 definitions, 8 runner cases
+    // (hand-counted), in the header, beside the count, on its file and on the test.
+    b.wait_text("#runner-count", |t| t == "8 runner cases")
+        .await;
+    let head = b.find(".analysis-head p.muted").await.text().await.unwrap();
+    assert!(
+        head.contains("6 tests (8 runner cases) in 3 files"),
+        "{head}"
+    );
+    let billing = b
+        .find("li.file:has(.runner-count) summary")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        billing.contains("test_billing.py") && billing.contains("(4 runner cases in 2 tests)"),
+        "{billing}"
+    );
+    let cases = b.find("li.test .badge.cases").await;
+    assert_eq!(cases.text().await.unwrap(), "×3 cases");
+    assert_eq!(
+        cases.attr("title").await.unwrap().as_deref(),
+        Some("test_invoice_total[eur], test_invoice_total[usd], test_invoice_total[jpy]")
+    );
     // Choosing a status submits the filter form (analysis.js); the URL keeps the filter.
     b.click("#f-status option[value=skipped]").await;
     b.wait_text("#test-count", |t| {

@@ -135,6 +135,20 @@ async fn the_spec_tab_links_to_what_changed_and_what_it_cost() {
 
     b.goto(&server.url(&format!("/analyses/{analysis}?tab=spec&doc={second}")))
         .await;
+    // Five behaviors, one of them proved by a test of 3 literal cases: 7 runner cases
+    // (hand-counted from the fixture).
+    b.wait_text("#runner-tests", |t| t.trim() == "(7 runner cases)")
+        .await;
+    let proved = b
+        .find("li.behavior:has(.badge.cases)")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        proved.contains("test_invoice_total") && proved.contains("×3 cases"),
+        "{proved}"
+    );
     b.click("#diff-link").await;
     b.wait_text("main h1", |t| t == "What changed").await;
     assert_eq!(

@@ -317,6 +317,41 @@ pub fn features(n: usize, tests: usize) -> tempfile::TempDir {
     git_repo(&files)
 }
 
+/// Every behavior of a stored document (its JSON) with its domain and feature, in order.
+pub fn behaviors(
+    doc: &serde_json::Value,
+) -> Vec<(&serde_json::Value, &serde_json::Value, &serde_json::Value)> {
+    let mut out = Vec::new();
+    for d in doc["domains"].as_array().unwrap() {
+        for f in d["features"].as_array().unwrap() {
+            for b in f["behaviors"].as_array().unwrap() {
+                out.push((d, f, b));
+            }
+        }
+    }
+    out
+}
+
+/// `specline analyze REPO --lang en --format json --out OUT` on the local (SQLite) data
+/// directory of `env`, which must succeed; the document it wrote.
+pub fn analyze_to_json(
+    bins: &Binaries,
+    env: &[(String, String)],
+    repo: &Path,
+    out: &Path,
+) -> serde_json::Value {
+    let done = bins
+        .command("specline", env)
+        .arg("analyze")
+        .arg(repo)
+        .args(["--lang", "en", "--no-progress", "--format", "json", "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert_succeeded(&done);
+    serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
+}
+
 /// A git repository with `files` committed on `main`.
 pub fn git_repo(files: &[(String, String)]) -> tempfile::TempDir {
     let repo = tempfile::tempdir().unwrap();

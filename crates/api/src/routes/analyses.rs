@@ -53,7 +53,11 @@ pub struct AnalysisView {
     /// `running`, `complete` or `failed`.
     pub state: String,
     pub files: Option<u64>,
+    /// Test definitions found.
     pub tests: Option<u64>,
+    /// What the frameworks' runners would report: definitions with statically known
+    /// cases count once per case. Absent for analyses stored before runner counts existed.
+    pub runner_tests: Option<u64>,
     pub error_count: i64,
     pub truncated: Option<bool>,
     pub failure: Option<String>,
@@ -77,6 +81,7 @@ impl From<AnalysisRecord> for AnalysisView {
             state,
             files: a.stats.as_ref().map(|s| s.test_files),
             tests: a.stats.as_ref().map(|s| s.tests),
+            runner_tests: a.stats.as_ref().and_then(runner_tests),
             truncated: a.stats.as_ref().map(|s| s.truncated),
             error_count: a.error_count,
             failure: a.failure,
@@ -84,6 +89,11 @@ impl From<AnalysisRecord> for AnalysisView {
             finished_at: a.finished_at,
         }
     }
+}
+
+/// The stats' runner count, unless the analysis predates it (stored as 0 beside tests).
+fn runner_tests(s: &specline_inventory_model::ScanStats) -> Option<u64> {
+    (s.runner_tests > 0 || s.tests == 0).then_some(s.runner_tests)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -149,7 +159,10 @@ pub async fn list_page(
 /// Tests counted by status, framework and language.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct Counts {
+    /// Test definitions.
     pub tests: u64,
+    /// Runner items: each definition's case count when known, else one.
+    pub runner_tests: u64,
     pub by_status: BTreeMap<String, u64>,
     pub by_framework: BTreeMap<String, u64>,
     pub by_language: BTreeMap<String, u64>,
@@ -187,6 +200,7 @@ pub async fn show(
     let mut counts = Counts::default();
     for r in inventory.walk_tests() {
         counts.tests += 1;
+        counts.runner_tests = counts.runner_tests.saturating_add(r.test.runner_count());
         *counts.by_status.entry(status_name(r.test)).or_default() += 1;
         *counts
             .by_framework
@@ -235,6 +249,19 @@ pub struct TestNode {
     pub line: u32,
     pub status: String,
     pub modifier: Option<String>,
+    /// The test's statically known cases; absent when the runner reports it once or its
+    /// cases are only known at run time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cases: Option<CaseList>,
+}
+
+/// The cases a runner reports for one parameterised test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaseList {
+    pub count: u64,
+    /// The runner's case names, when it derives them from the literals (at most 100).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -242,6 +269,10 @@ pub struct FileNode {
     pub path: String,
     pub language: String,
     pub framework: String,
+    /// Test definitions in the whole file (filters aside).
+    pub test_count: u64,
+    /// Runner items in the whole file (filters aside): cases count once each.
+    pub runner_count: u64,
     pub suites: Vec<SuiteNode>,
     pub tests: Vec<TestNode>,
 }
@@ -351,6 +382,10 @@ impl TreeFilter {
             line: t.location.start_line,
             status,
             modifier: t.modifier.clone(),
+            cases: t.cases.as_ref().map(|c| CaseList {
+                count: c.count,
+                names: c.names.clone(),
+            }),
         })
     }
 
@@ -395,6 +430,8 @@ impl TreeFilter {
             path: f.path.clone(),
             language: f.language.clone(),
             framework: f.framework.clone(),
+            test_count: f.test_count(),
+            runner_count: f.runner_count(),
             suites,
             tests,
         })

@@ -63,7 +63,19 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         model_usage::MIGRATION_6,
     ),
     (7, "tests keep their documentation", MIGRATION_7),
+    (8, "tests keep their statically known cases", MIGRATION_8),
 ];
+
+/// A test's statically known cases (`Test::cases`): the runner's count and, when the runner
+/// derives them from literals, its case names (a JSON array, at most `Cases::MAX_NAMES`).
+/// Nullable: a `NULL` count is "no cases known", which is also what every test stored before
+/// this migration reads as. The per-file and per-analysis runner counts are not columns: a
+/// file's is the sum over its tests' rows (it cannot drift from them) and the analysis's is
+/// `runner_tests` in the `stats` JSON.
+const MIGRATION_8: &str = r#"
+ALTER TABLE specline_inventory_tests ADD COLUMN case_count bigint;
+ALTER TABLE specline_inventory_tests ADD COLUMN case_names jsonb;
+"#;
 
 /// A test's docstring or leading comment (`Test::doc`), which the offline generator writes
 /// its sentence from. Nullable: inventories stored before it have none.
@@ -352,6 +364,8 @@ struct TestColumns {
     modifier: Vec<Option<String>>,
     dynamic: Vec<bool>,
     doc: Vec<Option<String>>,
+    case_count: Vec<Option<i64>>,
+    case_names: Vec<Option<serde_json::Value>>,
 }
 
 fn push_location(cols: &mut [Vec<i64>; 4], l: &specline_inventory_model::Location) {
@@ -576,6 +590,9 @@ impl AppStore for PgAppStore {
             t.modifier.push(test.modifier.clone());
             t.dynamic.push(test.dynamic);
             t.doc.push(test.doc.clone());
+            let (count, names) = rows::cases_values(test.cases.as_ref());
+            t.case_count.push(count);
+            t.case_names.push(names);
         }
 
         let (files_stmt, suites_stmt, tests_stmt) = tokio::try_join!(
@@ -593,10 +610,10 @@ impl AppStore for PgAppStore {
             tx.prepare_cached(
                 "INSERT INTO specline_inventory_tests (analysis_id, file_id, suite_id, position,
                    name, start_line, start_column, end_line, end_column, status, modifier, dynamic,
-                   doc)
+                   doc, case_count, case_names)
                  SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[],
                    $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
-                   $12::boolean[], $13::text[])",
+                   $12::boolean[], $13::text[], $14::bigint[], $15::jsonb[])",
             ),
         )?;
         let file_params: &[&(dyn ToSql + Sync)] = &[
@@ -635,6 +652,8 @@ impl AppStore for PgAppStore {
             &t.modifier,
             &t.dynamic,
             &t.doc,
+            &t.case_count,
+            &t.case_names,
         ];
         // Pipelined: the three statements go out together (no row references another table).
         // All three are awaited: after a failure the others fail too ("transaction aborted"),

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use specline_inventory_model::{
-    ErrorPhase, FileError, Inventory, Location, Status, Suite, Test, TestFile, SCHEMA_VERSION,
+    Cases, ErrorPhase, FileError, Inventory, Location, Status, Suite, Test, TestFile,
+    SCHEMA_VERSION,
 };
 use specline_inventory_model::{ScanStats, Source};
 
@@ -32,7 +33,7 @@ pub(super) const SUITE_COLUMNS: &str = "id, file_id, parent_id, position, name, 
     start_column, end_line, end_column, status, modifier";
 /// Columns read by [`loaded_test`].
 pub(super) const TEST_COLUMNS: &str = "file_id, suite_id, position, name, start_line, \
-    start_column, end_line, end_column, status, modifier, dynamic, doc";
+    start_column, end_line, end_column, status, modifier, dynamic, doc, case_count, case_names";
 /// Columns read by [`file_error`].
 pub(super) const ERROR_COLUMNS: &str = "path, phase, code, message";
 
@@ -147,7 +148,7 @@ pub(super) fn loaded_test(r: &impl RowRead) -> Result<LoadedTest> {
             status: parse_status(&r.text(8)?)?,
             modifier: r.opt_text(9)?,
             dynamic: r.flag(10)?,
-            cases: None,
+            cases: cases_from(r.opt_int(12)?, r.opt_json(13)?)?,
             doc: r.opt_text(11)?,
         },
     })
@@ -160,6 +161,42 @@ pub(super) fn file_error(r: &impl RowRead) -> Result<FileError> {
         code: r.text(2)?,
         message: r.text(3)?,
     })
+}
+
+/// A test's cases as their two columns: the count (saturated at `i64::MAX`) and the names
+/// as a JSON array (at most [`Cases::MAX_NAMES`] of them; `NULL` when there are none, so an
+/// unnamed count costs no JSON). Both `NULL` for a test without known cases.
+pub(super) fn cases_values(cases: Option<&Cases>) -> (Option<i64>, Option<serde_json::Value>) {
+    let Some(c) = cases else {
+        return (None, None);
+    };
+    let count = i64::try_from(c.count).unwrap_or(i64::MAX);
+    let names = (!c.names.is_empty()).then(|| {
+        serde_json::Value::Array(
+            c.names
+                .iter()
+                .take(Cases::MAX_NAMES as usize)
+                .map(|n| serde_json::Value::String(n.clone()))
+                .collect(),
+        )
+    });
+    (Some(count), names)
+}
+
+/// A test's cases from their two columns. A `NULL` count is "no cases known": a test
+/// without literal cases, or any test stored before the columns existed (app migration 8).
+fn cases_from(count: Option<i64>, names: Option<serde_json::Value>) -> Result<Option<Cases>> {
+    let Some(count) = count else {
+        return Ok(None);
+    };
+    let count =
+        u64::try_from(count).map_err(|_| StoreError::Corrupt(format!("case count {count}")))?;
+    let names = match names {
+        None => Vec::new(),
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| StoreError::Corrupt(format!("case names: {e}")))?,
+    };
+    Ok(Some(Cases { count, names }))
 }
 
 /// A location from its four stored columns (stored as 64-bit so every `u32` fits).

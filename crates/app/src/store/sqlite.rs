@@ -60,7 +60,14 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         model_usage::MIGRATION_6,
     ),
     (7, "tests keep their documentation", MIGRATION_7),
+    (8, "tests keep their statically known cases", MIGRATION_8),
 ];
+
+/// See the PostgreSQL migration 8 (the names are JSON text).
+const MIGRATION_8: &str = r#"
+ALTER TABLE specline_inventory_tests ADD COLUMN case_count INTEGER;
+ALTER TABLE specline_inventory_tests ADD COLUMN case_names TEXT;
+"#;
 
 /// See the PostgreSQL migration 7.
 const MIGRATION_7: &str = r#"
@@ -384,8 +391,9 @@ fn insert_batch(
     )?;
     let mut test_stmt = tx.prepare_cached(
         "INSERT INTO specline_inventory_tests (analysis_id, file_id, suite_id, position, name,
-           start_line, start_column, end_line, end_column, status, modifier, dynamic, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+           start_line, start_column, end_line, end_column, status, modifier, dynamic, doc,
+           case_count, case_names)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
     let mut file_ids = Vec::with_capacity(files.len());
     for f in files {
@@ -432,6 +440,7 @@ fn insert_batch(
     for row in &batch.tests {
         let t: &Test = row.test;
         let l = rows::location_values(&t.location);
+        let (case_count, case_names) = rows::cases_values(t.cases.as_ref());
         test_stmt.execute(params![
             analysis_id,
             file_ids[row.file],
@@ -445,7 +454,9 @@ fn insert_batch(
             rows::status_str(t.status),
             t.modifier,
             t.dynamic,
-            t.doc
+            t.doc,
+            case_count,
+            case_names.map(|v| v.to_string())
         ])?;
     }
     Ok(())

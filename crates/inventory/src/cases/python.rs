@@ -285,15 +285,21 @@ fn plain_string(node: Node<'_>, src: &[u8]) -> Option<String> {
         return None;
     }
     let mut content = String::new();
+    let mut plain_start = false;
     for c in elements(node) {
         match c.kind() {
-            "string_start" | "string_end" => {}
+            // One quote, no prefix (`r`, `b`, `f`) and no triple quote: read from the
+            // bytes, without a node lookup or a copy of its text.
+            "string_start" => {
+                plain_start = c.end_byte() == c.start_byte() + 1
+                    && matches!(src.get(c.start_byte()), Some(b'"' | b'\''));
+            }
+            "string_end" => {}
             "string_content" => content.push_str(&text(c, src)),
             _ => return None,
         }
     }
-    let start = node.child(0).map(|s| text(s, src).into_owned())?;
-    if !(start == "\"" || start == "'") {
+    if !plain_start {
         return None;
     }
     content

@@ -74,6 +74,7 @@ pub fn assemble(
         line: t.line,
         status: t.status,
         test_index: t.index,
+        cases: t.cases,
     };
     let mut class_domains = classification.domains.clone();
     let missing: Vec<usize> = {
@@ -160,6 +161,7 @@ pub fn assemble(
         domains: domains.len(),
         features: domains.iter().map(|d| d.features.len()).sum(),
         fallback_features,
+        runner_tests: Some(0),
         ..DocumentStats::default()
     };
     for b in domains
@@ -168,6 +170,9 @@ pub fn assemble(
         .flat_map(|f| &f.behaviors)
     {
         stats.behaviors += 1;
+        stats.runner_tests = stats
+            .runner_tests
+            .map(|n| n.saturating_add(b.cases.unwrap_or(1)));
         *stats
             .by_status
             .entry(status_word(b.status).to_string())

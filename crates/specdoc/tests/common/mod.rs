@@ -27,6 +27,52 @@ pub fn test(name: &str, line: u32) -> Test {
     }
 }
 
+/// `t` as a parameterised test whose runner reports `count` cases.
+pub fn with_cases(mut t: Test, count: u64) -> Test {
+    t.dynamic = true;
+    t.cases = Some(specline_inventory_model::Cases {
+        count,
+        names: Vec::new(),
+    });
+    t
+}
+
+/// Two files of a repository, one test with 4 literal cases and one with 2: 5 behaviors,
+/// 9 runner items (hand-counted).
+pub fn with_literal_cases() -> Inventory {
+    inventory(
+        "https://git.example/acme/billing",
+        vec![
+            file(
+                "billing/invoice_test.py",
+                "python",
+                "pytest",
+                vec![],
+                vec![
+                    with_cases(test("test_rounds_each_currency", 3), 4),
+                    test("test_sends_the_invoice", 12),
+                ],
+            ),
+            file(
+                "web/cart.test.ts",
+                "typescript",
+                "jest",
+                vec![suite(
+                    "Cart",
+                    1,
+                    vec![],
+                    vec![
+                        with_cases(test("adds %s", 2), 2),
+                        test("empties", 8),
+                        test("checks out", 14),
+                    ],
+                )],
+                vec![],
+            ),
+        ],
+    )
+}
+
 pub fn with_status(mut t: Test, status: Status) -> Test {
     t.status = status;
     t

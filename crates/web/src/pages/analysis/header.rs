@@ -70,7 +70,11 @@ pub fn header(
                 @if let Some(b) = &record.branch { " on " code { (b) } }
                 " · analysis #" (id)
                 @if let Some(stats) = &record.stats {
-                    " · " (stats.tests) " tests in " (stats.test_files) " files"
+                    " · " (stats.tests) " tests"
+                    @if stats.runner_tests > stats.tests {
+                        " (" (stats.runner_tests) " runner cases)"
+                    }
+                    " in " (stats.test_files) " files"
                 }
             }
             form.commit-picker method="get" action="/analyses/go" {

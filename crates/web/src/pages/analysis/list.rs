@@ -4,6 +4,7 @@ use maud::{html, Markup};
 use specline_api::routes::analyses::{status_word, TreeFilter};
 use specline_inventory_model::{Inventory, TestRef};
 
+use super::cases::cases_badge;
 use super::paging::{pager, pages_of};
 use super::tests::Ctx;
 
@@ -36,6 +37,7 @@ pub fn list_view(v: &Ctx<'_>, inventory: &Inventory, filter: &TreeFilter, page: 
                                 td {
                                     @for s in &r.suite_path { span.muted { (s) " › " } }
                                     (r.test.name)
+                                    @if let Some(c) = &r.test.cases { " " (cases_badge(c.count, &c.names)) }
                                     @if let Some(c) = change { " " span.change { (c.label()) } }
                                 }
                                 td { (v.location(&r.file.path, r.test.location.start_line)) }

@@ -6,6 +6,7 @@
 //! The owner check is the API's (`specline_api::access::analysis`): another owner's
 //! analysis is "not found".
 
+pub mod cases;
 pub mod compare;
 pub mod header;
 pub mod links;

@@ -12,6 +12,7 @@ use specline_app::store::{AnalysisRecord, DocumentRecord};
 use specline_specdoc_model::document::Behavior;
 use specline_specdoc_model::SpecDocument;
 
+use super::cases::cases_badge;
 use super::links::location;
 use super::paging::{noun_for, pager, plural};
 use super::AnalysisQuery;
@@ -144,7 +145,11 @@ pub async fn render(
             div.spec-summary {
                 p { (doc.summary) }
                 p.muted {
-                    (plural(doc.stats.behaviors, "behavior")) " in "
+                    (plural(doc.stats.behaviors, "behavior"))
+                    @if let Some(n) = doc.stats.runner_tests.filter(|&n| n != doc.stats.behaviors as u64) {
+                        span #runner-tests { " (" (n) " runner cases)" }
+                    }
+                    " in "
                     (plural(doc.stats.domains, "domain")) ", "
                     (plural(doc.stats.features, "feature")) " · " (doc.generator.kind) " " (doc.generator.model)
                     " · written in " (doc.content_language.as_str())
@@ -265,6 +270,7 @@ fn body(v: &View<'_>, on_page: &[(usize, usize, &Behavior)]) -> Markup {
                                 li.behavior {
                                     span.sentence { (highlight(&b.sentence, v.text)) }
                                     @if status != "active" { " " span.badge.(status) { (status) } }
+                                    @if let Some(n) = b.cases { " " (cases_badge(n, &[])) }
                                     div.proof {
                                         "Proved by " span.test-name { (highlight(&b.test_name, v.text)) } " · "
                                         (location(&v.record.repository, v.record.commit.as_deref(), &b.file, b.line))

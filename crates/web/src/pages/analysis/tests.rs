@@ -35,6 +35,9 @@ const STATUSES: [&str; 5] = ["active", "skipped", "todo", "focused", "xfail"];
 pub struct Facets {
     pub all: u64,
     pub matched: u64,
+    /// What the runners would report for the matching tests: a test with statically known
+    /// cases counts once per case.
+    pub matched_runner: u64,
     pub by_status: BTreeMap<String, u64>,
     pub by_framework: BTreeMap<String, u64>,
     pub by_language: BTreeMap<String, u64>,
@@ -55,6 +58,7 @@ pub fn facets(inventory: &Inventory, filter: &TreeFilter) -> Facets {
         let m = filter.check(&r);
         if m.all() {
             f.matched += 1;
+            f.matched_runner = f.matched_runner.saturating_add(r.test.runner_count());
         }
         if m.framework && m.language && m.text {
             *f.by_status.entry(status_word(r.test.status)).or_default() += 1;
@@ -132,6 +136,11 @@ pub async fn render(
                 p #test-count aria-live="polite" {
                     strong { (counts.matched) } " of " (counts.all) " tests"
                     @if counts.matched != counts.all { " match the filters" }
+                }
+                @if counts.matched_runner != counts.matched {
+                    p #runner-count.muted title="Tests whose cases are literal in the source count once per case, as their runner reports them" {
+                        (counts.matched_runner) " runner cases"
+                    }
                 }
                 nav.view-toggle aria-label="Show as" {
                     @for (name, label) in [("tree", "Tree"), ("list", "List")] {

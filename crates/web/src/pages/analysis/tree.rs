@@ -5,6 +5,7 @@
 use maud::{html, Markup};
 use specline_api::routes::analyses::{FileNode, SuiteNode, TestNode};
 
+use super::cases::cases_badge;
 use super::paging::{pager, pages_of, plural};
 use super::tests::Ctx;
 
@@ -20,6 +21,7 @@ fn test_item(v: &Ctx<'_>, file: &str, suites: &[&str], t: &TestNode) -> Markup {
             span.badge.(t.status) { (t.status) }
             " "
             span.name { (t.name) }
+            @if let Some(c) = &t.cases { " " (cases_badge(c.count, &c.names)) }
             @if let Some(c) = change { " " span.change { (c.label()) } }
             " "
             (v.location(file, t.line))
@@ -116,6 +118,11 @@ pub fn tree_view(v: &Ctx<'_>, files: &[FileNode], page: usize, open_all: bool) -
                                             span.file-name { (f.path.rsplit_once('/').map_or(f.path.as_str(), |(_, n)| n)) }
                                             " " span.badge.fw { (f.framework) }
                                             " " span.muted { (plural(n, "test")) }
+                                            @if f.runner_count != f.test_count {
+                                                " " span.muted.runner-count title="What the runner reports for the whole file" {
+                                                    "(" (f.runner_count) " runner cases in " (plural(f.test_count as usize, "test")) ")"
+                                                }
+                                            }
                                         }
                                         @if render {
                                             ul {
