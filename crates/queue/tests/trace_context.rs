@@ -113,7 +113,11 @@ async fn a_run_and_a_job_continue_the_trace_they_were_submitted_in(h: Harness) {
         .await
         .unwrap();
     let pipeline = Pipeline::new("traced").step::<First>().step::<Second>();
-    let root = tracing::info_span!("caller");
+    // Both backends' tests run in one process under `cargo test` and share the collector:
+    // each marks its root span, and reads only the spans of that root's trace.
+    static TESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let test = TESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let root = tracing::info_span!("caller", test = %test);
     let (run_id, plain) = async {
         let run = client
             .submit(
@@ -144,8 +148,22 @@ async fn a_run_and_a_job_continue_the_trace_they_were_submitted_in(h: Harness) {
     worker.shutdown(Duration::from_secs(5)).await.unwrap();
 
     let all = spans.0.lock().unwrap().clone();
-    let caller = find(&all, "caller");
+    let caller = all
+        .iter()
+        .find(|s| {
+            s.name == "caller"
+                && s.attributes
+                    .iter()
+                    .any(|kv| kv.key.as_str() == "test" && kv.value.as_str() == test.to_string())
+        })
+        .unwrap_or_else(|| panic!("no span caller of test {test}: {all:#?}"));
     let trace = caller.span_context.trace_id();
+    let all: Vec<SpanData> = all
+        .iter()
+        .filter(|s| s.span_context.trace_id() == trace)
+        .cloned()
+        .collect();
+    let caller = find(&all, "caller");
     let submit = find(&all, "submit run");
     assert_eq!(submit.span_context.trace_id(), trace);
     assert_eq!(submit.parent_span_id, caller.span_context.span_id());
