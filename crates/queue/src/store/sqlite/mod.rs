@@ -395,6 +395,10 @@ impl Store for SqliteStore {
         self.inner.limits.retry_at(queue)
     }
 
+    fn handler_returned(&self, id: i64) {
+        self.inner.limits.finished(id);
+    }
+
     async fn fetch_run(
         &self,
         queue: &str,
