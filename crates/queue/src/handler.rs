@@ -222,6 +222,20 @@ impl Registry {
         self
     }
 
+    /// Declare `per_partition` running jobs per partition for every kind registered so far
+    /// that has a partition key: a binary's settings (e.g. `analyzer.analyses_per_owner`)
+    /// replace the code's number. It is what the worker declares at start (`declared` in
+    /// `specline_limits`); an operator's override in the database still wins over it.
+    pub fn with_per_partition(mut self, per_partition: u32) -> Self {
+        for entry in self.entries.values_mut() {
+            let limits = &mut entry.spec.options.limits;
+            if limits.partition.is_some() {
+                limits.values.per_partition = Some(per_partition);
+            }
+        }
+        self
+    }
+
     /// Kinds with a handler here.
     pub fn kinds(&self) -> impl Iterator<Item = &KindSpec> {
         self.entries.values().map(|e| &e.spec)
