@@ -353,6 +353,29 @@ impl PgStore {
             .collect())
     }
 
+    /// Delete at most `limit` bucket rows last refilled before `before`, as the leader.
+    pub(super) async fn prune_limit_buckets(
+        &self,
+        lease: &crate::lease::Lease,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64> {
+        let c = self.client().await?;
+        let sql = format!(
+            "WITH {lease}
+             DELETE FROM specline_limit_partitions
+             WHERE ctid = ANY (ARRAY(SELECT ctid FROM specline_limit_partitions
+                                     WHERE refilled_at < $3 LIMIT $4))
+               AND EXISTS (SELECT 1 FROM lease)",
+            lease = super::lease_cte()
+        );
+        let limit = limit as i64;
+        Ok(
+            c.execute(&sql, &[&lease.holder, &lease.term, &before, &limit])
+                .await?,
+        )
+    }
+
     /// Replace a kind's overrides (checked by the caller). False when no such kind is limited.
     pub(super) async fn set_limit_overrides(
         &self,

@@ -461,6 +461,15 @@ impl Store for PgStore {
         PgStore::prune_workers(self, lease, before).await
     }
 
+    async fn prune_limit_buckets(
+        &self,
+        lease: &Lease,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64> {
+        PgStore::prune_limit_buckets(self, lease, before, limit).await
+    }
+
     async fn prune(&self, lease: &Lease, spec: PruneSpec) -> Result<u64> {
         PgStore::prune(self, lease, spec).await
     }

@@ -398,6 +398,24 @@ impl SqliteStore {
         .await
     }
 
+    /// Delete at most `limit` bucket rows last refilled before `before`, as the leader.
+    pub(super) async fn prune_limit_buckets(
+        &self,
+        lease: &crate::lease::Lease,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64> {
+        self.as_leader(lease, move |tx, _now| {
+            let n = tx.execute(
+                "DELETE FROM specline_limit_partitions WHERE rowid IN (
+                   SELECT rowid FROM specline_limit_partitions WHERE refilled_at < ?1 LIMIT ?2)",
+                params![micros(before), limit as i64],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     /// Replace a kind's overrides (checked by the caller). False when no such kind is limited.
     pub(super) async fn set_limit_overrides(
         &self,

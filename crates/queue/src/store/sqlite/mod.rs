@@ -467,6 +467,15 @@ impl Store for SqliteStore {
         SqliteStore::prune_workers(self, lease, before).await
     }
 
+    async fn prune_limit_buckets(
+        &self,
+        lease: &Lease,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64> {
+        SqliteStore::prune_limit_buckets(self, lease, before, limit).await
+    }
+
     async fn prune(&self, lease: &Lease, spec: PruneSpec) -> Result<u64> {
         SqliteStore::prune(self, lease, spec).await
     }
