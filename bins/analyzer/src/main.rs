@@ -52,7 +52,9 @@ fn main() -> ExitCode {
                 dbs,
                 worker::WorkerPlan {
                     name: "specline-analyzer",
-                    registry: registry(analyzer).with_timeout(s.analyzer.job_timeout()),
+                    registry: registry(analyzer)
+                        .with_timeout(s.analyzer.job_timeout())
+                        .with_per_partition(s.analyzer.analyses_per_owner),
                     queues: vec![(specline_app::ANALYZE_QUEUE, s.analyzer.concurrency)],
                     shutdown_deadline: s.analyzer.shutdown_deadline(),
                     listen: s.http.listen,

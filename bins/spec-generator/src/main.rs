@@ -31,7 +31,13 @@ fn main() -> ExitCode {
                 dbs,
                 worker::WorkerPlan {
                     name: "specline-spec-generator",
-                    registry: registry(shared).with_timeout(s.spec_generator.job_timeout()),
+                    registry: registry(shared)
+                        .with_timeout(s.spec_generator.job_timeout())
+                        .with_per_partition(s.spec_generator.steps_per_owner)
+    .with_kind_per_partition(
+        <specline_app::ConvertBehaviors as specline_queue::pipeline::StepKind>::NAME,
+        s.spec_generator.features_per_owner,
+    ),
                     queues: vec![(specline_app::SPEC_QUEUE, s.spec_generator.concurrency)],
                     shutdown_deadline: s.spec_generator.shutdown_deadline(),
                     listen: s.http.listen,

@@ -73,6 +73,8 @@ pub(crate) fn spawn_job(
                 attempt: job.attempt,
                 outcome,
             };
+            // A limited job's slot is free for this process's next claim from here on.
+            shared.store.handler_returned(id);
             // Backpressure: wait for room in the completer's buffer while holding the slot.
             let _ = shared.completions.send(completion).await;
             if let Ok(mut running) = shared.running.lock() {

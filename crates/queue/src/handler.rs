@@ -222,6 +222,33 @@ impl Registry {
         self
     }
 
+    /// Declare `per_partition` running jobs per partition for every kind registered so far
+    /// that has a partition key: a binary's settings (e.g. `analyzer.analyses_per_owner`)
+    /// replace the code's number. It is what the worker declares at start (`declared` in
+    /// `specline_limits`); an operator's override in the database still wins over it.
+    pub fn with_per_partition(mut self, per_partition: u32) -> Self {
+        for entry in self.entries.values_mut() {
+            let limits = &mut entry.spec.options.limits;
+            if limits.partition.is_some() {
+                limits.values.per_partition = Some(per_partition);
+            }
+        }
+        self
+    }
+
+    /// Declare `per_partition` for the one kind `kind` (if registered and partitioned): a
+    /// setting for one step that differs from the rest of its binary's (the spec generator's
+    /// per-feature conversion beside its other steps).
+    pub fn with_kind_per_partition(mut self, kind: &str, per_partition: u32) -> Self {
+        if let Some(entry) = self.entries.get_mut(kind) {
+            let limits = &mut entry.spec.options.limits;
+            if limits.partition.is_some() {
+                limits.values.per_partition = Some(per_partition);
+            }
+        }
+        self
+    }
+
     /// Kinds with a handler here.
     pub fn kinds(&self) -> impl Iterator<Item = &KindSpec> {
         self.entries.values().map(|e| &e.spec)

@@ -64,6 +64,14 @@ pub fn checks() -> Vec<(&'static str, Check)> {
                 Box::pin(limited_claim_serves_a_partition_freed_by_a_completion_within_its_limit(s))
             },
         ),
+        (
+            "a_finished_job_frees_its_slot_for_the_next_claim_before_its_outcome_commits",
+            |s| {
+                Box::pin(
+                    a_finished_job_frees_its_slot_for_the_next_claim_before_its_outcome_commits(s),
+                )
+            },
+        ),
     ]
 }
 
@@ -414,6 +422,63 @@ async fn limit_overrides_apply_to_the_next_claim(store: Arc<dyn Store>) -> Check
     ensure!(
         fetch(&store, 10).await?.is_empty(),
         "claimed from a paused queue"
+    );
+    Ok(())
+}
+
+async fn a_finished_job_frees_its_slot_for_the_next_claim_before_its_outcome_commits(
+    store: Arc<dyn Store>,
+) -> CheckResult {
+    declare(
+        &store,
+        LimitValues {
+            concurrency: Some(2),
+            per_partition: Some(1),
+            ..Default::default()
+        },
+    )
+    .await?;
+    insert(&store, &["a", "a", "b", "b"]).await?;
+    let first = fetch(&store, 10).await?;
+    ensure!(first.len() == 2, "claimed {} of 2", first.len());
+    ensure!(fetch(&store, 10).await?.is_empty(), "a limit did not hold");
+    let a1 = first
+        .iter()
+        .min_by_key(|j| j.id)
+        .ok_or("nothing claimed")?
+        .clone();
+    // Its handler returned; the outcome is not recorded yet (its row still says running).
+    store.handler_returned(a1.id);
+    let next = fetch(&store, 10).await?;
+    ensure!(
+        next.len() == 1,
+        "claimed {} after one job finished",
+        next.len()
+    );
+    ensure!(
+        next[0].id == a1.id + 1,
+        "claimed job {} instead of partition a's second job {}",
+        next[0].id,
+        a1.id + 1
+    );
+    ensure!(
+        running(&store).await? == 3,
+        "the finished job's row should still say running"
+    );
+    // Its slot was given once: the partition and the global limit are full again.
+    ensure!(
+        fetch(&store, 10).await?.is_empty(),
+        "a finished job's slot was given twice"
+    );
+    let done = Completion {
+        id: a1.id,
+        attempt: a1.attempt,
+        outcome: Outcome::Completed,
+    };
+    ok("complete", store.complete(&[done]).await)?;
+    ensure!(
+        fetch(&store, 10).await?.is_empty(),
+        "the committed outcome freed a slot a second time"
     );
     Ok(())
 }

@@ -159,6 +159,10 @@ pub struct MaintenanceConfig {
     pub retain_workers: Duration,
     /// Keep rollouts' shadow results (`specline-enqueue rollout report` reads them) this long.
     pub retain_rollout_results: Duration,
+    /// Delete a rate bucket's row (a limited kind's per-partition bucket, a rate gate's row)
+    /// unused this long. Keep it above the longest rate period in use: a bucket unused for
+    /// its period is full again, the same as no row.
+    pub retain_limit_buckets: Duration,
     /// At most this many attempts of one job are given back because its step's checkpoint
     /// moved during an attempt lost to a dead worker (see [`crate::rescuer`]).
     pub rescue_credits: i32,
@@ -183,6 +187,7 @@ impl Default for MaintenanceConfig {
             retain_runs: Duration::from_secs(30 * 24 * 3600),
             retain_workers: Duration::from_secs(3600),
             retain_rollout_results: Duration::from_secs(30 * 24 * 3600),
+            retain_limit_buckets: Duration::from_secs(7 * 24 * 3600),
             rescue_credits: 10,
             gauge_interval: Some(Duration::from_secs(5)),
         }
@@ -326,12 +331,21 @@ impl Maintenance {
                     self.config.prune_batch,
                 )
                 .await?;
-            if runs + workers + shadow_results > 0 {
+            let limit_buckets = self
+                .store
+                .prune_limit_buckets(
+                    &lease,
+                    ago(self.config.retain_limit_buckets),
+                    self.config.prune_batch,
+                )
+                .await?;
+            if runs + workers + shadow_results + limit_buckets > 0 {
                 tracing::info!(
                     runs,
                     workers,
                     shadow_results,
-                    "pruned finished runs, dead workers and old shadow results"
+                    limit_buckets,
+                    "pruned finished runs, dead workers, old shadow results and idle rate buckets"
                 );
             }
         }

@@ -822,3 +822,81 @@ async fn postgres_steps_are_limited_per_run_owner() {
 async fn sqlite_steps_are_limited_per_run_owner() {
     steps_are_limited_per_run_owner(Harness::sqlite().await).await
 }
+
+/// Tokens of a rate gate's partition taken one by one until the bucket is empty.
+async fn tokens_left(h: &Harness, key: &str, rate: &Rate) -> u32 {
+    let mut n = 0;
+    while h
+        .store
+        .take_rate_token("prune", key, rate)
+        .await
+        .unwrap()
+        .is_none()
+    {
+        n += 1;
+        assert!(n <= rate.count, "the bucket of {key} never ran dry");
+    }
+    n
+}
+
+/// The maintenance leader deletes the rate-bucket rows unused since the cut-off (at most
+/// `limit` per call) and keeps the others: a kept bucket keeps its count, a deleted one
+/// starts full, as a bucket unused for its period would be anyway.
+async fn idle_rate_buckets_are_pruned(h: Harness) {
+    let lease = h
+        .store
+        .try_lead("pruner", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let rate = Rate::per_minute(60);
+    for key in ["old-a", "old-b"] {
+        assert_eq!(
+            h.store.take_rate_token("prune", key, &rate).await.unwrap(),
+            None
+        );
+    }
+    let cutoff = chrono::Utc::now();
+    assert_eq!(
+        h.store
+            .take_rate_token("prune", "fresh", &rate)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        h.store
+            .prune_limit_buckets(&lease, cutoff, 1)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        h.store
+            .prune_limit_buckets(&lease, cutoff, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        h.store
+            .prune_limit_buckets(&lease, cutoff, 100)
+            .await
+            .unwrap(),
+        0
+    );
+    // A 60/min bucket holds 6 tokens: the kept one has 5 left, a pruned one starts full.
+    assert_eq!(tokens_left(&h, "fresh", &rate).await, 5);
+    assert_eq!(tokens_left(&h, "old-a", &rate).await, 6);
+    assert_eq!(tokens_left(&h, "old-b", &rate).await, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_idle_rate_buckets_are_pruned() {
+    idle_rate_buckets_are_pruned(Harness::pg().await).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_idle_rate_buckets_are_pruned() {
+    idle_rate_buckets_are_pruned(Harness::sqlite().await).await
+}

@@ -494,6 +494,17 @@ key!(
     "Disk budget of one clone (objects and written files); past it the clone stops with `CLONE_TOO_LARGE` (a permanent error)."
 );
 
+key!(
+    ANALYZER_ANALYSES_PER_OWNER,
+    Analyzer,
+    "analyses_per_owner",
+    KeyType::Integer { min: 1, max: 1_000_000 },
+    DefaultValue::Value("2"),
+    NONE,
+    None,
+    "Analyses of one run owner running at once over every analyzer on the database (the engine's per-partition limit of `analyze_repository`, declared by each analyzer at start). An operator's override (`specline-enqueue limits set`, `PUT /api/v1/admin/limits/analyze_repository`) wins over it."
+);
+
 // spec_generator
 key!(
     SPEC_GENERATOR_CONCURRENCY,
@@ -539,6 +550,26 @@ key!(
     NONE,
     None,
     "A new document version starts from the previous one and sends only new tests to the model, unless more than this percentage of the previous version's tests were added or removed; then every test is classified again (as with `--fresh`)."
+);
+key!(
+    SPEC_GENERATOR_STEPS_PER_OWNER,
+    SpecGenerator,
+    "steps_per_owner",
+    KeyType::Integer { min: 1, max: 1_000_000 },
+    DefaultValue::Value("2"),
+    NONE,
+    None,
+    "Jobs of each spec step other than the per-feature conversion (classify, list features, summarize, assemble) of one run owner running at once over every spec generator on the database (the engine's per-partition limit of each step kind, declared by each spec generator at start). An operator's override (`specline-enqueue limits set`, `PUT /api/v1/admin/limits/{kind}`) wins over it."
+);
+key!(
+    SPEC_GENERATOR_FEATURES_PER_OWNER,
+    SpecGenerator,
+    "features_per_owner",
+    KeyType::Integer { min: 1, max: 1_000_000 },
+    DefaultValue::Value("12"),
+    NONE,
+    None,
+    "Features of one run owner's documents converted at once over every spec generator on the database (`convert_behaviors` runs one job per feature; the engine's per-partition limit of that kind). Keep it above one generator's `concurrency` so a second generator shares a large document, and below the sum of all generators' so other owners' features start in between. An operator's override (`specline-enqueue limits set convert_behaviors`, `PUT /api/v1/admin/limits/convert_behaviors`) wins over it."
 );
 key!(SPEC_GENERATOR_OWNER_CALLS_PER_DAY, SpecGenerator, "owner_calls_per_day", KeyType::Integer { min: 0, max: 1_000_000_000 }, DefaultValue::Unset, NONE, None,
     "Budget of model calls per owner over the last 24 hours; a generation whose estimate would exceed it is refused with `BUDGET_EXCEEDED` before any call. Unset means no budget.");
@@ -844,12 +875,15 @@ pub const KEYS: &[KeyDef] = &[
     ANALYZER_MAX_FILE_BYTES,
     ANALYZER_CLONE_TIMEOUT_SECS,
     ANALYZER_CLONE_MAX_BYTES,
+    ANALYZER_ANALYSES_PER_OWNER,
     SPEC_GENERATOR_CONCURRENCY,
     SPEC_GENERATOR_JOB_TIMEOUT_SECS,
     SPEC_GENERATOR_SHUTDOWN_DEADLINE_SECS,
     SPEC_GENERATOR_DEFAULT_LANGUAGE,
     SPEC_GENERATOR_MAX_CHANGED_PERCENT,
     SPEC_GENERATOR_OWNER_CALLS_PER_DAY,
+    SPEC_GENERATOR_STEPS_PER_OWNER,
+    SPEC_GENERATOR_FEATURES_PER_OWNER,
     PROVIDER_KIND,
     PROVIDER_MODEL,
     PROVIDER_BASE_URL,

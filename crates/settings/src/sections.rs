@@ -87,6 +87,8 @@ pub struct AnalyzerSection {
     pub max_file_bytes: u64,
     pub clone_timeout_secs: u64,
     pub clone_max_bytes: u64,
+    /// See the key `analyzer.analyses_per_owner`.
+    pub analyses_per_owner: u32,
 }
 
 impl AnalyzerSection {
@@ -98,6 +100,7 @@ impl AnalyzerSection {
             max_file_bytes: r.u64(&k::ANALYZER_MAX_FILE_BYTES)?,
             clone_timeout_secs: r.u64(&k::ANALYZER_CLONE_TIMEOUT_SECS)?,
             clone_max_bytes: r.u64(&k::ANALYZER_CLONE_MAX_BYTES)?,
+            analyses_per_owner: r.int(&k::ANALYZER_ANALYSES_PER_OWNER)?,
         })
     }
 
@@ -123,6 +126,10 @@ pub struct SpecGeneratorSection {
     pub max_changed_percent: u8,
     /// `None`: no budget.
     pub owner_calls_per_day: Option<u64>,
+    /// See the key `spec_generator.steps_per_owner`.
+    pub steps_per_owner: u32,
+    /// See the key `spec_generator.features_per_owner`.
+    pub features_per_owner: u32,
 }
 
 impl SpecGeneratorSection {
@@ -135,6 +142,8 @@ impl SpecGeneratorSection {
             max_changed_percent: u8::try_from(r.u64(&k::SPEC_GENERATOR_MAX_CHANGED_PERCENT)?)
                 .unwrap_or(100),
             owner_calls_per_day: r.opt_u64(&k::SPEC_GENERATOR_OWNER_CALLS_PER_DAY)?,
+            steps_per_owner: r.int(&k::SPEC_GENERATOR_STEPS_PER_OWNER)?,
+            features_per_owner: r.int(&k::SPEC_GENERATOR_FEATURES_PER_OWNER)?,
         })
     }
 

@@ -39,6 +39,9 @@ fn all_in_one_needs_nothing_and_uses_sqlite_in_the_data_dir() {
     assert_eq!(s.spec_generator.job_timeout_secs, 3600);
     assert_eq!(s.spec_generator.shutdown_deadline_secs, 120);
     assert_eq!(s.spec_generator.default_language, "en");
+    assert_eq!(s.analyzer.analyses_per_owner, 2);
+    assert_eq!(s.spec_generator.steps_per_owner, 2);
+    assert_eq!(s.spec_generator.features_per_owner, 12);
     assert_eq!(s.provider.kind, ProviderKind::None);
     assert!(s.provider.api_key.is_none());
     assert_eq!(s.provider.timeout_secs, 120);
@@ -123,6 +126,7 @@ fn analyzer_loads_from_env() {
         ("SPECLINE_SECURITY__ENCRYPTION_KEY", KEY),
         ("SPECLINE_ANALYZER__CONCURRENCY", "12"),
         ("SPECLINE_ANALYZER__MAX_FILE_BYTES", "1000"),
+        ("SPECLINE_ANALYZER__ANALYSES_PER_OWNER", "5"),
         ("SPECLINE_HTTP__LISTEN", "127.0.0.1:8080"),
     ]);
     let loaded = Settings::load::<AnalyzerSettings>(&o).unwrap();
@@ -135,6 +139,7 @@ fn analyzer_loads_from_env() {
     );
     assert_eq!(s.analyzer.concurrency, 12);
     assert_eq!(s.analyzer.max_file_bytes, 1000);
+    assert_eq!(s.analyzer.analyses_per_owner, 5);
     assert_eq!(s.analyzer.job_timeout().as_secs(), 900);
     assert_eq!(s.http.listen, addr("127.0.0.1:8080"));
 }

@@ -3,7 +3,8 @@
 //! back is worth claiming again: when a rate's tokens return, or, for a concurrency limit,
 //! after a short backoff that doubles while the limit keeps holding (a slot frees when a
 //! job finishes on any worker, which no wake-up announces); and which partitions this
-//! process's completions freed ([`Hints`]).
+//! process's finished jobs freed and which of them still
+//! say `running` ([`Hints`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::hints::{ClaimHints, Hints};
+use super::hints::{ClaimHints, Hints, KindHints};
 use crate::limits::Declared;
 
 #[derive(Debug, Default)]
@@ -65,12 +66,21 @@ impl Local {
             .unwrap_or_default()
     }
 
-    /// The partitions of `kinds` this process's completions freed since the last claim.
-    pub(crate) fn take_hints(&self, kinds: &[String]) -> HashMap<String, Vec<String>> {
+    /// For each of `kinds`: the partitions this process's finished jobs freed since the last
+    /// claim, and its finished jobs whose outcome is not committed yet.
+    pub(crate) fn take_hints(&self, kinds: &[String]) -> HashMap<String, KindHints> {
         self.hints
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take(kinds)
+    }
+
+    /// A job's handler returned (of any kind: only limited ones are known here).
+    pub(crate) fn finished(&self, id: i64) {
+        self.hints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .finished(id);
     }
 
     /// Jobs whose completions committed (of any kind: only limited ones are known here).

@@ -3,7 +3,8 @@
 //! Inside the driver's claim transaction: lock the kind's row (claims of one kind queue up
 //! here, so none sees a count another is about to change), count its running jobs up to the
 //! limit, refill its bucket, walk the partitions with due jobs round-robin from the cursor,
-//! probe the partitions this process's completions freed ([`hints`]), hand out starts ([`crate::limits::plan::allocate`]), claim them, and write the cursor and the
+//! probe the partitions this process's finished jobs freed ([`hints`]; its own finished jobs
+//! whose outcome is not committed yet do not count as running), hand out starts ([`crate::limits::plan::allocate`]), claim them, and write the cursor and the
 //! buckets back. Nothing is counted on the way out of `running`: the counts are the jobs'
 //! own states, so a completion, retry, cancel or rescue frees its slot by changing state.
 
@@ -22,7 +23,7 @@ mod hints;
 mod local;
 mod throttled;
 
-pub use hints::ClaimHints;
+pub use hints::{ClaimHints, KindHints};
 pub(crate) use local::Local;
 
 /// A limited kind's row, locked for the rest of the transaction.
@@ -44,7 +45,8 @@ pub struct ReadyPartition {
     pub key: String,
     /// Whether it has a due job now (a partition with only later jobs is walked past).
     pub ready: bool,
-    /// Its running jobs, counted up to the scan's `running_cap`.
+    /// Its running jobs, leaving out this process's finished ones (filled in by the claim
+    /// from [`LimitStatements::running_in`]; the drivers' reads leave it 0).
     pub running: i64,
     /// Its rate bucket, when the scan asked for buckets and the partition has one.
     pub bucket: Option<Bucket>,
@@ -61,8 +63,6 @@ pub struct PartitionScan<'a> {
     /// Most partitions returned.
     pub max: usize,
     pub now: DateTime<Utc>,
-    /// Count running jobs up to this many (0: do not count).
-    pub running_cap: i64,
     /// Read each partition's rate bucket.
     pub buckets: bool,
 }
@@ -84,8 +84,11 @@ pub trait LimitStatements {
     /// declared the kind (it is then not claimed by the limited path).
     async fn lock_limit(&mut self, kind: &str) -> Result<Option<LimitRow>>;
 
-    /// The kind's running jobs, counted up to `cap`.
-    async fn running(&mut self, kind: &str, cap: i64) -> Result<i64>;
+    /// Up to `limit` of the kind's running jobs, as `(job id, attempt)`.
+    async fn running(&mut self, kind: &str, limit: i64) -> Result<Vec<(i64, i32)>>;
+
+    /// The running jobs of the kind's partitions `keys`, as `(key, job id, attempt)`.
+    async fn running_in(&mut self, kind: &str, keys: &[String]) -> Result<Vec<(String, i64, i32)>>;
 
     /// Partitions of the kind with pending jobs in the queue, in key order strictly after
     /// `scan.after`, at most `scan.max`, each with whether it has a due job (of the run, if
@@ -93,8 +96,11 @@ pub trait LimitStatements {
     /// partition's queued jobs.
     async fn ready_partitions(&mut self, scan: &PartitionScan<'_>) -> Result<Vec<ReadyPartition>>;
 
-    /// The partitions `keys`, in `keys` order, read as
-    /// [`Self::ready_partitions`] reads the ones it walks (`scan.after` is not used).
+    /// The partitions `keys`, in `keys` order, read as [`Self::ready_partitions`] reads the
+    /// ones it walks (`scan.after` is not used), except that each is taken as `ready`
+    /// without looking for a due job: a hint comes from a job that just ended there, so
+    /// most have one, and [`Self::claim_partitions`] finds none where there is none (the
+    /// start it was handed is lost to this claim only).
     async fn hinted_partitions(
         &mut self,
         scan: &PartitionScan<'_>,
@@ -154,6 +160,38 @@ const SLACK: usize = 64;
 const MIN_WALK: usize = 8;
 const HINTS_PER_WALKED: usize = 8;
 
+/// Fill in the running jobs of the ready partitions of `batch` (when the kind has a
+/// per-partition limit), leaving out this process's finished jobs (`released`).
+async fn count_running<S: LimitStatements>(
+    st: &mut S,
+    kind: &str,
+    v: &LimitValues,
+    released: &HashSet<(i64, i32)>,
+    batch: &mut [ReadyPartition],
+) -> Result<()> {
+    if v.per_partition.is_none() {
+        return Ok(());
+    }
+    let keys: Vec<String> = batch
+        .iter()
+        .filter(|p| p.ready)
+        .map(|p| p.key.clone())
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut counts: HashMap<String, i64> = HashMap::new();
+    for (key, id, attempt) in st.running_in(kind, &keys).await? {
+        if !released.contains(&(id, attempt)) {
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+    for p in batch.iter_mut() {
+        p.running = counts.get(&p.key).copied().unwrap_or(0);
+    }
+    Ok(())
+}
+
 /// What a partition met by the claim may start now: `None` when it has no due job; its rate
 /// bucket (refilled) is kept in `buckets` and a limit that held it back is noted in `out`.
 fn free_slots(
@@ -189,7 +227,7 @@ fn free_slots(
 
 /// Claim up to `want` jobs of the limited `kind` in `queue` for `worker`, looking first
 /// (after a short walk from the cursor) at the partitions in `hints`, which this process's
-/// completions freed.
+/// finished jobs freed, not counting its finished jobs whose outcome is not committed yet.
 ///
 /// Fairness: the walk from the cursor comes first in the hand-out, so a partition waiting
 /// for its turn is served before a hinted one when the budget is short; the cursor moves to
@@ -202,8 +240,13 @@ pub async fn claim_kind<S: LimitStatements>(
     worker: &str,
     run: Option<i64>,
     want: usize,
-    hints: Vec<String>,
+    hints: KindHints,
 ) -> Result<KindClaim> {
+    let KindHints {
+        freed: hints,
+        released,
+    } = hints;
+    let released: HashSet<(i64, i32)> = released.into_iter().collect();
     let Some(row) = st.lock_limit(kind).await? else {
         return Ok(KindClaim::default());
     };
@@ -212,7 +255,11 @@ pub async fn claim_kind<S: LimitStatements>(
     let mut out = KindClaim::default();
     let mut budget = want as u64;
     if let Some(limit) = v.concurrency {
-        let running = st.running(kind, i64::from(limit)).await?;
+        // The first `limit` + released rows hold `limit` others if there are that many.
+        let rows = st
+            .running(kind, i64::from(limit) + released.len() as i64)
+            .await?;
+        let running = rows.iter().filter(|r| !released.contains(*r)).count() as i64;
         budget = budget.min(u64::try_from(i64::from(limit) - running).unwrap_or(0));
     }
     let mut global = v.rate.map(|r| (r, bucket::refill(&r, row.bucket, now)));
@@ -240,7 +287,6 @@ pub async fn claim_kind<S: LimitStatements>(
     } else {
         (MIN_WALK + hints.len() / HINTS_PER_WALKED).min((budget as usize).saturating_add(SLACK))
     };
-    let running_cap = v.per_partition.map(i64::from).unwrap_or(0);
     let mut visits: Vec<Visit> = Vec::new();
     let mut buckets: Vec<(String, Bucket)> = Vec::new();
     let mut walked: HashSet<String> = HashSet::new();
@@ -256,10 +302,10 @@ pub async fn claim_kind<S: LimitStatements>(
             after: after.as_deref(),
             max: SCAN_BATCH.min(max_visits - walked.len()).max(1),
             now,
-            running_cap,
             buckets: v.partition_rate.is_some(),
         };
-        let batch = st.ready_partitions(&scan).await?;
+        let mut batch = st.ready_partitions(&scan).await?;
+        count_running(st, kind, v, &released, &mut batch).await?;
         let full = batch.len() == scan.max;
         for p in batch {
             if covered >= budget || walked.len() >= max_visits {
@@ -302,10 +348,11 @@ pub async fn claim_kind<S: LimitStatements>(
             after: None,
             max: hinted.len(),
             now,
-            running_cap,
             buckets: v.partition_rate.is_some(),
         };
-        for p in st.hinted_partitions(&scan, &hinted).await? {
+        let mut hp = st.hinted_partitions(&scan, &hinted).await?;
+        count_running(st, kind, v, &released, &mut hp).await?;
+        for p in hp {
             if let Some(visit) = free_slots(v, p, budget, now, &mut out, &mut buckets) {
                 covered = covered.saturating_add(visit.free);
                 visits.push(visit);
@@ -378,14 +425,14 @@ pub async fn claim_kind<S: LimitStatements>(
     .await?;
     out.hints.placed = claimed
         .iter()
-        .map(|(key, job)| (job.id, kind.to_string(), key.clone()))
+        .map(|(key, job)| (job.id, job.attempt, kind.to_string(), key.clone()))
         .collect();
     out.jobs = claimed.into_iter().map(|(_, j)| j).collect();
     Ok(out)
 }
 
 /// Claim up to `want` jobs over the limited `kinds` of `queue`, kind by kind (name order),
-/// while the claim has room, with the partitions this process's completions freed (`hints`,
+/// while the claim has room, with the partitions this process's finished jobs freed (`hints`,
 /// by kind; those of kinds not reached are handed back in the result).
 pub async fn claim_kinds<S: LimitStatements>(
     st: &mut S,
@@ -394,7 +441,7 @@ pub async fn claim_kinds<S: LimitStatements>(
     worker: &str,
     run: Option<i64>,
     want: usize,
-    mut hints: HashMap<String, Vec<String>>,
+    mut hints: HashMap<String, KindHints>,
 ) -> Result<KindClaim> {
     let mut out = KindClaim::default();
     for kind in kinds {
@@ -413,10 +460,10 @@ pub async fn claim_kinds<S: LimitStatements>(
             (a, b) => a.or(b),
         };
     }
-    for (kind, keys) in hints {
+    for (kind, h) in hints {
         out.hints
             .unserved
-            .extend(keys.into_iter().map(|k| (kind.clone(), k)));
+            .extend(h.freed.into_iter().map(|k| (kind.clone(), k)));
     }
     Ok(out)
 }

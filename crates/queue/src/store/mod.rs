@@ -172,6 +172,17 @@ pub trait Store: Send + Sync + 'static {
     /// running job (the rescuer takes those first).
     async fn prune_workers(&self, lease: &Lease, before: DateTime<Utc>) -> Result<u64>;
 
+    /// Delete at most `limit` rate-bucket rows (`specline_limit_partitions`: limited kinds'
+    /// per-partition buckets and rate gates' `gate:` rows) last refilled before `before`. A
+    /// bucket unused for longer than its rate's period is full again, the same as no row, so
+    /// with `before` past the longest period nothing changes but the table's size.
+    async fn prune_limit_buckets(
+        &self,
+        lease: &Lease,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64>;
+
     /// Delete finished jobs older than the spec's bounds. Returns the number deleted.
     async fn prune(&self, lease: &Lease, spec: PruneSpec) -> Result<u64>;
 
@@ -226,6 +237,11 @@ pub trait Store: Send + Sync + 'static {
     fn throttled_until(&self, _queue: &str) -> Option<DateTime<Utc>> {
         None
     }
+
+    /// A job claimed through this store finished here: its handler returned and its outcome
+    /// is queued for the completer. A limited job's slot passes to this process's next claim
+    /// now, before the outcome commits (see [`crate::limited_claim::ClaimHints`]'s module).
+    fn handler_returned(&self, _id: i64) {}
     async fn paused_queues(&self) -> Result<Vec<String>>;
 
     /// Wake-ups and control signals.

@@ -33,12 +33,14 @@ fn bucket(tokens: Option<f64>, at: Option<DateTime<Utc>>) -> Option<Bucket> {
 }
 
 impl<C: GenericClient> PgLimits<'_, C> {
-    /// The partitions `walk` lists (with `$3` bound to `from`), read by partition_state.sql.
+    /// The partitions `walk` lists (with `$3` bound to `from`), read by partition_state.sql;
+    /// whether each has a due job is looked up only when `check_due`.
     async fn partitions(
         &self,
         walk: &str,
         scan: &PartitionScan<'_>,
         from: &(dyn ToSql + Sync),
+        check_due: bool,
     ) -> Result<Vec<ReadyPartition>> {
         let sql = format!("{walk}{}", include_str!("sql/partition_state.sql"));
         let stmt = self.c.prepare_cached(&sql).await?;
@@ -54,8 +56,8 @@ impl<C: GenericClient> PgLimits<'_, C> {
                     &max,
                     &scan.now,
                     &scan.run,
-                    &scan.running_cap,
                     &scan.buckets,
+                    &check_due,
                 ],
             )
             .await?;
@@ -64,8 +66,8 @@ impl<C: GenericClient> PgLimits<'_, C> {
             .map(|r| ReadyPartition {
                 key: r.get(0),
                 ready: r.get(1),
-                running: r.get(2),
-                bucket: bucket(r.get(3), r.get(4)),
+                running: 0,
+                bucket: bucket(r.get(2), r.get(3)),
             })
             .collect())
     }
@@ -94,15 +96,33 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
         }))
     }
 
-    async fn running(&mut self, kind: &str, cap: i64) -> Result<i64> {
+    async fn running(&mut self, kind: &str, limit: i64) -> Result<Vec<(i64, i32)>> {
         let stmt = self
             .c
             .prepare_cached(
-                "SELECT count(*) FROM (SELECT 1 FROM specline_jobs
-                   WHERE kind = $1 AND partition_key IS NOT NULL AND state = 'running' LIMIT $2) r",
+                "SELECT id, attempt FROM specline_jobs
+                 WHERE kind = $1 AND partition_key IS NOT NULL AND state = 'running' LIMIT $2",
             )
             .await?;
-        Ok(self.c.query_one(&stmt, &[&kind, &cap]).await?.get(0))
+        let rows = self.c.query(&stmt, &[&kind, &limit]).await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn running_in(&mut self, kind: &str, keys: &[String]) -> Result<Vec<(String, i64, i32)>> {
+        // Whichever index the planner picks, this is one pass: probes of the partitions in
+        // specline_jobs_running_limited, or one scan of the running jobs.
+        let stmt = self
+            .c
+            .prepare_cached(
+                "SELECT partition_key, id, attempt FROM specline_jobs
+                 WHERE kind = $1 AND partition_key = ANY ($2::text[]) AND state = 'running'",
+            )
+            .await?;
+        let rows = self.c.query(&stmt, &[&kind, &keys]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
     }
 
     async fn ready_partitions(&mut self, scan: &PartitionScan<'_>) -> Result<Vec<ReadyPartition>> {
@@ -111,7 +131,7 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
             None => (">=", ""),
         };
         let walk = include_str!("sql/ready_partitions.sql").replace("{FIRST}", op);
-        self.partitions(&walk, scan, &after).await
+        self.partitions(&walk, scan, &after, true).await
     }
 
     async fn hinted_partitions(
@@ -120,7 +140,7 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
         keys: &[String],
     ) -> Result<Vec<ReadyPartition>> {
         let walk = include_str!("sql/hinted_partitions.sql");
-        self.partitions(walk, scan, &keys).await
+        self.partitions(walk, scan, &keys, false).await
     }
 
     async fn claim_partitions(
@@ -331,6 +351,29 @@ impl PgStore {
                 pending: r.get(2),
             })
             .collect())
+    }
+
+    /// Delete at most `limit` bucket rows last refilled before `before`, as the leader.
+    pub(super) async fn prune_limit_buckets(
+        &self,
+        lease: &crate::lease::Lease,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64> {
+        let c = self.client().await?;
+        let sql = format!(
+            "WITH {lease}
+             DELETE FROM specline_limit_partitions
+             WHERE ctid = ANY (ARRAY(SELECT ctid FROM specline_limit_partitions
+                                     WHERE refilled_at < $3 LIMIT $4))
+               AND EXISTS (SELECT 1 FROM lease)",
+            lease = super::lease_cte()
+        );
+        let limit = limit as i64;
+        Ok(
+            c.execute(&sql, &[&lease.holder, &lease.term, &before, &limit])
+                .await?,
+        )
     }
 
     /// Replace a kind's overrides (checked by the caller). False when no such kind is limited.

@@ -13,7 +13,7 @@ use super::time::now_us;
 use crate::error::Result;
 use crate::job::FetchedJob;
 use crate::lifecycle;
-use crate::limited_claim::{claim_kinds, ClaimHints};
+use crate::limited_claim::{claim_kinds, ClaimHints, KindHints};
 use crate::store::Wakeup;
 
 /// What a claim took, and what the limited path found (when the queue has limited kinds).
@@ -42,7 +42,7 @@ pub(super) fn claim(
     limit: usize,
     run: Option<i64>,
     kinds: &[String],
-    hints: HashMap<String, Vec<String>>,
+    hints: HashMap<String, KindHints>,
 ) -> Result<Claimed> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // The clock is read once the write lock is held, so the claims of processes sharing the

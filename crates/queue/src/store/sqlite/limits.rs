@@ -52,12 +52,14 @@ pub(super) fn fetched(r: &rusqlite::Row<'_>, queue: &str) -> rusqlite::Result<Fe
 }
 
 impl SqliteLimits<'_> {
-    /// The partitions `walk` lists (with `?3` bound to `from`), read by partition_state.sql.
+    /// The partitions `walk` lists (with `?3` bound to `from`), read by partition_state.sql;
+    /// whether each has a due job is looked up only when `check_due`.
     fn partitions(
         &self,
         walk: &str,
         scan: &PartitionScan<'_>,
         from: &str,
+        check_due: bool,
     ) -> Result<Vec<ReadyPartition>> {
         let sql = format!("{walk}{}", include_str!("sql/partition_state.sql"));
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -69,15 +71,15 @@ impl SqliteLimits<'_> {
                 scan.max as i64,
                 micros(scan.now),
                 scan.run,
-                scan.running_cap,
                 scan.buckets,
+                check_due,
             ],
             |r| {
                 Ok(ReadyPartition {
                     key: r.get(0)?,
                     ready: r.get(1)?,
-                    running: r.get(2)?,
-                    bucket: bucket(r.get(3)?, r.get(4)?),
+                    running: 0,
+                    bucket: bucket(r.get(2)?, r.get(3)?),
                 })
             },
         )?;
@@ -116,14 +118,26 @@ impl LimitStatements for SqliteLimits<'_> {
         }))
     }
 
-    async fn running(&mut self, kind: &str, cap: i64) -> Result<i64> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT count(*) FROM (SELECT 1 FROM specline_jobs
-                   WHERE kind = ?1 AND partition_key IS NOT NULL AND state = 'running' LIMIT ?2)",
-            )?
-            .query_row(params![kind, cap], |r| r.get(0))?)
+    async fn running(&mut self, kind: &str, limit: i64) -> Result<Vec<(i64, i32)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, attempt FROM specline_jobs
+             WHERE kind = ?1 AND partition_key IS NOT NULL AND state = 'running' LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![kind, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    async fn running_in(&mut self, kind: &str, keys: &[String]) -> Result<Vec<(String, i64, i32)>> {
+        let keys = serde_json::to_string(keys).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT partition_key, id, attempt FROM specline_jobs
+             WHERE kind = ?1 AND partition_key IN (SELECT value FROM json_each(?2))
+               AND state = 'running'",
+        )?;
+        let rows = stmt.query_map(params![kind, keys], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     async fn ready_partitions(&mut self, scan: &PartitionScan<'_>) -> Result<Vec<ReadyPartition>> {
@@ -132,7 +146,7 @@ impl LimitStatements for SqliteLimits<'_> {
             None => (">=", ""),
         };
         let walk = include_str!("sql/ready_partitions.sql").replace("{FIRST}", op);
-        self.partitions(&walk, scan, after)
+        self.partitions(&walk, scan, after, true)
     }
 
     async fn hinted_partitions(
@@ -141,7 +155,12 @@ impl LimitStatements for SqliteLimits<'_> {
         keys: &[String],
     ) -> Result<Vec<ReadyPartition>> {
         let keys = serde_json::to_string(keys).map_err(|e| Error::Corrupt(e.to_string()))?;
-        self.partitions(include_str!("sql/hinted_partitions.sql"), scan, &keys)
+        self.partitions(
+            include_str!("sql/hinted_partitions.sql"),
+            scan,
+            &keys,
+            false,
+        )
     }
 
     async fn claim_partitions(
@@ -149,41 +168,22 @@ impl LimitStatements for SqliteLimits<'_> {
         claim: &PartitionClaim<'_>,
         picks: &[(String, i64)],
     ) -> Result<Vec<(String, FetchedJob)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "UPDATE specline_jobs
-             SET state = 'running', attempt = attempt + 1, attempted_at = ?1,
-                 attempted_by = json_insert(attempted_by, '$[#]', ?2)
-             WHERE id IN (
-               SELECT id FROM specline_jobs
-               WHERE queue = ?3 AND kind = ?4 AND partition_key = ?5
-                 AND state IN ('available', 'scheduled', 'retryable') AND scheduled_at <= ?1
-                 AND (?6 IS NULL OR run_id = ?6)
-                 AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = ?3 AND q.paused)
-               ORDER BY priority, scheduled_at, id
-               LIMIT ?7)
-             RETURNING id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at,
-                       metadata, run_id",
+        let picks = serde_json::to_string(picks).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(include_str!("sql/claim_partitions.sql"))?;
+        let rows = stmt.query_map(
+            params![
+                micros(claim.now),
+                claim.worker,
+                claim.queue,
+                claim.kind,
+                picks,
+                claim.run
+            ],
+            |r| Ok((r.get::<_, String>(10)?, fetched(r, claim.queue)?)),
         )?;
-        let now = micros(claim.now);
-        let mut out = Vec::new();
-        for (key, n) in picks {
-            let rows = stmt.query_map(
-                params![
-                    now,
-                    claim.worker,
-                    claim.queue,
-                    claim.kind,
-                    key,
-                    claim.run,
-                    n
-                ],
-                |r| fetched(r, claim.queue),
-            )?;
-            for job in rows {
-                out.push((key.clone(), job?));
-            }
-        }
-        Ok(out)
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     async fn save_limit(
@@ -394,6 +394,24 @@ impl SqliteStore {
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    /// Delete at most `limit` bucket rows last refilled before `before`, as the leader.
+    pub(super) async fn prune_limit_buckets(
+        &self,
+        lease: &crate::lease::Lease,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64> {
+        self.as_leader(lease, move |tx, _now| {
+            let n = tx.execute(
+                "DELETE FROM specline_limit_partitions WHERE rowid IN (
+                   SELECT rowid FROM specline_limit_partitions WHERE refilled_at < ?1 LIMIT ?2)",
+                params![micros(before), limit as i64],
+            )?;
+            Ok(n as u64)
         })
         .await
     }

@@ -425,6 +425,10 @@ impl Store for SqliteStore {
         self.inner.limits.retry_at(queue)
     }
 
+    fn handler_returned(&self, id: i64) {
+        self.inner.limits.finished(id);
+    }
+
     async fn fetch_run(
         &self,
         queue: &str,
@@ -491,6 +495,15 @@ impl Store for SqliteStore {
 
     async fn prune_workers(&self, lease: &Lease, before: DateTime<Utc>) -> Result<u64> {
         SqliteStore::prune_workers(self, lease, before).await
+    }
+
+    async fn prune_limit_buckets(
+        &self,
+        lease: &Lease,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64> {
+        SqliteStore::prune_limit_buckets(self, lease, before, limit).await
     }
 
     async fn prune(&self, lease: &Lease, spec: PruneSpec) -> Result<u64> {
