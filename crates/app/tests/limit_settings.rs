@@ -59,7 +59,7 @@ fn the_features_setting_replaces_only_the_conversions_number() {
     );
 }
 
-/// A spec step handler that is never run.
+/// A step handler that is never run (only its declaration matters here).
 struct Noop<K>(std::marker::PhantomData<K>);
 
 impl<K> Default for Noop<K> {
@@ -68,15 +68,13 @@ impl<K> Default for Noop<K> {
     }
 }
 
-impl<K: StepKind<Context = specline_app::SpecContext, Output = serde_json::Value>>
-    specline_queue::Step for Noop<K>
-{
+impl<K: StepKind> specline_queue::Step for Noop<K> {
     type Kind = K;
     async fn run(
         &self,
         _ctx: specline_queue::StepContext,
-        _c: specline_app::SpecContext,
-    ) -> Result<serde_json::Value, specline_queue::JobError> {
+        _c: K::Context,
+    ) -> Result<K::Output, specline_queue::JobError> {
         Err(specline_queue::JobError::permanent("NOT_RUN", "never run"))
     }
 }
@@ -89,7 +87,7 @@ fn a_setting_replaces_the_per_owner_number_a_worker_declares() {
         Some(ANALYSES_PER_OWNER)
     );
     let registry = Registry::new()
-        .step(NoopAnalyzer)
+        .step(Noop::<AnalyzeRepository>::default())
         .with_per_partition(ANALYSES_PER_OWNER + 3);
     let declared: Vec<_> = registry.kinds().collect();
     assert_eq!(declared.len(), 1);
@@ -102,18 +100,4 @@ fn a_setting_replaces_the_per_owner_number_a_worker_declares() {
         declared[0].options.limits.partition,
         spec.options.limits.partition
     );
-}
-
-/// A step handler for `analyze_repository` that is never run.
-struct NoopAnalyzer;
-
-impl specline_queue::Step for NoopAnalyzer {
-    type Kind = AnalyzeRepository;
-    async fn run(
-        &self,
-        _ctx: specline_queue::StepContext,
-        _c: specline_app::AnalyzeContext,
-    ) -> Result<specline_app::AnalysisSummary, specline_queue::JobError> {
-        Err(specline_queue::JobError::permanent("NOT_RUN", "never run"))
-    }
 }
