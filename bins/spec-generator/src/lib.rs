@@ -188,6 +188,18 @@ pub fn registry(shared: SpecGenerator) -> Registry {
         .step(Assemble(shared))
 }
 
+/// `registry` with the per-owner limits its settings give: `steps_per_owner` for every spec
+/// step, then `features_per_owner` for the per-feature conversion (an operator's override in
+/// the database still wins over both).
+pub fn with_owner_limits(registry: Registry, section: &SpecGeneratorSection) -> Registry {
+    registry
+        .with_per_partition(section.steps_per_owner)
+        .with_kind_per_partition(
+            <specline_app::ConvertBehaviors as specline_queue::pipeline::StepKind>::NAME,
+            section.features_per_owner,
+        )
+}
+
 /// A spec step's output: its phase's value, or the id of an existing document every later
 /// step passes through.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use specline_service::{db, worker, CommonArgs};
 use specline_settings::SpecGeneratorSettings;
-use specline_spec_generator::{registry, SpecGenerator};
+use specline_spec_generator::{registry, with_owner_limits, SpecGenerator};
 
 /// Specline's spec generator worker: turns stored inventories into spec documents.
 #[derive(Parser)]
@@ -31,13 +31,10 @@ fn main() -> ExitCode {
                 dbs,
                 worker::WorkerPlan {
                     name: "specline-spec-generator",
-                    registry: registry(shared)
-                        .with_timeout(s.spec_generator.job_timeout())
-                        .with_per_partition(s.spec_generator.steps_per_owner)
-    .with_kind_per_partition(
-        <specline_app::ConvertBehaviors as specline_queue::pipeline::StepKind>::NAME,
-        s.spec_generator.features_per_owner,
-    ),
+                    registry: with_owner_limits(
+                        registry(shared).with_timeout(s.spec_generator.job_timeout()),
+                        &s.spec_generator,
+                    ),
                     queues: vec![(specline_app::SPEC_QUEUE, s.spec_generator.concurrency)],
                     shutdown_deadline: s.spec_generator.shutdown_deadline(),
                     listen: s.http.listen,

@@ -66,16 +66,14 @@ pub fn registry(
     })
     .with_timeout(s.analyzer.job_timeout())
     .with_per_partition(s.analyzer.analyses_per_owner);
-    let generator = specline_spec_generator::registry(SpecGenerator::from_settings(
-        dbs,
-        &s.provider,
+    let generator = specline_spec_generator::with_owner_limits(
+        specline_spec_generator::registry(SpecGenerator::from_settings(
+            dbs,
+            &s.provider,
+            &s.spec_generator,
+        )?)
+        .with_timeout(s.spec_generator.job_timeout()),
         &s.spec_generator,
-    )?)
-    .with_timeout(s.spec_generator.job_timeout())
-    .with_per_partition(s.spec_generator.steps_per_owner)
-    .with_kind_per_partition(
-        <specline_app::ConvertBehaviors as specline_queue::pipeline::StepKind>::NAME,
-        s.spec_generator.features_per_owner,
     );
     Ok((analyzer, generator))
 }

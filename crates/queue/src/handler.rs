@@ -228,10 +228,7 @@ impl Registry {
     /// `specline_limits`); an operator's override in the database still wins over it.
     pub fn with_per_partition(mut self, per_partition: u32) -> Self {
         for entry in self.entries.values_mut() {
-            let limits = &mut entry.spec.options.limits;
-            if limits.partition.is_some() {
-                limits.values.per_partition = Some(per_partition);
-            }
+            entry.spec.declare_per_partition(per_partition);
         }
         self
     }
@@ -241,10 +238,7 @@ impl Registry {
     /// per-feature conversion beside its other steps).
     pub fn with_kind_per_partition(mut self, kind: &str, per_partition: u32) -> Self {
         if let Some(entry) = self.entries.get_mut(kind) {
-            let limits = &mut entry.spec.options.limits;
-            if limits.partition.is_some() {
-                limits.values.per_partition = Some(per_partition);
-            }
+            entry.spec.declare_per_partition(per_partition);
         }
         self
     }

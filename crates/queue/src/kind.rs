@@ -146,6 +146,17 @@ pub struct KindSpec {
     pub options: KindOptions,
 }
 
+impl KindSpec {
+    /// Declare `per_partition` running jobs per partition, if the kind has a partition key (a
+    /// kind without one has no per-partition number to replace).
+    pub(crate) fn declare_per_partition(&mut self, per_partition: u32) {
+        let limits = &mut self.options.limits;
+        if limits.partition.is_some() {
+            limits.values.per_partition = Some(per_partition);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
