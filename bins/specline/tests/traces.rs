@@ -245,7 +245,9 @@ async fn a_run_is_one_trace_across_the_api_and_the_workers_even_after_a_killed_s
     let receiver = Receiver::start().await;
     let repo = support::twelve_features();
     let model = FakeServer::start(|_, req| {
-        let delay = if req.phase() == "convert" { 400 } else { 0 };
+        // Long enough that the features are still converting after the kill below waited
+        // for the first generator's earlier spans.
+        let delay = if req.phase() == "convert" { 1000 } else { 0 };
         Reply::ok(Wire::OpenAi, &good_answer(req)).delayed(Duration::from_millis(delay))
     })
     .await;
@@ -297,6 +299,23 @@ async fn a_run_is_one_trace_across_the_api_and_the_workers_even_after_a_killed_s
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The spans of the steps this generator finished before the conversion must have left it
+    // first: a SIGKILL loses what its exporter had not sent yet (batches leave every 100 ms),
+    // which would be the kill's doing, not a broken trace.
+    let finished_here = ["classify_tests", "list_features"];
+    receiver
+        .wait_for(
+            "the first generator's finished steps",
+            Duration::from_secs(30),
+            |spans| {
+                finished_here.iter().all(|kind| {
+                    spans.iter().any(|s| {
+                        s.name == format!("job {kind}") && s.attr("outcome") == "completed"
+                    })
+                })
+            },
+        )
+        .await;
     generator.kill();
     let _generator2 = bins.start("specline-spec-generator", &spec_env).await;
     let polls = format!("{:032x}", rand::random::<u128>() | 2);
