@@ -22,7 +22,9 @@ pub enum LimitsCommand {
     /// "per": 60000}}'` (`null` lifts a limit); every worker's next claim uses them.
     Set {
         kind: String,
-        /// A JSON object with any of `concurrency`, `per_partition`, `rate`, `partition_rate`.
+        /// A JSON object with any of `concurrency`, `per_partition`, `rate`, `partition_rate`,
+        /// `weights` (e.g. `{"weights": {"acme": 3}}`: partition `acme` gets 3 starts per
+        /// round-robin pass where the others get 1).
         overrides: String,
     },
     /// Go back to the limits declared in code.
@@ -53,6 +55,10 @@ fn values_text(v: &LimitValues) -> String {
             r.count,
             r.per.as_millis()
         ));
+    }
+    if let Some(w) = v.weights.as_ref().filter(|w| !w.is_empty()) {
+        let named: Vec<String> = w.iter().map(|(k, n)| format!("{k:?}={n}")).collect();
+        parts.push(format!("weights {}", named.join(" ")));
     }
     if parts.is_empty() {
         "no limit".into()

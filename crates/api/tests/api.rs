@@ -1225,12 +1225,27 @@ async fn an_admin_reads_and_overrides_a_kinds_limits_and_bad_overrides_get_their
         (json!({"concurrency": "many"}), "INVALID_LIMITS"),
         (json!({"no_such_limit": 1}), "INVALID_LIMITS"),
         (json!([1, 2]), "INVALID_LIMITS"),
+        (json!({"weights": {"acme": 0}}), "INVALID_LIMITS"),
+        (json!({"weights": {"acme": 5000}}), "INVALID_LIMITS"),
     ] {
         let r = put(&ops, "probe", body.clone()).await.unwrap();
         assert_eq!(r.status(), 422, "{body}");
         let err: Value = r.json().await.unwrap();
         assert_eq!(err["code"], code, "{body}: {err}");
     }
+    let view: Value = put(&ops, "probe", json!({"weights": {"acme": 3}}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["effective"]["weights"]["acme"], 3, "{view}");
+    assert_eq!(
+        client.limits().await.unwrap()[0]
+            .effective
+            .weight_of("acme"),
+        3
+    );
     let r = put(&ops, "no_such_kind", json!({})).await.unwrap();
     assert_eq!(r.status(), 404);
     let err: Value = r.json().await.unwrap();

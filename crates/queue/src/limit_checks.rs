@@ -52,6 +52,10 @@ pub fn checks() -> Vec<(&'static str, Check)> {
             "limited_claim_takes_rate_tokens_and_says_when_they_return",
             |s| Box::pin(limited_claim_takes_rate_tokens_and_says_when_they_return(s)),
         ),
+        (
+            "limited_claim_serves_weighted_partitions_in_proportion",
+            |s| Box::pin(limited_claim_serves_weighted_partitions_in_proportion(s)),
+        ),
         ("limit_overrides_apply_to_the_next_claim", |s| {
             Box::pin(limit_overrides_apply_to_the_next_claim(s))
         }),
@@ -82,7 +86,7 @@ fn job(partition: &str) -> NewJob {
     NewJob {
         kind: KIND.into(),
         queue: QUEUE.into(),
-        args: serde_json::json!({}),
+        args: serde_json::json!({ "p": partition }),
         priority: 1,
         max_attempts: 3,
         scheduled_at: None,
@@ -252,6 +256,71 @@ async fn limited_claim_serves_partitions_round_robin_within_their_limit(
     ensure!(
         status.len() == 1 && status[0].queues == vec![QUEUE.to_string()],
         "the declared queues are not kept: {status:?}"
+    );
+    Ok(())
+}
+
+/// The partitions of claimed jobs, in claim order.
+fn partitions_of(jobs: &[crate::job::FetchedJob]) -> Vec<String> {
+    jobs.iter()
+        .map(|j| {
+            serde_json::from_str::<serde_json::Value>(&j.args)
+                .ok()
+                .and_then(|a| a["p"].as_str().map(str::to_string))
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// How many of `keys` are `key`.
+fn count(keys: &[String], key: &str) -> usize {
+    keys.iter().filter(|k| *k == key).count()
+}
+
+/// Partition `gold` weighs 3, `b` and `c` 1 (no concurrency limit: weights alone decide the
+/// order). Claims of one job each serve b, c, then gold three times in a row (the pass the
+/// budget cut short is carried with the cursor); a claim of ten gives two passes (2, 2, 6);
+/// an operator's override of the weights applies to the next claim.
+async fn limited_claim_serves_weighted_partitions_in_proportion(
+    store: Arc<dyn Store>,
+) -> CheckResult {
+    declare(
+        &store,
+        LimitValues {
+            weights: Some([("gold".to_string(), 3)].into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let jobs: Vec<&str> = (0..30).flat_map(|_| ["b", "c", "gold"]).collect();
+    insert(&store, &jobs).await?;
+    let mut singles = Vec::new();
+    for _ in 0..10 {
+        singles.extend(partitions_of(&fetch(&store, 1).await?));
+    }
+    ensure!(
+        singles == ["b", "c", "gold", "gold", "gold", "b", "c", "gold", "gold", "gold"],
+        "claims of one job: {singles:?}"
+    );
+    let ten = partitions_of(&fetch(&store, 10).await?);
+    ensure!(
+        (count(&ten, "b"), count(&ten, "c"), count(&ten, "gold")) == (2, 2, 6),
+        "a claim of ten: {ten:?}"
+    );
+    let set = ok(
+        "set_limit_overrides",
+        store
+            .set_limit_overrides(KIND, &serde_json::json!({"weights": {"c": 2}}))
+            .await,
+    )?;
+    ensure!(set, "the override found no kind");
+    let mut after = Vec::new();
+    for _ in 0..8 {
+        after.extend(partitions_of(&fetch(&store, 1).await?));
+    }
+    ensure!(
+        after == ["b", "c", "c", "gold", "b", "c", "c", "gold"],
+        "after the override: {after:?}"
     );
     Ok(())
 }

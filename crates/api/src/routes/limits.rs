@@ -16,8 +16,9 @@ use crate::routes::admin::admin;
 use crate::ApiState;
 
 /// A limited kind as the admin routes show it. Limit values are objects of `concurrency`,
-/// `per_partition` (numbers) and `rate`, `partition_rate` (`{count, per}` with `per` in
-/// milliseconds); an absent or null key limits nothing.
+/// `per_partition` (numbers), `rate`, `partition_rate` (`{count, per}` with `per` in
+/// milliseconds) and `weights` (partition key → 1 to 1000, fairness shares; unnamed
+/// partitions weigh 1); an absent or null key limits nothing.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LimitView {
     pub kind: String,

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::error::Result;
 use crate::job::FetchedJob;
 use crate::limits::bucket::{self, Bucket};
-use crate::limits::plan::{allocate, Visit};
+use crate::limits::plan::{allocate, Allocation, Visit};
 use crate::limits::LimitValues;
 pub use throttled::CLAIMS_THROTTLED_TOTAL;
 
@@ -33,6 +33,9 @@ pub struct LimitRow {
     pub values: LimitValues,
     /// The last partition served.
     pub cursor: Option<String>,
+    /// Starts of the cursor's partition's pass that the last claim's budget did not reach
+    /// (weighted fairness; 0 when its pass was done).
+    pub carry: u64,
     /// The global rate's bucket, if it was ever used.
     pub bucket: Option<Bucket>,
     /// The database's clock, read after the lock was granted.
@@ -116,11 +119,13 @@ pub trait LimitStatements {
         picks: &[(String, i64)],
     ) -> Result<Vec<(String, FetchedJob)>>;
 
-    /// Write the kind's cursor and global bucket; count a throttled claim when `throttled`.
+    /// Write the kind's cursor (with the starts left of its partition's pass) and global
+    /// bucket; count a throttled claim when `throttled`.
     async fn save_limit(
         &mut self,
         kind: &str,
         cursor: Option<&str>,
+        carry: u64,
         bucket: Option<&Bucket>,
         throttled: bool,
     ) -> Result<()>;
@@ -197,7 +202,6 @@ async fn count_running<S: LimitStatements>(
 fn free_slots(
     v: &LimitValues,
     p: ReadyPartition,
-    budget: u64,
     now: DateTime<Utc>,
     out: &mut KindClaim,
     buckets: &mut Vec<(String, Bucket)>,
@@ -207,7 +211,7 @@ fn free_slots(
     }
     let mut free = match v.per_partition {
         Some(limit) => u64::try_from(i64::from(limit) - p.running).unwrap_or(0),
-        None => budget,
+        None => u64::MAX,
     };
     if let Some(rate) = &v.partition_rate {
         let b = bucket::refill(rate, p.bucket, now);
@@ -222,7 +226,8 @@ fn free_slots(
         out.throttled = true;
         return None;
     }
-    Some(Visit { key: p.key, free })
+    let weight = v.weight_of(&p.key);
+    Some(Visit::new(p.key, free, weight))
 }
 
 /// Claim up to `want` jobs of the limited `kind` in `queue` for `worker`, looking first
@@ -232,7 +237,10 @@ fn free_slots(
 /// Fairness: the walk from the cursor comes first in the hand-out, so a partition waiting
 /// for its turn is served before a hinted one when the budget is short; the cursor moves to
 /// the last partition the walk reached when the budget covered every partition it met (the
-/// ones at their limit had their turn), else to the last one served.
+/// ones at their limit had their turn), else to the last one served. Weights: a pass gives
+/// each partition up to its weight ([`crate::limits::plan::allocate`]); a pass the budget cut
+/// short is carried with the cursor, so claims of one job serve a partition of weight 3
+/// three times in a row, as one claim of three would.
 pub async fn claim_kind<S: LimitStatements>(
     st: &mut S,
     queue: &str,
@@ -273,7 +281,8 @@ pub async fn claim_kind<S: LimitStatements>(
         out.throttled = true;
         throttled::claim_throttled(queue, kind);
         let b = global.as_ref().map(|g| &g.1);
-        st.save_limit(kind, row.cursor.as_deref(), b, true).await?;
+        st.save_limit(kind, row.cursor.as_deref(), row.carry, b, true)
+            .await?;
         // The hints are still good for the next claim.
         out.hints.unserved = hints.into_iter().map(|k| (kind.to_string(), k)).collect();
         return Ok(out);
@@ -291,6 +300,30 @@ pub async fn claim_kind<S: LimitStatements>(
     let mut buckets: Vec<(String, Bucket)> = Vec::new();
     let mut walked: HashSet<String> = HashSet::new();
     let mut covered: u64 = 0;
+    // A weighted partition whose pass the last claim cut short gets the rest of it first.
+    if let (Some(key), true) = (&row.cursor, row.carry > 0) {
+        let scan = PartitionScan {
+            queue,
+            kind,
+            run,
+            after: None,
+            max: 1,
+            now,
+            buckets: v.partition_rate.is_some(),
+        };
+        let mut carried = st
+            .hinted_partitions(&scan, std::slice::from_ref(key))
+            .await?;
+        count_running(st, kind, v, &released, &mut carried).await?;
+        walked.insert(key.clone());
+        for p in carried {
+            if let Some(mut visit) = free_slots(v, p, now, &mut out, &mut buckets) {
+                visit.first = visit.first.min(row.carry);
+                covered = covered.saturating_add(visit.free.min(visit.first));
+                visits.push(visit);
+            }
+        }
+    }
     let start = row.cursor.clone();
     let mut after = start.clone();
     let mut wrapped = start.is_none();
@@ -315,9 +348,12 @@ pub async fn claim_kind<S: LimitStatements>(
                 break 'walk;
             }
             after = Some(p.key.clone());
-            walked.insert(p.key.clone());
-            if let Some(visit) = free_slots(v, p, budget, now, &mut out, &mut buckets) {
-                covered = covered.saturating_add(visit.free);
+            if !walked.insert(p.key.clone()) {
+                // The carried partition, met again at the end of the wrap.
+                continue;
+            }
+            if let Some(visit) = free_slots(v, p, now, &mut out, &mut buckets) {
+                covered = covered.saturating_add(visit.free.min(visit.first));
                 visits.push(visit);
             }
         }
@@ -353,14 +389,14 @@ pub async fn claim_kind<S: LimitStatements>(
         let mut hp = st.hinted_partitions(&scan, &hinted).await?;
         count_running(st, kind, v, &released, &mut hp).await?;
         for p in hp {
-            if let Some(visit) = free_slots(v, p, budget, now, &mut out, &mut buckets) {
-                covered = covered.saturating_add(visit.free);
+            if let Some(visit) = free_slots(v, p, now, &mut out, &mut buckets) {
+                covered = covered.saturating_add(visit.free.min(visit.first));
                 visits.push(visit);
             }
         }
     }
 
-    let given = allocate(&visits, budget);
+    let Allocation { given, carry } = allocate(&visits, budget);
     let picks: Vec<(String, i64)> = given.iter().map(|(k, n)| (k.clone(), *n as i64)).collect();
     let claim = PartitionClaim {
         queue,
@@ -380,7 +416,7 @@ pub async fn claim_kind<S: LimitStatements>(
             .iter()
             .find(|(k, _)| *k == visit.key)
             .map_or(0, |g| g.1);
-        if n < visit.free {
+        if n < visit.free.min(budget) {
             out.hints
                 .unserved
                 .push((kind.to_string(), visit.key.clone()));
@@ -392,7 +428,19 @@ pub async fn claim_kind<S: LimitStatements>(
         .iter()
         .map(|v| v.key.as_str())
         .collect();
-    let cursor = walk_end
+    // A weighted partition of the walk whose pass the budget cut short (and that got every
+    // start it was handed) keeps the cursor, with the rest of its pass.
+    let carried = carry
+        .filter(|(i, _)| *i < walk_visits)
+        .map(|(i, unused)| (&visits[i].key, unused))
+        .filter(|(key, _)| {
+            let handed = given.iter().find(|(k, _)| k == *key).map_or(0, |g| g.1);
+            claimed.iter().filter(|(p, _)| p == *key).count() as u64 == handed
+        });
+    let carry_left = carried.map_or(0, |c| c.1);
+    let cursor = carried
+        .map(|(key, _)| key.clone())
+        .or(walk_end)
         .or_else(|| {
             picks
                 .iter()
@@ -412,13 +460,15 @@ pub async fn claim_kind<S: LimitStatements>(
         st.save_partition_buckets(kind, &buckets).await?;
     }
     // The global concurrency or rate left due jobs waiting.
-    out.throttled |= budget < want as u64 && covered >= budget;
+    let handed: u64 = given.iter().map(|g| g.1).sum();
+    out.throttled |= budget < want as u64 && handed >= budget;
     if out.throttled {
         throttled::claim_throttled(queue, kind);
     }
     st.save_limit(
         kind,
         cursor.as_deref(),
+        carry_left,
         global.as_ref().map(|g| &g.1),
         out.throttled,
     )

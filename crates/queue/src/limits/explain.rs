@@ -97,6 +97,7 @@ mod tests {
                 per: Duration::from_secs(60),
             }),
             partition_rate: None,
+            weights: None,
         };
         let empty = Bucket {
             tokens: 0.0,

@@ -21,6 +21,7 @@
 //! - rates are token buckets ([`bucket`]) kept in rows and refilled from the database clock
 //!   inside the claim's transaction.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -119,7 +120,16 @@ pub struct LimitValues {
     /// At most this many starts per period per partition.
     #[serde(default)]
     pub partition_rate: Option<Rate>,
+    /// Fairness weights by partition key (e.g. an owner's tier): in each round-robin pass a
+    /// partition of weight w may start up to w jobs where one of weight 1 starts one.
+    /// Partitions not named weigh 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<BTreeMap<String, u32>>,
 }
+
+/// The highest weight a partition may have: a pass is at most this many starts of one
+/// partition, so the others' wait stays bounded.
+pub const MAX_WEIGHT: u32 = 1000;
 
 impl Limits {
     pub fn new() -> Limits {
@@ -143,6 +153,14 @@ impl Limits {
     }
     pub fn partition_rate(mut self, r: Rate) -> Self {
         self.values.partition_rate = Some(r);
+        self
+    }
+    /// The partition `key` weighs `weight` (1 to [`MAX_WEIGHT`]) in the round-robin.
+    pub fn weight(mut self, key: &str, weight: u32) -> Self {
+        self.values
+            .weights
+            .get_or_insert_with(BTreeMap::new)
+            .insert(key.to_string(), weight.clamp(1, MAX_WEIGHT));
         self
     }
 
@@ -183,6 +201,14 @@ fn field_text(doc: &Value, field: &str) -> Option<String> {
 }
 
 impl LimitValues {
+    /// The weight of partition `key` (1 unless named in [`Self::weights`]).
+    pub fn weight_of(&self, key: &str) -> u64 {
+        self.weights
+            .as_ref()
+            .and_then(|w| w.get(key))
+            .map_or(1, |w| u64::from((*w).clamp(1, MAX_WEIGHT)))
+    }
+
     /// The declared values with an override's keys replacing them. An override that does not
     /// parse as limit values is ignored as a whole (and reported by `limits set`, which
     /// validates before writing).
@@ -203,6 +229,16 @@ impl LimitValues {
                     "a rate needs a count and a period (`per`, in ms) of at least 1".into(),
                 );
             }
+        }
+        if let Some((key, w)) = values
+            .weights
+            .iter()
+            .flatten()
+            .find(|(_, w)| **w == 0 || **w > MAX_WEIGHT)
+        {
+            return Err(format!(
+                "the weight of partition {key:?} is {w}: a weight is 1 to {MAX_WEIGHT}"
+            ));
         }
         Ok(v)
     }
@@ -325,5 +361,30 @@ mod tests {
         assert!(LimitValues::parse_overrides(r#"{"concurrency": 3}"#).is_ok());
         assert!(LimitValues::parse_overrides(r#"{"rate": {"count": 0, "per": 1000}}"#).is_err());
         assert!(LimitValues::parse_overrides(r#"{"rate": {"count": 5, "per": 0}}"#).is_err());
+    }
+
+    #[test]
+    fn weights_default_to_one_and_are_bounded() {
+        let declared = Limits::new()
+            .partition(PartitionBy::Arg("owner"))
+            .weight("gold", 3)
+            .values;
+        assert_eq!(declared.weight_of("gold"), 3);
+        assert_eq!(declared.weight_of("anyone"), 1);
+        let eff = declared.with_overrides(&json!({"weights": {"silver": 2}}));
+        assert_eq!(
+            eff.weight_of("gold"),
+            1,
+            "an override replaces the whole map"
+        );
+        assert_eq!(eff.weight_of("silver"), 2);
+        assert_eq!(
+            declared.with_overrides(&json!({"weights": null})).weights,
+            None
+        );
+        assert!(LimitValues::parse_overrides(r#"{"weights": {"a": 0}}"#).is_err());
+        assert!(LimitValues::parse_overrides(r#"{"weights": {"a": 1001}}"#).is_err());
+        assert!(LimitValues::parse_overrides(r#"{"weights": {"a": -1}}"#).is_err());
+        assert!(LimitValues::parse_overrides(r#"{"weights": {"a": 1000}}"#).is_ok());
     }
 }

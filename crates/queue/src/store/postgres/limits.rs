@@ -78,9 +78,10 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
         let stmt = self
             .c
             .prepare_cached(
-                "WITH l AS (SELECT declared::text AS d, overrides::text AS o, cursor, tokens, refilled_at
+                "WITH l AS (SELECT declared::text AS d, overrides::text AS o, cursor, tokens, refilled_at,
+                                   cursor_carry
                             FROM specline_limits WHERE kind = $1 FOR UPDATE)
-                 SELECT d, o, cursor, tokens, refilled_at, clock_timestamp() FROM l",
+                 SELECT d, o, cursor, tokens, refilled_at, clock_timestamp(), cursor_carry FROM l",
             )
             .await?;
         let Some(r) = self.c.query_opt(&stmt, &[&kind]).await? else {
@@ -91,6 +92,7 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
         Ok(Some(LimitRow {
             values: declared.with_overrides(&overrides),
             cursor: r.get(2),
+            carry: u64::try_from(r.get::<_, i32>(6)).unwrap_or(0),
             bucket: bucket(r.get(3), r.get(4)),
             now: r.get(5),
         }))
@@ -179,6 +181,7 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
         &mut self,
         kind: &str,
         cursor: Option<&str>,
+        carry: u64,
         bucket: Option<&Bucket>,
         throttled: bool,
     ) -> Result<()> {
@@ -187,14 +190,16 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
             .prepare_cached(
                 "UPDATE specline_limits
                  SET cursor = $2, tokens = $3, refilled_at = $4,
-                     throttled = throttled + CASE WHEN $5 THEN 1 ELSE 0 END
+                     throttled = throttled + CASE WHEN $5 THEN 1 ELSE 0 END, cursor_carry = $6
                  WHERE kind = $1",
             )
             .await?;
         let tokens = bucket.map(|b| b.tokens);
         let at = bucket.map(|b| b.refilled_at);
+        // At most MAX_WEIGHT.
+        let carry = i32::try_from(carry).unwrap_or(i32::MAX);
         self.c
-            .execute(&stmt, &[&kind, &cursor, &tokens, &at, &throttled])
+            .execute(&stmt, &[&kind, &cursor, &tokens, &at, &throttled, &carry])
             .await?;
         Ok(())
     }

@@ -55,6 +55,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "rollouts: modes, their changes, shadow results",
         include_str!("migrations/0010_rollouts.sql"),
     ),
+    (
+        11,
+        "weighted fairness: the cursor's carry",
+        include_str!("migrations/0011_weighted_fairness.sql"),
+    ),
 ];
 
 impl PgStore {

@@ -92,8 +92,8 @@ impl LimitStatements for SqliteLimits<'_> {
         let row = self
             .conn
             .prepare_cached(
-                "SELECT declared, overrides, cursor, tokens, refilled_at FROM specline_limits
-                 WHERE kind = ?1",
+                "SELECT declared, overrides, cursor, tokens, refilled_at, cursor_carry
+                 FROM specline_limits WHERE kind = ?1",
             )?
             .query_row([kind], |r| {
                 Ok((
@@ -102,10 +102,11 @@ impl LimitStatements for SqliteLimits<'_> {
                     r.get::<_, Option<String>>(2)?,
                     r.get::<_, Option<f64>>(3)?,
                     r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, i64>(5)?,
                 ))
             })
             .optional()?;
-        let Some((declared, overrides, cursor, tokens, at)) = row else {
+        let Some((declared, overrides, cursor, tokens, at, carry)) = row else {
             return Ok(None);
         };
         let declared: LimitValues = json("declared limits", &declared)?;
@@ -113,6 +114,7 @@ impl LimitStatements for SqliteLimits<'_> {
         Ok(Some(LimitRow {
             values: declared.with_overrides(&overrides),
             cursor,
+            carry: u64::try_from(carry).unwrap_or(0),
             bucket: bucket(tokens, at),
             now: from_micros(self.now),
         }))
@@ -190,13 +192,15 @@ impl LimitStatements for SqliteLimits<'_> {
         &mut self,
         kind: &str,
         cursor: Option<&str>,
+        carry: u64,
         bucket: Option<&Bucket>,
         throttled: bool,
     ) -> Result<()> {
         self.conn
             .prepare_cached(
                 "UPDATE specline_limits
-                 SET cursor = ?2, tokens = ?3, refilled_at = ?4, throttled = throttled + ?5
+                 SET cursor = ?2, tokens = ?3, refilled_at = ?4, throttled = throttled + ?5,
+                     cursor_carry = ?6
                  WHERE kind = ?1",
             )?
             .execute(params![
@@ -205,6 +209,7 @@ impl LimitStatements for SqliteLimits<'_> {
                 bucket.map(|b| b.tokens),
                 bucket.map(|b| micros(b.refilled_at)),
                 i64::from(throttled),
+                i64::try_from(carry).unwrap_or(i64::MAX),
             ])?;
         Ok(())
     }
