@@ -1,6 +1,7 @@
 //! Limits with real worker processes: a global concurrency limit held by three processes
 //! (also when one is SIGKILLed mid-way), a light owner served while a heavy one has a
-//! thousand jobs queued, a rate limit shared by three processes, and a rate gate shared by two. On both backends.
+//! thousand jobs queued, owners served in proportion to their weights, a rate limit shared by
+//! three processes, and a rate gate shared by two. On both backends.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -54,6 +55,25 @@ impl JobKind for Owned {
             limits: Limits::new()
                 .partition(PartitionBy::Arg("owner"))
                 .per_partition(1),
+            ..KindOptions::default()
+        }
+    }
+}
+
+/// Sleeps; one at a time over every worker, and owner `acme` weighs 3 (a tier).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Tiered {
+    owner: String,
+}
+impl JobKind for Tiered {
+    const KIND: &'static str = "tiered";
+    const QUEUE: &'static str = "tiered";
+    fn options() -> KindOptions {
+        KindOptions {
+            limits: Limits::new()
+                .partition(PartitionBy::Arg("owner"))
+                .concurrency(1)
+                .weight("acme", 3),
             ..KindOptions::default()
         }
     }
@@ -248,8 +268,13 @@ fn limits_child_worker() {
                         tokio::time::sleep(Duration::from_millis(w.ms)).await;
                         Ok(())
                     })
-                    .register(|_c: JobContext, _p: Paced| async move { Ok(()) }),
+                    .register(|_c: JobContext, _p: Paced| async move { Ok(()) })
+                    .register(|_c: JobContext, _t: Tiered| async move {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        Ok(())
+                    }),
             )
+            .queue("tiered", 4)
             .queue("capped", 8)
             .queue("owned", 8)
             .queue("paced", 50)
@@ -691,6 +716,64 @@ async fn rate_limit(h: Harness) {
         (900..=1100).contains(&in_ten),
         "{in_ten} starts in the first 10 s at {RATE}/s"
     );
+}
+
+/// Owner acme weighs 3, owner b 1, one job at a time over three worker processes (so every
+/// claim is of one job, and the weighted pass must be carried from claim to claim in the
+/// database; whichever process claims next reads it there): of the first 40 starts acme has 30 and b 10 (± 1: two claims' start times may
+/// swap at the boundary; without weights it would be 20 and 20), with 60 of each queued, acme's
+/// first.
+async fn weighted_fairness(h: Harness) {
+    let client = Client::new(h.store.clone());
+    for owner in ["acme", "b"] {
+        let jobs: Vec<NewJob> = (0..60)
+            .map(|_| {
+                NewJob::new(
+                    &Tiered {
+                        owner: owner.into(),
+                    },
+                    InsertOpts::default(),
+                )
+                .unwrap()
+            })
+            .collect();
+        client.insert_many(jobs).await.unwrap();
+    }
+    let children: Vec<ChildWorker> = (0..3).map(|_| spawn_child(&h)).collect();
+    let until = Instant::now() + Duration::from_secs(60);
+    while (h.count(JobState::Completed).await as usize) < 40 {
+        assert!(
+            Instant::now() < until,
+            "the workers did not run 40 jobs: {:?}",
+            h.store.count_by_state(None).await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(children);
+    let mut starts: Vec<(i64, String)> = jobs_of(&h, "tiered")
+        .await
+        .iter()
+        .filter_map(|j| {
+            let owner = j.args["owner"].as_str()?.to_string();
+            Some((j.attempted_at?.timestamp_micros(), owner))
+        })
+        .collect();
+    starts.sort();
+    let acme = starts.iter().take(40).filter(|(_, o)| o == "acme").count();
+    assert!(
+        (29..=31).contains(&acme),
+        "acme (weight 3) had {acme} of the first 40 starts: {starts:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_weighted_fairness_holds_across_three_processes() {
+    weighted_fairness(Harness::pg().await).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_weighted_fairness_holds_across_three_processes() {
+    weighted_fairness(Harness::sqlite().await).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
