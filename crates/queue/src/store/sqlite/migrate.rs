@@ -50,6 +50,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "rollouts: modes, their changes, shadow results",
         include_str!("migrations/0009_rollouts.sql"),
     ),
+    (
+        10,
+        "parked limited jobs: lazy removal from the partition-ordered fetch index",
+        include_str!("migrations/0010_parked_limited_jobs.sql"),
+    ),
 ];
 
 impl SqliteStore {

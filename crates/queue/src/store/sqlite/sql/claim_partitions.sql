@@ -10,7 +10,7 @@ WITH RECURSIVE picks(k, n) AS (
   SELECT picks.k, picks.n, d.id, d.priority, d.scheduled_at
   FROM picks JOIN specline_jobs d ON d.id = (
     SELECT x.id FROM specline_jobs x
-    WHERE x.queue = ?3 AND x.kind = ?4 AND x.partition_key = picks.k
+    WHERE x.queue = ?3 AND x.kind = ?4 AND x.partition_key = picks.k AND x.parked IS NULL
       AND x.state IN ('available', 'scheduled', 'retryable') AND x.scheduled_at <= ?1
       AND (?6 IS NULL OR x.run_id = ?6)
     ORDER BY x.priority, x.scheduled_at, x.id LIMIT 1)
@@ -18,7 +18,7 @@ WITH RECURSIVE picks(k, n) AS (
   SELECT take.k, take.n - 1, d.id, d.priority, d.scheduled_at
   FROM take JOIN specline_jobs d ON d.id = (
     SELECT x.id FROM specline_jobs x
-    WHERE x.queue = ?3 AND x.kind = ?4 AND x.partition_key = take.k
+    WHERE x.queue = ?3 AND x.kind = ?4 AND x.partition_key = take.k AND x.parked IS NULL
       AND x.state IN ('available', 'scheduled', 'retryable') AND x.scheduled_at <= ?1
       AND (?6 IS NULL OR x.run_id = ?6)
       AND (x.priority, x.scheduled_at, x.id) > (take.pr, take.sa, take.id)
