@@ -37,6 +37,8 @@ mod leader;
 mod limits;
 mod maintenance;
 mod migrate;
+#[cfg(test)]
+mod parking_tests;
 mod rollouts;
 mod rows;
 mod runs;

@@ -4,6 +4,9 @@
 -- partition's first due job with one index seek, then its next ones (while n lasts) each
 -- with one seek past the last taken (priority, scheduled_at, id), never reading a partition's
 -- other queued jobs. (One UPDATE per partition cost a statement and its IN list each.)
+-- The index also holds the partition's running jobs and its finished ones not yet parked
+-- (migration 0010): each seek skips those by reading their rows' state, and the claim's state
+-- change leaves the index alone.
 WITH RECURSIVE picks(k, n) AS (
   SELECT value ->> 0, value ->> 1 FROM json_each(?5)
 ), take(k, n, id, pr, sa) AS (
