@@ -139,13 +139,14 @@ async fn a_parked_job_made_pending_by_any_statement_is_claimed_again() {
     complete(&store, ids[0], 1).await;
     complete(&store, ids[1], 1).await;
     assert_eq!(park(&store).await, 2);
+    let second = ids[1];
     // Another path to a pending state (as a resume or a rescue writes it): the trigger
     // guards every statement that changes the state, not only the retry's.
     store
         .with_conn(move |c| {
             c.execute(
                 "UPDATE specline_jobs SET state = 'retryable', scheduled_at = 0 WHERE id = ?1",
-                [ids[1]],
+                [second],
             )?;
             Ok(())
         })
@@ -181,12 +182,13 @@ async fn jobs_inserted_before_migration_10_are_claimed_in_order() {
         .await
         .unwrap();
     let ids = insert(&store, &["a", "a", "a", "b"]).await;
+    let first = ids[0];
     store
         .with_conn(move |c| {
             c.execute(
                 "UPDATE specline_jobs SET state = 'completed', attempt = 1, finalized_at = 1
                  WHERE id = ?1",
-                [ids[0]],
+                [first],
             )?;
             Ok(())
         })
