@@ -51,6 +51,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0009_rollouts.sql"),
     ),
     (
+        10,
+        "parked limited jobs: lazy removal from the partition-ordered fetch index",
+        include_str!("migrations/0010_parked_limited_jobs.sql"),
+    ),
+    (
         11,
         "weighted fairness: the cursor's carry",
         include_str!("migrations/0011_weighted_fairness.sql"),

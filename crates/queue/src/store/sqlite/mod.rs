@@ -37,6 +37,8 @@ mod leader;
 mod limits;
 mod maintenance;
 mod migrate;
+#[cfg(test)]
+mod parking_tests;
 mod rollouts;
 mod rows;
 mod runs;
@@ -69,6 +71,8 @@ struct Inner {
     wakeups: broadcast::Sender<Wakeup>,
     /// The limited kinds declared here, and when rate-limited queues have tokens again.
     limits: crate::limited_claim::Local,
+    /// When this process's next claim parks finished jobs of limited kinds.
+    parking: Mutex<claim::Parking>,
 }
 
 /// Register [`json_contains::contains`] as `specline_json_contains(doc, pattern)`, so the
@@ -124,6 +128,7 @@ impl SqliteStore {
                 conn: Mutex::new(conn),
                 wakeups,
                 limits: crate::limited_claim::Local::default(),
+                parking: Mutex::new(claim::Parking::default()),
             }),
         })
     }
@@ -215,6 +220,15 @@ impl SqliteStore {
         .await
     }
 
+    fn parking<T>(&self, f: impl FnOnce(&mut claim::Parking) -> T) -> Result<T> {
+        let mut p = self
+            .inner
+            .parking
+            .lock()
+            .map_err(|_| Error::Runtime("sqlite parking lock poisoned".into()))?;
+        Ok(f(&mut p))
+    }
+
     fn emit(&self, ev: Wakeup) {
         let _ = self.inner.wakeups.send(ev);
     }
@@ -249,6 +263,8 @@ impl SqliteStore {
         }
         let kinds = self.inner.limits.kinds_in(queue);
         let hints = self.inner.limits.take_hints(&kinds);
+        // Only a queue with limited kinds claims from the index that parking keeps lean.
+        let park = !kinds.is_empty() && self.parking(|p| p.due())?;
         let q = queue.to_string();
         let worker = worker.to_string();
         let claimed = self
@@ -256,12 +272,13 @@ impl SqliteStore {
                 // Claiming jobs need not wait for fsync: a claim lost to a power cut leaves the
                 // job pending, never lost. The next durable commit syncs the WAL anyway.
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
-                let claimed = claim(conn, &q, &worker, limit, run, &kinds, hints);
+                let claimed = claim(conn, &q, &worker, limit, run, &kinds, hints, park);
                 conn.pragma_update(None, "synchronous", "FULL")?;
                 claimed
             })
             .await?;
         if let Some(limited) = claimed.limited {
+            self.parking(|p| p.claimed(limited.claimed))?;
             self.inner.limits.after_claim(
                 queue,
                 limited.throttled,

@@ -4,13 +4,16 @@
 -- partition's first due job with one index seek, then its next ones (while n lasts) each
 -- with one seek past the last taken (priority, scheduled_at, id), never reading a partition's
 -- other queued jobs. (One UPDATE per partition cost a statement and its IN list each.)
+-- The index also holds the partition's running jobs and its finished ones not yet parked
+-- (migration 0010): each seek skips those by reading their rows' state, and the claim's state
+-- change leaves the index alone.
 WITH RECURSIVE picks(k, n) AS (
   SELECT value ->> 0, value ->> 1 FROM json_each(?5)
 ), take(k, n, id, pr, sa) AS (
   SELECT picks.k, picks.n, d.id, d.priority, d.scheduled_at
   FROM picks JOIN specline_jobs d ON d.id = (
     SELECT x.id FROM specline_jobs x
-    WHERE x.queue = ?3 AND x.kind = ?4 AND x.partition_key = picks.k
+    WHERE x.queue = ?3 AND x.kind = ?4 AND x.partition_key = picks.k AND x.parked IS NULL
       AND x.state IN ('available', 'scheduled', 'retryable') AND x.scheduled_at <= ?1
       AND (?6 IS NULL OR x.run_id = ?6)
     ORDER BY x.priority, x.scheduled_at, x.id LIMIT 1)
@@ -18,7 +21,7 @@ WITH RECURSIVE picks(k, n) AS (
   SELECT take.k, take.n - 1, d.id, d.priority, d.scheduled_at
   FROM take JOIN specline_jobs d ON d.id = (
     SELECT x.id FROM specline_jobs x
-    WHERE x.queue = ?3 AND x.kind = ?4 AND x.partition_key = take.k
+    WHERE x.queue = ?3 AND x.kind = ?4 AND x.partition_key = take.k AND x.parked IS NULL
       AND x.state IN ('available', 'scheduled', 'retryable') AND x.scheduled_at <= ?1
       AND (?6 IS NULL OR x.run_id = ?6)
       AND (x.priority, x.scheduled_at, x.id) > (take.pr, take.sa, take.id)

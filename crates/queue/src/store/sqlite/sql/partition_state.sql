@@ -4,7 +4,7 @@
 SELECT walk.k,
        CASE WHEN ?8 THEN
          EXISTS (SELECT 1 FROM specline_jobs d
-                 WHERE d.queue = ?1 AND d.kind = ?2 AND d.partition_key = walk.k
+                 WHERE d.queue = ?1 AND d.kind = ?2 AND d.partition_key = walk.k AND d.parked IS NULL
                    AND d.state IN ('available', 'scheduled', 'retryable') AND d.scheduled_at <= ?5
                    AND (?6 IS NULL OR d.run_id = ?6))
        ELSE 1 END,
