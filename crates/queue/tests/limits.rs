@@ -670,6 +670,22 @@ async fn sqlite_a_light_owner_starts_before_a_heavy_owner_finishes_30() {
     fairness(Harness::sqlite().await).await
 }
 
+/// Run three child worker processes until `completed` jobs are recorded completed (at most
+/// 60 s), then stop them.
+async fn run_three_workers_until(h: &Harness, completed: usize) {
+    let children: Vec<ChildWorker> = (0..3).map(|_| spawn_child(h)).collect();
+    let until = Instant::now() + Duration::from_secs(60);
+    while (h.count(JobState::Completed).await as usize) < completed {
+        assert!(
+            Instant::now() < until,
+            "the workers did not complete {completed} jobs in 60 s: {:?}",
+            h.store.count_by_state(None).await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(children);
+}
+
 /// A rate of 100 starts per second shared by three worker processes, over at least 10 s:
 /// every 1 s window holds at most 100 + 10 starts (the bucket's capacity, a tenth of the
 /// rate, is the stated tolerance), and the 10 s after the first start hold 1,000 ± 10%.
@@ -680,17 +696,7 @@ async fn rate_limit(h: Harness) {
         .map(|_| NewJob::new(&Paced {}, InsertOpts::default()).unwrap())
         .collect();
     client.insert_many(jobs).await.unwrap();
-    let children: Vec<ChildWorker> = (0..3).map(|_| spawn_child(&h)).collect();
-    let until = Instant::now() + Duration::from_secs(60);
-    while (h.count(JobState::Completed).await as usize) < 1150 {
-        assert!(
-            Instant::now() < until,
-            "the workers fell far behind the rate: {:?}",
-            h.store.count_by_state(None).await.unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    drop(children);
+    run_three_workers_until(&h, 1150).await;
 
     let mut starts: Vec<i64> = jobs_of(&h, "paced")
         .await
@@ -720,9 +726,9 @@ async fn rate_limit(h: Harness) {
 
 /// Owner acme weighs 3, owner b 1, one job at a time over three worker processes (so every
 /// claim is of one job, and the weighted pass must be carried from claim to claim in the
-/// database; whichever process claims next reads it there): of the first 40 starts acme has 30 and b 10 (± 1: two claims' start times may
-/// swap at the boundary; without weights it would be 20 and 20), with 60 of each queued, acme's
-/// first.
+/// database; whichever process claims next reads it there): of the first 40 starts acme has
+/// 30 and b 10 (± 1: two claims' start times may swap at the boundary; without weights it
+/// would be 20 and 20), with 60 of each queued, acme's first.
 async fn weighted_fairness(h: Harness) {
     let client = Client::new(h.store.clone());
     for owner in ["acme", "b"] {
@@ -739,17 +745,7 @@ async fn weighted_fairness(h: Harness) {
             .collect();
         client.insert_many(jobs).await.unwrap();
     }
-    let children: Vec<ChildWorker> = (0..3).map(|_| spawn_child(&h)).collect();
-    let until = Instant::now() + Duration::from_secs(60);
-    while (h.count(JobState::Completed).await as usize) < 40 {
-        assert!(
-            Instant::now() < until,
-            "the workers did not run 40 jobs: {:?}",
-            h.store.count_by_state(None).await.unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    drop(children);
+    run_three_workers_until(&h, 40).await;
     let mut starts: Vec<(i64, String)> = jobs_of(&h, "tiered")
         .await
         .iter()
