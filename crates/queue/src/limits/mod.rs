@@ -16,8 +16,9 @@
 //!   bookkeeping and a crash cannot leave a counter wrong;
 //! - partitions are served round-robin from a cursor kept on the kind's row: a claim walks the
 //!   partitions that have due jobs in key order after the cursor (a loose index scan that
-//!   visits each partition once, not its queued jobs), gives each free partition one job per
-//!   pass, and leaves the cursor at the last partition served;
+//!   visits each partition once, not its queued jobs), gives each free partition up to its
+//!   weight (1 unless [`LimitValues::weights`] names it) per pass, and leaves the cursor at
+//!   the last partition served, with what a short budget left of its pass;
 //! - rates are token buckets ([`bucket`]) kept in rows and refilled from the database clock
 //!   inside the claim's transaction.
 
