@@ -486,7 +486,7 @@ impl Step for List {
 
 impl Step for Convert {
     type Kind = ConvertBehaviors;
-    async fn run(&self, _ctx: StepContext, c: SpecContext) -> Result<serde_json::Value, JobError> {
+    async fn run(&self, ctx: StepContext, c: SpecContext) -> Result<serde_json::Value, JobError> {
         let s = &self.0;
         let classification = match earlier::<Classification>(&c.classify_tests, "classify_tests")? {
             Phase::Reused { .. } => {
@@ -505,10 +505,17 @@ impl Step for Convert {
         .map_err(|e| bad_checkpoint("list_features", e))?;
         let input = s.input(&c).await?;
         let opts = s.options(&c)?;
-        let done = phases::convert_one(&s.generator, &input, &classification, &opts, &at)
-            .await
-            .map_err(feature_error)?;
-        json(&done)
+        match phases::convert_one(&s.generator, &input, &classification, &opts, &at).await {
+            Ok(done) => json(&done),
+            Err(e) => {
+                // The attempt's calls are paid for whether it is retried or falls back.
+                if let SpecError::ConvertFailed { partial, .. } = &e {
+                    cost::add_failed_conversion(&s.jobs, &*s.app, &c, ctx.run_id(), &partial.usage)
+                        .await;
+                }
+                Err(feature_error(e))
+            }
+        }
     }
 }
 

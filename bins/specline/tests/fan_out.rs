@@ -236,6 +236,8 @@ async fn submit(
 /// feature index, state and the workers of its attempts.
 struct Generated {
     document: Value,
+    /// `document cost`: the document's rows of model usage, by phase.
+    cost: Value,
     items: Vec<(u64, String, Vec<String>)>,
     joins: usize,
 }
@@ -250,9 +252,11 @@ async fn generate(
     assert_eq!(shown["run"]["state"], "done", "{shown}");
     let id = shown["result"]["document_id"].as_i64().unwrap().to_string();
     let document = d.tool(&["document", "show", &id]);
+    let cost = d.tool(&["document", "cost", &id]);
     let (items, joins) = d.convert_jobs(run_id);
     Generated {
         document,
+        cost,
         items,
         joins,
     }
@@ -381,6 +385,28 @@ async fn failed_features_fall_back_until_most_fail(backend: Backend) {
     let blocked = &one.document["domains"][0]["features"][1]["behaviors"];
     assert_eq!(blocked[0]["sentence"], "test_feature_1_case_0", "{blocked}");
     assert_eq!(one.document["stats"]["fallback_features"], 1);
+    // The refused conversion's call is paid for: it is counted in its own row, the others'
+    // in the conversion's row, each as the model server counted them.
+    let by_phase: BTreeMap<&str, i64> = one
+        .cost
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["phase"].as_str().unwrap(), r["calls"].as_i64().unwrap()))
+        .collect();
+    let counted = |p: &str| model.count(p) as i64;
+    assert_eq!(counted("convert"), 4);
+    assert_eq!(
+        by_phase,
+        BTreeMap::from([
+            ("classify", counted("classify")),
+            ("convert", 3),
+            ("convert_failed", 1),
+            ("summarize", counted("summarize")),
+        ]),
+        "{}",
+        one.cost
+    );
 
     let model = blocking(&[0, 1, 3]).await;
     let (_d, _running, _run, shown) = submit(backend, repo.path(), &model, 1).await;

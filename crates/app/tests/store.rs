@@ -9,7 +9,7 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 use specline_app::store::{
     AnalysisRecord, AnalysisState, AppStore, CacheEntry, NewAnalysis, NewDocument, NewDocumentDiff,
-    PgAppStore, PhaseUsage, SqliteAppStore, StoreError, WatchedRepository,
+    PgAppStore, PhaseUsage, SqliteAppStore, StoreError, WatchedRepository, FAILED_CONVERT_PHASE,
 };
 use specline_inventory_model::{
     Cases, DomainHints, ErrorPhase, FileError, Inventory, Location, ScanStats, Source, Status,
@@ -161,6 +161,7 @@ on_both_backends!(
         tests_stored_before_migration_8_read_as_no_cases_known,
         case_counts_saturate_names_are_bounded_and_a_negative_count_is_corrupt,
         model_usage_is_recorded_once_per_run_and_phase_and_summed_per_owner,
+        failed_conversions_add_up_and_survive_the_conversions_row,
     ],
     fresh: [migrations_run_twice_and_concurrently_and_report_their_status],
 );
@@ -1374,6 +1375,28 @@ fn usage(run_id: i64, owner: &str, phase: &str, calls: i64) -> PhaseUsage {
     }
 }
 
+/// Store a document of repository `r` and tie run `run_id`'s usage rows to it; returns it
+/// and its rows' `(phase, calls)` in phase order, having checked that each row names it.
+async fn store_with_usage_of(
+    s: &dyn AppStore,
+    run_id: i64,
+) -> (specline_app::store::DocumentRecord, Vec<(String, i64)>) {
+    let a = complete(s, &new_analysis("r", "c1", "1.0", None), false).await;
+    let doc = s
+        .store_document(&new_document(a.id, "r", "en", Some(1)))
+        .await
+        .unwrap();
+    s.attach_usage(run_id, doc.id).await.unwrap();
+    let rows = s.document_usage(doc.id).await.unwrap();
+    assert!(rows.iter().all(|r| r.document_id == Some(doc.id)));
+    let mut phases: Vec<(String, i64)> = rows
+        .into_iter()
+        .map(|r| (r.usage.phase, r.usage.calls))
+        .collect();
+    phases.sort();
+    (doc, phases)
+}
+
 /// A retried phase replaces its row; an owner's total counts every run and phase since a
 /// time; a document's rows are those of the run that stored it.
 async fn model_usage_is_recorded_once_per_run_and_phase_and_summed_per_owner(h: Harness) {
@@ -1408,23 +1431,11 @@ async fn model_usage_is_recorded_once_per_run_and_phase_and_summed_per_owner(h: 
             .calls,
         0
     );
-    let a = complete(s, &new_analysis("r", "c1", "1.0", None), false).await;
-    let doc = s
-        .store_document(&new_document(a.id, "r", "en", Some(1)))
-        .await
-        .unwrap();
-    s.attach_usage(1, doc.id).await.unwrap();
-    let rows = s.document_usage(doc.id).await.unwrap();
-    let mut phases: Vec<(String, i64)> = rows
-        .iter()
-        .map(|r| (r.usage.phase.clone(), r.usage.calls))
-        .collect();
-    phases.sort();
+    let (doc, phases) = store_with_usage_of(s, 1).await;
     assert_eq!(
         phases,
         vec![("classify".to_string(), 2), ("convert".to_string(), 4)]
     );
-    assert!(rows.iter().all(|r| r.document_id == Some(doc.id)));
 
     // Retention: run 1's rows belong to a stored document and stay; the others go.
     let deleted = s
@@ -1434,4 +1445,47 @@ async fn model_usage_is_recorded_once_per_run_and_phase_and_summed_per_owner(h: 
     assert_eq!(deleted, 2);
     assert_eq!(s.document_usage(doc.id).await.unwrap().len(), 2);
     assert_eq!(s.owner_usage("bob", start).await.unwrap().calls, 0);
+}
+
+/// Failed conversion attempts add up in their own row (two generator processes may add at
+/// once), which the conversion's row, written later and replaced on a retry, leaves alone;
+/// the owner's total counts both.
+async fn failed_conversions_add_up_and_survive_the_conversions_row(h: Harness) {
+    let s = h.store.clone();
+    let start = Utc::now() - Duration::seconds(1);
+    let adds: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.add_usage(&usage(1, "ann", FAILED_CONVERT_PHASE, 1))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for a in adds {
+        a.await.unwrap();
+    }
+    s.record_usage(&usage(1, "ann", "convert", 5))
+        .await
+        .unwrap();
+    s.record_usage(&usage(1, "ann", "convert", 4))
+        .await
+        .unwrap();
+    s.add_usage(&usage(1, "ann", FAILED_CONVERT_PHASE, 2))
+        .await
+        .unwrap();
+    let ann = h.reopen().await.owner_usage("ann", start).await.unwrap();
+    assert_eq!(
+        (ann.calls, ann.prompt_tokens, ann.output_tokens),
+        (14, 1400, 280)
+    );
+    let (_, phases) = store_with_usage_of(&*s, 1).await;
+    assert_eq!(
+        phases,
+        vec![
+            ("convert".to_string(), 4),
+            (FAILED_CONVERT_PHASE.to_string(), 10)
+        ]
+    );
 }

@@ -28,7 +28,9 @@ use crate::AppCode;
 
 pub use api::{ApiStore, ApiToken, NewApiToken, OwnedRun};
 pub use document_diff::{DocumentDiffRecord, DocumentDiffStore, NewDocumentDiff};
-pub use model_usage::{ModelUsageStore, PhaseUsage, PhaseUsageRecord, UsageTotals};
+pub use model_usage::{
+    ModelUsageStore, PhaseUsage, PhaseUsageRecord, UsageTotals, FAILED_CONVERT_PHASE,
+};
 pub use postgres::PgAppStore;
 pub use spec_cache::{CacheEntry, CachePruneReport, SpecCacheStore};
 pub use sqlite::SqliteAppStore;

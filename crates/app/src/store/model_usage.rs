@@ -3,7 +3,10 @@
 //! and per owner, and an owner's budget checked before a generation calls anything.
 //!
 //! One row per (run, phase), written when the phase's step ends: a retried step replaces
-//! its row instead of counting twice.
+//! its row instead of counting twice. The calls of feature conversions that failed (a job
+//! attempt that is retried, or a feature that falls back to its test names) are paid for too
+//! but leave no output to count again later: each failed attempt adds its calls to the run's
+//! [`FAILED_CONVERT_PHASE`] row instead.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,7 +21,7 @@ pub struct PhaseUsage {
     pub owner: String,
     pub repository: String,
     pub language: String,
-    /// `classify`, `convert` or `summarize`.
+    /// `classify`, `convert`, `summarize`, or [`FAILED_CONVERT_PHASE`].
     pub phase: String,
     pub calls: i64,
     pub prompt_tokens: i64,
@@ -43,6 +46,18 @@ pub struct UsageTotals {
     pub output_tokens: i64,
 }
 
+/// The phase under which failed feature conversions' calls add up (see the module doc).
+pub const FAILED_CONVERT_PHASE: &str = "convert_failed";
+
+/// The `ON CONFLICT (run_id, phase) DO UPDATE SET` counts of [`ModelUsageStore::record_usage`]
+/// (the step's row replaces the last) and of [`ModelUsageStore::add_usage`] (adds up); the
+/// same SQL on both backends.
+pub(crate) const REPLACE_COUNTS: &str = "calls = excluded.calls, \
+     prompt_tokens = excluded.prompt_tokens, output_tokens = excluded.output_tokens";
+pub(crate) const ADD_COUNTS: &str = "calls = specline_model_usage.calls + excluded.calls, \
+     prompt_tokens = specline_model_usage.prompt_tokens + excluded.prompt_tokens, \
+     output_tokens = specline_model_usage.output_tokens + excluded.output_tokens";
+
 pub(crate) const USAGE_COLUMNS: &str = "run_id, owner, repository, language, phase, calls, \
      prompt_tokens, output_tokens, document_id, recorded_at";
 
@@ -51,6 +66,10 @@ pub(crate) const USAGE_COLUMNS: &str = "run_id, owner, repository, language, pha
 pub trait ModelUsageStore: Send + Sync {
     /// Record a phase's cost; a second record of the same run and phase replaces the first.
     async fn record_usage(&self, usage: &PhaseUsage) -> Result<()>;
+
+    /// Add a phase's cost to the run's row of that phase (created if missing): for calls
+    /// that were paid for but whose output will not be recorded by [`Self::record_usage`].
+    async fn add_usage(&self, usage: &PhaseUsage) -> Result<()>;
 
     /// Tie a run's rows to the document it stored.
     async fn attach_usage(&self, run_id: i64, document_id: i64) -> Result<()>;

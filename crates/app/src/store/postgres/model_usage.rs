@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
 use super::super::model_usage::{
-    ModelUsageStore, PhaseUsage, PhaseUsageRecord, UsageTotals, USAGE_COLUMNS,
+    ModelUsageStore, PhaseUsage, PhaseUsageRecord, UsageTotals, ADD_COUNTS, REPLACE_COUNTS,
+    USAGE_COLUMNS,
 };
 use super::PgAppStore;
 use crate::store::Result;
@@ -48,17 +49,19 @@ fn read(r: &Row) -> Result<PhaseUsageRecord> {
     })
 }
 
-#[async_trait]
-impl ModelUsageStore for PgAppStore {
-    async fn record_usage(&self, u: &PhaseUsage) -> Result<()> {
+impl PgAppStore {
+    /// Insert a phase's row, or set the existing row's counts with `set` (in terms of
+    /// `EXCLUDED`).
+    async fn upsert_usage(&self, u: &PhaseUsage, set: &str) -> Result<()> {
         let c = self.client().await?;
         c.execute(
-            "INSERT INTO specline_model_usage
-               (run_id, phase, owner, repository, language, calls, prompt_tokens, output_tokens)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (run_id, phase) DO UPDATE SET calls = EXCLUDED.calls,
-               prompt_tokens = EXCLUDED.prompt_tokens, output_tokens = EXCLUDED.output_tokens,
-               recorded_at = now()",
+            &format!(
+                "INSERT INTO specline_model_usage
+                   (run_id, phase, owner, repository, language, calls, prompt_tokens,
+                    output_tokens)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (run_id, phase) DO UPDATE SET {set}, recorded_at = now()"
+            ),
             &[
                 &u.run_id,
                 &u.phase,
@@ -72,6 +75,17 @@ impl ModelUsageStore for PgAppStore {
         )
         .await?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ModelUsageStore for PgAppStore {
+    async fn record_usage(&self, u: &PhaseUsage) -> Result<()> {
+        self.upsert_usage(u, REPLACE_COUNTS).await
+    }
+
+    async fn add_usage(&self, u: &PhaseUsage) -> Result<()> {
+        self.upsert_usage(u, ADD_COUNTS).await
     }
 
     async fn attach_usage(&self, run_id: i64, document_id: i64) -> Result<()> {

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Row};
 
 use super::super::model_usage::{
-    ModelUsageStore, PhaseUsage, PhaseUsageRecord, UsageTotals, USAGE_COLUMNS,
+    ModelUsageStore, PhaseUsage, PhaseUsageRecord, UsageTotals, ADD_COUNTS, REPLACE_COUNTS,
+    USAGE_COLUMNS,
 };
 use super::{from_micros, micros, query_all, SqliteAppStore};
 use crate::store::Result;
@@ -47,20 +48,22 @@ fn read(r: &Row<'_>) -> Result<PhaseUsageRecord> {
     })
 }
 
-#[async_trait]
-impl ModelUsageStore for SqliteAppStore {
-    async fn record_usage(&self, u: &PhaseUsage) -> Result<()> {
+impl SqliteAppStore {
+    /// Insert a phase's row, or set the existing row's counts with `set` (in terms of
+    /// `excluded`).
+    async fn upsert_usage(&self, u: &PhaseUsage, set: &'static str) -> Result<()> {
         let u = u.clone();
         let now = micros(Utc::now());
         self.write(move |tx| {
             tx.execute(
-                "INSERT INTO specline_model_usage
-                   (run_id, phase, owner, repository, language, calls, prompt_tokens,
-                    output_tokens, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (run_id, phase) DO UPDATE SET calls = excluded.calls,
-                   prompt_tokens = excluded.prompt_tokens, output_tokens = excluded.output_tokens,
-                   recorded_at = excluded.recorded_at",
+                &format!(
+                    "INSERT INTO specline_model_usage
+                       (run_id, phase, owner, repository, language, calls, prompt_tokens,
+                        output_tokens, recorded_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT (run_id, phase) DO UPDATE SET {set},
+                       recorded_at = excluded.recorded_at"
+                ),
                 params![
                     u.run_id,
                     u.phase,
@@ -76,6 +79,17 @@ impl ModelUsageStore for SqliteAppStore {
             Ok(())
         })
         .await
+    }
+}
+
+#[async_trait]
+impl ModelUsageStore for SqliteAppStore {
+    async fn record_usage(&self, u: &PhaseUsage) -> Result<()> {
+        self.upsert_usage(u, REPLACE_COUNTS).await
+    }
+
+    async fn add_usage(&self, u: &PhaseUsage) -> Result<()> {
+        self.upsert_usage(u, ADD_COUNTS).await
     }
 
     async fn attach_usage(&self, run_id: i64, document_id: i64) -> Result<()> {
