@@ -49,6 +49,7 @@ on_both_backends!(
     an_access_token_is_stored_encrypted_for_its_repository_and_never_echoed,
     many_subscribers_with_a_one_event_buffer_each_get_every_event_once,
     paging_through_a_repositorys_analyses_repeats_and_skips_none,
+    paging_through_the_repositories_names_each_once_in_order,
     a_document_exports_as_the_cli_renders_it_and_only_to_its_owner,
     a_versions_diff_is_served_to_its_owner_only,
 );
@@ -977,6 +978,71 @@ async fn paging_through_a_repositorys_analyses_repeats_and_skips_none(b: Backend
             (status, body["code"].as_str()),
             (400, Some("INVALID_REQUEST")),
             "{bad}"
+        );
+    }
+    s.stop().await;
+}
+
+/// The owner's repositories, two a page: each once (however many runs analysed it), in name
+/// order, never another owner's or a run's without a repository; a forged cursor is refused.
+async fn paging_through_the_repositories_names_each_once_in_order(b: Backend) {
+    let s = Server::start(b, Options::new()).await;
+    let (alice, bob) = (s.token("alice", false).await, s.token("bob", false).await);
+    let name = |n: &str| format!("https://git.example/acme/{n}.git");
+    let runs = [
+        ("alice", Some("delta")),
+        ("alice", Some("alpha")),
+        ("alice", Some("charlie")),
+        ("alice", Some("alpha")),
+        ("alice", None),
+        ("bob", Some("bravo")),
+        ("alice", Some("echo")),
+        ("alice", Some("charlie")),
+        ("alice", Some("alpha")),
+    ];
+    for (id, (owner, repository)) in (1000..).zip(runs) {
+        s.dbs.api.record_run(owner, id, "t").await.unwrap();
+        let repository = repository.map(name);
+        s.dbs
+            .api
+            .resolve_run(id, repository.as_deref())
+            .await
+            .unwrap();
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    // Bounded, so a cursor the route ignores fails the test instead of paging forever.
+    for _ in 0..10 {
+        let route = match &cursor {
+            None => "/api/v1/repositories?limit=2".to_string(),
+            Some(c) => format!("/api/v1/repositories?limit=2&cursor={c}"),
+        };
+        let (status, page) = s.get(&alice, &route).await;
+        assert_eq!(status, 200, "{page}");
+        let names = page["repositories"].as_array().unwrap();
+        assert!(names.len() <= 2, "{page}");
+        seen.extend(names.iter().map(|n| n.as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = ["alpha", "charlie", "delta", "echo"]
+        .into_iter()
+        .map(name)
+        .collect();
+    assert_eq!(seen, expected);
+    let (_, all) = s.get(&alice, "/api/v1/repositories").await;
+    assert_eq!(all["repositories"], json!(expected));
+    assert_eq!(all["next_cursor"], Value::Null, "{all}");
+    let (_, bobs) = s.get(&bob, "/api/v1/repositories").await;
+    assert_eq!(bobs["repositories"], json!([name("bravo")]));
+    for bad in ["cursor=zz", "cursor=ff", "limit=0", "limit=101"] {
+        let (status, body) = s.get(&alice, &format!("/api/v1/repositories?{bad}")).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("INVALID_REQUEST")),
+            "{bad}: {body}"
         );
     }
     s.stop().await;

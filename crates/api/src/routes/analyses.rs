@@ -17,28 +17,67 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::routes::{next_cursor, page_size, parse_cursor};
 use crate::ApiState;
 
-/// The repositories the caller's runs analysed.
+/// The repositories the caller's runs analysed, a page at a time.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Repositories {
+    /// In name order.
     pub repositories: Vec<String>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// Repositories the caller can read.
-#[utoipa::path(get, path = "/api/v1/repositories", tag = "analyses",
-    responses((status = 200, body = Repositories), (status = 401, body = ErrorBody)),
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RepositoriesParams {
+    /// From `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 100 (default 50).
+    pub limit: Option<usize>,
+}
+
+/// Repositories the caller can read, in name order, a page at a time.
+#[utoipa::path(get, path = "/api/v1/repositories", tag = "analyses", params(RepositoriesParams),
+    responses((status = 200, body = Repositories), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn repositories(
     State(state): State<ApiState>,
     caller: Caller,
+    Query(p): Query<RepositoriesParams>,
 ) -> ApiResult<axum::Json<Repositories>> {
-    access::resolve_pending(&state, &caller.owner).await?;
-    let repositories = state
+    let limit = page_size(p.limit)?;
+    let after = p.cursor.as_deref().map(decode_cursor).transpose()?;
+    Ok(axum::Json(
+        repositories_page(&state, &caller.owner, after.as_deref(), limit).await?,
+    ))
+}
+
+/// One page of `owner`'s repositories after `after`: what `GET /api/v1/repositories`
+/// answers (the web UI's home page calls it too).
+pub async fn repositories_page(
+    state: &ApiState,
+    owner: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> ApiResult<Repositories> {
+    access::resolve_pending(state, owner).await?;
+    let mut repositories = state
         .inner
         .parts
         .api
-        .owner_repositories(&caller.owner)
+        .owner_repositories(owner, after, limit + 1)
         .await?;
-    Ok(axum::Json(Repositories { repositories }))
+    let next_cursor = (repositories.len() > limit).then(|| {
+        repositories.truncate(limit);
+        repositories
+            .last()
+            .map(|r| encode_cursor(r))
+            .unwrap_or_default()
+    });
+    Ok(Repositories {
+        repositories,
+        next_cursor,
+    })
 }
 
 /// An analysis, without its rows.

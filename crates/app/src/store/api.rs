@@ -83,8 +83,15 @@ pub trait ApiStore: Send + Sync + 'static {
     async fn resolve_run(&self, run_id: i64, repository: Option<&str>) -> Result<()>;
     /// True when one of the owner's runs analysed `repository`.
     async fn owner_has_repository(&self, owner: &str, repository: &str) -> Result<bool>;
-    /// The repositories the owner's runs analysed, sorted.
-    async fn owner_repositories(&self, owner: &str) -> Result<Vec<String>>;
+    /// The repositories the owner's runs analysed, in name order, strictly after `after`
+    /// (from the first when `None`), at most `limit`: one index probe per name, however
+    /// many runs analysed each ([`OWNER_REPOSITORIES`]).
+    async fn owner_repositories(
+        &self,
+        owner: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>>;
 
     /// Mark (or unmark) the owner's badge of `repository` as public.
     async fn set_badge(&self, owner: &str, repository: &str, public: bool) -> Result<()>;
@@ -96,6 +103,37 @@ pub trait ApiStore: Send + Sync + 'static {
 pub(super) const TOKEN_COLUMNS: &str =
     "id, owner, admin, label, created_at, expires_at, revoked_at";
 /// Columns of an owned run, in the order [`read_owned_run`] reads them.
+/// [`ApiStore::owner_repositories`] on both backends (`{P1}`, `{P2}`, `{P3}`: the owner, the
+/// name to start after, the most names; `{FIRST}`: `>` after a name, `>=` from `''`): a loose
+/// index scan over `specline_api_runs_repository`, each name found by a seek past the last
+/// (a plain `DISTINCT` would read every run of the owner).
+pub(super) const OWNER_REPOSITORIES: &str = "WITH RECURSIVE names(name, n) AS (
+  SELECT (SELECT repository FROM specline_api_runs
+          WHERE owner = {P1} AND repository IS NOT NULL AND repository {FIRST} {P2}
+          ORDER BY repository LIMIT 1), CAST(1 AS bigint)
+  UNION ALL
+  SELECT (SELECT repository FROM specline_api_runs
+          WHERE owner = {P1} AND repository IS NOT NULL AND repository > names.name
+          ORDER BY repository LIMIT 1), names.n + 1
+  FROM names WHERE names.name IS NOT NULL AND names.n < CAST({P3} AS bigint)
+)
+SELECT name FROM names WHERE name IS NOT NULL ORDER BY n";
+
+/// [`OWNER_REPOSITORIES`] with the backend's three placeholders and its comparison filled in,
+/// and the name to bind for the second placeholder.
+pub(super) fn owner_repositories_sql(after: Option<&str>, params: [&str; 3]) -> (String, String) {
+    let (first, from) = match after {
+        Some(a) => (">", a.to_string()),
+        None => (">=", String::new()),
+    };
+    let sql = OWNER_REPOSITORIES
+        .replace("{FIRST}", first)
+        .replace("{P1}", params[0])
+        .replace("{P2}", params[1])
+        .replace("{P3}", params[2]);
+    (sql, from)
+}
+
 pub(super) const OWNED_RUN_COLUMNS: &str =
     "run_id, owner, target, repository, resolved, created_at";
 

@@ -260,16 +260,11 @@ async fn repositories(
 ) -> PageResult<(Vec<(String, Option<AnalysisView>)>, Option<String>)> {
     let parts = state.api.parts();
     specline_api::access::resolve_pending(&state.api, viewer.owner()).await?;
-    let all = parts
+    let mut page = parts
         .api
-        .owner_repositories(viewer.owner())
+        .owner_repositories(viewer.owner(), after, REPOSITORIES + 1)
         .await
         .map_err(ApiError::from)?;
-    let mut page: Vec<String> = all
-        .into_iter()
-        .filter(|r| after.is_none_or(|a| r.as_str() > a))
-        .take(REPOSITORIES + 1)
-        .collect();
     let more = (page.len() > REPOSITORIES).then(|| {
         page.truncate(REPOSITORIES);
         page.last().cloned().unwrap_or_default()

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use super::super::api::{
-    read_owned_run, read_token, ApiStore, ApiToken, NewApiToken, OwnedRun, OWNED_RUN_COLUMNS,
-    TOKEN_COLUMNS,
+    owner_repositories_sql, read_owned_run, read_token, ApiStore, ApiToken, NewApiToken, OwnedRun,
+    OWNED_RUN_COLUMNS, TOKEN_COLUMNS,
 };
 use super::{limit_of, PgAppStore};
 use crate::store::{Result, StoreError};
@@ -147,17 +147,23 @@ impl ApiStore for PgAppStore {
         .is_some())
     }
 
-    async fn owner_repositories(&self, owner: &str) -> Result<Vec<String>> {
+    async fn owner_repositories(
+        &self,
+        owner: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (sql, from) = owner_repositories_sql(after, ["$1", "$2", "$3"]);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let c = self.client().await?;
-        Ok(c.query(
-            "SELECT DISTINCT repository FROM specline_api_runs
-             WHERE owner = $1 AND repository IS NOT NULL ORDER BY repository",
-            &[&owner],
-        )
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect())
+        Ok(c.query(&sql, &[&owner, &from, &limit])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
     }
 
     async fn set_badge(&self, owner: &str, repository: &str, public: bool) -> Result<()> {

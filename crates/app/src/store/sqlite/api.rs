@@ -5,8 +5,8 @@ use chrono::Utc;
 use rusqlite::params;
 
 use super::super::api::{
-    read_owned_run, read_token, ApiStore, ApiToken, NewApiToken, OwnedRun, OWNED_RUN_COLUMNS,
-    TOKEN_COLUMNS,
+    owner_repositories_sql, read_owned_run, read_token, ApiStore, ApiToken, NewApiToken, OwnedRun,
+    OWNED_RUN_COLUMNS, TOKEN_COLUMNS,
 };
 use super::super::rows::RowRead;
 use super::{limit_of, micros, query_all, query_first, SqliteAppStore};
@@ -184,18 +184,20 @@ impl ApiStore for SqliteAppStore {
         .await
     }
 
-    async fn owner_repositories(&self, owner: &str) -> Result<Vec<String>> {
+    async fn owner_repositories(
+        &self,
+        owner: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        let (sql, from) = owner_repositories_sql(after, ["?1", "?2", "?3"]);
         let owner = owner.to_string();
-        self.read(move |conn| {
-            query_all(
-                conn,
-                "SELECT DISTINCT repository FROM specline_api_runs
-                 WHERE owner = ?1 AND repository IS NOT NULL ORDER BY repository",
-                [owner],
-                |r| r.text(0),
-            )
-        })
-        .await
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.read(move |conn| query_all(conn, &sql, params![owner, from, limit], |r| r.text(0)))
+            .await
     }
 
     async fn set_badge(&self, owner: &str, repository: &str, public: bool) -> Result<()> {
