@@ -259,16 +259,18 @@ async fn repositories(
     after: Option<&str>,
 ) -> PageResult<(Vec<(String, Option<AnalysisView>)>, Option<String>)> {
     let parts = state.api.parts();
-    specline_api::access::resolve_pending(&state.api, viewer.owner()).await?;
-    let mut page = parts
-        .api
-        .owner_repositories(viewer.owner(), after, REPOSITORIES + 1)
-        .await
-        .map_err(ApiError::from)?;
-    let more = (page.len() > REPOSITORIES).then(|| {
-        page.truncate(REPOSITORIES);
-        page.last().cloned().unwrap_or_default()
-    });
+    let page = specline_api::routes::analyses::repositories_page(
+        &state.api,
+        viewer.owner(),
+        after,
+        REPOSITORIES,
+    )
+    .await?;
+    // The page's own cursor is the last name shown (the API's is the same name, encoded).
+    let more = page
+        .next_cursor
+        .and_then(|_| page.repositories.last().cloned());
+    let page = page.repositories;
     let mut out = Vec::with_capacity(page.len());
     for repository in page {
         let latest = parts
