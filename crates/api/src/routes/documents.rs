@@ -6,7 +6,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use specline_app::store::DocumentRecord;
+use specline_app::store::{DocumentHead, DocumentRecord};
 use specline_specdoc_model::export::{self, Format};
 use specline_specdoc_model::SpecDocument;
 use utoipa::{IntoParams, ToSchema};
@@ -44,8 +44,8 @@ pub struct DocumentView {
     pub content: serde_json::Value,
 }
 
-impl From<&DocumentRecord> for DocumentMeta {
-    fn from(d: &DocumentRecord) -> Self {
+impl From<&DocumentHead> for DocumentMeta {
+    fn from(d: &DocumentHead) -> Self {
         DocumentMeta {
             id: d.id,
             analysis_id: d.analysis_id,
@@ -64,7 +64,7 @@ impl From<&DocumentRecord> for DocumentMeta {
 impl From<DocumentRecord> for DocumentView {
     fn from(d: DocumentRecord) -> Self {
         DocumentView {
-            meta: DocumentMeta::from(&d),
+            meta: DocumentMeta::from(&d.head()),
             content: d.content,
         }
     }
@@ -102,13 +102,14 @@ pub async fn list(
     Ok(axum::Json(DocumentList { documents }))
 }
 
-/// A repository's document versions (up to 200), newest first, if the caller may read it:
-/// what `GET /api/v1/documents` lists, and the web UI's version selector.
+/// A repository's document versions (up to 200, without their contents), newest first, if
+/// the caller may read it: what `GET /api/v1/documents` lists, and the web UI's version
+/// selector.
 pub async fn versions(
     state: &ApiState,
     caller: &Caller,
     repository: &str,
-) -> ApiResult<Vec<DocumentRecord>> {
+) -> ApiResult<Vec<DocumentHead>> {
     access::repository(state, caller, repository).await?;
     Ok(state
         .inner

@@ -202,6 +202,43 @@ pub struct DocumentRecord {
     pub created_at: DateTime<Utc>,
 }
 
+impl DocumentRecord {
+    /// The record without its content.
+    pub fn head(&self) -> DocumentHead {
+        DocumentHead {
+            id: self.id,
+            analysis_id: self.analysis_id,
+            repository: self.repository.clone(),
+            language: self.language.clone(),
+            version: self.version,
+            generator_kind: self.generator_kind.clone(),
+            model: self.model.clone(),
+            prompt_version: self.prompt_version.clone(),
+            behaviors: self.behaviors,
+            run_id: self.run_id,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// A stored document without its content: what a list of versions needs (a content can be
+/// megabytes; a list holds up to hundreds of versions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentHead {
+    pub id: i64,
+    pub analysis_id: i64,
+    pub repository: String,
+    pub language: String,
+    /// As [`DocumentRecord::version`].
+    pub version: i32,
+    pub generator_kind: String,
+    pub model: String,
+    pub prompt_version: String,
+    pub behaviors: i64,
+    pub run_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A repository the scheduler re-analyses periodically.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WatchedRepository {
@@ -304,12 +341,12 @@ pub trait AppStore:
         language: &str,
     ) -> Result<Option<DocumentRecord>>;
 
-    /// Newest first.
+    /// Newest first, without their contents ([`Self::get_document`] reads one).
     async fn list_documents(
         &self,
         repository: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<DocumentRecord>>;
+    ) -> Result<Vec<DocumentHead>>;
 
     /// Insert or update (by repository) a watched repository. An update keeps the stored
     /// `created_at` (when it was first watched).

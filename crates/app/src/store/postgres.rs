@@ -21,12 +21,12 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 
 use super::rows::{
-    self, RowRead, ANALYSIS_COLUMNS, DOCUMENT_COLUMNS, ERROR_COLUMNS, FILE_COLUMNS, SUITE_COLUMNS,
-    TEST_COLUMNS, WATCHED_COLUMNS,
+    self, RowRead, ANALYSIS_COLUMNS, DOCUMENT_COLUMNS, DOCUMENT_HEAD_COLUMNS, ERROR_COLUMNS,
+    FILE_COLUMNS, SUITE_COLUMNS, TEST_COLUMNS, WATCHED_COLUMNS,
 };
 use super::{
-    AnalysisRecord, AnalysisState, AppMigrationStatus, AppStore, DocumentRecord, NewAnalysis,
-    NewDocument, Result, RetentionReport, StoreError, WatchedRepository,
+    AnalysisRecord, AnalysisState, AppMigrationStatus, AppStore, DocumentHead, DocumentRecord,
+    NewAnalysis, NewDocument, Result, RetentionReport, StoreError, WatchedRepository,
 };
 
 mod api;
@@ -934,14 +934,14 @@ impl AppStore for PgAppStore {
         &self,
         repository: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<DocumentRecord>> {
+    ) -> Result<Vec<DocumentHead>> {
         self.all(
             &format!(
-                "SELECT {DOCUMENT_COLUMNS} FROM specline_documents
+                "SELECT {DOCUMENT_HEAD_COLUMNS} FROM specline_documents
                  WHERE $1::text IS NULL OR repository = $1 ORDER BY id DESC LIMIT $2"
             ),
             &[&repository, &limit_of(limit)],
-            rows::document,
+            rows::document_head,
         )
         .await
     }

@@ -12,7 +12,10 @@ use specline_inventory_model::{
 };
 use specline_inventory_model::{ScanStats, Source};
 
-use super::{AnalysisRecord, AnalysisState, DocumentRecord, Result, StoreError, WatchedRepository};
+use super::{
+    AnalysisRecord, AnalysisState, DocumentHead, DocumentRecord, Result, StoreError,
+    WatchedRepository,
+};
 
 /// Columns read by [`analysis`]. The error count is counted, not kept: it cannot drift from
 /// the rows, and a restarted analysis starts from zero by deleting them.
@@ -20,9 +23,17 @@ pub(super) const ANALYSIS_COLUMNS: &str = "a.id, a.repository, a.commit_sha, a.b
     a.commit_time, a.parser_version, a.run_id, a.state, a.stats, \
     (SELECT count(*) FROM specline_inventory_errors e WHERE e.analysis_id = a.id), \
     a.failure, a.started_at, a.finished_at";
-/// Columns read by [`document`].
-pub(super) const DOCUMENT_COLUMNS: &str = "id, analysis_id, repository, language, version, \
-    generator_kind, model, prompt_version, content, behaviors, run_id, created_at";
+/// The columns of a document's head, without its content.
+macro_rules! document_head_columns {
+    () => {
+        "id, analysis_id, repository, language, version, generator_kind, model, prompt_version, \
+         behaviors, run_id, created_at"
+    };
+}
+/// Columns read by [`document_head`].
+pub(super) const DOCUMENT_HEAD_COLUMNS: &str = document_head_columns!();
+/// Columns read by [`document`]: the head's, then the content.
+pub(super) const DOCUMENT_COLUMNS: &str = concat!(document_head_columns!(), ", content");
 /// Columns read by [`watched`].
 pub(super) const WATCHED_COLUMNS: &str =
     "repository, branch, language, encrypted_token, created_at";
@@ -78,8 +89,8 @@ pub(super) fn analysis(r: &impl RowRead) -> Result<AnalysisRecord> {
     })
 }
 
-pub(super) fn document(r: &impl RowRead) -> Result<DocumentRecord> {
-    Ok(DocumentRecord {
+pub(super) fn document_head(r: &impl RowRead) -> Result<DocumentHead> {
+    Ok(DocumentHead {
         id: r.int(0)?,
         analysis_id: r.int(1)?,
         repository: r.text(2)?,
@@ -88,10 +99,27 @@ pub(super) fn document(r: &impl RowRead) -> Result<DocumentRecord> {
         generator_kind: r.text(5)?,
         model: r.text(6)?,
         prompt_version: r.text(7)?,
-        content: r.json(8)?,
-        behaviors: r.int(9)?,
-        run_id: r.opt_int(10)?,
-        created_at: r.time(11)?,
+        behaviors: r.int(8)?,
+        run_id: r.opt_int(9)?,
+        created_at: r.time(10)?,
+    })
+}
+
+pub(super) fn document(r: &impl RowRead) -> Result<DocumentRecord> {
+    let h = document_head(r)?;
+    Ok(DocumentRecord {
+        id: h.id,
+        analysis_id: h.analysis_id,
+        repository: h.repository,
+        language: h.language,
+        version: h.version,
+        generator_kind: h.generator_kind,
+        model: h.model,
+        prompt_version: h.prompt_version,
+        content: r.json(11)?,
+        behaviors: h.behaviors,
+        run_id: h.run_id,
+        created_at: h.created_at,
     })
 }
 

@@ -18,12 +18,12 @@ use specline_inventory_model::{FileError, Inventory, ScanStats, Suite, Test, Tes
 use specline_queue::store::SqliteStore;
 
 use super::rows::{
-    self, RowRead, ANALYSIS_COLUMNS, DOCUMENT_COLUMNS, ERROR_COLUMNS, FILE_COLUMNS, SUITE_COLUMNS,
-    TEST_COLUMNS, WATCHED_COLUMNS,
+    self, RowRead, ANALYSIS_COLUMNS, DOCUMENT_COLUMNS, DOCUMENT_HEAD_COLUMNS, ERROR_COLUMNS,
+    FILE_COLUMNS, SUITE_COLUMNS, TEST_COLUMNS, WATCHED_COLUMNS,
 };
 use super::{
-    AnalysisRecord, AnalysisState, AppMigrationStatus, AppStore, DocumentRecord, NewAnalysis,
-    NewDocument, Result, RetentionReport, StoreError, WatchedRepository,
+    AnalysisRecord, AnalysisState, AppMigrationStatus, AppStore, DocumentHead, DocumentRecord,
+    NewAnalysis, NewDocument, Result, RetentionReport, StoreError, WatchedRepository,
 };
 
 mod api;
@@ -863,17 +863,17 @@ impl AppStore for SqliteAppStore {
         &self,
         repository: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<DocumentRecord>> {
+    ) -> Result<Vec<DocumentHead>> {
         let repository = repository.map(str::to_string);
         self.read(move |conn| {
             query_all(
                 conn,
                 &format!(
-                    "SELECT {DOCUMENT_COLUMNS} FROM specline_documents
+                    "SELECT {DOCUMENT_HEAD_COLUMNS} FROM specline_documents
                      WHERE ?1 IS NULL OR repository = ?1 ORDER BY id DESC LIMIT ?2"
                 ),
                 params![repository, limit_of(limit)],
-                |r| rows::document(r),
+                |r| rows::document_head(r),
             )
         })
         .await

@@ -8,7 +8,7 @@
 use maud::{html, Markup, PreEscaped};
 use specline_api::routes::analyses::status_word;
 use specline_api::routes::documents::{content, versions};
-use specline_app::store::{AnalysisRecord, DocumentRecord};
+use specline_app::store::{AnalysisRecord, DocumentHead};
 use specline_specdoc_model::document::Behavior;
 use specline_specdoc_model::SpecDocument;
 
@@ -34,7 +34,7 @@ pub async fn render(
     let page = q.page()?;
     let wanted = q.doc()?;
     let all = versions(&state.api, &viewer.caller, &record.repository).await?;
-    let mine: Vec<&DocumentRecord> = all.iter().filter(|d| d.analysis_id == record.id).collect();
+    let mine: Vec<&DocumentHead> = all.iter().filter(|d| d.analysis_id == record.id).collect();
     if mine.is_empty() {
         let other = all.first();
         return Ok(html! {
@@ -68,11 +68,20 @@ pub async fn render(
                 .unwrap_or(mine[0])
         }
     };
-    let doc = content(chosen)?;
+    // Only the chosen version's content is read (the list holds none).
+    let stored = state
+        .api
+        .parts()
+        .app
+        .get_document(chosen.id)
+        .await
+        .map_err(specline_api::error::ApiError::from)?
+        .ok_or_else(PageError::not_found)?;
+    let doc = content(&stored)?;
     let mut languages: Vec<&str> = mine.iter().map(|d| d.language.as_str()).collect();
     languages.sort_unstable();
     languages.dedup();
-    let same_language: Vec<&&DocumentRecord> = mine
+    let same_language: Vec<&&DocumentHead> = mine
         .iter()
         .filter(|d| d.language == chosen.language)
         .collect();
