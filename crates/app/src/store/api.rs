@@ -102,7 +102,6 @@ pub trait ApiStore: Send + Sync + 'static {
 /// Columns of a token, in the order [`read_token`] reads them.
 pub(super) const TOKEN_COLUMNS: &str =
     "id, owner, admin, label, created_at, expires_at, revoked_at";
-/// Columns of an owned run, in the order [`read_owned_run`] reads them.
 /// [`ApiStore::owner_repositories`] on both backends (`{P1}`, `{P2}`, `{P3}`: the owner, the
 /// name to start after, the most names; `{FIRST}`: `>` after a name, `>=` from `''`): a loose
 /// index scan over `specline_api_runs_repository`, each name found by a seek past the last
@@ -134,6 +133,7 @@ pub(super) fn owner_repositories_sql(after: Option<&str>, params: [&str; 3]) -> 
     (sql, from)
 }
 
+/// Columns of an owned run, in the order [`read_owned_run`] reads them.
 pub(super) const OWNED_RUN_COLUMNS: &str =
     "run_id, owner, target, repository, resolved, created_at";
 

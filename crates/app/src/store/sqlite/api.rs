@@ -190,12 +190,12 @@ impl ApiStore for SqliteAppStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>> {
-        let (sql, from) = owner_repositories_sql(after, ["?1", "?2", "?3"]);
-        let owner = owner.to_string();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         if limit == 0 {
             return Ok(Vec::new());
         }
+        let (sql, from) = owner_repositories_sql(after, ["?1", "?2", "?3"]);
+        let owner = owner.to_string();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |conn| query_all(conn, &sql, params![owner, from, limit], |r| r.text(0)))
             .await
     }
