@@ -67,13 +67,7 @@ pub async fn repositories_page(
         .api
         .owner_repositories(owner, after, limit + 1)
         .await?;
-    let next_cursor = (repositories.len() > limit).then(|| {
-        repositories.truncate(limit);
-        repositories
-            .last()
-            .map(|r| encode_cursor(r))
-            .unwrap_or_default()
-    });
+    let next_cursor = next_cursor(&mut repositories, limit, |r| encode_cursor(r));
     Ok(Repositories {
         repositories,
         next_cursor,

@@ -97,16 +97,16 @@ pub(crate) fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError
         .transpose()
 }
 
-/// Given `limit + 1` rows fetched newest first, cuts them to `limit` and answers the cursor of
-/// the next page: the last id sent, or `None` when there is no further row.
-pub(crate) fn next_cursor<T>(
+/// Given `limit + 1` rows fetched in page order, cuts them to `limit` and answers the cursor
+/// of the next page: `cursor` of the last row sent, or `None` when there is no further row.
+pub(crate) fn next_cursor<T, C: ToString>(
     rows: &mut Vec<T>,
     limit: usize,
-    id: impl Fn(&T) -> i64,
+    cursor: impl Fn(&T) -> C,
 ) -> Option<String> {
     if rows.len() <= limit {
         return None;
     }
     rows.truncate(limit);
-    rows.last().map(|r| id(r).to_string())
+    rows.last().map(|r| cursor(r).to_string())
 }
