@@ -212,7 +212,7 @@ codes! {
         InvalidArgs = ("INVALID_ARGS", Permanent, "API and history: arguments that do not serialize, or a job whose arguments do not deserialize (discarded)"),
         InvalidConfig = ("INVALID_CONFIG", Permanent, "API: a worker, store or pipeline is configured wrongly"),
         InvalidGraph = ("INVALID_GRAPH", Permanent, "API: a pipeline's steps form a cycle, depend on a step it does not have, name a step twice or have more than one end (refused when the pipeline is built or submitted)"),
-        InvalidLimits = ("INVALID_LIMITS", Permanent, "API: limit overrides that are not a JSON object of limit values (concurrency, per_partition, rate, partition_rate, weights 1-1000)"),
+        InvalidLimits = ("INVALID_LIMITS", Permanent, "API: limit overrides that are not a JSON object of limit values (concurrency, per_partition, rate, partition_rate, weights 1-1000 for at most 10,000 partitions)"),
         InvalidRollout = ("INVALID_ROLLOUT", Permanent, "API: a rollout mode that is not off, shadow [RATE], percent N (0-100) or full"),
         InvalidSchedule = ("INVALID_SCHEDULE", Permanent, "API: a cron expression or interval is invalid"),
         InvalidState = ("INVALID_STATE", Permanent, "API: the job or run is in a state that does not allow the action"),

@@ -132,6 +132,10 @@ pub struct LimitValues {
 /// partition, so the others' wait stays bounded.
 pub const MAX_WEIGHT: u32 = 1000;
 
+/// The most partitions an override may weigh: every claim of the kind reads the map, so it
+/// stays a tier table, not a row per owner.
+pub const MAX_WEIGHTED_PARTITIONS: usize = 10_000;
+
 impl Limits {
     pub fn new() -> Limits {
         Limits::default()
@@ -230,6 +234,16 @@ impl LimitValues {
                     "a rate needs a count and a period (`per`, in ms) of at least 1".into(),
                 );
             }
+        }
+        if let Some(n) = values
+            .weights
+            .as_ref()
+            .map(BTreeMap::len)
+            .filter(|n| *n > MAX_WEIGHTED_PARTITIONS)
+        {
+            return Err(format!(
+                "{n} weighted partitions: at most {MAX_WEIGHTED_PARTITIONS} may be named"
+            ));
         }
         if let Some((key, w)) = values
             .weights
@@ -387,5 +401,12 @@ mod tests {
         assert!(LimitValues::parse_overrides(r#"{"weights": {"a": 1001}}"#).is_err());
         assert!(LimitValues::parse_overrides(r#"{"weights": {"a": -1}}"#).is_err());
         assert!(LimitValues::parse_overrides(r#"{"weights": {"a": 1000}}"#).is_ok());
+        let many = |n: usize| {
+            let w: serde_json::Map<String, Value> =
+                (0..n).map(|i| (format!("p{i}"), json!(2))).collect();
+            json!({ "weights": w }).to_string()
+        };
+        assert!(LimitValues::parse_overrides(&many(MAX_WEIGHTED_PARTITIONS)).is_ok());
+        assert!(LimitValues::parse_overrides(&many(MAX_WEIGHTED_PARTITIONS + 1)).is_err());
     }
 }
