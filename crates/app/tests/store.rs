@@ -1375,6 +1375,13 @@ fn usage(run_id: i64, owner: &str, phase: &str, calls: i64) -> PhaseUsage {
     }
 }
 
+/// Record run `run_id`'s `calls` of `phase` for `owner` (replacing the row, as a step does).
+async fn record(s: &dyn AppStore, run_id: i64, owner: &str, phase: &str, calls: i64) {
+    s.record_usage(&usage(run_id, owner, phase, calls))
+        .await
+        .unwrap();
+}
+
 /// Store a document of repository `r` and tie run `run_id`'s usage rows to it; returns it
 /// and its rows' `(phase, calls)` in phase order, having checked that each row names it.
 async fn store_with_usage_of(
@@ -1402,22 +1409,12 @@ async fn store_with_usage_of(
 async fn model_usage_is_recorded_once_per_run_and_phase_and_summed_per_owner(h: Harness) {
     let s = &*h.store;
     let start = Utc::now() - Duration::seconds(1);
-    s.record_usage(&usage(1, "ann", "classify", 2))
-        .await
-        .unwrap();
-    s.record_usage(&usage(1, "ann", "convert", 5))
-        .await
-        .unwrap();
+    record(s, 1, "ann", "classify", 2).await;
+    record(s, 1, "ann", "convert", 5).await;
     // The convert step ran again after a crash: its row is replaced, not added.
-    s.record_usage(&usage(1, "ann", "convert", 4))
-        .await
-        .unwrap();
-    s.record_usage(&usage(2, "ann", "classify", 1))
-        .await
-        .unwrap();
-    s.record_usage(&usage(3, "bob", "classify", 7))
-        .await
-        .unwrap();
+    record(s, 1, "ann", "convert", 4).await;
+    record(s, 2, "ann", "classify", 1).await;
+    record(s, 3, "bob", "classify", 7).await;
     let ann = h.reopen().await.owner_usage("ann", start).await.unwrap();
     assert_eq!(
         (ann.calls, ann.prompt_tokens, ann.output_tokens),
@@ -1466,12 +1463,8 @@ async fn failed_conversions_add_up_and_survive_the_conversions_row(h: Harness) {
     for a in adds {
         a.await.unwrap();
     }
-    s.record_usage(&usage(1, "ann", "convert", 5))
-        .await
-        .unwrap();
-    s.record_usage(&usage(1, "ann", "convert", 4))
-        .await
-        .unwrap();
+    record(&*s, 1, "ann", "convert", 5).await;
+    record(&*s, 1, "ann", "convert", 4).await;
     s.add_usage(&usage(1, "ann", FAILED_CONVERT_PHASE, 2))
         .await
         .unwrap();
