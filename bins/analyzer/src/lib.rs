@@ -106,6 +106,16 @@ pub fn registry(analyzer: Analyzer) -> Registry {
     Registry::new().step(analyzer)
 }
 
+/// `registry` with what the analyzer's settings give it: its job time limit, and the
+/// per-owner limit and owners' fairness weights of `analyze_repository` (an operator's
+/// override in the database still wins over both).
+pub fn with_settings(registry: Registry, section: &AnalyzerSection) -> Registry {
+    registry
+        .with_timeout(section.job_timeout())
+        .with_per_partition(section.analyses_per_owner)
+        .with_weights(&section.owner_weights)
+}
+
 /// Queues this binary consumes.
 pub const QUEUES: &[&str] = &[specline_app::ANALYZE_QUEUE];
 

@@ -52,9 +52,7 @@ fn main() -> ExitCode {
                 dbs,
                 worker::WorkerPlan {
                     name: "specline-analyzer",
-                    registry: registry(analyzer)
-                        .with_timeout(s.analyzer.job_timeout())
-                        .with_per_partition(s.analyzer.analyses_per_owner),
+                    registry: specline_analyzer::with_settings(registry(analyzer), &s.analyzer),
                     queues: vec![(specline_app::ANALYZE_QUEUE, s.analyzer.concurrency)],
                     shutdown_deadline: s.analyzer.shutdown_deadline(),
                     listen: s.http.listen,

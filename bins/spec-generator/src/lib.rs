@@ -189,8 +189,8 @@ pub fn registry(shared: SpecGenerator) -> Registry {
 }
 
 /// `registry` with the per-owner limits its settings give: `steps_per_owner` for every spec
-/// step, then `features_per_owner` for the per-feature conversion (an operator's override in
-/// the database still wins over both).
+/// step, then `features_per_owner` for the per-feature conversion, and the owners' fairness
+/// weights for all of them (an operator's override in the database still wins over each).
 pub fn with_owner_limits(registry: Registry, section: &SpecGeneratorSection) -> Registry {
     registry
         .with_per_partition(section.steps_per_owner)
@@ -198,6 +198,7 @@ pub fn with_owner_limits(registry: Registry, section: &SpecGeneratorSection) -> 
             <specline_app::ConvertBehaviors as specline_queue::pipeline::StepKind>::NAME,
             section.features_per_owner,
         )
+        .with_weights(&section.owner_weights)
 }
 
 /// A spec step's output: its phase's value, or the id of an existing document every later

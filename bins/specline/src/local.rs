@@ -57,15 +57,16 @@ pub fn registry(
 ) -> anyhow::Result<(Registry, Registry)> {
     let config = AnalyzerConfig::from_settings(&s.analyzer);
     specline_analyzer::sweep_stale_clones(&config, std::time::SystemTime::now());
-    let analyzer = specline_analyzer::registry(Analyzer {
-        app: dbs.app.clone(),
-        cipher,
-        config,
-        policy: policy(s, dbs)?,
-        extract: specline_analyzer::extraction::rollout(),
-    })
-    .with_timeout(s.analyzer.job_timeout())
-    .with_per_partition(s.analyzer.analyses_per_owner);
+    let analyzer = specline_analyzer::with_settings(
+        specline_analyzer::registry(Analyzer {
+            app: dbs.app.clone(),
+            cipher,
+            config,
+            policy: policy(s, dbs)?,
+            extract: specline_analyzer::extraction::rollout(),
+        }),
+        &s.analyzer,
+    );
     let generator = specline_spec_generator::with_owner_limits(
         specline_spec_generator::registry(SpecGenerator::from_settings(
             dbs,

@@ -196,3 +196,85 @@ async fn admin_cancels_resumes_and_lists_runs_and_jobs() {
         "{err}"
     );
 }
+
+/// Owners' fairness weights set for a separate binary are what its worker declares for its
+/// kinds (`limits show` lists them); a malformed value stops the binary before it starts,
+/// naming the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_worker_declares_the_owner_weights_of_its_settings() {
+    let bins = Binaries::locate();
+    let schema = PgSchema::new().await;
+    let env = schema.env();
+    bins.migrate(&env);
+    let mut analyzer_env = support::analyzer_env(&env);
+    analyzer_env.push((
+        "SPECLINE_ANALYZER__OWNER_WEIGHTS".into(),
+        "gold=3, silver=2".into(),
+    ));
+    let mut generator_env = env.clone();
+    generator_env.push((
+        "SPECLINE_SPEC_GENERATOR__OWNER_WEIGHTS".into(),
+        "gold=5".into(),
+    ));
+    let analyzer = bins.start("specline-analyzer", &analyzer_env).await;
+    let generator = bins.start("specline-spec-generator", &generator_env).await;
+
+    // Each worker declares its kinds once it runs; wait until both have.
+    let declared_weights = |list: &serde_json::Value, kind: &str| {
+        list.as_array()
+            .and_then(|all| all.iter().find(|s| s["kind"] == kind))
+            .map(|s| s["declared"]["weights"].clone())
+    };
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    let list = loop {
+        let list = support::enqueue_json(&bins, &env, &["limits", "show"]);
+        if declared_weights(&list, "analyze_repository").is_some()
+            && declared_weights(&list, "convert_behaviors").is_some()
+        {
+            break list;
+        }
+        assert!(std::time::Instant::now() < until, "not declared: {list}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        declared_weights(&list, "analyze_repository"),
+        Some(serde_json::json!({"gold": 3, "silver": 2})),
+        "{list}"
+    );
+    for kind in ["convert_behaviors", "summarize_document"] {
+        assert_eq!(
+            declared_weights(&list, kind),
+            Some(serde_json::json!({"gold": 5})),
+            "{kind}: {list}"
+        );
+    }
+    analyzer.terminate(Duration::from_secs(20)).await;
+    generator.terminate(Duration::from_secs(20)).await;
+
+    let mut bad_env = support::analyzer_env(&env);
+    bad_env.push(("SPECLINE_ANALYZER__OWNER_WEIGHTS".into(), "gold=0".into()));
+    let mut child = bins
+        .command("specline-analyzer", &bad_env)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() >= until {
+            child.kill().unwrap();
+            panic!("the analyzer started with a malformed owner_weights");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success(), "{err}");
+    assert!(
+        err.contains("SETTINGS_INVALID") && err.contains("analyzer.owner_weights"),
+        "{err}"
+    );
+}

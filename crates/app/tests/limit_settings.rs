@@ -101,3 +101,40 @@ fn a_setting_replaces_the_per_owner_number_a_worker_declares() {
         spec.options.limits.partition
     );
 }
+
+/// The settings' bounds on owners' weights are the engine's, so a value the settings accept
+/// is one the engine keeps as written.
+#[test]
+fn the_owner_weight_bounds_are_the_engines() {
+    assert_eq!(
+        specline_settings::OWNER_WEIGHT_MAX,
+        specline_queue::limits::MAX_WEIGHT
+    );
+    assert_eq!(
+        specline_settings::OWNER_WEIGHTS_MAX,
+        specline_queue::limits::MAX_WEIGHTED_PARTITIONS
+    );
+}
+
+/// Owners' weights from a setting are declared for every partitioned kind of the registry;
+/// an empty setting leaves the code's (none).
+#[test]
+fn owner_weights_are_declared_for_every_partitioned_kind() {
+    let weights = specline_settings::parse_owner_weights("gold=3,silver=2").unwrap();
+    let registry = Registry::new()
+        .step(Noop::<ConvertBehaviors>::default())
+        .step(Noop::<SummarizeDocument>::default())
+        .with_weights(&weights);
+    for kind in [ConvertBehaviors::NAME, SummarizeDocument::NAME] {
+        let declared = registry.kinds().find(|k| k.kind == kind).unwrap();
+        let w = declared.options.limits.values.weights.clone().unwrap();
+        assert_eq!(w.get("gold"), Some(&3), "{kind}");
+        assert_eq!(w.get("silver"), Some(&2), "{kind}");
+        assert_eq!(declared.options.limits.values.weight_of("bronze"), 1);
+    }
+    let registry = Registry::new()
+        .step(Noop::<AnalyzeRepository>::default())
+        .with_weights(&std::collections::BTreeMap::new());
+    let declared: Vec<_> = registry.kinds().collect();
+    assert_eq!(declared[0].options.limits.values.weights, None);
+}

@@ -233,6 +233,16 @@ impl Registry {
         self
     }
 
+    /// Declare the fairness `weights` of partitions (e.g. owners' tiers from a binary's
+    /// `owner_weights` setting) for every kind registered so far that has a partition key; an
+    /// empty map changes nothing. An operator's override of `weights` still wins over it.
+    pub fn with_weights(mut self, weights: &std::collections::BTreeMap<String, u32>) -> Self {
+        for entry in self.entries.values_mut() {
+            entry.spec.declare_weights(weights);
+        }
+        self
+    }
+
     /// Declare `per_partition` for the one kind `kind` (if registered and partitioned): a
     /// setting for one step that differs from the rest of its binary's (the spec generator's
     /// per-feature conversion beside its other steps).

@@ -1,5 +1,6 @@
 //! Typed job kinds: a Rust type that names its kind string, its queue and its defaults.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{de::DeserializeOwned, Serialize};
@@ -153,6 +154,15 @@ impl KindSpec {
         let limits = &mut self.options.limits;
         if limits.partition.is_some() {
             limits.values.per_partition = Some(per_partition);
+        }
+    }
+
+    /// Declare the fairness `weights` of partitions, if the kind has a partition key; an
+    /// empty map leaves the code's weights as they are.
+    pub(crate) fn declare_weights(&mut self, weights: &BTreeMap<String, u32>) {
+        let limits = &mut self.options.limits;
+        if limits.partition.is_some() && !weights.is_empty() {
+            limits.values.weights = Some(weights.clone());
         }
     }
 }

@@ -505,6 +505,10 @@ key!(
     "Analyses of one run owner running at once over every analyzer on the database (the engine's per-partition limit of `analyze_repository`, declared by each analyzer at start). An operator's override (`specline-enqueue limits set`, `PUT /api/v1/admin/limits/analyze_repository`) wins over it."
 );
 
+key!(ANALYZER_OWNER_WEIGHTS, Analyzer, "owner_weights", KeyType::String, DefaultValue::Unset, NONE, None,
+    "Fairness weights of run owners among the analyses waiting for a start, as `owner=weight` pairs separated by commas (`acme=3,beta=2`; a weight is 1 to 1000, at most 10,000 owners): when several owners have analyses waiting, an owner of weight 3 gets three starts in each round-robin pass where an unnamed owner gets one. Unset means every owner weighs 1. Declared by each analyzer at start for `analyze_repository`; an operator's override of `weights` wins over it."
+);
+
 // spec_generator
 key!(
     SPEC_GENERATOR_CONCURRENCY,
@@ -570,6 +574,9 @@ key!(
     NONE,
     None,
     "Features of one run owner's documents converted at once over every spec generator on the database (`convert_behaviors` runs one job per feature; the engine's per-partition limit of that kind). Keep it above one generator's `concurrency` so a second generator shares a large document, and below the sum of all generators' so other owners' features start in between. An operator's override (`specline-enqueue limits set convert_behaviors`, `PUT /api/v1/admin/limits/convert_behaviors`) wins over it."
+);
+key!(SPEC_GENERATOR_OWNER_WEIGHTS, SpecGenerator, "owner_weights", KeyType::String, DefaultValue::Unset, NONE, None,
+    "Fairness weights of run owners among the spec jobs waiting for a start, as `owner=weight` pairs separated by commas (`acme=3,beta=2`; a weight is 1 to 1000, at most 10,000 owners), for every spec step including the per-feature conversion. Unset means every owner weighs 1. Declared by each spec generator at start; an operator's override of `weights` wins over it."
 );
 key!(SPEC_GENERATOR_OWNER_CALLS_PER_DAY, SpecGenerator, "owner_calls_per_day", KeyType::Integer { min: 0, max: 1_000_000_000 }, DefaultValue::Unset, NONE, None,
     "Budget of model calls per owner over the last 24 hours; a generation whose estimate would exceed it is refused with `BUDGET_EXCEEDED` before any call. Unset means no budget.");
@@ -876,6 +883,7 @@ pub const KEYS: &[KeyDef] = &[
     ANALYZER_CLONE_TIMEOUT_SECS,
     ANALYZER_CLONE_MAX_BYTES,
     ANALYZER_ANALYSES_PER_OWNER,
+    ANALYZER_OWNER_WEIGHTS,
     SPEC_GENERATOR_CONCURRENCY,
     SPEC_GENERATOR_JOB_TIMEOUT_SECS,
     SPEC_GENERATOR_SHUTDOWN_DEADLINE_SECS,
@@ -884,6 +892,7 @@ pub const KEYS: &[KeyDef] = &[
     SPEC_GENERATOR_OWNER_CALLS_PER_DAY,
     SPEC_GENERATOR_STEPS_PER_OWNER,
     SPEC_GENERATOR_FEATURES_PER_OWNER,
+    SPEC_GENERATOR_OWNER_WEIGHTS,
     PROVIDER_KIND,
     PROVIDER_MODEL,
     PROVIDER_BASE_URL,

@@ -598,3 +598,92 @@ fn a_candidate_model_is_loaded_and_its_key_never_shown() {
         .settings;
     assert!(s.provider.candidate_model.is_none());
 }
+
+#[test]
+fn owner_weights_load_from_env_and_file_and_default_to_none() {
+    let s = Settings::load::<AllInOneSettings>(&opts(&[]))
+        .unwrap()
+        .settings;
+    assert!(s.analyzer.owner_weights.is_empty());
+    assert!(s.spec_generator.owner_weights.is_empty());
+
+    let (_dir, path) = file("[spec_generator]\nowner_weights = \"gold=5\"\n");
+    let o = LoadOptions::new(env(&[(
+        "SPECLINE_ANALYZER__OWNER_WEIGHTS",
+        " acme=3 , beta-co = 2,,",
+    )]))
+    .file(&path);
+    let s = Settings::load::<AllInOneSettings>(&o).unwrap().settings;
+    let analyzer: Vec<(&str, u32)> = s
+        .analyzer
+        .owner_weights
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    assert_eq!(analyzer, vec![("acme", 3), ("beta-co", 2)]);
+    let generator: Vec<(&str, u32)> = s
+        .spec_generator
+        .owner_weights
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    assert_eq!(generator, vec![("gold", 5)]);
+}
+
+#[test]
+fn malformed_owner_weights_are_refused_naming_the_key_and_the_item() {
+    let cases = [
+        ("acme", "\"acme\" is not `owner=weight`"),
+        ("=3", "\"=3\" names no owner"),
+        (
+            "acme=0",
+            "the weight of \"acme\" is not a whole number from 1 to 1000",
+        ),
+        (
+            "acme=1001",
+            "the weight of \"acme\" is not a whole number from 1 to 1000",
+        ),
+        (
+            "acme=-1",
+            "the weight of \"acme\" is not a whole number from 1 to 1000",
+        ),
+        (
+            "acme=two",
+            "the weight of \"acme\" is not a whole number from 1 to 1000",
+        ),
+        ("acme=1,acme=2", "\"acme\" is named twice"),
+        ("a\u{1b}[31m=x", "the weight of \"a\\u{1b}[31m\" is not"),
+    ];
+    for (value, problem) in cases {
+        let err = Settings::load::<AnalyzerSettings>(&opts(&[
+            ("SPECLINE_DATABASE__URL", DB_URL),
+            ("SPECLINE_SECURITY__ENCRYPTION_KEY", KEY),
+            ("SPECLINE_ANALYZER__OWNER_WEIGHTS", value),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.code(), "SETTINGS_INVALID", "{value}: {err}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(
+                "SETTINGS_INVALID: analyzer.owner_weights (env SPECLINE_ANALYZER__OWNER_WEIGHTS)"
+            ),
+            "{value}: {text}"
+        );
+        assert!(text.contains(problem), "{value}: {text}");
+    }
+    let too_many: Vec<String> = (0..=specline_settings::OWNER_WEIGHTS_MAX)
+        .map(|i| format!("o{i}=1"))
+        .collect();
+    let err = Settings::load::<SpecGeneratorSettings>(&opts(&[
+        ("SPECLINE_DATABASE__URL", DB_URL),
+        (
+            "SPECLINE_SPEC_GENERATOR__OWNER_WEIGHTS",
+            &too_many.join(","),
+        ),
+    ]))
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("more than 10000 owners are named"),
+        "{err}"
+    );
+}
