@@ -4,7 +4,8 @@
 //!   recorded `completed`; the last line of the phase is `<jobs/s> jobs/s`.
 //!   With `--partitions P`, the same burn-down runs twice in one run, without limits and with
 //!   at most `--partition-limit` running per partition over P partitions; the last line is
-//!   the second's share of the first.
+//!   the second's share of the first. `--repeat N` measures the pair N times, each in a
+//!   fresh database, and ends with the median share.
 //! - Latency (`--latency --rate R`): insert one job at a time at a fixed arrival rate while a
 //!   worker runs; report enqueue-to-start latency percentiles.
 //!
@@ -87,6 +88,11 @@ pub struct BenchArgs {
     /// Most jobs running at once per partition, with --partitions.
     #[arg(long, default_value_t = 1)]
     pub partition_limit: u32,
+    /// With --partitions: measure the pair this many times, each in a fresh database (SQLite
+    /// file or PostgreSQL schema), and end with the median share (the machine's noise
+    /// moves a single pair's share by several points).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: u32,
     /// Keep the data: reuse `--schema` as it is (created if missing) and drop nothing, or keep
     /// the SQLite file at `--sqlite-path`. Without it the bench works in a schema it creates
     /// (`--schema`, which must not exist yet, or a fresh name) and drops only that one.
@@ -193,16 +199,49 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.concurrency == 0 || args.fetch_max == 0 || args.partition_limit == 0 {
         bail!("--concurrency, --fetch-max and --partition-limit must be at least 1");
     }
-    let mut target = prepare(&args).await?;
-    let result = measure(&args, &target).await;
-    // Dropped whether the measurement failed or not; only a schema this run created.
-    match target.schema.take() {
-        Some(schema) if !args.keep => result.and(schema.drop_if_created().await),
-        _ => result,
+    if args.repeat > 1 && (args.partitions == 0 || args.keep) {
+        bail!("--repeat needs --partitions and fresh data each time (no --keep)");
     }
+    let mut shares = Vec::new();
+    for _ in 0..args.repeat {
+        let mut target = prepare(&args).await?;
+        let result = measure(&args, &target).await;
+        // Dropped whether the measurement failed or not; only a schema this run created.
+        let dropped = match target.schema.take() {
+            Some(schema) if !args.keep => schema.drop_if_created().await,
+            _ => Ok(()),
+        };
+        let share = result?;
+        dropped?;
+        shares.extend(share);
+    }
+    if shares.len() > 1 {
+        println!("{}", median_line(&mut shares));
+    }
+    Ok(())
 }
 
-async fn measure(args: &BenchArgs, target: &Target) -> anyhow::Result<()> {
+/// `median of N: X% of unlimited (runs: a / b / c%)`, the runs in the order they ran.
+fn median_line(shares: &mut [f64]) -> String {
+    let runs: Vec<String> = shares.iter().map(|s| format!("{:.1}", s * 100.0)).collect();
+    shares.sort_by(f64::total_cmp);
+    let mid = shares.len() / 2;
+    let median = if shares.len() % 2 == 1 {
+        shares[mid]
+    } else {
+        (shares[mid - 1] + shares[mid]) / 2.0
+    };
+    format!(
+        "median of {}: {:.1}% of unlimited (runs: {}%)",
+        shares.len(),
+        median * 100.0,
+        runs.join(" / ")
+    )
+}
+
+/// Measure what `args` asks for; with --partitions, the limited burn-down's share of the
+/// unlimited one.
+async fn measure(args: &BenchArgs, target: &Target) -> anyhow::Result<Option<f64>> {
     let store = db::open(&target.db, 32).await?;
     store.migrate().await?;
     println!(
@@ -218,21 +257,22 @@ async fn measure(args: &BenchArgs, target: &Target) -> anyhow::Result<()> {
     );
     if args.dashboard {
         let dbs = app_databases(&target.db).await?;
-        crate::bench_dashboard::run(args, &target.db, dbs).await
+        crate::bench_dashboard::run(args, &target.db, dbs).await?;
     } else if args.gauges {
         let dbs = app_databases(&target.db).await?;
-        crate::bench_gauges::run(args, &target.db, dbs).await
+        crate::bench_gauges::run(args, &target.db, dbs).await?;
     } else if args.api {
-        crate::bench_api::run(args, app_databases(&target.db).await?).await
+        crate::bench_api::run(args, app_databases(&target.db).await?).await?;
     } else if args.fan_out > 0 {
-        crate::bench_fanout::run(args, store).await
+        crate::bench_fanout::run(args, store).await?;
     } else if args.pipeline {
-        pipeline(args, store).await
+        pipeline(args, store).await?;
     } else if args.latency {
-        latency(args, store).await
+        latency(args, store).await?;
     } else {
-        burn_down(args, store).await
+        return burn_down(args, store).await;
     }
+    Ok(None)
 }
 
 /// The API and dashboard benches need the application's tables too.
@@ -260,14 +300,15 @@ pub(crate) fn worker_config(args: &BenchArgs) -> WorkerConfig {
     }
 }
 
+/// The burn-down; with --partitions, the limited one's share of the unlimited one.
 async fn burn_down(
     args: &BenchArgs,
     store: Arc<dyn specline_queue::store::Store>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<f64>> {
     if args.partitions == 0 {
         let rate = burn(args, store, |_| Noop { sent_us: 0 }).await?;
         println!("{rate:.0} jobs/s");
-        return Ok(());
+        return Ok(None);
     }
     // The same burn-down twice in one run: without limits, then with at most
     // `--partition-limit` running per partition over `--partitions` partitions.
@@ -296,7 +337,7 @@ async fn burn_down(
         args.partition_limit
     );
     println!("{:.1}% of unlimited", limited / plain * 100.0);
-    Ok(())
+    Ok(Some(limited / plain))
 }
 
 /// Insert `args.jobs` jobs made by `make` in bulk, run a worker until every one is recorded

@@ -312,3 +312,75 @@ fn doctor_fails_on_a_wrong_queue_name_and_on_a_misspelled_variable() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("DOCTOR_FAILED"));
 }
+
+/// `--partitions` burns the same jobs down without and with a per-partition limit and
+/// prints the share; `--repeat` measures the pair in a fresh database each time and ends
+/// with the median of the shares it printed.
+#[test]
+fn bench_partitions_repeated_ends_with_the_median_share() {
+    let stdout = run_ok(specline().args([
+        "bench",
+        "--backend",
+        "sqlite",
+        "--jobs",
+        "300",
+        "--partitions",
+        "10",
+        "--repeat",
+        "3",
+    ]));
+    let shares: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| l.strip_suffix("% of unlimited"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(shares.len(), 3, "{stdout}");
+    let backends = stdout
+        .lines()
+        .filter(|l| l.starts_with("backend: Sqlite"))
+        .count();
+    let paths: std::collections::HashSet<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("backend: Sqlite"))
+        .collect();
+    assert_eq!(
+        (backends, paths.len()),
+        (3, 3),
+        "a fresh file each time: {stdout}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("partitioned (10 partitions, at most 1 running each): "))
+            .count(),
+        3,
+        "{stdout}"
+    );
+    let mut sorted: Vec<f64> = shares.iter().map(|s| s.parse().unwrap()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let want = format!(
+        "median of 3: {:.1}% of unlimited (runs: {}%)",
+        sorted[1],
+        shares.join(" / ")
+    );
+    assert_eq!(stdout.lines().last(), Some(want.as_str()), "{stdout}");
+}
+
+#[test]
+fn bench_repeat_needs_partitions_and_fresh_data() {
+    for args in [
+        &["--repeat", "2"][..],
+        &["--repeat", "2", "--partitions", "10", "--keep"][..],
+        &["--repeat", "0", "--partitions", "10"][..],
+        &["--repeat", "21", "--partitions", "10"][..],
+    ] {
+        let out = specline()
+            .args(["bench", "--backend", "sqlite", "--jobs", "10"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--repeat"), "{args:?}: {err}");
+    }
+}
