@@ -283,6 +283,7 @@ pub(crate) fn placeholder(key: &KeyDef, binary: Binary) -> String {
         KeyType::Identifier => "public".to_string(),
         KeyType::Language => "en".to_string(),
         KeyType::HttpUrl => "https://placeholder.invalid".to_string(),
+        KeyType::OwnerWeights => "placeholder=1".to_string(),
     }
 }
 

@@ -253,6 +253,9 @@ pub enum KeyType {
     Language,
     /// An `http://` or `https://` URL.
     HttpUrl,
+    /// Owners' fairness weights: `owner=weight` pairs separated by commas (`gold=3,silver=2`),
+    /// a weight 1 to [`crate::OWNER_WEIGHT_MAX`], at most [`crate::OWNER_WEIGHTS_MAX`] owners.
+    OwnerWeights,
 }
 
 impl KeyType {
@@ -270,6 +273,7 @@ impl KeyType {
             KeyType::Identifier => "identifier (`[a-z_][a-z0-9_]*`)".to_string(),
             KeyType::Language => "language tag (BCP 47)".to_string(),
             KeyType::HttpUrl => "URL (http:// or https://)".to_string(),
+            KeyType::OwnerWeights => "`owner=weight` list (weights 1..=1000)".to_string(),
         }
     }
 
@@ -505,7 +509,7 @@ key!(
     "Analyses of one run owner running at once over every analyzer on the database (the engine's per-partition limit of `analyze_repository`, declared by each analyzer at start). An operator's override (`specline-enqueue limits set`, `PUT /api/v1/admin/limits/analyze_repository`) wins over it."
 );
 
-key!(ANALYZER_OWNER_WEIGHTS, Analyzer, "owner_weights", KeyType::String, DefaultValue::Unset, NONE, None,
+key!(ANALYZER_OWNER_WEIGHTS, Analyzer, "owner_weights", KeyType::OwnerWeights, DefaultValue::Unset, NONE, None,
     "Fairness weights of run owners among the analyses waiting for a start, as `owner=weight` pairs separated by commas (`acme=3,beta=2`; a weight is 1 to 1000, at most 10,000 owners): when several owners have analyses waiting, an owner of weight 3 gets three starts in each round-robin pass where an unnamed owner gets one. Unset means every owner weighs 1. Declared by each analyzer at start for `analyze_repository`; an operator's override of `weights` wins over it."
 );
 
@@ -575,7 +579,7 @@ key!(
     None,
     "Features of one run owner's documents converted at once over every spec generator on the database (`convert_behaviors` runs one job per feature; the engine's per-partition limit of that kind). Keep it above one generator's `concurrency` so a second generator shares a large document, and below the sum of all generators' so other owners' features start in between. An operator's override (`specline-enqueue limits set convert_behaviors`, `PUT /api/v1/admin/limits/convert_behaviors`) wins over it."
 );
-key!(SPEC_GENERATOR_OWNER_WEIGHTS, SpecGenerator, "owner_weights", KeyType::String, DefaultValue::Unset, NONE, None,
+key!(SPEC_GENERATOR_OWNER_WEIGHTS, SpecGenerator, "owner_weights", KeyType::OwnerWeights, DefaultValue::Unset, NONE, None,
     "Fairness weights of run owners among the spec jobs waiting for a start, as `owner=weight` pairs separated by commas (`acme=3,beta=2`; a weight is 1 to 1000, at most 10,000 owners), for every spec step including the per-feature conversion. Unset means every owner weighs 1. Declared by each spec generator at start; an operator's override of `weights` wins over it."
 );
 key!(SPEC_GENERATOR_OWNER_CALLS_PER_DAY, SpecGenerator, "owner_calls_per_day", KeyType::Integer { min: 0, max: 1_000_000_000 }, DefaultValue::Unset, NONE, None,

@@ -45,12 +45,11 @@ pub use keys::{Binary, Section};
 pub use load::{LoadOptions, Loaded, Profile, Resolver, Settings, MAX_FILE_BYTES};
 pub use reference::reference_markdown;
 pub use secret::{Secret, REDACTED};
-pub use sections::{
-    list_items, parse_owner_weights, OWNER_WEIGHTS_MAX, OWNER_WEIGHT_MAX, REPOSITORY_SCHEMES,
-};
+pub use sections::{list_items, REPOSITORY_SCHEMES};
 pub use sections::{
     AllInOneSettings, AnalyzerSection, AnalyzerSettings, ApiAuth, ApiSection, ApiSettings,
     DatabaseSettings, DatabaseTarget, EnqueueSettings, HttpSettings, LocalSettings, ProviderKind,
     ProviderSettings, RepositoryPolicySettings, SchedulerSection, SchedulerSettings,
     SecuritySettings, SpecGeneratorSection, SpecGeneratorSettings, TelemetrySettings,
 };
+pub use value::{parse_owner_weights, OWNER_WEIGHTS_MAX, OWNER_WEIGHT_MAX};

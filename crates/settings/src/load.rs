@@ -490,6 +490,17 @@ impl Resolver<'_> {
         })
     }
 
+    /// An owners' weights key; empty when unset.
+    pub fn owner_weights(
+        &self,
+        key: &KeyDef,
+    ) -> Result<std::collections::BTreeMap<String, u32>, SettingsError> {
+        Ok(match self.value(key)? {
+            Some(Value::OwnerWeights(w)) => w,
+            _ => std::collections::BTreeMap::new(),
+        })
+    }
+
     /// A path key.
     pub fn opt_path(&self, key: &KeyDef) -> Result<Option<PathBuf>, SettingsError> {
         Ok(match self.value(key)? {

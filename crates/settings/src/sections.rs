@@ -104,7 +104,7 @@ impl AnalyzerSection {
             clone_timeout_secs: r.u64(&k::ANALYZER_CLONE_TIMEOUT_SECS)?,
             clone_max_bytes: r.u64(&k::ANALYZER_CLONE_MAX_BYTES)?,
             analyses_per_owner: r.int(&k::ANALYZER_ANALYSES_PER_OWNER)?,
-            owner_weights: owner_weights(r, &k::ANALYZER_OWNER_WEIGHTS)?,
+            owner_weights: r.owner_weights(&k::ANALYZER_OWNER_WEIGHTS)?,
         })
     }
 
@@ -150,7 +150,7 @@ impl SpecGeneratorSection {
             owner_calls_per_day: r.opt_u64(&k::SPEC_GENERATOR_OWNER_CALLS_PER_DAY)?,
             steps_per_owner: r.int(&k::SPEC_GENERATOR_STEPS_PER_OWNER)?,
             features_per_owner: r.int(&k::SPEC_GENERATOR_FEATURES_PER_OWNER)?,
-            owner_weights: owner_weights(r, &k::SPEC_GENERATOR_OWNER_WEIGHTS)?,
+            owner_weights: r.owner_weights(&k::SPEC_GENERATOR_OWNER_WEIGHTS)?,
         })
     }
 
@@ -403,65 +403,6 @@ pub fn list_items(text: &str) -> Vec<String> {
         .map(|s| s.trim().to_ascii_lowercase())
         .filter(|s| !s.is_empty())
         .collect()
-}
-
-/// The highest fairness weight an owner may have (the engine's `limits::MAX_WEIGHT`).
-pub const OWNER_WEIGHT_MAX: u32 = 1000;
-/// The most owners a weights setting may name (the engine's
-/// `limits::MAX_WEIGHTED_PARTITIONS`: every claim of the kind reads the map).
-pub const OWNER_WEIGHTS_MAX: usize = 10_000;
-
-/// An `owner_weights` key: `owner=weight` pairs separated by commas, each owner once.
-fn owner_weights(
-    r: &Resolver<'_>,
-    key: &k::KeyDef,
-) -> Result<BTreeMap<String, u32>, SettingsError> {
-    match r.opt_string(key)? {
-        None => Ok(BTreeMap::new()),
-        Some(text) => parse_owner_weights(&text).map_err(|problem| r.invalid_value(key, problem)),
-    }
-}
-
-/// Parses `acme=3, beta=2` (blanks around names and numbers ignored, empty items skipped).
-pub fn parse_owner_weights(text: &str) -> Result<BTreeMap<String, u32>, String> {
-    let mut weights = BTreeMap::new();
-    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        let Some((owner, weight)) = item.split_once('=') else {
-            return Err(format!("{:?} is not `owner=weight`", shorten(item)));
-        };
-        let owner = owner.trim();
-        if owner.is_empty() {
-            return Err(format!("{:?} names no owner", shorten(item)));
-        }
-        let weight = weight
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|w| (1..=OWNER_WEIGHT_MAX).contains(w))
-            .ok_or_else(|| {
-                format!(
-                    "the weight of {:?} is not a whole number from 1 to {OWNER_WEIGHT_MAX}",
-                    shorten(owner)
-                )
-            })?;
-        if weights.insert(owner.to_string(), weight).is_some() {
-            return Err(format!("{:?} is named twice", shorten(owner)));
-        }
-        if weights.len() > OWNER_WEIGHTS_MAX {
-            return Err(format!("more than {OWNER_WEIGHTS_MAX} owners are named"));
-        }
-    }
-    Ok(weights)
-}
-
-/// At most 64 characters of `text`, so a huge value cannot flood a message.
-fn shorten(text: &str) -> String {
-    let short: String = text.chars().take(64).collect();
-    if short.len() < text.len() {
-        format!("{short}…")
-    } else {
-        short
-    }
 }
 
 /// `addr` or `addr/prefix` with a prefix that fits the address family.

@@ -5,6 +5,7 @@
 //! worded for the operator and never include a secret (or a database URL, which usually carries
 //! a password).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -21,6 +22,7 @@ pub(crate) enum Value {
     Secret(Secret),
     Path(PathBuf),
     Addr(SocketAddr),
+    OwnerWeights(BTreeMap<String, u32>),
 }
 
 /// Decodes a 32-byte key from standard base64 (padding optional, surrounding whitespace
@@ -47,12 +49,57 @@ fn shown(ty: KeyType, text: &str) -> String {
     if ty.is_secret() {
         return "a value (not shown)".to_string();
     }
+    quoted(text)
+}
+
+/// `text` quoted and escaped (no control character reaches a terminal), at most 64
+/// characters of it.
+fn quoted(text: &str) -> String {
     let short: String = text.chars().take(64).collect();
     if short.len() < text.len() {
         format!("{short:?}…")
     } else {
         format!("{short:?}")
     }
+}
+
+/// The highest fairness weight an owner may have (the engine's `limits::MAX_WEIGHT`).
+pub const OWNER_WEIGHT_MAX: u32 = 1000;
+/// The most owners a weights setting may name (the engine's
+/// `limits::MAX_WEIGHTED_PARTITIONS`: every claim of the kind reads the map).
+pub const OWNER_WEIGHTS_MAX: usize = 10_000;
+
+/// Parses an [`KeyType::OwnerWeights`] value, `gold=3, silver=2` (blanks around names and
+/// numbers ignored, empty items skipped), each owner once.
+pub fn parse_owner_weights(text: &str) -> Result<BTreeMap<String, u32>, String> {
+    let mut weights = BTreeMap::new();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((owner, weight)) = item.split_once('=') else {
+            return Err(format!("{} is not `owner=weight`", quoted(item)));
+        };
+        let owner = owner.trim();
+        if owner.is_empty() {
+            return Err(format!("{} names no owner", quoted(item)));
+        }
+        let weight = weight
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|w| (1..=OWNER_WEIGHT_MAX).contains(w))
+            .ok_or_else(|| {
+                format!(
+                    "the weight of {} is not a whole number from 1 to {OWNER_WEIGHT_MAX}",
+                    quoted(owner)
+                )
+            })?;
+        if weights.insert(owner.to_string(), weight).is_some() {
+            return Err(format!("{} is named twice", quoted(owner)));
+        }
+        if weights.len() > OWNER_WEIGHTS_MAX {
+            return Err(format!("more than {OWNER_WEIGHTS_MAX} owners are named"));
+        }
+    }
+    Ok(weights)
 }
 
 fn expected(ty: KeyType, text: &str) -> String {
@@ -123,6 +170,7 @@ pub(crate) fn parse_text(ty: KeyType, text: &str) -> Result<Value, String> {
         KeyType::HttpUrl => has_scheme(text, &["http://", "https://"])
             .then(|| Value::Str(text.to_string()))
             .ok_or_else(|| expected(ty, text)),
+        KeyType::OwnerWeights => parse_owner_weights(text).map(Value::OwnerWeights),
     }
 }
 
