@@ -9,6 +9,7 @@
 //! | `specline_jobs_total` | counter | `queue`, `kind`, `outcome` (completed, retryable, discarded, cancelled, snoozed, interrupted) |
 //! | `specline_job_run_seconds` | histogram | `queue`, `kind` |
 //! | `specline_job_queue_latency_seconds` | histogram | `queue`, `kind` (from `scheduled_at` to start) |
+//! | `specline_fetch_batch_size` | histogram | `queue` (jobs one fetch claimed, empty fetches included) |
 //! | `specline_completion_batch_size` | histogram | — |
 //! | `specline_completion_batch_seconds` | histogram | — |
 //! | `specline_jobs_rescued_total` | counter | — |
@@ -26,6 +27,7 @@ use crate::job::Outcome;
 pub const JOBS_TOTAL: &str = "specline_jobs_total";
 pub const JOB_RUN_SECONDS: &str = "specline_job_run_seconds";
 pub const JOB_QUEUE_LATENCY_SECONDS: &str = "specline_job_queue_latency_seconds";
+pub const FETCH_BATCH_SIZE: &str = "specline_fetch_batch_size";
 pub const COMPLETION_BATCH_SIZE: &str = "specline_completion_batch_size";
 pub const COMPLETION_BATCH_SECONDS: &str = "specline_completion_batch_seconds";
 pub const JOBS_RESCUED_TOTAL: &str = "specline_jobs_rescued_total";
@@ -43,6 +45,7 @@ pub const ALL: &[(&str, &str)] = &[
     (JOBS_TOTAL, "counter"),
     (JOB_RUN_SECONDS, "histogram"),
     (JOB_QUEUE_LATENCY_SECONDS, "histogram"),
+    (FETCH_BATCH_SIZE, "histogram"),
     (COMPLETION_BATCH_SIZE, "histogram"),
     (COMPLETION_BATCH_SECONDS, "histogram"),
     (JOBS_RESCUED_TOTAL, "counter"),
@@ -109,6 +112,12 @@ impl KindMetrics {
     pub(crate) fn started(&self, scheduled_at: DateTime<Utc>) {
         self.latency.record(latency_secs(scheduled_at));
     }
+}
+
+/// The histogram of one queue's fetch sizes (what a claim returned): whether claims take
+/// batches or one job at a time, e.g. under a partitioned limit. Registered once per queue.
+pub(crate) fn fetch_batch(queue: &str) -> metrics::Histogram {
+    metrics::histogram!(FETCH_BATCH_SIZE, "queue" => queue.to_string())
 }
 
 fn latency_secs(scheduled_at: DateTime<Utc>) -> f64 {

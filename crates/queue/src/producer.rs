@@ -23,6 +23,7 @@ pub(crate) async fn producer(shared: Arc<Shared>, queue: String, concurrency: us
         return;
     };
     let slot_freed = Arc::new(Notify::new());
+    let fetched = crate::metrics::fetch_batch(&queue);
     let mut failures: u32 = 0;
     loop {
         if shared.stop_fetching.is_cancelled() {
@@ -52,6 +53,7 @@ pub(crate) async fn producer(shared: Arc<Shared>, queue: String, concurrency: us
                 Ok(jobs) => {
                     failures = 0;
                     let got = jobs.len();
+                    fetched.record(got as f64);
                     for job in jobs {
                         let Ok(permit) = slots.clone().try_acquire_owned() else {
                             // Cannot happen: we asked for at most the free slots.

@@ -90,4 +90,22 @@ async fn outcomes_run_time_and_queue_latency_are_recorded() {
     assert_eq!(hist_len("specline_job_run_seconds"), 2);
     assert_eq!(hist_len("specline_job_queue_latency_seconds"), 2);
     assert!(hist_len("specline_completion_batch_size") >= 1);
+    // Every fetch of the queue is recorded with the jobs it claimed: the two jobs, in one
+    // fetch or two, and the empty polls after them.
+    let fetched: Vec<f64> = snap
+        .iter()
+        .filter(|(k, _, _, _)| {
+            let key = k.key();
+            key.name() == "specline_fetch_batch_size"
+                && key
+                    .labels()
+                    .any(|l| l.key() == "queue" && l.value() == "default")
+        })
+        .flat_map(|(_, _, _, v)| match v {
+            DebugValue::Histogram(xs) => xs.iter().map(|x| x.into_inner()).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    assert!(!fetched.is_empty());
+    assert_eq!(fetched.iter().sum::<f64>(), 2.0, "{fetched:?}");
 }
