@@ -278,9 +278,9 @@ impl SpecGenerator {
             return Ok(None);
         };
         if (
-            record.generator_kind.as_str(),
-            record.model.as_str(),
-            record.prompt_version.as_str(),
+            record.head.generator_kind.as_str(),
+            record.head.model.as_str(),
+            record.head.prompt_version.as_str(),
         ) != (
             info.kind.as_str(),
             info.model.as_str(),
@@ -291,7 +291,7 @@ impl SpecGenerator {
         match serde_json::from_value::<SpecDocument>(record.content) {
             Ok(doc) => Ok(Some(doc)),
             Err(e) => {
-                tracing::warn!(document = record.id, error = %e, "the previous document cannot be read; classifying from scratch");
+                tracing::warn!(document = record.head.id, error = %e, "the previous document cannot be read; classifying from scratch");
                 Ok(None)
             }
         }
@@ -324,7 +324,7 @@ impl SpecGenerator {
                 &info.prompt_version,
             )
             .await?
-            .map(|d| d.id))
+            .map(|d| d.head.id))
     }
 }
 
@@ -587,11 +587,11 @@ impl Step for Assemble {
         let s = &self.0;
         let summary_of = |id: i64, d: &specline_app::store::DocumentRecord| DocumentSummary {
             document_id: id,
-            analysis_id: d.analysis_id,
-            repository: d.repository.clone(),
-            language: d.language.clone(),
-            version: d.version,
-            behaviors: d.behaviors,
+            analysis_id: d.head.analysis_id,
+            repository: d.head.repository.clone(),
+            language: d.head.language.clone(),
+            version: d.head.version,
+            behaviors: d.head.behaviors,
             reused: true,
         };
         let reused = |id: i64| async move {
@@ -620,7 +620,9 @@ impl Step for Assemble {
             .app
             .latest_document(&analysis.repository, &c.input.lang)
             .await?;
-        let next_version = latest.as_ref().map_or(1, |d| d.version.saturating_add(1));
+        let next_version = latest
+            .as_ref()
+            .map_or(1, |d| d.head.version.saturating_add(1));
         let info = s.generator.info();
         let mut document = phases::assemble(
             &input,
@@ -653,16 +655,16 @@ impl Step for Assemble {
                 run_id: Some(ctx.run_id()),
             })
             .await?;
-        if let Err(e) = s.app.attach_usage(ctx.run_id(), record.id).await {
-            tracing::warn!(document = record.id, error = %e, "model usage could not be tied to its document");
+        if let Err(e) = s.app.attach_usage(ctx.run_id(), record.head.id).await {
+            tracing::warn!(document = record.head.id, error = %e, "model usage could not be tied to its document");
         }
-        if let Some(base) = latest.filter(|b| b.id != record.id) {
-            document.version = u32::try_from(record.version).unwrap_or(document.version);
-            store_diff(&*s.app, &base, record.id, &document).await;
+        if let Some(base) = latest.filter(|b| b.head.id != record.head.id) {
+            document.version = u32::try_from(record.head.version).unwrap_or(document.version);
+            store_diff(&*s.app, &base, record.head.id, &document).await;
         }
         Ok(DocumentSummary {
             reused: false,
-            ..summary_of(record.id, &record)
+            ..summary_of(record.head.id, &record)
         })
     }
 }
@@ -678,7 +680,7 @@ async fn store_diff(
     let previous = match serde_json::from_value::<SpecDocument>(base.content.clone()) {
         Ok(p) => p,
         Err(e) => {
-            tracing::warn!(document = base.id, error = %e, "the previous version cannot be read; no diff stored");
+            tracing::warn!(document = base.head.id, error = %e, "the previous version cannot be read; no diff stored");
             return;
         }
     };
@@ -686,7 +688,7 @@ async fn store_diff(
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let new = NewDocumentDiff {
         document_id,
-        base_document_id: base.id,
+        base_document_id: base.head.id,
         added: count(diff.counts.added),
         removed: count(diff.counts.removed),
         reworded: count(diff.counts.reworded),

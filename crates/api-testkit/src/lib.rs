@@ -348,6 +348,7 @@ impl Server {
             })
             .await
             .unwrap()
+            .head
             .id
     }
 
@@ -797,11 +798,11 @@ impl Step for StoreDocument {
             })
             .await?;
         Ok(DocumentSummary {
-            document_id: doc.id,
+            document_id: doc.head.id,
             analysis_id: a.analysis_id,
             repository: a.repository.clone(),
-            language: doc.language,
-            version: doc.version,
+            language: doc.head.language,
+            version: doc.head.version,
             behaviors: 1,
             reused: false,
         })

@@ -47,7 +47,7 @@ pub async fn document(state: &ApiState, caller: &Caller, id: i64) -> ApiResult<D
         .get_document(id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    repository(state, caller, &record.repository).await?;
+    repository(state, caller, &record.head.repository).await?;
     Ok(record)
 }
 

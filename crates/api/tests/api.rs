@@ -1078,10 +1078,13 @@ async fn a_document_exports_as_the_cli_renders_it_and_only_to_its_owner(b: Backe
         .await
         .unwrap();
     // The store assigns the version and writes it into the JSON.
-    doc.version = u32::try_from(stored.version).unwrap();
+    doc.version = u32::try_from(stored.head.version).unwrap();
 
     let export = |token: String, query: &'static str| {
-        let url = s.url(&format!("/api/v1/documents/{}/export{query}", stored.id));
+        let url = s.url(&format!(
+            "/api/v1/documents/{}/export{query}",
+            stored.head.id
+        ));
         let request = s.http.get(url).bearer_auth(token);
         async move {
             let response = request.send().await.unwrap();
@@ -1123,7 +1126,10 @@ async fn a_document_exports_as_the_cli_renders_it_and_only_to_its_owner(b: Backe
         let (status, body) = s
             .get(
                 &alice,
-                &format!("/api/v1/documents/{}/export?format={format}", stored.id),
+                &format!(
+                    "/api/v1/documents/{}/export?format={format}",
+                    stored.head.id
+                ),
             )
             .await;
         assert_eq!(
@@ -1166,7 +1172,7 @@ async fn a_versions_diff_is_served_to_its_owner_only(b: Backend) {
     s.dbs
         .app
         .store_document_diff(&NewDocumentDiff {
-            document_id: second.id,
+            document_id: second.head.id,
             base_document_id: first,
             added: 3,
             removed: 1,
@@ -1176,7 +1182,7 @@ async fn a_versions_diff_is_served_to_its_owner_only(b: Backend) {
         })
         .await
         .unwrap();
-    let route = format!("/api/v1/documents/{}/diff", second.id);
+    let route = format!("/api/v1/documents/{}/diff", second.head.id);
     assert_eq!(s.get(&alice, &route).await, (200, content));
     let (status, body) = s.get(&bob, &route).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));

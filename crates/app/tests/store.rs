@@ -769,15 +769,20 @@ async fn document_versions_count_per_repository_and_language_and_a_retry_adds_no
         .await
         .unwrap();
     assert_eq!(
-        (v1.version, v2.version, fr.version, other.version),
+        (
+            v1.head.version,
+            v2.head.version,
+            fr.head.version,
+            other.head.version
+        ),
         (1, 2, 1, 1)
     );
     assert_eq!(
         v1.content,
         serde_json::json!({ "title": "r in en", "sections": [1, 2], "version": 1 })
     );
-    assert_eq!(v1.behaviors, 13);
-    assert_eq!(v1.run_id, Some(1));
+    assert_eq!(v1.head.behaviors, 13);
+    assert_eq!(v1.head.run_id, Some(1));
 
     // A retried step of run 2 gets its document back, not a third version.
     let again = s
@@ -790,7 +795,7 @@ async fn document_versions_count_per_repository_and_language_and_a_retry_adds_no
         .store_document(&new_document(a.id, "r", "en", None))
         .await
         .unwrap();
-    assert_eq!(v3.version, 3);
+    assert_eq!(v3.head.version, 3);
 
     assert_eq!(
         s.latest_document("r", "en").await.unwrap(),
@@ -801,19 +806,28 @@ async fn document_versions_count_per_repository_and_language_and_a_retry_adds_no
         Some(fr.clone())
     );
     assert_eq!(s.latest_document("r", "de").await.unwrap(), None);
-    assert_eq!(s.get_document(v1.id).await.unwrap(), Some(v1.clone()));
-    assert_eq!(s.get_document(v3.id + 100).await.unwrap(), None);
+    assert_eq!(s.get_document(v1.head.id).await.unwrap(), Some(v1.clone()));
+    assert_eq!(s.get_document(v3.head.id + 100).await.unwrap(), None);
 
     let ids = |docs: Vec<specline_app::store::DocumentHead>| -> Vec<i64> {
         docs.into_iter().map(|d| d.id).collect()
     };
     let listed = s.list_documents(None, 10).await.unwrap();
     // A listed version is its stored record without the content.
-    assert_eq!(listed[0], v3.head());
-    assert_eq!(ids(listed), vec![v3.id, other.id, fr.id, v2.id, v1.id]);
+    assert_eq!(listed[0], v3.head);
+    assert_eq!(
+        ids(listed),
+        vec![
+            v3.head.id,
+            other.head.id,
+            fr.head.id,
+            v2.head.id,
+            v1.head.id
+        ]
+    );
     assert_eq!(
         ids(s.list_documents(Some("r"), 2).await.unwrap()),
-        vec![v3.id, fr.id]
+        vec![v3.head.id, fr.head.id]
     );
 
     assert_eq!(
@@ -844,12 +858,15 @@ async fn concurrent_generations_get_distinct_versions_written_into_their_json(h:
         let record = t.await.unwrap().unwrap();
         assert_eq!(
             record.content["version"],
-            serde_json::json!(record.version),
+            serde_json::json!(record.head.version),
             "row and JSON disagree"
         );
-        let again = h.store.get_document(record.id).await.unwrap().unwrap();
-        assert_eq!(again.content["version"], serde_json::json!(again.version));
-        versions.push(record.version);
+        let again = h.store.get_document(record.head.id).await.unwrap().unwrap();
+        assert_eq!(
+            again.content["version"],
+            serde_json::json!(again.head.version)
+        );
+        versions.push(record.head.version);
     }
     versions.sort_unstable();
     assert_eq!(versions, (1..=8).collect::<Vec<i32>>());
@@ -1005,16 +1022,22 @@ async fn find_document_matches_the_whole_generator(h: Harness) {
                 s.find_document(id, lang, kind, model, prompt)
                     .await
                     .unwrap()
-                    .map(|d| d.id)
+                    .map(|d| d.head.id)
             }
         };
-    assert_eq!(find("offline", "none", "p1", "en").await, Some(offline.id));
+    assert_eq!(
+        find("offline", "none", "p1", "en").await,
+        Some(offline.head.id)
+    );
     assert_eq!(
         find("gemini", "flash", "p1", "en").await,
-        Some(flash_p1_again.id)
+        Some(flash_p1_again.head.id)
     );
-    assert_ne!(flash_p1.id, flash_p1_again.id);
-    assert_eq!(find("gemini", "flash", "p2", "en").await, Some(flash_p2.id));
+    assert_ne!(flash_p1.head.id, flash_p1_again.head.id);
+    assert_eq!(
+        find("gemini", "flash", "p2", "en").await,
+        Some(flash_p2.head.id)
+    );
     assert_eq!(find("gemini", "pro", "p1", "en").await, None);
     assert_eq!(find("openai", "flash", "p1", "en").await, None);
     assert_eq!(find("gemini", "flash", "p1", "fr").await, None);
@@ -1133,11 +1156,14 @@ async fn retention_keeps_the_newest_and_what_documents_need(h: Harness) {
     // Analyses: a0 (its only document went), a3 and b2 (failed). Kept: a1 (the newest `en`
     // document needs it), a2 (newest complete of A), a4 (running), b1 (newest of B).
     assert_eq!((report.documents, report.analyses), (3, 3));
-    for gone in [de1.id, en1.id, ben1.id] {
+    for gone in [de1.head.id, en1.head.id, ben1.head.id] {
         assert_eq!(s.get_document(gone).await.unwrap(), None);
     }
     for kept in [&de2, &en2, &ben2] {
-        assert_eq!(s.get_document(kept.id).await.unwrap().as_ref(), Some(kept));
+        assert_eq!(
+            s.get_document(kept.head.id).await.unwrap().as_ref(),
+            Some(kept)
+        );
     }
     for gone in [a0.id, a3.id, b2.id] {
         assert_eq!(s.get_analysis(gone).await.unwrap(), None);
@@ -1334,10 +1360,10 @@ async fn a_versions_diff_is_stored_once_and_leaves_with_its_version(h: Harness) 
         .store_document(&new_document(a.id, "r", "en", Some(3)))
         .await
         .unwrap();
-    assert_eq!(s.document_diff(v2.id).await.unwrap(), None);
+    assert_eq!(s.document_diff(v2.head.id).await.unwrap(), None);
     let diff = |added: i64| NewDocumentDiff {
-        document_id: v2.id,
-        base_document_id: v1.id,
+        document_id: v2.head.id,
+        base_document_id: v1.head.id,
         added,
         removed: 1,
         reworded: 0,
@@ -1349,7 +1375,7 @@ async fn a_versions_diff_is_stored_once_and_leaves_with_its_version(h: Harness) 
     let got = h
         .reopen()
         .await
-        .document_diff(v2.id)
+        .document_diff(v2.head.id)
         .await
         .unwrap()
         .unwrap();
@@ -1358,8 +1384,8 @@ async fn a_versions_diff_is_stored_once_and_leaves_with_its_version(h: Harness) 
     s.apply_retention(Utc::now() + Duration::hours(1))
         .await
         .unwrap();
-    assert!(s.get_document(v3.id).await.unwrap().is_some());
-    assert_eq!(s.document_diff(v2.id).await.unwrap(), None);
+    assert!(s.get_document(v3.head.id).await.unwrap().is_some());
+    assert_eq!(s.document_diff(v2.head.id).await.unwrap(), None);
 }
 
 fn usage(run_id: i64, owner: &str, phase: &str, calls: i64) -> PhaseUsage {
@@ -1393,9 +1419,9 @@ async fn store_with_usage_of(
         .store_document(&new_document(a.id, "r", "en", Some(1)))
         .await
         .unwrap();
-    s.attach_usage(run_id, doc.id).await.unwrap();
-    let rows = s.document_usage(doc.id).await.unwrap();
-    assert!(rows.iter().all(|r| r.document_id == Some(doc.id)));
+    s.attach_usage(run_id, doc.head.id).await.unwrap();
+    let rows = s.document_usage(doc.head.id).await.unwrap();
+    assert!(rows.iter().all(|r| r.document_id == Some(doc.head.id)));
     let mut phases: Vec<(String, i64)> = rows
         .into_iter()
         .map(|r| (r.usage.phase, r.usage.calls))
@@ -1440,7 +1466,7 @@ async fn model_usage_is_recorded_once_per_run_and_phase_and_summed_per_owner(h: 
         .await
         .unwrap();
     assert_eq!(deleted, 2);
-    assert_eq!(s.document_usage(doc.id).await.unwrap().len(), 2);
+    assert_eq!(s.document_usage(doc.head.id).await.unwrap().len(), 2);
     assert_eq!(s.owner_usage("bob", start).await.unwrap().calls, 0);
 }
 

@@ -87,16 +87,16 @@ async fn two_versions(server: &Server, token: &str) -> (i64, i64, i64, i64) {
         .await
         .unwrap()
         .unwrap();
-    let run = first.run_id.unwrap();
+    let run = first.head.run_id.unwrap();
     let mut doc = document_of(&repository, &specline_api_testkit::sample_files());
     doc.version = 2;
     doc.generator.kind = "openai".into();
     doc.generator.model = "gpt-4o-mini".into();
     let second = server.store_document(analysis, &doc).await;
-    let d = diff(first.version as u32, 2);
+    let d = diff(first.head.version as u32, 2);
     app.store_document_diff(&NewDocumentDiff {
         document_id: second,
-        base_document_id: first.id,
+        base_document_id: first.head.id,
         added: 1,
         removed: 1,
         reworded: 1,
@@ -122,7 +122,7 @@ async fn two_versions(server: &Server, token: &str) -> (i64, i64, i64, i64) {
         .unwrap();
     }
     app.attach_usage(run, second).await.unwrap();
-    (analysis, first.id, second, run)
+    (analysis, first.head.id, second, run)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

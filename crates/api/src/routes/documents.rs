@@ -64,7 +64,7 @@ impl From<&DocumentHead> for DocumentMeta {
 impl From<DocumentRecord> for DocumentView {
     fn from(d: DocumentRecord) -> Self {
         DocumentView {
-            meta: DocumentMeta::from(&d.head()),
+            meta: DocumentMeta::from(&d.head),
             content: d.content,
         }
     }
@@ -122,8 +122,12 @@ pub async fn versions(
 /// A stored document's content as the type the spec generator stored it from.
 pub fn content(record: &DocumentRecord) -> ApiResult<SpecDocument> {
     // Stored by the spec generator from this very type; unreadable means a fault of ours.
-    SpecDocument::deserialize(&record.content)
-        .map_err(|e| ApiError::internal(format!("document {}: unreadable content: {e}", record.id)))
+    SpecDocument::deserialize(&record.content).map_err(|e| {
+        ApiError::internal(format!(
+            "document {}: unreadable content: {e}",
+            record.head.id
+        ))
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

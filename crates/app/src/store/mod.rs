@@ -184,41 +184,12 @@ pub(crate) fn due_before(now: DateTime<Utc>, interval: chrono::Duration) -> Date
         .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-/// A stored document version.
+/// A stored document version: its head (what a list of versions shows) and its content.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocumentRecord {
-    pub id: i64,
-    pub analysis_id: i64,
-    pub repository: String,
-    pub language: String,
-    /// 1 for the first document of a (repository, language); N+1 for each new one.
-    pub version: i32,
-    pub generator_kind: String,
-    pub model: String,
-    pub prompt_version: String,
+    #[serde(flatten)]
+    pub head: DocumentHead,
     pub content: serde_json::Value,
-    pub behaviors: i64,
-    pub run_id: Option<i64>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl DocumentRecord {
-    /// The record without its content.
-    pub fn head(&self) -> DocumentHead {
-        DocumentHead {
-            id: self.id,
-            analysis_id: self.analysis_id,
-            repository: self.repository.clone(),
-            language: self.language.clone(),
-            version: self.version,
-            generator_kind: self.generator_kind.clone(),
-            model: self.model.clone(),
-            prompt_version: self.prompt_version.clone(),
-            behaviors: self.behaviors,
-            run_id: self.run_id,
-            created_at: self.created_at,
-        }
-    }
 }
 
 /// A stored document without its content: what a list of versions needs (a content can be

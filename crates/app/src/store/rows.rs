@@ -106,20 +106,9 @@ pub(super) fn document_head(r: &impl RowRead) -> Result<DocumentHead> {
 }
 
 pub(super) fn document(r: &impl RowRead) -> Result<DocumentRecord> {
-    let h = document_head(r)?;
     Ok(DocumentRecord {
-        id: h.id,
-        analysis_id: h.analysis_id,
-        repository: h.repository,
-        language: h.language,
-        version: h.version,
-        generator_kind: h.generator_kind,
-        model: h.model,
-        prompt_version: h.prompt_version,
+        head: document_head(r)?,
         content: r.json(11)?,
-        behaviors: h.behaviors,
-        run_id: h.run_id,
-        created_at: h.created_at,
     })
 }
 

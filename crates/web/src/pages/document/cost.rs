@@ -49,10 +49,10 @@ pub async fn show(
         .api
         .parts()
         .app
-        .document_usage(record.id)
+        .document_usage(record.head.id)
         .await
         .map_err(ApiError::from)?;
-    let estimate = match record.run_id {
+    let estimate = match record.head.run_id {
         Some(run) => estimate_of(&state, run).await?,
         None => None,
     };
@@ -95,7 +95,7 @@ fn render(
     html! {
         section.card aria-labelledby="cost-heading" {
             h2 #cost-heading { "Model calls" }
-            @if record.generator_kind == "offline" {
+            @if record.head.generator_kind == "offline" {
                 p #cost-offline { "The offline generator wrote this version: it makes no model calls and costs nothing." }
             }
             @if rows.is_empty() {
@@ -164,19 +164,22 @@ mod tests {
     use chrono::TimeZone;
 
     fn record(kind: &str) -> DocumentRecord {
+        use specline_app::store::DocumentHead;
         DocumentRecord {
-            id: 7,
-            analysis_id: 3,
-            repository: "https://git.example/acme/shop".into(),
-            language: "en".into(),
-            version: 2,
-            generator_kind: kind.into(),
-            model: "m".into(),
-            prompt_version: "p".into(),
+            head: DocumentHead {
+                id: 7,
+                analysis_id: 3,
+                repository: "https://git.example/acme/shop".into(),
+                language: "en".into(),
+                version: 2,
+                generator_kind: kind.into(),
+                model: "m".into(),
+                prompt_version: "p".into(),
+                behaviors: 10,
+                run_id: None,
+                created_at: chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+            },
             content: serde_json::json!({}),
-            behaviors: 10,
-            run_id: None,
-            created_at: chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
         }
     }
 

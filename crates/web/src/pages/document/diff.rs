@@ -30,7 +30,7 @@ pub async fn show(
         .api
         .parts()
         .app
-        .document_diff(record.id)
+        .document_diff(record.head.id)
         .await
         .map_err(ApiError::from)?;
     let diff = stored

@@ -58,32 +58,35 @@ fn page(
 fn title(what: &str, d: &DocumentRecord) -> String {
     format!(
         "{what} · {} · v{} ({})",
-        crate::pages::analysis::header::short_repository(&d.repository),
-        d.version,
-        d.language
+        crate::pages::analysis::header::short_repository(&d.head.repository),
+        d.head.version,
+        d.head.language
     )
 }
 
 /// Heading and links shared by the document pages: back to the version in its Spec tab,
 /// and to the other page.
 fn head(heading: &str, d: &DocumentRecord, here: Page) -> Markup {
-    let spec = format!("/analyses/{}?tab=spec&doc={}", d.analysis_id, d.id);
+    let spec = format!(
+        "/analyses/{}?tab=spec&doc={}",
+        d.head.analysis_id, d.head.id
+    );
     html! {
         div.document-head {
             h1 { (heading) }
             p.muted {
-                (d.repository) " · version " (d.version) " (" (d.language) ") · "
-                (d.generator_kind) " " (d.model) " · "
-                (d.created_at.format("%Y-%m-%d %H:%M UTC"))
+                (d.head.repository) " · version " (d.head.version) " (" (d.head.language) ") · "
+                (d.head.generator_kind) " " (d.head.model) " · "
+                (d.head.created_at.format("%Y-%m-%d %H:%M UTC"))
             }
             nav.document-links aria-label="This version" {
                 a href=(spec) { "Spec" }
                 " · "
                 @if here == Page::Diff { span aria-current="page" { "What changed" } }
-                @else { a href=(diff_href(d.id)) { "What changed" } }
+                @else { a href=(diff_href(d.head.id)) { "What changed" } }
                 " · "
                 @if here == Page::Cost { span aria-current="page" { "Cost" } }
-                @else { a href=(cost_href(d.id)) { "Cost" } }
+                @else { a href=(cost_href(d.head.id)) { "Cost" } }
             }
         }
     }
