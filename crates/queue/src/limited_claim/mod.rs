@@ -1,4 +1,5 @@
-//! The claim of a limited kind, decided once for both drivers over [`LimitStatements`].
+//! The claim of a limited kind by partition walk, decided once over [`WalkStatements`]
+//! (PostgreSQL); SQLite claims in fair order ([`fair`]).
 //!
 //! Inside the driver's claim transaction: lock the kind's row (claims of one kind queue up
 //! here, so none sees a count another is about to change), count its running jobs up to the
@@ -19,6 +20,7 @@ use crate::limits::plan::{allocate, Allocation, Visit};
 use crate::limits::LimitValues;
 pub use throttled::CLAIMS_THROTTLED_TOTAL;
 
+pub mod fair;
 mod hints;
 mod local;
 mod throttled;
@@ -93,6 +95,17 @@ pub trait LimitStatements {
     /// The running jobs of the kind's partitions `keys`, as `(key, job id, attempt)`.
     async fn running_in(&mut self, kind: &str, keys: &[String]) -> Result<Vec<(String, i64, i32)>>;
 
+    /// Write partitions' rate buckets.
+    async fn save_partition_buckets(
+        &mut self,
+        kind: &str,
+        buckets: &[(String, Bucket)],
+    ) -> Result<()>;
+}
+
+/// The statements of the partition walk ([`claim_kind`]), beside [`LimitStatements`].
+#[allow(async_fn_in_trait)]
+pub trait WalkStatements: LimitStatements {
     /// Partitions of the kind with pending jobs in the queue, in key order strictly after
     /// `scan.after`, at most `scan.max`, each with whether it has a due job (of the run, if
     /// given): a loose index scan that reads one index entry per partition, never a
@@ -129,13 +142,6 @@ pub trait LimitStatements {
         bucket: Option<&Bucket>,
         throttled: bool,
     ) -> Result<()>;
-
-    /// Write partitions' rate buckets.
-    async fn save_partition_buckets(
-        &mut self,
-        kind: &str,
-        buckets: &[(String, Bucket)],
-    ) -> Result<()>;
 }
 
 /// What one kind's claim did.
@@ -148,6 +154,20 @@ pub struct KindClaim {
     pub throttled: bool,
     /// The claimed jobs' partitions and the hints left unused, for the next claim.
     pub hints: ClaimHints,
+}
+
+impl KindClaim {
+    /// Add another kind's claim to this one.
+    pub(crate) fn merge(&mut self, got: KindClaim) {
+        self.jobs.extend(got.jobs);
+        self.hints.placed.extend(got.hints.placed);
+        self.hints.unserved.extend(got.hints.unserved);
+        self.throttled |= got.throttled;
+        self.retry_at = match (self.retry_at, got.retry_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
 }
 
 /// Partitions read per statement of the walk.
@@ -199,7 +219,7 @@ async fn count_running<S: LimitStatements>(
 
 /// What a partition met by the claim may start now: `None` when it has no due job; its rate
 /// bucket (refilled) is kept in `buckets` and a limit that held it back is noted in `out`.
-fn free_slots(
+pub(crate) fn free_slots(
     v: &LimitValues,
     p: ReadyPartition,
     now: DateTime<Utc>,
@@ -230,6 +250,38 @@ fn free_slots(
     Some(Visit::new(p.key, free, weight))
 }
 
+/// What the kind's global limits leave of a claim of `want`: the global concurrency (not
+/// counting this process's finished jobs, `released`) and the global rate's bucket, refilled
+/// (returned with its rate, to take the claimed jobs' tokens from); when the rate holds jobs
+/// back, `out.retry_at` says when its tokens return.
+pub(crate) async fn kind_budget<S: LimitStatements>(
+    st: &mut S,
+    kind: &str,
+    row: &LimitRow,
+    want: usize,
+    released: &HashSet<(i64, i32)>,
+    out: &mut KindClaim,
+) -> Result<(u64, Option<(crate::limits::Rate, Bucket)>)> {
+    let v = &row.values;
+    let mut budget = want as u64;
+    if let Some(limit) = v.concurrency {
+        // The first `limit` + released rows hold `limit` others if there are that many.
+        let rows = st
+            .running(kind, i64::from(limit) + released.len() as i64)
+            .await?;
+        let running = rows.iter().filter(|r| !released.contains(*r)).count() as i64;
+        budget = budget.min(u64::try_from(i64::from(limit) - running).unwrap_or(0));
+    }
+    let global = v.rate.map(|r| (r, bucket::refill(&r, row.bucket, row.now)));
+    if let Some((rate, b)) = &global {
+        if b.available() < budget {
+            out.retry_at = Some(b.ready_at(rate));
+        }
+        budget = budget.min(b.available());
+    }
+    Ok((budget, global))
+}
+
 /// Claim up to `want` jobs of the limited `kind` in `queue` for `worker`, looking first
 /// (after a short walk from the cursor) at the partitions in `hints`, which this process's
 /// finished jobs freed, not counting its finished jobs whose outcome is not committed yet.
@@ -241,7 +293,7 @@ fn free_slots(
 /// each partition up to its weight ([`crate::limits::plan::allocate`]); a pass the budget cut
 /// short is carried with the cursor, so claims of one job serve a partition of weight 3
 /// three times in a row, as one claim of three would.
-pub async fn claim_kind<S: LimitStatements>(
+pub async fn claim_kind<S: WalkStatements>(
     st: &mut S,
     queue: &str,
     kind: &str,
@@ -261,22 +313,7 @@ pub async fn claim_kind<S: LimitStatements>(
     let now = row.now;
     let v = &row.values;
     let mut out = KindClaim::default();
-    let mut budget = want as u64;
-    if let Some(limit) = v.concurrency {
-        // The first `limit` + released rows hold `limit` others if there are that many.
-        let rows = st
-            .running(kind, i64::from(limit) + released.len() as i64)
-            .await?;
-        let running = rows.iter().filter(|r| !released.contains(*r)).count() as i64;
-        budget = budget.min(u64::try_from(i64::from(limit) - running).unwrap_or(0));
-    }
-    let mut global = v.rate.map(|r| (r, bucket::refill(&r, row.bucket, now)));
-    if let Some((rate, b)) = &global {
-        if b.available() < budget {
-            out.retry_at = Some(b.ready_at(rate));
-        }
-        budget = budget.min(b.available());
-    }
+    let (budget, mut global) = kind_budget(st, kind, &row, want, &released, &mut out).await?;
     if budget == 0 {
         out.throttled = true;
         throttled::claim_throttled(queue, kind);
@@ -484,7 +521,7 @@ pub async fn claim_kind<S: LimitStatements>(
 /// Claim up to `want` jobs over the limited `kinds` of `queue`, kind by kind (name order),
 /// while the claim has room, with the partitions this process's finished jobs freed (`hints`,
 /// by kind; those of kinds not reached are handed back in the result).
-pub async fn claim_kinds<S: LimitStatements>(
+pub async fn claim_kinds<S: WalkStatements>(
     st: &mut S,
     queue: &str,
     kinds: &[String],
@@ -501,14 +538,7 @@ pub async fn claim_kinds<S: LimitStatements>(
         }
         let mine = hints.remove(kind).unwrap_or_default();
         let got = claim_kind(st, queue, kind, worker, run, left, mine).await?;
-        out.jobs.extend(got.jobs);
-        out.hints.placed.extend(got.hints.placed);
-        out.hints.unserved.extend(got.hints.unserved);
-        out.throttled |= got.throttled;
-        out.retry_at = match (out.retry_at, got.retry_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        out.merge(got);
     }
     for (kind, h) in hints {
         out.hints

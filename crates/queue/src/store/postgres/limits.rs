@@ -11,7 +11,7 @@ use super::PgStore;
 use crate::error::{Error, Result};
 use crate::job::FetchedJob;
 use crate::limited_claim::{
-    LimitRow, LimitStatements, PartitionClaim, PartitionScan, ReadyPartition,
+    LimitRow, LimitStatements, PartitionClaim, PartitionScan, ReadyPartition, WalkStatements,
 };
 use crate::limits::gate::{take_token, GateStatements};
 use crate::limits::{Bucket, Declared, LimitStatus, LimitValues, PartitionCounts, Rate};
@@ -127,6 +127,29 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
             .collect())
     }
 
+    async fn save_partition_buckets(
+        &mut self,
+        kind: &str,
+        buckets: &[(String, Bucket)],
+    ) -> Result<()> {
+        let keys: Vec<&str> = buckets.iter().map(|b| b.0.as_str()).collect();
+        let tokens: Vec<f64> = buckets.iter().map(|b| b.1.tokens).collect();
+        let at: Vec<DateTime<Utc>> = buckets.iter().map(|b| b.1.refilled_at).collect();
+        let stmt = self
+            .c
+            .prepare_cached(
+                "INSERT INTO specline_limit_partitions (kind, partition_key, tokens, refilled_at)
+                 SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::timestamptz[])
+                 ON CONFLICT (kind, partition_key)
+                 DO UPDATE SET tokens = EXCLUDED.tokens, refilled_at = EXCLUDED.refilled_at",
+            )
+            .await?;
+        self.c.execute(&stmt, &[&kind, &keys, &tokens, &at]).await?;
+        Ok(())
+    }
+}
+
+impl<C: GenericClient> WalkStatements for PgLimits<'_, C> {
     async fn ready_partitions(&mut self, scan: &PartitionScan<'_>) -> Result<Vec<ReadyPartition>> {
         let (op, after) = match scan.after {
             Some(a) => (">", a),
@@ -201,27 +224,6 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
         self.c
             .execute(&stmt, &[&kind, &cursor, &tokens, &at, &throttled, &carry])
             .await?;
-        Ok(())
-    }
-
-    async fn save_partition_buckets(
-        &mut self,
-        kind: &str,
-        buckets: &[(String, Bucket)],
-    ) -> Result<()> {
-        let keys: Vec<&str> = buckets.iter().map(|b| b.0.as_str()).collect();
-        let tokens: Vec<f64> = buckets.iter().map(|b| b.1.tokens).collect();
-        let at: Vec<DateTime<Utc>> = buckets.iter().map(|b| b.1.refilled_at).collect();
-        let stmt = self
-            .c
-            .prepare_cached(
-                "INSERT INTO specline_limit_partitions (kind, partition_key, tokens, refilled_at)
-                 SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::timestamptz[])
-                 ON CONFLICT (kind, partition_key)
-                 DO UPDATE SET tokens = EXCLUDED.tokens, refilled_at = EXCLUDED.refilled_at",
-            )
-            .await?;
-        self.c.execute(&stmt, &[&kind, &keys, &tokens, &at]).await?;
         Ok(())
     }
 }

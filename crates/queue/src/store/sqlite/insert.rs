@@ -3,6 +3,7 @@
 use chrono::Utc;
 use rusqlite::{params, OptionalExtension};
 
+use super::tags::SqliteTags;
 use super::time::micros;
 use crate::error::{Error, Result};
 use crate::job::{Fence, Inserted, JobState, NewJob};
@@ -53,13 +54,13 @@ const INSERT_CHUNK: usize = 100;
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts, created_at, \
-         scheduled_at, unique_key, unique_states, metadata, tags, partition_key) VALUES ",
+         scheduled_at, unique_key, unique_states, metadata, tags, partition_key, fair_tag) VALUES ",
     );
     for i in 0..rows {
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     }
     sql.push_str(" RETURNING id");
     sql
@@ -79,9 +80,14 @@ pub(super) fn insert_rows(
         "SELECT id, state, unique_states FROM specline_jobs WHERE unique_key = ?1",
     )?;
     let mut insert_one = tx.prepare_cached(&insert_sql(1))?;
-    let bind = |j: &NewJob| -> Vec<rusqlite::types::Value> {
+    let mut tags = SqliteTags::default();
+    let mut bind = |j: &NewJob| -> Result<Vec<rusqlite::types::Value>> {
         use rusqlite::types::Value as V;
-        vec![
+        let fair_tag = match &j.partition_key {
+            Some(key) => V::Integer(tags.tag(tx, &j.kind, key)?),
+            None => V::Null,
+        };
+        Ok(vec![
             V::Text(j.kind.clone()),
             V::Text(j.queue.clone()),
             V::Text(j.args.to_string()),
@@ -95,7 +101,8 @@ pub(super) fn insert_rows(
             V::Text(j.metadata.to_string()),
             V::Text(serde_json::to_string(&j.tags).unwrap_or_else(|_| "[]".into())),
             j.partition_key.clone().map(V::Text).unwrap_or(V::Null),
-        ]
+            fair_tag,
+        ])
     };
     for (i, j) in jobs.iter().enumerate() {
         match &j.unique_key {
@@ -123,7 +130,7 @@ pub(super) fn insert_rows(
                     },
                     None => {
                         let id: i64 = insert_one
-                            .query_row(rusqlite::params_from_iter(bind(j)), |r| r.get(0))?;
+                            .query_row(rusqlite::params_from_iter(bind(j)?), |r| r.get(0))?;
                         Inserted {
                             id,
                             duplicate: false,
@@ -136,8 +143,10 @@ pub(super) fn insert_rows(
     }
     for chunk in plain.chunks(INSERT_CHUNK) {
         let mut stmt = tx.prepare_cached(&insert_sql(chunk.len()))?;
-        let values: Vec<rusqlite::types::Value> =
-            chunk.iter().flat_map(|&i| bind(&jobs[i])).collect();
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        for &i in chunk {
+            values.extend(bind(&jobs[i])?);
+        }
         let mut ids: Vec<i64> = stmt
             .query_map(rusqlite::params_from_iter(values), |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
@@ -150,6 +159,7 @@ pub(super) fn insert_rows(
             });
         }
     }
+    tags.save(tx)?;
     out.into_iter()
         .map(|o| o.ok_or_else(|| Error::Corrupt("insert returned fewer rows than sent".into())))
         .collect()

@@ -9,11 +9,31 @@ use super::time::{from_micros, micros};
 use super::SqliteStore;
 use crate::error::{Error, Result};
 use crate::job::FetchedJob;
-use crate::limited_claim::{
-    LimitRow, LimitStatements, PartitionClaim, PartitionScan, ReadyPartition,
-};
+use crate::limited_claim::fair::{FairClock, FairEntry, FairPos, FairStatements, FairWindow};
+use crate::limited_claim::{LimitRow, LimitStatements, PartitionClaim};
 use crate::limits::gate::{take_token, GateStatements};
 use crate::limits::{Bucket, Declared, LimitStatus, LimitValues, PartitionCounts, Rate};
+
+/// The kind's weights as they apply now (declared, with the operator's overrides), if the
+/// kind is declared.
+fn weights_of(
+    conn: &Connection,
+    kind: &str,
+) -> Result<Option<Option<std::collections::BTreeMap<String, u32>>>> {
+    let row = conn
+        .query_row(
+            "SELECT declared, overrides FROM specline_limits WHERE kind = ?1",
+            [kind],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )
+        .optional()?;
+    let Some((declared, overrides)) = row else {
+        return Ok(None);
+    };
+    let declared: LimitValues = json("declared limits", &declared)?;
+    let overrides: serde_json::Value = json("limit overrides", &overrides)?;
+    Ok(Some(declared.with_overrides(&overrides).weights))
+}
 
 /// The limited claim's statements on the claim's transaction, at one `now` (microseconds).
 pub(super) struct SqliteLimits<'a> {
@@ -49,42 +69,6 @@ pub(super) fn fetched(r: &rusqlite::Row<'_>, queue: &str) -> rusqlite::Result<Fe
         run_id: r.get(9)?,
         step_inputs: None,
     })
-}
-
-impl SqliteLimits<'_> {
-    /// The partitions `walk` lists (with `?3` bound to `from`), read by partition_state.sql;
-    /// whether each has a due job is looked up only when `check_due`.
-    fn partitions(
-        &self,
-        walk: &str,
-        scan: &PartitionScan<'_>,
-        from: &str,
-        check_due: bool,
-    ) -> Result<Vec<ReadyPartition>> {
-        let sql = format!("{walk}{}", include_str!("sql/partition_state.sql"));
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![
-                scan.queue,
-                scan.kind,
-                from,
-                scan.max as i64,
-                micros(scan.now),
-                scan.run,
-                scan.buckets,
-                check_due,
-            ],
-            |r| {
-                Ok(ReadyPartition {
-                    key: r.get(0)?,
-                    ready: r.get(1)?,
-                    running: 0,
-                    bucket: bucket(r.get(2)?, r.get(3)?),
-                })
-            },
-        )?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    }
 }
 
 impl LimitStatements for SqliteLimits<'_> {
@@ -142,78 +126,6 @@ impl LimitStatements for SqliteLimits<'_> {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    async fn ready_partitions(&mut self, scan: &PartitionScan<'_>) -> Result<Vec<ReadyPartition>> {
-        let (op, after) = match scan.after {
-            Some(a) => (">", a),
-            None => (">=", ""),
-        };
-        let walk = include_str!("sql/ready_partitions.sql").replace("{FIRST}", op);
-        self.partitions(&walk, scan, after, true)
-    }
-
-    async fn hinted_partitions(
-        &mut self,
-        scan: &PartitionScan<'_>,
-        keys: &[String],
-    ) -> Result<Vec<ReadyPartition>> {
-        let keys = serde_json::to_string(keys).map_err(|e| Error::Corrupt(e.to_string()))?;
-        self.partitions(
-            include_str!("sql/hinted_partitions.sql"),
-            scan,
-            &keys,
-            false,
-        )
-    }
-
-    async fn claim_partitions(
-        &mut self,
-        claim: &PartitionClaim<'_>,
-        picks: &[(String, i64)],
-    ) -> Result<Vec<(String, FetchedJob)>> {
-        let picks = serde_json::to_string(picks).map_err(|e| Error::Corrupt(e.to_string()))?;
-        let mut stmt = self
-            .conn
-            .prepare_cached(include_str!("sql/claim_partitions.sql"))?;
-        let rows = stmt.query_map(
-            params![
-                micros(claim.now),
-                claim.worker,
-                claim.queue,
-                claim.kind,
-                picks,
-                claim.run
-            ],
-            |r| Ok((r.get::<_, String>(10)?, fetched(r, claim.queue)?)),
-        )?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    }
-
-    async fn save_limit(
-        &mut self,
-        kind: &str,
-        cursor: Option<&str>,
-        carry: u64,
-        bucket: Option<&Bucket>,
-        throttled: bool,
-    ) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "UPDATE specline_limits
-                 SET cursor = ?2, tokens = ?3, refilled_at = ?4, throttled = throttled + ?5,
-                     cursor_carry = ?6
-                 WHERE kind = ?1",
-            )?
-            .execute(params![
-                kind,
-                cursor,
-                bucket.map(|b| b.tokens),
-                bucket.map(|b| micros(b.refilled_at)),
-                i64::from(throttled),
-                i64::try_from(carry).unwrap_or(i64::MAX),
-            ])?;
-        Ok(())
-    }
-
     async fn save_partition_buckets(
         &mut self,
         kind: &str,
@@ -228,6 +140,138 @@ impl LimitStatements for SqliteLimits<'_> {
         for (key, b) in buckets {
             stmt.execute(params![kind, key, b.tokens, micros(b.refilled_at)])?;
         }
+        Ok(())
+    }
+}
+
+impl FairStatements for SqliteLimits<'_> {
+    async fn fair_clock(&mut self, kind: &str) -> Result<FairClock> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT vtime, fair_cursor FROM specline_limits WHERE kind = ?1")?
+            .query_row([kind], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .optional()?;
+        let Some((vtime, cursor)) = row else {
+            return Ok(FairClock::default());
+        };
+        let cursor = cursor
+            .map(|c| json::<FairPos>("fair cursor", &c))
+            .transpose()?;
+        Ok(FairClock { vtime, cursor })
+    }
+
+    async fn fair_window(&mut self, w: &FairWindow<'_>) -> Result<Vec<FairEntry>> {
+        // Two statements rather than one with an optional bound, so that each is a plain
+        // range of specline_jobs_fair (an `OR` on the bound would make SQLite scan it).
+        let from = w.after.is_some();
+        let sql = format!(
+            "SELECT id, priority, fair_tag, partition_key FROM specline_jobs
+             INDEXED BY specline_jobs_fair
+             WHERE queue = ?1 AND kind = ?2 AND state IN ('available', 'scheduled', 'retryable')
+               AND partition_key IS NOT NULL AND scheduled_at <= ?3
+               AND (?4 IS NULL OR run_id = ?4) {}
+             ORDER BY priority, fair_tag, id LIMIT ?5",
+            if from {
+                "AND (priority, fair_tag, id) > (?6, ?7, ?8)"
+            } else {
+                ""
+            }
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok(FairEntry {
+                id: r.get(0)?,
+                priority: r.get(1)?,
+                tag: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                key: r.get(3)?,
+            })
+        };
+        let (now, max) = (micros(w.now), w.max as i64);
+        let rows = match w.after {
+            Some((p, t, id)) => stmt
+                .query_map(params![w.queue, w.kind, now, w.run, max, p, t, id], map)?
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+            None => stmt
+                .query_map(params![w.queue, w.kind, now, w.run, max], map)?
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+        };
+        Ok(rows)
+    }
+
+    async fn partition_buckets(
+        &mut self,
+        kind: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, Bucket)>> {
+        let keys = serde_json::to_string(keys).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT partition_key, tokens, refilled_at FROM specline_limit_partitions
+             WHERE kind = ?1 AND partition_key IN (SELECT value FROM json_each(?2))",
+        )?;
+        let rows = stmt.query_map(params![kind, keys], |r| {
+            Ok((r.get::<_, String>(0)?, bucket(r.get(1)?, r.get(2)?)))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            if let (key, Some(b)) = row? {
+                out.push((key, b));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn claim_ids(
+        &mut self,
+        claim: &PartitionClaim<'_>,
+        ids: &[i64],
+    ) -> Result<Vec<(String, FetchedJob)>> {
+        let ids = serde_json::to_string(ids).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE specline_jobs
+             SET state = 'running', attempt = attempt + 1, attempted_at = ?1,
+                 attempted_by = json_insert(attempted_by, '$[#]', ?2)
+             WHERE id IN (SELECT value FROM json_each(?4))
+               AND state IN ('available', 'scheduled', 'retryable')
+               AND NOT EXISTS (SELECT 1 FROM specline_queues q WHERE q.name = ?3 AND q.paused)
+             RETURNING id, kind, args, attempt, max_attempts, priority, created_at,
+                       scheduled_at, metadata, run_id, partition_key",
+        )?;
+        let rows = stmt.query_map(
+            params![micros(claim.now), claim.worker, claim.queue, ids],
+            |r| Ok((r.get::<_, String>(10)?, fetched(r, claim.queue)?)),
+        )?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    async fn save_fair(
+        &mut self,
+        kind: &str,
+        clock: &FairClock,
+        bucket: Option<&Bucket>,
+        throttled: bool,
+    ) -> Result<()> {
+        let cursor = clock
+            .cursor
+            .map(|c| serde_json::to_string(&c))
+            .transpose()
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
+        self.conn
+            .prepare_cached(
+                "UPDATE specline_limits
+                 SET vtime = ?2, tokens = ?3, refilled_at = ?4, throttled = throttled + ?5,
+                     fair_cursor = ?6
+                 WHERE kind = ?1",
+            )?
+            .execute(params![
+                kind,
+                clock.vtime,
+                bucket.map(|b| b.tokens),
+                bucket.map(|b| micros(b.refilled_at)),
+                i64::from(throttled),
+                cursor,
+            ])?;
         Ok(())
     }
 }
@@ -303,7 +347,18 @@ impl SqliteStore {
                         OR specline_limits.queues IS NOT excluded.queues",
                 )?;
                 for (kind, queues, text) in &rows {
+                    // Jobs queued before the kind was first declared were tagged with
+                    // every weight 1: weights declared now (or changed since) retag them.
+                    let before = weights_of(&tx, kind)?;
                     stmt.execute(params![kind, queues, text, super::time::now_us()])?;
+                    let after = weights_of(&tx, kind)?;
+                    let changed = match (&before, &after) {
+                        (None, Some(None)) => false,
+                        _ => before != after,
+                    };
+                    if changed {
+                        super::tags::retag(&tx, kind)?;
+                    }
                 }
             }
             tx.commit()?;
@@ -403,7 +458,8 @@ impl SqliteStore {
         .await
     }
 
-    /// Delete at most `limit` bucket rows last refilled before `before`, as the leader.
+    /// Delete at most `limit` bucket rows last refilled before `before`, and at most `limit`
+    /// partitions' last tags that the virtual time has passed, as the leader.
     pub(super) async fn prune_limit_buckets(
         &self,
         lease: &crate::lease::Lease,
@@ -416,12 +472,22 @@ impl SqliteStore {
                    SELECT rowid FROM specline_limit_partitions WHERE refilled_at < ?1 LIMIT ?2)",
                 params![micros(before), limit as i64],
             )?;
-            Ok(n as u64)
+            // A partition whose last tag the kind's virtual time has passed gets its next
+            // tag from the virtual time, as one without a row does.
+            let tags = tx.execute(
+                "DELETE FROM specline_fair_tags WHERE (kind, partition_key) IN (
+                   SELECT t.kind, t.partition_key FROM specline_fair_tags t
+                   JOIN specline_limits l ON l.kind = t.kind
+                   WHERE t.last_tag <= l.vtime LIMIT ?1)",
+                params![limit as i64],
+            )?;
+            Ok((n + tags) as u64)
         })
         .await
     }
 
     /// Replace a kind's overrides (checked by the caller). False when no such kind is limited.
+    /// A change of weights gives the kind's queued jobs new tags ([`super::tags::retag`]).
     pub(super) async fn set_limit_overrides(
         &self,
         kind: &str,
@@ -429,14 +495,19 @@ impl SqliteStore {
     ) -> Result<bool> {
         let kind = kind.to_string();
         let text = overrides.to_string();
-        let n = self
-            .with_conn(move |conn| {
-                Ok(conn.execute(
-                    "UPDATE specline_limits SET overrides = ?2, updated_at = ?3 WHERE kind = ?1",
-                    params![kind, text, super::time::now_us()],
-                )?)
-            })
-            .await?;
-        Ok(n == 1)
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let before = weights_of(&tx, &kind)?;
+            let n = tx.execute(
+                "UPDATE specline_limits SET overrides = ?2, updated_at = ?3 WHERE kind = ?1",
+                params![kind, text, super::time::now_us()],
+            )?;
+            if n == 1 && weights_of(&tx, &kind)? != before {
+                super::tags::retag(&tx, &kind)?;
+            }
+            tx.commit()?;
+            Ok(n == 1)
+        })
+        .await
     }
 }

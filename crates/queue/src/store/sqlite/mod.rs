@@ -30,6 +30,8 @@ use statements::SqliteStatements;
 
 mod claim;
 mod config;
+#[cfg(test)]
+mod fair_tests;
 mod gauges;
 mod insert;
 mod jobs;
@@ -37,12 +39,11 @@ mod leader;
 mod limits;
 mod maintenance;
 mod migrate;
-#[cfg(test)]
-mod parking_tests;
 mod rollouts;
 mod rows;
 mod runs;
 mod statements;
+mod tags;
 mod time;
 mod workers;
 
@@ -71,8 +72,6 @@ struct Inner {
     wakeups: broadcast::Sender<Wakeup>,
     /// The limited kinds declared here, and when rate-limited queues have tokens again.
     limits: crate::limited_claim::Local,
-    /// When this process's next claim parks finished jobs of limited kinds.
-    parking: Mutex<claim::Parking>,
 }
 
 /// Register [`json_contains::contains`] as `specline_json_contains(doc, pattern)`, so the
@@ -128,7 +127,6 @@ impl SqliteStore {
                 conn: Mutex::new(conn),
                 wakeups,
                 limits: crate::limited_claim::Local::default(),
-                parking: Mutex::new(claim::Parking::default()),
             }),
         })
     }
@@ -220,15 +218,6 @@ impl SqliteStore {
         .await
     }
 
-    fn parking<T>(&self, f: impl FnOnce(&mut claim::Parking) -> T) -> Result<T> {
-        let mut p = self
-            .inner
-            .parking
-            .lock()
-            .map_err(|_| Error::Runtime("sqlite parking lock poisoned".into()))?;
-        Ok(f(&mut p))
-    }
-
     fn emit(&self, ev: Wakeup) {
         let _ = self.inner.wakeups.send(ev);
     }
@@ -263,8 +252,6 @@ impl SqliteStore {
         }
         let kinds = self.inner.limits.kinds_in(queue);
         let hints = self.inner.limits.take_hints(&kinds);
-        // Only a queue with limited kinds claims from the index that parking keeps lean.
-        let park = !kinds.is_empty() && self.parking(|p| p.due())?;
         let q = queue.to_string();
         let worker = worker.to_string();
         let claimed = self
@@ -272,13 +259,12 @@ impl SqliteStore {
                 // Claiming jobs need not wait for fsync: a claim lost to a power cut leaves the
                 // job pending, never lost. The next durable commit syncs the WAL anyway.
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
-                let claimed = claim(conn, &q, &worker, limit, run, &kinds, hints, park);
+                let claimed = claim(conn, &q, &worker, limit, run, &kinds, hints);
                 conn.pragma_update(None, "synchronous", "FULL")?;
                 claimed
             })
             .await?;
         if let Some(limited) = claimed.limited {
-            self.parking(|p| p.claimed(limited.claimed))?;
             self.inner.limits.after_claim(
                 queue,
                 limited.throttled,

@@ -12,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::lease_ok;
 use super::rows::{job_from_row, JOB_COLUMNS};
+use super::tags::SqliteTags;
 use super::time::{minus, plus};
 use crate::error::{Error, Result};
 use crate::job::{Completion, Job, JobState};
@@ -256,10 +257,15 @@ impl Statements for SqliteStatements<'_> {
         {
             let mut stmt = self.conn.prepare_cached(
                 "INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts,
-                   created_at, scheduled_at, run_id, partition_key, metadata)
-                 VALUES (?1, ?2, ?3, 'available', ?4, ?5, ?6, ?6, ?7, ?8, ?9) RETURNING id",
+                   created_at, scheduled_at, run_id, partition_key, metadata, fair_tag)
+                 VALUES (?1, ?2, ?3, 'available', ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10) RETURNING id",
             )?;
+            let mut tags = SqliteTags::default();
             for j in jobs {
+                let fair_tag = match &j.spec.partition_key {
+                    Some(key) => Some(tags.tag(self.conn, &j.spec.kind, key)?),
+                    None => None,
+                };
                 ids.push(stmt.query_row(
                     params![
                         j.spec.kind,
@@ -270,11 +276,13 @@ impl Statements for SqliteStatements<'_> {
                         self.now,
                         j.run_id,
                         j.spec.partition_key,
-                        j.metadata()
+                        j.metadata(),
+                        fair_tag
                     ],
                     |r| r.get::<_, i64>(0),
                 )?);
             }
+            tags.save(self.conn)?;
         }
         for j in jobs {
             self.wake(Wakeup::Inserted(j.spec.queue.clone()));

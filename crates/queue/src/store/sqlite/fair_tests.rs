@@ -1,0 +1,279 @@
+//! The fair order (migration 0012) on real SQLite files: tags given at insert from the
+//! kind's virtual time, a retried job's place, jobs queued before the migration.
+#![allow(clippy::unwrap_used)]
+
+use serde::{Deserialize, Serialize};
+
+use super::migrate::MIGRATIONS;
+use super::*;
+use crate::job::{Completion, Outcome};
+use crate::limited_claim::fair::TAG_UNIT;
+use crate::limits::Declared;
+use crate::store::Store;
+use crate::{InsertOpts, JobKind, KindOptions, Limits, NewJob, PartitionBy};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Owned {
+    owner: String,
+}
+impl JobKind for Owned {
+    const KIND: &'static str = "owned";
+    const QUEUE: &'static str = "owned";
+    fn options() -> KindOptions {
+        KindOptions {
+            limits: Limits::new()
+                .partition(PartitionBy::Arg("owner"))
+                .per_partition(1),
+            ..KindOptions::default()
+        }
+    }
+}
+
+fn job(owner: &str) -> NewJob {
+    NewJob::new(
+        &Owned {
+            owner: owner.into(),
+        },
+        InsertOpts::default(),
+    )
+    .unwrap()
+}
+
+async fn open(dir: &tempfile::TempDir) -> SqliteStore {
+    SqliteStore::open(SqliteConfig::new(dir.path().join("jobs.sqlite")))
+        .await
+        .unwrap()
+}
+
+async fn declare(store: &SqliteStore) {
+    store
+        .declare_limits(&[Declared {
+            kind: Owned::KIND.into(),
+            queues: vec![Owned::QUEUE.into()],
+            values: Owned::options().limits.values,
+        }])
+        .await
+        .unwrap();
+}
+
+async fn insert(store: &SqliteStore, owners: &[&str]) -> Vec<i64> {
+    let jobs = owners.iter().map(|o| job(o)).collect();
+    let ids = store.insert_many(jobs).await.unwrap();
+    ids.iter().map(|i| i.id).collect()
+}
+
+async fn fetch_ids(store: &SqliteStore) -> Vec<i64> {
+    let mut ids: Vec<i64> = store
+        .fetch(Owned::QUEUE, 10, "w")
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn complete(store: &SqliteStore, id: i64, attempt: i32) {
+    let done = store
+        .complete(&[Completion {
+            id,
+            attempt,
+            outcome: Outcome::Completed,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(done, 1);
+}
+
+/// Claim one job at a time, completing each before the next claim, `n` times: the owners
+/// in the order they started.
+async fn one_at_a_time(store: &SqliteStore, n: usize) -> Vec<String> {
+    let mut order = Vec::new();
+    for _ in 0..n {
+        let got = store.fetch(Owned::QUEUE, 1, "w").await.unwrap();
+        assert_eq!(got.len(), 1, "after {order:?}");
+        let args: serde_json::Value = serde_json::from_str(&got[0].args).unwrap();
+        order.push(args["owner"].as_str().unwrap().to_string());
+        complete(store, got[0].id, got[0].attempt).await;
+    }
+    order
+}
+
+async fn tag_of(store: &SqliteStore, id: i64) -> Option<i64> {
+    store
+        .read(move |c| -> Result<Option<i64>> {
+            Ok(c.query_row(
+                "SELECT fair_tag FROM specline_jobs WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_owner_that_comes_late_starts_at_the_virtual_time_not_owed_past_turns() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    store.migrate().await.unwrap();
+    declare(&store).await;
+    insert(&store, &["a"; 5]).await;
+    assert_eq!(one_at_a_time(&store, 3).await, ["a", "a", "a"]);
+    // b arrives when the kind's clock is at a's third tag: its turns start there, so it
+    // alternates with a instead of running its three jobs first.
+    let b = insert(&store, &["b"; 3]).await;
+    assert_eq!(tag_of(&store, b[0]).await, Some(4 * TAG_UNIT));
+    assert_eq!(one_at_a_time(&store, 5).await, ["a", "b", "a", "b", "b"]);
+}
+
+#[tokio::test]
+async fn a_retried_job_keeps_its_place_in_its_partitions_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    store.migrate().await.unwrap();
+    declare(&store).await;
+    let a = insert(&store, &["a", "a"]).await;
+    let b = insert(&store, &["b", "b"]).await;
+    let first = store.fetch(Owned::QUEUE, 1, "w").await.unwrap();
+    assert_eq!(first[0].id, a[0]);
+    let retry = Completion {
+        id: a[0],
+        attempt: 1,
+        outcome: Outcome::Retry {
+            at: chrono::Utc::now() - chrono::Duration::seconds(1),
+            error: crate::job::AttemptError {
+                attempt: 1,
+                at: chrono::Utc::now(),
+                code: "X".into(),
+                message: "x".into(),
+                worker: "w".into(),
+            },
+        },
+    };
+    assert_eq!(store.complete(&[retry]).await.unwrap(), 1);
+    let next: Vec<(i64, i32)> = store
+        .fetch(Owned::QUEUE, 10, "w")
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| (j.id, j.attempt))
+        .collect();
+    assert_eq!(
+        next,
+        [(a[0], 2), (b[0], 1)],
+        "a's retry keeps a's first turn"
+    );
+}
+
+#[tokio::test]
+async fn a_job_not_due_yet_is_passed_over_until_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    store.migrate().await.unwrap();
+    declare(&store).await;
+    let later = NewJob::new(
+        &Owned { owner: "a".into() },
+        InsertOpts {
+            scheduled_at: Some(chrono::Utc::now() + chrono::Duration::hours(1)),
+            ..InsertOpts::default()
+        },
+    )
+    .unwrap();
+    let held = store.insert_many(vec![later]).await.unwrap()[0].id;
+    let now = insert(&store, &["a", "b"]).await;
+    // The scheduled job holds a's first tag but is not due: a's next job goes instead.
+    assert_eq!(fetch_ids(&store).await, now);
+    assert!(tag_of(&store, held).await < tag_of(&store, now[0]).await);
+}
+
+#[tokio::test]
+async fn jobs_queued_before_migration_12_are_served_round_robin() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    // The schema at version 11, with jobs queued and one finished.
+    let ids: Vec<i64> = store
+        .with_conn(|c| {
+            let tx = c.transaction()?;
+            tx.execute_batch(
+                "CREATE TABLE specline_migrations (
+                   version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+            )?;
+            for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 <= 11) {
+                tx.execute_batch(sql)?;
+                tx.execute(
+                    "INSERT INTO specline_migrations (version, name, applied_at) VALUES (?1, ?2, 0)",
+                    params![version, name],
+                )?;
+            }
+            let mut ids = Vec::new();
+            for (owner, state) in [
+                ("a", "completed"),
+                ("a", "available"),
+                ("a", "available"),
+                ("a", "available"),
+                ("b", "available"),
+                ("b", "available"),
+            ] {
+                ids.push(tx.query_row(
+                    "INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts,
+                       created_at, scheduled_at, partition_key)
+                     VALUES ('owned', 'owned', json_object('owner', ?1), ?2, 1, 3, 0, 0, ?1)
+                     RETURNING id",
+                    params![owner, state],
+                    |r| r.get(0),
+                )?);
+            }
+            tx.commit()?;
+            Ok(ids)
+        })
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(
+        tag_of(&store, ids[0]).await,
+        None,
+        "a finished job needs no tag"
+    );
+    assert_eq!(tag_of(&store, ids[1]).await, Some(TAG_UNIT));
+    assert_eq!(tag_of(&store, ids[5]).await, Some(2 * TAG_UNIT));
+    declare(&store).await;
+    assert_eq!(
+        one_at_a_time(&store, 5).await,
+        ["a", "b", "a", "b", "a"],
+        "each partition's n-th job has tag n"
+    );
+    // A job inserted now follows its partition's last tag from before the migration.
+    let c = insert(&store, &["a"]).await;
+    assert_eq!(tag_of(&store, c[0]).await, Some(4 * TAG_UNIT));
+}
+
+#[tokio::test]
+async fn a_job_behind_a_long_stretch_of_a_partition_at_its_limit_is_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    store.migrate().await.unwrap();
+    declare(&store).await;
+    // 20,000 of a's jobs come first in the order (a higher priority), more than the entries
+    // one claim may read (about 16,500 for a claim of 10); b's one job comes after them.
+    let a = insert(&store, &["a"; 20_000]).await;
+    let later = NewJob::new(
+        &Owned { owner: "b".into() },
+        InsertOpts {
+            priority: Some(2),
+            ..InsertOpts::default()
+        },
+    )
+    .unwrap();
+    let b = store.insert_many(vec![later]).await.unwrap()[0].id;
+    assert_eq!(
+        fetch_ids(&store).await,
+        vec![a[0]],
+        "a's first job, then a at its limit"
+    );
+    // The first claim stopped at its bound and left its cursor there; the next one goes on
+    // from it past the rest of a's jobs (a still at its limit) to b's.
+    assert_eq!(fetch_ids(&store).await, vec![b]);
+    assert!(fetch_ids(&store).await.is_empty());
+}
