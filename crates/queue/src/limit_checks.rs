@@ -69,6 +69,25 @@ pub fn checks() -> Vec<(&'static str, Check)> {
             },
         ),
         (
+            "a_partition_that_comes_late_starts_at_the_kinds_turn_not_owed_past_turns",
+            |s| {
+                Box::pin(
+                    a_partition_that_comes_late_starts_at_the_kinds_turn_not_owed_past_turns(s),
+                )
+            },
+        ),
+        (
+            "a_retried_job_keeps_its_place_in_its_partitions_turn",
+            |s| Box::pin(a_retried_job_keeps_its_place_in_its_partitions_turn(s)),
+        ),
+        ("a_job_not_due_yet_is_passed_over_until_it_is", |s| {
+            Box::pin(a_job_not_due_yet_is_passed_over_until_it_is(s))
+        }),
+        (
+            "a_job_behind_a_long_stretch_of_a_partition_at_its_limit_is_reached",
+            |s| Box::pin(a_job_behind_a_long_stretch_of_a_partition_at_its_limit_is_reached(s)),
+        ),
+        (
             "a_finished_job_frees_its_slot_for_the_next_claim_before_its_outcome_commits",
             |s| {
                 Box::pin(
@@ -360,9 +379,8 @@ async fn a_rate_gate_gives_each_partition_its_own_tokens(store: Arc<dyn Store>) 
     Ok(())
 }
 
-/// A completion's partition is probed by key by the next claim (after a walk of a few
-/// partitions from the cursor, here all still full), and the probe counts its running jobs:
-/// the freed partition starts exactly one more job, the others none.
+/// A completion frees its partition for the next claim, which counts each partition's running
+/// jobs: the freed partition starts exactly one more job, the others (all still full) none.
 async fn limited_claim_serves_a_partition_freed_by_a_completion_within_its_limit(
     store: Arc<dyn Store>,
 ) -> CheckResult {
@@ -558,6 +576,130 @@ async fn a_finished_job_frees_its_slot_for_the_next_claim_before_its_outcome_com
     ensure!(
         fetch(&store, 10).await?.is_empty(),
         "the committed outcome freed a slot a second time"
+    );
+    Ok(())
+}
+
+async fn one_per_partition(store: &Arc<dyn Store>) -> CheckResult {
+    declare(
+        store,
+        LimitValues {
+            per_partition: Some(1),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Claim one job at a time, completing each before the next claim, `n` times: the
+/// partitions in the order they started.
+async fn one_at_a_time(store: &Arc<dyn Store>, n: usize) -> Result<Vec<String>, String> {
+    let mut order = Vec::new();
+    for _ in 0..n {
+        let got = fetch(store, 1).await?;
+        ensure!(got.len() == 1, "claimed {} after {order:?}", got.len());
+        order.extend(partitions_of(&got));
+        let done = Completion {
+            id: got[0].id,
+            attempt: got[0].attempt,
+            outcome: Outcome::Completed,
+        };
+        ok("complete", store.complete(&[done]).await)?;
+    }
+    Ok(order)
+}
+
+/// Partition a had three turns before b's jobs arrived: b's turns start at the kind's current
+/// one, so b alternates with a rather than running its three jobs first as owed turns.
+async fn a_partition_that_comes_late_starts_at_the_kinds_turn_not_owed_past_turns(
+    store: Arc<dyn Store>,
+) -> CheckResult {
+    one_per_partition(&store).await?;
+    insert(&store, &["a"; 5]).await?;
+    let first = one_at_a_time(&store, 3).await?;
+    ensure!(first == ["a", "a", "a"], "a alone: {first:?}");
+    insert(&store, &["b"; 3]).await?;
+    let then = one_at_a_time(&store, 5).await?;
+    ensure!(
+        then == ["a", "b", "a", "b", "b"],
+        "after b arrived: {then:?}"
+    );
+    Ok(())
+}
+
+/// A job retried (due again at once) keeps its turn: with one running per partition, the
+/// next claim takes it rather than its partition's second job.
+async fn a_retried_job_keeps_its_place_in_its_partitions_turn(
+    store: Arc<dyn Store>,
+) -> CheckResult {
+    one_per_partition(&store).await?;
+    insert(&store, &["a", "a"]).await?;
+    insert(&store, &["b", "b"]).await?;
+    let first = fetch(&store, 1).await?;
+    ensure!(partitions_of(&first) == ["a"], "first: {first:?}");
+    let retry = Completion {
+        id: first[0].id,
+        attempt: first[0].attempt,
+        outcome: Outcome::Retry {
+            at: Utc::now() - chrono::Duration::seconds(1),
+            error: crate::job::AttemptError {
+                attempt: first[0].attempt,
+                at: Utc::now(),
+                code: "X".into(),
+                message: "x".into(),
+                worker: "w".into(),
+            },
+        },
+    };
+    ok("retry", store.complete(&[retry]).await)?;
+    // One per partition: a's job is the retried one (its turn comes before a's second job).
+    let next = fetch(&store, 10).await?;
+    let mut got: Vec<(i64, i32)> = next.iter().map(|j| (j.id, j.attempt)).collect();
+    got.sort();
+    let mut keys = partitions_of(&next);
+    keys.sort();
+    ensure!(
+        keys == ["a", "b"] && got.contains(&(first[0].id, 2)),
+        "after a's retry: {got:?} {keys:?}"
+    );
+    Ok(())
+}
+
+/// A job scheduled for later holds its partition's first turn but is not due: the partition's
+/// next job goes instead, and the scheduled one is not claimed.
+async fn a_job_not_due_yet_is_passed_over_until_it_is(store: Arc<dyn Store>) -> CheckResult {
+    one_per_partition(&store).await?;
+    let mut later = job("a");
+    later.scheduled_at = Some(Utc::now() + chrono::Duration::hours(1));
+    let held = ok("insert", store.insert_many(vec![later]).await)?[0].id;
+    insert(&store, &["a", "b"]).await?;
+    let got = fetch(&store, 10).await?;
+    ensure!(
+        got.len() == 2 && got.iter().all(|j| j.id != held),
+        "claimed {:?} (the scheduled job is {held})",
+        got.iter().map(|j| j.id).collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
+/// 20,000 of a's jobs come first in the order (a higher priority), more than one claim may
+/// read (about 16,500 entries for a claim of 10), and b's one job after them: with a at its
+/// limit, a claim stops at its bound and the next goes on from where it stopped, reaching b.
+async fn a_job_behind_a_long_stretch_of_a_partition_at_its_limit_is_reached(
+    store: Arc<dyn Store>,
+) -> CheckResult {
+    one_per_partition(&store).await?;
+    insert(&store, &["a"; 20_000]).await?;
+    let mut last = job("b");
+    last.priority = 2;
+    ok("insert", store.insert_many(vec![last]).await)?;
+    let first = partitions_of(&fetch(&store, 10).await?);
+    ensure!(first == ["a"], "first claim: {first:?}");
+    let second = partitions_of(&fetch(&store, 10).await?);
+    ensure!(second == ["b"], "second claim: {second:?}");
+    ensure!(
+        fetch(&store, 10).await?.is_empty(),
+        "claimed past the limits"
     );
     Ok(())
 }

@@ -13,9 +13,9 @@
 //! **The claim** reads that order from the front in windows, skipping entries of partitions
 //! at their limit (or out of rate tokens) and jobs not due yet, without reading their rows,
 //! and takes the others until its budget is met; then it claims the taken ids in one
-//! statement. Where the partition walk ([`super::claim_kind`]) sought into each partition's
-//! stretch of a partition-ordered index, this reads one contiguous stretch of one index, as
-//! a claim without limits does.
+//! statement. Where the partition walk it replaced (engine migration 12) sought into each
+//! partition's stretch of a partition-ordered index, this reads one contiguous stretch of
+//! one index, as a claim without limits does.
 //!
 //! **What it costs.** A partition at its limit keeps its queued entries in the claim's way:
 //! the claim reads past them (index only). A claim reads at most [`MAX_READ_PER_START`]
@@ -30,8 +30,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::{free_slots, kind_budget, throttled, KindClaim, KindHints, LimitStatements};
-use super::{PartitionClaim, ReadyPartition};
+use super::PartitionClaim;
+use super::{free_slots, kind_budget, throttled, KindClaim, LimitStatements};
 use crate::error::Result;
 use crate::job::FetchedJob;
 use crate::limits::bucket::Bucket;
@@ -204,13 +204,8 @@ async fn learn_partitions<S: FairStatements>(
         HashMap::new()
     };
     for key in keys {
-        let p = ReadyPartition {
-            running: running.get(&key).copied().unwrap_or(0),
-            bucket: stored.remove(&key),
-            key: key.clone(),
-            ready: true,
-        };
-        let n = free_slots(v, p, now, out, buckets).map_or(0, |visit| visit.free);
+        let running = running.get(&key).copied().unwrap_or(0);
+        let n = free_slots(v, &key, running, stored.remove(&key), now, out, buckets);
         free.insert(key, n);
     }
     Ok(())
@@ -320,7 +315,7 @@ impl Scan<'_> {
 
 /// Claim up to `want` jobs of the limited `kind` in `queue` for `worker` in fair order (see
 /// the module's documentation), not counting this process's finished jobs whose outcome is
-/// not committed yet (`hints.released`).
+/// not committed yet (`released`, as `(job id, attempt)`).
 ///
 /// A claim reads at most half its bound from the front; if that does not meet its budget
 /// and the order goes on, the other half from the kind's cursor (or from where the front
@@ -333,9 +328,9 @@ pub async fn claim_fair<S: FairStatements>(
     worker: &str,
     run: Option<i64>,
     want: usize,
-    hints: KindHints,
+    released: Vec<(i64, i32)>,
 ) -> Result<KindClaim> {
-    let released: HashSet<(i64, i32)> = hints.released.into_iter().collect();
+    let released: HashSet<(i64, i32)> = released.into_iter().collect();
     let Some(row) = st.lock_limit(kind).await? else {
         return Ok(KindClaim::default());
     };
@@ -420,7 +415,7 @@ pub async fn claim_fair<S: FairStatements>(
     }
     st.save_fair(kind, &clock, global.as_ref().map(|g| &g.1), out.throttled)
         .await?;
-    out.hints.placed = claimed
+    out.claimed = claimed
         .iter()
         .map(|(key, job)| (job.id, job.attempt, kind.to_string(), key.clone()))
         .collect();
@@ -428,8 +423,8 @@ pub async fn claim_fair<S: FairStatements>(
     Ok(out)
 }
 
-/// [`super::claim_kinds`] in fair order: up to `want` jobs over the limited `kinds` of
-/// `queue`, kind by kind (name order), while the claim has room.
+/// Claim up to `want` jobs over the limited `kinds` of `queue` in fair order, kind by kind
+/// (name order), while the claim has room.
 pub async fn claim_fair_kinds<S: FairStatements>(
     st: &mut S,
     queue: &str,
@@ -437,7 +432,7 @@ pub async fn claim_fair_kinds<S: FairStatements>(
     worker: &str,
     run: Option<i64>,
     want: usize,
-    mut hints: HashMap<String, KindHints>,
+    mut released: HashMap<String, Vec<(i64, i32)>>,
 ) -> Result<KindClaim> {
     let mut out = KindClaim::default();
     for kind in kinds {
@@ -445,7 +440,7 @@ pub async fn claim_fair_kinds<S: FairStatements>(
         if left == 0 {
             break;
         }
-        let mine = hints.remove(kind).unwrap_or_default();
+        let mine = released.remove(kind).unwrap_or_default();
         let got = claim_fair(st, queue, kind, worker, run, left, mine).await?;
         out.merge(got);
     }

@@ -2,9 +2,8 @@
 //! queue (only those take the limited claim path), and when a queue whose claim a limit held
 //! back is worth claiming again: when a rate's tokens return, or, for a concurrency limit,
 //! after a short backoff that doubles while the limit keeps holding (a slot frees when a
-//! job finishes on any worker, which no wake-up announces); and which partitions this
-//! process's finished jobs freed and which of them still
-//! say `running` ([`Hints`]).
+//! job finishes on any worker, which no wake-up announces); and which of this process's
+//! finished jobs still say `running` ([`Released`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::hints::{ClaimHints, Hints, KindHints};
+use super::released::{ClaimedJob, Released};
 use crate::limits::Declared;
 
 #[derive(Debug, Default)]
@@ -21,7 +20,7 @@ pub(crate) struct Local {
     /// By queue: when to claim again, and how many claims in a row a limit held back with
     /// nothing claimed.
     retry_at: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
-    hints: Mutex<Hints>,
+    released: Mutex<Released>,
 }
 
 /// The first look-again delay after a claim a limit held back.
@@ -66,18 +65,17 @@ impl Local {
             .unwrap_or_default()
     }
 
-    /// For each of `kinds`: the partitions this process's finished jobs freed since the last
-    /// claim, and its finished jobs whose outcome is not committed yet.
-    pub(crate) fn take_hints(&self, kinds: &[String]) -> HashMap<String, KindHints> {
-        self.hints
+    /// For each of `kinds`: this process's finished jobs whose outcome is not committed yet.
+    pub(crate) fn released(&self, kinds: &[String]) -> HashMap<String, Vec<(i64, i32)>> {
+        self.released
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take(kinds)
+            .of(kinds)
     }
 
     /// A job's handler returned (of any kind: only limited ones are known here).
     pub(crate) fn finished(&self, id: i64) {
-        self.hints
+        self.released
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .finished(id);
@@ -85,26 +83,26 @@ impl Local {
 
     /// Jobs whose completions committed (of any kind: only limited ones are known here).
     pub(crate) fn completed(&self, ids: impl IntoIterator<Item = i64>) {
-        self.hints
+        self.released
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .completed(ids);
     }
 
     /// Note what a claim of `queue` found: whether a limit held due jobs back, when a rate's
-    /// tokens return, whether it claimed anything, and its jobs' partitions.
+    /// tokens return, whether it claimed anything, and the limited jobs it claimed.
     pub(crate) fn after_claim(
         &self,
         queue: &str,
         throttled: bool,
         tokens_at: Option<DateTime<Utc>>,
         claimed_any: bool,
-        hints: ClaimHints,
+        claimed: Vec<ClaimedJob>,
     ) {
-        self.hints
+        self.released
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .claimed(hints);
+            .claimed(claimed);
         let mut map = self.retry_at.lock().unwrap_or_else(|e| e.into_inner());
         if !throttled && tokens_at.is_none() {
             map.remove(queue);

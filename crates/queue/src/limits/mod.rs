@@ -6,8 +6,7 @@
 //! period, globally and per partition). An operator overrides the numbers at runtime in the
 //! database ([`LimitValues`], `specline-enqueue limits set`), and every claim reads them.
 //!
-//! How it holds (the rules, decided in Rust in [`crate::limited_claim`] over the drivers'
-//! statements):
+//! How it holds (the rules, decided once in [`crate::limited_claim`] for both drivers):
 //! - the partition key is computed at insert ([`Limits::partition_of`]) and stored on the job,
 //!   so a claim never reads arguments; jobs without limits keep a NULL key and the plain fetch;
 //! - a claim of a limited kind locks the kind's row in `specline_limits` for its transaction,
@@ -16,12 +15,8 @@
 //!   index, each count stopping at the limit), so completion, retry, cancel and rescue need no
 //!   bookkeeping and a crash cannot leave a counter wrong;
 //! - partitions are served round-robin, each up to its weight (1 unless
-//!   [`LimitValues::weights`] names it) per pass: on PostgreSQL from a cursor kept on the
-//!   kind's row (a claim walks the partitions that have due jobs in key order after the
-//!   cursor, a loose index scan that visits each partition once, not its queued jobs, and
-//!   leaves the cursor at the last partition served, with what a short budget left of its
-//!   pass); on SQLite in the order of virtual start tags given at insert
-//!   ([`crate::limited_claim::fair`]), read from one index;
+//!   [`LimitValues::weights`] names it) per pass, in the order of virtual start tags given at
+//!   insert ([`crate::limited_claim::fair`]), read from one index;
 //! - rates are token buckets ([`bucket`]) kept in rows and refilled from the database clock
 //!   inside the claim's transaction.
 
@@ -34,7 +29,6 @@ use serde_json::Value;
 pub mod bucket;
 pub mod explain;
 pub mod gate;
-pub mod plan;
 
 pub use bucket::Bucket;
 

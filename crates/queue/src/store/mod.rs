@@ -240,7 +240,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// A job claimed through this store finished here: its handler returned and its outcome
     /// is queued for the completer. A limited job's slot passes to this process's next claim
-    /// now, before the outcome commits (see [`crate::limited_claim::ClaimHints`]'s module).
+    /// now, before the outcome commits (see [`crate::limited_claim::ClaimedJob`]'s module).
     fn handler_returned(&self, _id: i64) {}
     async fn paused_queues(&self) -> Result<Vec<String>>;
 

@@ -23,7 +23,7 @@ pub(super) const INSERT_CHUNK: usize = 10_000;
 pub(super) const INSERT_SQL: &str = include_str!("sql/insert_jobs.sql");
 
 /// Insert with one statement; the result is mapped back to input order.
-pub(super) async fn insert_rows<C: tokio_postgres::GenericClient>(
+pub(super) async fn insert_rows<C: tokio_postgres::GenericClient + Sync>(
     client: &C,
     stmt: &tokio_postgres::Statement,
     jobs: &[NewJob],
@@ -73,6 +73,11 @@ pub(super) async fn insert_rows<C: tokio_postgres::GenericClient>(
         tags.push(serde_json::to_string(&j.tags).unwrap_or_else(|_| "[]".into()));
         partitions.push(j.partition_key.as_deref());
     }
+    let limited: Vec<(&str, Option<&str>)> = send
+        .iter()
+        .map(|&i| (jobs[i].kind.as_str(), jobs[i].partition_key.as_deref()))
+        .collect();
+    let (fair_tags, tagger) = super::tags::tag(client, &limited).await?;
     let rows = client
         .query(
             stmt,
@@ -90,9 +95,11 @@ pub(super) async fn insert_rows<C: tokio_postgres::GenericClient>(
                 &channel,
                 &notify_queues,
                 &partitions,
+                &fair_tags,
             ],
         )
         .await?;
+    super::tags::save(client, &tagger).await?;
     let mut by_key: HashMap<String, Inserted> = HashMap::new();
     let mut plain: Vec<i64> = Vec::new();
     for r in &rows {

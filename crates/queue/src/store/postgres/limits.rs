@@ -4,17 +4,35 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
-use tokio_postgres::types::ToSql;
 
 use super::rows::fetched_from_row;
 use super::PgStore;
 use crate::error::{Error, Result};
 use crate::job::FetchedJob;
-use crate::limited_claim::{
-    LimitRow, LimitStatements, PartitionClaim, PartitionScan, ReadyPartition, WalkStatements,
-};
+use crate::limited_claim::fair::{FairClock, FairEntry, FairStatements, FairWindow};
+use crate::limited_claim::{LimitRow, LimitStatements, PartitionClaim};
 use crate::limits::gate::{take_token, GateStatements};
 use crate::limits::{Bucket, Declared, LimitStatus, LimitValues, PartitionCounts, Rate};
+
+/// The kind's weights as they apply now (declared, with the operator's overrides), if the
+/// kind is declared; its row stays locked until `tx` ends (claims of the kind wait).
+async fn weights_of(
+    tx: &deadpool_postgres::Transaction<'_>,
+    kind: &str,
+) -> Result<Option<Option<std::collections::BTreeMap<String, u32>>>> {
+    let row = tx
+        .query_opt(
+            "SELECT declared::text, overrides::text FROM specline_limits WHERE kind = $1 FOR UPDATE",
+            &[&kind],
+        )
+        .await?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let declared: LimitValues = json("declared limits", r.get(0))?;
+    let overrides: serde_json::Value = json("limit overrides", r.get(1))?;
+    Ok(Some(declared.with_overrides(&overrides).weights))
+}
 
 /// The limited claim's statements on one transaction.
 pub(super) struct PgLimits<'a, C: GenericClient> {
@@ -32,56 +50,14 @@ fn bucket(tokens: Option<f64>, at: Option<DateTime<Utc>>) -> Option<Bucket> {
     })
 }
 
-impl<C: GenericClient> PgLimits<'_, C> {
-    /// The partitions `walk` lists (with `$3` bound to `from`), read by partition_state.sql;
-    /// whether each has a due job is looked up only when `check_due`.
-    async fn partitions(
-        &self,
-        walk: &str,
-        scan: &PartitionScan<'_>,
-        from: &(dyn ToSql + Sync),
-        check_due: bool,
-    ) -> Result<Vec<ReadyPartition>> {
-        let sql = format!("{walk}{}", include_str!("sql/partition_state.sql"));
-        let stmt = self.c.prepare_cached(&sql).await?;
-        let max = scan.max as i64;
-        let rows = self
-            .c
-            .query(
-                &stmt,
-                &[
-                    &scan.queue,
-                    &scan.kind,
-                    from,
-                    &max,
-                    &scan.now,
-                    &scan.run,
-                    &scan.buckets,
-                    &check_due,
-                ],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| ReadyPartition {
-                key: r.get(0),
-                ready: r.get(1),
-                running: 0,
-                bucket: bucket(r.get(2), r.get(3)),
-            })
-            .collect())
-    }
-}
-
 impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
     async fn lock_limit(&mut self, kind: &str) -> Result<Option<LimitRow>> {
         let stmt = self
             .c
             .prepare_cached(
-                "WITH l AS (SELECT declared::text AS d, overrides::text AS o, cursor, tokens, refilled_at,
-                                   cursor_carry
+                "WITH l AS (SELECT declared::text AS d, overrides::text AS o, tokens, refilled_at
                             FROM specline_limits WHERE kind = $1 FOR UPDATE)
-                 SELECT d, o, cursor, tokens, refilled_at, clock_timestamp(), cursor_carry FROM l",
+                 SELECT d, o, tokens, refilled_at, clock_timestamp() FROM l",
             )
             .await?;
         let Some(r) = self.c.query_opt(&stmt, &[&kind]).await? else {
@@ -91,10 +67,8 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
         let overrides: serde_json::Value = json("limit overrides", r.get(1))?;
         Ok(Some(LimitRow {
             values: declared.with_overrides(&overrides),
-            cursor: r.get(2),
-            carry: u64::try_from(r.get::<_, i32>(6)).unwrap_or(0),
-            bucket: bucket(r.get(3), r.get(4)),
-            now: r.get(5),
+            bucket: bucket(r.get(2), r.get(3)),
+            now: r.get(4),
         }))
     }
 
@@ -149,80 +123,148 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
     }
 }
 
-impl<C: GenericClient> WalkStatements for PgLimits<'_, C> {
-    async fn ready_partitions(&mut self, scan: &PartitionScan<'_>) -> Result<Vec<ReadyPartition>> {
-        let (op, after) = match scan.after {
-            Some(a) => (">", a),
-            None => (">=", ""),
-        };
-        let walk = include_str!("sql/ready_partitions.sql").replace("{FIRST}", op);
-        self.partitions(&walk, scan, &after, true).await
-    }
-
-    async fn hinted_partitions(
-        &mut self,
-        scan: &PartitionScan<'_>,
-        keys: &[String],
-    ) -> Result<Vec<ReadyPartition>> {
-        let walk = include_str!("sql/hinted_partitions.sql");
-        self.partitions(walk, scan, &keys, false).await
-    }
-
-    async fn claim_partitions(
-        &mut self,
-        claim: &PartitionClaim<'_>,
-        picks: &[(String, i64)],
-    ) -> Result<Vec<(String, FetchedJob)>> {
-        let keys: Vec<&str> = picks.iter().map(|p| p.0.as_str()).collect();
-        let ns: Vec<i64> = picks.iter().map(|p| p.1).collect();
+impl<C: GenericClient> FairStatements for PgLimits<'_, C> {
+    async fn fair_clock(&mut self, kind: &str) -> Result<FairClock> {
         let stmt = self
             .c
-            .prepare_cached(include_str!("sql/claim_partitions.sql"))
+            .prepare_cached("SELECT vtime, fair_cursor FROM specline_limits WHERE kind = $1")
             .await?;
-        let rows = self
-            .c
-            .query(
-                &stmt,
-                &[
-                    &claim.queue,
-                    &claim.kind,
-                    &keys,
-                    &ns,
-                    &claim.now,
-                    &claim.run,
-                    &claim.worker,
-                ],
-            )
-            .await?;
+        let Some(r) = self.c.query_opt(&stmt, &[&kind]).await? else {
+            return Ok(FairClock::default());
+        };
+        let cursor: Option<Vec<i64>> = r.get(1);
+        let cursor = match cursor.as_deref() {
+            None => None,
+            Some(&[p, t, id]) => Some((
+                i32::try_from(p).map_err(|e| Error::Corrupt(format!("fair cursor: {e}")))?,
+                t,
+                id,
+            )),
+            Some(other) => return Err(Error::Corrupt(format!("fair cursor: {other:?}"))),
+        };
+        Ok(FairClock {
+            vtime: r.get(0),
+            cursor,
+        })
+    }
+
+    async fn fair_window(&mut self, w: &FairWindow<'_>) -> Result<Vec<FairEntry>> {
+        // Statements without the optional terms rather than one with them, so that each is
+        // a plain range of specline_jobs_fair, read from the index alone when no run is
+        // given (run_id is not in the index).
+        let bound = if w.after.is_some() {
+            "AND (priority, fair_tag, id) > ($6::smallint, $7::bigint, $8::bigint)"
+        } else {
+            ""
+        };
+        let run = if w.run.is_some() {
+            "AND run_id = $4"
+        } else {
+            "AND $4::bigint IS NULL"
+        };
+        let sql = format!(
+            "SELECT id, priority::int, fair_tag, partition_key FROM specline_jobs
+             WHERE queue = $1 AND kind = $2 AND state IN ('available', 'scheduled', 'retryable')
+               AND partition_key IS NOT NULL AND scheduled_at <= $3 {run} {bound}
+             ORDER BY priority, fair_tag, id LIMIT $5"
+        );
+        let stmt = self.c.prepare_cached(&sql).await?;
+        let max = w.max as i64;
+        let rows = match w.after {
+            Some((p, t, id)) => {
+                let p = i16::try_from(p).map_err(|e| Error::Corrupt(format!("priority: {e}")))?;
+                self.c
+                    .query(
+                        &stmt,
+                        &[&w.queue, &w.kind, &w.now, &w.run, &max, &p, &t, &id],
+                    )
+                    .await?
+            }
+            None => {
+                self.c
+                    .query(&stmt, &[&w.queue, &w.kind, &w.now, &w.run, &max])
+                    .await?
+            }
+        };
         Ok(rows
             .iter()
-            .map(|r| (r.get(10), fetched_from_row(r, claim.queue)))
+            .map(|r| FairEntry {
+                id: r.get(0),
+                priority: r.get(1),
+                tag: r.get::<_, Option<i64>>(2).unwrap_or(0),
+                key: r.get(3),
+            })
             .collect())
     }
 
-    async fn save_limit(
+    async fn partition_buckets(
         &mut self,
         kind: &str,
-        cursor: Option<&str>,
-        carry: u64,
+        keys: &[String],
+    ) -> Result<Vec<(String, Bucket)>> {
+        let stmt = self
+            .c
+            .prepare_cached(
+                "SELECT partition_key, tokens, refilled_at FROM specline_limit_partitions
+                 WHERE kind = $1 AND partition_key = ANY ($2::text[])",
+            )
+            .await?;
+        let rows = self.c.query(&stmt, &[&kind, &keys]).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Some((r.get(0), bucket(r.get(1), r.get(2))?)))
+            .collect())
+    }
+
+    async fn claim_ids(
+        &mut self,
+        claim: &PartitionClaim<'_>,
+        ids: &[i64],
+    ) -> Result<Vec<(String, FetchedJob)>> {
+        let stmt = self
+            .c
+            .prepare_cached(include_str!("sql/claim_ids.sql"))
+            .await?;
+        let rows = self
+            .c
+            .query(&stmt, &[&claim.queue, &ids, &claim.worker, &claim.now])
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("partition_key"), fetched_from_row(r, claim.queue)))
+            .collect())
+    }
+
+    async fn save_fair(
+        &mut self,
+        kind: &str,
+        clock: &FairClock,
         bucket: Option<&Bucket>,
         throttled: bool,
     ) -> Result<()> {
+        let cursor: Option<Vec<i64>> = clock.cursor.map(|(p, t, id)| vec![i64::from(p), t, id]);
         let stmt = self
             .c
             .prepare_cached(
                 "UPDATE specline_limits
-                 SET cursor = $2, tokens = $3, refilled_at = $4,
-                     throttled = throttled + CASE WHEN $5 THEN 1 ELSE 0 END, cursor_carry = $6
+                 SET vtime = $2, fair_cursor = $3, tokens = $4, refilled_at = $5,
+                     throttled = throttled + $6::int
                  WHERE kind = $1",
             )
             .await?;
-        let tokens = bucket.map(|b| b.tokens);
-        let at = bucket.map(|b| b.refilled_at);
-        // At most MAX_WEIGHT.
-        let carry = i32::try_from(carry).unwrap_or(i32::MAX);
+        let throttled = i32::from(throttled);
         self.c
-            .execute(&stmt, &[&kind, &cursor, &tokens, &at, &throttled, &carry])
+            .execute(
+                &stmt,
+                &[
+                    &kind,
+                    &clock.vtime,
+                    &cursor,
+                    &bucket.map(|b| b.tokens),
+                    &bucket.map(|b| b.refilled_at),
+                    &throttled,
+                ],
+            )
             .await?;
         Ok(())
     }
@@ -277,20 +319,33 @@ impl PgStore {
 
     /// Write the limits the code declares (one row per kind; the operator's overrides stay).
     pub(super) async fn declare_limits(&self, declared: &[Declared]) -> Result<()> {
-        let c = self.client().await?;
-        let stmt = c
-            .prepare_cached(
-                "INSERT INTO specline_limits (kind, queues, declared) VALUES ($1, $2, $3::text::jsonb)
-                 ON CONFLICT (kind) DO UPDATE
-                 SET queues = EXCLUDED.queues, declared = EXCLUDED.declared, updated_at = now()
-                 WHERE specline_limits.declared IS DISTINCT FROM EXCLUDED.declared
-                    OR specline_limits.queues IS DISTINCT FROM EXCLUDED.queues",
-            )
-            .await?;
+        let mut c = self.client().await?;
         for d in declared {
             let text =
                 serde_json::to_string(&d.values).map_err(|e| Error::Corrupt(e.to_string()))?;
-            c.execute(&stmt, &[&d.kind, &d.queues, &text]).await?;
+            let tx = c.transaction().await?;
+            // Jobs queued before the kind was first declared were tagged with every weight 1:
+            // weights declared now (or changed since) retag them.
+            let before = weights_of(&tx, &d.kind).await?;
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO specline_limits (kind, queues, declared) VALUES ($1, $2, $3::text::jsonb)
+                     ON CONFLICT (kind) DO UPDATE
+                     SET queues = EXCLUDED.queues, declared = EXCLUDED.declared, updated_at = now()
+                     WHERE specline_limits.declared IS DISTINCT FROM EXCLUDED.declared
+                        OR specline_limits.queues IS DISTINCT FROM EXCLUDED.queues",
+                )
+                .await?;
+            tx.execute(&stmt, &[&d.kind, &d.queues, &text]).await?;
+            let after = weights_of(&tx, &d.kind).await?;
+            let changed = match (&before, &after) {
+                (None, Some(None)) => false,
+                _ => before != after,
+            };
+            if changed {
+                super::tags::retag(&super::tags::Pooled(&tx), &d.kind).await?;
+            }
+            tx.commit().await?;
         }
         self.inner.limits.declare(declared);
         Ok(())
@@ -360,7 +415,8 @@ impl PgStore {
             .collect())
     }
 
-    /// Delete at most `limit` bucket rows last refilled before `before`, as the leader.
+    /// Delete at most `limit` bucket rows last refilled before `before`, and at most `limit`
+    /// partitions' last tags that the virtual time has passed, as the leader.
     pub(super) async fn prune_limit_buckets(
         &self,
         lease: &crate::lease::Lease,
@@ -377,26 +433,49 @@ impl PgStore {
             lease = super::lease_cte()
         );
         let limit = limit as i64;
-        Ok(
-            c.execute(&sql, &[&lease.holder, &lease.term, &before, &limit])
-                .await?,
-        )
+        let buckets = c
+            .execute(&sql, &[&lease.holder, &lease.term, &before, &limit])
+            .await?;
+        // A partition whose last tag the kind's virtual time has passed gets its next tag
+        // from the virtual time, as one without a row does.
+        let sql = format!(
+            "WITH {lease}
+             DELETE FROM specline_fair_tags t USING specline_limits l
+             WHERE l.kind = t.kind AND t.last_tag <= l.vtime
+               AND (t.kind, t.partition_key) IN (
+                 SELECT f.kind, f.partition_key FROM specline_fair_tags f
+                 JOIN specline_limits k ON k.kind = f.kind
+                 WHERE f.last_tag <= k.vtime LIMIT $3)
+               AND EXISTS (SELECT 1 FROM lease)",
+            lease = super::lease_cte()
+        );
+        let tags = c
+            .execute(&sql, &[&lease.holder, &lease.term, &limit])
+            .await?;
+        Ok(buckets + tags)
     }
 
     /// Replace a kind's overrides (checked by the caller). False when no such kind is limited.
+    /// A change of weights gives the kind's queued jobs new tags ([`super::tags::retag`]).
     pub(super) async fn set_limit_overrides(
         &self,
         kind: &str,
         overrides: &serde_json::Value,
     ) -> Result<bool> {
-        let c = self.client().await?;
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let before = weights_of(&tx, kind).await?;
         let text = overrides.to_string();
-        let n = c
+        let n = tx
             .execute(
                 "UPDATE specline_limits SET overrides = $2::text::jsonb, updated_at = now() WHERE kind = $1",
                 &[&kind, &text],
             )
             .await?;
+        if n == 1 && weights_of(&tx, kind).await? != before {
+            super::tags::retag(&super::tags::Pooled(&tx), kind).await?;
+        }
+        tx.commit().await?;
         Ok(n == 1)
     }
 }

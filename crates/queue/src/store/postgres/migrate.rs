@@ -60,6 +60,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "weighted fairness: the cursor's carry",
         include_str!("migrations/0011_weighted_fairness.sql"),
     ),
+    (
+        12,
+        "fair order: virtual start tags instead of the partition-ordered index",
+        include_str!("migrations/0012_fair_tags.sql"),
+    ),
 ];
 
 impl PgStore {

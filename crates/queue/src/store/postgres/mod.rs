@@ -27,7 +27,7 @@ use super::{
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, outcomes, Statements};
-use crate::limited_claim::claim_kinds;
+use crate::limited_claim::fair::claim_fair_kinds;
 use crate::limits::{Declared, LimitStatus, PartitionCounts};
 use limits::PgLimits;
 use statements::PgStatements;
@@ -45,6 +45,7 @@ mod rollouts;
 mod rows;
 mod runs;
 mod statements;
+mod tags;
 mod tls;
 mod workers;
 
@@ -245,20 +246,21 @@ impl PgStore {
         let kinds = self.inner.limits.kinds_in(queue);
         let mut jobs: Vec<FetchedJob> = Vec::new();
         if !kinds.is_empty() {
-            let hints = self.inner.limits.take_hints(&kinds);
+            let released = self.inner.limits.released(&kinds);
             let tx = c.transaction().await?;
-            // The claim's lookups are seeks in fetch order (ORDER BY … LIMIT) that only
-            // specline_jobs_fetch_limited serves without a sort. With statistics that do not
-            // know the kind yet (its jobs came after the last ANALYZE), the planner believes
-            // one row matches (queue, kind) and may pick another index and sort "that row",
-            // reading every job of the kind per partition (a 20,000-job burn-down measured
-            // 1.6 s per claim). Forbidding sorts in this transaction rules those plans out;
-            // the plans' costs then include the forbidden sorts' penalty, which would send
-            // them through JIT compilation (up to a second each), so JIT is off too.
+            // The claim reads specline_jobs_fair in its order (ORDER BY … LIMIT), which only
+            // that index serves without a sort. With statistics that do not know the kind yet
+            // (its jobs came after the last ANALYZE), the planner believes one row matches
+            // (queue, kind) and may pick another index and sort "that row", reading every job
+            // of the kind (the partition walk before it measured 1.6 s per claim that way).
+            // Forbidding sorts in this transaction rules those plans out; the plans' costs
+            // then include the forbidden sorts' penalty, which would send them through JIT
+            // compilation (up to a second each), so JIT is off too.
             tx.batch_execute("SET LOCAL enable_sort = off; SET LOCAL jit = off")
                 .await?;
             let mut st = PgLimits { c: &tx };
-            let got = claim_kinds(&mut st, queue, &kinds, worker, run, limit, hints).await?;
+            let got =
+                claim_fair_kinds(&mut st, queue, &kinds, worker, run, limit, released).await?;
             tx.commit().await?;
             let claimed_any = !got.jobs.is_empty();
             self.inner.limits.after_claim(
@@ -266,7 +268,7 @@ impl PgStore {
                 got.throttled,
                 got.retry_at,
                 claimed_any,
-                got.hints,
+                got.claimed,
             );
             jobs = got.jobs;
         }

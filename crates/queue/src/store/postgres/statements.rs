@@ -147,6 +147,9 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
             .map(|j| j.spec.partition_key.as_deref())
             .collect();
         let metas: Vec<String> = jobs.iter().map(StepJob::metadata).collect();
+        let limited: Vec<(&str, Option<&str>)> =
+            kinds.iter().copied().zip(keys.iter().copied()).collect();
+        let (fair_tags, tagger) = super::tags::tag(&super::tags::Pooled(self.c), &limited).await?;
         let stmt = self
             .c
             .prepare_cached(include_str!("sql/insert_step_jobs.sql"))
@@ -165,9 +168,11 @@ impl<C: GenericClient> Statements for PgStatements<'_, C> {
                     &self.channel,
                     &keys,
                     &metas,
+                    &fair_tags,
                 ],
             )
             .await?;
+        super::tags::save(&super::tags::Pooled(self.c), &tagger).await?;
         // Each job comes back with its (run, step, item), unique within a call.
         let by_args: std::collections::HashMap<(i64, i64, Option<i64>), i64> = rows
             .iter()

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::job::FetchedJob;
 use crate::lifecycle;
 use crate::limited_claim::fair::claim_fair_kinds;
-use crate::limited_claim::{ClaimHints, KindHints};
+use crate::limited_claim::ClaimedJob;
 use crate::store::Wakeup;
 
 /// What a claim took, and what the limited path found (when the queue has limited kinds).
@@ -25,17 +25,17 @@ pub(super) struct Claimed {
 }
 
 /// What limited kinds' claim found: whether a limit held jobs back, when a rate's tokens
-/// return, whether it claimed anything, and its jobs' partitions.
+/// return, whether it claimed anything, and the limited jobs it claimed.
 pub(super) struct LimitedFound {
     pub throttled: bool,
     pub retry_at: Option<DateTime<Utc>>,
     pub claimed_any: bool,
-    pub hints: ClaimHints,
+    pub claimed: Vec<ClaimedJob>,
 }
 
 /// Claim up to `limit` due jobs of `queue` (of run `run`, if given) for `worker`: of the
 /// limited `kinds` first, in fair order ([`claim_fair_kinds`], not counting this process's
-/// finished jobs whose outcome is not committed yet, `hints`), then jobs without limits.
+/// finished jobs whose outcome is not committed yet, `released`), then jobs without limits.
 pub(super) fn claim(
     conn: &mut Connection,
     queue: &str,
@@ -43,7 +43,7 @@ pub(super) fn claim(
     limit: usize,
     run: Option<i64>,
     kinds: &[String],
-    hints: HashMap<String, KindHints>,
+    released: HashMap<String, Vec<(i64, i32)>>,
 ) -> Result<Claimed> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // The clock is read once the write lock is held, so the claims of processes sharing the
@@ -54,13 +54,13 @@ pub(super) fn claim(
     } else {
         let mut st = SqliteLimits { conn: &tx, now };
         let got = futures::executor::block_on(claim_fair_kinds(
-            &mut st, queue, kinds, worker, run, limit, hints,
+            &mut st, queue, kinds, worker, run, limit, released,
         ))?;
         let found = LimitedFound {
             throttled: got.throttled,
             retry_at: got.retry_at,
             claimed_any: !got.jobs.is_empty(),
-            hints: got.hints,
+            claimed: got.claimed,
         };
         (got.jobs, Some(found))
     };

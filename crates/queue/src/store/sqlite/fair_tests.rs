@@ -1,5 +1,5 @@
-//! The fair order (migration 0012) on real SQLite files: tags given at insert from the
-//! kind's virtual time, a retried job's place, jobs queued before the migration.
+//! The fair order on real SQLite files: the tags given at insert, and jobs queued before
+//! migration 0012 (the behaviour both drivers share is checked in `limit_checks`).
 #![allow(clippy::unwrap_used)]
 
 use serde::{Deserialize, Serialize};
@@ -62,18 +62,6 @@ async fn insert(store: &SqliteStore, owners: &[&str]) -> Vec<i64> {
     ids.iter().map(|i| i.id).collect()
 }
 
-async fn fetch_ids(store: &SqliteStore) -> Vec<i64> {
-    let mut ids: Vec<i64> = store
-        .fetch(Owned::QUEUE, 10, "w")
-        .await
-        .unwrap()
-        .iter()
-        .map(|j| j.id)
-        .collect();
-    ids.sort();
-    ids
-}
-
 async fn complete(store: &SqliteStore, id: i64, attempt: i32) {
     let done = store
         .complete(&[Completion {
@@ -111,81 +99,6 @@ async fn tag_of(store: &SqliteStore, id: i64) -> Option<i64> {
         })
         .await
         .unwrap()
-}
-
-#[tokio::test]
-async fn an_owner_that_comes_late_starts_at_the_virtual_time_not_owed_past_turns() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
-    store.migrate().await.unwrap();
-    declare(&store).await;
-    insert(&store, &["a"; 5]).await;
-    assert_eq!(one_at_a_time(&store, 3).await, ["a", "a", "a"]);
-    // b arrives when the kind's clock is at a's third tag: its turns start there, so it
-    // alternates with a instead of running its three jobs first.
-    let b = insert(&store, &["b"; 3]).await;
-    assert_eq!(tag_of(&store, b[0]).await, Some(4 * TAG_UNIT));
-    assert_eq!(one_at_a_time(&store, 5).await, ["a", "b", "a", "b", "b"]);
-}
-
-#[tokio::test]
-async fn a_retried_job_keeps_its_place_in_its_partitions_turn() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
-    store.migrate().await.unwrap();
-    declare(&store).await;
-    let a = insert(&store, &["a", "a"]).await;
-    let b = insert(&store, &["b", "b"]).await;
-    let first = store.fetch(Owned::QUEUE, 1, "w").await.unwrap();
-    assert_eq!(first[0].id, a[0]);
-    let retry = Completion {
-        id: a[0],
-        attempt: 1,
-        outcome: Outcome::Retry {
-            at: chrono::Utc::now() - chrono::Duration::seconds(1),
-            error: crate::job::AttemptError {
-                attempt: 1,
-                at: chrono::Utc::now(),
-                code: "X".into(),
-                message: "x".into(),
-                worker: "w".into(),
-            },
-        },
-    };
-    assert_eq!(store.complete(&[retry]).await.unwrap(), 1);
-    let next: Vec<(i64, i32)> = store
-        .fetch(Owned::QUEUE, 10, "w")
-        .await
-        .unwrap()
-        .iter()
-        .map(|j| (j.id, j.attempt))
-        .collect();
-    assert_eq!(
-        next,
-        [(a[0], 2), (b[0], 1)],
-        "a's retry keeps a's first turn"
-    );
-}
-
-#[tokio::test]
-async fn a_job_not_due_yet_is_passed_over_until_it_is() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
-    store.migrate().await.unwrap();
-    declare(&store).await;
-    let later = NewJob::new(
-        &Owned { owner: "a".into() },
-        InsertOpts {
-            scheduled_at: Some(chrono::Utc::now() + chrono::Duration::hours(1)),
-            ..InsertOpts::default()
-        },
-    )
-    .unwrap();
-    let held = store.insert_many(vec![later]).await.unwrap()[0].id;
-    let now = insert(&store, &["a", "b"]).await;
-    // The scheduled job holds a's first tag but is not due: a's next job goes instead.
-    assert_eq!(fetch_ids(&store).await, now);
-    assert!(tag_of(&store, held).await < tag_of(&store, now[0]).await);
 }
 
 #[tokio::test]
@@ -250,30 +163,19 @@ async fn jobs_queued_before_migration_12_are_served_round_robin() {
 }
 
 #[tokio::test]
-async fn a_job_behind_a_long_stretch_of_a_partition_at_its_limit_is_reached() {
+async fn tags_follow_the_partitions_last_tag_or_the_kinds_virtual_time() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
     store.migrate().await.unwrap();
     declare(&store).await;
-    // 20,000 of a's jobs come first in the order (a higher priority), more than the entries
-    // one claim may read (about 16,500 for a claim of 10); b's one job comes after them.
-    let a = insert(&store, &["a"; 20_000]).await;
-    let later = NewJob::new(
-        &Owned { owner: "b".into() },
-        InsertOpts {
-            priority: Some(2),
-            ..InsertOpts::default()
-        },
-    )
-    .unwrap();
-    let b = store.insert_many(vec![later]).await.unwrap()[0].id;
-    assert_eq!(
-        fetch_ids(&store).await,
-        vec![a[0]],
-        "a's first job, then a at its limit"
-    );
-    // The first claim stopped at its bound and left its cursor there; the next one goes on
-    // from it past the rest of a's jobs (a still at its limit) to b's.
-    assert_eq!(fetch_ids(&store).await, vec![b]);
-    assert!(fetch_ids(&store).await.is_empty());
+    let a = insert(&store, &["a"; 5]).await;
+    assert_eq!(tag_of(&store, a[0]).await, Some(TAG_UNIT));
+    assert_eq!(tag_of(&store, a[4]).await, Some(5 * TAG_UNIT));
+    assert_eq!(one_at_a_time(&store, 3).await, ["a", "a", "a"]);
+    // The clock is at a's third tag: b starts there, a goes on from its last.
+    let b = insert(&store, &["b", "b"]).await;
+    let a6 = insert(&store, &["a"]).await;
+    assert_eq!(tag_of(&store, b[0]).await, Some(4 * TAG_UNIT));
+    assert_eq!(tag_of(&store, b[1]).await, Some(5 * TAG_UNIT));
+    assert_eq!(tag_of(&store, a6[0]).await, Some(6 * TAG_UNIT));
 }

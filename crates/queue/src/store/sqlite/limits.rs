@@ -76,29 +76,24 @@ impl LimitStatements for SqliteLimits<'_> {
         let row = self
             .conn
             .prepare_cached(
-                "SELECT declared, overrides, cursor, tokens, refilled_at, cursor_carry
-                 FROM specline_limits WHERE kind = ?1",
+                "SELECT declared, overrides, tokens, refilled_at FROM specline_limits WHERE kind = ?1",
             )?
             .query_row([kind], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<f64>>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
-                    r.get::<_, i64>(5)?,
+                    r.get::<_, Option<f64>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
                 ))
             })
             .optional()?;
-        let Some((declared, overrides, cursor, tokens, at, carry)) = row else {
+        let Some((declared, overrides, tokens, at)) = row else {
             return Ok(None);
         };
         let declared: LimitValues = json("declared limits", &declared)?;
         let overrides: serde_json::Value = json("limit overrides", &overrides)?;
         Ok(Some(LimitRow {
             values: declared.with_overrides(&overrides),
-            cursor,
-            carry: u64::try_from(carry).unwrap_or(0),
             bucket: bucket(tokens, at),
             now: from_micros(self.now),
         }))

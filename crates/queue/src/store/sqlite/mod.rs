@@ -251,7 +251,7 @@ impl SqliteStore {
             return Ok(Vec::new());
         }
         let kinds = self.inner.limits.kinds_in(queue);
-        let hints = self.inner.limits.take_hints(&kinds);
+        let released = self.inner.limits.released(&kinds);
         let q = queue.to_string();
         let worker = worker.to_string();
         let claimed = self
@@ -259,7 +259,7 @@ impl SqliteStore {
                 // Claiming jobs need not wait for fsync: a claim lost to a power cut leaves the
                 // job pending, never lost. The next durable commit syncs the WAL anyway.
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
-                let claimed = claim(conn, &q, &worker, limit, run, &kinds, hints);
+                let claimed = claim(conn, &q, &worker, limit, run, &kinds, released);
                 conn.pragma_update(None, "synchronous", "FULL")?;
                 claimed
             })
@@ -270,7 +270,7 @@ impl SqliteStore {
                 limited.throttled,
                 limited.retry_at,
                 limited.claimed_any,
-                limited.hints,
+                limited.claimed,
             );
         }
         for w in claimed.wake {
