@@ -33,6 +33,8 @@ use limits::PgLimits;
 use statements::PgStatements;
 
 mod config;
+#[cfg(test)]
+mod fair_tests;
 mod gauges;
 mod insert;
 mod jobs;

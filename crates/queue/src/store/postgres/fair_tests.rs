@@ -1,0 +1,132 @@
+//! Migration 12 on a real PostgreSQL schema: jobs queued before it are tagged by their rank in
+//! their partition and served round-robin (the fair order itself is checked for both drivers
+//! in `limit_checks`).
+#![allow(clippy::unwrap_used)]
+
+use super::migrate::MIGRATIONS;
+use super::*;
+use crate::job::{Completion, Outcome};
+use crate::limits::{Declared, LimitValues};
+use crate::store::Store;
+use specline_testkit::{database_url, PgSchema};
+
+#[tokio::test]
+async fn jobs_queued_before_migration_12_are_served_round_robin() {
+    let schema = PgSchema::new();
+    let store = PgStore::connect(PgConfig::new(database_url()).schema(schema.name()))
+        .await
+        .unwrap();
+    // The schema at version 11, with jobs queued and one finished.
+    {
+        let mut c = store.client().await.unwrap();
+        let tx = c.transaction().await.unwrap();
+        tx.batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{0}\";
+             CREATE TABLE \"{0}\".specline_migrations (
+               version integer PRIMARY KEY, name text NOT NULL,
+               applied_at timestamptz NOT NULL DEFAULT now())",
+            schema.name()
+        ))
+        .await
+        .unwrap_or_else(|e| specline_testkit::pg_unreachable(e));
+        for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 <= 11) {
+            tx.batch_execute(sql).await.unwrap();
+            tx.execute(
+                "INSERT INTO specline_migrations (version, name) VALUES ($1, $2)",
+                &[version, name],
+            )
+            .await
+            .unwrap();
+        }
+        for (owner, state) in [
+            ("a", "completed"),
+            ("a", "available"),
+            ("a", "available"),
+            ("a", "available"),
+            ("b", "available"),
+            ("b", "available"),
+        ] {
+            tx.execute(
+                "INSERT INTO specline_jobs (kind, queue, args, state, priority, max_attempts,
+                   partition_key)
+                 VALUES ('owned', 'owned', jsonb_build_object('owner', $1::text),
+                         $2::text, 1, 3, $1)",
+                &[&owner, &state],
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    store.migrate().await.unwrap();
+    let c = store.client().await.unwrap();
+    let tags: Vec<(String, Option<i64>)> = c
+        .query(
+            "SELECT args->>'owner', fair_tag FROM specline_jobs ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let unit = crate::limited_claim::fair::TAG_UNIT;
+    let want: Vec<(String, Option<i64>)> = [
+        ("a", None),
+        ("a", Some(unit)),
+        ("a", Some(2 * unit)),
+        ("a", Some(3 * unit)),
+        ("b", Some(unit)),
+        ("b", Some(2 * unit)),
+    ]
+    .iter()
+    .map(|(o, t)| (o.to_string(), *t))
+    .collect();
+    assert_eq!(tags, want, "each partition's n-th queued job has tag n");
+    store
+        .declare_limits(&[Declared {
+            kind: "owned".into(),
+            queues: vec!["owned".into()],
+            values: LimitValues {
+                per_partition: Some(1),
+                ..Default::default()
+            },
+        }])
+        .await
+        .unwrap();
+    let mut order = Vec::new();
+    for _ in 0..5 {
+        let got = store.fetch("owned", 1, "w").await.unwrap();
+        assert_eq!(got.len(), 1, "after {order:?}");
+        let args: serde_json::Value = serde_json::from_str(&got[0].args).unwrap();
+        order.push(args["owner"].as_str().unwrap().to_string());
+        let done = Completion {
+            id: got[0].id,
+            attempt: got[0].attempt,
+            outcome: Outcome::Completed,
+        };
+        store.complete(&[done]).await.unwrap();
+    }
+    assert_eq!(order, ["a", "b", "a", "b", "a"]);
+    // A job inserted now follows its partition's last tag from before the migration.
+    let job = crate::NewJob {
+        kind: "owned".into(),
+        queue: "owned".into(),
+        args: serde_json::json!({"owner": "a"}),
+        priority: 1,
+        max_attempts: 3,
+        scheduled_at: None,
+        unique_key: None,
+        unique_states: 0,
+        metadata: serde_json::json!({}),
+        tags: Vec::new(),
+        partition_key: Some("a".into()),
+    };
+    let id = store.insert_many(vec![job]).await.unwrap()[0].id;
+    let tag: Option<i64> = c
+        .query_one("SELECT fair_tag FROM specline_jobs WHERE id = $1", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tag, Some(4 * unit));
+}
