@@ -236,8 +236,8 @@ async fn limited_claim_serves_partitions_round_robin_within_their_limit(
     let got = fetch(&store, 2).await?;
     let keys: Vec<i64> = got.iter().map(|j| j.id).collect();
     ensure!(keys.len() == 2, "claimed {keys:?}");
-    // Round-robin: the next claim starts after the last partition served (b), so c runs
-    // before a gets a second job even once a's slot frees.
+    // Round-robin: c's first job shares the first turn with a's and b's, a's second job is
+    // in the next turn, so c runs before a gets a second job even once a's slot frees.
     let a_job = got[0].clone();
     ok(
         "complete",
@@ -307,8 +307,7 @@ fn count(keys: &[String], key: &str) -> usize {
 /// order). Claims of one job each give every pass of five starts to b once, c once and gold
 /// three times (a pass a claim of one cuts short goes on in the next claim); a claim of ten
 /// gives two passes (2, 2, 6); an operator's override of the weights applies to the next
-/// claim. (Where in its pass each partition comes is the driver's: the partition walk serves
-/// them in key order, the fair order by tag.)
+/// claim.
 async fn limited_claim_serves_weighted_partitions_in_proportion(
     store: Arc<dyn Store>,
 ) -> CheckResult {

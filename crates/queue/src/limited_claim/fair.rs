@@ -1,9 +1,9 @@
 //! The fair-order claim of a limited kind: queued jobs read in virtual start tag order,
 //! decided once over [`FairStatements`].
 //!
-//! **Tags.** A job of a limited kind gets a tag when it is inserted ([`Tagger`]): its
+//! **Tags.** A job of a limited kind gets a tag when it is inserted ([`super::tags`]): its
 //! partition's last tag or the kind's virtual time, whichever is later, plus the partition's
-//! step, [`TAG_UNIT`] divided by its weight (start-time fair queuing). The kind's virtual
+//! step, a unit divided by its weight (start-time fair queuing). The kind's virtual
 //! time is the latest tag a claim took. Read in `(priority, tag, id)` order the queued jobs
 //! are already round-robin over partitions (a partition of weight 3 has three tags in each
 //! unit), a partition that was idle comes back at the current virtual time (it is not owed
@@ -37,83 +37,10 @@ use crate::job::FetchedJob;
 use crate::limits::bucket::Bucket;
 use crate::limits::LimitValues;
 
-/// A weight-1 partition's step between two tags; a partition of weight `w` steps
-/// `TAG_UNIT / w`, rounded down (a thousandth of a unit at most, over the highest weight).
-pub const TAG_UNIT: i64 = 1_000_000;
-
 /// Entries a claim may read per start it may make, beyond [`MAX_READ_SLACK`].
 pub const MAX_READ_PER_START: usize = 16;
 /// Entries any claim may read.
 pub const MAX_READ_SLACK: usize = 16_384;
-
-/// The step between two tags of a partition of `weight`.
-pub fn step(weight: u64) -> i64 {
-    TAG_UNIT / i64::try_from(weight.clamp(1, u64::from(crate::limits::MAX_WEIGHT))).unwrap_or(1)
-}
-
-/// The tag of a partition's next job: after its last tag, never before the kind's virtual
-/// time.
-pub fn next_tag(vtime: i64, last: Option<i64>, weight: u64) -> i64 {
-    last.unwrap_or(vtime)
-        .max(vtime)
-        .saturating_add(step(weight))
-}
-
-/// Gives inserted jobs of limited kinds their tags, one insert at a time, reading each kind's
-/// virtual time and weights and each partition's last tag once; [`Tagger::last_tags`] is
-/// what the insert writes back.
-#[derive(Debug, Default)]
-pub struct Tagger {
-    kinds: HashMap<String, (i64, LimitValues)>,
-    last: HashMap<(String, String), Option<i64>>,
-}
-
-impl Tagger {
-    /// Whether the kind's clock and weights are known here.
-    pub fn knows_kind(&self, kind: &str) -> bool {
-        self.kinds.contains_key(kind)
-    }
-
-    /// Note the kind's virtual time and values (`None`: the kind is not declared yet, so it
-    /// starts at 0 with every weight 1).
-    pub fn set_kind(&mut self, kind: &str, clock: Option<(i64, LimitValues)>) {
-        self.kinds
-            .insert(kind.to_string(), clock.unwrap_or_default());
-    }
-
-    /// Whether the partition's last tag is known here.
-    pub fn knows_partition(&self, kind: &str, key: &str) -> bool {
-        self.last.contains_key(&(kind.to_string(), key.to_string()))
-    }
-
-    /// Note the partition's last tag as stored.
-    pub fn set_partition(&mut self, kind: &str, key: &str, last: Option<i64>) {
-        self.last.insert((kind.to_string(), key.to_string()), last);
-    }
-
-    /// The next tag of the partition (its kind and partition must be known).
-    pub fn tag(&mut self, kind: &str, key: &str) -> i64 {
-        let (vtime, weight) = self
-            .kinds
-            .get(kind)
-            .map_or((0, 1), |(t, v)| (*t, v.weight_of(key)));
-        let last = self
-            .last
-            .entry((kind.to_string(), key.to_string()))
-            .or_default();
-        let tag = next_tag(vtime, *last, weight);
-        *last = Some(tag);
-        tag
-    }
-
-    /// `(kind, partition key, last tag)` of every partition tagged here.
-    pub fn last_tags(&self) -> Vec<(&str, &str, i64)> {
-        self.last
-            .iter()
-            .filter_map(|((k, p), t)| Some((k.as_str(), p.as_str(), (*t)?)))
-            .collect()
-    }
-}
 
 /// A queued job of a limited kind as the fair index holds it.
 #[derive(Debug, Clone)]
@@ -173,44 +100,6 @@ pub trait FairStatements: LimitStatements {
     ) -> Result<()>;
 }
 
-/// Fill in what each of `keys` may start now (its free slots, its rate tokens), leaving out
-/// this process's finished jobs (`released`) from its running count.
-#[allow(clippy::too_many_arguments)]
-async fn learn_partitions<S: FairStatements>(
-    st: &mut S,
-    kind: &str,
-    v: &LimitValues,
-    now: DateTime<Utc>,
-    released: &HashSet<(i64, i32)>,
-    keys: Vec<String>,
-    free: &mut HashMap<String, u64>,
-    out: &mut KindClaim,
-    buckets: &mut Vec<(String, Bucket)>,
-) -> Result<()> {
-    let mut running: HashMap<String, i64> = HashMap::new();
-    if v.per_partition.is_some() {
-        for (key, id, attempt) in st.running_in(kind, &keys).await? {
-            if !released.contains(&(id, attempt)) {
-                *running.entry(key).or_default() += 1;
-            }
-        }
-    }
-    let mut stored: HashMap<String, Bucket> = if v.partition_rate.is_some() {
-        st.partition_buckets(kind, &keys)
-            .await?
-            .into_iter()
-            .collect()
-    } else {
-        HashMap::new()
-    };
-    for key in keys {
-        let running = running.get(&key).copied().unwrap_or(0);
-        let n = free_slots(v, &key, running, stored.remove(&key), now, out, buckets);
-        free.insert(key, n);
-    }
-    Ok(())
-}
-
 /// Where a claim is in the fair order: `(priority, tag, id)` of an entry.
 pub type FairPos = (i32, i64, i64);
 
@@ -247,6 +136,43 @@ impl Scan<'_> {
         self.picked.len() >= self.budget
     }
 
+    /// Learn what each of `keys` may start now (its free slots, its rate tokens), leaving
+    /// out this process's finished jobs (`released`) from its running count.
+    async fn learn<S: FairStatements>(&mut self, st: &mut S, keys: Vec<String>) -> Result<()> {
+        let v = self.values;
+        let mut running: HashMap<String, i64> = HashMap::new();
+        if v.per_partition.is_some() {
+            for (key, id, attempt) in st.running_in(self.kind, &keys).await? {
+                if !self.released.contains(&(id, attempt)) {
+                    *running.entry(key).or_default() += 1;
+                }
+            }
+        }
+        let mut stored: HashMap<String, Bucket> = if v.partition_rate.is_some() {
+            st.partition_buckets(self.kind, &keys)
+                .await?
+                .into_iter()
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        for key in keys {
+            let running = running.get(&key).copied().unwrap_or(0);
+            let bucket = stored.remove(&key);
+            let n = free_slots(
+                v,
+                &key,
+                running,
+                bucket,
+                self.now,
+                &mut self.out,
+                &mut self.buckets,
+            );
+            self.free.insert(key, n);
+        }
+        Ok(())
+    }
+
     /// Read up to `limit` entries after `from` (from the front: `None`), taking those whose
     /// partition may start one, until the budget is met. Returns the last entry read and
     /// whether the order ended before `limit`.
@@ -277,18 +203,7 @@ impl Scan<'_> {
                 .map(|e| e.key.clone())
                 .collect();
             if !new.is_empty() {
-                learn_partitions(
-                    st,
-                    self.kind,
-                    self.values,
-                    self.now,
-                    self.released,
-                    new,
-                    &mut self.free,
-                    &mut self.out,
-                    &mut self.buckets,
-                )
-                .await?;
+                self.learn(st, new).await?;
             }
             for e in &batch {
                 read += 1;
@@ -445,63 +360,4 @@ pub async fn claim_fair_kinds<S: FairStatements>(
         out.merge(got);
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_partition_steps_by_its_weight_from_the_later_of_its_last_tag_and_the_clock() {
-        assert_eq!(next_tag(0, None, 1), TAG_UNIT);
-        assert_eq!(next_tag(5 * TAG_UNIT, Some(2 * TAG_UNIT), 1), 6 * TAG_UNIT);
-        assert_eq!(next_tag(TAG_UNIT, Some(7 * TAG_UNIT), 1), 8 * TAG_UNIT);
-        assert_eq!(next_tag(0, None, 4), TAG_UNIT / 4);
-        assert_eq!(step(0), TAG_UNIT, "a weight of 0 counts as 1");
-        assert_eq!(
-            step(1_000_000),
-            TAG_UNIT / 1000,
-            "weights stop at the maximum"
-        );
-    }
-
-    #[test]
-    fn tags_interleave_partitions_in_proportion_to_their_weights() {
-        let mut t = Tagger::default();
-        let values = LimitValues {
-            weights: Some([("gold".to_string(), 3)].into()),
-            ..Default::default()
-        };
-        t.set_kind("k", Some((10 * TAG_UNIT, values)));
-        for p in ["gold", "b"] {
-            t.set_partition("k", p, None);
-        }
-        let mut all: Vec<(i64, &str)> = Vec::new();
-        for _ in 0..6 {
-            all.push((t.tag("k", "gold"), "gold"));
-        }
-        for _ in 0..2 {
-            all.push((t.tag("k", "b"), "b"));
-        }
-        all.sort();
-        let order: Vec<&str> = all.iter().map(|(_, p)| *p).collect();
-        assert_eq!(
-            order,
-            ["gold", "gold", "gold", "b", "gold", "gold", "gold", "b"]
-        );
-        assert_eq!(
-            all[0].0,
-            10 * TAG_UNIT + TAG_UNIT / 3,
-            "the first tag follows the clock"
-        );
-        let mut last = t.last_tags();
-        last.sort();
-        assert_eq!(
-            last,
-            [
-                ("k", "b", 12 * TAG_UNIT),
-                ("k", "gold", 10 * TAG_UNIT + 6 * (TAG_UNIT / 3))
-            ]
-        );
-    }
 }

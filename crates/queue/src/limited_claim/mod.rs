@@ -22,6 +22,7 @@ pub use throttled::CLAIMS_THROTTLED_TOTAL;
 pub mod fair;
 mod local;
 mod released;
+pub mod tags;
 mod throttled;
 
 pub(crate) use local::Local;

@@ -126,11 +126,12 @@ pub struct LimitValues {
 }
 
 /// The highest weight a partition may have: a pass is at most this many starts of one
-/// partition, so the others' wait stays bounded.
+/// partition, so the others' wait stays bounded (and a step, a tag unit divided by the
+/// weight, stays a whole number well above 1).
 pub const MAX_WEIGHT: u32 = 1000;
 
-/// The most partitions an override may weigh: every claim of the kind reads the map, so it
-/// stays a tier table, not a row per owner.
+/// The most partitions an override may weigh: every insert and claim of the kind reads the
+/// map, so it stays a tier table, not a row per owner.
 pub const MAX_WEIGHTED_PARTITIONS: usize = 10_000;
 
 impl Limits {

@@ -70,7 +70,7 @@ async fn jobs_queued_before_migration_12_are_served_round_robin() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    let unit = crate::limited_claim::fair::TAG_UNIT;
+    let unit = crate::limited_claim::tags::TAG_UNIT;
     let want: Vec<(String, Option<i64>)> = [
         ("a", None),
         ("a", Some(unit)),
@@ -129,4 +129,75 @@ async fn jobs_queued_before_migration_12_are_served_round_robin() {
         .unwrap()
         .get(0);
     assert_eq!(tag, Some(4 * unit));
+}
+
+/// Each form of the fair window's statement reads `specline_jobs_fair` in its order, with no
+/// sort, on a table whose statistics know nothing of the kind (no ANALYZE since its jobs came),
+/// inside a transaction set up as the claim's is. (Selecting `priority::int` once made
+/// `ORDER BY priority` name that expression, and the plan read and sorted every queued job of
+/// the kind through another index, at every claim.)
+#[tokio::test]
+async fn the_fair_window_reads_the_fair_index_in_order_without_a_sort() {
+    let schema = PgSchema::new();
+    let store = PgStore::connect(PgConfig::new(database_url()).schema(schema.name()))
+        .await
+        .unwrap();
+    store
+        .migrate()
+        .await
+        .unwrap_or_else(|e| specline_testkit::pg_unreachable(e));
+    let jobs: Vec<crate::NewJob> = (0..2000)
+        .map(|i| crate::NewJob {
+            kind: "owned".into(),
+            queue: "owned".into(),
+            args: serde_json::json!({"owner": format!("o{}", i % 100)}),
+            priority: 1,
+            max_attempts: 3,
+            scheduled_at: None,
+            unique_key: None,
+            unique_states: 0,
+            metadata: serde_json::json!({}),
+            tags: Vec::new(),
+            partition_key: Some(format!("o{}", i % 100)),
+        })
+        .collect();
+    store.insert_many(jobs).await.unwrap();
+    let mut c = store.client().await.unwrap();
+    let tx = c.transaction().await.unwrap();
+    tx.batch_execute("SET LOCAL enable_sort = off; SET LOCAL jit = off")
+        .await
+        .unwrap();
+    // Plans are collected first and the transaction ended before any assertion: a panic
+    // with the transaction open would leave the schema's drop waiting on its locks.
+    let mut plans = Vec::new();
+    for (n, (after, run)) in [(false, false), (true, false), (false, true), (true, true)]
+        .into_iter()
+        .enumerate()
+    {
+        let sql = super::limits::fair_window_sql(after, run);
+        tx.batch_execute(&format!("PREPARE w{n} AS {sql}"))
+            .await
+            .unwrap();
+        let args = format!(
+            "'owned', 'owned', now(), {}, 100{}",
+            if run { "7" } else { "NULL" },
+            if after { ", 1, 5000000, 10" } else { "" }
+        );
+        let plan: Vec<String> = tx
+            .query(&format!("EXPLAIN EXECUTE w{n}({args})"), &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        plans.push((after, run, plan.join("\n")));
+    }
+    tx.rollback().await.unwrap();
+    drop(c);
+    for (after, run, text) in plans {
+        assert!(
+            text.contains("specline_jobs_fair") && !text.contains("Sort"),
+            "after {after}, run {run}:\n{text}"
+        );
+    }
 }

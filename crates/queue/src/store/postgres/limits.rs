@@ -123,6 +123,32 @@ impl<C: GenericClient> LimitStatements for PgLimits<'_, C> {
     }
 }
 
+/// The fair window's statement: strictly after `($6, $7, $8)` if `after`, of run `$4` if
+/// `run` (see [`FairStatements::fair_window`]).
+pub(super) fn fair_window_sql(after: bool, run: bool) -> String {
+    // Statements without the optional terms rather than one with them, so that each is
+    // a plain range of specline_jobs_fair, read from the index alone when no run is
+    // given (run_id is not in the index). `priority` is selected as it is stored: an
+    // output column `priority::int` would be what `ORDER BY priority` names, an order no
+    // index gives, and the plan would read and sort every queued job of the kind.
+    let bound = if after {
+        "AND (priority, fair_tag, id) > ($6::smallint, $7::bigint, $8::bigint)"
+    } else {
+        ""
+    };
+    let run = if run {
+        "AND run_id = $4"
+    } else {
+        "AND $4::bigint IS NULL"
+    };
+    format!(
+        "SELECT id, priority, fair_tag, partition_key FROM specline_jobs
+         WHERE queue = $1 AND kind = $2 AND state IN ('available', 'scheduled', 'retryable')
+           AND partition_key IS NOT NULL AND scheduled_at <= $3 {run} {bound}
+         ORDER BY priority, fair_tag, id LIMIT $5"
+    )
+}
+
 impl<C: GenericClient> FairStatements for PgLimits<'_, C> {
     async fn fair_clock(&mut self, kind: &str) -> Result<FairClock> {
         let stmt = self
@@ -149,25 +175,7 @@ impl<C: GenericClient> FairStatements for PgLimits<'_, C> {
     }
 
     async fn fair_window(&mut self, w: &FairWindow<'_>) -> Result<Vec<FairEntry>> {
-        // Statements without the optional terms rather than one with them, so that each is
-        // a plain range of specline_jobs_fair, read from the index alone when no run is
-        // given (run_id is not in the index).
-        let bound = if w.after.is_some() {
-            "AND (priority, fair_tag, id) > ($6::smallint, $7::bigint, $8::bigint)"
-        } else {
-            ""
-        };
-        let run = if w.run.is_some() {
-            "AND run_id = $4"
-        } else {
-            "AND $4::bigint IS NULL"
-        };
-        let sql = format!(
-            "SELECT id, priority::int, fair_tag, partition_key FROM specline_jobs
-             WHERE queue = $1 AND kind = $2 AND state IN ('available', 'scheduled', 'retryable')
-               AND partition_key IS NOT NULL AND scheduled_at <= $3 {run} {bound}
-             ORDER BY priority, fair_tag, id LIMIT $5"
-        );
+        let sql = fair_window_sql(w.after.is_some(), w.run.is_some());
         let stmt = self.c.prepare_cached(&sql).await?;
         let max = w.max as i64;
         let rows = match w.after {
@@ -190,7 +198,7 @@ impl<C: GenericClient> FairStatements for PgLimits<'_, C> {
             .iter()
             .map(|r| FairEntry {
                 id: r.get(0),
-                priority: r.get(1),
+                priority: i32::from(r.get::<_, i16>(1)),
                 tag: r.get::<_, Option<i64>>(2).unwrap_or(0),
                 key: r.get(3),
             })

@@ -11,7 +11,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use crate::error::{Error, Result};
-use crate::limited_claim::fair::Tagger;
+use crate::limited_claim::tags::Tagger;
 use crate::limits::LimitValues;
 
 /// A connection or transaction of either kind the driver holds: tokio-postgres's (inserts,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::migrate::MIGRATIONS;
 use super::*;
 use crate::job::{Completion, Outcome};
-use crate::limited_claim::fair::TAG_UNIT;
+use crate::limited_claim::tags::TAG_UNIT;
 use crate::limits::Declared;
 use crate::store::Store;
 use crate::{InsertOpts, JobKind, KindOptions, Limits, NewJob, PartitionBy};

@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
-use crate::limited_claim::fair::Tagger;
+use crate::limited_claim::tags::Tagger;
 use crate::limits::LimitValues;
 
 /// Tags for one transaction's inserts: call [`SqliteTags::tag`] for each inserted job with a
