@@ -432,13 +432,24 @@ async fn pipeline_crash(h: Harness) {
             Duration::from_secs(2)
         };
         let end = Instant::now() + live;
+        // The first two kills land mid-run whatever the machine's speed: at their time or
+        // once a fifth (then half) of the 300 steps are done, whichever comes first, checked
+        // with one count every 10 ms (a loop paced by maintenance rounds and per-run reads
+        // let the first child finish every run before its kill on a busy machine).
+        let kill_at = match kills {
+            0 => Some(RUNS as i64 * 3 / 5),
+            1 => Some(RUNS as i64 * 3 / 2),
+            _ => None,
+        };
         while Instant::now() < end {
-            m.run_once(&mut timers).await.unwrap();
-            // The first two kills land before half the runs are done, however slow this
-            // loop is on a busy machine (a child outliving its time would finish them all).
-            if kills < 2 && finished_runs(&client, &runs).await >= RUNS / 2 {
-                break;
+            if let Some(steps) = kill_at {
+                if h.count(JobState::Completed).await >= steps {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
             }
+            m.run_once(&mut timers).await.unwrap();
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         child.kill().unwrap(); // SIGKILL
