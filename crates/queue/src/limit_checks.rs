@@ -88,6 +88,10 @@ pub fn checks() -> Vec<(&'static str, Check)> {
             |s| Box::pin(a_job_behind_a_long_stretch_of_a_partition_at_its_limit_is_reached(s)),
         ),
         (
+            "partitions_last_tags_the_virtual_time_passed_are_pruned",
+            |s| Box::pin(partitions_last_tags_the_virtual_time_passed_are_pruned(s)),
+        ),
+        (
             "a_finished_job_frees_its_slot_for_the_next_claim_before_its_outcome_commits",
             |s| {
                 Box::pin(
@@ -700,5 +704,46 @@ async fn a_job_behind_a_long_stretch_of_a_partition_at_its_limit_is_reached(
         fetch(&store, 10).await?.is_empty(),
         "claimed past the limits"
     );
+    Ok(())
+}
+
+/// A partition's last tag that the kind's virtual time has passed says nothing (its next tag
+/// comes from the virtual time either way): the leader's prune deletes it, and keeps the
+/// last tags still ahead.
+async fn partitions_last_tags_the_virtual_time_passed_are_pruned(
+    store: Arc<dyn Store>,
+) -> CheckResult {
+    one_per_partition(&store).await?;
+    let lease = ok(
+        "try_lead",
+        store.try_lead("pruner", Duration::from_secs(60)).await,
+    )?
+    .ok_or("no lease")?;
+    insert(&store, &["a", "b"]).await?;
+    // Both first jobs run: the virtual time reaches their tags; c's is still ahead.
+    let ran = one_at_a_time(&store, 2).await?;
+    ensure!(ran.len() == 2, "ran {ran:?}");
+    insert(&store, &["c"]).await?;
+    let before = Utc::now() - chrono::Duration::hours(1);
+    let pruned = ok(
+        "prune",
+        store.prune_limit_buckets(&lease, before, 100).await,
+    )?;
+    ensure!(
+        pruned == 2,
+        "pruned {pruned} rows, a's and b's last tags are 2"
+    );
+    let again = ok(
+        "prune",
+        store.prune_limit_buckets(&lease, before, 100).await,
+    )?;
+    ensure!(
+        again == 0,
+        "pruned {again} more: c's last tag is still ahead"
+    );
+    // Pruned or not, a partition's next job goes by the virtual time: a and c alternate.
+    insert(&store, &["a"]).await?;
+    let order = one_at_a_time(&store, 2).await?;
+    ensure!(order == ["c", "a"], "after the prune: {order:?}");
     Ok(())
 }

@@ -332,7 +332,7 @@ pub async fn claim_fair<S: FairStatements>(
         .await?;
     out.claimed = claimed
         .iter()
-        .map(|(key, job)| (job.id, job.attempt, kind.to_string(), key.clone()))
+        .map(|(_, job)| (job.id, job.attempt, kind.to_string()))
         .collect();
     out.jobs = claimed.into_iter().map(|(_, j)| j).collect();
     Ok(out)

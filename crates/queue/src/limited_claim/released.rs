@@ -13,8 +13,8 @@
 
 use std::collections::HashMap;
 
-/// A limited job a claim took: `(job id, attempt, kind, partition key)`.
-pub type ClaimedJob = (i64, i32, String, String);
+/// A limited job a claim took: `(job id, attempt, kind)`.
+pub type ClaimedJob = (i64, i32, String);
 
 /// Most jobs remembered: a process runs far fewer at once; past this (jobs claimed here and
 /// never finished here, e.g. rescued elsewhere), the oldest knowledge is dropped, which
@@ -41,7 +41,7 @@ impl Released {
         if self.placed.len() + jobs.len() > MAX_PLACED {
             self.placed.clear();
         }
-        for (id, attempt, kind, _key) in jobs {
+        for (id, attempt, kind) in jobs {
             self.placed.insert(id, Placed { kind, attempt });
         }
     }
@@ -83,18 +83,18 @@ impl Released {
 mod tests {
     use super::*;
 
-    fn placed(id: i64, kind: &str, key: &str) -> ClaimedJob {
-        (id, 1, kind.into(), key.into())
+    fn placed(id: i64, kind: &str) -> ClaimedJob {
+        (id, 1, kind.into())
     }
 
     #[test]
     fn a_finished_job_is_released_until_its_completion_commits() {
         let mut r = Released::default();
         r.claimed(vec![
-            placed(1, "k", "a"),
-            placed(2, "k", "a"),
-            placed(3, "k", "b"),
-            placed(4, "other", "a"),
+            placed(1, "k"),
+            placed(2, "k"),
+            placed(3, "k"),
+            placed(4, "other"),
         ]);
         r.finished(3);
         r.finished(1);

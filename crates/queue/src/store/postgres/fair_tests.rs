@@ -10,6 +10,23 @@ use crate::limits::{Declared, LimitValues};
 use crate::store::Store;
 use specline_testkit::{database_url, PgSchema};
 
+/// A job of kind `owned` for `owner`, partitioned by it.
+fn owned(owner: &str) -> crate::NewJob {
+    crate::NewJob {
+        kind: "owned".into(),
+        queue: "owned".into(),
+        args: serde_json::json!({ "owner": owner }),
+        priority: 1,
+        max_attempts: 3,
+        scheduled_at: None,
+        unique_key: None,
+        unique_states: 0,
+        metadata: serde_json::json!({}),
+        tags: Vec::new(),
+        partition_key: Some(owner.into()),
+    }
+}
+
 #[tokio::test]
 async fn jobs_queued_before_migration_12_are_served_round_robin() {
     let schema = PgSchema::new();
@@ -109,20 +126,7 @@ async fn jobs_queued_before_migration_12_are_served_round_robin() {
     }
     assert_eq!(order, ["a", "b", "a", "b", "a"]);
     // A job inserted now follows its partition's last tag from before the migration.
-    let job = crate::NewJob {
-        kind: "owned".into(),
-        queue: "owned".into(),
-        args: serde_json::json!({"owner": "a"}),
-        priority: 1,
-        max_attempts: 3,
-        scheduled_at: None,
-        unique_key: None,
-        unique_states: 0,
-        metadata: serde_json::json!({}),
-        tags: Vec::new(),
-        partition_key: Some("a".into()),
-    };
-    let id = store.insert_many(vec![job]).await.unwrap()[0].id;
+    let id = store.insert_many(vec![owned("a")]).await.unwrap()[0].id;
     let tag: Option<i64> = c
         .query_one("SELECT fair_tag FROM specline_jobs WHERE id = $1", &[&id])
         .await
@@ -146,21 +150,7 @@ async fn the_fair_window_reads_the_fair_index_in_order_without_a_sort() {
         .migrate()
         .await
         .unwrap_or_else(|e| specline_testkit::pg_unreachable(e));
-    let jobs: Vec<crate::NewJob> = (0..2000)
-        .map(|i| crate::NewJob {
-            kind: "owned".into(),
-            queue: "owned".into(),
-            args: serde_json::json!({"owner": format!("o{}", i % 100)}),
-            priority: 1,
-            max_attempts: 3,
-            scheduled_at: None,
-            unique_key: None,
-            unique_states: 0,
-            metadata: serde_json::json!({}),
-            tags: Vec::new(),
-            partition_key: Some(format!("o{}", i % 100)),
-        })
-        .collect();
+    let jobs: Vec<crate::NewJob> = (0..2000).map(|i| owned(&format!("o{}", i % 100))).collect();
     store.insert_many(jobs).await.unwrap();
     let mut c = store.client().await.unwrap();
     let tx = c.transaction().await.unwrap();
